@@ -1,0 +1,121 @@
+"""SQL of the registry schema."""
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+
+from shared.events import CanonicalDataset, DatasetDiscovered, DatasetSource, Organization
+
+
+@dataclass(frozen=True)
+class SourceRecord:
+    dataset_id: str
+    content_hash: str
+    first_seen: datetime
+
+
+async def get_organization(conn: asyncpg.Connection, organization_id: str) -> Organization | None:
+    row = await conn.fetchrow(
+        """SELECT o.id, o.name, o.type, o.siren, o.insee_code, o.departement, o.region, o.population, o.obligated,
+                  coalesce(array_agg(a.alias ORDER BY a.alias) FILTER (WHERE a.kind = 'id'), '{}') AS aliases
+           FROM registry.organizations o LEFT JOIN registry.aliases a ON a.organization_id = o.id
+           WHERE o.id = $1 GROUP BY o.id""",
+        organization_id,
+    )
+    return Organization(**{**dict(row), "aliases": list(row["aliases"])}) if row else None
+
+
+async def insert_organization(conn: asyncpg.Connection, org: Organization) -> bool:
+    status = await conn.execute(
+        """INSERT INTO registry.organizations (id, siren, name, type, insee_code, departement, region, population,
+               obligated) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING""",
+        org.id, org.siren, org.name, org.type, org.insee_code, org.departement, org.region, org.population,
+        org.obligated,
+    )
+    return bool(status == "INSERT 0 1")
+
+
+async def find_alias(conn: asyncpg.Connection, keys: list[str]) -> str | None:
+    row = await conn.fetchrow(
+        "SELECT organization_id FROM registry.aliases WHERE alias = ANY($1::text[]) "
+        "ORDER BY array_position($1::text[], alias) LIMIT 1",
+        keys,
+    )
+    return row["organization_id"] if row else None
+
+
+async def add_alias(conn: asyncpg.Connection, alias: str, organization_id: str, kind: str) -> None:
+    await conn.execute(
+        "INSERT INTO registry.aliases (alias, organization_id, kind) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+        alias, organization_id, kind,
+    )
+
+
+async def record_unmatched(conn: asyncpg.Connection, portal_url: str, name: str, remote_id: str | None) -> None:
+    await conn.execute(
+        """INSERT INTO registry.unmatched_publishers (portal_url, name, remote_id, datasets) VALUES ($1, $2, $3, 1)
+           ON CONFLICT (portal_url, name, remote_id)
+           DO UPDATE SET datasets = unmatched_publishers.datasets + 1, last_seen = now()""",
+        portal_url, name, remote_id or "",
+    )
+
+
+async def find_source_record(conn: asyncpg.Connection, source_id: str, remote_id: str) -> SourceRecord | None:
+    row = await conn.fetchrow(
+        "SELECT dataset_id, content_hash, first_seen FROM registry.dataset_sources "
+        "WHERE source_id = $1 AND remote_id = $2",
+        source_id, remote_id,
+    )
+    return SourceRecord(**dict(row)) if row else None
+
+
+async def dataset_organization(conn: asyncpg.Connection, dataset_id: str) -> str | None:
+    value: str | None = await conn.fetchval("SELECT organization_id FROM registry.datasets WHERE id = $1", dataset_id)
+    return value
+
+
+async def touch_source(conn: asyncpg.Connection, source_id: str, remote_id: str, run_id: str, now: datetime) -> None:
+    await conn.execute(
+        "UPDATE registry.dataset_sources SET last_seen = $4, last_run_id = $3 WHERE source_id = $1 AND remote_id = $2",
+        source_id, remote_id, run_id, now,
+    )
+
+
+async def upsert_dataset(conn: asyncpg.Connection, dataset: CanonicalDataset) -> None:
+    await conn.execute(
+        """INSERT INTO registry.datasets (id, organization_id, title, description, licence, themes, tags, resources,
+               created, modified, withdrawn)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+           ON CONFLICT (id) DO UPDATE SET organization_id = $2, title = $3, description = $4, licence = $5,
+               themes = $6, tags = $7, resources = $8, created = $9, modified = $10, withdrawn = $11,
+               updated_at = now()""",
+        dataset.id, dataset.organization_id, dataset.title, dataset.description, dataset.licence,
+        dataset.themes, dataset.tags, json.dumps([r.model_dump(mode="json") for r in dataset.resources]),
+        dataset.created, dataset.modified, dataset.withdrawn,
+    )
+
+
+async def upsert_source(
+    conn: asyncpg.Connection, dataset_id: str, event: DatasetDiscovered, now: datetime
+) -> None:
+    await conn.execute(
+        """INSERT INTO registry.dataset_sources (source_id, remote_id, dataset_id, portal_kind, portal_url,
+               remote_url, content_hash, metadata, last_run_id, first_seen, last_seen)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)
+           ON CONFLICT (source_id, remote_id) DO UPDATE SET dataset_id = $3, remote_url = $6, content_hash = $7,
+               metadata = $8, last_run_id = $9, last_seen = $10""",
+        event.source_id, event.remote_id, dataset_id, event.portal_kind, event.portal_url, event.remote_url,
+        event.content_hash, event.model_dump_json(exclude={"event_id", "occurred_at", "run_id", "correlation_id"}),
+        event.run_id, now,
+    )
+
+
+async def sources_of(conn: asyncpg.Connection, dataset_id: str) -> list[DatasetSource]:
+    rows = await conn.fetch(
+        """SELECT source_id, portal_kind, portal_url, remote_id, remote_url, first_seen, last_seen
+           FROM registry.dataset_sources WHERE dataset_id = $1 ORDER BY first_seen, source_id""",
+        dataset_id,
+    )
+    return [DatasetSource(**dict(r)) for r in rows]

@@ -1,0 +1,1 @@
+"""Code every service of the Observatoire imports: settings, events, topics, Kafka, PostgreSQL, metrics, logs."""

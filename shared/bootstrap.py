@@ -1,0 +1,123 @@
+"""Creates what the services need before they start: the database, one role and schema per service,
+the api's read-only grants, and every Kafka topic. Idempotent; run by `python -m shared.admin init`."""
+
+import asyncio
+import logging
+
+import asyncpg
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from shared.settings import Settings
+from shared.topics import all_topics
+
+log = logging.getLogger(__name__)
+
+# service -> the schema it owns (the api owns none and reads registry and indicators)
+OWNED_SCHEMAS = {
+    "harvester": "harvest",
+    "consolidator": "registry",
+    "indicators": "indicators",
+    "contributions": "contributions",
+}
+API_READS = ("registry", "indicators", "harvest")
+
+
+async def _admin_connect(settings: Settings, database: str) -> asyncpg.Connection:
+    return await asyncpg.connect(
+        host=settings.db_host,
+        port=settings.db_port,
+        user=settings.db_admin_user,
+        password=settings.db_admin_password,
+        database=database,
+    )
+
+
+async def bootstrap_database(settings: Settings) -> None:
+    conn = await _admin_connect(settings, "postgres")
+    try:
+        if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", settings.db_name):
+            await conn.execute(f'CREATE DATABASE "{settings.db_name}"')
+        for service in (*OWNED_SCHEMAS, "api"):
+            role, password = settings.db_user_of(service), settings.db_password_of(service)
+            exists = await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", role)
+            verb = "ALTER" if exists else "CREATE"
+            await conn.execute(f"{verb} ROLE {role} LOGIN PASSWORD '{_quote(password)}'")
+    finally:
+        await conn.close()
+
+    conn = await _admin_connect(settings, settings.db_name)
+    try:
+        await conn.execute(f'REVOKE CREATE ON SCHEMA public FROM PUBLIC')
+        for service, schema in OWNED_SCHEMAS.items():
+            role = settings.db_user_of(service)
+            await conn.execute(f"GRANT {role} TO {settings.db_admin_user}")
+            await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema} AUTHORIZATION {role}")
+        api = settings.db_user_of("api")
+        for schema in API_READS:
+            owner = settings.db_user_of(_owner_of(schema))
+            await conn.execute(f"GRANT USAGE ON SCHEMA {schema} TO {api}")
+            await conn.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA {schema} TO {api}")
+            await conn.execute(
+                f"ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA {schema} GRANT SELECT ON TABLES TO {api}"
+            )
+    finally:
+        await conn.close()
+
+
+def _owner_of(schema: str) -> str:
+    return next(service for service, owned in OWNED_SCHEMAS.items() if owned == schema)
+
+
+def _quote(value: str) -> str:
+    return value.replace("'", "''")
+
+
+async def drop_database(settings: Settings) -> None:
+    conn = await _admin_connect(settings, "postgres")
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{settings.db_name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+async def ensure_topics(settings: Settings, *, timeout: float = 60.0) -> list[str]:
+    """Create every topic that is missing, with its partitions and cleanup policy; return those created."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    await _retry(admin.start, timeout)
+    try:
+        existing = set(await admin.list_topics())
+        missing = [
+            NewTopic(settings.topic(spec.name), spec.partitions, 1, topic_configs=spec.config)
+            for spec in all_topics()
+            if settings.topic(spec.name) not in existing
+        ]
+        if missing:
+            await admin.create_topics(missing)
+        return [t.name for t in missing]
+    finally:
+        await admin.close()
+
+
+async def _retry(start: "asyncio.Future[None] | object", timeout: float) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        try:
+            await start()  # type: ignore[operator]
+            return
+        except Exception:
+            if loop.time() > deadline:
+                raise
+            await asyncio.sleep(0.5)
+
+
+async def delete_topics(settings: Settings) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        names = [settings.topic(s.name) for s in all_topics() if settings.topic(s.name) in existing]
+        if names:
+            await admin.delete_topics(names)
+    finally:
+        await admin.close()

@@ -1,0 +1,77 @@
+"""PostgreSQL adapter: the connection pool and the migrations runner.
+
+Each service owns one schema and logs in with its own role; its migrations are plain SQL files in
+`services/<name>/migrations/NNN_description.sql`, applied in order at start, each in a transaction,
+and recorded in `<schema>.schema_migrations`. An advisory lock makes concurrent starts safe.
+"""
+
+import logging
+import zlib
+from pathlib import Path
+
+import asyncpg
+
+from shared.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+async def create_pool(settings: Settings, service: str, *, max_size: int | None = None) -> asyncpg.Pool:
+    pool = await asyncpg.create_pool(
+        host=settings.db_host,
+        port=settings.db_port,
+        database=settings.db_name,
+        user=settings.db_user_of(service),
+        password=settings.db_password_of(service),
+        min_size=1,
+        max_size=max_size or settings.db_pool_max_size,
+        command_timeout=60,
+    )
+    assert pool is not None
+    return pool
+
+
+def migration_files(directory: Path) -> list[Path]:
+    files = sorted(directory.glob("*.sql")) if directory.is_dir() else []
+    versions = [int(f.name.split("_", 1)[0]) for f in files]
+    if len(set(versions)) != len(versions):
+        raise ValueError(f"duplicate migration numbers in {directory}")
+    return files
+
+
+SHARED_MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+async def apply_migrations(pool: asyncpg.Pool, schema: str, directory: Path) -> list[str]:
+    """Apply the shared migrations (inbox, outbox: version 0) then those of `directory` not yet
+    recorded in `schema`; return the names applied."""
+    applied: list[str] = []
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", zlib.crc32(f"migrate:{schema}".encode()))
+        await conn.execute(
+            f"CREATE TABLE IF NOT EXISTS {schema}.schema_migrations ("
+            " version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        done = {r["version"] for r in await conn.fetch(f"SELECT version FROM {schema}.schema_migrations")}
+        for path in migration_files(SHARED_MIGRATIONS) + migration_files(directory):
+            version = int(path.name.split("_", 1)[0])
+            if version in done:
+                continue
+            await conn.execute(f"SET LOCAL search_path TO {schema}")
+            await conn.execute(path.read_text())
+            await conn.execute(
+                f"INSERT INTO {schema}.schema_migrations (version, name) VALUES ($1, $2)", version, path.name
+            )
+            applied.append(path.name)
+    if applied:
+        log.info("migrations applied", extra={"schema": schema, "migrations": applied})
+    return applied
+
+
+async def database_answers(pool: asyncpg.Pool) -> bool:
+    try:
+        async with pool.acquire(timeout=2) as conn:
+            await conn.fetchval("SELECT 1", timeout=2)
+        return True
+    except Exception:
+        return False

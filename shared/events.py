@@ -1,0 +1,283 @@
+"""Every event of the Observatoire, one pydantic model per type, versioned by `schema_version`.
+
+Consumers validate `event_type` and `schema_version` strictly: an unknown version is a contract break
+and goes to the dead-letter topic rather than being half-understood.
+"""
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, ClassVar, Literal
+from uuid import UUID, uuid4
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Event(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    event_id: UUID = Field(default_factory=uuid4)
+    occurred_at: datetime = Field(default_factory=utcnow)
+    producer: str
+    correlation_id: str | None = None
+
+    topic: ClassVar[str]
+
+    def key(self) -> str:
+        raise NotImplementedError
+
+
+# --- harvest.commands -------------------------------------------------------------------------
+
+
+class HarvestRequested(Event):
+    topic: ClassVar[str] = "harvest.commands"
+    event_type: Literal["HarvestRequested"] = "HarvestRequested"
+    schema_version: Literal[1] = 1
+    source_id: str
+    mode: Literal["full", "incremental"] = "full"
+    requested_by: str = "scheduler"
+
+    def key(self) -> str:
+        return self.source_id
+
+
+# --- harvest.datasets -------------------------------------------------------------------------
+
+
+class Publisher(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    remote_id: str | None = None
+    siren: str | None = None
+
+
+class ResourceSchema(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    version: str | None = None
+
+
+class Resource(BaseModel):
+    model_config = ConfigDict(frozen=True, populate_by_name=True, serialize_by_alias=True)
+
+    url: str
+    format: str | None = None
+    schema_: ResourceSchema | None = Field(default=None, alias="schema")
+
+
+class UpstreamOrigin(BaseModel):
+    """Where a portal says it harvested the dataset from (udata `harvest.*`)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    backend: str | None = None
+    remote_id: str | None = None
+    remote_url: str | None = None
+    domain: str | None = None
+
+
+class DatasetDiscovered(Event):
+    topic: ClassVar[str] = "harvest.datasets"
+    event_type: Literal["DatasetDiscovered"] = "DatasetDiscovered"
+    schema_version: Literal[1] = 1
+    run_id: str
+    source_id: str
+    portal_kind: str
+    portal_url: str
+    remote_id: str
+    remote_url: str | None = None
+    publisher: Publisher
+    title: str
+    description: str | None = None
+    licence: str | None = None
+    themes: list[str] = []
+    tags: list[str] = []
+    resources: list[Resource] = []
+    created: datetime | None = None
+    modified: datetime | None = None
+    upstream: UpstreamOrigin | None = None
+    content_hash: str
+
+    def key(self) -> str:
+        return f"{self.source_id}:{self.remote_id}"
+
+
+# --- harvest.runs -----------------------------------------------------------------------------
+
+
+class HarvestRunStarted(Event):
+    topic: ClassVar[str] = "harvest.runs"
+    event_type: Literal["HarvestRunStarted"] = "HarvestRunStarted"
+    schema_version: Literal[1] = 1
+    run_id: str
+    source_id: str
+    mode: Literal["full", "incremental"] = "full"
+
+    def key(self) -> str:
+        return self.source_id
+
+
+class HarvestRunFinished(Event):
+    topic: ClassVar[str] = "harvest.runs"
+    event_type: Literal["HarvestRunFinished"] = "HarvestRunFinished"
+    schema_version: Literal[1] = 1
+    run_id: str
+    source_id: str
+    # udata's job statuses: done, done-errors (some items failed), partial (stopped mid-way), failed
+    status: Literal["done", "done-errors", "partial", "failed"]
+    items_seen: int
+    errors: int
+    complete: bool
+
+    def key(self) -> str:
+        return self.source_id
+
+
+# --- registry.* -------------------------------------------------------------------------------
+
+
+class Organization(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    name: str
+    type: str | None = None
+    siren: str | None = None
+    insee_code: str | None = None
+    departement: str | None = None
+    region: str | None = None
+    population: int | None = None
+    obligated: bool | None = None
+    aliases: list[str] = []
+
+
+class OrganizationChanged(Event):
+    topic: ClassVar[str] = "registry.organizations"
+    event_type: Literal["OrganizationChanged"] = "OrganizationChanged"
+    schema_version: Literal[1] = 1
+    organization: Organization
+
+    def key(self) -> str:
+        return self.organization.id
+
+
+class DatasetSource(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    source_id: str
+    portal_kind: str
+    portal_url: str
+    remote_id: str
+    remote_url: str | None = None
+    first_seen: datetime
+    last_seen: datetime
+
+
+class CanonicalDataset(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    organization_id: str | None
+    title: str
+    description: str | None = None
+    licence: str | None = None
+    themes: list[str] = []
+    tags: list[str] = []
+    resources: list[Resource] = []
+    created: datetime | None = None
+    modified: datetime | None = None
+    withdrawn: bool = False
+    sources: list[DatasetSource] = []
+
+
+class DatasetChanged(Event):
+    topic: ClassVar[str] = "registry.datasets"
+    event_type: Literal["DatasetChanged"] = "DatasetChanged"
+    schema_version: Literal[1] = 1
+    change: Literal["created", "updated", "withdrawn"]
+    dataset: CanonicalDataset
+
+    def key(self) -> str:
+        return self.dataset.id
+
+
+# --- contributions.events ---------------------------------------------------------------------
+
+
+class ContributionEvent(Event):
+    contribution_id: str
+    organization_id: str
+    field: str
+    value: Any = None
+
+    def key(self) -> str:
+        return self.organization_id
+
+
+class ContributionSubmitted(ContributionEvent):
+    topic: ClassVar[str] = "contributions.events"
+    event_type: Literal["ContributionSubmitted"] = "ContributionSubmitted"
+    schema_version: Literal[1] = 1
+    comment: str | None = None
+
+
+class ContributionAccepted(ContributionEvent):
+    topic: ClassVar[str] = "contributions.events"
+    event_type: Literal["ContributionAccepted"] = "ContributionAccepted"
+    schema_version: Literal[1] = 1
+    moderator: str
+    comment: str | None = None
+
+
+class ContributionRejected(ContributionEvent):
+    topic: ClassVar[str] = "contributions.events"
+    event_type: Literal["ContributionRejected"] = "ContributionRejected"
+    schema_version: Literal[1] = 1
+    moderator: str
+    comment: str | None = None
+
+
+# --- indicators.updated -----------------------------------------------------------------------
+
+Scope = Literal["organization", "departement", "region", "type", "national"]
+
+
+class IndicatorsUpdated(Event):
+    topic: ClassVar[str] = "indicators.updated"
+    event_type: Literal["IndicatorsUpdated"] = "IndicatorsUpdated"
+    schema_version: Literal[1] = 1
+    scope: Scope
+    scope_id: str
+    values: dict[str, float | int | None]
+    computed_at: datetime = Field(default_factory=utcnow)
+
+    def key(self) -> str:
+        return f"{self.scope}:{self.scope_id}"
+
+
+# --- one union per topic, for consumers -------------------------------------------------------
+
+HarvestRunEvent = Annotated[HarvestRunStarted | HarvestRunFinished, Field(discriminator="event_type")]
+ContributionEventUnion = Annotated[
+    ContributionSubmitted | ContributionAccepted | ContributionRejected, Field(discriminator="event_type")
+]
+
+EVENT_TYPES: tuple[type[Event], ...] = (
+    HarvestRequested,
+    DatasetDiscovered,
+    HarvestRunStarted,
+    HarvestRunFinished,
+    OrganizationChanged,
+    DatasetChanged,
+    ContributionSubmitted,
+    ContributionAccepted,
+    ContributionRejected,
+    IndicatorsUpdated,
+)
+
+harvest_run_adapter: TypeAdapter[HarvestRunStarted | HarvestRunFinished] = TypeAdapter(HarvestRunEvent)

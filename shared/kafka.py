@@ -1,0 +1,45 @@
+"""The FastStream Kafka broker every service uses: idempotent producer (acks=all), dead-letter and
+Prometheus middlewares. Consumers use `subscribe()`: a group id, offsets read from the earliest,
+committed only after the handler (and so its database transaction) succeeded."""
+
+import logging
+from typing import Any
+
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker
+from faststream.kafka.prometheus import KafkaPrometheusMiddleware
+from prometheus_client import REGISTRY
+
+from shared.deadletter import DeadLetterPolicy
+from shared.settings import Settings
+
+
+def create_broker(settings: Settings, service: str) -> KafkaBroker:
+    policy = DeadLetterPolicy(settings.max_attempts, settings.retry_backoff_seconds)
+    broker = KafkaBroker(
+        settings.kafka_bootstrap_servers,
+        client_id=f"observatoire-{service}",
+        enable_idempotence=True,  # forces acks=all
+        linger_ms=5,
+        max_batch_size=256 * 1024,
+        middlewares=(
+            KafkaPrometheusMiddleware(registry=REGISTRY, app_name=service),
+            policy,
+        ),
+        graceful_timeout=15.0,
+        # FastStream logs every message received and processed: useful when debugging, noise otherwise.
+        logger=logging.getLogger("faststream"),
+        log_level=logging.DEBUG,
+    )
+    policy.broker = broker
+    return broker
+
+
+def subscriber_options(settings: Settings, service: str, topic: str) -> dict[str, Any]:
+    """Options for `broker.subscriber(...)`: at-least-once delivery within the service's group."""
+    return {
+        "group_id": settings.group(service, topic),
+        "ack_policy": AckPolicy.NACK_ON_ERROR,
+        "auto_offset_reset": "earliest",
+    }
+

@@ -1,0 +1,162 @@
+"""Inbox and transactional outbox on PostgreSQL, and the relay that publishes the outbox to Kafka.
+
+A consumer applies an event in one transaction: claim its id in the inbox (a redelivery finds it
+there and does nothing), write the effects, add the events it emits to the outbox. The offset is
+committed only after that transaction commits. The relay then publishes the outbox with the
+idempotent producer, in id order, and deletes what Kafka acknowledged; after a crash it may publish
+a row again, which downstream inboxes absorb.
+"""
+
+import asyncio
+import logging
+import zlib
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+from faststream.kafka import KafkaBroker
+
+from shared import metrics
+from shared.events import Event
+from shared.settings import Settings
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[asyncpg.Connection, Any], Awaitable[Sequence[Event]]]
+
+
+async def claim(conn: asyncpg.Connection, schema: str, consumer: str, event_id: UUID) -> bool:
+    """Record `event_id` as handled by `consumer`; False when it already was (a redelivery)."""
+    status = await conn.execute(
+        f"INSERT INTO {schema}.inbox (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        consumer,
+        event_id,
+    )
+    return bool(status == "INSERT 0 1")
+
+
+async def add_to_outbox(conn: asyncpg.Connection, schema: str, settings: Settings, events: Sequence[Event]) -> None:
+    if not events:
+        return
+    await conn.executemany(
+        f"INSERT INTO {schema}.outbox (topic, key, event_type, payload) VALUES ($1, $2, $3, $4)",
+        [
+            (settings.topic(e.topic), e.key(), type(e).__name__, e.model_dump_json())
+            for e in events
+        ],
+    )
+    await conn.execute("SELECT pg_notify($1, '')", _channel(schema))
+
+
+async def handle_once(
+    pool: asyncpg.Pool,
+    schema: str,
+    settings: Settings,
+    consumer: str,
+    event: Event,
+    handler: Handler,
+) -> bool:
+    """Apply `handler` to `event` exactly once in effect; False when the event was a redelivery."""
+    async with pool.acquire() as conn, conn.transaction():
+        if not await claim(conn, schema, consumer, event.event_id):
+            metrics.EVENTS_DUPLICATE.labels(consumer=consumer).inc()
+            return False
+        emitted = await handler(conn, event)
+        await add_to_outbox(conn, schema, settings, emitted)
+    return True
+
+
+async def publish_event(broker: KafkaBroker, settings: Settings, event: Event, *, confirm: bool = True) -> Any:
+    """Publish straight to Kafka (no outbox), keyed by the event's aggregate. With `confirm=False`
+    return the delivery future so that a producer can pipeline many events and await them later."""
+    topic = settings.topic(event.topic)
+    result = await broker.publish(
+        event.model_dump_json().encode(),
+        topic,
+        key=event.key().encode(),
+        headers={"content-type": "application/json", "event_type": type(event).__name__},
+        no_confirm=not confirm,
+    )
+    metrics.EVENTS_PRODUCED.labels(topic=topic).inc()
+    return result
+
+
+def _channel(schema: str) -> str:
+    return f"{schema}_outbox"
+
+
+class OutboxRelay:
+    """Publishes `<schema>.outbox` to Kafka. One relay per schema publishes at a time (advisory
+    lock), so events keep their order per key even with several instances of a service."""
+
+    def __init__(self, pool: asyncpg.Pool, broker: KafkaBroker, schema: str, batch_size: int = 500) -> None:
+        self.pool = pool
+        self.broker = broker
+        self.schema = schema
+        self.batch_size = batch_size
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._listener: asyncpg.Connection | None = None
+
+    async def start(self) -> None:
+        self._listener = await self.pool.acquire()
+        await self._listener.add_listener(_channel(self.schema), lambda *_: self._wake.set())
+        self._task = asyncio.create_task(self._run(), name=f"outbox-relay-{self.schema}")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        if self._listener is not None:
+            await self.pool.release(self._listener)
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                published = await self.publish_pending()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("outbox relay failed; retrying", extra={"schema": self.schema})
+                await asyncio.sleep(1.0)
+                continue
+            if published < self.batch_size:
+                self._wake.clear()
+                # Polling fallback: a NOTIFY can be lost when the listener reconnects.
+                try:
+                    await asyncio.wait_for(self._wake.wait(), timeout=1.0)
+                except TimeoutError:
+                    pass
+
+    async def publish_pending(self) -> int:
+        """Publish one batch of the outbox; return how many events were published."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            lock = zlib.crc32(f"outbox:{self.schema}".encode())
+            if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", lock):
+                return 0
+            rows = await conn.fetch(
+                f"SELECT id, topic, key, event_type, payload FROM {self.schema}.outbox ORDER BY id LIMIT $1",
+                self.batch_size,
+            )
+            metrics.OUTBOX_BACKLOG.labels(schema=self.schema).set(
+                await conn.fetchval(f"SELECT count(*) FROM {self.schema}.outbox")
+            )
+            if not rows:
+                return 0
+            # Enqueue in id order (aiokafka keeps that order per partition), then await every ack.
+            pending = [
+                await self.broker.publish(
+                    row["payload"].encode(),
+                    row["topic"],
+                    key=row["key"].encode(),
+                    headers={"content-type": "application/json", "event_type": row["event_type"]},
+                    no_confirm=True,
+                )
+                for row in rows
+            ]
+            await asyncio.gather(*pending)
+            await conn.execute(f"DELETE FROM {self.schema}.outbox WHERE id = ANY($1::bigint[])", [r["id"] for r in rows])
+            for row in rows:
+                metrics.EVENTS_PRODUCED.labels(topic=row["topic"]).inc()
+            return len(rows)

@@ -1,0 +1,21 @@
+"""Prometheus metrics shared by every service. Labels stay bounded: topics, groups, schemas, services."""
+
+from prometheus_client import Counter, Gauge, Histogram
+
+EVENTS_CONSUMED = Counter(
+    "obs_events_consumed_total", "Events handled by a consumer group", ["topic", "consumer", "outcome"]
+)
+EVENTS_DUPLICATE = Counter(
+    "obs_events_duplicate_total", "Redelivered events recognised by the inbox and skipped", ["consumer"]
+)
+EVENTS_PRODUCED = Counter("obs_events_produced_total", "Events published to Kafka", ["topic"])
+EVENTS_RETRIED = Counter("obs_events_retried_total", "Handler attempts retried after an error", ["topic"])
+EVENTS_DEAD_LETTERED = Counter(
+    "obs_events_dead_lettered_total", "Messages sent to a dead-letter topic", ["topic", "error_type"]
+)
+OUTBOX_BACKLOG = Gauge("obs_outbox_backlog", "Events waiting in the outbox", ["schema"])
+HTTP_REQUEST_SECONDS = Histogram(
+    "obs_http_request_duration_seconds", "HTTP request latency", ["service", "route", "method", "status"]
+)
+READY = Gauge("obs_service_ready", "1 while the service's Kafka and PostgreSQL answer", ["service"])
+DB_POOL_SIZE = Gauge("obs_db_pool_connections", "Connections in the database pool", ["service", "state"])

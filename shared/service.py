@@ -1,0 +1,164 @@
+"""The runtime every service shares: an aiohttp server with /healthz, /readyz and /metrics, the
+database pool and migrations, the Kafka broker and the outbox relay, started and stopped in order.
+
+A service's `app.py` builds a `Runtime`, registers its subscribers and routes, and calls `build_app`.
+"""
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+import asyncpg
+from aiohttp import web
+from faststream.kafka import KafkaBroker
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+
+from shared import metrics
+from shared.db import apply_migrations, create_pool, database_answers
+from shared.kafka import create_broker
+from shared.logs import configure_logging
+from shared.messaging import OutboxRelay
+from shared.settings import Settings
+
+log = logging.getLogger(__name__)
+
+Hook = Callable[["Runtime"], Awaitable[None]]
+T = TypeVar("T")
+
+
+@dataclass
+class Runtime:
+    """What a running service holds. `pool` exists once the service has started."""
+
+    settings: Settings
+    service: str
+    schema: str | None = None  # the schema the service owns (None for the api)
+    migrations: Path | None = None
+    broker: KafkaBroker = field(init=False)
+    _pool: asyncpg.Pool | None = None
+    broker_started: bool = False
+    on_start: list[Hook] = field(default_factory=list)
+    on_stop: list[Hook] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.broker = create_broker(self.settings, self.service)
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        if self._pool is None:
+            raise RuntimeError(f"{self.service}: database pool used before start")
+        return self._pool
+
+    async def ready(self) -> dict[str, bool]:
+        kafka = self.broker_started and await self.broker.ping(timeout=2)
+        database = self._pool is not None and await database_answers(self._pool)
+        return {"kafka": bool(kafka), "postgresql": database}
+
+
+def build_app(runtime: Runtime, routes: web.RouteTableDef | None = None) -> web.Application:
+    app = web.Application(middlewares=[_metrics_middleware(runtime.service)], client_max_size=1024**2)
+    app["runtime"] = runtime
+    app.router.add_get("/healthz", _healthz)
+    app.router.add_get("/readyz", _readyz)
+    app.router.add_get("/metrics", _metrics)
+    if routes is not None:
+        app.router.add_routes(routes)
+    app.cleanup_ctx.append(_lifecycle)
+    return app
+
+
+def run(runtime: Runtime, routes: web.RouteTableDef | None = None) -> None:
+    """Entry point of `python -m services.<name>`."""
+    configure_logging(runtime.service, runtime.settings.log_level)
+    port = runtime.settings.port_of(runtime.service)
+    log.info("starting", extra={"port": port})
+    web.run_app(build_app(runtime, routes), host=runtime.settings.http_host, port=port, print=None, access_log=None)
+
+
+async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
+    runtime: Runtime = app["runtime"]
+    runtime._pool = await _retry_forever(lambda: create_pool(runtime.settings, runtime.service), "postgresql")
+    if runtime.schema and runtime.migrations:
+        await apply_migrations(runtime.pool, runtime.schema, runtime.migrations)
+    relay = OutboxRelay(runtime.pool, runtime.broker, runtime.schema) if runtime.schema else None
+    starter = asyncio.create_task(_start_messaging(runtime, relay), name="start-messaging")
+    yield
+    starter.cancel()
+    await asyncio.gather(starter, return_exceptions=True)
+    for hook in runtime.on_stop:
+        await hook(runtime)
+    if relay is not None:
+        await relay.stop()
+    await runtime.broker.stop()
+    await runtime.pool.close()
+
+
+async def _start_messaging(runtime: Runtime, relay: OutboxRelay | None) -> None:
+    # Kafka may come up after the service: keep trying rather than exit, /readyz says why meanwhile.
+    await _retry_forever(runtime.broker.start, "kafka")
+    runtime.broker_started = True
+    if relay is not None:
+        await relay.start()
+    for hook in runtime.on_start:
+        await hook(runtime)
+    log.info("ready")
+
+
+async def _retry_forever(start: Callable[[], Awaitable[T]], what: str) -> T:
+    delay = 0.5
+    while True:
+        try:
+            return await start()
+        except Exception as exc:
+            log.warning(f"{what} not available yet", extra={"error": repr(exc), "retry_in": delay})
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10.0)
+
+
+async def _healthz(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+async def _readyz(request: web.Request) -> web.Response:
+    runtime: Runtime = request.app["runtime"]
+    checks = await runtime.ready()
+    ready = all(checks.values())
+    metrics.READY.labels(service=runtime.service).set(1 if ready else 0)
+    return web.json_response({"ready": ready, "checks": checks}, status=200 if ready else 503)
+
+
+async def _metrics(request: web.Request) -> web.Response:
+    runtime: Runtime = request.app["runtime"]
+    if runtime._pool is not None:
+        metrics.DB_POOL_SIZE.labels(service=runtime.service, state="in_use").set(
+            runtime._pool.get_size() - runtime._pool.get_idle_size()
+        )
+        metrics.DB_POOL_SIZE.labels(service=runtime.service, state="idle").set(runtime._pool.get_idle_size())
+    body = generate_latest(REGISTRY)
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+def _metrics_middleware(service: str) -> Callable[..., Awaitable[web.StreamResponse]]:
+    @web.middleware
+    async def middleware(request: web.Request, handler: Callable[..., Awaitable[web.StreamResponse]]) -> web.StreamResponse:
+        started = time.perf_counter()
+        status = 500
+        try:
+            response = await handler(request)
+            status = response.status
+            return response
+        except web.HTTPException as exc:
+            status = exc.status
+            raise
+        finally:
+            resource = request.match_info.route.resource
+            route = resource.canonical if resource is not None else "unmatched"
+            metrics.HTTP_REQUEST_SECONDS.labels(service, route, request.method, str(status)).observe(
+                time.perf_counter() - started
+            )
+
+    return middleware

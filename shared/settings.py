@@ -1,0 +1,67 @@
+"""Settings read from environment variables (prefix OBS_), with the default local ports of the design."""
+
+from functools import lru_cache
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SERVICES = ("harvester", "consolidator", "indicators", "api", "contributions")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="OBS_", extra="ignore")
+
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    # Prepended to every topic and consumer group: lets a test run share a broker with a running system.
+    topic_prefix: str = ""
+
+    db_host: str = "127.0.0.1"
+    db_port: int = 5432
+    db_name: str = "observatoire"
+    db_admin_user: str = "observatoire_admin"
+    db_admin_password: str = "observatoire_admin"
+    # Each service logs in with its own role, obs_<service>; the password defaults to the role name
+    # for local runs and is set per role in production (OBS_DB_PASSWORD_<SERVICE>).
+    db_password_harvester: str = "obs_harvester"
+    db_password_consolidator: str = "obs_consolidator"
+    db_password_indicators: str = "obs_indicators"
+    db_password_api: str = "obs_api"
+    db_password_contributions: str = "obs_contributions"
+    db_pool_max_size: int = 10
+
+    http_host: str = "127.0.0.1"
+    api_port: int = 8000
+    harvester_port: int = 8001
+    consolidator_port: int = 8002
+    indicators_port: int = 8003
+    contributions_port: int = 8004
+    simulator_port: int = 8090
+
+    # Harvesting private or loopback addresses is refused unless allowed (the simulated portals need it).
+    allow_private_sources: bool = False
+
+    # Dead-letter policy: attempts in process before a failing message goes to <topic>.dlq.
+    max_attempts: int = 3
+    retry_backoff_seconds: float = 0.2
+
+    log_level: str = "INFO"
+
+    def port_of(self, service: str) -> int:
+        return int(getattr(self, f"{service}_port"))
+
+    def db_user_of(self, service: str) -> str:
+        return f"obs_{service}"
+
+    def db_password_of(self, service: str) -> str:
+        return str(getattr(self, f"db_password_{service}"))
+
+    def topic(self, name: str) -> str:
+        return f"{self.topic_prefix}{name}"
+
+    def group(self, service: str, topic: str) -> str:
+        """One consumer group per service and topic, so a rebalance on one topic leaves the others be."""
+        return f"{self.topic_prefix}{service}.{topic}"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
