@@ -1,9 +1,9 @@
 """Operator commands for the shared infrastructure.
 
-    python -m shared.admin init              create the database, roles, schemas and every topic
-    python -m shared.admin topics            create the missing topics only
-    python -m shared.admin replay-dlq TOPIC  publish the dead letters of TOPIC back to TOPIC
-    python -m shared.admin drop              drop the database and delete the topics (tests)
+python -m shared.admin init              create the database, roles, schemas and every topic
+python -m shared.admin topics            create the missing topics only
+python -m shared.admin replay-dlq TOPIC  publish the dead letters of TOPIC back to TOPIC
+python -m shared.admin drop              drop the database and delete the topics (tests)
 """
 
 import argparse
@@ -16,8 +16,15 @@ from shared.bootstrap import bootstrap_database, delete_topics, drop_database, e
 from shared.settings import Settings
 from shared.topics import DLQ_SUFFIX, dlq
 
-DLQ_HEADERS = ("x-error-type", "x-error-message", "x-attempts", "x-source-topic", "x-source-partition",
-               "x-source-offset", "x-consumer-group")
+DLQ_HEADERS = (
+    "x-error-type",
+    "x-error-message",
+    "x-attempts",
+    "x-source-topic",
+    "x-source-partition",
+    "x-source-offset",
+    "x-consumer-group",
+)
 
 
 async def replay_dead_letters(settings: Settings, topic: str) -> int:
@@ -52,8 +59,9 @@ async def replay_dead_letters(settings: Settings, topic: str) -> int:
 
 
 async def _main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m shared.admin", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m shared.admin", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("init")
     sub.add_parser("topics")

@@ -67,7 +67,7 @@ class DeadLetterPolicy:
         return DeadLetterMiddleware(msg, context=context, policy=self)
 
 
-class DeadLetterMiddleware(BaseMiddleware):  # type: ignore[type-arg]
+class DeadLetterMiddleware(BaseMiddleware):
     def __init__(self, msg: Any, /, *, context: Any, policy: DeadLetterPolicy) -> None:
         super().__init__(msg, context=context)
         self.policy = policy
@@ -132,5 +132,5 @@ class DeadLetterMiddleware(BaseMiddleware):  # type: ignore[type-arg]
             )
 
 
-def _records(msg: Any) -> tuple[ConsumerRecord, ...]:  # type: ignore[type-arg]
+def _records(msg: Any) -> tuple[ConsumerRecord, ...]:
     return tuple(msg) if isinstance(msg, tuple | list) else (msg,)

@@ -38,8 +38,16 @@ def create_broker(settings: Settings, service: str) -> KafkaBroker:
 def subscriber_options(settings: Settings, service: str, topic: str) -> dict[str, Any]:
     """Options for `broker.subscriber(...)`: at-least-once delivery within the service's group."""
     return {
+        "title": f"{topic}:{service}",  # AsyncAPI channel name: one per (topic, consuming service)
         "group_id": settings.group(service, topic),
         "ack_policy": AckPolicy.NACK_ON_ERROR,
         "auto_offset_reset": "earliest",
     }
 
+
+def declare_publisher(
+    broker: KafkaBroker, settings: Settings, service: str, topic: str, schema: Any, description: str
+) -> None:
+    """Declare what a service publishes on `topic`, for the AsyncAPI document (the outbox relay and
+    `publish_event` do the publishing)."""
+    broker.publisher(settings.topic(topic), title=f"{topic}:{service}", schema=schema, description=description)

@@ -8,6 +8,7 @@ a row again, which downstream inboxes absorb.
 """
 
 import asyncio
+import contextlib
 import logging
 import zlib
 from collections.abc import Awaitable, Callable, Sequence
@@ -41,10 +42,7 @@ async def add_to_outbox(conn: asyncpg.Connection, schema: str, settings: Setting
         return
     await conn.executemany(
         f"INSERT INTO {schema}.outbox (topic, key, event_type, payload) VALUES ($1, $2, $3, $4)",
-        [
-            (settings.topic(e.topic), e.key(), type(e).__name__, e.model_dump_json())
-            for e in events
-        ],
+        [(settings.topic(e.topic), e.key(), type(e).__name__, e.model_dump_json()) for e in events],
     )
     await conn.execute("SELECT pg_notify($1, '')", _channel(schema))
 
@@ -124,10 +122,8 @@ class OutboxRelay:
             if published < self.batch_size:
                 self._wake.clear()
                 # Polling fallback: a NOTIFY can be lost when the listener reconnects.
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout=1.0)
-                except TimeoutError:
-                    pass
 
     async def publish_pending(self) -> int:
         """Publish one batch of the outbox; return how many events were published."""
@@ -156,7 +152,8 @@ class OutboxRelay:
                 for row in rows
             ]
             await asyncio.gather(*pending)
-            await conn.execute(f"DELETE FROM {self.schema}.outbox WHERE id = ANY($1::bigint[])", [r["id"] for r in rows])
+            published_ids = [r["id"] for r in rows]
+            await conn.execute(f"DELETE FROM {self.schema}.outbox WHERE id = ANY($1::bigint[])", published_ids)
             for row in rows:
                 metrics.EVENTS_PRODUCED.labels(topic=row["topic"]).inc()
             return len(rows)

@@ -81,28 +81,33 @@ def run(runtime: Runtime, routes: web.RouteTableDef | None = None) -> None:
 
 async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     runtime: Runtime = app["runtime"]
-    runtime._pool = await _retry_forever(lambda: create_pool(runtime.settings, runtime.service), "postgresql")
-    if runtime.schema and runtime.migrations:
-        await apply_migrations(runtime.pool, runtime.schema, runtime.migrations)
-    relay = OutboxRelay(runtime.pool, runtime.broker, runtime.schema) if runtime.schema else None
-    starter = asyncio.create_task(_start_messaging(runtime, relay), name="start-messaging")
+    relay: list[OutboxRelay] = []
+    # Dependencies may come up after the service: it serves /healthz at once and keeps trying to
+    # connect in the background; /readyz says what is missing meanwhile.
+    starter = asyncio.create_task(_start_dependencies(runtime, relay), name="start-dependencies")
     yield
     starter.cancel()
     await asyncio.gather(starter, return_exceptions=True)
     for hook in runtime.on_stop:
         await hook(runtime)
-    if relay is not None:
-        await relay.stop()
-    await runtime.broker.stop()
-    await runtime.pool.close()
+    for r in relay:
+        await r.stop()
+    if runtime.broker_started:
+        await runtime.broker.stop()
+    if runtime._pool is not None:
+        await runtime._pool.close()
 
 
-async def _start_messaging(runtime: Runtime, relay: OutboxRelay | None) -> None:
-    # Kafka may come up after the service: keep trying rather than exit, /readyz says why meanwhile.
+async def _start_dependencies(runtime: Runtime, relay: list[OutboxRelay]) -> None:
+    pool = await _retry_forever(lambda: create_pool(runtime.settings, runtime.service), "postgresql")
+    if runtime.schema and runtime.migrations:
+        await apply_migrations(pool, runtime.schema, runtime.migrations)
+    runtime._pool = pool
     await _retry_forever(runtime.broker.start, "kafka")
     runtime.broker_started = True
-    if relay is not None:
-        await relay.start()
+    if runtime.schema:
+        relay.append(OutboxRelay(pool, runtime.broker, runtime.schema))
+        await relay[0].start()
     for hook in runtime.on_start:
         await hook(runtime)
     log.info("ready")
@@ -144,7 +149,9 @@ async def _metrics(request: web.Request) -> web.Response:
 
 def _metrics_middleware(service: str) -> Callable[..., Awaitable[web.StreamResponse]]:
     @web.middleware
-    async def middleware(request: web.Request, handler: Callable[..., Awaitable[web.StreamResponse]]) -> web.StreamResponse:
+    async def middleware(
+        request: web.Request, handler: Callable[..., Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
         started = time.perf_counter()
         status = 500
         try:

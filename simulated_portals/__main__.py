@@ -2,9 +2,9 @@
 
 from aiohttp import web
 
+from shared.settings import Settings
 from simulated_portals.app import build_app
 from simulated_portals.catalogue import generate, siret_for
-from shared.settings import Settings
 
 DEMO_ORGANIZATIONS: list[tuple[str, str | None]] = [
     ("Ville de Rennes", siret_for("21350238")),

@@ -8,9 +8,18 @@ from shared.identifiers import with_luhn_digit
 
 THEMES = ("Transports", "Environnement", "Urbanisme", "Culture", "Finances", "Citoyenneté", "Santé", "Éducation")
 SUBJECTS = (
-    "Horaires des bus", "Qualité de l'air", "Plan local d'urbanisme", "Équipements sportifs",
-    "Budget primitif", "Délibérations du conseil", "Défibrillateurs", "Marchés publics",
-    "Arrêts de transport", "Bornes de recharge", "Menus des cantines", "Subventions aux associations",
+    "Horaires des bus",
+    "Qualité de l'air",
+    "Plan local d'urbanisme",
+    "Équipements sportifs",
+    "Budget primitif",
+    "Délibérations du conseil",
+    "Défibrillateurs",
+    "Marchés publics",
+    "Arrêts de transport",
+    "Bornes de recharge",
+    "Menus des cantines",
+    "Subventions aux associations",
 )
 FORMATS = ("csv", "CSV", "json", "geojson", "xlsx", "pdf", "shp", "zip")
 LICENCES = ("fr-lo", "lov2", "odc-odbl", "cc-by", "notspecified")
@@ -77,7 +86,8 @@ def generate(seed: int, organizations: list[tuple[str, str | None]], datasets_pe
                             "id": f"{rng.getrandbits(128):032x}",
                             "format": rng.choice(FORMATS),
                             "url": f"https://static.example.invalid/{dataset_id}/{n}",
-                            "schema": {"name": schema[0], "version": schema[1]} if schema
+                            "schema": {"name": schema[0], "version": schema[1]}
+                            if schema
                             else {"name": None, "version": None, "url": None},
                         }
                         for n in range(rng.randint(1, 3))

@@ -1,6 +1,7 @@
 """udata API v1 (data.gouv.fr): `/api/1/datasets/` with its `{data, page, page_size, total, next_page}`
 envelope and absolute `next_page` URLs, and `/api/1/organizations/<id>/` with `business_number_id`."""
 
+import json
 from typing import Any
 
 from aiohttp import web
@@ -51,10 +52,8 @@ def _positive_int(request: web.Request, name: str, default: int) -> int:
     except ValueError:
         value = 0
     if value <= 0:
-        raise web.HTTPBadRequest(
-            text=f'{{"errors": {{"{name}": "must be a positive integer"}}, "message": "Input payload validation failed"}}',
-            content_type="application/json",
-        )
+        body = {"errors": {name: "must be a positive integer"}, "message": "Input payload validation failed"}
+        raise web.HTTPBadRequest(text=json.dumps(body), content_type="application/json")
     return value
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 from services.consolidator import handlers
 from shared import topics
 from shared.events import DatasetChanged, DatasetDiscovered, OrganizationChanged
-from shared.kafka import subscriber_options
+from shared.kafka import declare_publisher, subscriber_options
 from shared.messaging import handle_once
 from shared.service import Runtime
 from shared.settings import Settings
@@ -23,16 +23,27 @@ def create_runtime(settings: Settings) -> Runtime:
     @broker.subscriber(
         settings.topic(topics.HARVEST_DATASETS),
         **subscriber_options(settings, SERVICE, topics.HARVEST_DATASETS),
-        title="harvest.datasets",
         description="Consolidates each harvested dataset into the registry.",
     )
     async def on_dataset_discovered(event: DatasetDiscovered) -> None:
-        await handle_once(runtime.pool, SCHEMA, settings, f"{SERVICE}.{topics.HARVEST_DATASETS}", event,
-                          handlers.dataset_discovered)
+        await handle_once(
+            runtime.pool, SCHEMA, settings, f"{SERVICE}.{topics.HARVEST_DATASETS}", event, handlers.dataset_discovered
+        )
 
-    broker.publisher(settings.topic(topics.REGISTRY_ORGANIZATIONS), title="registry.organizations",
-                     schema=OrganizationChanged,
-                     description="Full state of an organisation on every change, keyed by its id (compacted).")
-    broker.publisher(settings.topic(topics.REGISTRY_DATASETS), title="registry.datasets", schema=DatasetChanged,
-                     description="Full state of a canonical dataset on every change, keyed by its id (compacted).")
+    declare_publisher(
+        broker,
+        settings,
+        SERVICE,
+        topics.REGISTRY_ORGANIZATIONS,
+        schema=OrganizationChanged,
+        description="Full state of an organisation on every change, keyed by its id (compacted).",
+    )
+    declare_publisher(
+        broker,
+        settings,
+        SERVICE,
+        topics.REGISTRY_DATASETS,
+        schema=DatasetChanged,
+        description="Full state of a canonical dataset on every change, keyed by its id (compacted).",
+    )
     return runtime

@@ -19,8 +19,10 @@ async def dataset_discovered(conn: asyncpg.Connection, event: DatasetDiscovered)
     organization_id = await _resolve_publisher(conn, event, emitted)
 
     existing = await repository.find_source_record(conn, event.source_id, event.remote_id)
-    if existing and existing.content_hash == event.content_hash and (
-        await repository.dataset_organization(conn, existing.dataset_id) == organization_id
+    if (
+        existing
+        and existing.content_hash == event.content_hash
+        and (await repository.dataset_organization(conn, existing.dataset_id) == organization_id)
     ):
         # Same content as last time: remember we saw it, emit nothing.
         await repository.touch_source(conn, event.source_id, event.remote_id, event.run_id, now)
@@ -31,10 +33,14 @@ async def dataset_discovered(conn: asyncpg.Connection, event: DatasetDiscovered)
     await repository.upsert_dataset(conn, provisional)
     await repository.upsert_source(conn, dataset_id, event, now)
     dataset = provisional.model_copy(update={"sources": await repository.sources_of(conn, dataset_id)})
-    emitted.append(DatasetChanged(
-        producer=PRODUCER, correlation_id=event.run_id,
-        change="updated" if existing else "created", dataset=dataset,
-    ))
+    emitted.append(
+        DatasetChanged(
+            producer=PRODUCER,
+            correlation_id=event.run_id,
+            change="updated" if existing else "created",
+            dataset=dataset,
+        )
+    )
     return emitted
 
 
@@ -44,8 +50,9 @@ async def _resolve_publisher(conn: asyncpg.Connection, event: DatasetDiscovered,
     if publisher.siren:
         organization = organization_from_publisher(publisher.siren, publisher)
         if await repository.insert_organization(conn, organization):
-            emitted.append(OrganizationChanged(producer=PRODUCER, correlation_id=event.run_id,
-                                               organization=organization))
+            emitted.append(
+                OrganizationChanged(producer=PRODUCER, correlation_id=event.run_id, organization=organization)
+            )
         await repository.add_alias(conn, keys[0], organization.id, "portal-publisher")
         return organization.id
     known = await repository.find_alias(conn, keys)

@@ -31,7 +31,14 @@ async def insert_organization(conn: asyncpg.Connection, org: Organization) -> bo
     status = await conn.execute(
         """INSERT INTO registry.organizations (id, siren, name, type, insee_code, departement, region, population,
                obligated) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING""",
-        org.id, org.siren, org.name, org.type, org.insee_code, org.departement, org.region, org.population,
+        org.id,
+        org.siren,
+        org.name,
+        org.type,
+        org.insee_code,
+        org.departement,
+        org.region,
+        org.population,
         org.obligated,
     )
     return bool(status == "INSERT 0 1")
@@ -49,16 +56,20 @@ async def find_alias(conn: asyncpg.Connection, keys: list[str]) -> str | None:
 async def add_alias(conn: asyncpg.Connection, alias: str, organization_id: str, kind: str) -> None:
     await conn.execute(
         "INSERT INTO registry.aliases (alias, organization_id, kind) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-        alias, organization_id, kind,
+        alias,
+        organization_id,
+        kind,
     )
 
 
 async def record_unmatched(conn: asyncpg.Connection, portal_url: str, name: str, remote_id: str | None) -> None:
     await conn.execute(
-        """INSERT INTO registry.unmatched_publishers (portal_url, name, remote_id, datasets) VALUES ($1, $2, $3, 1)
+        """INSERT INTO registry.unmatched_publishers (portal_url, name, remote_id, sightings) VALUES ($1, $2, $3, 1)
            ON CONFLICT (portal_url, name, remote_id)
-           DO UPDATE SET datasets = unmatched_publishers.datasets + 1, last_seen = now()""",
-        portal_url, name, remote_id or "",
+           DO UPDATE SET sightings = unmatched_publishers.sightings + 1, last_seen = now()""",
+        portal_url,
+        name,
+        remote_id or "",
     )
 
 
@@ -66,7 +77,8 @@ async def find_source_record(conn: asyncpg.Connection, source_id: str, remote_id
     row = await conn.fetchrow(
         "SELECT dataset_id, content_hash, first_seen FROM registry.dataset_sources "
         "WHERE source_id = $1 AND remote_id = $2",
-        source_id, remote_id,
+        source_id,
+        remote_id,
     )
     return SourceRecord(**dict(row)) if row else None
 
@@ -79,7 +91,10 @@ async def dataset_organization(conn: asyncpg.Connection, dataset_id: str) -> str
 async def touch_source(conn: asyncpg.Connection, source_id: str, remote_id: str, run_id: str, now: datetime) -> None:
     await conn.execute(
         "UPDATE registry.dataset_sources SET last_seen = $4, last_run_id = $3 WHERE source_id = $1 AND remote_id = $2",
-        source_id, remote_id, run_id, now,
+        source_id,
+        remote_id,
+        run_id,
+        now,
     )
 
 
@@ -91,24 +106,37 @@ async def upsert_dataset(conn: asyncpg.Connection, dataset: CanonicalDataset) ->
            ON CONFLICT (id) DO UPDATE SET organization_id = $2, title = $3, description = $4, licence = $5,
                themes = $6, tags = $7, resources = $8, created = $9, modified = $10, withdrawn = $11,
                updated_at = now()""",
-        dataset.id, dataset.organization_id, dataset.title, dataset.description, dataset.licence,
-        dataset.themes, dataset.tags, json.dumps([r.model_dump(mode="json") for r in dataset.resources]),
-        dataset.created, dataset.modified, dataset.withdrawn,
+        dataset.id,
+        dataset.organization_id,
+        dataset.title,
+        dataset.description,
+        dataset.licence,
+        dataset.themes,
+        dataset.tags,
+        json.dumps([r.model_dump(mode="json") for r in dataset.resources]),
+        dataset.created,
+        dataset.modified,
+        dataset.withdrawn,
     )
 
 
-async def upsert_source(
-    conn: asyncpg.Connection, dataset_id: str, event: DatasetDiscovered, now: datetime
-) -> None:
+async def upsert_source(conn: asyncpg.Connection, dataset_id: str, event: DatasetDiscovered, now: datetime) -> None:
     await conn.execute(
         """INSERT INTO registry.dataset_sources (source_id, remote_id, dataset_id, portal_kind, portal_url,
                remote_url, content_hash, metadata, last_run_id, first_seen, last_seen)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)
            ON CONFLICT (source_id, remote_id) DO UPDATE SET dataset_id = $3, remote_url = $6, content_hash = $7,
                metadata = $8, last_run_id = $9, last_seen = $10""",
-        event.source_id, event.remote_id, dataset_id, event.portal_kind, event.portal_url, event.remote_url,
-        event.content_hash, event.model_dump_json(exclude={"event_id", "occurred_at", "run_id", "correlation_id"}),
-        event.run_id, now,
+        event.source_id,
+        event.remote_id,
+        dataset_id,
+        event.portal_kind,
+        event.portal_url,
+        event.remote_url,
+        event.content_hash,
+        event.model_dump_json(exclude={"event_id", "occurred_at", "run_id", "correlation_id"}),
+        event.run_id,
+        now,
     )
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 from services.contributions import handlers
 from shared import topics
 from shared.events import ContributionAccepted, ContributionRejected, ContributionSubmitted, OrganizationChanged
-from shared.kafka import subscriber_options
+from shared.kafka import declare_publisher, subscriber_options
 from shared.messaging import handle_once
 from shared.service import Runtime
 from shared.settings import Settings
@@ -23,14 +23,24 @@ def create_runtime(settings: Settings) -> Runtime:
     @broker.subscriber(
         settings.topic(topics.REGISTRY_ORGANIZATIONS),
         **subscriber_options(settings, SERVICE, topics.REGISTRY_ORGANIZATIONS),
-        title="registry.organizations",
         description="Keeps the organisations a contribution may target.",
     )
     async def on_organization_changed(event: OrganizationChanged) -> None:
-        await handle_once(runtime.pool, SCHEMA, settings, f"{SERVICE}.{topics.REGISTRY_ORGANIZATIONS}", event,
-                          handlers.organization_changed)
+        await handle_once(
+            runtime.pool,
+            SCHEMA,
+            settings,
+            f"{SERVICE}.{topics.REGISTRY_ORGANIZATIONS}",
+            event,
+            handlers.organization_changed,
+        )
 
-    broker.publisher(settings.topic(topics.CONTRIBUTIONS_EVENTS), title="contributions.events",
-                     schema=ContributionSubmitted | ContributionAccepted | ContributionRejected,
-                     description="Proposals and moderators' decisions, keyed by the target organisation.")
+    declare_publisher(
+        broker,
+        settings,
+        SERVICE,
+        topics.CONTRIBUTIONS_EVENTS,
+        schema=ContributionSubmitted | ContributionAccepted | ContributionRejected,
+        description="Proposals and moderators' decisions, keyed by the target organisation.",
+    )
     return runtime

@@ -9,5 +9,6 @@ async def upsert_known_organization(conn: asyncpg.Connection, org: Organization)
     await conn.execute(
         """INSERT INTO contributions.known_organizations (id, name) VALUES ($1, $2)
            ON CONFLICT (id) DO UPDATE SET name = $2, updated_at = now()""",
-        org.id, org.name,
+        org.id,
+        org.name,
     )

@@ -18,9 +18,17 @@ from shared.settings import Settings
 async def _add_source(settings: Settings, args: argparse.Namespace) -> None:
     pool = await create_pool(settings, "harvester", max_size=1)
     async with pool.acquire() as conn:
-        await repository.add_source(conn, repository.Source(
-            id=args.id, url=args.url, family=args.family, name=args.name, owner_organization=args.owner,
-            schedule=args.schedule))
+        await repository.add_source(
+            conn,
+            repository.Source(
+                id=args.id,
+                url=args.url,
+                family=args.family,
+                name=args.name,
+                owner_organization=args.owner,
+                schedule=args.schedule,
+            ),
+        )
     await pool.close()
     print(f"source {args.id} saved")
 
@@ -37,8 +45,11 @@ async def _request(settings: Settings, args: argparse.Namespace) -> None:
     broker = create_broker(settings, "harvester-cli")
     await broker.start()
     try:
-        await publish_event(broker, settings, HarvestRequested(
-            producer="harvester-cli", source_id=args.source_id, mode=args.mode, requested_by="cli"))
+        await publish_event(
+            broker,
+            settings,
+            HarvestRequested(producer="harvester-cli", source_id=args.source_id, mode=args.mode, requested_by="cli"),
+        )
     finally:
         await broker.stop()
     print(f"harvest of {args.source_id} requested ({args.mode})")

@@ -11,7 +11,7 @@ from services.harvester.fetch import FetchPolicy
 from services.harvester.handlers import run_harvest
 from shared import topics
 from shared.events import DatasetDiscovered, Event, HarvestRequested, HarvestRunFinished, HarvestRunStarted
-from shared.kafka import subscriber_options
+from shared.kafka import declare_publisher, subscriber_options
 from shared.messaging import publish_event
 from shared.service import Runtime
 from shared.settings import Settings
@@ -31,18 +31,28 @@ def create_runtime(settings: Settings) -> Runtime:
     @broker.subscriber(
         settings.topic(topics.HARVEST_COMMANDS),
         **subscriber_options(settings, SERVICE, topics.HARVEST_COMMANDS),
-        title="harvest.commands",
         description="Harvest requests, one per source: run the source's harvest now.",
     )
     async def on_harvest_requested(command: HarvestRequested) -> None:
         await run_harvest(runtime.pool, publish, fetch_policy, command)
 
     # Declared for the AsyncAPI document: what the harvester publishes.
-    broker.publisher(settings.topic(topics.HARVEST_DATASETS), title="harvest.datasets", schema=DatasetDiscovered,
-                     description="One event per dataset found on a portal, keyed source_id:remote_id.")
-    broker.publisher(settings.topic(topics.HARVEST_RUNS), title="harvest.runs",
-                     schema=HarvestRunStarted | HarvestRunFinished,
-                     description="Start and end of each harvest run, keyed by source_id.")
+    declare_publisher(
+        broker,
+        settings,
+        SERVICE,
+        topics.HARVEST_DATASETS,
+        schema=DatasetDiscovered,
+        description="One event per dataset found on a portal, keyed source_id:remote_id.",
+    )
+    declare_publisher(
+        broker,
+        settings,
+        SERVICE,
+        topics.HARVEST_RUNS,
+        schema=HarvestRunStarted | HarvestRunFinished,
+        description="Start and end of each harvest run, keyed by source_id.",
+    )
     return runtime
 
 

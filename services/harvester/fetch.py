@@ -48,8 +48,9 @@ class Fetcher:
             return json.loads(body)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             snippet = body[:80].decode(errors="replace").strip()
-            raise FetchError(url, f"response is not JSON: {exc.msg if hasattr(exc, 'msg') else exc}; "
-                                  f"starts with {snippet!r}") from exc
+            raise FetchError(
+                url, f"response is not JSON: {exc.msg if hasattr(exc, 'msg') else exc}; starts with {snippet!r}"
+            ) from exc
 
     async def get_bytes(self, url: str) -> bytes:
         await self._check_address(url)
@@ -105,8 +106,9 @@ class Fetcher:
         if self.policy.allow_private:
             return
         try:
-            infos = await asyncio.get_running_loop().getaddrinfo(parts.hostname, parts.port or 443,
-                                                                 type=socket.SOCK_STREAM)
+            infos = await asyncio.get_running_loop().getaddrinfo(
+                parts.hostname, parts.port or 443, type=socket.SOCK_STREAM
+            )
         except socket.gaierror as exc:
             raise FetchError(url, f"host not found: {parts.hostname}") from exc
         for info in infos:

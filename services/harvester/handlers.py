@@ -36,8 +36,12 @@ async def run_harvest(
     run = RunContext(run_id=str(uuid.uuid4()), mode=command.mode)
     async with pool.acquire() as conn:
         await repository.start_run(conn, run.run_id, source.id, run.mode)
-    await publish(HarvestRunStarted(producer="harvester", correlation_id=run.run_id, run_id=run.run_id,
-                                    source_id=source.id, mode=command.mode), True)
+    await publish(
+        HarvestRunStarted(
+            producer="harvester", correlation_id=run.run_id, run_id=run.run_id, source_id=source.id, mode=command.mode
+        ),
+        True,
+    )
 
     seen, errors, aborted = 0, 0, None
     in_flight: list[Any] = []
@@ -63,14 +67,28 @@ async def run_harvest(
 
     status = run_status(seen, errors, aborted)
     finished = HarvestRunFinished(
-        producer="harvester", correlation_id=run.run_id, run_id=run.run_id, source_id=source.id,
-        status=status, items_seen=seen, errors=errors + (1 if aborted else 0), complete=aborted is None,
+        producer="harvester",
+        correlation_id=run.run_id,
+        run_id=run.run_id,
+        source_id=source.id,
+        status=status,
+        items_seen=seen,
+        errors=errors + (1 if aborted else 0),
+        complete=aborted is None,
     )
     async with pool.acquire() as conn:
         await repository.finish_run(conn, run.run_id, status, seen, finished.errors, finished.complete, aborted)
     await publish(finished, True)
-    log.info("harvest run finished", extra={"source_id": source.id, "run_id": run.run_id, "status": status,
-                                            "items_seen": seen, "errors": finished.errors})
+    log.info(
+        "harvest run finished",
+        extra={
+            "source_id": source.id,
+            "run_id": run.run_id,
+            "status": status,
+            "items_seen": seen,
+            "errors": finished.errors,
+        },
+    )
     return finished
 
 

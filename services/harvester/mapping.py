@@ -9,16 +9,39 @@ from typing import Any
 from shared.events import Publisher, Resource, UpstreamOrigin
 
 LICENCES = {
-    "fr-lo": "licence-ouverte", "lov2": "licence-ouverte", "licence ouverte": "licence-ouverte",
-    "licence ouverte v2.0": "licence-ouverte", "etalab-2.0": "licence-ouverte",
-    "odc-odbl": "odbl", "odbl": "odbl", "open database license (odbl)": "odbl",
-    "cc-by": "cc-by", "cc-by-4.0": "cc-by", "cc-by-sa": "cc-by-sa", "cc0": "cc0", "cc-zero": "cc0",
-    "notspecified": "non-specifiee", "other-closed": "fermee",
+    "fr-lo": "licence-ouverte",
+    "lov2": "licence-ouverte",
+    "licence ouverte": "licence-ouverte",
+    "licence ouverte v2.0": "licence-ouverte",
+    "etalab-2.0": "licence-ouverte",
+    "odc-odbl": "odbl",
+    "odbl": "odbl",
+    "open database license (odbl)": "odbl",
+    "cc-by": "cc-by",
+    "cc-by-4.0": "cc-by",
+    "cc-by-sa": "cc-by-sa",
+    "cc0": "cc0",
+    "cc-zero": "cc0",
+    "notspecified": "non-specifiee",
+    "other-closed": "fermee",
 }
 FORMATS = {
-    "csv": "csv", "text/csv": "csv", "json": "json", "application/json": "json", "geojson": "geojson",
-    "xlsx": "xlsx", "xls": "xls", "ods": "ods", "pdf": "pdf", "shp": "shp", "shapefile": "shp", "zip": "zip",
-    "xml": "xml", "gtfs": "gtfs", "kml": "kml", "api": "api",
+    "csv": "csv",
+    "text/csv": "csv",
+    "json": "json",
+    "application/json": "json",
+    "geojson": "geojson",
+    "xlsx": "xlsx",
+    "xls": "xls",
+    "ods": "ods",
+    "pdf": "pdf",
+    "shp": "shp",
+    "shapefile": "shp",
+    "zip": "zip",
+    "xml": "xml",
+    "gtfs": "gtfs",
+    "kml": "kml",
+    "api": "api",
 }
 
 

@@ -22,7 +22,12 @@ async def add_source(conn: asyncpg.Connection, source: Source) -> None:
            VALUES ($1, $2, $3, $4, $5, $6, $7)
            ON CONFLICT (id) DO UPDATE SET url = $2, family = $3, name = $4, owner_organization = $5,
                schedule = $6, enabled = $7""",
-        source.id, source.url, source.family, source.name, source.owner_organization, source.schedule,
+        source.id,
+        source.url,
+        source.family,
+        source.name,
+        source.owner_organization,
+        source.schedule,
         source.enabled,
     )
 
@@ -45,18 +50,30 @@ async def list_sources(conn: asyncpg.Connection) -> list[Source]:
 async def start_run(conn: asyncpg.Connection, run_id: str, source_id: str, mode: str) -> None:
     await conn.execute(
         "INSERT INTO harvest.runs (run_id, source_id, mode, status) VALUES ($1, $2, $3, 'running')",
-        run_id, source_id, mode,
+        run_id,
+        source_id,
+        mode,
     )
 
 
 async def finish_run(
-    conn: asyncpg.Connection, run_id: str, status: str, items_seen: int, errors: int, complete: bool,
+    conn: asyncpg.Connection,
+    run_id: str,
+    status: str,
+    items_seen: int,
+    errors: int,
+    complete: bool,
     message: str | None,
 ) -> None:
     await conn.execute(
         """UPDATE harvest.runs SET status = $2, items_seen = $3, errors = $4, complete = $5, message = $6,
                finished_at = now() WHERE run_id = $1""",
-        run_id, status, items_seen, errors, complete, message,
+        run_id,
+        status,
+        items_seen,
+        errors,
+        complete,
+        message,
     )
 
 
@@ -65,5 +82,8 @@ async def record_item_error(
 ) -> None:
     await conn.execute(
         "INSERT INTO harvest.item_errors (run_id, remote_id, stage, reason) VALUES ($1, $2, $3, $4)",
-        run_id, remote_id, stage, reason[:2000],
+        run_id,
+        remote_id,
+        stage,
+        reason[:2000],
     )

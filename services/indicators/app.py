@@ -6,7 +6,7 @@ from pathlib import Path
 from services.indicators import handlers
 from shared import topics
 from shared.events import DatasetChanged, IndicatorsUpdated, OrganizationChanged
-from shared.kafka import subscriber_options
+from shared.kafka import declare_publisher, subscriber_options
 from shared.messaging import handle_once
 from shared.service import Runtime
 from shared.settings import Settings
@@ -23,23 +23,34 @@ def create_runtime(settings: Settings) -> Runtime:
     @broker.subscriber(
         settings.topic(topics.REGISTRY_ORGANIZATIONS),
         **subscriber_options(settings, SERVICE, topics.REGISTRY_ORGANIZATIONS),
-        title="registry.organizations",
         description="Keeps the indicators' copy of the organisations and recomputes theirs.",
     )
     async def on_organization_changed(event: OrganizationChanged) -> None:
-        await handle_once(runtime.pool, SCHEMA, settings, f"{SERVICE}.{topics.REGISTRY_ORGANIZATIONS}", event,
-                          handlers.organization_changed)
+        await handle_once(
+            runtime.pool,
+            SCHEMA,
+            settings,
+            f"{SERVICE}.{topics.REGISTRY_ORGANIZATIONS}",
+            event,
+            handlers.organization_changed,
+        )
 
     @broker.subscriber(
         settings.topic(topics.REGISTRY_DATASETS),
         **subscriber_options(settings, SERVICE, topics.REGISTRY_DATASETS),
-        title="registry.datasets",
         description="Recomputes the indicators of the dataset's organisation and the national scope.",
     )
     async def on_dataset_changed(event: DatasetChanged) -> None:
-        await handle_once(runtime.pool, SCHEMA, settings, f"{SERVICE}.{topics.REGISTRY_DATASETS}", event,
-                          handlers.dataset_changed)
+        await handle_once(
+            runtime.pool, SCHEMA, settings, f"{SERVICE}.{topics.REGISTRY_DATASETS}", event, handlers.dataset_changed
+        )
 
-    broker.publisher(settings.topic(topics.INDICATORS_UPDATED), title="indicators.updated", schema=IndicatorsUpdated,
-                     description="Latest values of one scope, keyed scope:id (compacted).")
+    declare_publisher(
+        broker,
+        settings,
+        SERVICE,
+        topics.INDICATORS_UPDATED,
+        schema=IndicatorsUpdated,
+        description="Latest values of one scope, keyed scope:id (compacted).",
+    )
     return runtime

@@ -40,5 +40,6 @@ async def _recompute(conn: asyncpg.Connection, organization_ids: set[str], corre
 def _updated(
     scope: str, scope_id: str, values: dict[str, float | int | None], now: datetime, correlation_id: str | None
 ) -> IndicatorsUpdated:
-    return IndicatorsUpdated(producer=PRODUCER, correlation_id=correlation_id, scope=scope,  # type: ignore[arg-type]
-                             scope_id=scope_id, values=values, computed_at=now)
+    return IndicatorsUpdated(
+        producer=PRODUCER, correlation_id=correlation_id, scope=scope, scope_id=scope_id, values=values, computed_at=now
+    )

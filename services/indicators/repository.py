@@ -15,7 +15,13 @@ async def upsert_organization(conn: asyncpg.Connection, org: Organization) -> No
            VALUES ($1, $2, $3, $4, $5, $6, $7)
            ON CONFLICT (id) DO UPDATE SET name = $2, type = $3, departement = $4, region = $5, population = $6,
                obligated = $7""",
-        org.id, org.name, org.type, org.departement, org.region, org.population, org.obligated,
+        org.id,
+        org.name,
+        org.type,
+        org.departement,
+        org.region,
+        org.population,
+        org.obligated,
     )
 
 
@@ -30,7 +36,12 @@ async def upsert_dataset(conn: asyncpg.Connection, dataset: CanonicalDataset) ->
            VALUES ($1, $2, $3, $4, $5, $6)
            ON CONFLICT (id) DO UPDATE SET organization_id = $2, withdrawn = $3, licence = $4, formats = $5,
                modified = $6""",
-        dataset.id, dataset.organization_id, dataset.withdrawn, dataset.licence, formats, dataset.modified,
+        dataset.id,
+        dataset.organization_id,
+        dataset.withdrawn,
+        dataset.licence,
+        formats,
+        dataset.modified,
     )
     return previous
 
@@ -63,6 +74,9 @@ async def save_values(
     await conn.execute(
         """INSERT INTO indicators.current_values (scope, scope_id, "values", computed_at) VALUES ($1, $2, $3, $4)
            ON CONFLICT (scope, scope_id) DO UPDATE SET "values" = $3, computed_at = $4""",
-        scope, scope_id, json.dumps(values), computed_at,
+        scope,
+        scope_id,
+        json.dumps(values),
+        computed_at,
     )
     return True

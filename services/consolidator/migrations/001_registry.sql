@@ -24,7 +24,7 @@ CREATE TABLE unmatched_publishers (
     portal_url   text        NOT NULL,
     name         text        NOT NULL,
     remote_id    text        NOT NULL DEFAULT '',
-    datasets     integer     NOT NULL DEFAULT 0,
+    sightings    integer     NOT NULL DEFAULT 0,  -- events seen from this publisher
     first_seen   timestamptz NOT NULL DEFAULT now(),
     last_seen    timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (portal_url, name, remote_id)

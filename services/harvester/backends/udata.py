@@ -71,18 +71,23 @@ class UdataBackend(HarvestBackend):
                 url=r["url"],
                 format=normalise_format(r.get("format")),
                 schema=ResourceSchema(name=schema["name"], version=schema.get("version"))
-                if (schema := r.get("schema") or {}).get("name") else None,
+                if (schema := r.get("schema") or {}).get("name")
+                else None,
             )
             for r in raw.get("resources") or []
             if r.get("url")
         ]
         harvest = raw.get("harvest") or {}
-        upstream = UpstreamOrigin(
-            backend=harvest.get("backend"),
-            remote_id=harvest.get("remote_id"),
-            remote_url=harvest.get("remote_url"),
-            domain=harvest.get("domain"),
-        ) if harvest else None
+        upstream = (
+            UpstreamOrigin(
+                backend=harvest.get("backend"),
+                remote_id=harvest.get("remote_id"),
+                remote_url=harvest.get("remote_url"),
+                domain=harvest.get("domain"),
+            )
+            if harvest
+            else None
+        )
         fields = {
             "title": raw["title"],
             "description": raw.get("description"),

@@ -1,0 +1,99 @@
+"""Fixtures for the whole suite.
+
+Integration tests run against the real Kafka broker and PostgreSQL, started here when missing. Each
+test session works in its own database and under its own topic prefix, so it never touches a system
+started by `make up` on the same machine.
+"""
+
+import secrets
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from shared.bootstrap import bootstrap_database, delete_topics, drop_database, ensure_topics
+from shared.settings import Settings
+from simulated_portals.app import build_app
+from simulated_portals.catalogue import Catalogue, generate, siret_for
+from tests.support.processes import ServiceProcess, all_services, ensure_infrastructure
+
+SESSION = secrets.token_hex(3)
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    return Settings(
+        topic_prefix=f"test{SESSION}.",
+        db_name=f"observatoire_test_{SESSION}",
+        api_port=18000,
+        harvester_port=18001,
+        consolidator_port=18002,
+        indicators_port=18003,
+        contributions_port=18004,
+        simulator_port=18090,
+        allow_private_sources=True,
+        retry_backoff_seconds=0.05,
+    )
+
+
+@pytest.fixture(scope="session")
+async def infrastructure(settings: Settings) -> AsyncIterator[Settings]:
+    ensure_infrastructure()
+    await bootstrap_database(settings)
+    await ensure_topics(settings)
+    yield settings
+    await drop_database(settings)
+    await delete_topics(settings)
+
+
+@pytest.fixture(scope="session")
+def log_dir() -> Path:
+    path = Path("var/test-logs") / SESSION
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@pytest.fixture(scope="session")
+async def services(infrastructure: Settings, log_dir: Path) -> AsyncIterator[dict[str, ServiceProcess]]:
+    processes = all_services(infrastructure, log_dir)
+    for process in processes.values():
+        process.start()
+    try:
+        for process in processes.values():
+            await process.wait_ready()
+        yield processes
+    finally:
+        for process in processes.values():
+            process.stop()
+
+
+# A small udata portal: two organisations with a SIRET, one without.
+PORTAL_ORGANIZATIONS: list[tuple[str, str | None]] = [
+    ("Commune de Sixt-sur-Aff", siret_for("21350328")),
+    ("Rennes Métropole", siret_for("24350013")),
+    ("Association des amis du patrimoine", None),
+]
+
+
+@pytest.fixture(scope="session")
+def catalogue() -> Catalogue:
+    return generate(seed=7, organizations=PORTAL_ORGANIZATIONS, datasets_per_org=7)
+
+
+@pytest.fixture(scope="session")
+async def portal(settings: Settings, catalogue: Catalogue) -> AsyncIterator[str]:
+    """The simulated portals, served over HTTP on the simulator port; yields their base URL."""
+    runner = web.AppRunner(build_app(catalogue))
+    await runner.setup()
+    site = web.TCPSite(runner, settings.http_host, settings.simulator_port)
+    await site.start()
+    yield f"http://{settings.http_host}:{settings.simulator_port}"
+    await runner.cleanup()
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as session:
+        yield session

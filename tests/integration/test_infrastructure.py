@@ -1,0 +1,127 @@
+"""The ground every feature stands on: topics, database roles and schemas, service endpoints."""
+
+import asyncpg
+import pytest
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+
+from shared.settings import SERVICES, Settings
+from shared.topics import all_topics
+from tests.support.kafka import wait_for
+from tests.support.processes import ServiceProcess
+
+pytestmark = pytest.mark.integration
+
+
+async def test_every_topic_exists_with_its_partitions_and_cleanup_policy(infrastructure: Settings):
+    settings = infrastructure
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    await admin.start()
+    try:
+        specs = {settings.topic(s.name): s for s in all_topics()}
+        described = await admin.describe_topics(list(specs))
+        partitions = {t["topic"]: len(t["partitions"]) for t in described}
+        configs = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, name) for name in specs])
+    finally:
+        await admin.close()
+    policies = {}
+    for response in configs:
+        for resource in response.to_object()["resources"]:
+            entries = {e["config_names"]: e["config_value"] for e in resource["config_entries"]}
+            policies[resource["resource_name"]] = entries["cleanup.policy"]
+    assert partitions == {name: spec.partitions for name, spec in specs.items()}
+    assert policies == {name: "compact" if spec.compacted else "delete" for name, spec in specs.items()}
+    assert {n for n, s in specs.items() if s.compacted} == {
+        settings.topic(t) for t in ("registry.organizations", "registry.datasets", "indicators.updated")
+    }
+
+
+async def connect_as(settings: Settings, service: str) -> asyncpg.Connection:
+    return await asyncpg.connect(
+        host=settings.db_host,
+        port=settings.db_port,
+        database=settings.db_name,
+        user=settings.db_user_of(service),
+        password=settings.db_password_of(service),
+    )
+
+
+async def test_each_service_owns_its_schema_and_the_api_only_reads(services, settings: Settings):
+    expected = {
+        "harvester": "harvest",
+        "consolidator": "registry",
+        "indicators": "indicators",
+        "contributions": "contributions",
+    }
+    admin = await connect_as(settings, "consolidator")
+    owners = dict(
+        await admin.fetch(
+            "SELECT nspname, pg_get_userbyid(nspowner) FROM pg_namespace WHERE nspname = ANY($1::text[])",
+            list(expected.values()),
+        )
+    )
+    await admin.close()
+    assert owners == {schema: settings.db_user_of(service) for service, schema in expected.items()}
+
+    for service, schema in expected.items():
+        conn = await connect_as(settings, service)
+        versions = await conn.fetch(f"SELECT version FROM {schema}.schema_migrations ORDER BY version")
+        await conn.close()
+        assert [r["version"] for r in versions][:2] == [0, 1], f"{schema} migrations not applied"
+
+    api = await connect_as(settings, "api")
+    try:
+        assert await api.fetchval("SELECT count(*) FROM registry.organizations") >= 0
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await api.execute("INSERT INTO registry.organizations (id, name) VALUES ('x', 'x')")
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await api.execute("DELETE FROM indicators.current_values")
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await api.execute("CREATE TABLE registry.intruder (id int)")
+    finally:
+        await api.close()
+
+    harvester = await connect_as(settings, "harvester")
+    try:
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await harvester.execute("SELECT * FROM registry.organizations")
+    finally:
+        await harvester.close()
+
+
+async def test_every_service_serves_health_readiness_and_metrics(services, http):
+    for name in SERVICES:
+        url = services[name].url
+        async with http.get(f"{url}/healthz") as response:
+            assert response.status == 200
+        async with http.get(f"{url}/readyz") as response:
+            assert response.status == 200
+            assert await response.json() == {"ready": True, "checks": {"kafka": True, "postgresql": True}}
+        async with http.get(f"{url}/metrics") as response:
+            assert response.status == 200
+            assert f'obs_service_ready{{service="{name}"}} 1.0' in await response.text()
+
+
+@pytest.mark.parametrize("broken", ["kafka", "postgresql"])
+async def test_a_service_is_alive_but_not_ready_while_a_dependency_is_down(infrastructure, log_dir, http, broken):
+    # Port 9 (discard) has no listener: the dependency does not answer.
+    overrides: dict[str, object] = {"kafka_bootstrap_servers": "127.0.0.1:9"} if broken == "kafka" else {"db_port": 9}
+    settings = infrastructure.model_copy(update={"api_port": 18010, **overrides})
+    process = ServiceProcess("api", settings, log_dir)
+    process.start()
+    try:
+
+        async def healthy():
+            try:
+                async with http.get(f"{process.url}/healthz") as response:
+                    return response.status == 200
+            except OSError:
+                return False
+
+        await wait_for(healthy, timeout=30)
+        async with http.get(f"{process.url}/readyz") as response:
+            body = await response.json()
+            assert response.status == 503
+            assert body["checks"][broken] is False
+    finally:
+        process.stop()

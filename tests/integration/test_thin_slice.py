@@ -1,0 +1,150 @@
+"""The whole chain on the real broker and database: simulated udata portal -> harvester ->
+consolidator -> indicators -> api."""
+
+import json
+
+import aiohttp
+import asyncpg
+import pytest
+
+from services.harvester.repository import Source, add_source
+from shared.events import DatasetDiscovered, HarvestRequested, HarvestRunFinished, Publisher
+from shared.identifiers import siren_from, with_luhn_digit
+from shared.settings import Settings
+from simulated_portals.catalogue import Catalogue
+from tests.support.kafka import produce, read_all, wait_for
+
+pytestmark = pytest.mark.integration
+
+
+async def admin_connection(settings: Settings) -> asyncpg.Connection:
+    return await asyncpg.connect(
+        host=settings.db_host,
+        port=settings.db_port,
+        database=settings.db_name,
+        user=settings.db_admin_user,
+        password=settings.db_admin_password,
+    )
+
+
+async def organization_card(http: aiohttp.ClientSession, api_url: str, org_id: str) -> dict | None:
+    async with http.get(f"{api_url}/api/v1/organizations/{org_id}") as response:
+        return await response.json() if response.status == 200 else None
+
+
+async def test_a_harvest_reaches_the_api_through_every_service(services, portal, catalogue: Catalogue, settings, http):
+    conn = await asyncpg.connect(
+        host=settings.db_host,
+        port=settings.db_port,
+        database=settings.db_name,
+        user="obs_harvester",
+        password=settings.db_password_harvester,
+    )
+    await add_source(conn, Source(id="udata-test", url=f"{portal}/udata", family="udata", name="udata simulé"))
+    await conn.close()
+
+    await produce(
+        settings,
+        "harvest.commands",
+        HarvestRequested(producer="test", source_id="udata-test").model_dump_json().encode(),
+        key=b"udata-test",
+    )
+
+    api = services["api"].url
+    for org in catalogue.organizations:
+        siren = siren_from(org.siret)
+        if siren is None:
+            continue
+        expected = sum(1 for d in catalogue.datasets if d.organization is org)
+        card = await wait_for(
+            lambda siren=siren, expected=expected: _card_with_count(http, api, siren, expected), timeout=60
+        )
+        assert card["name"] == org.name
+        assert card["indicators"]["publishes"] == 1
+
+    runs = [json.loads(r.value) for r in await read_all(settings, "harvest.runs")]
+    finished = [HarvestRunFinished.model_validate(r) for r in runs if r["event_type"] == "HarvestRunFinished"]
+    assert [(f.status, f.items_seen, f.complete) for f in finished] == [("done", len(catalogue.datasets), True)]
+
+    # The publisher without a SIRET is kept as unmatched, with each of its datasets.
+    conn = await admin_connection(settings)
+    unmatched = await conn.fetch("SELECT name, sightings FROM registry.unmatched_publishers")
+    await conn.close()
+    assert [(r["name"], r["sightings"]) for r in unmatched] == [("Association des amis du patrimoine", 7)]
+
+
+async def _card_with_count(http, api, siren, expected):
+    card = await organization_card(http, api, siren)
+    if card and card["indicators"].get("datasets") == expected:
+        return card
+    return None
+
+
+def discovered(remote_id: str, publisher: Publisher, title: str = "Budget primitif 2026") -> DatasetDiscovered:
+    return DatasetDiscovered(
+        producer="test",
+        run_id="run-dup",
+        source_id="direct",
+        portal_kind="udata",
+        portal_url="http://portal.test",
+        remote_id=remote_id,
+        publisher=publisher,
+        title=title,
+        content_hash=f"hash-{remote_id}-{title}",
+    )
+
+
+async def test_the_same_event_delivered_twice_is_applied_once(services, settings, http):
+    event = discovered("dup-1", Publisher(name="Syndicat des eaux du Lac", remote_id="org-dup"))
+    for _ in range(2):
+        await produce(settings, "harvest.datasets", event.model_dump_json().encode(), key=event.key().encode())
+
+    async def handled_twice():
+        async with http.get(f"{services['consolidator'].url}/metrics") as response:
+            text = await response.text()
+        line = 'obs_events_duplicate_total{consumer="consolidator.harvest.datasets"}'
+        values = [float(x.split()[-1]) for x in text.splitlines() if x.startswith(line)]
+        return values and values[0] >= 1
+
+    await wait_for(handled_twice)
+    conn = await admin_connection(settings)
+    sightings = await conn.fetchval(
+        "SELECT sightings FROM registry.unmatched_publishers WHERE name = 'Syndicat des eaux du Lac'"
+    )
+    handled = await conn.fetchval("SELECT count(*) FROM registry.inbox WHERE event_id = $1", event.event_id)
+    await conn.close()
+    assert (sightings, handled) == (1, 1)
+    changes = [json.loads(r.value) for r in await read_all(settings, "registry.datasets")]
+    assert (
+        sum(
+            1
+            for c in changes
+            if c["dataset"]["title"] == event.title and c["dataset"]["sources"][0]["remote_id"] == "dup-1"
+        )
+        == 1
+    )
+
+
+@pytest.mark.parametrize(
+    "poison",
+    [
+        b"{not json",
+        json.dumps({"event_type": "DatasetDiscovered", "schema_version": 99, "producer": "x"}).encode(),
+    ],
+)
+async def test_a_poison_message_goes_to_the_dlq_and_the_next_one_is_processed(services, settings, http, poison):
+    before = len(await read_all(settings, "harvest.datasets.dlq", idle_ms=500))
+    await produce(settings, "harvest.datasets", poison, key=b"direct:poison")
+    siren = with_luhn_digit(f"2135{len(poison):04d}")
+    healthy = discovered(f"after-poison-{len(poison)}", Publisher(name="Commune de Poisonville", siren=siren))
+    await produce(settings, "harvest.datasets", healthy.model_dump_json().encode(), key=healthy.key().encode())
+
+    await wait_for(lambda: organization_card(http, services["api"].url, siren), timeout=30)
+    dead = await read_all(settings, "harvest.datasets.dlq", idle_ms=500)
+    assert len(dead) == before + 1
+    record = dead[-1]
+    headers = {k: v.decode() for k, v in record.headers}
+    assert record.value == poison
+    assert headers["x-source-topic"] == settings.topic("harvest.datasets")
+    assert headers["x-error-type"]
+    assert headers["x-consumer-group"] == settings.group("consolidator", "harvest.datasets")

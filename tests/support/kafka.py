@@ -1,0 +1,57 @@
+"""Reading and writing topics directly, as another system would."""
+
+import asyncio
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+
+from shared.settings import Settings
+
+
+async def produce(
+    settings: Settings,
+    topic: str,
+    value: bytes,
+    key: bytes | None = None,
+    headers: list[tuple[str, bytes]] | None = None,
+) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, enable_idempotence=True)
+    await producer.start()
+    try:
+        await producer.send_and_wait(settings.topic(topic), value, key=key, headers=headers or [])
+    finally:
+        await producer.stop()
+
+
+async def read_all(settings: Settings, topic: str, *, idle_ms: int = 1500) -> list[ConsumerRecord[Any, Any]]:
+    """Every record of `topic` from offset zero, until the topic stays idle for `idle_ms`."""
+    consumer = AIOKafkaConsumer(
+        settings.topic(topic),
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        group_id=None,
+    )
+    await consumer.start()
+    records: list[ConsumerRecord[Any, Any]] = []
+    try:
+        while True:
+            batch = await consumer.getmany(timeout_ms=idle_ms)
+            if not batch:
+                return records
+            for part in batch.values():
+                records.extend(part)
+    finally:
+        await consumer.stop()
+
+
+async def wait_for(predicate: Any, *, timeout: float = 30.0, interval: float = 0.2) -> Any:
+    """Poll an async predicate until it returns a truthy value; fail with the last value otherwise."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    last: Any = None
+    while asyncio.get_running_loop().time() < deadline:
+        last = await predicate()
+        if last:
+            return last
+        await asyncio.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout} s; last value: {last!r}")

@@ -1,0 +1,80 @@
+"""Starting the real infrastructure and the five services as processes, as `make up` does."""
+
+import asyncio
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import aiohttp
+
+from shared.settings import SERVICES, Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def ensure_infrastructure() -> None:
+    """Start Kafka and PostgreSQL unless they already answer (both scripts are idempotent)."""
+    for script in ("infra/kafka/kafka.sh", "infra/postgres/postgres.sh"):
+        subprocess.run([str(ROOT / script), "start"], check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+
+
+def service_env(settings: Settings) -> dict[str, str]:
+    env = dict(os.environ)
+    for name, value in settings.model_dump().items():
+        env[f"OBS_{name.upper()}"] = str(value).lower() if isinstance(value, bool) else str(value)
+    return env
+
+
+class ServiceProcess:
+    def __init__(self, name: str, settings: Settings, log_dir: Path) -> None:
+        self.name = name
+        self.settings = settings
+        self.log_path = log_dir / f"{name}.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.settings.http_host}:{self.settings.port_of(self.name)}"
+
+    def start(self) -> None:
+        log = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", f"services.{self.name}"],
+            cwd=ROOT,
+            env=service_env(self.settings),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def kill(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    async def wait_ready(self, timeout: float = 60.0) -> None:
+        deadline = asyncio.get_running_loop().time() + timeout
+        async with aiohttp.ClientSession() as session:
+            while asyncio.get_running_loop().time() < deadline:
+                if self.process and self.process.poll() is not None:
+                    raise RuntimeError(f"{self.name} exited; log:\n{self.log_path.read_text()[-3000:]}")
+                try:
+                    async with session.get(f"{self.url}/readyz") as response:
+                        if response.status == 200:
+                            return
+                except aiohttp.ClientError:
+                    pass
+                await asyncio.sleep(0.3)
+        raise RuntimeError(f"{self.name} not ready after {timeout} s; log:\n{self.log_path.read_text()[-3000:]}")
+
+
+def all_services(settings: Settings, log_dir: Path) -> dict[str, ServiceProcess]:
+    return {name: ServiceProcess(name, settings, log_dir) for name in SERVICES}
