@@ -5,8 +5,10 @@ publishers), so the event catalogue cannot drift from the code.
 """
 
 import importlib
+import json
 import sys
 
+import yaml
 from faststream.specification import AsyncAPI
 
 from shared.settings import SERVICES, Settings
@@ -28,7 +30,10 @@ def generate() -> str:
             "occurred_at, producer and correlation_id."
         ),
     )
-    return str(spec.to_specification().to_yaml())
+    # FastStream keeps subscribers in a WeakSet: their order changes from one process to the next.
+    # Sorting every mapping makes the document reproducible, so a stale copy is detectable.
+    document = json.loads(spec.to_specification().to_json())
+    return str(yaml.safe_dump(document, sort_keys=True, allow_unicode=True, width=110))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,59 @@
+# Observatoire de l'open data des territoires: one command to run it, one to test it.
+# Every target installs what it needs first; all of them are idempotent.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PYTEST_ARGS ?=
+
+.PHONY: setup up demo down test lint status asyncapi infra-up
+
+setup: $(VENV)/.installed infra/kafka/lib/.complete
+	@infra/postgres/postgres.sh install
+
+$(VENV)/.installed: requirements.lock
+	@command -v java >/dev/null && command -v mvn >/dev/null || infra/install-java.sh
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --disable-pip-version-check -r requirements.lock
+	@touch $@
+
+infra/kafka/lib/.complete: infra/kafka/pom.xml
+	@rm -f $@
+	infra/kafka/kafka.sh install
+
+infra-up: setup
+	infra/kafka/kafka.sh start
+	infra/postgres/postgres.sh start
+	$(PY) -m shared.admin init
+
+up: infra-up
+	infra/services.sh start
+
+# The simulated portals live on 127.0.0.1: the harvester may fetch private addresses in the demo only.
+demo: export OBS_ALLOW_PRIVATE_SOURCES := true
+demo: infra-up
+	infra/services.sh start simulator
+	$(PY) -m services.harvester sources add --id demo-udata --family udata --name "Portail udata simulé" \
+		--url http://127.0.0.1:$${OBS_SIMULATOR_PORT:-8090}/udata
+	$(PY) -m services.harvester request demo-udata
+	@echo "Demo harvest requested: see http://127.0.0.1:$${OBS_API_PORT:-8000}/api/v1/organizations/213502388"
+
+down:
+	-infra/services.sh stop
+	-infra/kafka/kafka.sh stop
+	-infra/postgres/postgres.sh stop
+
+status:
+	@infra/services.sh status
+
+test: setup
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy .
+	docker compose config --quiet
+
+asyncapi: setup
+	$(PY) -m shared.asyncapi > docs/asyncapi.yaml

@@ -1,0 +1,53 @@
+import json
+
+import pytest
+from pydantic import ValidationError
+
+from shared.events import EVENT_TYPES, DatasetDiscovered, Publisher, harvest_run_adapter
+from shared.topics import MAIN_TOPICS
+
+
+def test_every_event_type_names_a_topic_of_the_design():
+    topics = {spec.name for spec in MAIN_TOPICS}
+    assert {event.topic for event in EVENT_TYPES} == topics
+
+
+def sample() -> DatasetDiscovered:
+    return DatasetDiscovered(
+        producer="t",
+        run_id="r",
+        source_id="s",
+        portal_kind="udata",
+        portal_url="u",
+        remote_id="42",
+        publisher=Publisher(name="Ville de Rennes"),
+        title="Budget",
+        content_hash="h",
+        resources=[{"url": "https://x/a.csv", "format": "csv", "schema": {"name": "scdl/budget", "version": "0.8"}}],
+    )
+
+
+def test_an_event_round_trips_through_json_with_its_envelope():
+    event = sample()
+    payload = json.loads(event.model_dump_json())
+    assert payload["event_type"] == "DatasetDiscovered"
+    assert payload["schema_version"] == 1
+    assert payload["resources"][0]["schema"] == {"name": "scdl/budget", "version": "0.8"}
+    assert DatasetDiscovered.model_validate(payload) == event
+    assert event.key() == "s:42"
+
+
+def test_an_unknown_schema_version_is_refused():
+    payload = json.loads(sample().model_dump_json())
+    payload["schema_version"] = 2
+    with pytest.raises(ValidationError):
+        DatasetDiscovered.model_validate(payload)
+
+
+def test_run_events_are_told_apart_by_their_type():
+    started = harvest_run_adapter.validate_python(
+        {"event_type": "HarvestRunStarted", "producer": "h", "run_id": "r", "source_id": "s"}
+    )
+    assert type(started).__name__ == "HarvestRunStarted"
+    with pytest.raises(ValidationError):
+        harvest_run_adapter.validate_python({"event_type": "Nope", "producer": "h", "run_id": "r", "source_id": "s"})
