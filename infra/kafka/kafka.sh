@@ -32,7 +32,7 @@ install() {
 start() {
   install
   if running && answers; then echo "kafka: already running on 127.0.0.1:$port"; return 0; fi
-  if answers; then echo "kafka: port $port is taken by another process" >&2; exit 1; fi
+  if answers; then echo "kafka: a broker not started by this script already answers on 127.0.0.1:$port; using it"; return 0; fi
   mkdir -p "$var/data" "$var/logs"
   sed -e "s#@KAFKA_PORT@#$port#g" -e "s#@CONTROLLER_PORT@#$controller_port#g" -e "s#@DATA_DIR@#$var/data#g" \
     "$here/server.properties.template" > "$var/server.properties"
