@@ -53,6 +53,7 @@ lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy .
+	infra/install-compose.sh >/dev/null
 	docker compose config --quiet
 
 asyncapi: setup

@@ -10,7 +10,7 @@ dir="$(GOFLAGS=-mod=mod go mod download -json "github.com/docker/compose/v2@$ver
 work="$(mktemp -d)"
 cp -r "$dir/." "$work/"
 chmod -R u+w "$work"
-(cd "$work" && CGO_ENABLED=0 go build -trimpath -o docker-compose ./cmd)
+(cd "$work" && CGO_ENABLED=0 go build -trimpath -ldflags "-X github.com/docker/compose/v2/internal.Version=$version" -o docker-compose ./cmd)
 mkdir -p "$plugin_dir"
 mv "$work/docker-compose" "$plugin_dir/docker-compose"
 rm -rf "$work"
