@@ -8,8 +8,15 @@ PYTEST_ARGS ?=
 
 .PHONY: setup up demo down test lint status asyncapi infra-up
 
-setup: $(VENV)/.installed infra/kafka/lib/.complete
+REFERENTIEL := infra/referentiel/node_modules/@etalab/decoupage-administratif/package.json
+
+setup: $(VENV)/.installed infra/kafka/lib/.complete $(REFERENTIEL)
 	@infra/postgres/postgres.sh install
+
+# The référentiel (@etalab/decoupage-administratif, pinned in infra/referentiel/package-lock.json).
+$(REFERENTIEL): infra/referentiel/package-lock.json
+	cd infra/referentiel && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
 
 $(VENV)/.installed: requirements.lock
 	@command -v java >/dev/null && command -v mvn >/dev/null || infra/install-java.sh
@@ -28,11 +35,13 @@ infra-up: setup
 
 up: infra-up
 	infra/services.sh start
+	$(PY) -m services.consolidator load-referentiel
 
 # The simulated portals live on 127.0.0.1: the harvester may fetch private addresses in the demo only.
 demo: export OBS_ALLOW_PRIVATE_SOURCES := true
 demo: infra-up
 	infra/services.sh start simulator
+	$(PY) -m services.consolidator load-referentiel
 	$(PY) -m services.harvester sources add --id demo-udata --family udata --name "Portail udata simulé" \
 		--url http://127.0.0.1:$${OBS_SIMULATOR_PORT:-8090}/udata
 	$(PY) -m services.harvester request demo-udata

@@ -106,30 +106,35 @@ class DeadLetterMiddleware(BaseMiddleware):
     async def _dead_letter(self, exc: BaseException) -> None:
         group = getattr(self.context.get("handler_"), "group_id", None) or ""
         for record in _records(self.msg):
-            headers = {k: (v or b"").decode(errors="replace") for k, v in (record.headers or ())}
-            headers.update(
-                {
-                    "x-error-type": type(exc).__name__,
-                    "x-error-message": str(exc)[:MAX_ERROR_MESSAGE],
-                    "x-attempts": str(max(self.attempts, 1)),
-                    "x-source-topic": record.topic,
-                    "x-source-partition": str(record.partition),
-                    "x-source-offset": str(record.offset),
-                    "x-consumer-group": group,
-                }
-            )
-            await self.policy.broker.publish(record.value or b"", dlq(record.topic), key=record.key, headers=headers)
-            metrics.EVENTS_DEAD_LETTERED.labels(topic=record.topic, error_type=type(exc).__name__).inc()
-            log.error(
-                "message dead-lettered",
-                extra={
-                    "topic": record.topic,
-                    "partition": record.partition,
-                    "offset": record.offset,
-                    "error_type": type(exc).__name__,
-                    "error": str(exc)[:500],
-                },
-            )
+            await dead_letter(self.policy.broker, record, exc, attempts=max(self.attempts, 1), group=group)
+
+
+async def dead_letter(broker: Any, record: ConsumerRecord, exc: BaseException, *, attempts: int, group: str) -> None:
+    """Publish `record` to its topic's dead-letter topic with the error, and count it."""
+    headers = {k: (v or b"").decode(errors="replace") for k, v in (record.headers or ())}
+    headers.update(
+        {
+            "x-error-type": type(exc).__name__,
+            "x-error-message": str(exc)[:MAX_ERROR_MESSAGE],
+            "x-attempts": str(attempts),
+            "x-source-topic": record.topic,
+            "x-source-partition": str(record.partition),
+            "x-source-offset": str(record.offset),
+            "x-consumer-group": group,
+        }
+    )
+    await broker.publish(record.value or b"", dlq(record.topic), key=record.key, headers=headers)
+    metrics.EVENTS_DEAD_LETTERED.labels(topic=record.topic, error_type=type(exc).__name__).inc()
+    log.error(
+        "message dead-lettered",
+        extra={
+            "topic": record.topic,
+            "partition": record.partition,
+            "offset": record.offset,
+            "error_type": type(exc).__name__,
+            "error": str(exc)[:500],
+        },
+    )
 
 
 def _records(msg: Any) -> tuple[ConsumerRecord, ...]:

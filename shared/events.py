@@ -141,25 +141,67 @@ class HarvestRunFinished(Event):
 # --- registry.* -------------------------------------------------------------------------------
 
 
+class Obligation(BaseModel):
+    """Whether an organisation must publish (CRPA L. 312-1-1: more than 3,500 inhabitants and at
+    least 50 agents), with how that was decided, so that every denominator can be reproduced."""
+
+    model_config = ConfigDict(frozen=True)
+
+    obligated: bool | None  # None: cannot be decided (no population)
+    method: Literal["population_only", "population_and_agents", "not_a_collectivite", "unknown"]
+    population: int | None = None
+    population_source: str | None = None
+    agents: int | None = None
+    agents_source: str | None = None
+
+
 class Organization(BaseModel):
     model_config = ConfigDict(frozen=True)
 
-    id: str
+    id: str  # SIREN where known, else a COG-based id (REG-53, DEP-2A, COM-98818, COLOM-975)
     name: str
-    type: str | None = None
+    type: str | None = None  # the Observatoire's code list: COM, CC, CA, CU, MET, EPT, DEP, REG, COLOM, AGCT...
     siren: str | None = None
     insee_code: str | None = None
-    departement: str | None = None
-    region: str | None = None
+    departement: str | None = None  # COG code
+    region: str | None = None  # COG code
+    epci: str | None = None  # SIREN of the EPCI à fiscalité propre the commune belongs to
+    ept: str | None = None  # SIREN of the établissement public territorial (Grand Paris)
     population: int | None = None
-    obligated: bool | None = None
-    aliases: list[str] = []
+    obligation: Obligation | None = None
+    # Where one council serves several COG entries (Collectivité de Corse, Ville de Paris...), the id
+    # of the organisation that stands for that council; indicators count each council once.
+    council_id: str | None = None
+    council_note: str | None = None
+    status: Literal["active", "merged"] = "active"
+    successor_id: str | None = None  # for a merged commune, the commune it merged into
+    aliases: list[str] = []  # other ids the organisation is known by; all stay resolvable
+    provenance: dict[
+        str, str
+    ] = {}  # field -> where its value comes from (referentiel:6.0.0, portal:..., contribution:...)
+
+    @property
+    def obligated(self) -> bool | None:
+        return self.obligation.obligated if self.obligation else None
 
 
 class OrganizationChanged(Event):
     topic: ClassVar[str] = "registry.organizations"
     event_type: Literal["OrganizationChanged"] = "OrganizationChanged"
     schema_version: Literal[1] = 1
+    organization: Organization
+
+    def key(self) -> str:
+        return self.organization.id
+
+
+class ReferentielEntry(Event):
+    """One organisation as the official référentiel describes it, for the consolidator to merge."""
+
+    topic: ClassVar[str] = "registry.referentiel"
+    event_type: Literal["ReferentielEntry"] = "ReferentielEntry"
+    schema_version: Literal[1] = 1
+    version: str
     organization: Organization
 
     def key(self) -> str:
@@ -269,6 +311,7 @@ ContributionEventUnion = Annotated[
 
 EVENT_TYPES: tuple[type[Event], ...] = (
     HarvestRequested,
+    ReferentielEntry,
     DatasetDiscovered,
     HarvestRunStarted,
     HarvestRunFinished,

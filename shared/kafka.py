@@ -14,8 +14,8 @@ from shared.deadletter import DeadLetterPolicy
 from shared.settings import Settings
 
 
-def create_broker(settings: Settings, service: str) -> KafkaBroker:
-    policy = DeadLetterPolicy(settings.max_attempts, settings.retry_backoff_seconds)
+def create_broker(settings: Settings, service: str, policy: DeadLetterPolicy | None = None) -> KafkaBroker:
+    policy = policy or DeadLetterPolicy(settings.max_attempts, settings.retry_backoff_seconds)
     broker = KafkaBroker(
         settings.kafka_bootstrap_servers,
         client_id=f"observatoire-{service}",

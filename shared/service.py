@@ -19,6 +19,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from shared import metrics
 from shared.db import apply_migrations, create_pool, database_answers
+from shared.deadletter import DeadLetterPolicy
 from shared.kafka import create_broker
 from shared.logs import configure_logging
 from shared.messaging import OutboxRelay
@@ -39,13 +40,15 @@ class Runtime:
     schema: str | None = None  # the schema the service owns (None for the api)
     migrations: Path | None = None
     broker: KafkaBroker = field(init=False)
+    dead_letters: DeadLetterPolicy = field(init=False)
     _pool: asyncpg.Pool | None = None
     broker_started: bool = False
     on_start: list[Hook] = field(default_factory=list)
     on_stop: list[Hook] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.broker = create_broker(self.settings, self.service)
+        self.dead_letters = DeadLetterPolicy(self.settings.max_attempts, self.settings.retry_backoff_seconds)
+        self.broker = create_broker(self.settings, self.service, self.dead_letters)
 
     @property
     def pool(self) -> asyncpg.Pool:

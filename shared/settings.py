@@ -1,9 +1,11 @@
 """Settings read from environment variables (prefix OBS_), with the default local ports of the design."""
 
 from functools import lru_cache
+from pathlib import Path
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SERVICES = ("harvester", "consolidator", "indicators", "api", "contributions")
 
 
@@ -42,6 +44,9 @@ class Settings(BaseSettings):
     # Dead-letter policy: attempts in process before a failing message goes to <topic>.dlq.
     max_attempts: int = 3
     retry_backoff_seconds: float = 0.2
+
+    # The npm package @etalab/decoupage-administratif, installed by `make setup`.
+    referentiel_path: Path = PROJECT_ROOT / "infra/referentiel/node_modules/@etalab/decoupage-administratif"
 
     log_level: str = "INFO"
 

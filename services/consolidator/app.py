@@ -3,9 +3,12 @@
 
 from pathlib import Path
 
+from pydantic import TypeAdapter
+
 from services.consolidator import handlers
 from shared import topics
-from shared.events import DatasetChanged, DatasetDiscovered, OrganizationChanged
+from shared.batch import batch_options, handle_batch_once
+from shared.events import DatasetChanged, DatasetDiscovered, OrganizationChanged, ReferentielEntry
 from shared.kafka import declare_publisher, subscriber_options
 from shared.messaging import handle_once
 from shared.service import Runtime
@@ -14,6 +17,7 @@ from shared.settings import Settings
 SERVICE = "consolidator"
 SCHEMA = "registry"
 MIGRATIONS = Path(__file__).parent / "migrations"
+REFERENTIEL_ENTRY: TypeAdapter[ReferentielEntry] = TypeAdapter(ReferentielEntry)
 
 
 def create_runtime(settings: Settings) -> Runtime:
@@ -28,6 +32,21 @@ def create_runtime(settings: Settings) -> Runtime:
     async def on_dataset_discovered(event: DatasetDiscovered) -> None:
         await handle_once(
             runtime.pool, SCHEMA, settings, f"{SERVICE}.{topics.HARVEST_DATASETS}", event, handlers.dataset_discovered
+        )
+
+    @broker.subscriber(
+        settings.topic(topics.REGISTRY_REFERENTIEL),
+        **batch_options(settings, SERVICE, topics.REGISTRY_REFERENTIEL, REFERENTIEL_ENTRY, runtime.dead_letters),
+        description="Merges the organisations of the official référentiel into the registry, in batches.",
+    )
+    async def on_referentiel_entries(entries: list[ReferentielEntry]) -> None:
+        await handle_batch_once(
+            runtime.pool,
+            SCHEMA,
+            settings,
+            f"{SERVICE}.{topics.REGISTRY_REFERENTIEL}",
+            entries,
+            handlers.referentiel_entries,
         )
 
     declare_publisher(

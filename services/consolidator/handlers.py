@@ -7,8 +7,20 @@ import asyncpg
 
 from services.consolidator import repository
 from services.consolidator.datasets import canonical_from, canonical_id
-from services.consolidator.organizations import alias_keys, organization_from_publisher
-from shared.events import DatasetChanged, DatasetDiscovered, Event, OrganizationChanged
+from services.consolidator.organizations import (
+    alias_keys,
+    merge_referentiel,
+    merged_into,
+    organization_from_publisher,
+)
+from shared.events import (
+    DatasetChanged,
+    DatasetDiscovered,
+    Event,
+    Organization,
+    OrganizationChanged,
+    ReferentielEntry,
+)
 
 PRODUCER = "consolidator"
 
@@ -48,15 +60,51 @@ async def _resolve_publisher(conn: asyncpg.Connection, event: DatasetDiscovered,
     publisher = event.publisher
     keys = alias_keys(event.portal_url, publisher)
     if publisher.siren:
-        organization = organization_from_publisher(publisher.siren, publisher)
-        if await repository.insert_organization(conn, organization):
+        if not await repository.get_organizations(conn, [publisher.siren]):
+            organization = organization_from_publisher(publisher.siren, publisher)
+            await repository.save_organizations(conn, [organization], cause=f"portal:{event.portal_url}")
             emitted.append(
                 OrganizationChanged(producer=PRODUCER, correlation_id=event.run_id, organization=organization)
             )
-        await repository.add_alias(conn, keys[0], organization.id, "portal-publisher")
-        return organization.id
+        await repository.add_alias(conn, keys[0], publisher.siren, "portal-publisher")
+        return publisher.siren
     known = await repository.find_alias(conn, keys)
     if known:
         return known
     await repository.record_unmatched(conn, event.portal_url, publisher.name, publisher.remote_id)
     return None
+
+
+async def referentiel_entries(conn: asyncpg.Connection, events: list[ReferentielEntry]) -> list[Event]:
+    """Merge a batch of référentiel entries into the registry; announce only what changed."""
+    listed = {e.organization.id: e.organization for e in events}
+    # An organisation may be known under another id now (a département that learned its SIREN).
+    registry_id = {i: owner for i, owner in (await repository.alias_owners(conn, list(listed))).items()}
+    current = await repository.get_organizations(conn, [registry_id.get(i, i) for i in listed])
+    changed: dict[str, Organization] = {}
+    for listed_id, organization in listed.items():
+        before = current.get(registry_id.get(listed_id, listed_id))
+        after = merge_referentiel(before, organization)
+        if after != before:
+            changed[after.id] = after
+
+    # A commune merged into another: its INSEE code is now among the successor's former codes.
+    alias_rows = [
+        (alias, registry_id.get(listed_id, listed_id), "insee")
+        for listed_id, organization in listed.items()
+        for alias in organization.aliases
+    ]
+    previous_owners = await repository.alias_owners(conn, [alias for alias, _, _ in alias_rows])
+    absorbed = {
+        old: new
+        for alias, new, _ in alias_rows
+        if (old := previous_owners.get(alias)) and old != new and old not in listed
+    }
+    for old_id, organization in (await repository.get_organizations(conn, list(absorbed))).items():
+        if organization.status != "merged" or organization.successor_id != absorbed[old_id]:
+            changed[old_id] = merged_into(organization, absorbed[old_id])
+
+    cause = f"referentiel:{events[0].version}"
+    await repository.save_organizations(conn, list(changed.values()), cause=cause)
+    await repository.set_aliases(conn, alias_rows)
+    return [OrganizationChanged(producer=PRODUCER, correlation_id=cause, organization=o) for o in changed.values()]

@@ -7,6 +7,7 @@ never dropped; the name and territory matcher comes with the référentiel.
 
 from dataclasses import dataclass
 
+from services.consolidator.obligation import obligation_for
 from shared.events import Organization, Publisher
 
 
@@ -28,3 +29,54 @@ def alias_keys(portal_url: str, publisher: Publisher) -> list[str]:
 def organization_from_publisher(siren: str, publisher: Publisher) -> Organization:
     """A first registry entry for an organisation known only by the SIREN a portal gave."""
     return Organization(id=siren, siren=siren, name=publisher.name.strip())
+
+
+def merge_referentiel(current: Organization | None, listed: Organization) -> Organization:
+    """The registry's state after the référentiel lists `listed`: the référentiel's names, population
+    and membership win, but what was learned elsewhere stays: a SIREN found on a portal or contributed,
+    every alias, contributed values (their provenance says `contribution:`) and the obligation they imply."""
+    if current is None:
+        return listed
+    contributed = {field: source for field, source in current.provenance.items() if source.startswith("contribution:")}
+    update: dict[str, object] = {
+        "id": current.id,  # a département that learned its SIREN keeps it; its COG id stays an alias
+        "siren": listed.siren or current.siren,
+        "aliases": merge_aliases(current.aliases, listed.aliases),
+        "provenance": {
+            **listed.provenance,
+            **{k: v for k, v in current.provenance.items() if k not in listed.provenance},
+            **contributed,
+        },
+        "status": "active",
+        "successor_id": None,
+    }
+    for field in contributed:
+        if field in Organization.model_fields and field != "obligation":
+            update[field] = getattr(current, field)
+    merged = listed.model_copy(update=update)
+    if current.obligation and current.obligation.agents is not None and listed.obligation:
+        merged = merged.model_copy(
+            update={
+                "obligation": obligation_for(
+                    merged.type,
+                    merged.population,
+                    listed.obligation.population_source,
+                    current.obligation.agents,
+                    current.obligation.agents_source,
+                )
+            }
+        )
+    return merged
+
+
+def merge_aliases(*lists: list[str]) -> list[str]:
+    seen: dict[str, None] = {}
+    for aliases in lists:
+        for alias in aliases:
+            seen.setdefault(alias, None)
+    return list(seen)
+
+
+def merged_into(organization: Organization, successor_id: str) -> Organization:
+    """A commune that the référentiel now lists among another commune's former codes."""
+    return organization.model_copy(update={"status": "merged", "successor_id": successor_id})

@@ -16,32 +16,65 @@ class SourceRecord:
     first_seen: datetime
 
 
-async def get_organization(conn: asyncpg.Connection, organization_id: str) -> Organization | None:
-    row = await conn.fetchrow(
-        """SELECT o.id, o.name, o.type, o.siren, o.insee_code, o.departement, o.region, o.population, o.obligated,
-                  coalesce(array_agg(a.alias ORDER BY a.alias) FILTER (WHERE a.kind = 'id'), '{}') AS aliases
-           FROM registry.organizations o LEFT JOIN registry.aliases a ON a.organization_id = o.id
-           WHERE o.id = $1 GROUP BY o.id""",
-        organization_id,
-    )
-    return Organization(**{**dict(row), "aliases": list(row["aliases"])}) if row else None
+async def get_organizations(conn: asyncpg.Connection, ids: list[str]) -> dict[str, Organization]:
+    rows = await conn.fetch("SELECT id, state FROM registry.organizations WHERE id = ANY($1::text[])", ids)
+    return {r["id"]: Organization.model_validate_json(r["state"]) for r in rows}
 
 
-async def insert_organization(conn: asyncpg.Connection, org: Organization) -> bool:
-    status = await conn.execute(
+async def save_organizations(conn: asyncpg.Connection, organizations: list[Organization], cause: str) -> None:
+    """Upsert the organisations (queryable columns and full state) and record each new state in the history."""
+    if not organizations:
+        return
+    rows = [
+        (
+            o.id,
+            o.siren,
+            o.name,
+            o.type,
+            o.insee_code,
+            o.departement,
+            o.region,
+            o.population,
+            o.obligated,
+            o.epci,
+            o.ept,
+            o.council_id,
+            o.status,
+            o.successor_id,
+            o.obligation.method if o.obligation else None,
+            o.model_dump_json(),
+        )
+        for o in organizations
+    ]
+    await conn.executemany(
         """INSERT INTO registry.organizations (id, siren, name, type, insee_code, departement, region, population,
-               obligated) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING""",
-        org.id,
-        org.siren,
-        org.name,
-        org.type,
-        org.insee_code,
-        org.departement,
-        org.region,
-        org.population,
-        org.obligated,
+               obligated, epci, ept, council_id, status, successor_id, obligation_method, state)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+           ON CONFLICT (id) DO UPDATE SET siren = $2, name = $3, type = $4, insee_code = $5, departement = $6,
+               region = $7, population = $8, obligated = $9, epci = $10, ept = $11, council_id = $12, status = $13,
+               successor_id = $14, obligation_method = $15, state = $16, updated_at = now()""",
+        rows,
     )
-    return bool(status == "INSERT 0 1")
+    await conn.executemany(
+        "INSERT INTO registry.organization_history (organization_id, state, cause) VALUES ($1, $2, $3)",
+        [(o.id, o.model_dump_json(), cause) for o in organizations],
+    )
+
+
+async def alias_owners(conn: asyncpg.Connection, aliases: list[str]) -> dict[str, str]:
+    rows = await conn.fetch(
+        "SELECT alias, organization_id FROM registry.aliases WHERE alias = ANY($1::text[])", aliases
+    )
+    return {r["alias"]: r["organization_id"] for r in rows}
+
+
+async def set_aliases(conn: asyncpg.Connection, rows: list[tuple[str, str, str]]) -> None:
+    """(alias, organization id, kind): an alias always points to one organisation, the latest given."""
+    await conn.executemany(
+        """INSERT INTO registry.aliases (alias, organization_id, kind) VALUES ($1, $2, $3)
+           ON CONFLICT (alias) DO UPDATE SET organization_id = $2, kind = $3""",
+        rows,
+    )
 
 
 async def find_alias(conn: asyncpg.Connection, keys: list[str]) -> str | None:
@@ -147,3 +180,18 @@ async def sources_of(conn: asyncpg.Connection, dataset_id: str) -> list[DatasetS
         dataset_id,
     )
     return [DatasetSource(**dict(r)) for r in rows]
+
+
+async def obligated_counts(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+    """Active organisations per type: how many, how many obligated, how many undecided, and how many
+    distinct obligated councils (a council serving several COG entries counts once)."""
+    rows: list[asyncpg.Record] = await conn.fetch(
+        """SELECT type, count(*) AS organizations,
+                  count(*) FILTER (WHERE obligated) AS obligated,
+                  count(*) FILTER (WHERE obligated IS NULL) AS unknown,
+                  count(DISTINCT coalesce(council_id, id)) FILTER (WHERE obligated) AS obligated_councils,
+                  string_agg(DISTINCT obligation_method, ',') AS methods
+           FROM registry.organizations WHERE status = 'active'
+           GROUP BY type ORDER BY type NULLS LAST"""
+    )
+    return rows

@@ -3,17 +3,20 @@ contributions.events out (through the outbox)."""
 
 from pathlib import Path
 
+from pydantic import TypeAdapter
+
 from services.contributions import handlers
 from shared import topics
+from shared.batch import batch_options, handle_batch_once
 from shared.events import ContributionAccepted, ContributionRejected, ContributionSubmitted, OrganizationChanged
-from shared.kafka import declare_publisher, subscriber_options
-from shared.messaging import handle_once
+from shared.kafka import declare_publisher
 from shared.service import Runtime
 from shared.settings import Settings
 
 SERVICE = "contributions"
 SCHEMA = "contributions"
 MIGRATIONS = Path(__file__).parent / "migrations"
+ORGANIZATION_CHANGED: TypeAdapter[OrganizationChanged] = TypeAdapter(OrganizationChanged)
 
 
 def create_runtime(settings: Settings) -> Runtime:
@@ -22,17 +25,17 @@ def create_runtime(settings: Settings) -> Runtime:
 
     @broker.subscriber(
         settings.topic(topics.REGISTRY_ORGANIZATIONS),
-        **subscriber_options(settings, SERVICE, topics.REGISTRY_ORGANIZATIONS),
-        description="Keeps the organisations a contribution may target.",
+        **batch_options(settings, SERVICE, topics.REGISTRY_ORGANIZATIONS, ORGANIZATION_CHANGED, runtime.dead_letters),
+        description="Keeps the organisations a contribution may target, in batches.",
     )
-    async def on_organization_changed(event: OrganizationChanged) -> None:
-        await handle_once(
+    async def on_organizations_changed(events: list[OrganizationChanged]) -> None:
+        await handle_batch_once(
             runtime.pool,
             SCHEMA,
             settings,
             f"{SERVICE}.{topics.REGISTRY_ORGANIZATIONS}",
-            event,
-            handlers.organization_changed,
+            events,
+            handlers.organizations_changed,
         )
 
     declare_publisher(

@@ -6,6 +6,6 @@ from services.contributions import repository
 from shared.events import Event, OrganizationChanged
 
 
-async def organization_changed(conn: asyncpg.Connection, event: OrganizationChanged) -> list[Event]:
-    await repository.upsert_known_organization(conn, event.organization)
+async def organizations_changed(conn: asyncpg.Connection, events: list[OrganizationChanged]) -> list[Event]:
+    await repository.upsert_known_organizations(conn, [e.organization for e in events])
     return []

@@ -3,8 +3,11 @@ indicators.updated out (through the outbox)."""
 
 from pathlib import Path
 
+from pydantic import TypeAdapter
+
 from services.indicators import handlers
 from shared import topics
+from shared.batch import batch_options, handle_batch_once
 from shared.events import DatasetChanged, IndicatorsUpdated, OrganizationChanged
 from shared.kafka import declare_publisher, subscriber_options
 from shared.messaging import handle_once
@@ -14,6 +17,7 @@ from shared.settings import Settings
 SERVICE = "indicators"
 SCHEMA = "indicators"
 MIGRATIONS = Path(__file__).parent / "migrations"
+ORGANIZATION_CHANGED: TypeAdapter[OrganizationChanged] = TypeAdapter(OrganizationChanged)
 
 
 def create_runtime(settings: Settings) -> Runtime:
@@ -22,17 +26,17 @@ def create_runtime(settings: Settings) -> Runtime:
 
     @broker.subscriber(
         settings.topic(topics.REGISTRY_ORGANIZATIONS),
-        **subscriber_options(settings, SERVICE, topics.REGISTRY_ORGANIZATIONS),
-        description="Keeps the indicators' copy of the organisations and recomputes theirs.",
+        **batch_options(settings, SERVICE, topics.REGISTRY_ORGANIZATIONS, ORGANIZATION_CHANGED, runtime.dead_letters),
+        description="Keeps the indicators' copy of the organisations and recomputes theirs, in batches.",
     )
-    async def on_organization_changed(event: OrganizationChanged) -> None:
-        await handle_once(
+    async def on_organizations_changed(events: list[OrganizationChanged]) -> None:
+        await handle_batch_once(
             runtime.pool,
             SCHEMA,
             settings,
             f"{SERVICE}.{topics.REGISTRY_ORGANIZATIONS}",
-            event,
-            handlers.organization_changed,
+            events,
+            handlers.organizations_changed,
         )
 
     @broker.subscriber(

@@ -12,9 +12,9 @@ from shared.events import DatasetChanged, Event, IndicatorsUpdated, Organization
 PRODUCER = "indicators"
 
 
-async def organization_changed(conn: asyncpg.Connection, event: OrganizationChanged) -> list[Event]:
-    await repository.upsert_organization(conn, event.organization)
-    return await _recompute(conn, {event.organization.id}, event.correlation_id)
+async def organizations_changed(conn: asyncpg.Connection, events: list[OrganizationChanged]) -> list[Event]:
+    await repository.upsert_organizations(conn, [e.organization for e in events])
+    return await _recompute(conn, {e.organization.id for e in events}, events[-1].correlation_id)
 
 
 async def dataset_changed(conn: asyncpg.Connection, event: DatasetChanged) -> list[Event]:
@@ -25,15 +25,14 @@ async def dataset_changed(conn: asyncpg.Connection, event: DatasetChanged) -> li
 
 async def _recompute(conn: asyncpg.Connection, organization_ids: set[str], correlation_id: str | None) -> list[Event]:
     now = datetime.now(UTC)
-    emitted: list[Event] = []
-    for organization_id in sorted(organization_ids):
-        values = organization_values(OrganizationFacts(datasets=await repository.count_datasets(conn, organization_id)))
-        if await repository.save_values(conn, "organization", organization_id, values, now):
-            emitted.append(_updated("organization", organization_id, values, now, correlation_id))
+    counts = await repository.count_datasets(conn, sorted(organization_ids))
+    by_organization = {org: organization_values(OrganizationFacts(datasets=n)) for org, n in counts.items()}
+    changed = await repository.save_values(conn, "organization", by_organization, now)
+    emitted: list[Event] = [_updated("organization", org, by_organization[org], now, correlation_id) for org in changed]
     publishing, datasets = await repository.national_counts(conn)
-    values = national_values(publishing, datasets)
-    if await repository.save_values(conn, "national", "FR", values, now):
-        emitted.append(_updated("national", "FR", values, now, correlation_id))
+    national = {"FR": national_values(publishing, datasets)}
+    if await repository.save_values(conn, "national", national, now):
+        emitted.append(_updated("national", "FR", national["FR"], now, correlation_id))
     return emitted
 
 
