@@ -51,3 +51,26 @@ def declare_publisher(
     """Declare what a service publishes on `topic`, for the AsyncAPI document (the outbox relay and
     `publish_event` do the publishing)."""
     broker.publisher(settings.topic(topic), title=f"{topic}:{service}", schema=schema, description=description)
+
+
+async def consumer_lag(settings: Settings, group: str, topic: str) -> int:
+    """Messages of `topic` not yet committed by `group` (all of them if the group never committed)."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers, group_id=None)
+    await admin.start()
+    await consumer.start()
+    try:
+        described = await admin.describe_topics([topic])
+        partitions = [TopicPartition(topic, p["partition"]) for t in described for p in t["partitions"]]
+        ends = await consumer.end_offsets(partitions)
+        committed = await admin.list_consumer_group_offsets(group, partitions=partitions)
+        return sum(
+            ends[tp] - (committed[tp].offset if tp in committed and committed[tp].offset >= 0 else 0)
+            for tp in partitions
+        )
+    finally:
+        await consumer.stop()
+        await admin.close()

@@ -186,12 +186,13 @@ async def obligated_counts(conn: asyncpg.Connection) -> list[asyncpg.Record]:
     """Active organisations per type: how many, how many obligated, how many undecided, and how many
     distinct obligated councils (a council serving several COG entries counts once)."""
     rows: list[asyncpg.Record] = await conn.fetch(
-        """SELECT type, count(*) AS organizations,
+        """SELECT CASE WHEN grouping(type) = 1 THEN 'total' ELSE coalesce(type, '-') END AS type,
+                  count(*) AS organizations,
                   count(*) FILTER (WHERE obligated) AS obligated,
                   count(*) FILTER (WHERE obligated IS NULL) AS unknown,
                   count(DISTINCT coalesce(council_id, id)) FILTER (WHERE obligated) AS obligated_councils,
                   string_agg(DISTINCT obligation_method, ',') AS methods
            FROM registry.organizations WHERE status = 'active'
-           GROUP BY type ORDER BY type NULLS LAST"""
+           GROUP BY GROUPING SETS ((type), ()) ORDER BY grouping(type), type NULLS LAST"""
     )
     return rows

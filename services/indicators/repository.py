@@ -30,7 +30,12 @@ async def upsert_dataset(conn: asyncpg.Connection, dataset: CanonicalDataset) ->
            VALUES ($1, $2, $3, $4, $5, $6)
            ON CONFLICT (id) DO UPDATE SET organization_id = $2, withdrawn = $3, licence = $4, formats = $5,
                modified = $6""",
-        dataset.id, dataset.organization_id, dataset.withdrawn, dataset.licence, formats, dataset.modified,
+        dataset.id,
+        dataset.organization_id,
+        dataset.withdrawn,
+        dataset.licence,
+        formats,
+        dataset.modified,
     )
     return previous
 
@@ -60,7 +65,8 @@ async def save_values(
     """Store the values of each scope id; return the ids whose values changed (only those are announced)."""
     rows = await conn.fetch(
         'SELECT scope_id, "values" FROM indicators.current_values WHERE scope = $1 AND scope_id = ANY($2::text[])',
-        scope, list(values_by_id),
+        scope,
+        list(values_by_id),
     )
     current = {r["scope_id"]: json.loads(r["values"]) for r in rows}
     changed = [scope_id for scope_id, values in values_by_id.items() if current.get(scope_id) != values]

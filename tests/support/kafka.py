@@ -55,3 +55,32 @@ async def wait_for(predicate: Any, *, timeout: float = 30.0, interval: float = 0
             return last
         await asyncio.sleep(interval)
     raise AssertionError(f"condition not met within {timeout} s; last value: {last!r}")
+
+
+async def drained(settings: Settings, service: str, topic: str, timeout: float = 180.0) -> None:
+    """Wait until `service` has committed every message of `topic`."""
+    from shared.kafka import consumer_lag
+
+    async def no_lag() -> bool:
+        return await consumer_lag(settings, settings.group(service, topic), settings.topic(topic)) == 0
+
+    await wait_for(no_lag, timeout=timeout, interval=0.5)
+
+
+async def end_offsets(settings: Settings, topic: str) -> int:
+    """How many records `topic` has received in all (sum of its partitions' end offsets)."""
+    from aiokafka import TopicPartition
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    name = settings.topic(topic)
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers, group_id=None)
+    await admin.start()
+    await consumer.start()
+    try:
+        described = await admin.describe_topics([name])
+        partitions = [TopicPartition(name, p["partition"]) for t in described for p in t["partitions"]]
+        return sum((await consumer.end_offsets(partitions)).values())
+    finally:
+        await consumer.stop()
+        await admin.close()

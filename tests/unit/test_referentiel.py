@@ -1,0 +1,126 @@
+"""The référentiel read from the pinned npm package (installed by `make setup`), checked against the
+package's own files read independently here."""
+
+import json
+from collections import Counter
+
+import pytest
+
+from services.consolidator.organizations import merge_referentiel, merged_into
+from services.consolidator.referentiel import organizations, read_package
+from shared.events import Obligation, Organization
+from shared.identifiers import luhn_valid
+from shared.settings import Settings
+
+PATH = Settings().referentiel_path
+
+
+@pytest.fixture(scope="module")
+def raw():
+    return {
+        name: json.loads((PATH / "data" / f"{name}.json").read_text())
+        for name in ("communes", "departements", "regions", "epci", "ept")
+    }
+
+
+@pytest.fixture(scope="module")
+def registry():
+    return {o.id: o for o in organizations(read_package(PATH))}
+
+
+def test_one_organisation_per_cog_entry_of_every_type(raw, registry):
+    types = Counter(o.type for o in registry.values())
+    communes = [c for c in raw["communes"] if c["type"] == "commune-actuelle"]
+    epci_types = Counter(e["type"] for e in raw["epci"])
+    assert types["REG"] == 18 and types["DEP"] == 101
+    assert types["COM"] == len(communes)
+    assert types["EPT"] == len(raw["ept"]) == 11
+    assert (types["CC"], types["CA"], types["CU"]) == (epci_types["CC"], epci_types["CA"], epci_types["CU"])
+    assert types["MET"] == epci_types["METRO"] + epci_types["MET69"]
+    assert types["COLOM"] == len({d["code"] for d in raw["departements"] if d["zone"] == "com"}) == 8
+    assert len(registry) == sum(types.values())
+
+
+def test_identity_is_the_siren_where_the_package_gives_one(raw, registry):
+    for commune in raw["communes"]:
+        if commune["type"] != "commune-actuelle":
+            continue
+        expected = commune.get("siren") or f"COM-{commune['code']}"
+        organization = registry[expected]
+        assert organization.insee_code == commune["code"]
+        assert f"insee-com:{commune['code']}" in organization.aliases
+    assert registry["REG-53"].siren is None and registry["DEP-2A"].siren is None
+    assert all(luhn_valid(e["code"]) for e in raw["epci"])
+
+
+def test_membership_from_commune_to_region(registry):
+    rennes = registry["213502388"]
+    assert (rennes.insee_code, rennes.departement, rennes.region) == ("35238", "35", "53")
+    assert registry[rennes.epci].name == "Rennes Métropole"
+    assert registry["DEP-35"].region == "53"
+
+
+def test_single_councils_point_to_one_organisation(registry):
+    assert {registry[i].council_id for i in ("REG-94", "DEP-2A", "DEP-2B")} == {"REG-94"}
+    assert {registry[i].council_id for i in ("DEP-67", "DEP-68")} == {"DEP-67"}
+    assert {registry[i].council_id for i in ("217500016", "DEP-75")} == {"217500016"}
+    assert registry["REG-03"].council_id == registry["DEP-973"].council_id == "REG-03"
+    assert registry["REG-02"].council_id == registry["DEP-972"].council_id == "REG-02"
+    assert "Métropole de Lyon" in (registry["200046977"].council_note or "")
+    assert registry["DEP-35"].council_id is None
+
+
+def test_obligated_communes_are_those_above_3500_inhabitants(raw, registry):
+    expected = {
+        c["siren"]
+        for c in raw["communes"]
+        if c["type"] == "commune-actuelle" and c.get("siren") and (c.get("population") or 0) > 3500
+    }
+    actual = {o.id for o in registry.values() if o.type == "COM" and o.obligated and o.siren}
+    assert actual == expected
+
+
+def organization(**fields) -> Organization:
+    return Organization(**{"id": "DEP-35", "name": "Ille-et-Vilaine", "type": "DEP", **fields})
+
+
+def test_a_newer_referentiel_updates_names_but_keeps_what_was_learned():
+    current = organization(
+        id="223500018",
+        siren="223500018",
+        aliases=["insee-dep:35", "DEP-35"],
+        obligation=Obligation(
+            obligated=True,
+            method="population_and_agents",
+            population=1_000,
+            agents=4_000,
+            agents_source="contribution:42",
+        ),
+        provenance={"siren": "portal:https://www.data.gouv.fr", "name": "referentiel:5.0.0"},
+    )
+    listed = organization(
+        name="Ille-et-Vilaine (35)",
+        population=1_100_000,
+        aliases=["insee-dep:35"],
+        obligation=Obligation(obligated=True, method="population_only", population=1_100_000),
+        provenance={"name": "referentiel:6.0.0"},
+    )
+    merged = merge_referentiel(current, listed)
+    assert merged.id == "223500018" and merged.siren == "223500018"
+    assert merged.name == "Ille-et-Vilaine (35)" and merged.population == 1_100_000
+    assert merged.aliases == ["insee-dep:35", "DEP-35"]
+    assert merged.obligation.method == "population_and_agents" and merged.obligation.agents == 4_000
+    assert merged.provenance == {"siren": "portal:https://www.data.gouv.fr", "name": "referentiel:6.0.0"}
+
+
+def test_contributed_values_win_over_the_referentiel():
+    current = organization(name="Département d'Ille-et-Vilaine", provenance={"name": "contribution:7"})
+    merged = merge_referentiel(current, organization(name="Ille-et-Vilaine", provenance={"name": "referentiel:6"}))
+    assert merged.name == "Département d'Ille-et-Vilaine"
+    assert merged.provenance["name"] == "contribution:7"
+
+
+def test_listing_an_organisation_again_changes_nothing():
+    listed = organization(aliases=["insee-dep:35"], provenance={"name": "referentiel:6"})
+    assert merge_referentiel(listed, listed) == listed
+    assert merged_into(listed, "X").status == "merged"
