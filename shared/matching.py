@@ -1,0 +1,229 @@
+"""Matching what portals call a publisher to an organisation of the registry.
+
+Evidence, strongest first:
+1. an identifier: a valid SIREN or SIRET the portal gives (udata `business_number_id`);
+2. a known alias: a publisher string or portal organisation id already linked to an organisation;
+3. the name: normalised (case, accents, punctuation, invisible marks), its type read from the words
+   portals use ("Commune de", "Ville de", "Mairie de", "CC du", "Communauté d'agglomération",
+   "Métropole", "Département de", "Conseil départemental", "Région"...), and the core name looked up
+   among the organisations of that type. Homonyms are decided by the territory (a département given
+   by the portal or written in the name, "Saint-Denis (974)"); otherwise the publisher is left
+   unmatched rather than guessed.
+
+Every match has a confidence; below `THRESHOLD` the publisher is unmatched. The index is in memory
+(about 36,000 organisations) and built from the registry.
+"""
+
+import re
+import unicodedata
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from shared.events import Organization
+from shared.identifiers import siren_from
+
+THRESHOLD = 0.85
+
+CONFIDENCE = {"siren": 1.0, "alias": 0.98, "typed-name": 0.95, "name-and-territory": 0.92, "name": 0.9}
+
+EPCI_TYPES = frozenset({"CC", "CA", "CU", "MET", "EPT"})
+FAMILY_OF_TYPE = {
+    "COM": "commune",
+    "DEP": "departement",
+    "REG": "region",
+    "COLOM": "colom",
+    **{t: "epci" for t in EPCI_TYPES},
+}
+
+# Words portals put before a name, normalised, longest first; each says which family follows.
+PREFIXES: list[tuple[str, str]] = sorted(
+    [
+        ("commune", "commune"),
+        ("ville", "commune"),
+        ("mairie", "commune"),
+        ("municipalite", "commune"),
+        ("cne", "commune"),
+        ("commune nouvelle", "commune"),
+        ("departement", "departement"),
+        ("conseil departemental", "departement"),
+        ("conseil general", "departement"),
+        ("cd", "departement"),
+        ("collectivite departementale", "departement"),
+        ("region", "region"),
+        ("conseil regional", "region"),
+        ("collectivite territoriale", "region"),
+        ("collectivite", "region"),
+        ("communaute de communes", "epci"),
+        ("cc", "epci"),
+        ("communaute d agglomeration", "epci"),
+        ("ca", "epci"),
+        ("agglomeration", "epci"),
+        ("agglo", "epci"),
+        ("communaute urbaine", "epci"),
+        ("cu", "epci"),
+        ("metropole", "epci"),
+        ("eurometropole", "epci"),
+        ("etablissement public territorial", "epci"),
+        ("ept", "epci"),
+    ],
+    key=lambda p: -len(p[0]),
+)
+EPCI_SUFFIXES = ("metropole", "agglomeration", "agglo")
+CONNECTORS = ("de la", "de l", "des", "du", "de", "d")
+# How "du X" and "des X" read once the contraction is undone ("Commune du Mans" is Le Mans).
+CONTRACTIONS = {
+    "du": ("le ", ""),
+    "des": ("les ", ""),
+    "de la": ("la ", ""),
+    "de l": ("l ", ""),
+    "de": ("",),
+    "d": ("",),
+}
+ABBREVIATIONS = {"st": "saint", "ste": "sainte", "s": "saint"}
+TERRITORY = re.compile(r"\(\s*(\d[\dab]|\d{3})\s*\)\s*$")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    organization_id: str
+    name: str
+    type: str | None
+    departement: str | None
+    confidence: float
+    rule: str
+
+
+@dataclass(frozen=True)
+class MatchResult:
+    best: Candidate | None  # above the threshold and unambiguous, else None
+    candidates: list[Candidate] = field(default_factory=list)
+    reason: str = ""
+
+    @property
+    def matched(self) -> bool:
+        return self.best is not None
+
+
+def normalise(text: str) -> str:
+    """Lower case, no accents, no invisible marks, words separated by single spaces."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    kept = "".join(ch for ch in decomposed if unicodedata.category(ch) not in ("Mn", "Cf"))
+    words = re.sub(r"[^a-z0-9]+", " ", kept.casefold()).split()
+    return " ".join(ABBREVIATIONS.get(w, w) for w in words)
+
+
+def strip_prefix(text: str) -> tuple[str | None, str]:
+    """('commune', 'de rennes') for 'commune de rennes'; (None, text) when no prefix is known."""
+    for prefix, family in PREFIXES:
+        if text == prefix:
+            return None, text
+        if text.startswith(prefix + " "):
+            return family, text[len(prefix) + 1 :]
+    return None, text
+
+
+def core_variants(rest: str) -> list[str]:
+    """The names `rest` may stand for once the connector after a prefix is removed."""
+    for connector in CONNECTORS:
+        if rest.startswith(connector + " "):
+            tail = rest[len(connector) + 1 :]
+            return [article + tail for article in CONTRACTIONS[connector]]
+    return [rest]
+
+
+def epci_core(normalised_name: str) -> str:
+    """'cc du pays de lumbres' -> 'pays de lumbres'; 'rennes metropole' -> 'rennes'."""
+    family, rest = strip_prefix(normalised_name)
+    if family == "epci":
+        rest = core_variants(rest)[-1]
+    for suffix in EPCI_SUFFIXES:
+        if rest.endswith(" " + suffix):
+            rest = rest[: -len(suffix) - 1]
+    return rest
+
+
+class Matcher:
+    def __init__(self, organizations: Iterable[Organization], aliases: dict[str, str] | None = None) -> None:
+        self.by_id: dict[str, Organization] = {}
+        self.by_family: dict[tuple[str, str], list[Organization]] = defaultdict(list)
+        self.by_name: dict[str, list[Organization]] = defaultdict(list)
+        self.aliases = dict(aliases or {})
+        for organization in organizations:
+            self.add(organization)
+
+    def add(self, organization: Organization) -> None:
+        if organization.status != "active":
+            return
+        self.by_id[organization.id] = organization
+        if organization.siren:
+            self.by_id.setdefault(organization.siren, organization)
+        name = normalise(organization.name)
+        self.by_name[name].append(organization)
+        family = FAMILY_OF_TYPE.get(organization.type or "")
+        if family == "epci":
+            self.by_family[("epci", epci_core(name))].append(organization)
+            self.by_family[("epci", name)].append(organization)
+        elif family:
+            self.by_family[(family, name)].append(organization)
+
+    def match(
+        self, name: str, *, siren: str | None = None, departement: str | None = None, alias_keys: Iterable[str] = ()
+    ) -> MatchResult:
+        identified = siren_from(siren) if siren else None
+        if identified and identified in self.by_id:
+            return self._result([self.by_id[identified]], "siren")
+        for key in alias_keys:
+            if key in self.aliases and self.aliases[key] in self.by_id:
+                return self._result([self.by_id[self.aliases[key]]], "alias")
+
+        text = normalise(name)
+        if written := TERRITORY.search(name.strip()):
+            departement = departement or written.group(1).upper()
+            text = normalise(TERRITORY.sub("", name.strip()))
+        if not text:
+            return MatchResult(None, [], "empty name")
+        family, rest = strip_prefix(text)
+        found: list[Organization] = []
+        rule = "typed-name"
+        if family is not None:
+            variants = core_variants(rest) + ([rest] if family == "epci" else [])
+            if family == "epci":
+                variants = [epci_core(text), *variants]
+            for variant in variants:
+                found = self.by_family.get((family, variant), []) + (
+                    self.by_family.get(("colom", variant), []) if family == "region" else []
+                )
+                if found:
+                    break
+        else:
+            rule = "name"
+            found = list(self.by_name.get(text, []))
+            if not found and text.endswith(tuple(" " + s for s in EPCI_SUFFIXES)):
+                found = self.by_family.get(("epci", epci_core(text)), [])
+                rule = "typed-name"
+        found = _distinct(found)
+        if len(found) > 1 and departement:
+            in_territory = [o for o in found if o.departement == departement]
+            if in_territory:
+                found, rule = in_territory, "name-and-territory"
+        if len(found) > 1:
+            return MatchResult(None, self._candidates(found, rule), f"{len(found)} homonyms, no territory to decide")
+        if not found:
+            return MatchResult(None, [], "no organisation with that name")
+        if departement and found[0].departement and found[0].departement != departement and found[0].type == "COM":
+            return MatchResult(None, self._candidates(found, rule), "the only homonym is in another département")
+        return self._result(found, rule)
+
+    def _result(self, found: list[Organization], rule: str) -> MatchResult:
+        candidates = self._candidates(found, rule)
+        best = candidates[0] if len(candidates) == 1 and candidates[0].confidence >= THRESHOLD else None
+        return MatchResult(best, candidates, "" if best else "below the threshold")
+
+    @staticmethod
+    def _candidates(found: list[Organization], rule: str) -> list[Candidate]:
+        return [Candidate(o.id, o.name, o.type, o.departement, CONFIDENCE[rule], rule) for o in found]
+
+
+def _distinct(organizations: list[Organization]) -> list[Organization]:
+    return list({o.id: o for o in organizations}.values())

@@ -1,0 +1,96 @@
+"""Publisher matching against the full référentiel, on a labelled set of publisher strings written for
+these tests (tests/data/publishers.csv): every organisation type and every trap portals set."""
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from services.consolidator.referentiel import organizations, read_package
+from shared.matching import Matcher, normalise
+from shared.settings import Settings
+
+LABELS = Path(__file__).resolve().parents[1] / "data" / "publishers.csv"
+
+
+@pytest.fixture(scope="module")
+def matcher() -> Matcher:
+    return Matcher(organizations(read_package(Settings().referentiel_path)))
+
+
+@pytest.fixture(scope="module")
+def labelled() -> list[dict[str, str]]:
+    with LABELS.open(newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_the_labelled_set_covers_every_type_and_trap(labelled):
+    cases = {row["case"] for row in labelled}
+    assert len(labelled) >= 300
+    assert {
+        "commune",
+        "homonym-territory",
+        "homonym-written-territory",
+        "homonym-undecided",
+        "identifier",
+        "epci-CC",
+        "epci-CA",
+        "metropole",
+        "ept",
+        "departement",
+        "region",
+        "not-a-collectivite",
+    } <= cases
+
+
+def test_precision_and_recall_on_the_labelled_set(matcher, labelled):
+    true_positive = false_positive = false_negative = 0
+    mistakes = []
+    for row in labelled:
+        result = matcher.match(row["publisher"], siren=row["siren"] or None, departement=row["departement"] or None)
+        found = result.best.organization_id if result.best else None
+        expected = row["expected_id"] or None
+        if found and found == expected:
+            true_positive += 1
+        elif found:
+            false_positive += 1
+            mistakes.append((row["publisher"], expected, found))
+        elif expected:
+            false_negative += 1
+            mistakes.append((row["publisher"], expected, result.reason))
+    precision = true_positive / (true_positive + false_positive)
+    recall = true_positive / (true_positive + false_negative)
+    assert precision >= 0.99, mistakes
+    assert recall >= 0.95, mistakes
+
+
+def test_a_homonym_is_never_guessed(matcher):
+    result = matcher.match("Commune de Saint-Denis")
+    assert result.best is None
+    assert len(result.candidates) > 1 and "homonym" in result.reason
+    decided = matcher.match("Commune de Saint-Denis", departement="974")
+    assert decided.best is not None and decided.best.departement == "974"
+
+
+def test_identifiers_win_and_carry_full_confidence(matcher):
+    result = matcher.match("Nom sans rapport", siren="2135\u200b02388 ")
+    assert result.best.organization_id == "213502388" and result.best.confidence == 1.0
+
+
+def test_a_known_alias_is_used_before_the_name(matcher):
+    aliased = Matcher(matcher.by_id.values(), aliases={"https://portal#name:mairie": "213502388"})
+    result = aliased.match("mairie", alias_keys=["https://portal#name:mairie"])
+    assert result.best.organization_id == "213502388" and result.best.rule == "alias"
+
+
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ("Commune d'Acigné", "commune d acigne"),
+        ("  SAINT-MALO\u200b ", "saint malo"),
+        ("Ste-Anne-d'Auray", "sainte anne d auray"),
+        ("\u202aRennes\u202c", "rennes"),
+    ],
+)
+def test_normalisation(raw, expected):
+    assert normalise(raw) == expected
