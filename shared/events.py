@@ -173,8 +173,10 @@ class Organization(BaseModel):
     # of the organisation that stands for that council; indicators count each council once.
     council_id: str | None = None
     council_note: str | None = None
-    status: Literal["active", "merged"] = "active"
-    successor_id: str | None = None  # for a merged commune, the commune it merged into
+    # merged: a commune that merged into `successor_id`; replaced: the same organisation, now known
+    # under `successor_id` (a département that learned its SIREN)
+    status: Literal["active", "merged", "replaced"] = "active"
+    successor_id: str | None = None
     aliases: list[str] = []  # other ids the organisation is known by; all stay resolvable
     provenance: dict[
         str, str

@@ -14,11 +14,14 @@ Every match has a confidence; below `THRESHOLD` the publisher is unmatched. The 
 (about 36,000 organisations) and built from the registry.
 """
 
+import asyncio
 import re
+import time
 import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from shared.events import Organization
 from shared.identifiers import siren_from
@@ -149,23 +152,41 @@ class Matcher:
         self.by_family: dict[tuple[str, str], list[Organization]] = defaultdict(list)
         self.by_name: dict[str, list[Organization]] = defaultdict(list)
         self.aliases = dict(aliases or {})
+        self._indexed: dict[str, Organization] = {}  # id -> the version of it the indexes hold
         for organization in organizations:
-            self.add(organization)
+            self.upsert(organization)
 
-    def add(self, organization: Organization) -> None:
+    def upsert(self, organization: Organization) -> None:
+        """Index `organization`, replacing what was indexed for its id; inactive ones are removed."""
+        self._remove(organization.id)
         if organization.status != "active":
             return
+        self._indexed[organization.id] = organization
         self.by_id[organization.id] = organization
         if organization.siren:
             self.by_id.setdefault(organization.siren, organization)
+        for index, key in self._keys(organization):
+            index[key].append(organization)
+
+    def _remove(self, organization_id: str) -> None:
+        previous = self._indexed.pop(organization_id, None)
+        if previous is None:
+            return
+        for index, key in self._keys(previous):
+            index[key] = [o for o in index[key] if o.id != organization_id]
+        for key in (organization_id, previous.siren):
+            if key and key in self.by_id and self.by_id[key].id == organization_id:
+                del self.by_id[key]
+
+    def _keys(self, organization: Organization) -> list[tuple[dict[Any, list[Organization]], Any]]:
         name = normalise(organization.name)
-        self.by_name[name].append(organization)
+        keys: list[tuple[dict[Any, list[Organization]], Any]] = [(self.by_name, name)]
         family = FAMILY_OF_TYPE.get(organization.type or "")
         if family == "epci":
-            self.by_family[("epci", epci_core(name))].append(organization)
-            self.by_family[("epci", name)].append(organization)
+            keys += [(self.by_family, ("epci", epci_core(name))), (self.by_family, ("epci", name))]
         elif family:
-            self.by_family[(family, name)].append(organization)
+            keys.append((self.by_family, (family, name)))
+        return keys
 
     def match(
         self, name: str, *, siren: str | None = None, departement: str | None = None, alias_keys: Iterable[str] = ()
@@ -227,3 +248,41 @@ class Matcher:
 
 def _distinct(organizations: list[Organization]) -> list[Organization]:
     return list({o.id: o for o in organizations}.values())
+
+
+class MatcherCache:
+    """A matcher kept up to date from the registry (the consolidator owns it; the api reads it): the
+    first use loads every active organisation and alias, later uses reload what changed since, at
+    most every `refresh_seconds`."""
+
+    def __init__(self, refresh_seconds: float = 5.0) -> None:
+        self.refresh_seconds = refresh_seconds
+        self.matcher = Matcher(())
+        self._loaded_until: Any = None
+        self._checked_at = 0.0
+        self._lock = asyncio.Lock()
+
+    async def get(self, conn: Any, *, force: bool = False) -> Matcher:
+        now = time.monotonic()
+        if force or now - self._checked_at >= self.refresh_seconds:
+            async with self._lock:
+                await self._refresh(conn)
+                self._checked_at = now
+        return self.matcher
+
+    async def _refresh(self, conn: Any) -> None:
+        since = self._loaded_until
+        rows = await conn.fetch(
+            "SELECT state, updated_at FROM registry.organizations WHERE $1::timestamptz IS NULL OR updated_at > $1"
+            " ORDER BY updated_at",
+            since,
+        )
+        for row in rows:
+            self.matcher.upsert(Organization.model_validate_json(row["state"]))
+            self._loaded_until = row["updated_at"]
+        aliases = await conn.fetch("SELECT alias, organization_id FROM registry.aliases WHERE kind <> 'insee'")
+        self.matcher.aliases = {r["alias"]: r["organization_id"] for r in aliases}
+
+    def remember(self, organization: Organization) -> None:
+        """Index an organisation the caller just wrote, before the next refresh sees it."""
+        self.matcher.upsert(organization)

@@ -10,7 +10,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import asyncpg
 from aiohttp import web
@@ -62,8 +62,10 @@ class Runtime:
         return {"kafka": bool(kafka), "postgresql": database}
 
 
-def build_app(runtime: Runtime, routes: web.RouteTableDef | None = None) -> web.Application:
-    app = web.Application(middlewares=[_metrics_middleware(runtime.service)], client_max_size=1024**2)
+def build_app(
+    runtime: Runtime, routes: web.RouteTableDef | None = None, middlewares: tuple[Any, ...] = ()
+) -> web.Application:
+    app = web.Application(middlewares=[_metrics_middleware(runtime.service), *middlewares], client_max_size=1024**2)
     app["runtime"] = runtime
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/readyz", _readyz)
@@ -74,12 +76,14 @@ def build_app(runtime: Runtime, routes: web.RouteTableDef | None = None) -> web.
     return app
 
 
-def run(runtime: Runtime, routes: web.RouteTableDef | None = None) -> None:
+def run(runtime: Runtime, routes: web.RouteTableDef | None = None, middlewares: tuple[Any, ...] = ()) -> None:
     """Entry point of `python -m services.<name>`."""
     configure_logging(runtime.service, runtime.settings.log_level)
     port = runtime.settings.port_of(runtime.service)
     log.info("starting", extra={"port": port})
-    web.run_app(build_app(runtime, routes), host=runtime.settings.http_host, port=port, print=None, access_log=None)
+    web.run_app(
+        build_app(runtime, routes, middlewares), host=runtime.settings.http_host, port=port, print=None, access_log=None
+    )
 
 
 async def _lifecycle(app: web.Application) -> AsyncIterator[None]:

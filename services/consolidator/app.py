@@ -1,6 +1,7 @@
 """Wiring of the consolidator: harvest.datasets in, registry.organizations and registry.datasets out
 (through the outbox)."""
 
+from functools import partial
 from pathlib import Path
 
 from pydantic import TypeAdapter
@@ -10,6 +11,7 @@ from shared import topics
 from shared.batch import batch_options, handle_batch_once
 from shared.events import DatasetChanged, DatasetDiscovered, OrganizationChanged, ReferentielEntry
 from shared.kafka import declare_publisher, subscriber_options
+from shared.matching import MatcherCache
 from shared.messaging import handle_once
 from shared.service import Runtime
 from shared.settings import Settings
@@ -23,6 +25,8 @@ REFERENTIEL_ENTRY: TypeAdapter[ReferentielEntry] = TypeAdapter(ReferentielEntry)
 def create_runtime(settings: Settings) -> Runtime:
     runtime = Runtime(settings, SERVICE, schema=SCHEMA, migrations=MIGRATIONS)
     broker = runtime.broker
+    matchers = MatcherCache()
+    on_dataset = partial(handlers.dataset_discovered, matchers=matchers)
 
     @broker.subscriber(
         settings.topic(topics.HARVEST_DATASETS),
@@ -30,9 +34,7 @@ def create_runtime(settings: Settings) -> Runtime:
         description="Consolidates each harvested dataset into the registry.",
     )
     async def on_dataset_discovered(event: DatasetDiscovered) -> None:
-        await handle_once(
-            runtime.pool, SCHEMA, settings, f"{SERVICE}.{topics.HARVEST_DATASETS}", event, handlers.dataset_discovered
-        )
+        await handle_once(runtime.pool, SCHEMA, settings, f"{SERVICE}.{topics.HARVEST_DATASETS}", event, on_dataset)
 
     @broker.subscriber(
         settings.topic(topics.REGISTRY_REFERENTIEL),

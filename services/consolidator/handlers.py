@@ -12,6 +12,7 @@ from services.consolidator.organizations import (
     merge_referentiel,
     merged_into,
     organization_from_publisher,
+    with_learned_siren,
 )
 from shared.events import (
     DatasetChanged,
@@ -21,14 +22,16 @@ from shared.events import (
     OrganizationChanged,
     ReferentielEntry,
 )
+from shared.identifiers import siren_from
+from shared.matching import Matcher, MatcherCache
 
 PRODUCER = "consolidator"
 
 
-async def dataset_discovered(conn: asyncpg.Connection, event: DatasetDiscovered) -> list[Event]:
+async def dataset_discovered(conn: asyncpg.Connection, event: DatasetDiscovered, matchers: MatcherCache) -> list[Event]:
     now = datetime.now(UTC)
     emitted: list[Event] = []
-    organization_id = await _resolve_publisher(conn, event, emitted)
+    organization_id = await _resolve_publisher(conn, event, emitted, await matchers.get(conn), matchers)
 
     existing = await repository.find_source_record(conn, event.source_id, event.remote_id)
     if (
@@ -56,23 +59,48 @@ async def dataset_discovered(conn: asyncpg.Connection, event: DatasetDiscovered)
     return emitted
 
 
-async def _resolve_publisher(conn: asyncpg.Connection, event: DatasetDiscovered, emitted: list[Event]) -> str | None:
-    publisher = event.publisher
+async def _resolve_publisher(
+    conn: asyncpg.Connection,
+    event: DatasetDiscovered,
+    emitted: list[Event],
+    matcher: Matcher,
+    matchers: MatcherCache,
+) -> str | None:
+    """The organisation behind the dataset's publisher, or None (then recorded as unmatched)."""
+    publisher, source = event.publisher, f"portal:{event.portal_url}"
     keys = alias_keys(event.portal_url, publisher)
-    if publisher.siren:
-        if not await repository.get_organizations(conn, [publisher.siren]):
-            organization = organization_from_publisher(publisher.siren, publisher)
-            await repository.save_organizations(conn, [organization], cause=f"portal:{event.portal_url}")
+    siren = siren_from(publisher.siren)
+    result = matcher.match(publisher.name, siren=siren, alias_keys=keys)
+    changed: list[Organization] = []
+    if result.best and siren and result.best.rule != "siren":
+        matched = matcher.by_id[result.best.organization_id]
+        if matched.siren is None and matched.type in ("DEP", "REG", "COLOM", "COM"):
+            renamed, replaced = with_learned_siren(matched, siren, source)
+            await repository.replace_organization_id(conn, replaced.id, renamed.id)
+            changed += [renamed, replaced]
+            organization_id: str | None = renamed.id
+        else:
+            organization_id = None  # the portal's SIREN says it is another body than the name suggests
+    else:
+        organization_id = result.best.organization_id if result.best else None
+    if organization_id is None and siren:
+        created = organization_from_publisher(siren, publisher, event.portal_url)
+        changed.append(created)
+        organization_id = created.id
+    if changed:
+        await repository.save_organizations(conn, changed, cause=source)
+        for organization in changed:
+            matchers.remember(organization)
             emitted.append(
                 OrganizationChanged(producer=PRODUCER, correlation_id=event.run_id, organization=organization)
             )
-        await repository.add_alias(conn, keys[0], publisher.siren, "portal-publisher")
-        return publisher.siren
-    known = await repository.find_alias(conn, keys)
-    if known:
-        return known
-    await repository.record_unmatched(conn, event.portal_url, publisher.name, publisher.remote_id)
-    return None
+    if organization_id is None:
+        await repository.record_unmatched(conn, event.portal_url, publisher, result)
+        return None
+    if result.best is None or result.best.rule != "alias":
+        await repository.set_aliases(conn, [(keys[0], organization_id, "portal-publisher")])
+        matcher.aliases[keys[0]] = organization_id
+    return organization_id
 
 
 async def referentiel_entries(conn: asyncpg.Connection, events: list[ReferentielEntry]) -> list[Event]:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from services.consolidator.obligation import obligation_for
 from shared.events import Organization, Publisher
+from shared.matching import normalise
 
 
 @dataclass(frozen=True)
@@ -26,9 +27,80 @@ def alias_keys(portal_url: str, publisher: Publisher) -> list[str]:
     return keys
 
 
-def organization_from_publisher(siren: str, publisher: Publisher) -> Organization:
-    """A first registry entry for an organisation known only by the SIREN a portal gave."""
-    return Organization(id=siren, siren=siren, name=publisher.name.strip())
+# Bodies outside the référentiel, typed with the Observatoire's code list from words in their name.
+TYPE_WORDS: list[tuple[str, tuple[str, ...]]] = [
+    ("DSPT", ("sem ", "spl ", "semop", "societe", "sas ", "sa ", "delegataire", "keolis", "transdev")),
+    (
+        "OACT",
+        (
+            "office de tourisme",
+            "regie",
+            "ccas",
+            "centre communal d action sociale",
+            "agence",
+            "epic",
+            "etablissement public",
+            "office public",
+            "musee",
+            "conservatoire",
+            "bibliotheque",
+        ),
+    ),
+    (
+        "AGCT",
+        (
+            "syndicat",
+            "sivom",
+            "sivu",
+            "smi ",
+            "gip ",
+            "groupement d interet public",
+            "pole d equilibre",
+            "pays ",
+            "parc naturel",
+            "entente",
+            "sdis",
+            "service departemental d incendie",
+        ),
+    ),
+]
+
+
+def infer_type(name: str) -> str | None:
+    text = normalise(name) + " "
+    for code, words in TYPE_WORDS:
+        if any(text.startswith(w) or f" {w}" in f" {text}" for w in words):
+            return code
+    return None
+
+
+def organization_from_publisher(siren: str, publisher: Publisher, portal_url: str) -> Organization:
+    """A first registry entry for a body outside the référentiel, known by the SIREN a portal gave."""
+    type_ = infer_type(publisher.name)
+    source = f"portal:{portal_url}"
+    return Organization(
+        id=siren,
+        siren=siren,
+        name=publisher.name.strip(),
+        type=type_,
+        obligation=obligation_for(type_, None, None),
+        provenance={"siren": source, "name": source, **({"type": "inferred-from-name"} if type_ else {})},
+    )
+
+
+def with_learned_siren(organization: Organization, siren: str, source: str) -> tuple[Organization, Organization]:
+    """A département or région known by its COG id learns its SIREN: it is now known by the SIREN and
+    its COG id stays an alias. Returns (the organisation under its new id, the old id replaced)."""
+    renamed = organization.model_copy(
+        update={
+            "id": siren,
+            "siren": siren,
+            "aliases": merge_aliases(organization.aliases, [organization.id]),
+            "provenance": {**organization.provenance, "siren": source},
+        }
+    )
+    replaced = organization.model_copy(update={"status": "replaced", "successor_id": siren})
+    return renamed, replaced
 
 
 def merge_referentiel(current: Organization | None, listed: Organization) -> Organization:

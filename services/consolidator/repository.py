@@ -6,7 +6,8 @@ from datetime import datetime
 
 import asyncpg
 
-from shared.events import CanonicalDataset, DatasetDiscovered, DatasetSource, Organization
+from shared.events import CanonicalDataset, DatasetDiscovered, DatasetSource, Organization, Publisher
+from shared.matching import MatchResult, normalise
 
 
 @dataclass(frozen=True)
@@ -43,16 +44,17 @@ async def save_organizations(conn: asyncpg.Connection, organizations: list[Organ
             o.successor_id,
             o.obligation.method if o.obligation else None,
             o.model_dump_json(),
+            normalise(o.name),
         )
         for o in organizations
     ]
     await conn.executemany(
         """INSERT INTO registry.organizations (id, siren, name, type, insee_code, departement, region, population,
-               obligated, epci, ept, council_id, status, successor_id, obligation_method, state)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+               obligated, epci, ept, council_id, status, successor_id, obligation_method, state, search_name)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
            ON CONFLICT (id) DO UPDATE SET siren = $2, name = $3, type = $4, insee_code = $5, departement = $6,
                region = $7, population = $8, obligated = $9, epci = $10, ept = $11, council_id = $12, status = $13,
-               successor_id = $14, obligation_method = $15, state = $16, updated_at = now()""",
+               successor_id = $14, obligation_method = $15, state = $16, search_name = $17, updated_at = now()""",
         rows,
     )
     await conn.executemany(
@@ -95,15 +97,35 @@ async def add_alias(conn: asyncpg.Connection, alias: str, organization_id: str, 
     )
 
 
-async def record_unmatched(conn: asyncpg.Connection, portal_url: str, name: str, remote_id: str | None) -> None:
+async def record_unmatched(
+    conn: asyncpg.Connection, portal_url: str, publisher: Publisher, result: MatchResult
+) -> None:
+    candidates = json.dumps([c.__dict__ for c in result.candidates[:10]])
     await conn.execute(
-        """INSERT INTO registry.unmatched_publishers (portal_url, name, remote_id, sightings) VALUES ($1, $2, $3, 1)
+        """INSERT INTO registry.unmatched_publishers (portal_url, name, remote_id, sightings, reason, candidates)
+           VALUES ($1, $2, $3, 1, $4, $5)
            ON CONFLICT (portal_url, name, remote_id)
-           DO UPDATE SET sightings = unmatched_publishers.sightings + 1, last_seen = now()""",
+           DO UPDATE SET sightings = unmatched_publishers.sightings + 1, last_seen = now(), reason = $4,
+               candidates = $5, matched_to = NULL""",
         portal_url,
-        name,
-        remote_id or "",
+        publisher.name,
+        publisher.remote_id or "",
+        result.reason,
+        candidates,
     )
+
+
+async def replace_organization_id(conn: asyncpg.Connection, old_id: str, new_id: str) -> None:
+    """Point everything that referred to `old_id` to `new_id`; `old_id` becomes an alias."""
+    await conn.execute(
+        "INSERT INTO registry.organizations (id, name, state) SELECT $2, name, state FROM registry.organizations"
+        " WHERE id = $1 ON CONFLICT (id) DO NOTHING",
+        old_id,
+        new_id,
+    )
+    await conn.execute("UPDATE registry.datasets SET organization_id = $2 WHERE organization_id = $1", old_id, new_id)
+    await conn.execute("UPDATE registry.aliases SET organization_id = $2 WHERE organization_id = $1", old_id, new_id)
+    await set_aliases(conn, [(old_id, new_id, "id")])
 
 
 async def find_source_record(conn: asyncpg.Connection, source_id: str, remote_id: str) -> SourceRecord | None:
