@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: setup up demo down test lint status asyncapi infra-up
+.PHONY: setup up demo down test lint status asyncapi infra-up bench
 
 REFERENTIEL := infra/referentiel/node_modules/@etalab/decoupage-administratif/package.json
 
@@ -67,3 +67,8 @@ lint: setup
 
 asyncapi: setup
 	$(PY) -m shared.asyncapi > docs/asyncapi.yaml
+
+# Every benchmark of bench/, each reporting ratios against a limit measured in the same run.
+bench: setup
+	@for b in bench/*.py; do case $$b in */__init__.py) continue;; esac; \
+		echo "## $$b"; $(PY) -m bench.$$(basename $$b .py) || exit 1; echo; done

@@ -13,10 +13,12 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from services.consolidator.commands import load_referentiel
 from shared.bootstrap import bootstrap_database, delete_topics, drop_database, ensure_topics
 from shared.settings import Settings
 from simulated_portals.app import build_app
 from simulated_portals.catalogue import Catalogue, generate, siret_for
+from tests.support.kafka import drained
 from tests.support.processes import ServiceProcess, all_services, ensure_infrastructure
 
 SESSION = secrets.token_hex(3)
@@ -97,3 +99,17 @@ async def portal(settings: Settings, catalogue: Catalogue) -> AsyncIterator[str]
 async def http() -> AsyncIterator[aiohttp.ClientSession]:
     async with aiohttp.ClientSession() as session:
         yield session
+
+
+async def load(settings: Settings, path: Path | None = None) -> None:
+    """Load the référentiel through Kafka as `make up` does, and wait until it is consolidated."""
+    await load_referentiel(settings, path or settings.referentiel_path)
+    await drained(settings, "consolidator", "registry.referentiel")
+    await drained(settings, "indicators", "registry.organizations")
+
+
+@pytest.fixture(scope="session")
+async def referentiel(services, settings: Settings) -> Settings:
+    """The whole référentiel in the registry (about 36,000 organisations), loaded once per session."""
+    await load(settings)
+    return settings

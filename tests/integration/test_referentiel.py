@@ -5,25 +5,18 @@ import asyncio
 import json
 import shutil
 import sys
-from pathlib import Path
 
 import asyncpg
 import pytest
 
-from services.consolidator.commands import load_referentiel
 from shared.settings import Settings
-from tests.support.kafka import drained, end_offsets
+from tests.conftest import load
+from tests.support.kafka import end_offsets
 from tests.support.processes import ROOT, service_env
 
 pytestmark = pytest.mark.integration
 
 PACKAGE = Settings().referentiel_path
-
-
-async def load(settings: Settings, path: Path = PACKAGE) -> None:
-    await load_referentiel(settings, path)
-    await drained(settings, "consolidator", "registry.referentiel")
-    await drained(settings, "indicators", "registry.organizations")
 
 
 async def registry(settings: Settings) -> asyncpg.Connection:
@@ -36,10 +29,9 @@ async def registry(settings: Settings) -> asyncpg.Connection:
     )
 
 
-@pytest.fixture(scope="module")
-async def loaded(services, settings):
-    await load(settings)
-    return settings
+@pytest.fixture
+def loaded(referentiel):
+    return referentiel
 
 
 def expected_counts() -> dict[str, tuple[int, int]]:

@@ -1,0 +1,58 @@
+"""Benchmark: publisher matching against the full référentiel.
+
+Reports publishers matched per second and the memory of the index, beside a baseline measured in the
+same run: normalising the same strings and looking them up in a plain dict (the least work any
+name matcher must do). Run: `.venv/bin/python -m bench.matching` (or `make bench`).
+"""
+
+import csv
+import gc
+import resource
+import time
+import tracemalloc
+from pathlib import Path
+
+from services.consolidator.referentiel import organizations, read_package
+from shared.matching import Matcher, normalise
+from shared.settings import Settings
+
+LABELS = Path(__file__).resolve().parents[1] / "tests" / "data" / "publishers.csv"
+ROUNDS = 60
+
+
+def main() -> None:
+    registry = organizations(read_package(Settings().referentiel_path))
+    with LABELS.open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    publishers = [(r["publisher"], r["departement"] or None) for r in rows] * ROUNDS
+
+    gc.collect()
+    tracemalloc.start()
+    started = time.perf_counter()
+    matcher = Matcher(registry)
+    build_seconds = time.perf_counter() - started
+    index_bytes = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+
+    started = time.perf_counter()
+    matched = sum(1 for name, dep in publishers if matcher.match(name, departement=dep).best)
+    match_rate = len(publishers) / (time.perf_counter() - started)
+
+    plain = {normalise(o.name): o.id for o in registry}
+    started = time.perf_counter()
+    found = sum(1 for name, _ in publishers if normalise(name) in plain)
+    baseline_rate = len(publishers) / (time.perf_counter() - started)
+
+    print("| measure | value |")
+    print("|---|---|")
+    print(f"| organisations indexed | {len(registry):,} |")
+    print(f"| index build | {build_seconds:.2f} s |")
+    print(f"| index memory (tracemalloc) | {index_bytes / 2**20:.1f} MiB |")
+    print(f"| process peak RSS | {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB |")
+    print(f"| publishers matched per second | {match_rate:,.0f} ({matched:,} of {len(publishers):,} matched) |")
+    print(f"| baseline: normalise + dict lookup per second | {baseline_rate:,.0f} ({found:,} found) |")
+    print(f"| ratio matcher / baseline | {match_rate / baseline_rate:.2f} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,119 @@
+"""The registry through the public API: lists and filters, cards by any id, matching, unmatched
+publishers, and what harvested publishers teach the registry (SIRENs, bodies outside the référentiel)."""
+
+import pytest
+
+from shared.events import DatasetDiscovered, Publisher
+from shared.identifiers import with_luhn_digit
+from tests.support.kafka import produce, wait_for
+
+pytestmark = pytest.mark.integration
+
+
+async def get(http, url, status=200):
+    async with http.get(url) as response:
+        assert response.status == status, await response.text()
+        return await response.json()
+
+
+async def test_organisations_are_listed_with_filters_and_pages(referentiel, services, http):
+    api = services["api"].url
+    bretagne = await get(http, f"{api}/api/v1/organizations?type=DEP&region=53")
+    assert bretagne["total"] == 4
+    assert sorted(o["insee_code"] for o in bretagne["data"]) == ["22", "29", "35", "56"]
+
+    regions = await get(http, f"{api}/api/v1/organizations?type=REG&obligated=true&page_size=5&sort=-population")
+    assert regions["total"] == 18 and len(regions["data"]) == 5 and regions["next_page"]
+    assert regions["data"][0]["name"] == "Île-de-France"
+    second = await get(http, regions["next_page"])
+    assert second["page"] == 2 and {o["id"] for o in second["data"]}.isdisjoint(o["id"] for o in regions["data"])
+
+    found = await get(http, f"{api}/api/v1/organizations?q=ploermel&type=COM")
+    assert [o["name"] for o in found["data"]] == ["Ploërmel"]
+
+
+@pytest.mark.parametrize("query", ["page_size=1000", "page=0", "type=XYZ", "obligated=peut-etre", "sort=rank"])
+async def test_bad_parameters_get_a_clear_json_error(referentiel, services, http, query):
+    body = await get(http, f"{services['api'].url}/api/v1/organizations?{query}", status=400)
+    assert body["error"]["status"] == 400 and body["error"]["message"]
+
+
+async def test_a_card_answers_for_every_id_an_organisation_is_known_by(referentiel, services, http):
+    api = services["api"].url
+    by_cog = await get(http, f"{api}/api/v1/organizations/DEP-29")
+    assert (by_cog["name"], by_cog["type"], by_cog["region"]) == ("Finistère", "DEP", "53")
+    assert by_cog["obligation"]["method"] == "population_only"
+    assert (await get(http, f"{api}/api/v1/organizations/insee-dep:29"))["id"] == "DEP-29"
+    brest = await get(http, f"{api}/api/v1/organizations/insee-com:29019")
+    assert (await get(http, f"{api}/api/v1/organizations/{brest['siren']}"))["name"] == "Brest"
+    await get(http, f"{api}/api/v1/organizations/999999999", status=404)
+
+
+async def test_match_gives_the_best_candidate_or_the_homonyms(referentiel, services, http):
+    api = services["api"].url
+    body = await get(http, f"{api}/api/v1/organizations/match?name=Conseil%20d%C3%A9partemental%20du%20Finist%C3%A8re")
+    assert body["best"]["organization_id"] == "DEP-29" and body["best"]["confidence"] >= 0.85
+    homonyms = await get(http, f"{api}/api/v1/organizations/match?name=Commune%20de%20Saint-Denis")
+    assert homonyms["best"] is None and len(homonyms["candidates"]) > 1
+    decided = await get(http, f"{api}/api/v1/organizations/match?name=Commune%20de%20Saint-Denis&departement=974")
+    assert decided["best"]["departement"] == "974"
+    await get(http, f"{api}/api/v1/organizations/match", status=400)
+
+
+def discovered(remote_id: str, publisher: Publisher) -> DatasetDiscovered:
+    return DatasetDiscovered(
+        producer="test",
+        run_id="run-registry",
+        source_id="registry-test",
+        portal_kind="udata",
+        portal_url="http://portal.registry.test",
+        remote_id=remote_id,
+        publisher=publisher,
+        title=f"Jeu {remote_id}",
+        content_hash=f"hash-{remote_id}",
+    )
+
+
+async def publish(settings, event: DatasetDiscovered) -> None:
+    await produce(settings, "harvest.datasets", event.model_dump_json().encode(), key=event.key().encode())
+
+
+async def test_a_departement_learns_its_siren_from_a_portal_and_stays_resolvable(referentiel, services, http):
+    api, siren = services["api"].url, with_luhn_digit("22290001")
+    await publish(referentiel, discovered("fin-1", Publisher(name="Département du Finistère", siren=siren + "00017")))
+
+    async def renamed():
+        card = await get(http, f"{api}/api/v1/organizations/DEP-29")
+        return card if card["id"] == siren and card["indicators"].get("datasets") == 1 else None
+
+    card = await wait_for(renamed)
+    assert card["siren"] == siren and "DEP-29" in card["aliases"]
+    assert (await get(http, f"{api}/api/v1/organizations/{siren}"))["name"] == "Finistère"
+    listed = await get(http, f"{api}/api/v1/organizations?type=DEP&region=53")
+    assert siren in {o["id"] for o in listed["data"]} and listed["total"] == 4
+
+
+async def test_a_body_outside_the_referentiel_is_created_from_its_siren_and_typed(referentiel, services, http):
+    api, siren = services["api"].url, with_luhn_digit("25290042")
+    await publish(referentiel, discovered("syn-1", Publisher(name="Syndicat mixte du bassin de l'Élorn", siren=siren)))
+    card = await wait_for(lambda: _card(http, f"{api}/api/v1/organizations/{siren}"))
+    assert (card["type"], card["obligation"]["method"]) == ("AGCT", "not_a_collectivite")
+    assert card["provenance"]["siren"] == "portal:http://portal.registry.test"
+
+
+async def test_a_publisher_that_cannot_be_decided_is_listed_unmatched(referentiel, services, http):
+    api = services["api"].url
+    await publish(referentiel, discovered("sd-1", Publisher(name="Commune de Saint-Denis")))
+
+    async def listed():
+        body = await get(http, f"{api}/api/v1/publishers/unmatched?page_size=200")
+        return next((p for p in body["data"] if p["name"] == "Commune de Saint-Denis"), None)
+
+    publisher = await wait_for(listed)
+    assert "homonym" in publisher["reason"] and len(publisher["candidates"]) > 1
+    assert publisher["portal_url"] == "http://portal.registry.test"
+
+
+async def _card(http, url):
+    async with http.get(url) as response:
+        return await response.json() if response.status == 200 else None
