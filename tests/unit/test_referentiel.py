@@ -124,3 +124,23 @@ def test_listing_an_organisation_again_changes_nothing():
     listed = organization(aliases=["insee-dep:35"], provenance={"name": "referentiel:6"})
     assert merge_referentiel(listed, listed) == listed
     assert merged_into(listed, "X").status == "merged"
+
+
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("Syndicat mixte du bassin de la Vilaine", "AGCT"),
+        ("SIVOM de la vallée", "AGCT"),
+        ("GIP Bretagne Environnement", "AGCT"),
+        ("Office de Tourisme de Rennes", "OACT"),
+        ("Régie des eaux de Grenoble", "OACT"),
+        ("CCAS de Brest", "OACT"),
+        ("SEM Énergies Rennes", "DSPT"),
+        ("SPL Eau du Ponant", "DSPT"),
+        ("Association des amis du patrimoine", None),
+    ],
+)
+def test_bodies_outside_the_referentiel_are_typed_from_their_name(name, expected):
+    from services.consolidator.organizations import infer_type
+
+    assert infer_type(name) == expected
