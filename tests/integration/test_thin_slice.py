@@ -68,7 +68,9 @@ async def test_a_harvest_reaches_the_api_through_every_service(services, portal,
 
     # The publisher without a SIRET is kept as unmatched, with each of its datasets.
     conn = await admin_connection(settings)
-    unmatched = await conn.fetch("SELECT name, sightings FROM registry.unmatched_publishers")
+    unmatched = await conn.fetch(
+        "SELECT name, sightings FROM registry.unmatched_publishers WHERE portal_url = $1", f"{portal}/udata"
+    )
     await conn.close()
     assert [(r["name"], r["sightings"]) for r in unmatched] == [("Association des amis du patrimoine", 7)]
 
