@@ -19,3 +19,6 @@ HTTP_REQUEST_SECONDS = Histogram(
 )
 READY = Gauge("obs_service_ready", "1 while the service's Kafka and PostgreSQL answer", ["service"])
 DB_POOL_SIZE = Gauge("obs_db_pool_connections", "Connections in the database pool", ["service", "state"])
+HARVEST_RUNS = Counter("obs_harvest_runs_total", "Harvest runs finished", ["family", "status"])
+HARVEST_ITEMS = Counter("obs_harvest_items_total", "Datasets published by harvest runs", ["family"])
+HARVEST_ERRORS = Counter("obs_harvest_errors_total", "Item and page errors of harvest runs", ["family"])

@@ -45,10 +45,16 @@ class Runtime:
     broker_started: bool = False
     on_start: list[Hook] = field(default_factory=list)
     on_stop: list[Hook] = field(default_factory=list)
+    background: dict[str, Any] = field(default_factory=dict)  # what on_start hooks keep for on_stop
+    tasks: list["asyncio.Task[Any]"] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.dead_letters = DeadLetterPolicy(self.settings.max_attempts, self.settings.retry_backoff_seconds)
         self.broker = create_broker(self.settings, self.service, self.dead_letters)
+
+    def spawn(self, coroutine: Any) -> None:
+        """Run `coroutine` in the background until the service stops."""
+        self.tasks.append(asyncio.create_task(coroutine))
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -95,6 +101,9 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     yield
     starter.cancel()
     await asyncio.gather(starter, return_exceptions=True)
+    for task in runtime.tasks:
+        task.cancel()
+    await asyncio.gather(*runtime.tasks, return_exceptions=True)
     for hook in runtime.on_stop:
         await hook(runtime)
     for r in relay:

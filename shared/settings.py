@@ -40,6 +40,8 @@ class Settings(BaseSettings):
 
     # Harvesting private or loopback addresses is refused unless allowed (the simulated portals need it).
     allow_private_sources: bool = False
+    harvest_concurrency: int = 8  # harvest runs at the same time, one per source at most
+    schedule_check_seconds: float = 30.0  # how often the scheduler looks for due sources
 
     # Dead-letter policy: attempts in process before a failing message goes to <topic>.dlq.
     max_attempts: int = 3

@@ -1,20 +1,52 @@
-"""`python -m simulated_portals`: serve generated catalogues on 127.0.0.1:$OBS_SIMULATOR_PORT (8090)."""
+"""`python -m simulated_portals`: serve generated portals on 127.0.0.1:$OBS_SIMULATOR_PORT (8090).
 
+    python -m simulated_portals [--portals 8] [--datasets 250] [--seed 2026] [--sources-file FILE]
+
+Portals are named `<family>-<nnnn>` plus `udata/datagouv`; `--sources-file` writes the harvest
+sources for them (the demo's `infra/sources/demo.yaml` matches the defaults).
+"""
+
+import argparse
+from pathlib import Path
+
+import yaml
 from aiohttp import web
 
 from shared.settings import Settings
-from simulated_portals.app import build_app
-from simulated_portals.catalogue import generate, siret_for
+from simulated_portals.app import build_app, source_url
+from simulated_portals.catalogue import build_world
 
-DEMO_ORGANIZATIONS: list[tuple[str, str | None]] = [
-    ("Ville de Rennes", siret_for("21350238")),
-    ("Rennes Métropole", siret_for("24350001")),
-    ("Département d'Ille-et-Vilaine", siret_for("22350001")),
-    ("Association des amis du patrimoine", None),
-]
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m simulated_portals")
+    parser.add_argument("--portals", type=int, default=8)
+    parser.add_argument("--datasets", type=int, default=250, help="datasets per portal")
+    parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--sources-file", type=Path)
+    args = parser.parse_args()
+    settings = Settings()
+    world = build_world(
+        portals=args.portals, datasets_per_portal=args.datasets, seed=args.seed, referentiel=settings.referentiel_path
+    )
+    if args.sources_file:
+        entries = [
+            {
+                "id": f"sim-{p.family}-{p.slug}".replace("-" + p.family + "-", "-"),
+                "family": p.family,
+                "name": f"Portail simulé {p.slug}",
+                "schedule": "@daily",
+                "url": source_url(world, "${OBS_SIMULATOR_URL}", p.family, p.slug),
+            }
+            for p in world.portals
+        ]
+        args.sources_file.write_text(yaml.safe_dump(entries, allow_unicode=True, sort_keys=False))
+    datasets = sum(world.total_datasets(p) for p in world.portals)
+    print(
+        f"{len(world.portals)} simulated portals, {datasets} datasets, on http://{settings.http_host}:"
+        f"{settings.simulator_port}/<family>/<portal>/"
+    )
+    web.run_app(build_app(world), host=settings.http_host, port=settings.simulator_port, print=None, access_log=None)
+
 
 if __name__ == "__main__":
-    settings = Settings()
-    catalogue = generate(seed=2026, organizations=DEMO_ORGANIZATIONS, datasets_per_org=25)
-    print(f"simulated portals on http://{settings.http_host}:{settings.simulator_port}/udata/api/1/datasets/")
-    web.run_app(build_app(catalogue), host=settings.http_host, port=settings.simulator_port, print=None)
+    main()

@@ -1,45 +1,69 @@
-"""udata API v1 (data.gouv.fr): `/api/1/datasets/` with its `{data, page, page_size, total, next_page}`
-envelope and absolute `next_page` URLs, and `/api/1/organizations/<id>/` with `business_number_id`."""
+"""udata API v1 (data.gouv.fr and other udata portals).
+
+`/api/1/datasets/` answers `{data, page, page_size, total, next_page, previous_page}` with absolute
+`next_page` URLs; `page` and `page_size` must be positive (400 otherwise); `sort=-last_update` orders
+by last modification. `/api/1/organizations/<id>/` gives `business_number_id` (a SIRET). On the
+`datagouv` portal, datasets harvested from local portals carry their `harvest` block.
+"""
 
 import json
+from functools import cache
 from typing import Any
 
 from aiohttp import web
 
-from simulated_portals.catalogue import Catalogue, SimDataset, SimOrganization
+from simulated_portals.catalogue import PortalSpec, Publisher, SimDataset, World, dataset, stable_hex
+from simulated_portals.quirks import portal_of, with_quirks
 
 DEFAULT_PAGE_SIZE = 20
+BACKEND_OF_FAMILY = {"ods": "DCAT", "ckan": "CKAN", "dcat": "DCAT", "arcgis": "DCAT"}
 
 
-def routes(catalogue: Catalogue, prefix: str = "/udata") -> list[web.RouteDef]:
+def routes(world: World) -> list[web.RouteDef]:
+    @cache
+    def order(portal: PortalSpec, sort: str) -> list[tuple[PortalSpec, int]]:
+        items = [(portal, i) for i in range(portal.size)]
+        if portal.slug == world.datagouv_slug:
+            items += world.mirrors
+        if sort == "-last_update":
+            items.sort(key=lambda item: dataset(*item).modified, reverse=True)
+        return items
+
+    @cache
+    def organizations() -> dict[str, Publisher]:
+        return {p.remote_id: p for portal in world.portals for p in portal.publishers}
+
     async def datasets(request: web.Request) -> web.Response:
+        portal = portal_of(request, world)
         page = _positive_int(request, "page", 1)
         page_size = _positive_int(request, "page_size", DEFAULT_PAGE_SIZE)
-        start = (page - 1) * page_size
-        items = catalogue.datasets[start : start + page_size]
-        has_next = start + page_size < len(catalogue.datasets)
-        next_url = request.url.update_query(page=page + 1) if has_next else None
-        previous = request.url.update_query(page=page - 1) if page > 1 else None
+        items = order(portal, request.query.get("sort", ""))
+        start = 0 if portal.quirks.repeat_forever else (page - 1) * page_size
+        chosen = items[start : start + page_size]
+        has_next = portal.quirks.repeat_forever or start + page_size < len(items)
+        base = _base(request, portal)
         return web.json_response(
             {
-                "data": [_dataset(d, request) for d in items],
+                "data": [_dataset(dataset(p, i), base, mirrored=p is not portal, request=request) for p, i in chosen],
                 "page": page,
                 "page_size": page_size,
-                "total": len(catalogue.datasets),
-                "next_page": str(next_url) if next_url else None,
-                "previous_page": str(previous) if previous else None,
+                "total": len(items),
+                "next_page": str(request.url.update_query(page=page + 1)) if has_next else None,
+                "previous_page": str(request.url.update_query(page=page - 1)) if page > 1 else None,
             }
         )
 
     async def organization(request: web.Request) -> web.Response:
-        org = catalogue.organization(request.match_info["org_id"])
-        if org is None:
+        portal = portal_of(request, world)
+        publisher = organizations().get(request.match_info["org_id"])
+        if publisher is None:
             return web.json_response({"message": "Not found", "status": 404}, status=404)
-        return web.json_response(_organization(org, request, full=True))
+        return web.json_response(_organization(publisher, _base(request, portal), full=True))
 
+    prefix = "/{family:udata}/{slug}/api/1"
     return [
-        web.get(f"{prefix}/api/1/datasets/", datasets),
-        web.get(f"{prefix}/api/1/organizations/{{org_id}}/", organization),
+        web.get(f"{prefix}/datasets/", with_quirks(world, datasets)),
+        web.get(f"{prefix}/organizations/{{org_id}}/", with_quirks(world, organization)),
     ]
 
 
@@ -47,51 +71,76 @@ def _positive_int(request: web.Request, name: str, default: int) -> int:
     raw = request.query.get(name)
     if raw is None:
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        value = 0
+    value = int(raw) if raw.lstrip("-").isdigit() else 0
     if value <= 0:
         body = {"errors": {name: "must be a positive integer"}, "message": "Input payload validation failed"}
         raise web.HTTPBadRequest(text=json.dumps(body), content_type="application/json")
     return value
 
 
-def _organization(org: SimOrganization, request: web.Request, full: bool = False) -> dict[str, Any]:
-    base = f"{request.url.origin()}{request.path.split('/api/1/')[0]}"
+def _base(request: web.Request, portal: PortalSpec) -> str:
+    return f"{request.url.origin()}{portal.path}"
+
+
+def _organization(publisher: Publisher, base: str, full: bool = False) -> dict[str, Any]:
     payload: dict[str, Any] = {
-        "id": org.id,
-        "name": org.name,
-        "slug": org.name.lower().replace(" ", "-"),
-        "uri": f"{base}/api/1/organizations/{org.id}/",
-        "page": f"{base}/organizations/{org.id}/",
+        "id": publisher.remote_id,
+        "name": publisher.name,
+        "slug": publisher.remote_id,
+        "uri": f"{base}/api/1/organizations/{publisher.remote_id}/",
+        "page": f"{base}/organizations/{publisher.remote_id}/",
         "badges": [{"kind": "local-authority"}],
         "class": "Organization",
     }
     if full:
-        payload["business_number_id"] = org.siret
+        payload["business_number_id"] = publisher.siret
     return payload
 
 
-def _dataset(d: SimDataset, request: web.Request) -> dict[str, Any]:
-    base = f"{request.url.origin()}{request.path.split('/api/1/')[0]}"
+def _dataset(d: SimDataset, base: str, mirrored: bool, request: web.Request) -> dict[str, Any]:
+    udata_id = d.id if d.portal.family == "udata" else stable_hex(d.portal.slug, d.index)
+    harvest = None
+    if mirrored:
+        # Where data.gouv.fr harvested it from: the local portal as served here.
+        local = f"{request.url.origin()}{d.portal.path}"
+        remote_id = d.landing_page(local) if d.portal.family == "ods" else d.id
+        harvest = {
+            "backend": BACKEND_OF_FAMILY[d.portal.family],
+            "domain": request.url.raw_authority,
+            "remote_id": remote_id,
+            "remote_url": d.landing_page(local),
+            "source_id": stable_hex("source", d.portal.slug),
+            "modified_at": d.modified.isoformat(),
+        }
     return {
-        "id": d.id,
+        "id": udata_id,
         "title": d.title,
-        "slug": d.id,
+        "slug": udata_id,
         "description": d.description,
-        "created_at": d.created_at.isoformat(),
-        "last_modified": d.last_modified.isoformat(),
-        "last_update": d.last_modified.isoformat(),
-        "license": d.licence,
-        "tags": d.tags,
+        "created_at": d.created.isoformat(),
+        "last_modified": d.modified.isoformat(),
+        "last_update": d.modified.isoformat(),
+        "license": d.licence or "notspecified",
+        "tags": list(d.tags),
         "frequency": "unknown",
-        "page": f"{base}/datasets/{d.id}/",
-        "uri": f"{base}/api/1/datasets/{d.id}/",
-        "organization": _organization(d.organization, request),
+        "page": f"{base}/datasets/{udata_id}/",
+        "uri": f"{base}/api/1/datasets/{udata_id}/",
+        "organization": _organization(d.publisher, base),
         "owner": None,
-        "harvest": d.harvest,
-        "resources": [{"filetype": "remote", "type": "main", **r} for r in d.resources],
+        "harvest": harvest,
+        "resources": [
+            {
+                "id": f"{n:08d}-{udata_id[:8]}",
+                "filetype": "remote",
+                "type": "main",
+                "format": fmt,
+                "url": url,
+                "schema": {"name": schema[0], "version": schema[1], "url": None}
+                if schema
+                else {"name": None, "version": None, "url": None},
+            }
+            for n, (url, fmt, schema) in enumerate(d.resources)
+        ],
         "archived": None,
         "deleted": None,
         "private": False,

@@ -15,11 +15,13 @@ from aiohttp import web
 
 from services.consolidator.commands import load_referentiel
 from shared.bootstrap import bootstrap_database, delete_topics, drop_database, ensure_topics
+from shared.identifiers import with_luhn_digit
 from shared.settings import Settings
 from simulated_portals.app import build_app
-from simulated_portals.catalogue import Catalogue, generate, siret_for
+from simulated_portals.catalogue import PortalSpec, Publisher, World, build_world, stable_hex
 from tests.support.kafka import drained
 from tests.support.processes import ServiceProcess, all_services, ensure_infrastructure
+from tests.support.quirky import QUIRKY_PORTALS
 
 SESSION = secrets.token_hex(3)
 
@@ -37,6 +39,7 @@ def settings() -> Settings:
         simulator_port=18090,
         allow_private_sources=True,
         retry_backoff_seconds=0.05,
+        schedule_check_seconds=1.0,
     )
 
 
@@ -71,23 +74,36 @@ async def services(infrastructure: Settings, log_dir: Path) -> AsyncIterator[dic
             process.stop()
 
 
-# A small udata portal: two organisations with a SIRET, one without.
-PORTAL_ORGANIZATIONS: list[tuple[str, str | None]] = [
-    ("Commune de Sixt-sur-Aff", siret_for("21350328")),
-    ("Rennes Métropole", siret_for("24350013")),
-    ("Association des amis du patrimoine", None),
-]
+def _udata_publisher(name: str, siren_prefix: str | None) -> Publisher:
+    siret = f"{with_luhn_digit(siren_prefix)}00012" if siren_prefix else None
+    return Publisher(name, siret, stable_hex("thin", name))
+
+
+# A udata portal for the thin slice: two publishers with a SIRET, one without, 7 datasets each.
+THIN_PORTAL = PortalSpec(
+    family="udata",
+    slug="thin",
+    size=21,
+    seed=7,
+    publishers=(
+        _udata_publisher("Commune de Sixt-sur-Aff", "21350328"),
+        _udata_publisher("Rennes Métropole", "24350013"),
+        _udata_publisher("Association des amis du patrimoine", None),
+    ),
+)
 
 
 @pytest.fixture(scope="session")
-def catalogue() -> Catalogue:
-    return generate(seed=7, organizations=PORTAL_ORGANIZATIONS, datasets_per_org=7)
+def world(settings: Settings) -> World:
+    """The simulated portals of the session: one per family (and data.gouv.fr), plus the thin slice's."""
+    small = build_world(portals=5, datasets_per_portal=40, seed=11, referentiel=settings.referentiel_path)
+    return World([*small.portals, THIN_PORTAL, *QUIRKY_PORTALS])
 
 
 @pytest.fixture(scope="session")
-async def portal(settings: Settings, catalogue: Catalogue) -> AsyncIterator[str]:
+async def portal(settings: Settings, world: World) -> AsyncIterator[str]:
     """The simulated portals, served over HTTP on the simulator port; yields their base URL."""
-    runner = web.AppRunner(build_app(catalogue))
+    runner = web.AppRunner(build_app(world))
     await runner.setup()
     site = web.TCPSite(runner, settings.http_host, settings.simulator_port)
     await site.start()

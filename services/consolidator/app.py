@@ -10,9 +10,8 @@ from services.consolidator import handlers
 from shared import topics
 from shared.batch import batch_options, handle_batch_once
 from shared.events import DatasetChanged, DatasetDiscovered, OrganizationChanged, ReferentielEntry
-from shared.kafka import declare_publisher, subscriber_options
+from shared.kafka import declare_publisher
 from shared.matching import MatcherCache
-from shared.messaging import handle_once
 from shared.service import Runtime
 from shared.settings import Settings
 
@@ -20,21 +19,24 @@ SERVICE = "consolidator"
 SCHEMA = "registry"
 MIGRATIONS = Path(__file__).parent / "migrations"
 REFERENTIEL_ENTRY: TypeAdapter[ReferentielEntry] = TypeAdapter(ReferentielEntry)
+DATASET_DISCOVERED: TypeAdapter[DatasetDiscovered] = TypeAdapter(DatasetDiscovered)
 
 
 def create_runtime(settings: Settings) -> Runtime:
     runtime = Runtime(settings, SERVICE, schema=SCHEMA, migrations=MIGRATIONS)
     broker = runtime.broker
     matchers = MatcherCache()
-    on_dataset = partial(handlers.dataset_discovered, matchers=matchers)
+    on_datasets = partial(handlers.datasets_discovered, matchers=matchers)
 
     @broker.subscriber(
         settings.topic(topics.HARVEST_DATASETS),
-        **subscriber_options(settings, SERVICE, topics.HARVEST_DATASETS),
+        **batch_options(settings, SERVICE, topics.HARVEST_DATASETS, DATASET_DISCOVERED, runtime.dead_letters),
         description="Consolidates each harvested dataset into the registry.",
     )
-    async def on_dataset_discovered(event: DatasetDiscovered) -> None:
-        await handle_once(runtime.pool, SCHEMA, settings, f"{SERVICE}.{topics.HARVEST_DATASETS}", event, on_dataset)
+    async def on_datasets_discovered(events: list[DatasetDiscovered]) -> None:
+        await handle_batch_once(
+            runtime.pool, SCHEMA, settings, f"{SERVICE}.{topics.HARVEST_DATASETS}", events, on_datasets
+        )
 
     @broker.subscriber(
         settings.topic(topics.REGISTRY_REFERENTIEL),

@@ -59,6 +59,16 @@ async def dataset_discovered(conn: asyncpg.Connection, event: DatasetDiscovered,
     return emitted
 
 
+async def datasets_discovered(
+    conn: asyncpg.Connection, events: list[DatasetDiscovered], matchers: MatcherCache
+) -> list[Event]:
+    """A batch, in one transaction, in partition order."""
+    emitted: list[Event] = []
+    for event in events:
+        emitted += await dataset_discovered(conn, event, matchers)
+    return emitted
+
+
 async def _resolve_publisher(
     conn: asyncpg.Connection,
     event: DatasetDiscovered,

@@ -1,12 +1,21 @@
-"""`python -m services.harvester` runs the service; `python -m services.harvester sources ...` and
-`python -m services.harvester request SOURCE_ID` manage sources and ask for a harvest."""
+"""`python -m services.harvester` runs the service. Operator commands:
+
+python -m services.harvester sources add --id ID --url URL --family FAMILY --name NAME [--schedule @daily]
+python -m services.harvester sources seed FILE     add or update every source of a YAML sources file
+python -m services.harvester sources list
+python -m services.harvester request SOURCE_ID [--mode full|incremental]
+"""
 
 import argparse
 import asyncio
 import sys
+from datetime import UTC, datetime
+from pathlib import Path
 
-from services.harvester import repository
-from services.harvester.app import create_routes, create_runtime
+import yaml
+
+from services.harvester import repository, schedules
+from services.harvester.app import SourceIn, create_routes, create_runtime
 from shared.db import create_pool
 from shared.events import HarvestRequested
 from shared.kafka import create_broker
@@ -15,44 +24,55 @@ from shared.service import run
 from shared.settings import Settings
 
 
-async def _add_source(settings: Settings, args: argparse.Namespace) -> None:
+async def save_sources(settings: Settings, sources: list[SourceIn]) -> None:
     pool = await create_pool(settings, "harvester", max_size=1)
+    now = datetime.now(UTC)
     async with pool.acquire() as conn:
-        await repository.add_source(
-            conn,
-            repository.Source(
-                id=args.id,
-                url=args.url,
-                family=args.family,
-                name=args.name,
-                owner_organization=args.owner,
-                schedule=args.schedule,
-            ),
-        )
+        for s in sources:
+            source = repository.Source(
+                id=s.id or s.name,
+                url=s.url,
+                family=s.family,
+                name=s.name,
+                owner_organization=s.owner,
+                schedule=s.schedule,
+            )
+            await repository.add_source(conn, source, schedules.next_run(source.schedule, now))
     await pool.close()
-    print(f"source {args.id} saved")
+    print(f"{len(sources)} source(s) saved")
 
 
-async def _list_sources(settings: Settings) -> None:
+def read_sources_file(path: Path) -> list[SourceIn]:
+    """A YAML list of sources: `- {id, url, family, name, owner?, schedule?}`; `${OBS_SIMULATOR_URL}`
+    in a URL is replaced by the simulated portals' address (for the demo)."""
+    settings = Settings()
+    simulator = f"http://{settings.http_host}:{settings.simulator_port}"
+    entries = yaml.safe_load(path.read_text()) or []
+    return [
+        SourceIn.model_validate({**e, "url": str(e["url"]).replace("${OBS_SIMULATOR_URL}", simulator)}) for e in entries
+    ]
+
+
+async def list_sources(settings: Settings) -> None:
     pool = await create_pool(settings, "harvester", max_size=1)
     async with pool.acquire() as conn:
         for s in await repository.list_sources(conn):
-            print(f"{s.id}\t{s.family}\t{s.url}\t{s.name}\t{'enabled' if s.enabled else 'disabled'}")
+            print(f"{s['id']}\t{s['family']}\t{s['url']}\t{s['last_status'] or 'never run'}\t{s['last_items'] or 0}")
     await pool.close()
 
 
-async def _request(settings: Settings, args: argparse.Namespace) -> None:
+async def request(settings: Settings, source_id: str, mode: str) -> None:
     broker = create_broker(settings, "harvester-cli")
     await broker.start()
     try:
         await publish_event(
             broker,
             settings,
-            HarvestRequested(producer="harvester-cli", source_id=args.source_id, mode=args.mode, requested_by="cli"),
+            HarvestRequested(producer="harvester-cli", source_id=source_id, mode=mode, requested_by="cli"),
         )
     finally:
         await broker.stop()
-    print(f"harvest of {args.source_id} requested ({args.mode})")
+    print(f"harvest of {source_id} requested ({mode})")
 
 
 def main(argv: list[str]) -> None:
@@ -64,23 +84,28 @@ def main(argv: list[str]) -> None:
     sub = parser.add_subparsers(dest="command", required=True)
     sources = sub.add_parser("sources").add_subparsers(dest="action", required=True)
     add = sources.add_parser("add")
-    add.add_argument("--id", required=True)
-    add.add_argument("--url", required=True)
-    add.add_argument("--family", required=True)
-    add.add_argument("--name", required=True)
+    for flag in ("--id", "--url", "--family", "--name"):
+        add.add_argument(flag, required=True)
     add.add_argument("--owner")
     add.add_argument("--schedule", default="@daily")
+    seed = sources.add_parser("seed")
+    seed.add_argument("file", type=Path)
     sources.add_parser("list")
-    request = sub.add_parser("request")
-    request.add_argument("source_id")
-    request.add_argument("--mode", choices=["full", "incremental"], default="full")
+    ask = sub.add_parser("request")
+    ask.add_argument("source_id")
+    ask.add_argument("--mode", choices=["full", "incremental"], default="full")
     args = parser.parse_args(argv)
-    if args.command == "sources" and args.action == "add":
-        asyncio.run(_add_source(settings, args))
-    elif args.command == "sources":
-        asyncio.run(_list_sources(settings))
+    if args.command == "request":
+        asyncio.run(request(settings, args.source_id, args.mode))
+    elif args.action == "add":
+        source = SourceIn(
+            id=args.id, url=args.url, family=args.family, name=args.name, owner=args.owner, schedule=args.schedule
+        )
+        asyncio.run(save_sources(settings, [source]))
+    elif args.action == "seed":
+        asyncio.run(save_sources(settings, read_sources_file(args.file)))
     else:
-        asyncio.run(_request(settings, args))
+        asyncio.run(list_sources(settings))
 
 
 if __name__ == "__main__":

@@ -1,29 +1,34 @@
-"""Wiring of the harvester: consumes harvest.commands, publishes harvest.datasets and harvest.runs,
-serves the sources list."""
+"""Wiring of the harvester: consumes harvest.commands, runs harvests, publishes harvest.datasets and
+harvest.runs, schedules sources, serves the sources and runs API (operators write with a token)."""
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from pydantic import BaseModel, Field, ValidationError, field_validator
 
-from services.harvester import repository
+from services.harvester import handlers, repository, schedules
+from services.harvester.backends import BACKENDS
 from services.harvester.fetch import FetchPolicy
-from services.harvester.handlers import run_harvest
 from shared import topics
+from shared.auth import authenticate
 from shared.events import DatasetDiscovered, Event, HarvestRequested, HarvestRunFinished, HarvestRunStarted
 from shared.kafka import declare_publisher, subscriber_options
-from shared.messaging import publish_event
+from shared.matching import normalise
+from shared.messaging import add_to_outbox, handle_once, publish_event
 from shared.service import Runtime
 from shared.settings import Settings
 
 SERVICE = "harvester"
+SCHEMA = "harvest"
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def create_runtime(settings: Settings) -> Runtime:
-    runtime = Runtime(settings, SERVICE, schema="harvest", migrations=MIGRATIONS)
+    runtime = Runtime(settings, SERVICE, schema=SCHEMA, migrations=MIGRATIONS)
     broker = runtime.broker
-    fetch_policy = FetchPolicy(allow_private=settings.allow_private_sources)
+    policy = FetchPolicy(allow_private=settings.allow_private_sources)
 
     async def publish(event: Event, confirm: bool) -> Any:
         return await publish_event(broker, settings, event, confirm=confirm)
@@ -31,12 +36,29 @@ def create_runtime(settings: Settings) -> Runtime:
     @broker.subscriber(
         settings.topic(topics.HARVEST_COMMANDS),
         **subscriber_options(settings, SERVICE, topics.HARVEST_COMMANDS),
-        description="Harvest requests, one per source: run the source's harvest now.",
+        description="Harvest requests, one per source: queue a run of that source.",
     )
     async def on_harvest_requested(command: HarvestRequested) -> None:
-        await run_harvest(runtime.pool, publish, fetch_policy, command)
+        await handle_once(
+            runtime.pool, SCHEMA, settings, f"{SERVICE}.{topics.HARVEST_COMMANDS}", command, handlers.queue_requested
+        )
 
-    # Declared for the AsyncAPI document: what the harvester publishes.
+    async def start_background(rt: Runtime) -> None:
+        executor = handlers.RunExecutor(rt.pool, publish, policy, max_concurrent=settings.harvest_concurrency)
+        await executor.start()
+        rt.background["executor"] = executor
+        rt.spawn(handlers.scheduler_loop(rt.pool, write_outbox, settings.schedule_check_seconds))
+
+    async def write_outbox(conn: Any, events: list[Event]) -> None:
+        await add_to_outbox(conn, SCHEMA, settings, events)
+
+    async def stop_background(rt: Runtime) -> None:
+        if executor := rt.background.get("executor"):
+            await executor.stop()
+
+    runtime.on_start.append(start_background)
+    runtime.on_stop.append(stop_background)
+
     declare_publisher(
         broker,
         settings,
@@ -53,7 +75,62 @@ def create_runtime(settings: Settings) -> Runtime:
         schema=HarvestRunStarted | HarvestRunFinished,
         description="Start and end of each harvest run, keyed by source_id.",
     )
+    declare_publisher(
+        broker,
+        settings,
+        "harvester-scheduler",
+        topics.HARVEST_COMMANDS,
+        schema=HarvestRequested,
+        description="Runs asked by the scheduler and by operators, keyed by source_id.",
+    )
     return runtime
+
+
+class SourceIn(BaseModel):
+    id: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")
+    url: str = Field(min_length=8, max_length=2000, pattern=r"^https?://")
+    family: str
+    name: str = Field(min_length=1, max_length=300)
+    owner: str | None = Field(default=None, max_length=40)
+    schedule: str = "@daily"
+
+    @field_validator("family")
+    @classmethod
+    def known_family(cls, value: str) -> str:
+        if value not in BACKENDS:
+            raise ValueError(f"famille inconnue ; familles : {', '.join(sorted(BACKENDS))}")
+        return value
+
+    @field_validator("schedule")
+    @classmethod
+    def valid_schedule(cls, value: str) -> str:
+        schedules.interval(value)
+        return value
+
+
+class RunIn(BaseModel):
+    source_id: str = Field(min_length=1, max_length=64)
+    mode: str = Field(default="full", pattern=r"^(full|incremental)$")
+
+
+def error(status: int, message: str, details: Any = None) -> web.Response:
+    body: dict[str, Any] = {"error": {"status": status, "message": message}}
+    if details is not None:
+        body["error"]["details"] = details
+    return web.json_response(body, status=status)
+
+
+async def read_model(request: web.Request, model: type[BaseModel]) -> Any:
+    try:
+        return model.model_validate(await request.json())
+    except ValidationError as exc:
+        raise web.HTTPUnprocessableEntity(
+            text=error(422, "requête invalide", [e["msg"] for e in exc.errors()]).text, content_type="application/json"
+        ) from exc
+    except ValueError as exc:
+        raise web.HTTPBadRequest(
+            text=error(400, "le corps doit être un objet JSON").text, content_type="application/json"
+        ) from exc
 
 
 def create_routes() -> web.RouteTableDef:
@@ -64,6 +141,66 @@ def create_routes() -> web.RouteTableDef:
         runtime: Runtime = request.app["runtime"]
         async with runtime.pool.acquire() as conn:
             sources = await repository.list_sources(conn)
-        return web.json_response({"data": [s.__dict__ for s in sources], "total": len(sources)})
+        return web.json_response({"data": sources, "total": len(sources)})
+
+    @routes.post("/api/v1/sources")
+    async def add_source(request: web.Request) -> web.Response:
+        runtime: Runtime = request.app["runtime"]
+        async with runtime.pool.acquire() as conn:
+            principal = await authenticate(conn, request, "operator")
+            body: SourceIn = await read_model(request, SourceIn)
+            source = repository.Source(
+                id=body.id or slug(body.name),
+                url=body.url,
+                family=body.family,
+                name=body.name,
+                owner_organization=body.owner,
+                schedule=body.schedule,
+            )
+            existing = await repository.source_with_url(conn, source.url)
+            if existing and existing != source.id:
+                return error(409, f"la source {existing} a déjà cette adresse")
+            await repository.add_source(conn, source, schedules.next_run(source.schedule, datetime.now(UTC)))
+        return web.json_response({"id": source.id, "created_by": principal.name}, status=201)
+
+    @routes.get("/api/v1/harvest/runs")
+    async def list_runs(request: web.Request) -> web.Response:
+        runtime: Runtime = request.app["runtime"]
+        async with runtime.pool.acquire() as conn:
+            runs = await repository.list_runs(conn, request.query.get("source_id"), 200)
+        return web.json_response({"data": runs, "total": len(runs)})
+
+    @routes.get("/api/v1/harvest/runs/{run_id}")
+    async def show_run(request: web.Request) -> web.Response:
+        runtime: Runtime = request.app["runtime"]
+        async with runtime.pool.acquire() as conn:
+            run = await repository.get_run(conn, request.match_info["run_id"])
+            if run is None:
+                return error(404, "aucune exécution avec cet identifiant")
+            return web.json_response({**run, "item_errors": await repository.run_errors(conn, run["run_id"])})
+
+    @routes.post("/api/v1/harvest/runs")
+    async def request_run(request: web.Request) -> web.Response:
+        runtime: Runtime = request.app["runtime"]
+        async with runtime.pool.acquire() as conn:
+            principal = await authenticate(conn, request, "operator")
+            body: RunIn = await read_model(request, RunIn)
+            if await repository.get_source(conn, body.source_id) is None:
+                return error(404, f"source inconnue : {body.source_id}")
+            command = HarvestRequested(
+                producer="harvester-api",
+                source_id=body.source_id,
+                mode=body.mode,
+                requested_by=principal.name,
+            )
+            async with conn.transaction():
+                await add_to_outbox(conn, SCHEMA, runtime.settings, [command])
+        return web.json_response(
+            {"run_id": handlers.run_id_for(command), "source_id": body.source_id, "mode": body.mode}, status=202
+        )
 
     return routes
+
+
+def slug(name: str) -> str:
+    return "-".join(normalise(name).split())[:60] or "source"

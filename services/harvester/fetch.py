@@ -1,20 +1,25 @@
 """HTTP adapter for harvesting: timeouts, bounded retries with exponential back-off and jitter,
-Retry-After honoured (capped), a redirect limit, a size cap, and private addresses refused unless
-allowed. Every failure becomes a `FetchError` with a reason an operator can read."""
+Retry-After honoured (capped), redirects followed by hand (a limit, and every hop checked), a size
+cap, private and loopback addresses refused unless allowed, and per-host concurrency and pacing so
+that many sources on one host do not hammer it. Every failure becomes a `FetchError` with a reason
+an operator can read."""
 
 import asyncio
 import ipaddress
 import json
 import random
 import socket
+import time
+from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import aiohttp
 
-USER_AGENT = "observatoire-opendata-harvester/0.1 (+https://github.com/opendatafrance)"
+USER_AGENT = "observatoire-opendata-harvester/0.1"
 RETRYABLE_STATUS = {429, 500, 502, 503, 504}
+REDIRECT_STATUS = {301, 302, 303, 307, 308}
 
 
 class FetchError(Exception):
@@ -32,58 +37,103 @@ class FetchPolicy:
     max_attempts: int = 4
     backoff_seconds: float = 0.5
     max_retry_after_seconds: float = 60.0
-    max_bytes: int = 50 * 1024 * 1024
+    max_bytes: int = 100 * 1024 * 1024
     max_redirects: int = 3
     allow_private: bool = False
+    per_host_concurrency: int = 4
+    per_host_interval_seconds: float = 0.0  # least time between two requests to one host
+
+
+class HostLimits:
+    """Concurrency and pacing per host, shared by every run of the process."""
+
+    def __init__(self, policy: FetchPolicy) -> None:
+        self.policy = policy
+        self.semaphores: dict[str, asyncio.Semaphore] = defaultdict(
+            lambda: asyncio.Semaphore(policy.per_host_concurrency)
+        )
+        self.next_slot: dict[str, float] = defaultdict(float)
+
+    async def pace(self, host: str) -> None:
+        if self.policy.per_host_interval_seconds <= 0:
+            return
+        now = time.monotonic()
+        slot = max(now, self.next_slot[host])
+        self.next_slot[host] = slot + self.policy.per_host_interval_seconds
+        if slot > now:
+            await asyncio.sleep(slot - now)
 
 
 class Fetcher:
-    def __init__(self, session: aiohttp.ClientSession, policy: FetchPolicy) -> None:
+    def __init__(self, session: aiohttp.ClientSession, policy: FetchPolicy, limits: HostLimits | None = None) -> None:
         self.session = session
         self.policy = policy
+        self.limits = limits or HostLimits(policy)
 
     async def get_json(self, url: str) -> Any:
-        body = await self.get_bytes(url)
-        try:
-            return json.loads(body)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            snippet = body[:80].decode(errors="replace").strip()
-            raise FetchError(
-                url, f"response is not JSON: {exc.msg if hasattr(exc, 'msg') else exc}; starts with {snippet!r}"
-            ) from exc
+        """The JSON document at `url`; a body that does not parse is fetched again (a proxy may have cut
+        it) before giving up with the first characters of what came."""
+        for attempt in range(1, self.policy.max_attempts + 1):
+            body, _ = await self.get_document(url)
+            try:
+                return json.loads(body)
+            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+                if attempt == self.policy.max_attempts:
+                    snippet = body[:60].decode(errors="replace").strip()
+                    raise FetchError(url, f"response is not JSON (starts with {snippet!r})") from exc
+                await asyncio.sleep(self._backoff(attempt))
+        raise AssertionError("unreachable")
 
-    async def get_bytes(self, url: str) -> bytes:
-        await self._check_address(url)
+    async def get_document(self, url: str) -> tuple[bytes, str]:
+        """The body and Content-Type of `url`, following at most `max_redirects` redirects."""
+        current = url
+        for _ in range(self.policy.max_redirects + 1):
+            await self._check_address(current)
+            status, body, media_type, location = await self._get_with_retries(current)
+            if status not in REDIRECT_STATUS:
+                return body, media_type
+            if not location:
+                raise FetchError(current, f"HTTP {status} without a Location header")
+            current = urljoin(current, location)
+        raise FetchError(url, f"more than {self.policy.max_redirects} redirects")
+
+    async def _get_with_retries(self, url: str) -> tuple[int, bytes, str, str | None]:
+        host = urlsplit(url).netloc
         last_reason = "no attempt made"
         for attempt in range(1, self.policy.max_attempts + 1):
+            delay = self._backoff(attempt)
             try:
-                async with self.session.get(
-                    url,
-                    timeout=aiohttp.ClientTimeout(total=self.policy.timeout_seconds),
-                    max_redirects=self.policy.max_redirects,
-                    headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
-                ) as response:
-                    if response.status == 200:
-                        return await self._read_capped(response, url)
-                    last_reason = f"HTTP {response.status}"
-                    if response.status not in RETRYABLE_STATUS:
-                        raise FetchError(url, last_reason)
-                    delay = self._retry_after(response) or self._backoff(attempt)
+                async with self.limits.semaphores[host]:
+                    await self.limits.pace(host)
+                    async with self.session.get(
+                        url,
+                        allow_redirects=False,
+                        timeout=aiohttp.ClientTimeout(total=self.policy.timeout_seconds),
+                        headers={"User-Agent": USER_AGENT, "Accept": "application/json, */*;q=0.5"},
+                    ) as response:
+                        if response.status == 200 or response.status in REDIRECT_STATUS:
+                            body = await self._read_capped(response, url) if response.status == 200 else b""
+                            return response.status, body, response.content_type, response.headers.get("Location")
+                        last_reason = f"HTTP {response.status}"
+                        if response.status not in RETRYABLE_STATUS:
+                            raise FetchError(url, last_reason)
+                        delay = self._retry_after(response) or delay
             except FetchError:
                 raise
-            except aiohttp.TooManyRedirects as exc:
-                raise FetchError(url, f"more than {self.policy.max_redirects} redirects") from exc
             except (TimeoutError, aiohttp.ClientError) as exc:
-                last_reason = f"{type(exc).__name__}: {exc}".rstrip(": ")
-                delay = self._backoff(attempt)
+                last_reason = f"{type(exc).__name__} {exc}".strip()
             if attempt < self.policy.max_attempts:
                 await asyncio.sleep(delay)
         raise FetchError(url, f"gave up after {self.policy.max_attempts} attempts, last: {last_reason}")
 
     async def _read_capped(self, response: aiohttp.ClientResponse, url: str) -> bytes:
+        declared = response.content_length
+        if declared is not None and declared > self.policy.max_bytes:
+            raise FetchError(url, f"response of {declared} bytes is larger than {self.policy.max_bytes}")
         chunks: list[bytes] = []
         size = 0
-        async for chunk in response.content.iter_chunked(64 * 1024):
+        # A body cut short raises aiohttp.ClientPayloadError: retried like any transient failure.
+        async for chunk in response.content.iter_chunked(256 * 1024):
             size += len(chunk)
             if size > self.policy.max_bytes:
                 raise FetchError(url, f"response larger than {self.policy.max_bytes} bytes")

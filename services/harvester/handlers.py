@@ -1,71 +1,203 @@
-"""Harvest runs: one HarvestRequested command -> walk the source -> DatasetDiscovered per dataset ->
-HarvestRunFinished. Datasets are published straight to Kafka (pipelined, every ack awaited before the
-run is declared finished): a re-run is harmless because the consolidator skips unchanged content."""
+"""Harvest runs, in three steps:
+
+1. `queue_requested` (the harvest.commands consumer): a HarvestRequested becomes a queued run, in
+   the same transaction as the inbox claim; the run id derives from the event id, so a redelivered
+   command queues nothing more. The command is acknowledged at once: a long harvest never holds
+   the partition.
+2. `RunExecutor` claims queued runs (several at a time, one per source), walks each source with its
+   family's backend, publishes one DatasetDiscovered per dataset (pipelined, every acknowledgement
+   awaited before the run is declared finished), records item errors, and publishes
+   HarvestRunStarted and HarvestRunFinished. A failing source never stops the others. Runs left
+   behind by a stopped process (no heartbeat) are marked failed and queued again.
+3. `schedule_due_sources` emits a HarvestRequested (through the outbox) for every source whose
+   schedule is due, in incremental mode when the family supports it and a watermark exists.
+"""
 
 import asyncio
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import aiohttp
 import asyncpg
 
-from services.harvester import repository
+from services.harvester import repository, schedules
 from services.harvester.backends import backend_for
 from services.harvester.backends.base import HarvestAborted, RunContext
-from services.harvester.fetch import Fetcher, FetchPolicy
+from services.harvester.fetch import Fetcher, FetchPolicy, HostLimits
+from services.harvester.repository import QueuedRun
+from shared import metrics
 from shared.events import Event, HarvestRequested, HarvestRunFinished, HarvestRunStarted
 
 log = logging.getLogger(__name__)
 
 PublishFn = Callable[[Event, bool], Awaitable[Any]]
-ACK_WINDOW = 1000  # events in flight before waiting for Kafka's acks: bounds memory on big portals
+RUN_NAMESPACE = uuid.UUID("0b7f5d84-2f38-4a42-9a0e-3c1d2a5e7f61")
+ACK_WINDOW = 2000  # events in flight before waiting for Kafka's acknowledgements: bounds memory
+ERRORS_BATCH = 500
 
 
-async def run_harvest(
-    pool: asyncpg.Pool,
-    publish: PublishFn,
-    fetch_policy: FetchPolicy,
-    command: HarvestRequested,
-) -> HarvestRunFinished:
-    async with pool.acquire() as conn:
-        source = await repository.get_source(conn, command.source_id)
-    if source is None:
+def run_id_for(command: HarvestRequested) -> str:
+    return str(uuid.uuid5(RUN_NAMESPACE, str(command.event_id)))
+
+
+async def queue_requested(conn: asyncpg.Connection, command: HarvestRequested) -> list[Event]:
+    if await repository.get_source(conn, command.source_id) is None:
         raise ValueError(f"unknown harvest source {command.source_id!r}")
-    run = RunContext(run_id=str(uuid.uuid4()), mode=command.mode)
-    async with pool.acquire() as conn:
-        await repository.start_run(conn, run.run_id, source.id, run.mode)
+    await repository.queue_run(conn, run_id_for(command), command.source_id, command.mode, command.requested_by)
+    return []
+
+
+async def schedule_due_sources(conn: asyncpg.Connection, now: datetime) -> list[Event]:
+    """HarvestRequested for every due source (the caller writes them to the outbox)."""
+    requests: list[Event] = []
+    for source in await repository.due_sources(conn):
+        mode = schedules.mode_for(source["family"], source["watermark"], source["last_full_at"], now)
+        requests.append(
+            HarvestRequested(
+                producer="harvester-scheduler",
+                source_id=source["id"],
+                mode=mode,
+                requested_by="scheduler",
+            )
+        )
+        await repository.set_next_run(conn, source["id"], schedules.next_run(source["schedule"], now))
+    return requests
+
+
+def run_status(seen: int, item_errors: int, aborted: str | None) -> str:
+    if aborted is not None:
+        return "partial" if seen else "failed"
+    return "done-errors" if item_errors else "done"
+
+
+class RunExecutor:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        publish: PublishFn,
+        policy: FetchPolicy,
+        *,
+        max_concurrent: int = 8,
+        poll_seconds: float = 1.0,
+        heartbeat_seconds: float = 10.0,
+    ) -> None:
+        self.pool = pool
+        self.publish = publish
+        self.policy = policy
+        self.limits = HostLimits(policy)
+        self.max_concurrent = max_concurrent
+        self.poll_seconds = poll_seconds
+        self.heartbeat_seconds = heartbeat_seconds
+        self.running: dict[str, asyncio.Task[None]] = {}
+        self._loop: asyncio.Task[None] | None = None
+        self._session: aiohttp.ClientSession | None = None
+
+    async def start(self) -> None:
+        self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=64, limit_per_host=16))
+        self._loop = asyncio.create_task(self._run_forever(), name="harvest-runs")
+
+    async def stop(self) -> None:
+        tasks = [t for t in (self._loop, *self.running.values()) if t]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if self._session:
+            await self._session.close()
+
+    async def _run_forever(self) -> None:
+        last_heartbeat = 0.0
+        while True:
+            try:
+                now = asyncio.get_running_loop().time()
+                if now - last_heartbeat >= self.heartbeat_seconds:
+                    await self._heartbeat_and_recover()
+                    last_heartbeat = now
+                free = self.max_concurrent - len(self.running)
+                if free > 0:
+                    async with self.pool.acquire() as conn, conn.transaction():
+                        claimed = await repository.claim_runs(conn, free)
+                    for run in claimed:
+                        task = asyncio.create_task(self._execute(run), name=f"run-{run.run_id}")
+                        self.running[run.run_id] = task
+                        task.add_done_callback(partial(self._forget, run.run_id))
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("run executor loop failed; retrying")
+            await asyncio.sleep(self.poll_seconds)
+
+    def _forget(self, run_id: str, _: object) -> None:
+        self.running.pop(run_id, None)
+
+    async def _heartbeat_and_recover(self) -> None:
+        async with self.pool.acquire() as conn:
+            if self.running:
+                await repository.heartbeat(conn, list(self.running))
+            for row in await repository.interrupted_runs(conn, stale_after_seconds=6 * self.heartbeat_seconds):
+                log.warning("run interrupted; queued again", extra={"run_id": row["run_id"]})
+                await self.publish(
+                    HarvestRunFinished(
+                        producer="harvester",
+                        correlation_id=row["run_id"],
+                        run_id=row["run_id"],
+                        source_id=row["source_id"],
+                        status="failed",
+                        items_seen=row["items_seen"],
+                        errors=row["errors"] + 1,
+                        complete=False,
+                    ),
+                    True,
+                )
+                await repository.queue_run(conn, str(uuid.uuid4()), row["source_id"], row["mode"], "recovery")
+
+    async def _execute(self, queued: QueuedRun) -> None:
+        assert self._session is not None, "the executor is started"
+        try:
+            await execute_run(self.pool, self.publish, Fetcher(self._session, self.policy, self.limits), queued)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # Publishing or the database failed mid-run: the heartbeat stops, recovery queues it again.
+            log.exception("harvest run failed", extra={"run_id": queued.run_id})
+
+
+async def execute_run(
+    pool: asyncpg.Pool, publish: PublishFn, fetcher: Fetcher, queued: QueuedRun
+) -> HarvestRunFinished:
+    source, run = queued.source, RunContext(run_id=queued.run_id, mode=queued.mode, since=queued.since)
     await publish(
         HarvestRunStarted(
-            producer="harvester", correlation_id=run.run_id, run_id=run.run_id, source_id=source.id, mode=command.mode
+            producer="harvester", correlation_id=run.run_id, run_id=run.run_id, source_id=source.id, mode=queued.mode
         ),
         True,
     )
-
-    seen, errors, aborted = 0, 0, None
+    seen, item_errors, aborted = 0, 0, None
     in_flight: list[Any] = []
-    async with aiohttp.ClientSession() as session:
-        backend = backend_for(source.family)(Fetcher(session, fetch_policy), source, run)
-        try:
-            async for item in backend.items():
-                if item.event is None:
-                    errors += 1
-                    async with pool.acquire() as conn:
-                        await repository.record_item_error(conn, run.run_id, item.remote_id, "map", item.error or "")
-                    continue
+    errors: list[tuple[str | None, str, str]] = []
+    try:
+        async for item in backend_for(source.family)(fetcher, source, run).items():
+            if item.event is None:
+                item_errors += 1
+                errors.append((item.remote_id, "map", item.error or "unknown error"))
+            else:
                 in_flight.append(await publish(item.event, False))
                 seen += 1
-                if len(in_flight) >= ACK_WINDOW:
-                    await asyncio.gather(*in_flight)
-                    in_flight.clear()
-        except HarvestAborted as exc:
-            aborted = str(exc)
-            async with pool.acquire() as conn:
-                await repository.record_item_error(conn, run.run_id, None, "fetch", aborted)
-        await asyncio.gather(*in_flight)
+            if len(in_flight) >= ACK_WINDOW:
+                await asyncio.gather(*in_flight)
+                in_flight.clear()
+            if len(errors) >= ERRORS_BATCH:
+                await _flush_errors(pool, run.run_id, errors)
+    except HarvestAborted as exc:
+        aborted = str(exc)
+        errors.append((None, "fetch", aborted))
+    await asyncio.gather(*in_flight)
+    await _flush_errors(pool, run.run_id, errors)
 
-    status = run_status(seen, errors, aborted)
+    status = run_status(seen, item_errors, aborted)
     finished = HarvestRunFinished(
         producer="harvester",
         correlation_id=run.run_id,
@@ -73,12 +205,18 @@ async def run_harvest(
         source_id=source.id,
         status=status,
         items_seen=seen,
-        errors=errors + (1 if aborted else 0),
+        errors=item_errors + (1 if aborted else 0),
         complete=aborted is None,
     )
-    async with pool.acquire() as conn:
+    async with pool.acquire() as conn, conn.transaction():
         await repository.finish_run(conn, run.run_id, status, seen, finished.errors, finished.complete, aborted)
+        if finished.complete:
+            started = await repository.run_started_at(conn, run.run_id)
+            await repository.set_watermark(conn, source.id, schedules.new_watermark(started), full=run.mode == "full")
     await publish(finished, True)
+    metrics.HARVEST_RUNS.labels(family=source.family, status=status).inc()
+    metrics.HARVEST_ITEMS.labels(family=source.family).inc(seen)
+    metrics.HARVEST_ERRORS.labels(family=source.family).inc(finished.errors)
     log.info(
         "harvest run finished",
         extra={
@@ -87,12 +225,28 @@ async def run_harvest(
             "status": status,
             "items_seen": seen,
             "errors": finished.errors,
+            "reason": aborted,
         },
     )
     return finished
 
 
-def run_status(seen: int, item_errors: int, aborted: str | None) -> str:
-    if aborted is not None:
-        return "partial" if seen else "failed"
-    return "done-errors" if item_errors else "done"
+async def _flush_errors(pool: asyncpg.Pool, run_id: str, errors: list[tuple[str | None, str, str]]) -> None:
+    if errors:
+        async with pool.acquire() as conn:
+            await repository.record_item_errors(conn, run_id, errors)
+        errors.clear()
+
+
+async def scheduler_loop(
+    pool: asyncpg.Pool, write_outbox: Callable[[asyncpg.Connection, list[Event]], Awaitable[None]], every_seconds: float
+) -> None:
+    while True:
+        try:
+            async with pool.acquire() as conn, conn.transaction():
+                await write_outbox(conn, await schedule_due_sources(conn, datetime.now(UTC)))
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("scheduler failed; trying again")
+        await asyncio.sleep(every_seconds)

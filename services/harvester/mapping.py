@@ -1,90 +1,188 @@
-"""Normalisation shared by every portal family: licences and formats to small vocabularies, and the
+"""What every portal family shares when it turns a portal's record into a DatasetDiscovered: clean
+text, licences and formats normalised to small vocabularies, schema references, dates, and the
 content hash that lets the consolidator skip what did not change."""
 
 import hashlib
+import html
 import json
-from datetime import datetime
+import re
+from datetime import UTC, datetime
 from typing import Any
 
-from shared.events import Publisher, Resource, UpstreamOrigin
+from shared.events import DatasetDiscovered, Publisher, Resource, ResourceSchema, UpstreamOrigin
 
-LICENCES = {
+LICENCE_VOCABULARY = ("licence-ouverte", "odbl", "cc-by", "cc-by-sa", "cc0", "autre", "non-specifiee")
+LICENCE_KEYS = {
     "fr-lo": "licence-ouverte",
     "lov2": "licence-ouverte",
-    "licence ouverte": "licence-ouverte",
-    "licence ouverte v2.0": "licence-ouverte",
     "etalab-2.0": "licence-ouverte",
     "odc-odbl": "odbl",
     "odbl": "odbl",
-    "open database license (odbl)": "odbl",
     "cc-by": "cc-by",
     "cc-by-4.0": "cc-by",
     "cc-by-sa": "cc-by-sa",
+    "cc-by-sa-4.0": "cc-by-sa",
     "cc0": "cc0",
     "cc-zero": "cc0",
+    "odc-pddl": "cc0",
     "notspecified": "non-specifiee",
-    "other-closed": "fermee",
 }
+# Free text and URLs as portals write them, first match wins.
+LICENCE_WORDS = (
+    ("licence-ouverte", ("licence ouverte", "licence-ouverte", "open licence", "etalab")),
+    ("odbl", ("odbl", "open database", "opendatacommons.org/licenses/odbl")),
+    ("cc-by-sa", ("cc-by-sa", "cc by-sa", "by-sa")),
+    ("cc0", ("cc0", "publicdomain/zero")),
+    ("cc-by", ("cc-by", "cc by", "creativecommons.org/licenses/by/")),
+)
 FORMATS = {
     "csv": "csv",
     "text/csv": "csv",
     "json": "json",
     "application/json": "json",
     "geojson": "geojson",
+    "application/geo+json": "geojson",
     "xlsx": "xlsx",
     "xls": "xls",
     "ods": "ods",
     "pdf": "pdf",
+    "application/pdf": "pdf",
     "shp": "shp",
     "shapefile": "shp",
+    "esri shapefile": "shp",
     "zip": "zip",
     "xml": "xml",
     "gtfs": "gtfs",
     "kml": "kml",
     "api": "api",
+    "wms": "wms",
+    "wfs": "wfs",
+    "txt": "txt",
 }
+SCHEMA_URL = re.compile(r"^https?://schema\.data\.gouv\.fr/schemas/(?P<name>[^/]+/[^/]+)/(?P<version>[^/]+)/")
+TAGS = re.compile(r"<[^>]+>")
 
 
-def normalise_licence(raw: str | None) -> str | None:
-    if not raw or not raw.strip():
+def clean_text(raw: Any) -> str | None:
+    """Plain text: HTML tags removed, entities decoded, whitespace collapsed; None when empty."""
+    if raw is None:
         return None
-    key = raw.strip().lower()
-    return LICENCES.get(key, "autre")
+    text = " ".join(html.unescape(TAGS.sub(" ", str(raw))).split())
+    return text or None
 
 
-def normalise_format(raw: str | None) -> str | None:
-    if not raw or not raw.strip():
+def normalise_licence(raw: Any) -> str | None:
+    text = clean_text(raw)
+    if not text:
         return None
-    key = raw.strip().lower().lstrip(".")
+    key = text.lower()
+    if key in LICENCE_KEYS:
+        return LICENCE_KEYS[key]
+    for licence, words in LICENCE_WORDS:
+        if any(word in key for word in words):
+            return licence
+    return "autre"
+
+
+def normalise_format(raw: Any) -> str | None:
+    text = clean_text(raw)
+    if not text:
+        return None
+    key = text.lower().lstrip(".")
     return FORMATS.get(key, key)
 
 
-def content_hash(
+def schema_of(raw: Any) -> ResourceSchema | None:
+    """A resource's schema from udata's {name, version} or a schema.data.gouv.fr URL."""
+    if isinstance(raw, dict):
+        if raw.get("name"):
+            return ResourceSchema(name=str(raw["name"]), version=raw.get("version"))
+        raw = raw.get("url")
+    if isinstance(raw, str) and (match := SCHEMA_URL.match(raw.strip())):
+        version = match.group("version")
+        return ResourceSchema(name=match.group("name"), version=None if version == "latest" else version)
+    return None
+
+
+def parse_date(raw: Any) -> datetime | None:
+    """ISO 8601 as portals write it (with or without zone, `Z`, milliseconds); naive means UTC."""
+    if raw is None or raw == "":
+        return None
+    try:
+        moment = datetime.fromisoformat(str(raw).strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def resource(url: Any, fmt: Any = None, schema: Any = None) -> Resource | None:
+    link = clean_text(url)
+    if not link:
+        return None
+    return Resource(url=link, format=normalise_format(fmt), schema=schema_of(schema))
+
+
+def discovered(
     *,
-    title: str,
-    description: str | None,
-    publisher: Publisher,
-    licence: str | None,
-    themes: list[str],
-    tags: list[str],
-    resources: list[Resource],
-    created: datetime | None,
-    modified: datetime | None,
-    upstream: UpstreamOrigin | None,
+    run_id: str,
+    source_id: str,
+    portal_kind: str,
+    portal_url: str,
+    remote_id: str,
     remote_url: str | None,
-) -> str:
-    """SHA-256 of what the portal says about the dataset, independent of the run that saw it."""
-    payload: dict[str, Any] = {
-        "title": title,
-        "description": description,
-        "publisher": publisher.model_dump(),
-        "licence": licence,
-        "themes": sorted(themes),
-        "tags": sorted(tags),
-        "resources": [r.model_dump(mode="json") for r in resources],
-        "created": created.isoformat() if created else None,
-        "modified": modified.isoformat() if modified else None,
-        "upstream": upstream.model_dump() if upstream else None,
+    publisher: Publisher,
+    title: Any,
+    description: Any = None,
+    licence: Any = None,
+    themes: Any = (),
+    tags: Any = (),
+    resources: Any = (),
+    created: Any = None,
+    modified: Any = None,
+    upstream: UpstreamOrigin | None = None,
+) -> DatasetDiscovered:
+    """The event for one dataset; raises ValueError when the record cannot make one (no title)."""
+    clean_title = clean_text(title)
+    if not clean_title:
+        raise ValueError("dataset without a title")
+    fields: dict[str, Any] = {
+        "title": clean_title,
+        "description": clean_text(description),
+        "publisher": publisher,
+        "licence": normalise_licence(licence),
+        "themes": sorted({t for t in (clean_text(x) for x in themes) if t}),
+        "tags": sorted({t for t in (clean_text(x) for x in tags) if t}),
+        "resources": [r for r in resources if r is not None],
+        "created": parse_date(created),
+        "modified": parse_date(modified),
+        "upstream": upstream,
         "remote_url": remote_url,
+    }
+    return DatasetDiscovered(
+        producer="harvester",
+        correlation_id=run_id,
+        run_id=run_id,
+        source_id=source_id,
+        portal_kind=portal_kind,
+        portal_url=portal_url,
+        remote_id=remote_id,
+        content_hash=content_hash(fields),
+        **fields,
+    )
+
+
+def content_hash(fields: dict[str, Any]) -> str:
+    """SHA-256 of what the portal says about the dataset, independent of the run that saw it."""
+    payload = {
+        key: (
+            value.model_dump(mode="json")
+            if hasattr(value, "model_dump")
+            else [v.model_dump(mode="json") for v in value]
+            if key == "resources"
+            else value.isoformat()
+            if isinstance(value, datetime)
+            else value
+        )
+        for key, value in fields.items()
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()

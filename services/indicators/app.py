@@ -9,8 +9,7 @@ from services.indicators import handlers
 from shared import topics
 from shared.batch import batch_options, handle_batch_once
 from shared.events import DatasetChanged, IndicatorsUpdated, OrganizationChanged
-from shared.kafka import declare_publisher, subscriber_options
-from shared.messaging import handle_once
+from shared.kafka import declare_publisher
 from shared.service import Runtime
 from shared.settings import Settings
 
@@ -18,6 +17,7 @@ SERVICE = "indicators"
 SCHEMA = "indicators"
 MIGRATIONS = Path(__file__).parent / "migrations"
 ORGANIZATION_CHANGED: TypeAdapter[OrganizationChanged] = TypeAdapter(OrganizationChanged)
+DATASET_CHANGED: TypeAdapter[DatasetChanged] = TypeAdapter(DatasetChanged)
 
 
 def create_runtime(settings: Settings) -> Runtime:
@@ -41,12 +41,12 @@ def create_runtime(settings: Settings) -> Runtime:
 
     @broker.subscriber(
         settings.topic(topics.REGISTRY_DATASETS),
-        **subscriber_options(settings, SERVICE, topics.REGISTRY_DATASETS),
+        **batch_options(settings, SERVICE, topics.REGISTRY_DATASETS, DATASET_CHANGED, runtime.dead_letters),
         description="Recomputes the indicators of the dataset's organisation and the national scope.",
     )
-    async def on_dataset_changed(event: DatasetChanged) -> None:
-        await handle_once(
-            runtime.pool, SCHEMA, settings, f"{SERVICE}.{topics.REGISTRY_DATASETS}", event, handlers.dataset_changed
+    async def on_datasets_changed(events: list[DatasetChanged]) -> None:
+        await handle_batch_once(
+            runtime.pool, SCHEMA, settings, f"{SERVICE}.{topics.REGISTRY_DATASETS}", events, handlers.datasets_changed
         )
 
     declare_publisher(

@@ -17,10 +17,13 @@ async def organizations_changed(conn: asyncpg.Connection, events: list[Organizat
     return await _recompute(conn, {e.organization.id for e in events}, events[-1].correlation_id)
 
 
-async def dataset_changed(conn: asyncpg.Connection, event: DatasetChanged) -> list[Event]:
-    previous = await repository.upsert_dataset(conn, event.dataset)
-    touched = {org for org in (previous, event.dataset.organization_id) if org}
-    return await _recompute(conn, touched, event.correlation_id)
+async def datasets_changed(conn: asyncpg.Connection, events: list[DatasetChanged]) -> list[Event]:
+    """A batch: store every dataset's facts, then recompute each organisation touched once."""
+    touched: set[str] = set()
+    for event in events:
+        previous = await repository.upsert_dataset(conn, event.dataset)
+        touched |= {org for org in (previous, event.dataset.organization_id) if org}
+    return await _recompute(conn, touched, events[-1].correlation_id)
 
 
 async def _recompute(conn: asyncpg.Connection, organization_ids: set[str], correlation_id: str | None) -> list[Event]:

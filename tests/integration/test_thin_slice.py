@@ -11,7 +11,8 @@ from services.harvester.repository import Source, add_source
 from shared.events import DatasetDiscovered, HarvestRequested, HarvestRunFinished, Publisher
 from shared.identifiers import siren_from, with_luhn_digit
 from shared.settings import Settings
-from simulated_portals.catalogue import Catalogue
+from simulated_portals.catalogue import dataset
+from tests.conftest import THIN_PORTAL
 from tests.support.kafka import produce, read_all, wait_for
 
 pytestmark = pytest.mark.integration
@@ -32,7 +33,7 @@ async def organization_card(http: aiohttp.ClientSession, api_url: str, org_id: s
         return await response.json() if response.status == 200 else None
 
 
-async def test_a_harvest_reaches_the_api_through_every_service(services, portal, catalogue: Catalogue, settings, http):
+async def test_a_harvest_reaches_the_api_through_every_service(services, portal, settings, http):
     conn = await asyncpg.connect(
         host=settings.db_host,
         port=settings.db_port,
@@ -40,7 +41,9 @@ async def test_a_harvest_reaches_the_api_through_every_service(services, portal,
         user="obs_harvester",
         password=settings.db_password_harvester,
     )
-    await add_source(conn, Source(id="udata-test", url=f"{portal}/udata", family="udata", name="udata simulé"))
+    await add_source(
+        conn, Source(id="udata-test", url=f"{portal}{THIN_PORTAL.path}", family="udata", name="udata simulé")
+    )
     await conn.close()
 
     await produce(
@@ -51,11 +54,11 @@ async def test_a_harvest_reaches_the_api_through_every_service(services, portal,
     )
 
     api = services["api"].url
-    for org in catalogue.organizations:
-        siren = siren_from(org.siret)
+    for publisher in THIN_PORTAL.publishers:
+        siren = siren_from(publisher.siret)
         if siren is None:
             continue
-        expected = sum(1 for d in catalogue.datasets if d.organization is org)
+        expected = sum(1 for i in range(THIN_PORTAL.size) if dataset(THIN_PORTAL, i).publisher is publisher)
         card = await wait_for(
             lambda siren=siren, expected=expected: _card_with_count(http, api, siren, expected), timeout=60
         )
@@ -63,13 +66,17 @@ async def test_a_harvest_reaches_the_api_through_every_service(services, portal,
         assert card["indicators"]["publishes"] == 1
 
     runs = [json.loads(r.value) for r in await read_all(settings, "harvest.runs")]
-    finished = [HarvestRunFinished.model_validate(r) for r in runs if r["event_type"] == "HarvestRunFinished"]
-    assert [(f.status, f.items_seen, f.complete) for f in finished] == [("done", len(catalogue.datasets), True)]
+    finished = [
+        HarvestRunFinished.model_validate(r)
+        for r in runs
+        if r["event_type"] == "HarvestRunFinished" and r["source_id"] == "udata-test"
+    ]
+    assert [(f.status, f.items_seen, f.complete) for f in finished] == [("done", THIN_PORTAL.size, True)]
 
     # The publisher without a SIRET is kept as unmatched, with each of its datasets.
     conn = await admin_connection(settings)
     unmatched = await conn.fetch(
-        "SELECT name, sightings FROM registry.unmatched_publishers WHERE portal_url = $1", f"{portal}/udata"
+        "SELECT name, sightings FROM registry.unmatched_publishers WHERE portal_url = $1", f"{portal}{THIN_PORTAL.path}"
     )
     await conn.close()
     assert [(r["name"], r["sightings"]) for r in unmatched] == [("Association des amis du patrimoine", 7)]

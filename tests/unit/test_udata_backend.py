@@ -9,51 +9,56 @@ from services.harvester.backends.base import HarvestAborted, RunContext
 from services.harvester.backends.udata import UdataBackend
 from services.harvester.fetch import Fetcher, FetchError, FetchPolicy
 from services.harvester.repository import Source
-from shared.identifiers import siren_from
+from shared.identifiers import siren_from, with_luhn_digit
 from simulated_portals.app import build_app
-from simulated_portals.catalogue import generate, siret_for
+from simulated_portals.catalogue import PortalSpec, Publisher, World, dataset
 
 POLICY = FetchPolicy(allow_private=True, backoff_seconds=0.01, max_attempts=3)
+PORTAL = PortalSpec(
+    family="udata",
+    slug="unit",
+    size=260,
+    seed=1,
+    publishers=(
+        Publisher("Ville de Rennes", with_luhn_digit("21350238") + "00012", "a" * 24),
+        Publisher("Sans SIRET", None, "b" * 24),
+    ),
+)
 
 
-async def collect(app: web.Application) -> list:
+async def collect(app: web.Application, path: str = PORTAL.path) -> list:
     async with TestServer(app) as server, aiohttp.ClientSession() as session:
-        source = Source(id="s", url=str(server.make_url("/udata")), family="udata", name="test")
+        source = Source(id="s", url=str(server.make_url(path)), family="udata", name="test")
         backend = UdataBackend(Fetcher(session, POLICY), source, RunContext(run_id="r", mode="full"))
         return [item async for item in backend.items()]
 
 
 async def test_every_dataset_is_mapped_across_pages_with_its_publisher_siren():
-    catalogue = generate(
-        seed=1, organizations=[("Ville de Rennes", siret_for("21350238")), ("Sans SIRET", None)], datasets_per_org=130
-    )
-    items = await collect(build_app(catalogue))
-    assert [i.remote_id for i in items] == [d.id for d in catalogue.datasets]  # 260 datasets, 3 pages of 100
+    items = await collect(build_app(World([PORTAL])))
+    assert [i.remote_id for i in items] == [dataset(PORTAL, n).id for n in range(PORTAL.size)]  # 3 pages of 100
     assert all(i.error is None for i in items)
-    first = items[0].event
-    source = catalogue.datasets[0]
-    assert first.title == source.title
-    assert first.publisher.siren == siren_from(source.organization.siret)
-    assert first.created == source.created_at and first.modified == source.last_modified
-    assert {i.event.publisher.siren for i in items[130:]} == {None}
+    first, source = items[0].event, dataset(PORTAL, 0)
+    assert first.title == source.title.strip()
+    assert first.publisher.siren == siren_from(source.publisher.siret)
+    assert first.created == source.created and first.modified == source.modified
+    assert {i.event.publisher.siren for i in items[1::2]} == {None}
     assert len({i.event.content_hash for i in items}) == len(items)
 
 
 async def test_the_content_hash_does_not_depend_on_the_run():
-    catalogue = generate(seed=2, organizations=[("Ville", siret_for("21350238"))], datasets_per_org=3)
-    async with TestServer(build_app(catalogue)) as server, aiohttp.ClientSession() as session:
-        source = Source(id="s", url=str(server.make_url("/udata")), family="udata", name="test")
+    async with TestServer(build_app(World([PORTAL]))) as server, aiohttp.ClientSession() as session:
+        source = Source(id="s", url=str(server.make_url(PORTAL.path)), family="udata", name="test")
         hashes = []
         for run_id in ("run-1", "run-2"):
             backend = UdataBackend(Fetcher(session, POLICY), source, RunContext(run_id=run_id, mode="full"))
             hashes.append([item.event.content_hash async for item in backend.items()])
     assert hashes[0] == hashes[1]
-    assert len(set(hashes[0])) == 3
+    assert len(set(hashes[0])) == PORTAL.size
 
 
 def quirky_app(handler) -> web.Application:
     app = web.Application()
-    app.router.add_get("/udata/api/1/datasets/", handler)
+    app.router.add_get("/udata/unit/api/1/datasets/", handler)
     return app
 
 

@@ -1,9 +1,15 @@
 """One backend per portal family, all behind `HarvestBackend` (see base.py)."""
 
+from services.harvester.backends.arcgis import ArcgisBackend
 from services.harvester.backends.base import HarvestBackend
+from services.harvester.backends.ckan import CkanBackend
+from services.harvester.backends.dcat import DcatBackend
+from services.harvester.backends.ods import OdsBackend
 from services.harvester.backends.udata import UdataBackend
 
-BACKENDS: dict[str, type[HarvestBackend]] = {UdataBackend.family: UdataBackend}
+BACKENDS: dict[str, type[HarvestBackend]] = {
+    backend.family: backend for backend in (UdataBackend, OdsBackend, CkanBackend, DcatBackend, ArcgisBackend)
+}
 
 
 def backend_for(family: str) -> type[HarvestBackend]:

@@ -2,20 +2,27 @@
 the portal's catalogue and yields one `HarvestItem` per dataset, either an event or an item error;
 a failure that stops the walk (a page that cannot be read, a paging loop) raises `HarvestAborted`."""
 
+import hashlib
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
-from services.harvester.fetch import Fetcher
+from pydantic import ValidationError
+
+from services.harvester.fetch import Fetcher, FetchError
 from services.harvester.repository import Source
 from shared.events import DatasetDiscovered
+
+MAX_PAGES = 20_000
 
 
 @dataclass(frozen=True)
 class RunContext:
     run_id: str
-    mode: str
-    producer: str = "harvester"
+    mode: str  # full or incremental
+    since: datetime | None = None  # incremental runs: only what changed after this moment
 
 
 @dataclass(frozen=True)
@@ -29,6 +36,36 @@ class HarvestAborted(Exception):
     """The walk cannot go on; what was yielded before stays valid but the run is not complete."""
 
 
+def malformed(url: str, what: str = "no list of datasets") -> HarvestAborted:
+    return HarvestAborted(f"malformed page ({what}): {url}")
+
+
+class PageGuard:
+    """Stops endless paging: a URL read twice, a page with the same items as an earlier one, or
+    more pages than any real portal has."""
+
+    def __init__(self, max_pages: int = MAX_PAGES) -> None:
+        self.max_pages = max_pages
+        self.urls: set[str] = set()
+        self.fingerprints: set[str] = set()
+
+    def visit(self, url: str) -> None:
+        if url in self.urls:
+            raise HarvestAborted(f"paging loop: {url} was already read")
+        if len(self.urls) >= self.max_pages:
+            raise HarvestAborted(f"more than {self.max_pages} pages: stopped")
+        self.urls.add(url)
+
+    def check_items(self, ids: Iterable[Any], url: str) -> None:
+        listed = [str(i) for i in ids]
+        if not listed:
+            return
+        fingerprint = hashlib.sha256("\x1f".join(listed).encode()).hexdigest()
+        if fingerprint in self.fingerprints:
+            raise HarvestAborted(f"page repeats an earlier page: {url}")
+        self.fingerprints.add(fingerprint)
+
+
 class HarvestBackend(ABC):
     family: str
 
@@ -39,4 +76,30 @@ class HarvestBackend(ABC):
 
     @abstractmethod
     def items(self) -> AsyncIterator[HarvestItem]:
-        """Yield every dataset of the source, in portal order."""
+        """Yield every dataset of the source (or, in an incremental run, every one changed since)."""
+
+    async def get_json(self, url: str) -> Any:
+        try:
+            return await self.fetcher.get_json(url)
+        except FetchError as exc:
+            raise HarvestAborted(exc.reason) from exc
+
+    @staticmethod
+    def item(remote_id: Any, build: Callable[[], DatasetDiscovered]) -> HarvestItem:
+        """Map one record, capturing its failure as an item error rather than stopping the run."""
+        if not remote_id or not str(remote_id).strip():
+            return HarvestItem(remote_id=None, error="dataset without an identifier")
+        try:
+            return HarvestItem(remote_id=str(remote_id), event=build())
+        except (ValidationError, ValueError, TypeError, KeyError, AttributeError) as exc:
+            return HarvestItem(remote_id=str(remote_id), error=f"cannot map the dataset: {exc}"[:1000])
+
+    def common(self, remote_id: str) -> dict[str, Any]:
+        """The fields of every event of this run."""
+        return {
+            "run_id": self.run.run_id,
+            "source_id": self.source.id,
+            "portal_kind": self.family,
+            "portal_url": self.source.url,
+            "remote_id": remote_id,
+        }

@@ -1,0 +1,74 @@
+"""ArcGIS Hub DCAT-US 1.1 feeds (`/api/feed/dcat-us/1.1.json`, formerly `/data.json`).
+
+Read as plain JSON (the `@context` the feeds point to is broken). The feed is usually one document;
+some producers page it with `?page=N`, so the next page is asked for until a 404, an empty page or a
+page with the same identifiers. `remote_id` is `identifier` (an `item.html?id=...&sublayer=N` URL);
+licences and descriptions are HTML and cleaned.
+"""
+
+from collections.abc import AsyncIterator
+from functools import partial
+from typing import Any
+
+from services.harvester.backends.base import HarvestAborted, HarvestBackend, HarvestItem, PageGuard, malformed
+from services.harvester.fetch import FetchError
+from services.harvester.mapping import discovered, resource
+from shared.events import DatasetDiscovered, Publisher
+
+
+class ArcgisBackend(HarvestBackend):
+    family = "arcgis"
+
+    async def items(self) -> AsyncIterator[HarvestItem]:
+        guard = PageGuard()
+        separator = "&" if "?" in self.source.url else "?"
+        page = 1
+        seen: set[str] = set()
+        while True:
+            url = self.source.url if page == 1 else f"{self.source.url}{separator}page={page}"
+            guard.visit(url)
+            try:
+                feed = await self.fetcher.get_json(url)
+            except FetchError as exc:
+                if page > 1 and exc.reason == "HTTP 404":
+                    return  # the end of a paged feed
+                raise HarvestAborted(exc.reason) from exc
+            datasets = feed.get("dataset") if isinstance(feed, dict) else None
+            if not isinstance(datasets, list):
+                raise malformed(url, "no dataset list")
+            ids = _ids(datasets)
+            if page > 1 and (not datasets or ids <= seen):
+                return  # a single document answers every page the same
+            guard.check_items(sorted(ids), url)
+            seen |= ids
+            for raw in datasets:
+                yield self.item(raw.get("identifier") if isinstance(raw, dict) else None, partial(self._map, raw))
+            page += 1
+
+    def _map(self, raw: dict[str, Any]) -> DatasetDiscovered:
+        publisher = raw.get("publisher") or {}
+        return discovered(
+            **self.common(raw["identifier"]),
+            remote_url=raw.get("landingPage"),
+            publisher=Publisher(name=(publisher.get("name") or "").strip() or "(inconnu)"),
+            title=raw.get("title"),
+            description=raw.get("description"),
+            licence=raw.get("license"),
+            themes=raw.get("theme") or (),
+            tags=raw.get("keyword") or (),
+            resources=[
+                resource(
+                    d.get("downloadURL") or d.get("accessURL"),
+                    d.get("format") or d.get("mediaType"),
+                    d.get("conformsTo"),
+                )
+                for d in raw.get("distribution") or ()
+                if isinstance(d, dict)
+            ],
+            created=raw.get("issued"),
+            modified=raw.get("modified"),
+        )
+
+
+def _ids(datasets: list[Any]) -> set[str]:
+    return {str(d.get("identifier")) for d in datasets if isinstance(d, dict)}

@@ -1,0 +1,95 @@
+"""OpenDataSoft Explore API v2.1.
+
+Pages `/catalog/datasets` 100 at a time (the maximum), `offset + limit` staying under 10,000. A
+catalogue at or beyond 10,000 datasets is read whole from `/catalog/exports/json` instead, which has
+no such window. Incremental runs filter `where=modified >= date'...'`. Resource URLs are the
+dataset's exports (`/catalog/datasets/<id>/exports/<format>`); federated datasets keep their
+`source_domain` as upstream origin; `remote_id` is the dataset's `/explore/dataset/<id>/` URL, the
+identifier data.gouv.fr records when it harvests ODS portals.
+"""
+
+from collections.abc import AsyncIterator
+from functools import partial
+from typing import Any
+from urllib.parse import quote
+
+from services.harvester.backends.base import HarvestBackend, HarvestItem, PageGuard, malformed
+from services.harvester.mapping import discovered, resource
+from shared.events import DatasetDiscovered, Publisher, UpstreamOrigin
+
+LIMIT = 100
+WINDOW = 10_000
+EXPORT_FORMATS = ("csv", "json", "geojson")
+
+
+class OdsBackend(HarvestBackend):
+    family = "ods"
+
+    @property
+    def api(self) -> str:
+        return f"{self.source.url.rstrip('/')}/api/explore/v2.1/catalog"
+
+    @property
+    def site(self) -> str:
+        """The portal's public address (the source URL without the API path)."""
+        return self.source.url.rstrip("/").split("/api/explore/")[0]
+
+    def _filter(self) -> str:
+        if not self.run.since:
+            return ""
+        moment = self.run.since.replace(tzinfo=None).isoformat(timespec="seconds")
+        return "&where=" + quote(f"modified >= date'{moment}'") + "&order_by=" + quote("modified desc")
+
+    async def items(self) -> AsyncIterator[HarvestItem]:
+        guard = PageGuard()
+        offset, total = 0, None
+        while total is None or offset < total:
+            url = f"{self.api}/datasets?limit={LIMIT}&offset={offset}{self._filter()}"
+            guard.visit(url)
+            page = await self.get_json(url)
+            results = page.get("results") if isinstance(page, dict) else None
+            if not isinstance(results, list) or not isinstance(page.get("total_count"), int):
+                raise malformed(url, "no total_count and results")
+            total = page["total_count"]
+            if total >= WINDOW:
+                async for item in self._export():
+                    yield item
+                return
+            guard.check_items((r.get("dataset_id") for r in results if isinstance(r, dict)), url)
+            if not results:
+                return
+            for raw in results:
+                yield self.item(raw.get("dataset_id") if isinstance(raw, dict) else None, partial(self._map, raw))
+            offset += len(results)
+
+    async def _export(self) -> AsyncIterator[HarvestItem]:
+        url = f"{self.api}/exports/json?{self._filter().lstrip('&')}"
+        records = await self.get_json(url)
+        if not isinstance(records, list):
+            raise malformed(url, "the export is not a list")
+        for raw in records:
+            yield self.item(raw.get("dataset_id") if isinstance(raw, dict) else None, partial(self._map, raw))
+
+    def _map(self, raw: dict[str, Any]) -> DatasetDiscovered:
+        metas = (raw.get("metas") or {}).get("default") or {}
+        dataset_id = raw["dataset_id"]
+        exports = f"{self.api}/datasets/{dataset_id}/exports"
+        resources = [resource(f"{exports}/{fmt}", fmt) for fmt in EXPORT_FORMATS] if raw.get("has_records") else []
+        resources += [resource(a.get("url"), a.get("mimetype")) for a in raw.get("attachments") or ()]
+        federated = metas.get("federated") and metas.get("source_domain")
+        return discovered(
+            **self.common(f"{self.site}/explore/dataset/{dataset_id}/"),
+            remote_url=f"{self.site}/explore/dataset/{dataset_id}/",
+            publisher=Publisher(name=(metas.get("publisher") or "").strip() or "(inconnu)"),
+            title=metas.get("title"),
+            description=metas.get("description"),
+            licence=metas.get("license"),
+            themes=metas.get("theme") or (),
+            tags=metas.get("keyword") or (),
+            resources=resources,
+            created=metas.get("created"),
+            modified=metas.get("modified"),
+            upstream=UpstreamOrigin(backend="ODS", domain=metas["source_domain"], remote_id=metas.get("source_dataset"))
+            if federated
+            else None,
+        )

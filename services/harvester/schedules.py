@@ -1,0 +1,50 @@
+"""Source schedules and run modes, as plain functions.
+
+A schedule is `@hourly`, `@daily`, `@weekly`, `@manual` or `every <n><m|h|d>` (for example
+`every 15m`). A due source gets an incremental run when its family supports it and a watermark
+exists, and a full run at least once a week (only a full, complete run may withdraw datasets).
+A complete run moves the watermark to its start minus an overlap, so nothing modified during the
+run is missed.
+"""
+
+import re
+from datetime import datetime, timedelta
+
+NAMED = {"@hourly": timedelta(hours=1), "@daily": timedelta(days=1), "@weekly": timedelta(weeks=1)}
+EVERY = re.compile(r"^every\s+(\d+)\s*([mhd])$")
+UNITS = {"m": "minutes", "h": "hours", "d": "days"}
+INCREMENTAL_FAMILIES = frozenset({"udata", "ods", "ckan"})
+FULL_RUN_EVERY = timedelta(weeks=1)
+WATERMARK_OVERLAP = timedelta(hours=1)
+
+
+def interval(schedule: str) -> timedelta | None:
+    """How often a source runs; None for `@manual`. Raises ValueError for an unknown schedule."""
+    text = schedule.strip().lower()
+    if text == "@manual":
+        return None
+    if text in NAMED:
+        return NAMED[text]
+    if match := EVERY.match(text):
+        amount = int(match.group(1))
+        if amount <= 0:
+            raise ValueError(f"schedule {schedule!r}: the interval must be positive")
+        return timedelta(**{UNITS[match.group(2)]: amount})
+    raise ValueError(f"unknown schedule {schedule!r}: use @hourly, @daily, @weekly, @manual or 'every 15m'")
+
+
+def next_run(schedule: str, now: datetime) -> datetime | None:
+    step = interval(schedule)
+    return now + step if step else None
+
+
+def mode_for(family: str, watermark: datetime | None, last_full_at: datetime | None, now: datetime) -> str:
+    if family not in INCREMENTAL_FAMILIES or watermark is None:
+        return "full"
+    if last_full_at is None or now - last_full_at >= FULL_RUN_EVERY:
+        return "full"
+    return "incremental"
+
+
+def new_watermark(run_started_at: datetime) -> datetime:
+    return run_started_at - WATERMARK_OVERLAP

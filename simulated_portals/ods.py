@@ -1,0 +1,122 @@
+"""OpenDataSoft Explore API v2.1.
+
+`/api/explore/v2.1/catalog/datasets`: `{total_count, results}`, `limit` at most 100 (default 10) and
+`offset + limit` under 10,000, else 400 `{"message", "error_code"}`; `where=modified >= date'...'` and
+`order_by=modified desc` for incremental runs. `/catalog/exports/json` returns the whole catalogue
+without those limits. Federated datasets carry `federated` and `source_domain`.
+"""
+
+import re
+from datetime import datetime
+from typing import Any
+
+from aiohttp import web
+
+from simulated_portals.catalogue import PortalSpec, SimDataset, World, dataset, stable_hex
+from simulated_portals.quirks import portal_of, with_quirks
+
+WHERE_MODIFIED = re.compile(r"^\s*modified\s*>=\s*date'([^']+)'\s*$")
+LICENCE_TEXT = {"fr-lo": "Licence Ouverte (Etalab)", "lov2": "Licence Ouverte v2.0 (Etalab)", "odc-odbl": "ODbL"}
+
+
+def routes(world: World) -> list[web.RouteDef]:
+    async def datasets(request: web.Request) -> web.Response:
+        portal = portal_of(request, world)
+        limit = _int(request, "limit", 10)
+        offset = _int(request, "offset", 0)
+        if limit > 100 or limit < -1:
+            return _error("Invalid value for limit: the maximum is 100.")
+        if offset + limit >= 10_000:
+            return _error(
+                f"Invalid value for offset + limit ({offset + limit}): must be lower than 10000. "
+                "If you need more results, please use the /exports endpoint."
+            )
+        indices = _selected(request, portal)
+        base = _base(request, portal)
+        if portal.quirks.repeat_forever:
+            offset = 0
+        return web.json_response(
+            {
+                "total_count": len(indices) if not portal.quirks.repeat_forever else 10**6,
+                "results": [_dataset(dataset(portal, i), base) for i in indices[offset : offset + limit]],
+            }
+        )
+
+    async def export_json(request: web.Request) -> web.Response:
+        portal = portal_of(request, world)
+        base = _base(request, portal)
+        return web.json_response([_dataset(dataset(portal, i), base) for i in _selected(request, portal)])
+
+    prefix = "/{family:ods}/{slug}/api/explore/v2.1/catalog"
+    return [
+        web.get(f"{prefix}/datasets", with_quirks(world, datasets)),
+        web.get(f"{prefix}/exports/json", with_quirks(world, export_json)),
+    ]
+
+
+def _selected(request: web.Request, portal: PortalSpec) -> list[int]:
+    indices = list(range(portal.size))
+    where = request.query.get("where")
+    if where:
+        match = WHERE_MODIFIED.match(where)
+        if not match:
+            raise web.HTTPBadRequest(
+                text='{"message": "ODSQL query is malformed", "error_code": "ODSQLError"}',
+                content_type="application/json",
+            )
+        since = datetime.fromisoformat(match.group(1))
+        indices = [i for i in indices if dataset(portal, i).modified.replace(tzinfo=None) >= since.replace(tzinfo=None)]
+    if request.query.get("order_by", "").replace(" ", "") == "modifieddesc":
+        indices.sort(key=lambda i: dataset(portal, i).modified, reverse=True)
+    return indices
+
+
+def _int(request: web.Request, name: str, default: int) -> int:
+    raw = request.query.get(name, str(default))
+    try:
+        return int(raw)
+    except ValueError:
+        raise web.HTTPBadRequest(
+            text=f'{{"message": "Invalid value for {name}", "error_code": "InvalidRESTParameterError"}}',
+            content_type="application/json",
+        ) from None
+
+
+def _error(message: str) -> web.Response:
+    return web.json_response({"message": message, "error_code": "InvalidRESTParameterError"}, status=400)
+
+
+def _base(request: web.Request, portal: PortalSpec) -> str:
+    return f"{request.url.origin()}{portal.path}"
+
+
+def _dataset(d: SimDataset, base: str) -> dict[str, Any]:
+    return {
+        "dataset_id": d.id,
+        "dataset_uid": f"da_{stable_hex(d.portal.slug, d.index, length=6)}",
+        "has_records": True,
+        "features": ["analyze"],
+        "attachments": [
+            {"id": f"att-{n}", "title": url.rsplit("/", 1)[-1], "url": url, "mimetype": fmt}
+            for n, (url, fmt, _) in enumerate(d.resources)
+            if fmt == "pdf"
+        ],
+        "fields": [{"name": "id", "label": "Identifiant", "type": "text"}],
+        "metas": {
+            "default": {
+                "title": d.title,
+                "description": d.description,
+                "publisher": d.publisher.name,
+                "license": LICENCE_TEXT.get(d.licence, d.licence) or None,
+                "keyword": list(d.tags),
+                "theme": list(d.themes),
+                "modified": d.modified.isoformat(),
+                "metadata_processed": d.modified.isoformat(),
+                "records_count": 10 + d.index,
+                "federated": d.federated_from is not None,
+                "source_domain": d.federated_from,
+                "source_dataset": d.id if d.federated_from else None,
+                "references": d.landing_page(base),
+            }
+        },
+    }

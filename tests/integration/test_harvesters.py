@@ -1,0 +1,238 @@
+"""Every portal family and every quirk of tests/support/quirky.py, harvested through the real broker:
+sources added and runs asked through the operator API, events read back from harvest.datasets."""
+
+import asyncio
+import json
+
+import asyncpg
+import pytest
+
+from shared.auth import create_token
+from shared.settings import Settings
+from simulated_portals.app import source_url
+from simulated_portals.catalogue import PortalSpec, World, dataset
+from tests.support.kafka import read_all, wait_for
+
+pytestmark = pytest.mark.integration
+FINAL = {"done", "done-errors", "partial", "failed"}
+
+
+@pytest.fixture(scope="module")
+async def operator(services, settings: Settings) -> dict[str, str]:
+    conn = await asyncpg.connect(
+        host=settings.db_host,
+        port=settings.db_port,
+        database=settings.db_name,
+        user="obs_contributions",
+        password=settings.db_password_contributions,
+    )
+    token = await create_token(conn, "operator", "test-operator")
+    await conn.close()
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def add_source(http, harvester: str, operator, source_id: str, url: str, family: str) -> None:
+    body = {"id": source_id, "url": url, "family": family, "name": f"Test {source_id}", "schedule": "@manual"}
+    async with http.post(f"{harvester}/api/v1/sources", json=body, headers=operator) as response:
+        assert response.status == 201, await response.text()
+
+
+async def run(http, harvester: str, operator, source_id: str, mode: str = "full", timeout: float = 120):
+    async with http.post(
+        f"{harvester}/api/v1/harvest/runs", json={"source_id": source_id, "mode": mode}, headers=operator
+    ) as response:
+        assert response.status == 202, await response.text()
+        run_id = (await response.json())["run_id"]
+
+    async def finished():
+        async with http.get(f"{harvester}/api/v1/harvest/runs/{run_id}") as response:
+            if response.status != 200:
+                return None
+            body = await response.json()
+            return body if body["status"] in FINAL else None
+
+    return await wait_for(finished, timeout=timeout, interval=0.3)
+
+
+async def harvest(http, services, operator, world: World, portal: str, spec: PortalSpec, mode: str = "full") -> dict:
+    source_id = f"t-{spec.family}-{spec.slug}"
+    await add_source(
+        http,
+        services["harvester"].url,
+        operator,
+        source_id,
+        source_url(world, portal, spec.family, spec.slug),
+        spec.family,
+    )
+    return await run(http, services["harvester"].url, operator, source_id, mode)
+
+
+async def events_of(settings: Settings, run_ids: set[str]) -> dict[str, list[dict]]:
+    by_run: dict[str, list[dict]] = {run_id: [] for run_id in run_ids}
+    for record in await read_all(settings, "harvest.datasets", idle_ms=800):
+        event = json.loads(record.value)
+        if event.get("run_id") in by_run:
+            by_run[event["run_id"]].append(event)
+    return by_run
+
+
+def expected_remote_id(portal: str, spec: PortalSpec, index: int) -> str:
+    d = dataset(spec, index)
+    return d.landing_page(f"{portal}{spec.path}") if spec.family == "ods" else d.id
+
+
+async def test_every_family_maps_every_dataset(services, portal, world, settings, http, operator):
+    local = [p for p in world.portals if p.slug.startswith(("ods-", "ckan-", "dcat-", "arcgis-", "udata-"))]
+    assert {p.family for p in local} == {"ods", "ckan", "dcat", "arcgis", "udata"}
+    runs = {spec.slug: await harvest(http, services, operator, world, portal, spec) for spec in local}
+    events = await events_of(settings, {r["run_id"] for r in runs.values()})
+    for spec in local:
+        result = runs[spec.slug]
+        assert (result["status"], result["complete"], result["items_seen"]) == ("done", True, spec.size), spec.slug
+        received = {e["remote_id"]: e for e in events[result["run_id"]]}
+        assert set(received) == {expected_remote_id(portal, spec, i) for i in range(spec.size)}, spec.slug
+        for index in (0, spec.size - 1):
+            source = dataset(spec, index)
+            event = received[expected_remote_id(portal, spec, index)]
+            assert event["title"] == source.title.strip()
+            assert event["publisher"]["name"].strip() == source.publisher.name.strip()
+            assert event["modified"].startswith(source.modified.isoformat()[:19])  # the portal's date
+            assert event["portal_kind"] == spec.family and event["content_hash"]
+            assert {r["url"] for r in event["resources"]} >= (
+                set() if spec.family == "ods" else {url for url, _, _ in source.resources}
+            )
+
+
+async def test_datagouv_gives_the_upstream_origin_of_harvested_datasets(
+    services, portal, world, settings, http, operator
+):
+    datagouv = world.portal("udata", "datagouv")
+    result = await harvest(http, services, operator, world, portal, datagouv)
+    assert (result["status"], result["items_seen"]) == ("done", world.total_datasets(datagouv))
+    events = (await events_of(settings, {result["run_id"]}))[result["run_id"]]
+    mirrored = [e for e in events if e["upstream"]]
+    assert len(mirrored) == len(world.mirrors) > 0
+    local, index = world.mirrors[0]
+    upstream = next(e["upstream"] for e in mirrored if e["title"] == dataset(local, index).title.strip())
+    assert upstream["remote_id"] == expected_remote_id(portal, local, index)
+    assert upstream["remote_url"] == dataset(local, index).landing_page(f"{portal}{local.path}")
+    assert upstream["domain"] == portal.split("//")[1]
+
+
+QUIRK_OUTCOMES = {
+    "rate-limited": ("done", True),
+    "flaky": ("done", True),
+    "html-errors": ("done", True),
+    "truncating": ("done", True),
+    "success-false": ("done", True),
+    "capped": ("done", True),
+    "deep": ("done", True),
+    "slow": ("done", True),
+    "paged-feed": ("done", True),
+    "untitled": ("done-errors", True),
+    "endless": ("partial", False),
+    "endless-ckan": ("partial", False),
+    "endless-dcat": ("partial", False),
+}
+
+
+async def test_quirky_portals_are_harvested_or_fail_clearly(services, portal, world, settings, http, operator):
+    from tests.support.quirky import QUIRKY_PORTALS
+
+    specs = [p for p in QUIRKY_PORTALS if p.slug in QUIRK_OUTCOMES]
+    results = await asyncio.gather(*(harvest(http, services, operator, world, portal, spec) for spec in specs))
+    for spec, result in zip(specs, results, strict=True):
+        status, complete = QUIRK_OUTCOMES[spec.slug]
+        assert (result["status"], result["complete"]) == (status, complete), (spec.slug, result)
+        if complete:
+            expected = spec.size - (spec.size // spec.quirks.untitled_every if spec.quirks.untitled_every else 0)
+            assert result["items_seen"] == expected, spec.slug
+        else:
+            assert any(word in (result["message"] or "") for word in ("repeats", "already read")), result
+    untitled = next(r for s, r in zip(specs, results, strict=True) if s.slug == "untitled")
+    async with http.get(f"{services['harvester'].url}/api/v1/harvest/runs/{untitled['run_id']}") as response:
+        errors = (await response.json())["item_errors"]
+    assert len(errors) == 5 and all("title" in e["reason"] and e["stage"] == "map" for e in errors)
+
+
+async def test_every_dcat_serialisation_and_hydra_paging_style(services, portal, world, settings, http, operator):
+    from tests.support.quirky import QUIRKY_PORTALS
+
+    specs = [p for p in QUIRKY_PORTALS if p.slug.startswith("hydra-")]
+    assert len(specs) == 12
+    results = await asyncio.gather(*(harvest(http, services, operator, world, portal, spec) for spec in specs))
+    for spec, result in zip(specs, results, strict=True):
+        assert (result["status"], result["items_seen"]) == ("done", 25), (spec.slug, result)
+
+
+async def test_incremental_runs_ask_only_for_what_changed(services, portal, world, settings, http, operator):
+    for spec in [p for p in world.portals if p.family in ("ods", "ckan", "udata") and p.slug != "thin"][:3]:
+        source_id = f"t-{spec.family}-{spec.slug}"
+        full = await harvest(http, services, operator, world, portal, spec)
+        assert full["complete"]
+        incremental = await run(http, services["harvester"].url, operator, source_id, mode="incremental")
+        # The watermark is the full run's start minus an hour: the simulated datasets are all older.
+        assert (incremental["status"], incremental["complete"], incremental["items_seen"]) == ("done", True, 0)
+        assert incremental["since"] is not None
+
+
+async def test_a_failing_source_never_stops_the_others(services, portal, world, settings, http, operator):
+    harvester = services["harvester"].url
+    await add_source(http, harvester, operator, "t-missing", f"{portal}/ckan/does-not-exist", "ckan")
+    good = next(p for p in world.portals if p.family == "ckan")
+    bad_run, good_run = await asyncio.gather(
+        run(http, harvester, operator, "t-missing"),
+        harvest(http, services, operator, world, portal, good),
+    )
+    assert (bad_run["status"], bad_run["complete"]) == ("failed", False)
+    assert "HTTP 404" in bad_run["message"]
+    assert good_run["status"] == "done"
+
+
+async def test_operators_need_a_token_and_a_valid_source(services, portal, http, operator):
+    harvester = services["harvester"].url
+    body = {"url": "https://example.org", "family": "ckan", "name": "x"}
+    async with http.post(f"{harvester}/api/v1/sources", json=body) as response:
+        assert response.status == 401
+    async with http.post(
+        f"{harvester}/api/v1/sources", json=body, headers={"Authorization": "Bearer not-a-token"}
+    ) as response:
+        assert response.status == 401
+    async with http.post(
+        f"{harvester}/api/v1/sources", json={**body, "family": "sharepoint"}, headers=operator
+    ) as response:
+        assert response.status == 422
+        assert "famille inconnue" in json.dumps(await response.json(), ensure_ascii=False)
+    async with http.post(f"{harvester}/api/v1/harvest/runs", json={"source_id": "nope"}, headers=operator) as response:
+        assert response.status == 404
+    duplicate = {"id": "t-duplicate", "url": f"{portal}/ckan/does-not-exist", "family": "ckan", "name": "x"}
+    async with http.post(f"{harvester}/api/v1/sources", json=duplicate, headers=operator) as response:
+        assert response.status == 409
+        assert "t-missing" in (await response.json())["error"]["message"]
+
+
+async def test_the_scheduler_asks_for_due_sources(services, portal, world, settings, http, operator):
+    spec = next(p for p in world.portals if p.family == "arcgis")
+    source_id = "t-scheduled"
+    # The legacy /data.json address, which answers 301 to the feed: the redirect is followed.
+    await add_source(http, services["harvester"].url, operator, source_id, f"{portal}{spec.path}/data.json", "arcgis")
+    conn = await asyncpg.connect(
+        host=settings.db_host,
+        port=settings.db_port,
+        database=settings.db_name,
+        user="obs_harvester",
+        password=settings.db_password_harvester,
+    )
+    await conn.execute("UPDATE harvest.sources SET schedule = 'every 1h', next_run_at = now() WHERE id = $1", source_id)
+
+    async def scheduled_run():
+        return await conn.fetchrow(
+            "SELECT status, requested_by FROM harvest.runs WHERE source_id = $1 AND status IN ('done', 'done-errors')",
+            source_id,
+        )
+
+    row = await wait_for(scheduled_run, timeout=60)
+    next_run = await conn.fetchval("SELECT next_run_at - now() FROM harvest.sources WHERE id = $1", source_id)
+    await conn.close()
+    assert row["requested_by"] == "scheduler"
+    assert 3000 < next_run.total_seconds() <= 3600

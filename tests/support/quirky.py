@@ -1,0 +1,40 @@
+"""Simulated portals that misbehave the way real ones do, one quirk each (see tests/integration/test_harvesters.py)."""
+
+from simulated_portals.catalogue import PortalSpec, Publisher, Quirks
+
+PUBLISHERS = (Publisher("Ville de Vanves", None, "0" * 24), Publisher("Conseil départemental de l'Ain", None, "1" * 24))
+
+
+def quirky(family: str, slug: str, size: int = 30, **options: object) -> PortalSpec:
+    quirks = options.pop("quirks", Quirks())
+    return PortalSpec(family=family, slug=slug, size=size, seed=5, publishers=PUBLISHERS, quirks=quirks, **options)  # type: ignore[arg-type]
+
+
+QUIRKY_PORTALS = [
+    quirky("ods", "rate-limited", quirks=Quirks(rate_limit_every=2, retry_after=1)),
+    quirky("ckan", "flaky", quirks=Quirks(error_5xx_every=2)),
+    quirky("udata", "html-errors", size=250, quirks=Quirks(html_error_every=3)),
+    quirky("dcat", "truncating", quirks=Quirks(truncated_every=2), dcat_format="turtle", page_size=10),
+    quirky("ckan", "success-false", quirks=Quirks(success_false_every=2)),
+    quirky("ckan", "capped", size=620, rows_max=250),
+    quirky("ods", "deep", size=10_050),
+    quirky("udata", "endless", quirks=Quirks(repeat_forever=True)),
+    quirky("ckan", "endless-ckan", quirks=Quirks(repeat_forever=True), rows_max=10),
+    quirky("dcat", "endless-dcat", quirks=Quirks(repeat_forever=True), page_size=10),
+    quirky("udata", "untitled", size=25, quirks=Quirks(untitled_every=5)),
+    quirky("udata", "slow", size=5, quirks=Quirks(slow_seconds=0.2)),
+    quirky("arcgis", "paged-feed", size=45, paged=True, page_size=20),
+    *[
+        quirky(
+            "dcat",
+            f"hydra-{style}-{'literal' if literal else 'iri'}-{fmt}",
+            size=25,
+            page_size=10,
+            dcat_format=fmt,
+            quirks=Quirks(hydra=style, hydra_literal=literal),
+        )
+        for style in ("partial", "paged")
+        for literal in (False, True)
+        for fmt in ("turtle", "xml", "json-ld")
+    ],
+]
