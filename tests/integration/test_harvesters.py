@@ -54,7 +54,7 @@ async def run(http, harvester: str, operator, source_id: str, mode: str = "full"
     return await wait_for(finished, timeout=timeout, interval=0.3)
 
 
-async def harvest(http, services, operator, world: World, portal: str, spec: PortalSpec, mode: str = "full") -> dict:
+async def harvest(http, services, operator, world: World, portal: str, spec: PortalSpec, mode: str = "full"):
     source_id = f"t-{spec.family}-{spec.slug}"
     await add_source(
         http,
