@@ -1,0 +1,101 @@
+"""The harvesting HTTP client against small local servers."""
+
+import asyncio
+import time
+
+import aiohttp
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from services.harvester.fetch import Fetcher, FetchError, FetchPolicy, HostLimits
+
+POLICY = FetchPolicy(allow_private=True, backoff_seconds=0.01, max_attempts=3, max_redirects=2)
+
+
+async def serve(routes: list[web.RouteDef], policy: FetchPolicy = POLICY):
+    app = web.Application()
+    app.add_routes(routes)
+    server = TestServer(app)
+    await server.start_server()
+    session = aiohttp.ClientSession()
+    return server, session, Fetcher(session, policy)
+
+
+async def test_redirects_are_followed_up_to_the_limit():
+    async def hop(request: web.Request) -> web.Response:
+        n = int(request.match_info["n"])
+        if n == 0:
+            return web.json_response({"ok": True})
+        raise web.HTTPFound(f"/hop/{n - 1}")
+
+    server, session, fetcher = await serve([web.get("/hop/{n}", hop)])
+    try:
+        assert await fetcher.get_json(str(server.make_url("/hop/2"))) == {"ok": True}
+        with pytest.raises(FetchError, match="more than 2 redirects"):
+            await fetcher.get_json(str(server.make_url("/hop/3")))
+    finally:
+        await session.close()
+        await server.close()
+
+
+async def test_a_cut_body_is_fetched_again_and_too_large_a_body_is_refused():
+    calls = []
+
+    async def cut(request: web.Request) -> web.StreamResponse:
+        calls.append(1)
+        body = b'{"data": [1, 2, 3]}'
+        if len(calls) == 1:
+            response = web.StreamResponse(headers={"Content-Type": "application/json"})
+            response.content_length = len(body)
+            await response.prepare(request)
+            await response.write(body[:5])
+            request.transport.close()
+            return response
+        return web.Response(body=body, content_type="application/json")
+
+    async def big(request: web.Request) -> web.Response:
+        return web.Response(body=b"x" * 2048)
+
+    server, session, fetcher = await serve(
+        [web.get("/cut", cut), web.get("/big", big)],
+        FetchPolicy(allow_private=True, backoff_seconds=0.01, max_bytes=1024),
+    )
+    try:
+        assert await fetcher.get_json(str(server.make_url("/cut"))) == {"data": [1, 2, 3]}
+        assert len(calls) == 2
+        with pytest.raises(FetchError, match="larger than 1024"):
+            await fetcher.get_document(str(server.make_url("/big")))
+    finally:
+        await session.close()
+        await server.close()
+
+
+async def test_client_errors_are_not_retried_and_server_errors_are():
+    calls: dict[str, int] = {"404": 0, "503": 0}
+
+    async def status(request: web.Request) -> web.Response:
+        code = request.match_info["code"]
+        calls[code] += 1
+        return web.Response(status=int(code), text="nope")
+
+    server, session, fetcher = await serve([web.get("/{code}", status)])
+    try:
+        with pytest.raises(FetchError, match="HTTP 404"):
+            await fetcher.get_json(str(server.make_url("/404")))
+        with pytest.raises(FetchError, match="gave up after 3 attempts, last: HTTP 503"):
+            await fetcher.get_json(str(server.make_url("/503")))
+        assert calls == {"404": 1, "503": 3}
+    finally:
+        await session.close()
+        await server.close()
+
+
+async def test_requests_to_one_host_are_paced():
+    limits = HostLimits(FetchPolicy(per_host_interval_seconds=0.05))
+    started = time.monotonic()
+    await asyncio.gather(*(limits.pace("portal.example") for _ in range(5)))
+    assert time.monotonic() - started >= 0.19
+    started = time.monotonic()
+    await limits.pace("other.example")
+    assert time.monotonic() - started < 0.05
