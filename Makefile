@@ -42,10 +42,10 @@ demo: export OBS_ALLOW_PRIVATE_SOURCES := true
 demo: infra-up
 	infra/services.sh start simulator
 	$(PY) -m services.consolidator load-referentiel
-	$(PY) -m services.harvester sources add --id demo-udata --family udata --name "Portail udata simulé" \
-		--url http://127.0.0.1:$${OBS_SIMULATOR_PORT:-8090}/udata
-	$(PY) -m services.harvester request demo-udata
-	@echo "Demo harvest requested: see http://127.0.0.1:$${OBS_API_PORT:-8000}/api/v1/organizations/213502388"
+	$(PY) -m services.harvester sources seed infra/sources/demo.yaml
+	@for id in $$(grep -o 'id: sim-[a-z0-9-]*' infra/sources/demo.yaml | cut -d' ' -f2); do \
+		$(PY) -m services.harvester request $$id; done
+	@echo "Demo harvests requested: see http://127.0.0.1:$${OBS_API_PORT:-8000}/api/v1/sources"
 
 down:
 	-infra/services.sh stop

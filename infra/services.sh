@@ -34,7 +34,7 @@ wait_ready() {  # name path
 
 start() {
   for s in "${services[@]}"; do launch "$s" "services.$s"; done
-  if [ "${1:-}" = simulator ]; then launch simulator simulated_portals; wait_ready simulator /udata/api/1/datasets/; fi
+  if [ "${1:-}" = simulator ]; then launch simulator simulated_portals; wait_ready simulator /udata/datagouv/api/1/datasets/; fi
   for s in "${services[@]}"; do wait_ready "$s" /readyz; done
   echo "Observatoire ready: http://127.0.0.1:${ports[api]}/ (logs in var/log/)"
 }

@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     indicators_port: int = 8003
     contributions_port: int = 8004
     simulator_port: int = 8090
+    # Where the api forwards the paths other services own (None: 127.0.0.1 and their port).
+    harvester_url: str | None = None
+    contributions_url: str | None = None
 
     # Harvesting private or loopback addresses is refused unless allowed (the simulated portals need it).
     allow_private_sources: bool = False
@@ -54,6 +57,10 @@ class Settings(BaseSettings):
 
     def port_of(self, service: str) -> int:
         return int(getattr(self, f"{service}_port"))
+
+    def url_of(self, service: str) -> str:
+        configured = getattr(self, f"{service}_url", None)
+        return str(configured or f"http://127.0.0.1:{self.port_of(service)}").rstrip("/")
 
     def db_user_of(self, service: str) -> str:
         return f"obs_{service}"

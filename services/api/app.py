@@ -2,9 +2,11 @@
 
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 
 from services.api import repository
+from services.api.forwarding import forward
 from services.api.repository import SORTS, OrganizationFilter
 from shared.matching import MatcherCache
 from shared.service import Runtime
@@ -87,6 +89,16 @@ async def json_errors(request: web.Request, handler: Any) -> web.StreamResponse:
 def create_routes() -> web.RouteTableDef:
     routes = web.RouteTableDef()
     matchers = MatcherCache(refresh_seconds=30.0)
+    sessions: dict[str, aiohttp.ClientSession] = {}
+
+    async def forwarded(request: web.Request) -> web.Response:
+        runtime: Runtime = request.app["runtime"]
+        if "session" not in sessions:
+            sessions["session"] = aiohttp.ClientSession()
+        return await forward(request, runtime.settings, sessions["session"])
+
+    for prefix in ("/api/v1/sources", "/api/v1/harvest/", "/api/v1/contributions"):
+        routes.route("*", prefix + "{tail:.*}")(forwarded)
 
     @routes.get("/api/v1/organizations")
     async def organizations(request: web.Request) -> web.Response:

@@ -236,3 +236,14 @@ async def test_the_scheduler_asks_for_due_sources(services, portal, world, setti
     await conn.close()
     assert row["requested_by"] == "scheduler"
     assert 3000 < next_run.total_seconds() <= 3600
+
+
+async def test_the_api_forwards_the_sources_and_runs_paths_to_the_harvester(services, http, operator):
+    api, harvester = services["api"].url, services["harvester"].url
+    async with http.get(f"{api}/api/v1/sources") as through_api, http.get(f"{harvester}/api/v1/sources") as direct:
+        assert through_api.status == direct.status == 200
+        assert {s["id"] for s in (await through_api.json())["data"]} == {s["id"] for s in (await direct.json())["data"]}
+    async with http.post(f"{api}/api/v1/harvest/runs", json={"source_id": "x"}) as response:
+        assert response.status == 401
+    async with http.post(f"{api}/api/v1/harvest/runs", json={"source_id": "nope"}, headers=operator) as response:
+        assert response.status == 404
