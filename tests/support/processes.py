@@ -22,7 +22,8 @@ def ensure_infrastructure() -> None:
 def service_env(settings: Settings) -> dict[str, str]:
     env = dict(os.environ)
     for name, value in settings.model_dump().items():
-        env[f"OBS_{name.upper()}"] = str(value).lower() if isinstance(value, bool) else str(value)
+        if value is not None:
+            env[f"OBS_{name.upper()}"] = str(value).lower() if isinstance(value, bool) else str(value)
     return env
 
 
