@@ -16,6 +16,7 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
+from aiokafka import AIOKafkaProducer
 from faststream.kafka import KafkaBroker
 
 from shared import metrics
@@ -157,3 +158,41 @@ class OutboxRelay:
             for row in rows:
                 metrics.EVENTS_PRODUCED.labels(topic=row["topic"]).inc()
             return len(rows)
+
+
+class BulkPublisher:
+    """A plain idempotent aiokafka producer (acks=all) for a hot path that publishes many events
+    straight to Kafka, such as a harvest: a third of FastStream's cost per message, same guarantees.
+    `publish(..., confirm=False)` returns the delivery future so that callers can pipeline."""
+
+    def __init__(self, settings: Settings, client_id: str) -> None:
+        self.settings = settings
+        self.client_id = client_id
+        self.producer: AIOKafkaProducer | None = None
+
+    async def start(self) -> None:
+        # aiokafka binds its producer to the running loop: created here, not in __init__.
+        self.producer = AIOKafkaProducer(
+            bootstrap_servers=self.settings.kafka_bootstrap_servers,
+            client_id=self.client_id,
+            enable_idempotence=True,
+            linger_ms=5,
+            max_batch_size=256 * 1024,
+        )
+        await self.producer.start()
+
+    async def stop(self) -> None:
+        if self.producer is not None:
+            await self.producer.stop()
+
+    async def publish(self, event: Event, confirm: bool = True) -> Any:
+        assert self.producer is not None, "publish after start"
+        topic = self.settings.topic(event.topic)
+        future = await self.producer.send(
+            topic,
+            event.model_dump_json().encode(),
+            key=event.key().encode(),
+            headers=[("content-type", b"application/json"), ("event_type", type(event).__name__.encode())],
+        )
+        metrics.EVENTS_PRODUCED.labels(topic=topic).inc()
+        return await future if confirm else future

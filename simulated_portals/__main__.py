@@ -22,11 +22,17 @@ def main() -> None:
     parser.add_argument("--portals", type=int, default=8)
     parser.add_argument("--datasets", type=int, default=250, help="datasets per portal")
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--mirrored-share", type=float, default=0.3, help="share of datasets also on data.gouv.fr")
     parser.add_argument("--sources-file", type=Path)
+    parser.add_argument("--cache-responses", action="store_true", help="serve every page again from memory")
     args = parser.parse_args()
     settings = Settings()
     world = build_world(
-        portals=args.portals, datasets_per_portal=args.datasets, seed=args.seed, referentiel=settings.referentiel_path
+        portals=args.portals,
+        datasets_per_portal=args.datasets,
+        seed=args.seed,
+        referentiel=settings.referentiel_path,
+        mirrored_share=args.mirrored_share,
     )
     if args.sources_file:
         entries = [
@@ -45,7 +51,13 @@ def main() -> None:
         f"{len(world.portals)} simulated portals, {datasets} datasets, on http://{settings.http_host}:"
         f"{settings.simulator_port}/<family>/<portal>/"
     )
-    web.run_app(build_app(world), host=settings.http_host, port=settings.simulator_port, print=None, access_log=None)
+    web.run_app(
+        build_app(world, args.cache_responses),
+        host=settings.http_host,
+        port=settings.simulator_port,
+        print=None,
+        access_log=None,
+    )
 
 
 if __name__ == "__main__":

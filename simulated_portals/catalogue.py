@@ -13,7 +13,7 @@ import json
 import random
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
 
 from shared.identifiers import with_luhn_digit
@@ -230,6 +230,7 @@ def stable_hex(*parts: object, length: int = 24) -> str:
     return hashlib.blake2b(":".join(map(str, parts)).encode(), digest_size=length // 2).hexdigest()
 
 
+@cache
 def _slug(text: str) -> str:
     import unicodedata
 

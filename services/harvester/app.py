@@ -16,7 +16,7 @@ from shared.auth import authenticate
 from shared.events import DatasetDiscovered, Event, HarvestRequested, HarvestRunFinished, HarvestRunStarted
 from shared.kafka import declare_publisher, subscriber_options
 from shared.matching import normalise
-from shared.messaging import add_to_outbox, handle_once, publish_event
+from shared.messaging import BulkPublisher, add_to_outbox, handle_once
 from shared.service import Runtime
 from shared.settings import Settings
 
@@ -30,8 +30,10 @@ def create_runtime(settings: Settings) -> Runtime:
     broker = runtime.broker
     policy = FetchPolicy(allow_private=settings.allow_private_sources)
 
+    publisher = BulkPublisher(settings, "observatoire-harvester-runs")
+
     async def publish(event: Event, confirm: bool) -> Any:
-        return await publish_event(broker, settings, event, confirm=confirm)
+        return await publisher.publish(event, confirm)
 
     @broker.subscriber(
         settings.topic(topics.HARVEST_COMMANDS),
@@ -44,6 +46,7 @@ def create_runtime(settings: Settings) -> Runtime:
         )
 
     async def start_background(rt: Runtime) -> None:
+        await publisher.start()
         executor = handlers.RunExecutor(rt.pool, publish, policy, max_concurrent=settings.harvest_concurrency)
         await executor.start()
         rt.background["executor"] = executor
@@ -55,6 +58,7 @@ def create_runtime(settings: Settings) -> Runtime:
     async def stop_background(rt: Runtime) -> None:
         if executor := rt.background.get("executor"):
             await executor.stop()
+        await publisher.stop()
 
     runtime.on_start.append(start_background)
     runtime.on_stop.append(stop_background)

@@ -4,7 +4,6 @@ content hash that lets the consolidator skip what did not change."""
 
 import hashlib
 import html
-import json
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -67,8 +66,10 @@ def clean_text(raw: Any) -> str | None:
     """Plain text: HTML tags removed, entities decoded, whitespace collapsed; None when empty."""
     if raw is None:
         return None
-    text = " ".join(html.unescape(TAGS.sub(" ", str(raw))).split())
-    return text or None
+    text = str(raw)
+    if "<" in text or "&" in text:  # most values have no markup: skip the regular expression then
+        text = html.unescape(TAGS.sub(" ", text))
+    return " ".join(text.split()) or None
 
 
 def normalise_licence(raw: Any) -> str | None:
@@ -158,7 +159,7 @@ def discovered(
         "upstream": upstream,
         "remote_url": remote_url,
     }
-    return DatasetDiscovered(
+    event = DatasetDiscovered(
         producer="harvester",
         correlation_id=run_id,
         run_id=run_id,
@@ -166,23 +167,28 @@ def discovered(
         portal_kind=portal_kind,
         portal_url=portal_url,
         remote_id=remote_id,
-        content_hash=content_hash(fields),
+        content_hash="",
         **fields,
     )
+    return event.model_copy(update={"content_hash": content_hash(event)})
 
 
-def content_hash(fields: dict[str, Any]) -> str:
-    """SHA-256 of what the portal says about the dataset, independent of the run that saw it."""
-    payload = {
-        key: (
-            value.model_dump(mode="json")
-            if hasattr(value, "model_dump")
-            else [v.model_dump(mode="json") for v in value]
-            if key == "resources"
-            else value.isoformat()
-            if isinstance(value, datetime)
-            else value
-        )
-        for key, value in fields.items()
-    }
-    return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+HASHED_FIELDS: set[str] = {
+    "title",
+    "description",
+    "publisher",
+    "licence",
+    "themes",
+    "tags",
+    "resources",
+    "created",
+    "modified",
+    "upstream",
+    "remote_url",
+}
+
+
+def content_hash(event: DatasetDiscovered) -> str:
+    """SHA-256 of what the portal says about the dataset, independent of the run that saw it (pydantic
+    serialises fields in their declared order, and themes and tags are sorted, so the JSON is stable)."""
+    return hashlib.sha256(event.model_dump_json(include=HASHED_FIELDS).encode()).hexdigest()
