@@ -3,15 +3,17 @@ sources added and runs asked through the operator API, events read back from har
 
 import asyncio
 import json
+import sys
 
 import asyncpg
 import pytest
 
-from shared.auth import create_token
+from shared.auth import token_hash
 from shared.settings import Settings
 from simulated_portals.app import source_url
 from simulated_portals.catalogue import PortalSpec, World, dataset
 from tests.support.kafka import read_all, wait_for
+from tests.support.processes import ROOT, service_env
 
 pytestmark = pytest.mark.integration
 FINAL = {"done", "done-errors", "partial", "failed"}
@@ -19,6 +21,24 @@ FINAL = {"done", "done-errors", "partial", "failed"}
 
 @pytest.fixture(scope="module")
 async def operator(services, settings: Settings) -> dict[str, str]:
+    """A token made by the documented command, as an operator would."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "services.contributions",
+        "tokens",
+        "create",
+        "--role",
+        "operator",
+        "--name",
+        "test",
+        cwd=ROOT,
+        env=service_env(settings),
+        stdout=asyncio.subprocess.PIPE,
+    )
+    stdout, _ = await process.communicate()
+    token = stdout.decode().strip()
+    assert process.returncode == 0 and token.startswith("obs_")
     conn = await asyncpg.connect(
         host=settings.db_host,
         port=settings.db_port,
@@ -26,8 +46,9 @@ async def operator(services, settings: Settings) -> dict[str, str]:
         user="obs_contributions",
         password=settings.db_password_contributions,
     )
-    token = await create_token(conn, "operator", "test-operator")
+    stored = await conn.fetchval("SELECT token_hash FROM contributions.tokens WHERE name = 'test'")
     await conn.close()
+    assert stored == token_hash(token)  # only the hash is kept
     return {"Authorization": f"Bearer {token}"}
 
 
