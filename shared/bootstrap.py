@@ -48,6 +48,7 @@ async def bootstrap_database(settings: Settings) -> None:
     conn = await _admin_connect(settings, settings.db_name)
     try:
         await conn.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
+        await conn.execute(f"GRANT {settings.db_user_of('api')} TO {settings.db_admin_user}")
         for service, schema in OWNED_SCHEMAS.items():
             role = settings.db_user_of(service)
             await conn.execute(f"GRANT {role} TO {settings.db_admin_user}")

@@ -42,6 +42,8 @@ start() {
   as_postgres psql -q -p "$port" -v ON_ERROR_STOP=1 -v user="$admin_user" -v password="$admin_password" <<'SQL'
 SELECT format('CREATE ROLE %I LOGIN CREATEDB CREATEROLE PASSWORD %L', :'user', :'password')
 WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'user') \gexec
+-- Dropping a test database WITH (FORCE) ends the sessions of every service role.
+SELECT format('GRANT pg_signal_backend TO %I', :'user') \gexec
 SQL
   echo "postgres: ready on 127.0.0.1:$port (cluster $version/$name)"
 }

@@ -252,7 +252,7 @@ async def test_the_scheduler_asks_for_due_sources(services, portal, world, setti
             source_id,
         )
 
-    row = await wait_for(scheduled_run, timeout=60)
+    row = await wait_for(scheduled_run, timeout=120)
     next_run = await conn.fetchval("SELECT next_run_at - now() FROM harvest.sources WHERE id = $1", source_id)
     await conn.close()
     assert row["requested_by"] == "scheduler"

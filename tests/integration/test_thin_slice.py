@@ -148,7 +148,7 @@ async def test_a_poison_message_goes_to_the_dlq_and_the_next_one_is_processed(se
     healthy = discovered(f"after-poison-{len(poison)}", Publisher(name="Commune de Poisonville", siren=siren))
     await produce(settings, "harvest.datasets", healthy.model_dump_json().encode(), key=healthy.key().encode())
 
-    await wait_for(lambda: organization_card(http, services["api"].url, siren), timeout=30)
+    await wait_for(lambda: organization_card(http, services["api"].url, siren), timeout=120)
     dead = await read_all(settings, "harvest.datasets.dlq", idle_ms=500)
     assert len(dead) == before + 1
     record = dead[-1]

@@ -45,7 +45,7 @@ async def read_all(settings: Settings, topic: str, *, idle_ms: int = 1500) -> li
         await consumer.stop()
 
 
-async def wait_for(predicate: Any, *, timeout: float = 30.0, interval: float = 0.2) -> Any:
+async def wait_for(predicate: Any, *, timeout: float = 120.0, interval: float = 0.2) -> Any:
     """Poll an async predicate until it returns a truthy value; fail with the last value otherwise."""
     deadline = asyncio.get_running_loop().time() + timeout
     last: Any = None
