@@ -1,8 +1,8 @@
 """`python -m services.contributions` runs the contributions service.
 
-    python -m services.contributions tokens create --role moderator|operator --name NAME
-        prints a new bearer token once (only its SHA-256 is stored); operators also use theirs for
-        the sources and harvest-runs API.
+python -m services.contributions tokens create --role moderator|operator --name NAME
+    prints a new bearer token once (only its SHA-256 is stored); operators also use theirs for
+    the sources and harvest-runs API.
 """
 
 import argparse
