@@ -14,6 +14,7 @@ def build_app(world: World, cache_responses: bool = False) -> web.Application:
     app = web.Application(middlewares=[_response_cache({})] if cache_responses else [])
     for family in (udata, ods, ckan, dcat, arcgis):
         app.add_routes(family.routes(world))
+    app.add_routes(udata.csv_routes(world))
     return app
 
 

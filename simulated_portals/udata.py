@@ -6,6 +6,8 @@ by last modification. `/api/1/organizations/<id>/` gives `business_number_id` (a
 `datagouv` portal, datasets harvested from local portals carry their `harvest` block.
 """
 
+import csv
+import io
 import json
 from functools import cache
 from typing import Any
@@ -145,3 +147,77 @@ def _dataset(d: SimDataset, base: str, mirrored: bool, request: web.Request) -> 
         "deleted": None,
         "private": False,
     }
+
+
+CSV_COLUMNS = (
+    "id",
+    "title",
+    "slug",
+    "url",
+    "organization",
+    "organization_id",
+    "description",
+    "license",
+    "created_at",
+    "last_modified",
+    "tags",
+    "resources_formats",
+    "harvest.backend",
+    "harvest.domain",
+    "harvest.remote_id",
+    "harvest.remote_url",
+)
+
+
+def csv_routes(world: World) -> list[web.RouteDef]:
+    """`/api/1/site/datasets.csv` and `/organizations.csv`: the daily exports of a whole udata site,
+    `;`-separated, as data.gouv.fr publishes them."""
+
+    async def datasets_csv(request: web.Request) -> web.Response:
+        portal = portal_of(request, world)
+        base = _base(request, portal)
+        items = [(portal, i) for i in range(portal.size)]
+        if portal.slug == world.datagouv_slug:
+            items += world.mirrors
+        out = io.StringIO()
+        writer = csv.writer(out, delimiter=";", quotechar='"', quoting=csv.QUOTE_MINIMAL)
+        writer.writerow(CSV_COLUMNS)
+        for p, i in items:
+            row = _dataset(dataset(p, i), base, mirrored=p is not portal, request=request)
+            harvest = row["harvest"] or {}
+            writer.writerow(
+                [
+                    row["id"],
+                    row["title"],
+                    row["slug"],
+                    row["page"],
+                    row["organization"]["name"],
+                    row["organization"]["id"],
+                    row["description"],
+                    row["license"],
+                    row["created_at"],
+                    row["last_modified"],
+                    ",".join(row["tags"]),
+                    ",".join(sorted({r["format"] for r in row["resources"] if r["format"]})),
+                    harvest.get("backend", ""),
+                    harvest.get("domain", ""),
+                    harvest.get("remote_id", ""),
+                    harvest.get("remote_url", ""),
+                ]
+            )
+        return web.Response(text=out.getvalue(), content_type="text/csv", charset="utf-8")
+
+    async def organizations_csv(request: web.Request) -> web.Response:
+        publishers = {p.remote_id: p for spec in world.portals for p in spec.publishers}
+        out = io.StringIO()
+        writer = csv.writer(out, delimiter=";")
+        writer.writerow(("id", "name", "slug", "business_number_id"))
+        for publisher in publishers.values():
+            writer.writerow((publisher.remote_id, publisher.name, publisher.remote_id, publisher.siret or ""))
+        return web.Response(text=out.getvalue(), content_type="text/csv", charset="utf-8")
+
+    prefix = "/{family:udata}/{slug}/api/1/site"
+    return [
+        web.get(f"{prefix}/datasets.csv", with_quirks(world, datasets_csv)),
+        web.get(f"{prefix}/organizations.csv", with_quirks(world, organizations_csv)),
+    ]

@@ -103,3 +103,23 @@ async def test_private_addresses_are_refused_unless_allowed():
         fetcher = Fetcher(session, FetchPolicy(allow_private=False))
         with pytest.raises(FetchError, match="private address"):
             await fetcher.get_json("http://127.0.0.1:1/api/1/datasets/")
+
+
+async def test_the_site_export_gives_every_dataset_with_its_origin_and_publisher_siren():
+    from simulated_portals.catalogue import build_world
+
+    world = build_world(portals=5, datasets_per_portal=30, seed=3, referentiel=None)
+    datagouv = world.portal("udata", "datagouv")
+    async with TestServer(build_app(world)) as server, aiohttp.ClientSession() as session:
+        url = str(server.make_url(f"{datagouv.path}/api/1/site/datasets.csv"))
+        backend = UdataBackend(
+            Fetcher(session, POLICY),
+            Source(id="s", url=url, family="udata", name="csv"),
+            RunContext(run_id="r", mode="full"),
+        )
+        items = [item async for item in backend.items()]
+    assert len(items) == world.total_datasets(datagouv) and all(i.event for i in items)
+    assert sum(1 for i in items if i.event.upstream) == len(world.mirrors) > 0
+    siret_of = {p.remote_id: p.siret for spec in world.portals for p in spec.publishers}
+    assert all(i.event.publisher.siren == siren_from(siret_of[i.event.publisher.remote_id]) for i in items)
+    assert any(i.event.publisher.siren for i in items)

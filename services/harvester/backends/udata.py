@@ -4,13 +4,20 @@ Pages `/api/1/datasets/` with `page_size=100` and follows the absolute `next_pag
 organisation has no `business_number_id`, so each organisation is fetched once per run for its SIRET
 (the consolidator takes the first nine digits). The `harvest` block gives the upstream origin.
 Incremental runs sort by `-last_update` and stop at the first dataset older than the watermark.
+
+A source whose URL ends with `/api/1/site/datasets.csv` is read from the site's daily export
+instead: one `;`-separated file for the whole site (what a country-wide scan of data.gouv.fr
+should use), with the organisations' SIRETs from `organizations.csv` next to it. The export lists
+formats but not resource URLs.
 """
 
+import csv
+import io
 from collections.abc import AsyncIterator
 from functools import partial
 from typing import Any
 
-from services.harvester.backends.base import HarvestBackend, HarvestItem, PageGuard, malformed
+from services.harvester.backends.base import HarvestAborted, HarvestBackend, HarvestItem, PageGuard, malformed
 from services.harvester.fetch import FetchError
 from services.harvester.mapping import discovered, parse_date, resource
 from shared.events import DatasetDiscovered, Publisher, UpstreamOrigin
@@ -24,6 +31,10 @@ class UdataBackend(HarvestBackend):
 
     async def items(self) -> AsyncIterator[HarvestItem]:
         self._sirets: dict[str, str | None] = {}
+        if self.source.url.split("?", 1)[0].endswith("/api/1/site/datasets.csv"):
+            async for item in self._export():
+                yield item
+            return
         order = "&sort=-last_update" if self.run.since else ""
         url: str | None = f"{self.source.url.rstrip('/')}/api/1/datasets/?page=1&page_size={PAGE_SIZE}{order}"
         guard = PageGuard()
@@ -71,6 +82,47 @@ class UdataBackend(HarvestBackend):
             else None,
         )
 
+    async def _export(self) -> AsyncIterator[HarvestItem]:
+        organizations = self.source.url.split("?", 1)[0].removesuffix("datasets.csv") + "organizations.csv"
+        try:
+            for row in _csv_rows(await self.fetcher.get_document(organizations)):
+                self._sirets[row.get("id", "")] = row.get("business_number_id") or None
+        except FetchError:
+            pass  # without SIRETs, publishers are matched by name
+        try:
+            rows = _csv_rows(await self.fetcher.get_document(self.source.url))
+        except FetchError as exc:
+            raise HarvestAborted(exc.reason) from exc
+        for row in rows:
+            yield self.item(row.get("id"), partial(self._map_csv, row))
+
+    def _map_csv(self, row: dict[str, str]) -> DatasetDiscovered:
+        organization_id = row.get("organization_id") or None
+        upstream = None
+        if row.get("harvest.remote_id") or row.get("harvest.domain"):
+            upstream = UpstreamOrigin(
+                backend=row.get("harvest.backend") or None,
+                remote_id=row.get("harvest.remote_id") or None,
+                remote_url=row.get("harvest.remote_url") or None,
+                domain=row.get("harvest.domain") or None,
+            )
+        return discovered(
+            **self.common(row["id"]),
+            remote_url=row.get("url") or None,
+            publisher=Publisher(
+                name=(row.get("organization") or "").strip() or "(inconnu)",
+                remote_id=organization_id,
+                siren=siren_from(self._sirets.get(organization_id or "")),
+            ),
+            title=row.get("title"),
+            description=row.get("description"),
+            licence=row.get("license"),
+            tags=[t for t in (row.get("tags") or "").split(",") if t],
+            created=row.get("created_at"),
+            modified=row.get("last_modified"),
+            upstream=upstream,
+        )
+
     async def _prefetch_siret(self, raw: dict[str, Any]) -> None:
         organization_id = (raw.get("organization") or {}).get("id")
         if not organization_id or organization_id in self._sirets:
@@ -86,3 +138,8 @@ class UdataBackend(HarvestBackend):
 
 def _get(raw: Any, key: str) -> Any:
     return raw.get(key) if isinstance(raw, dict) else None
+
+
+def _csv_rows(document: tuple[bytes, str]) -> list[dict[str, str]]:
+    text = document[0].decode("utf-8-sig", errors="replace")
+    return list(csv.DictReader(io.StringIO(text), delimiter=";", quotechar='"'))
