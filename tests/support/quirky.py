@@ -7,7 +7,7 @@ PUBLISHERS = (Publisher("Ville de Vanves", None, "0" * 24), Publisher("Conseil d
 
 def quirky(family: str, slug: str, size: int = 30, **options: object) -> PortalSpec:
     quirks = options.pop("quirks", Quirks())
-    return PortalSpec(family=family, slug=slug, size=size, seed=5, publishers=PUBLISHERS, quirks=quirks, **options)  # type: ignore[arg-type]
+    return PortalSpec(family=family, slug=slug, size=size, seed=5, publishers=PUBLISHERS, quirks=quirks, **options)
 
 
 QUIRKY_PORTALS = [
