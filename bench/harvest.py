@@ -92,7 +92,7 @@ async def wait_ready(url: str, timeout: float = 120) -> None:
     raise RuntimeError(f"{url} not ready")
 
 
-async def main(portals: int, datasets: int) -> None:
+async def main(portals: int, datasets: int, harvesters: int) -> None:
     settings = bench_settings(harvest_concurrency=16)
     logs = log_dir("harvest")
     await prepare(settings)
@@ -112,10 +112,16 @@ async def main(portals: int, datasets: int) -> None:
         settings,
         logs / "simulator.log",
     )
-    harvester = start_service("harvester", settings, logs)
+    # Several harvester processes share the work as one consumer group (runs are claimed in the database).
+    instances = [
+        start_service("harvester", settings.model_copy(update={"harvester_port": 28001 + 10 * n}), logs)
+        for n in range(harvesters)
+    ]
+    harvester = instances[0]
     try:
         await wait_ready(f"http://127.0.0.1:{settings.simulator_port}/udata/datagouv/api/1/datasets/?page_size=1")
-        await harvester.wait_ready()
+        for instance in instances:
+            await instance.wait_ready()
         await run_command("-m", "services.harvester", "sources", "seed", str(sources), settings=settings)
         conn = await asyncpg.connect(
             host=settings.db_host,
@@ -146,9 +152,10 @@ async def main(portals: int, datasets: int) -> None:
         )
         await conn.close()
         published = await end_offsets(settings, "harvest.datasets")
-        peak = rss_mib(harvester.process.pid, "VmHWM")  # type: ignore[union-attr]
+        peak = max(rss_mib(i.process.pid, "VmHWM") for i in instances)  # type: ignore[union-attr]
     finally:
-        harvester.stop()
+        for instance in instances:
+            instance.stop()
         simulator.terminate()
         simulator.wait(10)
 
@@ -163,7 +170,7 @@ async def main(portals: int, datasets: int) -> None:
     quarter = [rss for n, rss in samples if n >= items * 0.25] or [0.0]
     print("| measure | value |")
     print("|---|---|")
-    print(f"| portals (sources) | {len(source_ids)} |")
+    print(f"| portals (sources), harvester processes | {len(source_ids)}, {harvesters} |")
     print(f"| runs by status | {by_status} |")
     print(f"| datasets discovered (expected) | {items:,} ({expected:,}) |")
     print(f"| by family (runs, datasets) | {', '.join(f'{f[0]} {f[1]}, {f[2]:,}' for f in families)} |")
@@ -183,5 +190,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(prog="python -m bench.harvest")
     parser.add_argument("--portals", type=int, default=1000)
     parser.add_argument("--datasets", type=int, default=200, help="datasets per portal")
+    parser.add_argument("--harvesters", type=int, default=1, help="harvester processes in the consumer group")
     args = parser.parse_args()
-    asyncio.run(main(args.portals, args.datasets))
+    asyncio.run(main(args.portals, args.datasets, args.harvesters))
