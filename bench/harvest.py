@@ -23,6 +23,7 @@ from aiokafka import AIOKafkaProducer
 from bench.support import bench_settings, clean, log_dir, prepare, rss_mib, run_command, start_module, start_service
 from shared.events import HarvestRequested
 from shared.settings import Settings
+from tests.support.db import connect_as
 from tests.support.kafka import end_offsets
 
 
@@ -123,13 +124,7 @@ async def main(portals: int, datasets: int, harvesters: int) -> None:
         for instance in instances:
             await instance.wait_ready()
         await run_command("-m", "services.harvester", "sources", "seed", str(sources), settings=settings)
-        conn = await asyncpg.connect(
-            host=settings.db_host,
-            port=settings.db_port,
-            database=settings.db_name,
-            user="obs_harvester",
-            password=settings.db_password_harvester,
-        )
+        conn = await connect_as(settings, "harvester")
         source_ids = [r["id"] for r in await conn.fetch("SELECT id FROM harvest.sources")]
         expected = portals * datasets + max(10, datasets // 2)
 

@@ -5,6 +5,8 @@ committed only after the handler (and so its database transaction) succeeded."""
 import logging
 from typing import Any
 
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
@@ -53,11 +55,8 @@ def declare_publisher(
     broker.publisher(settings.topic(topic), title=f"{topic}:{service}", schema=schema, description=description)
 
 
-async def consumer_lag(settings: Settings, group: str, topic: str) -> int:
-    """Messages of `topic` not yet committed by `group` (all of them if the group never committed)."""
-    from aiokafka import AIOKafkaConsumer, TopicPartition
-    from aiokafka.admin import AIOKafkaAdminClient
-
+async def end_offsets(settings: Settings, topic: str) -> dict[TopicPartition, int]:
+    """The next offset of each partition of `topic` (how many records each has received)."""
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
     consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers, group_id=None)
     await admin.start()
@@ -65,12 +64,22 @@ async def consumer_lag(settings: Settings, group: str, topic: str) -> int:
     try:
         described = await admin.describe_topics([topic])
         partitions = [TopicPartition(topic, p["partition"]) for t in described for p in t["partitions"]]
-        ends = await consumer.end_offsets(partitions)
-        committed = await admin.list_consumer_group_offsets(group, partitions=partitions)
-        return sum(
-            ends[tp] - (committed[tp].offset if tp in committed and committed[tp].offset >= 0 else 0)
-            for tp in partitions
-        )
+        ends: dict[TopicPartition, int] = await consumer.end_offsets(partitions)
+        return ends
     finally:
         await consumer.stop()
         await admin.close()
+
+
+async def consumer_lag(settings: Settings, group: str, topic: str) -> int:
+    """Messages of `topic` not yet committed by `group` (all of them if the group never committed)."""
+    ends = await end_offsets(settings, topic)
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    await admin.start()
+    try:
+        committed = await admin.list_consumer_group_offsets(group, partitions=list(ends))
+    finally:
+        await admin.close()
+    return sum(
+        end - (committed[tp].offset if tp in committed and committed[tp].offset >= 0 else 0) for tp, end in ends.items()
+    )

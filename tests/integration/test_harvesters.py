@@ -5,13 +5,13 @@ import asyncio
 import json
 import sys
 
-import asyncpg
 import pytest
 
 from shared.auth import token_hash
 from shared.settings import Settings
 from simulated_portals.app import source_url
 from simulated_portals.catalogue import PortalSpec, World, dataset
+from tests.support.db import connect_as
 from tests.support.kafka import read_all, wait_for
 from tests.support.processes import ROOT, service_env
 
@@ -39,13 +39,7 @@ async def operator(services, settings: Settings) -> dict[str, str]:
     stdout, _ = await process.communicate()
     token = stdout.decode().strip()
     assert process.returncode == 0 and token.startswith("obs_")
-    conn = await asyncpg.connect(
-        host=settings.db_host,
-        port=settings.db_port,
-        database=settings.db_name,
-        user="obs_contributions",
-        password=settings.db_password_contributions,
-    )
+    conn = await connect_as(settings, "contributions")
     stored = await conn.fetchval("SELECT token_hash FROM contributions.tokens WHERE name = 'test'")
     await conn.close()
     assert stored == token_hash(token)  # only the hash is kept
@@ -237,13 +231,7 @@ async def test_the_scheduler_asks_for_due_sources(services, portal, world, setti
     source_id = "t-scheduled"
     # The legacy /data.json address, which answers 301 to the feed: the redirect is followed.
     await add_source(http, services["harvester"].url, operator, source_id, f"{portal}{spec.path}/data.json", "arcgis")
-    conn = await asyncpg.connect(
-        host=settings.db_host,
-        port=settings.db_port,
-        database=settings.db_name,
-        user="obs_harvester",
-        password=settings.db_password_harvester,
-    )
+    conn = await connect_as(settings, "harvester")
     await conn.execute("UPDATE harvest.sources SET schedule = 'every 1h', next_run_at = now() WHERE id = $1", source_id)
 
     async def scheduled_run():

@@ -7,6 +7,7 @@ from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from shared.settings import SERVICES, Settings
 from shared.topics import all_topics
+from tests.support.db import connect_as
 from tests.support.kafka import wait_for
 from tests.support.processes import ServiceProcess
 
@@ -34,16 +35,6 @@ async def test_every_topic_exists_with_its_partitions_and_cleanup_policy(infrast
     assert {n for n, s in specs.items() if s.compacted} == {
         settings.topic(t) for t in ("registry.organizations", "registry.datasets", "indicators.updated")
     }
-
-
-async def connect_as(settings: Settings, service: str) -> asyncpg.Connection:
-    return await asyncpg.connect(
-        host=settings.db_host,
-        port=settings.db_port,
-        database=settings.db_name,
-        user=settings.db_user_of(service),
-        password=settings.db_password_of(service),
-    )
 
 
 async def test_each_service_owns_its_schema_and_the_api_only_reads(services, settings: Settings):

@@ -6,27 +6,17 @@ import json
 import shutil
 import sys
 
-import asyncpg
 import pytest
 
 from shared.settings import Settings
 from tests.conftest import load
+from tests.support.db import connect_as
 from tests.support.kafka import end_offsets
 from tests.support.processes import ROOT, service_env
 
 pytestmark = pytest.mark.integration
 
 PACKAGE = Settings().referentiel_path
-
-
-async def registry(settings: Settings) -> asyncpg.Connection:
-    return await asyncpg.connect(
-        host=settings.db_host,
-        port=settings.db_port,
-        database=settings.db_name,
-        user="obs_api",
-        password=settings.db_password_api,
-    )
 
 
 @pytest.fixture
@@ -60,7 +50,7 @@ def expected_counts() -> dict[str, tuple[int, int]]:
 
 
 async def test_the_registry_holds_the_whole_referentiel_with_its_obligation(loaded):
-    conn = await registry(loaded)
+    conn = await connect_as(loaded, "api")
     rows = await conn.fetch(
         "SELECT type, count(*) AS n, count(*) FILTER (WHERE obligated) AS obligated FROM registry.organizations "
         "WHERE status = 'active' AND type IS NOT NULL GROUP BY type"
@@ -92,7 +82,7 @@ async def test_the_obligated_counts_command_prints_the_same_numbers(loaded):
 
 async def test_loading_the_same_referentiel_again_changes_nothing(loaded):
     before = await end_offsets(loaded, "registry.organizations")
-    conn = await registry(loaded)
+    conn = await connect_as(loaded, "api")
     history = await conn.fetchval("SELECT count(*) FROM registry.organization_history")
     await load(loaded)
     assert await end_offsets(loaded, "registry.organizations") == before
@@ -116,7 +106,7 @@ async def test_a_newer_referentiel_updates_names_populations_and_merged_communes
     communes.remove(absorbed)
     (newer / "data" / "communes.json").write_text(json.dumps(communes))
 
-    conn = await registry(loaded)
+    conn = await connect_as(loaded, "api")
     await load(loaded, newer)
     rows = {
         r["insee_code"]: r

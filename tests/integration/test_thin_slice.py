@@ -4,28 +4,17 @@ consolidator -> indicators -> api."""
 import json
 
 import aiohttp
-import asyncpg
 import pytest
 
 from services.harvester.repository import Source, add_source
 from shared.events import DatasetDiscovered, HarvestRequested, HarvestRunFinished, Publisher
 from shared.identifiers import siren_from, with_luhn_digit
-from shared.settings import Settings
 from simulated_portals.catalogue import dataset
 from tests.conftest import THIN_PORTAL
+from tests.support.db import connect_as
 from tests.support.kafka import produce, read_all, wait_for
 
 pytestmark = pytest.mark.integration
-
-
-async def admin_connection(settings: Settings) -> asyncpg.Connection:
-    return await asyncpg.connect(
-        host=settings.db_host,
-        port=settings.db_port,
-        database=settings.db_name,
-        user=settings.db_admin_user,
-        password=settings.db_admin_password,
-    )
 
 
 async def organization_card(http: aiohttp.ClientSession, api_url: str, org_id: str) -> dict | None:
@@ -34,13 +23,7 @@ async def organization_card(http: aiohttp.ClientSession, api_url: str, org_id: s
 
 
 async def test_a_harvest_reaches_the_api_through_every_service(services, portal, settings, http):
-    conn = await asyncpg.connect(
-        host=settings.db_host,
-        port=settings.db_port,
-        database=settings.db_name,
-        user="obs_harvester",
-        password=settings.db_password_harvester,
-    )
+    conn = await connect_as(settings, "harvester")
     await add_source(
         conn, Source(id="udata-test", url=f"{portal}{THIN_PORTAL.path}", family="udata", name="udata simulé")
     )
@@ -74,7 +57,7 @@ async def test_a_harvest_reaches_the_api_through_every_service(services, portal,
     assert [(f.status, f.items_seen, f.complete) for f in finished] == [("done", THIN_PORTAL.size, True)]
 
     # The publisher without a SIRET is kept as unmatched, with each of its datasets.
-    conn = await admin_connection(settings)
+    conn = await connect_as(settings)
     unmatched = await conn.fetch(
         "SELECT name, sightings FROM registry.unmatched_publishers WHERE portal_url = $1", f"{portal}{THIN_PORTAL.path}"
     )
@@ -116,7 +99,7 @@ async def test_the_same_event_delivered_twice_is_applied_once(services, settings
         return values and values[0] >= 1
 
     await wait_for(handled_twice)
-    conn = await admin_connection(settings)
+    conn = await connect_as(settings)
     sightings = await conn.fetchval(
         "SELECT sightings FROM registry.unmatched_publishers WHERE name = 'Syndicat des eaux du Lac'"
     )

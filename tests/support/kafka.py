@@ -5,6 +5,8 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 
+from shared.kafka import consumer_lag
+from shared.kafka import end_offsets as partition_ends
 from shared.settings import Settings
 
 
@@ -59,7 +61,6 @@ async def wait_for(predicate: Any, *, timeout: float = 120.0, interval: float = 
 
 async def drained(settings: Settings, service: str, topic: str, timeout: float = 180.0) -> None:
     """Wait until `service` has committed every message of `topic`."""
-    from shared.kafka import consumer_lag
 
     async def no_lag() -> bool:
         return await consumer_lag(settings, settings.group(service, topic), settings.topic(topic)) == 0
@@ -69,18 +70,4 @@ async def drained(settings: Settings, service: str, topic: str, timeout: float =
 
 async def end_offsets(settings: Settings, topic: str) -> int:
     """How many records `topic` has received in all (sum of its partitions' end offsets)."""
-    from aiokafka import TopicPartition
-    from aiokafka.admin import AIOKafkaAdminClient
-
-    name = settings.topic(topic)
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers, group_id=None)
-    await admin.start()
-    await consumer.start()
-    try:
-        described = await admin.describe_topics([name])
-        partitions = [TopicPartition(name, p["partition"]) for t in described for p in t["partitions"]]
-        return sum((await consumer.end_offsets(partitions)).values())
-    finally:
-        await consumer.stop()
-        await admin.close()
+    return sum((await partition_ends(settings, settings.topic(topic))).values())
