@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from services.harvester import handlers, repository, schedules
 from services.harvester.backends import BACKENDS
-from services.harvester.fetch import FetchPolicy
+from services.harvester.fetch import FetchError, FetchPolicy, check_address
 from shared import topics
 from shared.auth import authenticate
 from shared.events import DatasetDiscovered, Event, HarvestRequested, HarvestRunFinished, HarvestRunStarted
@@ -161,6 +161,10 @@ def create_routes() -> web.RouteTableDef:
                 owner_organization=body.owner,
                 schedule=body.schedule,
             )
+            try:
+                await check_address(source.url, runtime.settings.allow_private_sources)
+            except FetchError as exc:
+                return error(422, f"adresse refusée : {exc.reason}")
             existing = await repository.source_with_url(conn, source.url)
             if existing and existing != source.id:
                 return error(409, f"la source {existing} a déjà cette adresse")

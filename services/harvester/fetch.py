@@ -150,18 +150,22 @@ class Fetcher:
         return min(float(raw), self.policy.max_retry_after_seconds)
 
     async def _check_address(self, url: str) -> None:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise FetchError(url, "only http and https URLs can be harvested")
-        if self.policy.allow_private:
-            return
-        try:
-            infos = await asyncio.get_running_loop().getaddrinfo(
-                parts.hostname, parts.port or 443, type=socket.SOCK_STREAM
-            )
-        except socket.gaierror as exc:
-            raise FetchError(url, f"host not found: {parts.hostname}") from exc
-        for info in infos:
-            address = ipaddress.ip_address(info[4][0])
-            if address.is_private or address.is_loopback or address.is_link_local or address.is_reserved:
-                raise FetchError(url, f"refused: {parts.hostname} resolves to a private address ({address})")
+        await check_address(url, self.policy.allow_private)
+
+
+async def check_address(url: str, allow_private: bool) -> None:
+    """Refuse what a harvester must not fetch: other schemes, and private, loopback, link-local or
+    reserved addresses unless allowed (a portal on the operator's own network, the simulated portals)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise FetchError(url, "only http and https URLs can be harvested")
+    if allow_private:
+        return
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(parts.hostname, parts.port or 443, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise FetchError(url, f"host not found: {parts.hostname}") from exc
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0])
+        if address.is_private or address.is_loopback or address.is_link_local or address.is_reserved:
+            raise FetchError(url, f"refused: {parts.hostname} resolves to a private address ({address})")

@@ -8,7 +8,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from services.harvester.fetch import Fetcher, FetchError, FetchPolicy, HostLimits
+from services.harvester.fetch import Fetcher, FetchError, FetchPolicy, HostLimits, check_address
 
 POLICY = FetchPolicy(allow_private=True, backoff_seconds=0.01, max_attempts=3, max_redirects=2)
 
@@ -99,3 +99,18 @@ async def test_requests_to_one_host_are_paced():
     started = time.monotonic()
     await limits.pace("other.example")
     assert time.monotonic() - started < 0.05
+
+
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:8090/udata", "http://10.1.2.3/", "http://[::1]/", "http://169.254.169.254/latest"]
+)
+async def test_private_and_loopback_sources_are_refused_unless_allowed(url):
+    with pytest.raises(FetchError, match="private address"):
+        await check_address(url, allow_private=False)
+    await check_address(url, allow_private=True)
+
+
+async def test_only_http_sources_are_harvested():
+    for url in ("ftp://portal.example/catalog", "file:///etc/passwd", "not a url"):
+        with pytest.raises(FetchError, match="only http and https"):
+            await check_address(url, allow_private=True)
