@@ -18,7 +18,14 @@ ORGANIZATION_TYPES = ("COM", "CC", "CA", "CU", "MET", "EPT", "DEP", "REG", "COLO
 
 
 def create_runtime(settings: Settings) -> Runtime:
-    return Runtime(settings, SERVICE)
+    runtime = Runtime(settings, SERVICE)
+
+    async def close_http(rt: Runtime) -> None:
+        if session := rt.background.get("http"):
+            await session.close()
+
+    runtime.on_stop.append(close_http)
+    return runtime
 
 
 class BadRequest(Exception):
@@ -89,13 +96,12 @@ async def json_errors(request: web.Request, handler: Any) -> web.StreamResponse:
 def create_routes() -> web.RouteTableDef:
     routes = web.RouteTableDef()
     matchers = MatcherCache(refresh_seconds=30.0)
-    sessions: dict[str, aiohttp.ClientSession] = {}
 
     async def forwarded(request: web.Request) -> web.Response:
         runtime: Runtime = request.app["runtime"]
-        if "session" not in sessions:
-            sessions["session"] = aiohttp.ClientSession()
-        return await forward(request, runtime.settings, sessions["session"])
+        if "http" not in runtime.background:  # the session that forwards to the services owning other paths
+            runtime.background["http"] = aiohttp.ClientSession()
+        return await forward(request, runtime.settings, runtime.background["http"])
 
     for prefix in ("/api/v1/sources", "/api/v1/harvest/", "/api/v1/contributions"):
         routes.route("*", prefix + "{tail:.*}")(forwarded)
