@@ -20,11 +20,12 @@ import aiohttp
 import asyncpg
 from aiokafka import AIOKafkaProducer
 
-from bench.support import bench_settings, clean, log_dir, prepare, rss_mib, run_command, start_module, start_service
+from bench.support import bench_settings, clean, log_dir, prepare, rss_mib, start_module, start_service
 from shared.events import HarvestRequested
 from shared.settings import Settings
 from tests.support.db import connect_as
 from tests.support.kafka import end_offsets
+from tests.support.processes import run_module
 
 
 async def raw_kafka_rate(settings: Settings, count: int, size: int) -> float:
@@ -123,7 +124,7 @@ async def main(portals: int, datasets: int, harvesters: int) -> None:
         await wait_ready(f"http://127.0.0.1:{settings.simulator_port}/udata/datagouv/api/1/datasets/?page_size=1")
         for instance in instances:
             await instance.wait_ready()
-        await run_command("-m", "services.harvester", "sources", "seed", str(sources), settings=settings)
+        await run_module(settings, "services.harvester", "sources", "seed", str(sources))
         conn = await connect_as(settings, "harvester")
         source_ids = [r["id"] for r in await conn.fetch("SELECT id FROM harvest.sources")]
         expected = portals * datasets + max(10, datasets // 2)

@@ -1,32 +1,17 @@
 """What the benchmarks share: an isolated database and topic prefix on the real broker and PostgreSQL,
 services started as processes, memory readings."""
 
-import asyncio
-import os
-import secrets
 import subprocess
 import sys
 from pathlib import Path
 
 from shared.bootstrap import bootstrap_database, delete_topics, drop_database, ensure_topics
 from shared.settings import Settings
-from tests.support.processes import ROOT, ServiceProcess, ensure_infrastructure, service_env
+from tests.support.processes import ROOT, ServiceProcess, ensure_infrastructure, isolated_settings, service_env
 
 
 def bench_settings(**overrides: object) -> Settings:
-    run = secrets.token_hex(3)
-    return Settings(
-        topic_prefix=f"bench{run}.",
-        db_name=f"observatoire_bench_{run}",
-        api_port=28000,
-        harvester_port=28001,
-        consolidator_port=28002,
-        indicators_port=28003,
-        contributions_port=28004,
-        simulator_port=28090,
-        allow_private_sources=True,
-        **overrides,
-    )  # type: ignore[arg-type]
+    return isolated_settings("bench", 28000, **overrides)
 
 
 async def prepare(settings: Settings) -> None:
@@ -68,22 +53,3 @@ def log_dir(name: str) -> Path:
     path = ROOT / "var" / "bench" / name
     path.mkdir(parents=True, exist_ok=True)
     return path
-
-
-async def run_command(*args: str, settings: Settings) -> str:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        *args,
-        cwd=ROOT,
-        env=service_env(settings),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    out, _ = await process.communicate()
-    if process.returncode:
-        raise RuntimeError(out.decode())
-    return out.decode()
-
-
-def cpu_count() -> int:
-    return os.cpu_count() or 1

@@ -20,7 +20,7 @@ from shared.settings import Settings
 from simulated_portals.app import build_app
 from simulated_portals.catalogue import PortalSpec, Publisher, World, build_world, stable_hex
 from tests.support.kafka import drained
-from tests.support.processes import ServiceProcess, all_services, ensure_infrastructure
+from tests.support.processes import ServiceProcess, all_services, ensure_infrastructure, isolated_settings
 from tests.support.quirky import QUIRKY_PORTALS
 
 SESSION = secrets.token_hex(3)
@@ -28,19 +28,7 @@ SESSION = secrets.token_hex(3)
 
 @pytest.fixture(scope="session")
 def settings() -> Settings:
-    return Settings(
-        topic_prefix=f"test{SESSION}.",
-        db_name=f"observatoire_test_{SESSION}",
-        api_port=18000,
-        harvester_port=18001,
-        consolidator_port=18002,
-        indicators_port=18003,
-        contributions_port=18004,
-        simulator_port=18090,
-        allow_private_sources=True,
-        retry_backoff_seconds=0.05,
-        schedule_check_seconds=1.0,
-    )
+    return isolated_settings("test", 18000, retry_backoff_seconds=0.05, schedule_check_seconds=1.0)
 
 
 @pytest.fixture(scope="session")

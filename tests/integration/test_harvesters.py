@@ -3,7 +3,6 @@ sources added and runs asked through the operator API, events read back from har
 
 import asyncio
 import json
-import sys
 
 import pytest
 
@@ -13,7 +12,7 @@ from simulated_portals.app import source_url
 from simulated_portals.catalogue import PortalSpec, World, dataset
 from tests.support.db import connect_as
 from tests.support.kafka import read_all, wait_for
-from tests.support.processes import ROOT, service_env
+from tests.support.processes import run_module
 
 pytestmark = pytest.mark.integration
 FINAL = {"done", "done-errors", "partial", "failed"}
@@ -22,23 +21,10 @@ FINAL = {"done", "done-errors", "partial", "failed"}
 @pytest.fixture(scope="module")
 async def operator(services, settings: Settings) -> dict[str, str]:
     """A token made by the documented command, as an operator would."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "services.contributions",
-        "tokens",
-        "create",
-        "--role",
-        "operator",
-        "--name",
-        "test",
-        cwd=ROOT,
-        env=service_env(settings),
-        stdout=asyncio.subprocess.PIPE,
-    )
-    stdout, _ = await process.communicate()
-    token = stdout.decode().strip()
-    assert process.returncode == 0 and token.startswith("obs_")
+    token = (
+        await run_module(settings, "services.contributions", "tokens", "create", "--role", "operator", "--name", "test")
+    ).strip()
+    assert token.startswith("obs_")
     conn = await connect_as(settings, "contributions")
     stored = await conn.fetchval("SELECT token_hash FROM contributions.tokens WHERE name = 'test'")
     await conn.close()

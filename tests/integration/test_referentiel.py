@@ -1,10 +1,8 @@
 """The référentiel loaded through Kafka and the consolidator, as `make up` does, checked against the
 package's own files; then reloaded, and loaded again in a newer (edited) version."""
 
-import asyncio
 import json
 import shutil
-import sys
 
 import pytest
 
@@ -12,7 +10,7 @@ from shared.settings import Settings
 from tests.conftest import load
 from tests.support.db import connect_as
 from tests.support.kafka import end_offsets
-from tests.support.processes import ROOT, service_env
+from tests.support.processes import run_module
 
 pytestmark = pytest.mark.integration
 
@@ -63,18 +61,8 @@ async def test_the_registry_holds_the_whole_referentiel_with_its_obligation(load
 
 
 async def test_the_obligated_counts_command_prints_the_same_numbers(loaded):
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "services.consolidator",
-        "obligated-counts",
-        cwd=ROOT,
-        env=service_env(loaded),
-        stdout=asyncio.subprocess.PIPE,
-    )
-    stdout, _ = await process.communicate()
-    assert process.returncode == 0
-    rows = [line.split() for line in stdout.decode().splitlines()[1:]]
+    output = await run_module(loaded, "services.consolidator", "obligated-counts")
+    rows = [line.split() for line in output.splitlines()[1:]]
     printed = {row[0]: (int(row[1]), int(row[2])) for row in rows}
     for type_, counts in expected_counts().items():
         assert printed[type_] == counts, type_

@@ -1,11 +1,14 @@
 """The registry through the public API: lists and filters, cards by any id, matching, unmatched
 publishers, and what harvested publishers teach the registry (SIRENs, bodies outside the référentiel)."""
 
+from functools import partial
+
 import pytest
 
-from shared.events import DatasetDiscovered, Publisher
+from shared.events import Publisher
 from shared.identifiers import with_luhn_digit
-from tests.support.kafka import produce, wait_for
+from tests.support.events import discovered, publish
+from tests.support.kafka import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -60,27 +63,15 @@ async def test_match_gives_the_best_candidate_or_the_homonyms(referentiel, servi
     await get(http, f"{api}/api/v1/organizations/match", status=400)
 
 
-def discovered(remote_id: str, publisher: Publisher) -> DatasetDiscovered:
-    return DatasetDiscovered(
-        producer="test",
-        run_id="run-registry",
-        source_id="registry-test",
-        portal_kind="udata",
-        portal_url="http://portal.registry.test",
-        remote_id=remote_id,
-        publisher=publisher,
-        title=f"Jeu {remote_id}",
-        content_hash=f"hash-{remote_id}",
-    )
-
-
-async def publish(settings, event: DatasetDiscovered) -> None:
-    await produce(settings, "harvest.datasets", event.model_dump_json().encode(), key=event.key().encode())
+PORTAL = "http://portal.registry.test"
+registry_event = partial(discovered, portal_url=PORTAL, source_id="registry-test")
 
 
 async def test_a_departement_learns_its_siren_from_a_portal_and_stays_resolvable(referentiel, services, http):
     api, siren = services["api"].url, with_luhn_digit("22290001")
-    await publish(referentiel, discovered("fin-1", Publisher(name="Département du Finistère", siren=siren + "00017")))
+    await publish(
+        referentiel, registry_event("fin-1", Publisher(name="Département du Finistère", siren=siren + "00017"))
+    )
 
     async def renamed():
         card = await get(http, f"{api}/api/v1/organizations/DEP-29")
@@ -95,15 +86,17 @@ async def test_a_departement_learns_its_siren_from_a_portal_and_stays_resolvable
 
 async def test_a_body_outside_the_referentiel_is_created_from_its_siren_and_typed(referentiel, services, http):
     api, siren = services["api"].url, with_luhn_digit("25290042")
-    await publish(referentiel, discovered("syn-1", Publisher(name="Syndicat mixte du bassin de l'Élorn", siren=siren)))
+    await publish(
+        referentiel, registry_event("syn-1", Publisher(name="Syndicat mixte du bassin de l'Élorn", siren=siren))
+    )
     card = await wait_for(lambda: _card(http, f"{api}/api/v1/organizations/{siren}"))
     assert (card["type"], card["obligation"]["method"]) == ("AGCT", "not_a_collectivite")
-    assert card["provenance"]["siren"] == "portal:http://portal.registry.test"
+    assert card["provenance"]["siren"] == f"portal:{PORTAL}"
 
 
 async def test_a_publisher_that_cannot_be_decided_is_listed_unmatched(referentiel, services, http):
     api = services["api"].url
-    await publish(referentiel, discovered("sd-1", Publisher(name="Commune de Saint-Denis")))
+    await publish(referentiel, registry_event("sd-1", Publisher(name="Commune de Saint-Denis")))
 
     async def listed():
         body = await get(http, f"{api}/api/v1/publishers/unmatched?page_size=200")
@@ -111,7 +104,7 @@ async def test_a_publisher_that_cannot_be_decided_is_listed_unmatched(referentie
 
     publisher = await wait_for(listed)
     assert "homonym" in publisher["reason"] and len(publisher["candidates"]) > 1
-    assert publisher["portal_url"] == "http://portal.registry.test"
+    assert publisher["portal_url"] == PORTAL
 
 
 async def _card(http, url):

@@ -7,11 +7,12 @@ import aiohttp
 import pytest
 
 from services.harvester.repository import Source, add_source
-from shared.events import DatasetDiscovered, HarvestRequested, HarvestRunFinished, Publisher
+from shared.events import HarvestRequested, HarvestRunFinished, Publisher
 from shared.identifiers import siren_from, with_luhn_digit
 from simulated_portals.catalogue import dataset
 from tests.conftest import THIN_PORTAL
 from tests.support.db import connect_as
+from tests.support.events import discovered
 from tests.support.kafka import produce, read_all, wait_for
 
 pytestmark = pytest.mark.integration
@@ -70,20 +71,6 @@ async def _card_with_count(http, api, siren, expected):
     if card and card["indicators"].get("datasets") == expected:
         return card
     return None
-
-
-def discovered(remote_id: str, publisher: Publisher, title: str = "Budget primitif 2026") -> DatasetDiscovered:
-    return DatasetDiscovered(
-        producer="test",
-        run_id="run-dup",
-        source_id="direct",
-        portal_kind="udata",
-        portal_url="http://portal.test",
-        remote_id=remote_id,
-        publisher=publisher,
-        title=title,
-        content_hash=f"hash-{remote_id}-{title}",
-    )
 
 
 async def test_the_same_event_delivered_twice_is_applied_once(services, settings, http):

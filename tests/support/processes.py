@@ -2,15 +2,18 @@
 
 import asyncio
 import os
+import secrets
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 
 from shared.settings import SERVICES, Settings
 
 ROOT = Path(__file__).resolve().parents[2]
+PORT_ORDER = ("api", "harvester", "consolidator", "indicators", "contributions")  # default ports 8000-8004
 
 
 def ensure_infrastructure() -> None:
@@ -79,3 +82,35 @@ class ServiceProcess:
 
 def all_services(settings: Settings, log_dir: Path) -> dict[str, ServiceProcess]:
     return {name: ServiceProcess(name, settings, log_dir) for name in SERVICES}
+
+
+def isolated_settings(label: str, port_base: int, **overrides: Any) -> Settings:
+    """Settings of a run sharing the machine's broker and PostgreSQL with anything else: its own
+    database, topic prefix and ports (`port_base` + 0..4 for the services, + 90 for the simulator)."""
+    run = secrets.token_hex(3)
+    ports = {f"{service}_port": port_base + n for n, service in enumerate(PORT_ORDER)}
+    return Settings(
+        topic_prefix=f"{label}{run}.",
+        db_name=f"observatoire_{label}_{run}",
+        **ports,
+        simulator_port=port_base + 90,
+        allow_private_sources=True,
+        **overrides,
+    )
+
+
+async def run_module(settings: Settings, *args: str) -> str:
+    """Run `python -m ...` with the settings in its environment; its output, or an error with it."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        *args,
+        cwd=ROOT,
+        env=service_env(settings),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    out, _ = await process.communicate()
+    if process.returncode:
+        raise RuntimeError(f"python -m {' '.join(args)} failed:\n{out.decode()}")
+    return out.decode()
