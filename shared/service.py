@@ -97,7 +97,7 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     relay: list[OutboxRelay] = []
     # Dependencies may come up after the service: it serves /healthz at once and keeps trying to
     # connect in the background; /readyz says what is missing meanwhile.
-    starter = asyncio.create_task(_start_dependencies(runtime, relay), name="start-dependencies")
+    starter = asyncio.create_task(_start_logged(runtime, relay), name="start-dependencies")
     yield
     starter.cancel()
     await asyncio.gather(starter, return_exceptions=True)
@@ -112,6 +112,16 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         await runtime.broker.stop()
     if runtime._pool is not None:
         await runtime._pool.close()
+
+
+async def _start_logged(runtime: Runtime, relay: list[OutboxRelay]) -> None:
+    """A start that fails for good (a broken migration) must say so: /readyz stays 503 and the log tells why."""
+    try:
+        await _start_dependencies(runtime, relay)
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.exception("start failed; the service stays unready")
 
 
 async def _start_dependencies(runtime: Runtime, relay: list[OutboxRelay]) -> None:
