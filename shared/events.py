@@ -53,6 +53,9 @@ class Publisher(BaseModel):
     name: str
     remote_id: str | None = None
     siren: str | None = None
+    # The département (COG code) of the portal's territory, when the source says it: decides between
+    # homonym communes ("Saint-Denis" in 93 or 974).
+    departement: str | None = None
 
 
 class ResourceSchema(BaseModel):

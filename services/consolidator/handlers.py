@@ -80,7 +80,7 @@ async def _resolve_publisher(
     publisher, source = event.publisher, f"portal:{event.portal_url}"
     keys = alias_keys(event.portal_url, publisher)
     siren = siren_from(publisher.siren)
-    result = matcher.match(publisher.name, siren=siren, alias_keys=keys)
+    result = matcher.match(publisher.name, siren=siren, departement=publisher.departement, alias_keys=keys)
     changed: list[Organization] = []
     if result.best and siren and result.best.rule != "siren":
         matched = matcher.by_id[result.best.organization_id]

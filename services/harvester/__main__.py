@@ -29,14 +29,7 @@ async def save_sources(settings: Settings, sources: list[SourceIn]) -> None:
     now = datetime.now(UTC)
     async with pool.acquire() as conn:
         for s in sources:
-            source = repository.Source(
-                id=s.id or s.name,
-                url=s.url,
-                family=s.family,
-                name=s.name,
-                owner_organization=s.owner,
-                schedule=s.schedule,
-            )
+            source = s.to_source()
             await repository.add_source(conn, source, schedules.next_run(source.schedule, now))
     await pool.close()
     print(f"{len(sources)} source(s) saved")
@@ -88,6 +81,7 @@ def main(argv: list[str]) -> None:
         add.add_argument(flag, required=True)
     add.add_argument("--owner")
     add.add_argument("--schedule", default="@daily")
+    add.add_argument("--departement", help="the portal's territory (COG code), to tell homonym communes apart")
     seed = sources.add_parser("seed")
     seed.add_argument("file", type=Path)
     sources.add_parser("list")
@@ -99,7 +93,13 @@ def main(argv: list[str]) -> None:
         asyncio.run(request(settings, args.source_id, args.mode))
     elif args.action == "add":
         source = SourceIn(
-            id=args.id, url=args.url, family=args.family, name=args.name, owner=args.owner, schedule=args.schedule
+            id=args.id,
+            url=args.url,
+            family=args.family,
+            name=args.name,
+            owner=args.owner,
+            schedule=args.schedule,
+            departement=args.departement,
         )
         asyncio.run(save_sources(settings, [source]))
     elif args.action == "seed":

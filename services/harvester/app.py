@@ -97,6 +97,18 @@ class SourceIn(BaseModel):
     name: str = Field(min_length=1, max_length=300)
     owner: str | None = Field(default=None, max_length=40)
     schedule: str = "@daily"
+    departement: str | None = Field(default=None, pattern=r"^(\d{2,3}|2[AB])$")
+
+    def to_source(self) -> repository.Source:
+        return repository.Source(
+            id=self.id or slug(self.name),
+            url=self.url,
+            family=self.family,
+            name=self.name,
+            owner_organization=self.owner,
+            schedule=self.schedule,
+            departement=self.departement,
+        )
 
     @field_validator("family")
     @classmethod
@@ -153,14 +165,7 @@ def create_routes() -> web.RouteTableDef:
         async with runtime.pool.acquire() as conn:
             principal = await authenticate(conn, request, "operator")
             body: SourceIn = await read_model(request, SourceIn)
-            source = repository.Source(
-                id=body.id or slug(body.name),
-                url=body.url,
-                family=body.family,
-                name=body.name,
-                owner_organization=body.owner,
-                schedule=body.schedule,
-            )
+            source = body.to_source()
             try:
                 await check_address(source.url, runtime.settings.allow_private_sources)
             except FetchError as exc:

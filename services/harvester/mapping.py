@@ -141,11 +141,14 @@ def discovered(
     created: Any = None,
     modified: Any = None,
     upstream: UpstreamOrigin | None = None,
+    territory: str | None = None,
 ) -> DatasetDiscovered:
     """The event for one dataset; raises ValueError when the record cannot make one (no title)."""
     clean_title = clean_text(title)
     if not clean_title:
         raise ValueError("dataset without a title")
+    if territory and not publisher.departement:
+        publisher = publisher.model_copy(update={"departement": territory})
     fields: dict[str, Any] = {
         "title": clean_title,
         "description": clean_text(description),

@@ -6,7 +6,7 @@ from typing import Any
 
 import asyncpg
 
-SOURCE_COLUMNS = "id, url, family, name, owner_organization, schedule, enabled"
+SOURCE_COLUMNS = "id, url, family, name, owner_organization, schedule, enabled, departement"
 
 
 @dataclass(frozen=True)
@@ -18,6 +18,7 @@ class Source:
     owner_organization: str | None = None
     schedule: str = "@daily"
     enabled: bool = True
+    departement: str | None = None  # the portal's territory (COG code), when it has one
 
 
 @dataclass(frozen=True)
@@ -30,9 +31,10 @@ class QueuedRun:
 
 async def add_source(conn: asyncpg.Connection, source: Source, next_run_at: datetime | None = None) -> None:
     await conn.execute(
-        f"""INSERT INTO harvest.sources ({SOURCE_COLUMNS}, next_run_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+        f"""INSERT INTO harvest.sources ({SOURCE_COLUMNS}, next_run_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
             ON CONFLICT (id) DO UPDATE SET url = $2, family = $3, name = $4, owner_organization = $5,
-                schedule = $6, enabled = $7, next_run_at = coalesce(harvest.sources.next_run_at, $8)""",
+                schedule = $6, enabled = $7, departement = $8,
+                next_run_at = coalesce(harvest.sources.next_run_at, $9)""",
         source.id,
         source.url,
         source.family,
@@ -40,6 +42,7 @@ async def add_source(conn: asyncpg.Connection, source: Source, next_run_at: date
         source.owner_organization,
         source.schedule,
         source.enabled,
+        source.departement,
         next_run_at,
     )
 

@@ -242,3 +242,22 @@ async def test_the_api_forwards_the_sources_and_runs_paths_to_the_harvester(serv
         assert response.status == 401
     async with http.post(f"{api}/api/v1/harvest/runs", json={"source_id": "nope"}, headers=operator) as response:
         assert response.status == 404
+
+
+async def test_a_sources_territory_travels_with_its_publishers(services, portal, world, settings, http, operator):
+    from tests.support.quirky import QUIRKY_PORTALS
+
+    spec = next(p for p in QUIRKY_PORTALS if p.slug == "territory")
+    body = {
+        "id": "t-territory",
+        "url": f"{portal}{spec.path}",
+        "family": "udata",
+        "name": "Portail de l'Ain",
+        "schedule": "@manual",
+        "departement": "01",
+    }
+    async with http.post(f"{services['harvester'].url}/api/v1/sources", json=body, headers=operator) as response:
+        assert response.status == 201, await response.text()
+    result = await run(http, services["harvester"].url, operator, "t-territory")
+    events = (await events_of(settings, {result["run_id"]}))[result["run_id"]]
+    assert len(events) == spec.size and {e["publisher"]["departement"] for e in events} == {"01"}

@@ -110,3 +110,15 @@ async def test_a_publisher_that_cannot_be_decided_is_listed_unmatched(referentie
 async def _card(http, url):
     async with http.get(url) as response:
         return await response.json() if response.status == 200 else None
+
+
+async def test_the_portals_territory_decides_between_homonym_communes(referentiel, services, http):
+    api = services["api"].url
+    expected = (await get(http, f"{api}/api/v1/organizations/match?name=Saint-Denis&departement=974"))["best"]
+    await publish(referentiel, registry_event("sd-974", Publisher(name="Commune de Saint-Denis", departement="974")))
+
+    async def counted():
+        card = await get(http, f"{api}/api/v1/organizations/{expected['organization_id']}")
+        return card if card["indicators"].get("datasets") == 1 else None
+
+    assert (await wait_for(counted))["departement"] == "974"

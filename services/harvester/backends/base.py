@@ -97,6 +97,7 @@ class HarvestBackend(ABC):
     def common(self, remote_id: str) -> dict[str, Any]:
         """The fields of every event of this run."""
         return {
+            "territory": self.source.departement,
             "run_id": self.run.run_id,
             "source_id": self.source.id,
             "portal_kind": self.family,
