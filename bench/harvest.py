@@ -7,7 +7,9 @@ raw aiokafka publishing of as many messages of the same size from one process. I
 harvester's resident memory as the harvest goes on: flat memory means it streams rather than
 accumulates.
 
-    .venv/bin/python -m bench.harvest [--portals 1000] [--datasets 200]
+    .venv/bin/python -m bench.harvest [--portals 1000] [--datasets 200] [--harvesters 1]
+
+BENCH_KEEP=1 keeps the benchmark's database afterwards, to look at its runs.
 """
 
 import argparse
