@@ -7,7 +7,7 @@ alone and the rest of the batch is handled, so one bad record never holds back h
 
 import json
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 from pydantic import TypeAdapter, ValidationError
@@ -17,6 +17,9 @@ from shared.deadletter import DeadLetterPolicy, dead_letter
 from shared.events import Event
 from shared.messaging import add_to_outbox
 from shared.settings import Settings
+
+if TYPE_CHECKING:
+    from shared.service import Runtime
 
 BatchHandler = Callable[[asyncpg.Connection, Any], Awaitable[Sequence[Event]]]
 
@@ -87,3 +90,28 @@ async def handle_batch_once(
         emitted = await handler(conn, fresh) if fresh else []
         await add_to_outbox(conn, schema, settings, emitted)
     return len(fresh)
+
+
+def subscribe_batch(
+    runtime: "Runtime",
+    topic: str,
+    event_type: Any,
+    handler: BatchHandler,
+    description: str,
+    max_records: int = 500,
+) -> None:
+    """Register a batch consumer of `topic` on the service's broker: valid events of `event_type`
+    only (poison ones dead-lettered one by one), each batch handled once in one transaction with
+    its outbox."""
+    settings, schema, consumer = runtime.settings, runtime.schema, f"{runtime.service}.{topic}"
+    assert schema is not None, "batch consumers keep their inbox in the service's schema"
+
+    async def on_batch(events: list[Any]) -> None:
+        await handle_batch_once(runtime.pool, schema, settings, consumer, events, handler)
+
+    # FastStream reads the payload's schema (validation, AsyncAPI) from the annotation.
+    on_batch.__annotations__["events"] = list[event_type]
+    on_batch.__name__ = f"on_{topic.replace('.', '_')}"
+    adapter: TypeAdapter[Any] = TypeAdapter(event_type)
+    options = batch_options(settings, runtime.service, topic, adapter, runtime.dead_letters, max_records)
+    runtime.broker.subscriber(settings.topic(topic), **options, description=description)(on_batch)

@@ -83,6 +83,7 @@ class DeadLetterMiddleware(BaseMiddleware):
             except Exception as exc:
                 if is_infrastructure_error(exc) or self.attempts >= self.policy.max_attempts:
                     raise
+                log.warning("handler failed; retrying", extra={"error": repr(exc)[:MAX_ERROR_MESSAGE]})
                 for record in _records(self.msg):
                     metrics.EVENTS_RETRIED.labels(topic=record.topic).inc()
                 delay = self.policy.backoff_seconds * 2 ** (self.attempts - 1)

@@ -133,9 +133,15 @@ class HarvestRunFinished(Event):
     source_id: str
     # udata's job statuses: done, done-errors (some items failed), partial (stopped mid-way), failed
     status: Literal["done", "done-errors", "partial", "failed"]
-    items_seen: int
+    items_seen: int  # DatasetDiscovered published by the run: the consolidator counts them in
     errors: int
     complete: bool
+    # Added in place (optional, so earlier events still validate): what withdrawals need. A full run
+    # lists every dataset, an incremental one only what changed; the moment the run started separates
+    # what it saw from what earlier runs saw; remote ids that failed to map are not missing.
+    mode: Literal["full", "incremental"] | None = None
+    started_at: datetime | None = None
+    error_remote_ids: list[str] = []
 
     def key(self) -> str:
         return self.source_id
@@ -172,6 +178,8 @@ class Organization(BaseModel):
     ept: str | None = None  # SIREN of the établissement public territorial (Grand Paris)
     population: int | None = None
     obligation: Obligation | None = None
+    website: str | None = None  # known from contributions
+    contact_url: str | None = None
     # Where one council serves several COG entries (Collectivité de Corse, Ville de Paris...), the id
     # of the organisation that stands for that council; indicators count each council once.
     council_id: str | None = None
@@ -223,6 +231,19 @@ class DatasetSource(BaseModel):
     remote_url: str | None = None
     first_seen: datetime
     last_seen: datetime
+    origin: bool = True  # the dataset's own portal, not a copy harvested from elsewhere
+    withdrawn_at: datetime | None = None  # missing from the portal's complete runs past the grace period
+
+
+class Attribution(BaseModel):
+    """Why a dataset is attributed to its organisation: the rule and confidence of the match, and the
+    portal record whose publisher decided it."""
+
+    model_config = ConfigDict(frozen=True)
+    rule: str  # a matcher rule (siren, alias, name, ...), siren-new, or contribution
+    confidence: float
+    source_id: str | None = None
+    publisher: str | None = None
 
 
 class CanonicalDataset(BaseModel):
@@ -240,6 +261,8 @@ class CanonicalDataset(BaseModel):
     modified: datetime | None = None
     withdrawn: bool = False
     sources: list[DatasetSource] = []
+    attribution: Attribution | None = None
+    provenance: dict[str, str] = {}  # field -> contribution:<id> where a contribution overrides the portals
 
 
 class DatasetChanged(Event):
@@ -261,6 +284,7 @@ class ContributionEvent(Event):
     organization_id: str
     field: str
     value: Any = None
+    dataset_id: str | None = None  # set when the contribution is about one of the organisation's datasets
 
     def key(self) -> str:
         return self.organization_id

@@ -283,6 +283,12 @@ class MatcherCache:
         aliases = await conn.fetch("SELECT alias, organization_id FROM registry.aliases WHERE kind <> 'insee'")
         self.matcher.aliases = {r["alias"]: r["organization_id"] for r in aliases}
 
+    def reset(self) -> None:
+        """Forget everything (what was remembered may have been rolled back): reload on next use."""
+        self.matcher = Matcher(())
+        self._loaded_until = None
+        self._checked_at = 0.0
+
     def remember(self, organization: Organization) -> None:
         """Index an organisation the caller just wrote, before the next refresh sees it."""
         self.matcher.upsert(organization)

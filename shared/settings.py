@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     # Harvesting private or loopback addresses is refused unless allowed (the simulated portals need it).
     allow_private_sources: bool = False
     harvest_concurrency: int = 8  # harvest runs at the same time, one per source at most
+    # A dataset missing from its portal's complete runs for this long is withdrawn (udata waits 7 days).
+    withdrawal_grace_seconds: float = 7 * 86400
     schedule_check_seconds: float = 30.0  # how often the scheduler looks for due sources
 
     # Dead-letter policy: attempts in process before a failing message goes to <topic>.dlq.

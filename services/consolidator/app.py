@@ -1,57 +1,70 @@
-"""Wiring of the consolidator: harvest.datasets in, registry.organizations and registry.datasets out
-(through the outbox)."""
+"""Wiring of the consolidator: harvest.datasets, harvest.runs, registry.referentiel and
+contributions.events in; registry.organizations and registry.datasets out (through the outbox)."""
 
+from datetime import timedelta
 from functools import partial
 from pathlib import Path
-
-from pydantic import TypeAdapter
+from typing import Any
 
 from services.consolidator import handlers
 from shared import topics
-from shared.batch import batch_options, handle_batch_once
-from shared.events import DatasetChanged, DatasetDiscovered, OrganizationChanged, ReferentielEntry
-from shared.kafka import declare_publisher
+from shared.batch import subscribe_batch
+from shared.events import (
+    ContributionEventUnion,
+    DatasetChanged,
+    DatasetDiscovered,
+    HarvestRunEvent,
+    OrganizationChanged,
+    ReferentielEntry,
+)
+from shared.kafka import declare_publisher, subscriber_options
 from shared.matching import MatcherCache
+from shared.messaging import handle_once
 from shared.service import Runtime
 from shared.settings import Settings
 
 SERVICE = "consolidator"
 SCHEMA = "registry"
 MIGRATIONS = Path(__file__).parent / "migrations"
-REFERENTIEL_ENTRY: TypeAdapter[ReferentielEntry] = TypeAdapter(ReferentielEntry)
-DATASET_DISCOVERED: TypeAdapter[DatasetDiscovered] = TypeAdapter(DatasetDiscovered)
 
 
 def create_runtime(settings: Settings) -> Runtime:
     runtime = Runtime(settings, SERVICE, schema=SCHEMA, migrations=MIGRATIONS)
     broker = runtime.broker
     matchers = MatcherCache()
-    on_datasets = partial(handlers.datasets_discovered, matchers=matchers)
+    grace = timedelta(seconds=settings.withdrawal_grace_seconds)
+
+    subscribe_batch(
+        runtime,
+        topics.HARVEST_DATASETS,
+        DatasetDiscovered,
+        partial(handlers.datasets_discovered, matchers=matchers, grace=grace),
+        "Consolidates harvested datasets into canonical datasets, in batches.",
+    )
+    subscribe_batch(
+        runtime,
+        topics.HARVEST_RUNS,
+        HarvestRunEvent,
+        partial(handlers.harvest_runs, grace=grace),
+        "Accounts finished runs; withdraws what a complete run no longer lists once all its datasets are in.",
+    )
+    subscribe_batch(
+        runtime,
+        topics.REGISTRY_REFERENTIEL,
+        ReferentielEntry,
+        handlers.referentiel_entries,
+        "Merges the organisations of the official référentiel into the registry, in batches.",
+    )
 
     @broker.subscriber(
-        settings.topic(topics.HARVEST_DATASETS),
-        **batch_options(settings, SERVICE, topics.HARVEST_DATASETS, DATASET_DISCOVERED, runtime.dead_letters),
-        description="Consolidates each harvested dataset into the registry.",
+        settings.topic(topics.CONTRIBUTIONS_EVENTS),
+        **subscriber_options(settings, SERVICE, topics.CONTRIBUTIONS_EVENTS),
+        description="Applies accepted contributions to organisations and datasets (provenance contribution).",
     )
-    async def on_datasets_discovered(events: list[DatasetDiscovered]) -> None:
-        await handle_batch_once(
-            runtime.pool, SCHEMA, settings, f"{SERVICE}.{topics.HARVEST_DATASETS}", events, on_datasets
-        )
-
-    @broker.subscriber(
-        settings.topic(topics.REGISTRY_REFERENTIEL),
-        **batch_options(settings, SERVICE, topics.REGISTRY_REFERENTIEL, REFERENTIEL_ENTRY, runtime.dead_letters),
-        description="Merges the organisations of the official référentiel into the registry, in batches.",
-    )
-    async def on_referentiel_entries(entries: list[ReferentielEntry]) -> None:
-        await handle_batch_once(
-            runtime.pool,
-            SCHEMA,
-            settings,
-            f"{SERVICE}.{topics.REGISTRY_REFERENTIEL}",
-            entries,
-            handlers.referentiel_entries,
-        )
+    async def on_contribution(event: ContributionEventUnion) -> None:
+        consumer = f"{SERVICE}.{topics.CONTRIBUTIONS_EVENTS}"
+        handler: Any = partial(handlers.contribution_accepted, matchers=matchers)
+        await handle_once(runtime.pool, SCHEMA, settings, consumer, event, handler)
 
     declare_publisher(
         broker,

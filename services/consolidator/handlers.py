@@ -1,12 +1,17 @@
 """Consolidation of harvested datasets into the registry. Each handler runs inside the transaction
 that also claims the event in the inbox and stores the emitted events in the outbox."""
 
-from datetime import UTC, datetime
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from typing import Any
 
 import asyncpg
 
 from services.consolidator import repository
-from services.consolidator.datasets import canonical_from, canonical_id
+from services.consolidator.datasets import canonical_dataset, state_hash
+from services.consolidator.identity import canonical_id, is_origin, record_keys
 from services.consolidator.organizations import (
     alias_keys,
     merge_referentiel,
@@ -14,12 +19,28 @@ from services.consolidator.organizations import (
     organization_from_publisher,
     with_learned_siren,
 )
+from services.consolidator.overrides import (
+    DATASET_FIELDS,
+    ORGANIZATION_FIELDS,
+    Override,
+    apply_to_dataset,
+    apply_to_organization,
+    dataset_values,
+    organization_values,
+    with_value,
+)
 from shared.events import (
+    CanonicalDataset,
+    ContributionAccepted,
+    ContributionEvent,
     DatasetChanged,
     DatasetDiscovered,
     Event,
+    HarvestRunFinished,
+    HarvestRunStarted,
     Organization,
     OrganizationChanged,
+    Publisher,
     ReferentielEntry,
 )
 from shared.identifiers import siren_from
@@ -28,45 +49,170 @@ from shared.matching import Matcher, MatcherCache
 PRODUCER = "consolidator"
 
 
-async def dataset_discovered(conn: asyncpg.Connection, event: DatasetDiscovered, matchers: MatcherCache) -> list[Event]:
-    now = datetime.now(UTC)
-    emitted: list[Event] = []
-    organization_id = await _resolve_publisher(conn, event, emitted, await matchers.get(conn), matchers)
-
-    existing = await repository.find_source_record(conn, event.source_id, event.remote_id)
-    if (
-        existing
-        and existing.content_hash == event.content_hash
-        and (await repository.dataset_organization(conn, existing.dataset_id) == organization_id)
-    ):
-        # Same content as last time: remember we saw it, emit nothing.
-        await repository.touch_source(conn, event.source_id, event.remote_id, event.run_id, now)
-        return emitted
-
-    dataset_id = existing.dataset_id if existing else canonical_id(event.source_id, event.remote_id)
-    provisional = canonical_from(dataset_id, organization_id, event, sources=[])
-    await repository.upsert_dataset(conn, provisional)
-    await repository.upsert_source(conn, dataset_id, event, now)
-    dataset = provisional.model_copy(update={"sources": await repository.sources_of(conn, dataset_id)})
-    emitted.append(
-        DatasetChanged(
-            producer=PRODUCER,
-            correlation_id=event.run_id,
-            change="updated" if existing else "created",
-            dataset=dataset,
-        )
-    )
-    return emitted
+@dataclass(frozen=True)
+class PublisherMatch:
+    organization_id: str | None
+    attribution: dict[str, Any] | None  # rule and confidence of the match
 
 
 async def datasets_discovered(
-    conn: asyncpg.Connection, events: list[DatasetDiscovered], matchers: MatcherCache
+    conn: asyncpg.Connection, events: list[DatasetDiscovered], matchers: MatcherCache, grace: timedelta
 ) -> list[Event]:
-    """A batch, in one transaction, in partition order."""
+    """A batch, in one transaction: attribute each record, find its canonical dataset, store what
+    changed, recompute the datasets it touched, then account the runs for withdrawals."""
+    try:
+        return await _consolidate(conn, events, matchers, grace)
+    except BaseException:
+        matchers.reset()  # organisations it remembered are rolled back with the transaction
+        raise
+
+
+async def _consolidate(
+    conn: asyncpg.Connection, events: list[DatasetDiscovered], matchers: MatcherCache, grace: timedelta
+) -> list[Event]:
+    now = datetime.now(UTC)
     emitted: list[Event] = []
-    for event in events:
-        emitted += await dataset_discovered(conn, event, matchers)
+    latest = {(e.source_id, e.remote_id): e for e in events}  # a record sighted twice: its last sighting
+    matcher = await matchers.get(conn)
+    sightings = Counter((e.portal_url, e.publisher) for e in events)
+    matches: dict[tuple[str, Publisher], PublisherMatch] = {}
+    for event in latest.values():
+        if (event.portal_url, event.publisher) not in matches:
+            matches[(event.portal_url, event.publisher)] = await _resolve_publisher(
+                conn, event, emitted, matcher, matchers, sightings[(event.portal_url, event.publisher)]
+            )
+
+    known = await repository.known_records(conn, list(latest))
+    unchanged, updates = [], []
+    for record_key, event in latest.items():
+        match = matches[(event.portal_url, event.publisher)]
+        before = known.get(record_key)
+        if before and _unchanged(before, event, match):
+            unchanged.append(event)
+        else:
+            updates.append((event, before, match))
+    await repository.touch_records(conn, unchanged, now)
+
+    dataset_of = await _identify(conn, [(event, before) for event, before, _ in updates])
+    await repository.save_records(
+        conn,
+        [
+            repository.RecordUpdate(
+                event,
+                dataset_of[(event.source_id, event.remote_id)],
+                is_origin(event),
+                m.organization_id,
+                m.attribution,
+            )
+            for event, _, m in updates
+        ],
+        now,
+    )
+    emitted += await refresh_datasets(conn, sorted(set(dataset_of.values())), cause=_runs_of(events))
+
+    runs = Counter((e.run_id, e.source_id) for e in events)
+    await repository.count_consolidated(conn, runs)
+    emitted += await account_runs(conn, sorted({run_id for run_id, _ in runs}), grace)
     return emitted
+
+
+def _unchanged(before: repository.KnownRecord, event: DatasetDiscovered, match: PublisherMatch) -> bool:
+    return (
+        before.content_hash == event.content_hash
+        and before.organization_id == match.organization_id
+        and before.missing_since is None
+        and before.withdrawn_at is None
+    )
+
+
+async def _identify(
+    conn: asyncpg.Connection, records: list[tuple[DatasetDiscovered, repository.KnownRecord | None]]
+) -> dict[tuple[str, str], str]:
+    """The canonical dataset of each record: its own if known, else the first dataset one of its keys
+    belongs to, else a new one named after its origin key. Every key is remembered."""
+    keys_of = {(e.source_id, e.remote_id): record_keys(e) for e, _ in records}
+    owners = await repository.datasets_by_key(conn, sorted({k for keys in keys_of.values() for k in keys}))
+    dataset_of: dict[tuple[str, str], str] = {}
+    for event, before in records:
+        keys = keys_of[(event.source_id, event.remote_id)]
+        dataset_id = before.dataset_id if before else next((owners[k] for k in keys if k in owners), None)
+        dataset_id = dataset_id or canonical_id(keys[0])
+        dataset_of[(event.source_id, event.remote_id)] = dataset_id
+        for key in keys:
+            owners.setdefault(key, dataset_id)  # a later record of the same batch finds it too
+    await repository.save_keys(conn, [(k, owners[k]) for keys in keys_of.values() for k in keys])
+    return dataset_of
+
+
+async def refresh_datasets(conn: asyncpg.Connection, dataset_ids: list[str], cause: str | None) -> list[Event]:
+    """Recompute these canonical datasets from their records and contributions; announce those whose
+    state changed (a dataset computed again to the same state emits nothing)."""
+    if not dataset_ids:
+        return []
+    records = await repository.records_of(conn, dataset_ids)
+    states = await repository.dataset_states(conn, dataset_ids)
+    overrides = await repository.overrides_for(conn, "dataset", dataset_ids)
+    changes: list[tuple[CanonicalDataset, str, str]] = []
+    for dataset_id in dataset_ids:
+        if dataset_id not in records:
+            continue
+        dataset, expired = apply_to_dataset(
+            canonical_dataset(dataset_id, records[dataset_id]), overrides.get(dataset_id, [])
+        )
+        if expired:
+            await repository.expire_overrides(conn, "dataset", dataset_id, expired)
+        digest, before = state_hash(dataset), states.get(dataset_id)
+        if before and before.state_hash == digest:
+            continue
+        if before is None:
+            change = "created"
+        elif dataset.withdrawn and not before.withdrawn:
+            change = "withdrawn"
+        else:
+            change = "updated"
+        changes.append((dataset, digest, change))
+    await repository.save_datasets(conn, changes, cause)
+    return [
+        DatasetChanged(producer=PRODUCER, correlation_id=cause, change=change, dataset=dataset)
+        for dataset, _, change in changes
+    ]
+
+
+async def account_runs(conn: asyncpg.Connection, run_ids: list[str], grace: timedelta) -> list[Event]:
+    """Apply the withdrawals of the runs whose every dataset has been consolidated."""
+    emitted: list[Event] = []
+    for run in await repository.runs_to_account(conn, run_ids):
+        withdrawn: list[str] = []
+        if may_withdraw(run):
+            withdrawn = await repository.withdraw_missing(conn, run, grace)
+            emitted += await refresh_datasets(conn, withdrawn, cause=run.run_id)
+        await repository.mark_accounted(conn, run.run_id, len(withdrawn))
+    return emitted
+
+
+def may_withdraw(run: repository.HarvestRun) -> bool:
+    """Only a complete full run lists every dataset of its source, and only if every item that failed
+    is known by its remote id (an item that failed is not missing)."""
+    return bool(
+        run.complete
+        and run.mode == "full"
+        and run.started_at is not None
+        and len(run.error_remote_ids) >= (run.errors or 0)
+    )
+
+
+async def harvest_runs(
+    conn: asyncpg.Connection, events: list[HarvestRunStarted | HarvestRunFinished], grace: timedelta
+) -> list[Event]:
+    finished = [e for e in events if isinstance(e, HarvestRunFinished)]
+    for run in finished:
+        await repository.record_finished_run(conn, run)
+    return await account_runs(conn, [run.run_id for run in finished], grace)
+
+
+def _runs_of(events: list[DatasetDiscovered]) -> str | None:
+    runs = sorted({e.run_id for e in events})
+    return runs[0] if len(runs) == 1 else None
 
 
 async def _resolve_publisher(
@@ -75,13 +221,15 @@ async def _resolve_publisher(
     emitted: list[Event],
     matcher: Matcher,
     matchers: MatcherCache,
-) -> str | None:
-    """The organisation behind the dataset's publisher, or None (then recorded as unmatched)."""
+    sightings: int,
+) -> PublisherMatch:
+    """The organisation behind the dataset's publisher, with the evidence (unmatched: recorded, None)."""
     publisher, source = event.publisher, f"portal:{event.portal_url}"
     keys = alias_keys(event.portal_url, publisher)
     siren = siren_from(publisher.siren)
     result = matcher.match(publisher.name, siren=siren, departement=publisher.departement, alias_keys=keys)
     changed: list[Organization] = []
+    attribution = {"rule": result.best.rule, "confidence": result.best.confidence} if result.best else None
     if result.best and siren and result.best.rule != "siren":
         matched = matcher.by_id[result.best.organization_id]
         if matched.siren is None and matched.type in ("DEP", "REG", "COLOM", "COM"):
@@ -97,20 +245,76 @@ async def _resolve_publisher(
         created = organization_from_publisher(siren, publisher, event.portal_url)
         changed.append(created)
         organization_id = created.id
+        attribution = {"rule": "siren-new", "confidence": 1.0}
     if changed:
-        await repository.save_organizations(conn, changed, cause=source)
+        changed = await with_contributions(conn, changed)
+        emitted += await save_organizations(conn, changed, cause=source, correlation_id=event.run_id)
         for organization in changed:
             matchers.remember(organization)
-            emitted.append(
-                OrganizationChanged(producer=PRODUCER, correlation_id=event.run_id, organization=organization)
-            )
     if organization_id is None:
-        await repository.record_unmatched(conn, event.portal_url, publisher, result)
-        return None
+        await repository.record_unmatched(conn, event.portal_url, publisher, result, sightings)
+        return PublisherMatch(None, None)
     if result.best is None or result.best.rule != "alias":
         await repository.set_aliases(conn, [(keys[0], organization_id, "portal-publisher")])
         matcher.aliases[keys[0]] = organization_id
-    return organization_id
+    return PublisherMatch(organization_id, attribution)
+
+
+async def with_contributions(conn: asyncpg.Connection, organizations: list[Organization]) -> list[Organization]:
+    """The organisations with their accepted contributions applied (expired ones are marked so)."""
+    overrides = await repository.overrides_for(conn, "organization", [o.id for o in organizations])
+    result = []
+    for organization in organizations:
+        applied, expired = apply_to_organization(organization, overrides.get(organization.id, []))
+        if expired:
+            await repository.expire_overrides(conn, "organization", organization.id, expired)
+        result.append(applied)
+    return result
+
+
+async def save_organizations(
+    conn: asyncpg.Connection, organizations: list[Organization], cause: str, correlation_id: str | None = None
+) -> list[Event]:
+    """Save these organisations (contributions already applied) and announce them."""
+    await repository.save_organizations(conn, organizations, cause=cause)
+    return [
+        OrganizationChanged(producer=PRODUCER, correlation_id=correlation_id or cause, organization=o)
+        for o in organizations
+    ]
+
+
+async def contribution_accepted(
+    conn: asyncpg.Connection, event: ContributionEvent, matchers: MatcherCache
+) -> list[Event]:
+    """An accepted contribution overrides a field of an organisation or of one of its datasets."""
+    if not isinstance(event, ContributionAccepted):
+        return []  # submissions and rejections change nothing in the registry
+    override = partial(Override, field=event.field, value=event.value, contribution_id=event.contribution_id)
+    if event.dataset_id:
+        if event.field not in DATASET_FIELDS:
+            raise ValueError(f"a contribution cannot change a dataset's {event.field!r}")
+        if event.field == "organization_id" and not await repository.get_organizations(conn, [str(event.value)]):
+            raise ValueError(f"unknown organisation {event.value!r}")
+        records = (await repository.records_of(conn, [event.dataset_id])).get(event.dataset_id)
+        if not records:
+            raise ValueError(f"unknown dataset {event.dataset_id!r}")
+        base = dataset_values(canonical_dataset(event.dataset_id, records))[event.field]
+        await repository.save_override(conn, "dataset", event.dataset_id, override(base_value=base))
+        return await refresh_datasets(conn, [event.dataset_id], cause=f"contribution:{event.contribution_id}")
+
+    if event.field not in ORGANIZATION_FIELDS:
+        raise ValueError(f"a contribution cannot change an organisation's {event.field!r}")
+    current = (await repository.get_organizations(conn, [event.organization_id])).get(event.organization_id)
+    if current is None:
+        raise ValueError(f"unknown organisation {event.organization_id!r}")
+    # The harvested value is the base: the current one, unless an earlier contribution replaced it.
+    existing = (await repository.overrides_for(conn, "organization", [current.id])).get(current.id, [])
+    earlier = next((o for o in existing if o.field == event.field), None)
+    base = earlier.base_value if earlier else organization_values(current)[event.field]
+    await repository.save_override(conn, "organization", current.id, override(base_value=base))
+    [updated] = await with_contributions(conn, [with_value(current, event.field, base, None)])
+    matchers.remember(updated)
+    return await save_organizations(conn, [updated], cause=f"contribution:{event.contribution_id}")
 
 
 async def referentiel_entries(conn: asyncpg.Connection, events: list[ReferentielEntry]) -> list[Event]:
@@ -119,12 +323,8 @@ async def referentiel_entries(conn: asyncpg.Connection, events: list[Referentiel
     # An organisation may be known under another id now (a département that learned its SIREN).
     registry_id = {i: owner for i, owner in (await repository.alias_owners(conn, list(listed))).items()}
     current = await repository.get_organizations(conn, [registry_id.get(i, i) for i in listed])
-    changed: dict[str, Organization] = {}
-    for listed_id, organization in listed.items():
-        before = current.get(registry_id.get(listed_id, listed_id))
-        after = merge_referentiel(before, organization)
-        if after != before:
-            changed[after.id] = after
+    merged = [merge_referentiel(current.get(registry_id.get(i, i)), o) for i, o in listed.items()]
+    changed = {after.id: after for after in await with_contributions(conn, merged) if after != current.get(after.id)}
 
     # A commune merged into another: its INSEE code is now among the successor's former codes.
     alias_rows = [
@@ -143,6 +343,6 @@ async def referentiel_entries(conn: asyncpg.Connection, events: list[Referentiel
             changed[old_id] = merged_into(organization, absorbed[old_id])
 
     cause = f"referentiel:{events[0].version}"
-    await repository.save_organizations(conn, list(changed.values()), cause=cause)
+    emitted = await save_organizations(conn, list(changed.values()), cause=cause)
     await repository.set_aliases(conn, alias_rows)
-    return [OrganizationChanged(producer=PRODUCER, correlation_id=cause, organization=o) for o in changed.values()]
+    return emitted

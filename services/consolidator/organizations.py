@@ -105,40 +105,22 @@ def with_learned_siren(organization: Organization, siren: str, source: str) -> t
 
 def merge_referentiel(current: Organization | None, listed: Organization) -> Organization:
     """The registry's state after the référentiel lists `listed`: the référentiel's names, population
-    and membership win, but what was learned elsewhere stays: a SIREN found on a portal or contributed,
-    every alias, contributed values (their provenance says `contribution:`) and the obligation they imply."""
+    and membership win, but what was learned elsewhere stays: a SIREN found on a portal and every
+    alias. Contributed values are applied afterwards (see overrides.py), so this is the harvested state."""
     if current is None:
         return listed
-    contributed = {field: source for field, source in current.provenance.items() if source.startswith("contribution:")}
     update: dict[str, object] = {
         "id": current.id,  # a département that learned its SIREN keeps it; its COG id stays an alias
         "siren": listed.siren or current.siren,
         "aliases": merge_aliases(current.aliases, listed.aliases),
         "provenance": {
+            **{k: v for k, v in current.provenance.items() if not v.startswith("contribution:")},
             **listed.provenance,
-            **{k: v for k, v in current.provenance.items() if k not in listed.provenance},
-            **contributed,
         },
         "status": "active",
         "successor_id": None,
     }
-    for field in contributed:
-        if field in Organization.model_fields and field != "obligation":
-            update[field] = getattr(current, field)
-    merged = listed.model_copy(update=update)
-    if current.obligation and current.obligation.agents is not None and listed.obligation:
-        merged = merged.model_copy(
-            update={
-                "obligation": obligation_for(
-                    merged.type,
-                    merged.population,
-                    listed.obligation.population_source,
-                    current.obligation.agents,
-                    current.obligation.agents_source,
-                )
-            }
-        )
-    return merged
+    return listed.model_copy(update=update)
 
 
 def merge_aliases(*lists: list[str]) -> list[str]:

@@ -2,19 +2,15 @@
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
 import asyncpg
 
-from shared.events import CanonicalDataset, DatasetDiscovered, DatasetSource, Organization, Publisher
+from services.consolidator.datasets import PortalRecord
+from services.consolidator.overrides import Override
+from shared.events import CanonicalDataset, DatasetDiscovered, HarvestRunFinished, Organization, Publisher
 from shared.matching import MatchResult, normalise
-
-
-@dataclass(frozen=True)
-class SourceRecord:
-    dataset_id: str
-    content_hash: str
-    first_seen: datetime
 
 
 async def get_organizations(conn: asyncpg.Connection, ids: list[str]) -> dict[str, Organization]:
@@ -98,20 +94,21 @@ async def add_alias(conn: asyncpg.Connection, alias: str, organization_id: str, 
 
 
 async def record_unmatched(
-    conn: asyncpg.Connection, portal_url: str, publisher: Publisher, result: MatchResult
+    conn: asyncpg.Connection, portal_url: str, publisher: Publisher, result: MatchResult, sightings: int = 1
 ) -> None:
     candidates = json.dumps([c.__dict__ for c in result.candidates[:10]])
     await conn.execute(
         """INSERT INTO registry.unmatched_publishers (portal_url, name, remote_id, sightings, reason, candidates)
-           VALUES ($1, $2, $3, 1, $4, $5)
+           VALUES ($1, $2, $3, $6, $4, $5)
            ON CONFLICT (portal_url, name, remote_id)
-           DO UPDATE SET sightings = unmatched_publishers.sightings + 1, last_seen = now(), reason = $4,
+           DO UPDATE SET sightings = unmatched_publishers.sightings + $6, last_seen = now(), reason = $4,
                candidates = $5, matched_to = NULL""",
         portal_url,
         publisher.name,
         publisher.remote_id or "",
         result.reason,
         candidates,
+        sightings,
     )
 
 
@@ -128,80 +125,323 @@ async def replace_organization_id(conn: asyncpg.Connection, old_id: str, new_id:
     await set_aliases(conn, [(old_id, new_id, "id")])
 
 
-async def find_source_record(conn: asyncpg.Connection, source_id: str, remote_id: str) -> SourceRecord | None:
-    row = await conn.fetchrow(
-        "SELECT dataset_id, content_hash, first_seen FROM registry.dataset_sources "
-        "WHERE source_id = $1 AND remote_id = $2",
-        source_id,
-        remote_id,
-    )
-    return SourceRecord(**dict(row)) if row else None
+@dataclass(frozen=True)
+class KnownRecord:
+    """What the registry remembers of a portal record, to decide whether a new sighting changes anything."""
+
+    dataset_id: str
+    content_hash: str
+    organization_id: str | None
+    missing_since: datetime | None
+    withdrawn_at: datetime | None
 
 
-async def dataset_organization(conn: asyncpg.Connection, dataset_id: str) -> str | None:
-    value: str | None = await conn.fetchval("SELECT organization_id FROM registry.datasets WHERE id = $1", dataset_id)
-    return value
+@dataclass(frozen=True)
+class RecordUpdate:
+    event: DatasetDiscovered
+    dataset_id: str
+    origin: bool
+    organization_id: str | None
+    attribution: dict[str, Any] | None
 
 
-async def touch_source(conn: asyncpg.Connection, source_id: str, remote_id: str, run_id: str, now: datetime) -> None:
-    await conn.execute(
-        "UPDATE registry.dataset_sources SET last_seen = $4, last_run_id = $3 WHERE source_id = $1 AND remote_id = $2",
-        source_id,
-        remote_id,
-        run_id,
-        now,
-    )
+@dataclass(frozen=True)
+class DatasetState:
+    state_hash: str | None
+    withdrawn: bool
 
 
-async def upsert_dataset(conn: asyncpg.Connection, dataset: CanonicalDataset) -> None:
-    await conn.execute(
-        """INSERT INTO registry.datasets (id, organization_id, title, description, licence, themes, tags, resources,
-               created, modified, withdrawn)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-           ON CONFLICT (id) DO UPDATE SET organization_id = $2, title = $3, description = $4, licence = $5,
-               themes = $6, tags = $7, resources = $8, created = $9, modified = $10, withdrawn = $11,
-               updated_at = now()""",
-        dataset.id,
-        dataset.organization_id,
-        dataset.title,
-        dataset.description,
-        dataset.licence,
-        dataset.themes,
-        dataset.tags,
-        json.dumps([r.model_dump(mode="json") for r in dataset.resources]),
-        dataset.created,
-        dataset.modified,
-        dataset.withdrawn,
-    )
+@dataclass(frozen=True)
+class HarvestRun:
+    run_id: str
+    source_id: str
+    consolidated: int
+    expected: int | None
+    complete: bool | None
+    mode: str | None
+    errors: int | None
+    error_remote_ids: list[str]
+    started_at: datetime | None
+    finished_at: datetime | None
 
 
-async def upsert_source(conn: asyncpg.Connection, dataset_id: str, event: DatasetDiscovered, now: datetime) -> None:
-    await conn.execute(
-        """INSERT INTO registry.dataset_sources (source_id, remote_id, dataset_id, portal_kind, portal_url,
-               remote_url, content_hash, metadata, last_run_id, first_seen, last_seen)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)
-           ON CONFLICT (source_id, remote_id) DO UPDATE SET dataset_id = $3, remote_url = $6, content_hash = $7,
-               metadata = $8, last_run_id = $9, last_seen = $10""",
-        event.source_id,
-        event.remote_id,
-        dataset_id,
-        event.portal_kind,
-        event.portal_url,
-        event.remote_url,
-        event.content_hash,
-        event.model_dump_json(exclude={"event_id", "occurred_at", "run_id", "correlation_id"}),
-        event.run_id,
-        now,
-    )
-
-
-async def sources_of(conn: asyncpg.Connection, dataset_id: str) -> list[DatasetSource]:
+async def known_records(conn: asyncpg.Connection, keys: list[tuple[str, str]]) -> dict[tuple[str, str], KnownRecord]:
     rows = await conn.fetch(
-        """SELECT source_id, portal_kind, portal_url, remote_id, remote_url, first_seen, last_seen
-           FROM registry.dataset_sources WHERE dataset_id = $1 ORDER BY first_seen, source_id""",
-        dataset_id,
+        """SELECT s.source_id, s.remote_id, s.dataset_id, s.content_hash, s.organization_id, s.missing_since,
+                  s.withdrawn_at
+           FROM registry.dataset_sources s
+           JOIN unnest($1::text[], $2::text[]) AS k (source_id, remote_id) USING (source_id, remote_id)""",
+        [k[0] for k in keys],
+        [k[1] for k in keys],
     )
-    return [DatasetSource(**dict(r)) for r in rows]
+    return {
+        (r["source_id"], r["remote_id"]): KnownRecord(
+            r["dataset_id"], r["content_hash"], r["organization_id"], r["missing_since"], r["withdrawn_at"]
+        )
+        for r in rows
+    }
+
+
+async def touch_records(conn: asyncpg.Connection, events: list[DatasetDiscovered], now: datetime) -> None:
+    """Seen again, unchanged."""
+    if not events:
+        return
+    await conn.execute(
+        """UPDATE registry.dataset_sources s SET last_seen = $5, seen_at = k.seen_at, last_run_id = k.run_id
+           FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[])
+               AS k (source_id, remote_id, seen_at, run_id)
+           WHERE s.source_id = k.source_id AND s.remote_id = k.remote_id""",
+        [e.source_id for e in events],
+        [e.remote_id for e in events],
+        [e.occurred_at for e in events],
+        [e.run_id for e in events],
+        now,
+    )
+
+
+async def datasets_by_key(conn: asyncpg.Connection, keys: list[str]) -> dict[str, str]:
+    rows = await conn.fetch("SELECT key, dataset_id FROM registry.dataset_keys WHERE key = ANY($1::text[])", keys)
+    return {r["key"]: r["dataset_id"] for r in rows}
+
+
+async def save_keys(conn: asyncpg.Connection, pairs: list[tuple[str, str]]) -> None:
+    """(key, dataset id): a key stays with the first dataset that claimed it."""
+    if pairs:
+        await conn.execute(
+            """INSERT INTO registry.dataset_keys (key, dataset_id) SELECT * FROM unnest($1::text[], $2::text[])
+               ON CONFLICT (key) DO NOTHING""",
+            [p[0] for p in pairs],
+            [p[1] for p in pairs],
+        )
+
+
+async def save_records(conn: asyncpg.Connection, updates: list[RecordUpdate], now: datetime) -> None:
+    """Insert or update portal records; a record seen again is no longer missing nor withdrawn."""
+    if not updates:
+        return
+    envelope = {"event_id", "occurred_at", "run_id", "correlation_id", "producer"}
+    await conn.executemany(
+        """INSERT INTO registry.dataset_sources (source_id, remote_id, dataset_id, portal_kind, portal_url,
+               remote_url, content_hash, metadata, last_run_id, first_seen, last_seen, seen_at, origin,
+               organization_id, attribution)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12, $13, $14)
+           ON CONFLICT (source_id, remote_id) DO UPDATE SET remote_url = $6, content_hash = $7, metadata = $8,
+               last_run_id = $9, last_seen = $10, seen_at = $11, origin = $12, organization_id = $13,
+               attribution = $14, missing_since = NULL, withdrawn_at = NULL""",
+        [
+            (
+                u.event.source_id,
+                u.event.remote_id,
+                u.dataset_id,
+                u.event.portal_kind,
+                u.event.portal_url,
+                u.event.remote_url,
+                u.event.content_hash,
+                u.event.model_dump_json(exclude=envelope),
+                u.event.run_id,
+                now,
+                u.event.occurred_at,
+                u.origin,
+                u.organization_id,
+                json.dumps(u.attribution) if u.attribution else None,
+            )
+            for u in updates
+        ],
+    )
+
+
+async def records_of(conn: asyncpg.Connection, dataset_ids: list[str]) -> dict[str, list[PortalRecord]]:
+    rows = await conn.fetch(
+        """SELECT dataset_id, source_id, remote_id, portal_kind, portal_url, remote_url, origin, organization_id,
+                  attribution, metadata, first_seen, last_seen, withdrawn_at
+           FROM registry.dataset_sources WHERE dataset_id = ANY($1::text[])""",
+        dataset_ids,
+    )
+    records: dict[str, list[PortalRecord]] = {}
+    for r in rows:
+        records.setdefault(r["dataset_id"], []).append(
+            PortalRecord(
+                source_id=r["source_id"],
+                remote_id=r["remote_id"],
+                portal_kind=r["portal_kind"],
+                portal_url=r["portal_url"],
+                remote_url=r["remote_url"],
+                origin=r["origin"],
+                organization_id=r["organization_id"],
+                attribution=json.loads(r["attribution"]) if r["attribution"] else None,
+                metadata=json.loads(r["metadata"]),
+                first_seen=r["first_seen"],
+                last_seen=r["last_seen"],
+                withdrawn_at=r["withdrawn_at"],
+            )
+        )
+    return records
+
+
+async def dataset_states(conn: asyncpg.Connection, dataset_ids: list[str]) -> dict[str, DatasetState]:
+    rows = await conn.fetch(
+        "SELECT id, state_hash, withdrawn FROM registry.datasets WHERE id = ANY($1::text[])", dataset_ids
+    )
+    return {r["id"]: DatasetState(r["state_hash"], r["withdrawn"]) for r in rows}
+
+
+async def get_dataset(conn: asyncpg.Connection, dataset_id: str) -> CanonicalDataset | None:
+    state = await conn.fetchval("SELECT state FROM registry.datasets WHERE id = $1", dataset_id)
+    return CanonicalDataset.model_validate_json(state) if state else None
+
+
+async def save_datasets(
+    conn: asyncpg.Connection, changes: list[tuple[CanonicalDataset, str, str]], cause: str | None
+) -> None:
+    """(dataset, state hash, change): upsert the canonical datasets and record each state in the history."""
+    if not changes:
+        return
+    rows = [(d, h, change, d.model_dump_json()) for d, h, change in changes]
+    await conn.executemany(
+        """INSERT INTO registry.datasets (id, organization_id, title, description, licence, themes, tags, resources,
+               created, modified, withdrawn, state, state_hash, attribution)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+           ON CONFLICT (id) DO UPDATE SET organization_id = $2, title = $3, description = $4, licence = $5,
+               themes = $6, tags = $7, resources = $8, created = $9, modified = $10, withdrawn = $11, state = $12,
+               state_hash = $13, attribution = $14, updated_at = now()""",
+        [
+            (
+                d.id,
+                d.organization_id,
+                d.title,
+                d.description,
+                d.licence,
+                d.themes,
+                d.tags,
+                json.dumps([r.model_dump(mode="json") for r in d.resources]),
+                d.created,
+                d.modified,
+                d.withdrawn,
+                state,
+                h,
+                d.attribution.model_dump_json() if d.attribution else None,
+            )
+            for d, h, _, state in rows
+        ],
+    )
+    await conn.executemany(
+        "INSERT INTO registry.dataset_history (dataset_id, change, state, cause) VALUES ($1, $2, $3, $4)",
+        [(d.id, change, state, cause) for d, _, change, state in rows],
+    )
+
+
+async def count_consolidated(conn: asyncpg.Connection, counts: dict[tuple[str, str], int]) -> None:
+    """(run id, source id) -> datasets of that run consolidated in this transaction."""
+    await conn.executemany(
+        """INSERT INTO registry.harvest_runs (run_id, source_id, consolidated) VALUES ($1, $2, $3)
+           ON CONFLICT (run_id) DO UPDATE SET consolidated = harvest_runs.consolidated + $3""",
+        [(run_id, source_id, n) for (run_id, source_id), n in counts.items()],
+    )
+
+
+async def record_finished_run(conn: asyncpg.Connection, run: HarvestRunFinished) -> None:
+    await conn.execute(
+        """INSERT INTO registry.harvest_runs (run_id, source_id, expected, status, complete, mode, errors,
+               error_remote_ids, started_at, finished_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+           ON CONFLICT (run_id) DO UPDATE SET expected = $3, status = $4, complete = $5, mode = $6, errors = $7,
+               error_remote_ids = $8, started_at = $9, finished_at = $10""",
+        run.run_id,
+        run.source_id,
+        run.items_seen,
+        run.status,
+        run.complete,
+        run.mode,
+        run.errors,
+        run.error_remote_ids,
+        run.started_at,
+        run.occurred_at,
+    )
+
+
+async def runs_to_account(conn: asyncpg.Connection, run_ids: list[str]) -> list[HarvestRun]:
+    """Runs among these whose every dataset is consolidated and whose withdrawals are not applied yet."""
+    rows = await conn.fetch(
+        """SELECT run_id, source_id, consolidated, expected, complete, mode, errors, error_remote_ids, started_at,
+                  finished_at
+           FROM registry.harvest_runs
+           WHERE run_id = ANY($1::text[]) AND expected IS NOT NULL AND consolidated >= expected
+             AND withdrawals_at IS NULL
+           ORDER BY finished_at FOR UPDATE""",
+        run_ids,
+    )
+    return [HarvestRun(**dict(r)) for r in rows]
+
+
+async def withdraw_missing(conn: asyncpg.Connection, run: HarvestRun, grace: timedelta) -> list[str]:
+    """Records of the run's source it did not see become missing; those missing for longer than the
+    grace period are withdrawn. Returns the datasets whose records were withdrawn."""
+    assert run.started_at is not None and run.finished_at is not None
+    await conn.execute(
+        """UPDATE registry.dataset_sources SET missing_since = $3
+           WHERE source_id = $1 AND seen_at < $2 AND missing_since IS NULL AND withdrawn_at IS NULL
+             AND NOT (remote_id = ANY($4::text[]))""",
+        run.source_id,
+        run.started_at,
+        run.finished_at,
+        run.error_remote_ids,
+    )
+    rows = await conn.fetch(
+        """UPDATE registry.dataset_sources SET withdrawn_at = $3
+           WHERE source_id = $1 AND seen_at < $2 AND withdrawn_at IS NULL AND missing_since <= $3::timestamptz - $4::interval
+             AND NOT (remote_id = ANY($5::text[]))
+           RETURNING dataset_id""",
+        run.source_id,
+        run.started_at,
+        run.finished_at,
+        grace,
+        run.error_remote_ids,
+    )
+    return sorted({r["dataset_id"] for r in rows})
+
+
+async def mark_accounted(conn: asyncpg.Connection, run_id: str, withdrawn: int) -> None:
+    await conn.execute(
+        "UPDATE registry.harvest_runs SET withdrawals_at = now(), withdrawn = $2 WHERE run_id = $1", run_id, withdrawn
+    )
+
+
+async def overrides_for(conn: asyncpg.Connection, target: str, ids: list[str]) -> dict[str, list[Override]]:
+    rows = await conn.fetch(
+        """SELECT target_id, field, value, base_value, contribution_id FROM registry.overrides
+           WHERE target = $1 AND target_id = ANY($2::text[]) AND expired_at IS NULL ORDER BY accepted_at""",
+        target,
+        ids,
+    )
+    found: dict[str, list[Override]] = {}
+    for r in rows:
+        found.setdefault(r["target_id"], []).append(
+            Override(r["field"], json.loads(r["value"]), json.loads(r["base_value"]), r["contribution_id"])
+        )
+    return found
+
+
+async def save_override(conn: asyncpg.Connection, target: str, target_id: str, override: Override) -> None:
+    await conn.execute(
+        """INSERT INTO registry.overrides (target, target_id, field, value, base_value, contribution_id)
+           VALUES ($1, $2, $3, $4, $5, $6)
+           ON CONFLICT (target, target_id, field) DO UPDATE SET value = $4, base_value = $5, contribution_id = $6,
+               accepted_at = now(), expired_at = NULL""",
+        target,
+        target_id,
+        override.field,
+        json.dumps(override.value),
+        json.dumps(override.base_value),
+        override.contribution_id,
+    )
+
+
+async def expire_overrides(conn: asyncpg.Connection, target: str, target_id: str, expired: list[Override]) -> None:
+    await conn.executemany(
+        """UPDATE registry.overrides SET expired_at = now()
+           WHERE target = $1 AND target_id = $2 AND field = $3 AND contribution_id = $4""",
+        [(target, target_id, o.field, o.contribution_id) for o in expired],
+    )
 
 
 async def obligated_counts(conn: asyncpg.Connection) -> list[asyncpg.Record]:

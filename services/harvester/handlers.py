@@ -38,6 +38,7 @@ PublishFn = Callable[[Event, bool], Awaitable[Any]]
 RUN_NAMESPACE = uuid.UUID("0b7f5d84-2f38-4a42-9a0e-3c1d2a5e7f61")
 ACK_WINDOW = 2000  # events in flight before waiting for Kafka's acknowledgements: bounds memory
 ERRORS_BATCH = 500
+MAX_LISTED_ERRORS = 10_000  # remote ids of failed items listed in HarvestRunFinished (past it, no withdrawals)
 
 
 def run_id_for(command: HarvestRequested) -> str:
@@ -169,6 +170,7 @@ async def execute_run(
     pool: asyncpg.Pool, publish: PublishFn, fetcher: Fetcher, queued: QueuedRun
 ) -> HarvestRunFinished:
     source, run = queued.source, RunContext(run_id=queued.run_id, mode=queued.mode, since=queued.since)
+    started_at = datetime.now(UTC)  # every dataset this run publishes is stamped later than this
     await publish(
         HarvestRunStarted(
             producer="harvester", correlation_id=run.run_id, run_id=run.run_id, source_id=source.id, mode=queued.mode
@@ -176,12 +178,15 @@ async def execute_run(
         True,
     )
     seen, item_errors, aborted = 0, 0, None
+    failed_ids: set[str] = set()
     in_flight: list[Any] = []
     errors: list[tuple[str | None, str, str]] = []
     try:
         async for item in backend_for(source.family)(fetcher, source, run).items():
             if item.event is None:
                 item_errors += 1
+                if item.remote_id:
+                    failed_ids.add(item.remote_id)
                 errors.append((item.remote_id, "map", item.error or "unknown error"))
             else:
                 in_flight.append(await publish(item.event, False))
@@ -207,6 +212,9 @@ async def execute_run(
         items_seen=seen,
         errors=item_errors + (1 if aborted else 0),
         complete=aborted is None,
+        mode=queued.mode,
+        started_at=started_at,
+        error_remote_ids=sorted(failed_ids)[:MAX_LISTED_ERRORS],
     )
     async with pool.acquire() as conn, conn.transaction():
         await repository.finish_run(conn, run.run_id, status, seen, finished.errors, finished.complete, aborted)

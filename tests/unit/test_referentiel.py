@@ -89,13 +89,6 @@ def test_a_newer_referentiel_updates_names_but_keeps_what_was_learned():
         id="223500018",
         siren="223500018",
         aliases=["insee-dep:35", "DEP-35"],
-        obligation=Obligation(
-            obligated=True,
-            method="population_and_agents",
-            population=1_000,
-            agents=4_000,
-            agents_source="contribution:42",
-        ),
         provenance={"siren": "portal:https://www.data.gouv.fr", "name": "referentiel:5.0.0"},
     )
     listed = organization(
@@ -109,15 +102,14 @@ def test_a_newer_referentiel_updates_names_but_keeps_what_was_learned():
     assert merged.id == "223500018" and merged.siren == "223500018"
     assert merged.name == "Ille-et-Vilaine (35)" and merged.population == 1_100_000
     assert merged.aliases == ["insee-dep:35", "DEP-35"]
-    assert merged.obligation.method == "population_and_agents" and merged.obligation.agents == 4_000
     assert merged.provenance == {"siren": "portal:https://www.data.gouv.fr", "name": "referentiel:6.0.0"}
 
 
-def test_contributed_values_win_over_the_referentiel():
+def test_the_merge_gives_the_harvested_state_without_contributed_values():
     current = organization(name="Département d'Ille-et-Vilaine", provenance={"name": "contribution:7"})
     merged = merge_referentiel(current, organization(name="Ille-et-Vilaine", provenance={"name": "referentiel:6"}))
-    assert merged.name == "Département d'Ille-et-Vilaine"
-    assert merged.provenance["name"] == "contribution:7"
+    assert merged.name == "Ille-et-Vilaine"
+    assert merged.provenance["name"] == "referentiel:6"
 
 
 def test_listing_an_organisation_again_changes_nothing():

@@ -1,0 +1,102 @@
+"""Which canonical dataset a portal record belongs to: the keys that identify a dataset across portals.
+
+A record (one dataset on one portal) yields, strongest first:
+
+1. its *origin key*: where the dataset really comes from. For a record a portal harvested from
+   elsewhere (udata `harvest.remote_id` + `harvest.domain`, ODS federation `source_domain` +
+   `source_dataset`), the upstream identity; otherwise the record's own. The canonical dataset's id is
+   derived from it, so the local record and its copies on data.gouv.fr get the same id whichever
+   arrives first.
+2. `uri:` keys: a remote id that is an absolute URI names the dataset on every portal (udata's rule).
+3. `url:` keys: the landing page (`remote_url`) of the record and of its upstream.
+4. `files:` key: the exact set of downloadable file URLs (data.gouv.fr keeps the local portal's
+   download URLs); this also follows a remote id that changed upstream. Service endpoints (API, WMS,
+   WFS) are left out: many datasets share one.
+
+Identifiers that are not URIs are only unique on their portal: they are scoped by domain, so two
+portals that both call a dataset "1" never merge. An ODS `/explore/dataset/<id>/` URL and the
+`(domain, dataset_id)` pair of a federated copy are the same key.
+"""
+
+import hashlib
+import re
+import uuid
+from urllib.parse import urlsplit
+
+from shared.events import DatasetDiscovered
+
+DATASET_NAMESPACE = uuid.UUID("6c1f3d0e-5b7a-4c47-9a53-0b6f4a2d8e11")
+ODS_EXPLORE = re.compile(r"^(?P<site>.*?)/explore/dataset/(?P<id>[^/?#]+)/?$")
+SERVICE_FORMATS = frozenset({"api", "wms", "wfs"})
+
+
+def canonical_id(origin_key: str) -> str:
+    return str(uuid.uuid5(DATASET_NAMESPACE, origin_key))
+
+
+def domain_of(url_or_domain: str | None) -> str:
+    """`data.example.fr` for `https://www.data.example.fr/x` and for `www.Data.example.fr`."""
+    if not url_or_domain:
+        return ""
+    text = url_or_domain.strip()
+    netloc = urlsplit(text).netloc if "://" in text else text.split("/", 1)[0]
+    netloc = netloc.lower().removeprefix("www.")
+    return netloc.removesuffix(":443").removesuffix(":80")
+
+
+def normalised_url(url: str) -> str:
+    """The URL without scheme, `www.`, default port, fragment or trailing slash; host in lower case."""
+    parts = urlsplit(url.strip())
+    path = parts.path.rstrip("/")
+    query = f"?{parts.query}" if parts.query else ""
+    return f"{domain_of(parts.netloc)}{path}{query}"
+
+
+def is_uri(value: str) -> bool:
+    return value.startswith(("http://", "https://")) and len(value) > 8
+
+
+def identity_key(domain: str | None, remote_id: str) -> str:
+    """The key of a dataset known as `remote_id` on the portal at `domain`."""
+    remote_id = remote_id.strip()
+    if is_uri(remote_id):
+        if match := ODS_EXPLORE.match(remote_id):
+            return f"id:{normalised_url(match['site'])}|{match['id']}"
+        return f"uri:{normalised_url(remote_id)}"
+    site = (domain or "").strip()
+    return f"id:{normalised_url(site if '://' in site else 'http://' + site)}|{remote_id}"
+
+
+def origin_key(event: DatasetDiscovered) -> str:
+    upstream = event.upstream
+    if upstream and upstream.remote_id:
+        return identity_key(upstream.domain or domain_of(upstream.remote_url), upstream.remote_id)
+    return identity_key(_portal_site(event), event.remote_id)
+
+
+def is_origin(event: DatasetDiscovered) -> bool:
+    """Whether this record is the dataset's own portal rather than a copy harvested from elsewhere."""
+    return not (event.upstream and event.upstream.remote_id)
+
+
+def record_keys(event: DatasetDiscovered) -> list[str]:
+    """Every key of the record, strongest first, without repeats."""
+    keys = [origin_key(event), identity_key(_portal_site(event), event.remote_id)]
+    upstream = event.upstream
+    for remote_id in (event.remote_id, upstream.remote_id if upstream else None):
+        if remote_id and is_uri(remote_id.strip()):
+            keys.append(f"uri:{normalised_url(remote_id)}")
+    for page in (event.remote_url, upstream.remote_url if upstream else None):
+        if page and is_uri(page.strip()):
+            keys.append(f"url:{normalised_url(page)}")
+    files = sorted(
+        {normalised_url(r.url) for r in event.resources if is_uri(r.url) and (r.format or "") not in SERVICE_FORMATS}
+    )
+    if files:
+        keys.append("files:" + hashlib.sha256("\n".join(files).encode()).hexdigest())
+    return list(dict.fromkeys(keys))
+
+
+def _portal_site(event: DatasetDiscovered) -> str:
+    """The portal's domain, as a portal that harvests it would record it."""
+    return domain_of(event.portal_url)
