@@ -263,6 +263,8 @@ class CanonicalDataset(BaseModel):
     sources: list[DatasetSource] = []
     attribution: Attribution | None = None
     provenance: dict[str, str] = {}  # field -> contribution:<id> where a contribution overrides the portals
+    # Found to be the same dataset as another one: withdrawn, its records now belong to `merged_into`.
+    merged_into: str | None = None
 
 
 class DatasetChanged(Event):

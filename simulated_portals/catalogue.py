@@ -212,6 +212,15 @@ class World:
             if is_mirrored(p, i)
         ]
 
+    def federation_source(self, portal: PortalSpec) -> PortalSpec | None:
+        """The ODS portal whose datasets `portal` federates: the ODS portal listed before it."""
+        return self._federation_sources.get(portal.slug)
+
+    @cached_property
+    def _federation_sources(self) -> dict[str, PortalSpec]:
+        ods = [p for p in self.portals if p.family == "ods" and p.size]
+        return {later.slug: earlier for earlier, later in zip(ods, ods[1:], strict=False)}
+
     def count(self, portal: PortalSpec) -> int:
         """Request number on this portal, from 1."""
         self.request_counts[portal.path] = self.request_counts.get(portal.path, 0) + 1

@@ -38,14 +38,18 @@ def routes(world: World) -> list[web.RouteDef]:
         return web.json_response(
             {
                 "total_count": len(indices) if not portal.quirks.repeat_forever else 10**6,
-                "results": [_dataset(dataset(portal, i), base) for i in indices[offset : offset + limit]],
+                "results": [
+                    _dataset(world, request, dataset(portal, i), base) for i in indices[offset : offset + limit]
+                ],
             }
         )
 
     async def export_json(request: web.Request) -> web.Response:
         portal = portal_of(request, world)
         base = _base(request, portal)
-        return web.json_response([_dataset(dataset(portal, i), base) for i in _selected(request, portal)])
+        return web.json_response(
+            [_dataset(world, request, dataset(portal, i), base) for i in _selected(request, portal)]
+        )
 
     prefix = "/{family:ods}/{slug}/api/explore/v2.1/catalog"
     return [
@@ -90,7 +94,18 @@ def _base(request: web.Request, portal: PortalSpec) -> str:
     return f"{request.url.origin()}{portal.path}"
 
 
-def _dataset(d: SimDataset, base: str) -> dict[str, Any]:
+def _dataset(world: World, request: web.Request, d: SimDataset, base: str) -> dict[str, Any]:
+    """A dataset as ODS lists it. A federated one is a copy of a dataset of another ODS portal of the
+    world (its metadata, its `source_domain` and `source_dataset`), under its own dataset_id here."""
+    source_domain, shown = d.federated_from, d
+    origin = world.federation_source(d.portal) if d.federated_from else None
+    if origin is not None:
+        shown = dataset(origin, d.index % origin.size)
+        source_domain = f"{request.url.raw_authority}{origin.path}"  # the simulator's stand-in for a domain
+    return _listing(d, shown, base, source_domain)
+
+
+def _listing(d: SimDataset, shown: SimDataset, base: str, source_domain: str | None) -> dict[str, Any]:
     return {
         "dataset_id": d.id,
         "dataset_uid": f"da_{stable_hex(d.portal.slug, d.index, length=6)}",
@@ -98,24 +113,24 @@ def _dataset(d: SimDataset, base: str) -> dict[str, Any]:
         "features": ["analyze"],
         "attachments": [
             {"id": f"att-{n}", "title": url.rsplit("/", 1)[-1], "url": url, "mimetype": fmt}
-            for n, (url, fmt, _) in enumerate(d.resources)
+            for n, (url, fmt, _) in enumerate(shown.resources)
             if fmt == "pdf"
         ],
         "fields": [{"name": "id", "label": "Identifiant", "type": "text"}],
         "metas": {
             "default": {
-                "title": d.title,
-                "description": d.description,
-                "publisher": d.publisher.name,
-                "license": LICENCE_TEXT.get(d.licence, d.licence) or None,
-                "keyword": list(d.tags),
-                "theme": list(d.themes),
-                "modified": d.modified.isoformat(),
-                "metadata_processed": d.modified.isoformat(),
+                "title": shown.title,
+                "description": shown.description,
+                "publisher": shown.publisher.name,
+                "license": LICENCE_TEXT.get(shown.licence, shown.licence) or None,
+                "keyword": list(shown.tags),
+                "theme": list(shown.themes),
+                "modified": shown.modified.isoformat(),
+                "metadata_processed": shown.modified.isoformat(),
                 "records_count": 10 + d.index,
-                "federated": d.federated_from is not None,
-                "source_domain": d.federated_from,
-                "source_dataset": d.id if d.federated_from else None,
+                "federated": source_domain is not None,
+                "source_domain": source_domain,
+                "source_dataset": shown.id if source_domain else None,
                 "references": d.landing_page(base),
             }
         },

@@ -28,7 +28,10 @@ SESSION = secrets.token_hex(3)
 
 @pytest.fixture(scope="session")
 def settings() -> Settings:
-    return isolated_settings("test", 18000, retry_backoff_seconds=0.05, schedule_check_seconds=1.0)
+    # Withdrawals without grace period, so that tests see them at once.
+    return isolated_settings(
+        "test", 18000, retry_backoff_seconds=0.05, schedule_check_seconds=1.0, withdrawal_grace_seconds=0
+    )
 
 
 @pytest.fixture(scope="session")

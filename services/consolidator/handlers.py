@@ -11,7 +11,7 @@ import asyncpg
 
 from services.consolidator import repository
 from services.consolidator.datasets import canonical_dataset, state_hash
-from services.consolidator.identity import canonical_id, is_origin, record_keys
+from services.consolidator.identity import canonical_id, is_identity_key, is_origin, record_keys
 from services.consolidator.organizations import (
     alias_keys,
     merge_referentiel,
@@ -93,7 +93,7 @@ async def _consolidate(
             updates.append((event, before, match))
     await repository.touch_records(conn, unchanged, now)
 
-    dataset_of = await _identify(conn, [(event, before) for event, before, _ in updates])
+    dataset_of, merges = await _identify(conn, [(event, before) for event, before, _ in updates])
     await repository.save_records(
         conn,
         [
@@ -108,7 +108,8 @@ async def _consolidate(
         ],
         now,
     )
-    emitted += await refresh_datasets(conn, sorted(set(dataset_of.values())), cause=_runs_of(events))
+    touched = sorted({*dataset_of.values(), *merges})
+    emitted += await refresh_datasets(conn, touched, cause=_runs_of(events), merges=merges)
 
     runs = Counter((e.run_id, e.source_id) for e in events)
     await repository.count_consolidated(conn, runs)
@@ -127,26 +128,51 @@ def _unchanged(before: repository.KnownRecord, event: DatasetDiscovered, match: 
 
 async def _identify(
     conn: asyncpg.Connection, records: list[tuple[DatasetDiscovered, repository.KnownRecord | None]]
-) -> dict[tuple[str, str], str]:
-    """The canonical dataset of each record: its own if known, else the first dataset one of its keys
-    belongs to, else a new one named after its origin key. Every key is remembered."""
+) -> tuple[dict[tuple[str, str], str], dict[str, str]]:
+    """The canonical dataset of each record, and the datasets found to be one (absorbed -> survivor).
+
+    A record whose identity keys (id:, uri:) lead to several datasets joins them into one: the one
+    named after its origin key if it is among them, else the owner of its strongest key. Weak keys
+    (url:, files:) only attach a record no identity key placed, and never join datasets."""
     keys_of = {(e.source_id, e.remote_id): record_keys(e) for e, _ in records}
     owners = await repository.datasets_by_key(conn, sorted({k for keys in keys_of.values() for k in keys}))
     dataset_of: dict[tuple[str, str], str] = {}
+    merges: dict[str, str] = {}
     for event, before in records:
         keys = keys_of[(event.source_id, event.remote_id)]
-        dataset_id = before.dataset_id if before else next((owners[k] for k in keys if k in owners), None)
-        dataset_id = dataset_id or canonical_id(keys[0])
+        strong = [owners[k] for k in keys if k in owners and is_identity_key(k)]
+        found = list(dict.fromkeys(_survivor(d, merges) for d in [*strong, *([before.dataset_id] if before else [])]))
+        weak = next((owners[k] for k in keys if k in owners and not is_identity_key(k)), None)
+        origin = _survivor(canonical_id(keys[0]), merges)
+        dataset_id = origin if origin in found or not (found or weak) else (found[0] if found else weak)
+        assert dataset_id is not None
+        for absorbed in found:
+            if absorbed != dataset_id:
+                merges[absorbed] = dataset_id
+        if len(found) > 1:
+            owners = {key: _survivor(owner, merges) for key, owner in owners.items()}
         dataset_of[(event.source_id, event.remote_id)] = dataset_id
         for key in keys:
             owners.setdefault(key, dataset_id)  # a later record of the same batch finds it too
+    merges = {absorbed: _survivor(absorbed, merges) for absorbed in merges}
+    dataset_of = {record: _survivor(d, merges) for record, d in dataset_of.items()}
+    await repository.merge_datasets(conn, merges)
     await repository.save_keys(conn, [(k, owners[k]) for keys in keys_of.values() for k in keys])
-    return dataset_of
+    return dataset_of, merges
 
 
-async def refresh_datasets(conn: asyncpg.Connection, dataset_ids: list[str], cause: str | None) -> list[Event]:
+def _survivor(dataset_id: str, merges: dict[str, str]) -> str:
+    while dataset_id in merges:  # A absorbed by B, B by C: A's records end in C
+        dataset_id = merges[dataset_id]
+    return dataset_id
+
+
+async def refresh_datasets(
+    conn: asyncpg.Connection, dataset_ids: list[str], cause: str | None, merges: dict[str, str] | None = None
+) -> list[Event]:
     """Recompute these canonical datasets from their records and contributions; announce those whose
-    state changed (a dataset computed again to the same state emits nothing)."""
+    state changed (a dataset computed again to the same state emits nothing). A dataset absorbed
+    by another (`merges`) is announced withdrawn, pointing to the one that holds its records now."""
     if not dataset_ids:
         return []
     records = await repository.records_of(conn, dataset_ids)
@@ -154,11 +180,15 @@ async def refresh_datasets(conn: asyncpg.Connection, dataset_ids: list[str], cau
     overrides = await repository.overrides_for(conn, "dataset", dataset_ids)
     changes: list[tuple[CanonicalDataset, str, str]] = []
     for dataset_id in dataset_ids:
-        if dataset_id not in records:
+        if dataset_id in records:
+            dataset, expired = apply_to_dataset(
+                canonical_dataset(dataset_id, records[dataset_id]), overrides.get(dataset_id, [])
+            )
+        elif (merges or {}).get(dataset_id) and (previous := await repository.get_dataset(conn, dataset_id)):
+            update = {"withdrawn": True, "sources": [], "merged_into": (merges or {})[dataset_id]}
+            dataset, expired = previous.model_copy(update=update), []
+        else:
             continue
-        dataset, expired = apply_to_dataset(
-            canonical_dataset(dataset_id, records[dataset_id]), overrides.get(dataset_id, [])
-        )
         if expired:
             await repository.expire_overrides(conn, "dataset", dataset_id, expired)
         digest, before = state_hash(dataset), states.get(dataset_id)

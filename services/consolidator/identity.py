@@ -67,6 +67,11 @@ def identity_key(domain: str | None, remote_id: str) -> str:
     return f"id:{normalised_url(site if '://' in site else 'http://' + site)}|{remote_id}"
 
 
+def is_identity_key(key: str) -> bool:
+    """Identifiers name a dataset; landing pages and file sets only suggest it."""
+    return key.startswith(("id:", "uri:"))
+
+
 def origin_key(event: DatasetDiscovered) -> str:
     upstream = event.upstream
     if upstream and upstream.remote_id:

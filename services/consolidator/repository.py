@@ -204,6 +204,18 @@ async def datasets_by_key(conn: asyncpg.Connection, keys: list[str]) -> dict[str
     return {r["key"]: r["dataset_id"] for r in rows}
 
 
+async def merge_datasets(conn: asyncpg.Connection, merges: dict[str, str]) -> None:
+    """absorbed id -> survivor id: the absorbed datasets' records and keys move to the survivor."""
+    if merges:
+        pairs = (list(merges), list(merges.values()))
+        for table, column in (("dataset_sources", "dataset_id"), ("dataset_keys", "dataset_id")):
+            await conn.execute(
+                f"""UPDATE registry.{table} t SET {column} = m.survivor
+                    FROM unnest($1::text[], $2::text[]) AS m (absorbed, survivor) WHERE t.{column} = m.absorbed""",
+                *pairs,
+            )
+
+
 async def save_keys(conn: asyncpg.Connection, pairs: list[tuple[str, str]]) -> None:
     """(key, dataset id): a key stays with the first dataset that claimed it."""
     if pairs:
@@ -388,8 +400,8 @@ async def withdraw_missing(conn: asyncpg.Connection, run: HarvestRun, grace: tim
     )
     rows = await conn.fetch(
         """UPDATE registry.dataset_sources SET withdrawn_at = $3
-           WHERE source_id = $1 AND seen_at < $2 AND withdrawn_at IS NULL AND missing_since <= $3::timestamptz - $4::interval
-             AND NOT (remote_id = ANY($5::text[]))
+           WHERE source_id = $1 AND seen_at < $2 AND withdrawn_at IS NULL
+             AND missing_since <= $3::timestamptz - $4::interval AND NOT (remote_id = ANY($5::text[]))
            RETURNING dataset_id""",
         run.source_id,
         run.started_at,

@@ -25,6 +25,18 @@ async def produce(
         await producer.stop()
 
 
+async def produce_many(settings: Settings, topic: str, messages: list[tuple[bytes | None, bytes]]) -> None:
+    """(key, value) pairs, in order, through one producer."""
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, enable_idempotence=True)
+    await producer.start()
+    try:
+        for key, value in messages:
+            await producer.send(settings.topic(topic), value, key=key)
+        await producer.flush()
+    finally:
+        await producer.stop()
+
+
 async def read_all(settings: Settings, topic: str, *, idle_ms: int = 1500) -> list[ConsumerRecord[Any, Any]]:
     """Every record of `topic` from offset zero, until the topic stays idle for `idle_ms`."""
     consumer = AIOKafkaConsumer(
