@@ -41,12 +41,9 @@ def batch_options(
         valid: list[Any] = []
         for record in message.raw_message:
             try:
-                body = json.loads(record.value or b"")
-                adapter.validate_python(body)
+                valid.append(adapter.validate_json(record.value or b""))  # parsed and validated once
             except (json.JSONDecodeError, UnicodeDecodeError, ValidationError) as exc:
                 await dead_letter(policy.broker, record, exc, attempts=1, group=group)
-                continue
-            valid.append(body)
         return valid
 
     return {

@@ -26,9 +26,15 @@ async def create_pool(settings: Settings, service: str, *, max_size: int | None 
         min_size=1,
         max_size=max_size or settings.db_pool_max_size,
         command_timeout=60,
+        ssl=tls_mode(settings.db_host),
     )
     assert pool is not None
     return pool
+
+
+def tls_mode(host: str) -> str | bool:
+    """No TLS on the loopback interface (it only costs CPU there); elsewhere TLS when the server offers it."""
+    return False if host in ("localhost", "127.0.0.1", "::1") or host.startswith("/") else "prefer"
 
 
 def migration_files(directory: Path) -> list[Path]:

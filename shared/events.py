@@ -98,9 +98,9 @@ class DatasetDiscovered(Event):
     title: str
     description: str | None = None
     licence: str | None = None
-    themes: list[str] = []
-    tags: list[str] = []
-    resources: list[Resource] = []
+    themes: list[str] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)
+    resources: list[Resource] = Field(default_factory=list)
     created: datetime | None = None
     modified: datetime | None = None
     upstream: UpstreamOrigin | None = None
@@ -141,7 +141,7 @@ class HarvestRunFinished(Event):
     # what it saw from what earlier runs saw; remote ids that failed to map are not missing.
     mode: Literal["full", "incremental"] | None = None
     started_at: datetime | None = None
-    error_remote_ids: list[str] = []
+    error_remote_ids: list[str] = Field(default_factory=list)
 
     def key(self) -> str:
         return self.source_id
@@ -188,10 +188,9 @@ class Organization(BaseModel):
     # under `successor_id` (a département that learned its SIREN)
     status: Literal["active", "merged", "replaced"] = "active"
     successor_id: str | None = None
-    aliases: list[str] = []  # other ids the organisation is known by; all stay resolvable
-    provenance: dict[
-        str, str
-    ] = {}  # field -> where its value comes from (referentiel:6.0.0, portal:..., contribution:...)
+    aliases: list[str] = Field(default_factory=list)  # other ids it is known by; all stay resolvable
+    # field -> where its value comes from (referentiel:6.0.0, portal:..., contribution:...)
+    provenance: dict[str, str] = Field(default_factory=dict)
 
     @property
     def obligated(self) -> bool | None:
@@ -254,15 +253,16 @@ class CanonicalDataset(BaseModel):
     title: str
     description: str | None = None
     licence: str | None = None
-    themes: list[str] = []
-    tags: list[str] = []
-    resources: list[Resource] = []
+    themes: list[str] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)
+    resources: list[Resource] = Field(default_factory=list)
     created: datetime | None = None
     modified: datetime | None = None
     withdrawn: bool = False
-    sources: list[DatasetSource] = []
+    sources: list[DatasetSource] = Field(default_factory=list)
     attribution: Attribution | None = None
-    provenance: dict[str, str] = {}  # field -> contribution:<id> where a contribution overrides the portals
+    # field -> contribution:<id> where a contribution overrides the portals
+    provenance: dict[str, str] = Field(default_factory=dict)
     # Found to be the same dataset as another one: withdrawn, its records now belong to `merged_into`.
     merged_into: str | None = None
 

@@ -41,9 +41,14 @@ async def claim(conn: asyncpg.Connection, schema: str, consumer: str, event_id: 
 async def add_to_outbox(conn: asyncpg.Connection, schema: str, settings: Settings, events: Sequence[Event]) -> None:
     if not events:
         return
-    await conn.executemany(
-        f"INSERT INTO {schema}.outbox (topic, key, event_type, payload) VALUES ($1, $2, $3, $4)",
-        [(settings.topic(e.topic), e.key(), type(e).__name__, e.model_dump_json()) for e in events],
+    # One statement for the whole list (unnest keeps the order, so ids follow it).
+    await conn.execute(
+        f"""INSERT INTO {schema}.outbox (topic, key, event_type, payload)
+            SELECT t, k, e, p::jsonb FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS x (t, k, e, p)""",
+        [settings.topic(e.topic) for e in events],
+        [e.key() for e in events],
+        [type(e).__name__ for e in events],
+        [e.model_dump_json() for e in events],
     )
     await conn.execute("SELECT pg_notify($1, '')", _channel(schema))
 
@@ -89,9 +94,9 @@ class OutboxRelay:
     """Publishes `<schema>.outbox` to Kafka. One relay per schema publishes at a time (advisory
     lock), so events keep their order per key even with several instances of a service."""
 
-    def __init__(self, pool: asyncpg.Pool, broker: KafkaBroker, schema: str, batch_size: int = 500) -> None:
+    def __init__(self, pool: asyncpg.Pool, settings: Settings, schema: str, batch_size: int = 500) -> None:
         self.pool = pool
-        self.broker = broker
+        self.publisher = BulkPublisher(settings, f"observatoire-outbox-{schema}")
         self.schema = schema
         self.batch_size = batch_size
         self._wake = asyncio.Event()
@@ -99,6 +104,7 @@ class OutboxRelay:
         self._listener: asyncpg.Connection | None = None
 
     async def start(self) -> None:
+        await self.publisher.start()
         self._listener = await self.pool.acquire()
         await self._listener.add_listener(_channel(self.schema), lambda *_: self._wake.set())
         self._task = asyncio.create_task(self._run(), name=f"outbox-relay-{self.schema}")
@@ -109,6 +115,7 @@ class OutboxRelay:
             await asyncio.gather(self._task, return_exceptions=True)
         if self._listener is not None:
             await self.pool.release(self._listener)
+        await self.publisher.stop()
 
     async def _run(self) -> None:
         while True:
@@ -136,20 +143,15 @@ class OutboxRelay:
                 f"SELECT id, topic, key, event_type, payload FROM {self.schema}.outbox ORDER BY id LIMIT $1",
                 self.batch_size,
             )
-            metrics.OUTBOX_BACKLOG.labels(schema=self.schema).set(
-                await conn.fetchval(f"SELECT count(*) FROM {self.schema}.outbox")
-            )
             if not rows:
+                metrics.OUTBOX_BACKLOG.labels(schema=self.schema).set(0)
                 return 0
+            # ids grow by one per event: the last id tells the backlog without counting rows
+            last = await conn.fetchval(f"SELECT max(id) FROM {self.schema}.outbox")
+            metrics.OUTBOX_BACKLOG.labels(schema=self.schema).set(last - rows[0]["id"] + 1)
             # Enqueue in id order (aiokafka keeps that order per partition), then await every ack.
             pending = [
-                await self.broker.publish(
-                    row["payload"].encode(),
-                    row["topic"],
-                    key=row["key"].encode(),
-                    headers={"content-type": "application/json", "event_type": row["event_type"]},
-                    no_confirm=True,
-                )
+                await self.publisher.send(row["topic"], row["key"], row["event_type"], row["payload"].encode())
                 for row in rows
             ]
             await asyncio.gather(*pending)
@@ -186,13 +188,13 @@ class BulkPublisher:
             await self.producer.stop()
 
     async def publish(self, event: Event, confirm: bool = True) -> Any:
-        assert self.producer is not None, "publish after start"
         topic = self.settings.topic(event.topic)
-        future = await self.producer.send(
-            topic,
-            event.model_dump_json().encode(),
-            key=event.key().encode(),
-            headers=[("content-type", b"application/json"), ("event_type", type(event).__name__.encode())],
-        )
+        future = await self.send(topic, event.key(), type(event).__name__, event.model_dump_json().encode())
         metrics.EVENTS_PRODUCED.labels(topic=topic).inc()
         return await future if confirm else future
+
+    async def send(self, topic: str, key: str, event_type: str, payload: bytes) -> Any:
+        """Enqueue one serialised event (`topic` already prefixed); returns its delivery future."""
+        assert self.producer is not None, "send after start"
+        headers = [("content-type", b"application/json"), ("event_type", event_type.encode())]
+        return await self.producer.send(topic, payload, key=key.encode(), headers=headers)

@@ -132,7 +132,7 @@ async def _start_dependencies(runtime: Runtime, relay: list[OutboxRelay]) -> Non
     await _retry_forever(runtime.broker.start, "kafka")
     runtime.broker_started = True
     if runtime.schema:
-        relay.append(OutboxRelay(pool, runtime.broker, runtime.schema))
+        relay.append(OutboxRelay(pool, runtime.settings, runtime.schema))
         await relay[0].start()
     for hook in runtime.on_start:
         await hook(runtime)

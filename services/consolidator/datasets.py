@@ -8,11 +8,13 @@ It is withdrawn only when every record is.
 """
 
 import hashlib
+import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from shared.events import Attribution, CanonicalDataset, DatasetSource, Resource
+from services.consolidator.identity import is_origin
+from shared.events import Attribution, CanonicalDataset, DatasetDiscovered, DatasetSource, Resource
 
 
 @dataclass(frozen=True)
@@ -31,12 +33,50 @@ class PortalRecord:
     withdrawn_at: datetime | None
 
 
+def record_from(
+    event: DatasetDiscovered, organization_id: str | None, attribution: dict[str, Any] | None, now: datetime
+) -> PortalRecord:
+    """The record as stored, built from the event that just created it (no need to read it back)."""
+    metadata = {
+        "title": event.title,
+        "description": event.description,
+        "licence": event.licence,
+        "themes": event.themes,
+        "tags": event.tags,
+        "resources": event.resources,
+        "created": event.created,
+        "modified": event.modified,
+        "publisher": {"name": event.publisher.name},
+    }
+    return PortalRecord(
+        source_id=event.source_id,
+        remote_id=event.remote_id,
+        portal_kind=event.portal_kind,
+        portal_url=event.portal_url,
+        remote_url=event.remote_url,
+        origin=is_origin(event),
+        organization_id=organization_id,
+        attribution=attribution,
+        metadata=metadata,
+        first_seen=now,
+        last_seen=now,
+        withdrawn_at=None,
+    )
+
+
 def by_preference(records: list[PortalRecord]) -> list[PortalRecord]:
     """Records not withdrawn first, then origin before copies, then latest modified, then first seen."""
     ordered = sorted(records, key=lambda r: (r.first_seen, r.source_id, r.remote_id))
-    ordered.sort(key=lambda r: str(r.metadata.get("modified") or ""), reverse=True)  # ISO 8601 sorts in time order
+    ordered.sort(key=lambda r: _moment(r.metadata.get("modified")), reverse=True)
     ordered.sort(key=lambda r: (r.withdrawn_at is not None, not r.origin))
     return ordered
+
+
+def _moment(value: Any) -> datetime:
+    """A date as stored (ISO 8601 text read back from JSON) or as parsed (datetime); undated sorts first."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if isinstance(value, datetime) else datetime.min.replace(tzinfo=UTC)
 
 
 def canonical_dataset(dataset_id: str, records: list[PortalRecord]) -> CanonicalDataset:
@@ -62,10 +102,13 @@ def canonical_dataset(dataset_id: str, records: list[PortalRecord]) -> Canonical
     )
 
 
-def state_hash(dataset: CanonicalDataset) -> str:
-    """What a consumer would see change; when each portal was last seen does not count."""
-    exclude: Any = {"sources": {"__all__": {"last_seen"}}}
-    return hashlib.sha256(dataset.model_dump_json(exclude=exclude).encode()).hexdigest()
+LAST_SEEN = re.compile(r'"last_seen":"[^"]*"')
+
+
+def state_hash(state_json: str) -> str:
+    """What a consumer would see change, from the dataset's JSON: when each portal was last seen does
+    not count."""
+    return hashlib.sha256(LAST_SEEN.sub("", state_json).encode()).hexdigest()
 
 
 def _source(record: PortalRecord) -> DatasetSource:

@@ -10,7 +10,7 @@ from typing import Any
 import asyncpg
 
 from services.consolidator import repository
-from services.consolidator.datasets import canonical_dataset, state_hash
+from services.consolidator.datasets import PortalRecord, canonical_dataset, record_from, state_hash
 from services.consolidator.identity import canonical_id, is_identity_key, is_origin, record_keys
 from services.consolidator.organizations import (
     alias_keys,
@@ -30,7 +30,6 @@ from services.consolidator.overrides import (
     with_value,
 )
 from shared.events import (
-    CanonicalDataset,
     ContributionAccepted,
     ContributionEvent,
     DatasetChanged,
@@ -76,11 +75,13 @@ async def _consolidate(
     matcher = await matchers.get(conn)
     sightings = Counter((e.portal_url, e.publisher) for e in events)
     matches: dict[tuple[str, Publisher], PublisherMatch] = {}
+    learned: list[tuple[str, str, str]] = []  # publisher aliases to remember, written once for the batch
     for event in latest.values():
         if (event.portal_url, event.publisher) not in matches:
             matches[(event.portal_url, event.publisher)] = await _resolve_publisher(
-                conn, event, emitted, matcher, matchers, sightings[(event.portal_url, event.publisher)]
+                conn, event, emitted, matcher, matchers, sightings[(event.portal_url, event.publisher)], learned
             )
+    await repository.set_aliases(conn, learned)
 
     known = await repository.known_records(conn, list(latest))
     unchanged, updates = [], []
@@ -93,7 +94,7 @@ async def _consolidate(
             updates.append((event, before, match))
     await repository.touch_records(conn, unchanged, now)
 
-    dataset_of, merges = await _identify(conn, [(event, before) for event, before, _ in updates])
+    dataset_of, merges, minted = await _identify(conn, [(event, before) for event, before, _ in updates])
     await repository.save_records(
         conn,
         [
@@ -108,8 +109,13 @@ async def _consolidate(
         ],
         now,
     )
+    # A dataset first seen in this batch has no record but the batch's: no need to read them back.
+    fresh: dict[str, list[PortalRecord]] = {}
+    for event, _, m in updates:
+        if (dataset_id := dataset_of[(event.source_id, event.remote_id)]) in minted:
+            fresh.setdefault(dataset_id, []).append(record_from(event, m.organization_id, m.attribution, now))
     touched = sorted({*dataset_of.values(), *merges})
-    emitted += await refresh_datasets(conn, touched, cause=_runs_of(events), merges=merges)
+    emitted += await refresh_datasets(conn, touched, cause=_runs_of(events), merges=merges, fresh=fresh)
 
     runs = Counter((e.run_id, e.source_id) for e in events)
     await repository.count_consolidated(conn, runs)
@@ -128,7 +134,7 @@ def _unchanged(before: repository.KnownRecord, event: DatasetDiscovered, match: 
 
 async def _identify(
     conn: asyncpg.Connection, records: list[tuple[DatasetDiscovered, repository.KnownRecord | None]]
-) -> tuple[dict[tuple[str, str], str], dict[str, str]]:
+) -> tuple[dict[tuple[str, str], str], dict[str, str], set[str]]:
     """The canonical dataset of each record, and the datasets found to be one (absorbed -> survivor).
 
     A record whose identity keys (id:, uri:) lead to several datasets joins them into one: the one
@@ -138,6 +144,7 @@ async def _identify(
     owners = await repository.datasets_by_key(conn, sorted({k for keys in keys_of.values() for k in keys}))
     dataset_of: dict[tuple[str, str], str] = {}
     merges: dict[str, str] = {}
+    minted: set[str] = set()  # datasets created here: nothing of them is stored yet
     for event, before in records:
         keys = keys_of[(event.source_id, event.remote_id)]
         strong = [owners[k] for k in keys if k in owners and is_identity_key(k)]
@@ -146,6 +153,8 @@ async def _identify(
         origin = _survivor(canonical_id(keys[0]), merges)
         dataset_id = origin if origin in found or not (found or weak) else (found[0] if found else weak)
         assert dataset_id is not None
+        if not (found or weak):
+            minted.add(dataset_id)
         for absorbed in found:
             if absorbed != dataset_id:
                 merges[absorbed] = dataset_id
@@ -158,7 +167,7 @@ async def _identify(
     dataset_of = {record: _survivor(d, merges) for record, d in dataset_of.items()}
     await repository.merge_datasets(conn, merges)
     await repository.save_keys(conn, [(k, owners[k]) for keys in keys_of.values() for k in keys])
-    return dataset_of, merges
+    return dataset_of, merges, minted - set(merges)
 
 
 def _survivor(dataset_id: str, merges: dict[str, str]) -> str:
@@ -168,17 +177,24 @@ def _survivor(dataset_id: str, merges: dict[str, str]) -> str:
 
 
 async def refresh_datasets(
-    conn: asyncpg.Connection, dataset_ids: list[str], cause: str | None, merges: dict[str, str] | None = None
+    conn: asyncpg.Connection,
+    dataset_ids: list[str],
+    cause: str | None,
+    merges: dict[str, str] | None = None,
+    fresh: dict[str, list[PortalRecord]] | None = None,
 ) -> list[Event]:
     """Recompute these canonical datasets from their records and contributions; announce those whose
     state changed (a dataset computed again to the same state emits nothing). A dataset absorbed
     by another (`merges`) is announced withdrawn, pointing to the one that holds its records now."""
     if not dataset_ids:
         return []
-    records = await repository.records_of(conn, dataset_ids)
+    await repository.lock_datasets(conn, dataset_ids)
     states = await repository.dataset_states(conn, dataset_ids)
+    # Datasets this batch created hold only its records, unless another instance created them meanwhile.
+    fresh = {d: records for d, records in (fresh or {}).items() if d not in states}
+    records = fresh | await repository.records_of(conn, [d for d in dataset_ids if d not in fresh])
     overrides = await repository.overrides_for(conn, "dataset", dataset_ids)
-    changes: list[tuple[CanonicalDataset, str, str]] = []
+    changes: list[repository.DatasetChange] = []
     for dataset_id in dataset_ids:
         if dataset_id in records:
             dataset, expired = apply_to_dataset(
@@ -191,7 +207,8 @@ async def refresh_datasets(
             continue
         if expired:
             await repository.expire_overrides(conn, "dataset", dataset_id, expired)
-        digest, before = state_hash(dataset), states.get(dataset_id)
+        state = dataset.model_dump_json()
+        digest, before = state_hash(state), states.get(dataset_id)
         if before and before.state_hash == digest:
             continue
         if before is None:
@@ -200,11 +217,10 @@ async def refresh_datasets(
             change = "withdrawn"
         else:
             change = "updated"
-        changes.append((dataset, digest, change))
+        changes.append(repository.DatasetChange(dataset, state, digest, change))
     await repository.save_datasets(conn, changes, cause)
     return [
-        DatasetChanged(producer=PRODUCER, correlation_id=cause, change=change, dataset=dataset)
-        for dataset, _, change in changes
+        DatasetChanged(producer=PRODUCER, correlation_id=cause, change=c.change, dataset=c.dataset) for c in changes
     ]
 
 
@@ -252,6 +268,7 @@ async def _resolve_publisher(
     matcher: Matcher,
     matchers: MatcherCache,
     sightings: int,
+    learned: list[tuple[str, str, str]],
 ) -> PublisherMatch:
     """The organisation behind the dataset's publisher, with the evidence (unmatched: recorded, None)."""
     publisher, source = event.publisher, f"portal:{event.portal_url}"
@@ -284,8 +301,8 @@ async def _resolve_publisher(
     if organization_id is None:
         await repository.record_unmatched(conn, event.portal_url, publisher, result, sightings)
         return PublisherMatch(None, None)
-    if result.best is None or result.best.rule != "alias":
-        await repository.set_aliases(conn, [(keys[0], organization_id, "portal-publisher")])
+    if matcher.aliases.get(keys[0]) != organization_id:  # remember the publisher: next time a plain lookup
+        learned.append((keys[0], organization_id, "portal-publisher"))
         matcher.aliases[keys[0]] = organization_id
     return PublisherMatch(organization_id, attribution)
 

@@ -21,7 +21,7 @@ portals that both call a dataset "1" never merge. An ODS `/explore/dataset/<id>/
 import hashlib
 import re
 import uuid
-from urllib.parse import urlsplit
+from functools import lru_cache
 
 from shared.events import DatasetDiscovered
 
@@ -34,22 +34,30 @@ def canonical_id(origin_key: str) -> str:
     return str(uuid.uuid5(DATASET_NAMESPACE, origin_key))
 
 
+@lru_cache(maxsize=8192)  # a few thousand portals and hosts: each one normalised once
 def domain_of(url_or_domain: str | None) -> str:
     """`data.example.fr` for `https://www.data.example.fr/x` and for `www.Data.example.fr`."""
     if not url_or_domain:
         return ""
     text = url_or_domain.strip()
-    netloc = urlsplit(text).netloc if "://" in text else text.split("/", 1)[0]
+    if "://" in text:
+        text = text.split("://", 1)[1]
+    netloc = text.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0].rsplit("@", 1)[-1]
     netloc = netloc.lower().removeprefix("www.")
     return netloc.removesuffix(":443").removesuffix(":80")
 
 
 def normalised_url(url: str) -> str:
-    """The URL without scheme, `www.`, default port, fragment or trailing slash; host in lower case."""
-    parts = urlsplit(url.strip())
-    path = parts.path.rstrip("/")
-    query = f"?{parts.query}" if parts.query else ""
-    return f"{domain_of(parts.netloc)}{path}{query}"
+    """The URL without scheme, `www.`, default port, fragment or trailing slash; host in lower case.
+    (String operations rather than urlsplit: this runs several times per dataset.)"""
+    text = url.strip().split("#", 1)[0]
+    if "://" in text:
+        text = text.split("://", 1)[1]
+    host, slash, rest = text.partition("/")
+    path, question, query = (slash + rest).partition("?")
+    if not slash:  # no path: the query, if any, follows the host
+        host, question, query = host.partition("?")
+    return f"{domain_of(host)}{path.rstrip('/')}{question}{query}"
 
 
 def is_uri(value: str) -> bool:

@@ -66,6 +66,8 @@ def apply_to_organization(organization: Organization, overrides: list[Override])
 
 
 def apply_to_dataset(dataset: CanonicalDataset, overrides: list[Override]) -> tuple[CanonicalDataset, list[Override]]:
+    if not overrides:
+        return dataset, []
     harvested = dataset_values(dataset)
     valid = [o for o in overrides if still_valid(o, harvested.get(o.field))]
     update: dict[str, Any] = {o.field: o.value for o in valid}

@@ -68,6 +68,8 @@ async def alias_owners(conn: asyncpg.Connection, aliases: list[str]) -> dict[str
 
 async def set_aliases(conn: asyncpg.Connection, rows: list[tuple[str, str, str]]) -> None:
     """(alias, organization id, kind): an alias always points to one organisation, the latest given."""
+    if not rows:
+        return
     await conn.executemany(
         """INSERT INTO registry.aliases (alias, organization_id, kind) VALUES ($1, $2, $3)
            ON CONFLICT (alias) DO UPDATE SET organization_id = $2, kind = $3""",
@@ -143,6 +145,14 @@ class RecordUpdate:
     origin: bool
     organization_id: str | None
     attribution: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class DatasetChange:
+    dataset: CanonicalDataset
+    state: str  # its JSON
+    state_hash: str
+    change: str  # created, updated, withdrawn
 
 
 @dataclass(frozen=True)
@@ -232,33 +242,47 @@ async def save_records(conn: asyncpg.Connection, updates: list[RecordUpdate], no
     if not updates:
         return
     envelope = {"event_id", "occurred_at", "run_id", "correlation_id", "producer"}
-    await conn.executemany(
+    events = [u.event for u in updates]
+    await conn.execute(
         """INSERT INTO registry.dataset_sources (source_id, remote_id, dataset_id, portal_kind, portal_url,
                remote_url, content_hash, metadata, last_run_id, first_seen, last_seen, seen_at, origin,
                organization_id, attribution)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12, $13, $14)
-           ON CONFLICT (source_id, remote_id) DO UPDATE SET remote_url = $6, content_hash = $7, metadata = $8,
-               last_run_id = $9, last_seen = $10, seen_at = $11, origin = $12, organization_id = $13,
-               attribution = $14, missing_since = NULL, withdrawn_at = NULL""",
-        [
-            (
-                u.event.source_id,
-                u.event.remote_id,
-                u.dataset_id,
-                u.event.portal_kind,
-                u.event.portal_url,
-                u.event.remote_url,
-                u.event.content_hash,
-                u.event.model_dump_json(exclude=envelope),
-                u.event.run_id,
-                now,
-                u.event.occurred_at,
-                u.origin,
-                u.organization_id,
-                json.dumps(u.attribution) if u.attribution else None,
-            )
-            for u in updates
-        ],
+           SELECT r.source_id, r.remote_id, r.dataset_id, r.portal_kind, r.portal_url, r.remote_url, r.content_hash,
+                  r.metadata::jsonb, r.run_id, $14, $14, r.seen_at, r.origin, r.organization_id, r.attribution::jsonb
+           FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+                       $8::text[], $9::text[], $10::timestamptz[], $11::boolean[], $12::text[], $13::text[])
+                AS r (source_id, remote_id, dataset_id, portal_kind, portal_url, remote_url, content_hash, metadata,
+                      run_id, seen_at, origin, organization_id, attribution)
+           ON CONFLICT (source_id, remote_id) DO UPDATE SET remote_url = excluded.remote_url,
+               content_hash = excluded.content_hash, metadata = excluded.metadata, last_run_id = excluded.last_run_id,
+               last_seen = excluded.last_seen, seen_at = excluded.seen_at, origin = excluded.origin,
+               organization_id = excluded.organization_id, attribution = excluded.attribution,
+               missing_since = NULL, withdrawn_at = NULL""",
+        [e.source_id for e in events],
+        [e.remote_id for e in events],
+        [u.dataset_id for u in updates],
+        [e.portal_kind for e in events],
+        [e.portal_url for e in events],
+        [e.remote_url for e in events],
+        [e.content_hash for e in events],
+        [e.model_dump_json(exclude=envelope) for e in events],
+        [e.run_id for e in events],
+        [e.occurred_at for e in events],
+        [u.origin for u in updates],
+        [u.organization_id for u in updates],
+        [json.dumps(u.attribution) if u.attribution else None for u in updates],
+        now,
+    )
+
+
+async def lock_datasets(conn: asyncpg.Connection, dataset_ids: list[str]) -> None:
+    """Serialise work on these datasets across consolidator instances until the transaction ends: an
+    instance recomputing a dataset then sees the records another one committed for it. Taken in one
+    sorted pass, so two instances never wait for each other in a circle."""
+    await conn.execute(
+        """SELECT pg_advisory_xact_lock(h)
+           FROM (SELECT DISTINCT hashtextextended(i, 0) AS h FROM unnest($1::text[]) AS i ORDER BY 1) AS sorted""",
+        dataset_ids,
     )
 
 
@@ -302,43 +326,49 @@ async def get_dataset(conn: asyncpg.Connection, dataset_id: str) -> CanonicalDat
     return CanonicalDataset.model_validate_json(state) if state else None
 
 
-async def save_datasets(
-    conn: asyncpg.Connection, changes: list[tuple[CanonicalDataset, str, str]], cause: str | None
-) -> None:
-    """(dataset, state hash, change): upsert the canonical datasets and record each state in the history."""
+async def save_datasets(conn: asyncpg.Connection, changes: list[DatasetChange], cause: str | None) -> None:
+    """Upsert the canonical datasets and record each state in the history."""
     if not changes:
         return
-    rows = [(d, h, change, d.model_dump_json()) for d, h, change in changes]
-    await conn.executemany(
+    datasets = [c.dataset for c in changes]
+    await conn.execute(
         """INSERT INTO registry.datasets (id, organization_id, title, description, licence, themes, tags, resources,
                created, modified, withdrawn, state, state_hash, attribution)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
-           ON CONFLICT (id) DO UPDATE SET organization_id = $2, title = $3, description = $4, licence = $5,
-               themes = $6, tags = $7, resources = $8, created = $9, modified = $10, withdrawn = $11, state = $12,
-               state_hash = $13, attribution = $14, updated_at = now()""",
-        [
-            (
-                d.id,
-                d.organization_id,
-                d.title,
-                d.description,
-                d.licence,
-                d.themes,
-                d.tags,
-                json.dumps([r.model_dump(mode="json") for r in d.resources]),
-                d.created,
-                d.modified,
-                d.withdrawn,
-                state,
-                h,
-                d.attribution.model_dump_json() if d.attribution else None,
-            )
-            for d, h, _, state in rows
-        ],
+           SELECT d.id, d.organization_id, d.title, d.description, d.licence,
+                  ARRAY(SELECT jsonb_array_elements_text(d.themes::jsonb)),
+                  ARRAY(SELECT jsonb_array_elements_text(d.tags::jsonb)), d.resources::jsonb, d.created, d.modified,
+                  d.withdrawn, d.state::jsonb, d.state_hash, d.attribution::jsonb
+           FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+                       $9::timestamptz[], $10::timestamptz[], $11::boolean[], $12::text[], $13::text[], $14::text[])
+                AS d (id, organization_id, title, description, licence, themes, tags, resources, created, modified,
+                      withdrawn, state, state_hash, attribution)
+           ON CONFLICT (id) DO UPDATE SET organization_id = excluded.organization_id, title = excluded.title,
+               description = excluded.description, licence = excluded.licence, themes = excluded.themes,
+               tags = excluded.tags, resources = excluded.resources, created = excluded.created,
+               modified = excluded.modified, withdrawn = excluded.withdrawn, state = excluded.state,
+               state_hash = excluded.state_hash, attribution = excluded.attribution, updated_at = now()""",
+        [d.id for d in datasets],
+        [d.organization_id for d in datasets],
+        [d.title for d in datasets],
+        [d.description for d in datasets],
+        [d.licence for d in datasets],
+        [json.dumps(d.themes) for d in datasets],
+        [json.dumps(d.tags) for d in datasets],
+        [json.dumps([r.model_dump(mode="json") for r in d.resources]) for d in datasets],
+        [d.created for d in datasets],
+        [d.modified for d in datasets],
+        [d.withdrawn for d in datasets],
+        [c.state for c in changes],
+        [c.state_hash for c in changes],
+        [d.attribution.model_dump_json() if d.attribution else None for d in datasets],
     )
-    await conn.executemany(
-        "INSERT INTO registry.dataset_history (dataset_id, change, state, cause) VALUES ($1, $2, $3, $4)",
-        [(d.id, change, state, cause) for d, _, change, state in rows],
+    await conn.execute(
+        """INSERT INTO registry.dataset_history (dataset_id, change, state, cause)
+           SELECT i, c, s::jsonb, $4 FROM unnest($1::text[], $2::text[], $3::text[]) AS h (i, c, s)""",
+        [d.id for d in datasets],
+        [c.change for c in changes],
+        [c.state for c in changes],
+        cause,
     )
 
 

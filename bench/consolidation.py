@@ -1,0 +1,237 @@
+"""Benchmark: consolidating DatasetDiscovered events already in Kafka.
+
+With the whole référentiel in the registry, writes N DatasetDiscovered events (simulated portals'
+datasets and data.gouv.fr's copies of a share of them, as the harvester would publish them) to
+harvest.datasets while the consolidator is stopped, then starts it and measures the time from its
+first consolidated record to the last committed record and the last DatasetChanged emitted. In the
+same run it measures the two limits: reading the same messages from Kafka with no processing (one
+aiokafka consumer), and COPYing the same rows into PostgreSQL (asyncpg `copy_records_to_table` into
+a table shaped like the registry's portal records). Peak memory is the consolidator's VmHWM.
+
+    .venv/bin/python -m bench.consolidation [--events 200000] [--consolidators 1]
+
+`--consolidators N` starts N consolidator processes in one consumer group (peak memory is the
+largest of them).
+
+BENCH_KEEP=1 keeps the benchmark's database afterwards.
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import time
+from collections.abc import Iterator
+
+import asyncpg
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from bench.support import bench_settings, clean, log_dir, prepare, rss_mib, start_service
+from services.consolidator.commands import load_referentiel
+from shared.events import DatasetDiscovered, Publisher, Resource, UpstreamOrigin
+from shared.identifiers import siren_from
+from shared.settings import Settings
+from simulated_portals.catalogue import World, build_world, dataset, is_mirrored
+from simulated_portals.udata import BACKEND_OF_FAMILY
+from tests.support.db import connect_as
+from tests.support.kafka import drained, end_offsets, wait_for
+
+
+def events(world: World, count: int) -> Iterator[DatasetDiscovered]:
+    """Local portals' datasets, each followed by data.gouv.fr's copy when it has one, until `count`."""
+    produced = 0
+    portals = [p for p in world.portals if p.slug != world.datagouv_slug]
+    for index in range(max(p.size for p in portals)):
+        for portal in portals:
+            if index >= portal.size:
+                continue
+            d = dataset(portal, index)
+            siren = siren_from(d.publisher.siret)
+            local = f"https://{portal.domain}"
+            common = {
+                "producer": "bench",
+                "publisher": Publisher(name=d.publisher.name, remote_id=d.publisher.remote_id, siren=siren),
+                "title": d.title.strip() or "Sans titre",
+                "description": d.description,
+                "licence": d.licence,
+                "themes": list(d.themes),
+                "tags": list(d.tags),
+                "resources": [Resource(url=url, format=fmt) for url, fmt, _ in d.resources],
+                "created": d.created,
+                "modified": d.modified,
+                "content_hash": f"{portal.slug}:{index}",
+            }
+            yield DatasetDiscovered(
+                **common,
+                run_id=f"run-{portal.slug}",
+                source_id=portal.slug,
+                portal_kind=portal.family,
+                portal_url=local,
+                remote_id=d.landing_page(local) if portal.family == "ods" else d.id,  # as the harvester does
+                remote_url=d.landing_page(local),
+            )
+            produced += 1
+            if produced < count and is_mirrored(portal, index):
+                yield DatasetDiscovered(
+                    **common,
+                    run_id="run-datagouv",
+                    source_id="datagouv",
+                    portal_kind="udata",
+                    portal_url="https://www.data.gouv.fr",
+                    remote_id=f"dg-{portal.slug}-{index}",
+                    upstream=UpstreamOrigin(
+                        backend=BACKEND_OF_FAMILY[portal.family],
+                        domain=portal.domain,
+                        remote_id=d.landing_page(local) if portal.family == "ods" else d.id,
+                        remote_url=d.landing_page(local),
+                    ),
+                )
+                produced += 1
+            if produced >= count:
+                return
+
+
+async def write_events(settings: Settings, batch: list[DatasetDiscovered]) -> None:
+    producer = AIOKafkaProducer(
+        bootstrap_servers=settings.kafka_bootstrap_servers, enable_idempotence=True, linger_ms=5
+    )
+    await producer.start()
+    try:
+        pending = []
+        for event in batch:
+            pending.append(
+                await producer.send(
+                    settings.topic("harvest.datasets"), event.model_dump_json().encode(), key=event.key().encode()
+                )
+            )
+        await asyncio.gather(*pending)
+    finally:
+        await producer.stop()
+
+
+async def raw_consume_rate(settings: Settings, count: int) -> float:
+    consumer = AIOKafkaConsumer(
+        settings.topic("harvest.datasets"),
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        max_partition_fetch_bytes=4 * 1024 * 1024,
+    )
+    await consumer.start()
+    try:
+        started, seen = time.perf_counter(), 0
+        while seen < count:
+            batches = await consumer.getmany(timeout_ms=1000, max_records=5000)
+            seen += sum(len(records) for records in batches.values())
+        return seen / (time.perf_counter() - started)
+    finally:
+        await consumer.stop()
+
+
+async def raw_copy_rate(settings: Settings, batch: list[DatasetDiscovered]) -> float:
+    """COPY the same rows (key, content and metadata as JSON) into a table shaped like the portal records."""
+    conn = await connect_as(settings, "consolidator")
+    try:
+        await conn.execute(
+            """CREATE TABLE registry.bench_copy (source_id text, remote_id text, dataset_id text, portal_kind text,
+                   portal_url text, remote_url text, content_hash text, metadata jsonb,
+                   PRIMARY KEY (source_id, remote_id))"""
+        )
+        started = time.perf_counter()
+        rows = [
+            (
+                e.source_id,
+                e.remote_id,
+                e.remote_id,
+                e.portal_kind,
+                e.portal_url,
+                e.remote_url,
+                e.content_hash,
+                e.model_dump_json(),
+            )
+            for e in batch
+        ]
+        await conn.copy_records_to_table("bench_copy", schema_name="registry", records=rows)
+        rate = len(rows) / (time.perf_counter() - started)
+        await conn.execute("DROP TABLE registry.bench_copy")
+        return rate
+    finally:
+        await conn.close()
+
+
+async def _value(conn: asyncpg.Connection, sql: str) -> object:
+    return await conn.fetchval(sql)
+
+
+async def main(count: int, instances: int) -> None:
+    settings = bench_settings()
+    logs = log_dir("consolidation")
+    await prepare(settings)
+    world = build_world(portals=1000, datasets_per_portal=200, seed=2026, referentiel=settings.referentiel_path)
+    batch = list(events(world, count))
+    consolidators = [start_service("consolidator", settings, logs)]
+    try:
+        await consolidators[0].wait_ready()
+        await load_referentiel(settings, settings.referentiel_path)
+        await drained(settings, "consolidator", "registry.referentiel", timeout=600)
+        consolidators.pop().stop()
+        conn = await connect_as(settings, "consolidator")
+        organizations_before = await end_offsets(settings, "registry.organizations")
+        datasets_before = await end_offsets(settings, "registry.datasets")
+
+        await write_events(settings, batch)
+        consolidators = [
+            start_service("consolidator", settings.model_copy(update={"consolidator_port": 28102 + 10 * n}), logs)
+            for n in range(instances)
+        ]
+        records = "SELECT count(*) FROM registry.dataset_sources"
+        await wait_for(lambda: _value(conn, records), timeout=600, interval=0.02)
+        started = time.perf_counter()
+        await wait_for(lambda: _value(conn, f"SELECT ({records}) >= {len(batch)}"), timeout=3600, interval=0.1)
+        committed = time.perf_counter() - started
+        await wait_for(lambda: _value(conn, "SELECT count(*) = 0 FROM registry.outbox"), timeout=3600, interval=0.05)
+        emitted = time.perf_counter() - started
+        peak = max(rss_mib(c.process.pid, "VmHWM") for c in consolidators)  # type: ignore[union-attr]
+        canonical = await conn.fetchval("SELECT count(*) FROM registry.datasets WHERE NOT withdrawn")
+        with_copies = await conn.fetchval(
+            "SELECT count(*) FROM (SELECT dataset_id FROM registry.dataset_sources GROUP BY 1 HAVING count(*) > 1) x"
+        )
+        attributed = await conn.fetchval("SELECT count(*) FROM registry.datasets WHERE organization_id IS NOT NULL")
+        await conn.close()
+        changed = await end_offsets(settings, "registry.datasets") - datasets_before
+        organizations = await end_offsets(settings, "registry.organizations") - organizations_before
+    finally:
+        for process in consolidators:
+            process.stop()
+
+    consume = await raw_consume_rate(settings, len(batch))
+    copy = await raw_copy_rate(settings, batch)
+    if not os.environ.get("BENCH_KEEP"):
+        await clean(settings)
+    else:
+        print("kept", settings.db_name)
+    rate = len(batch) / emitted
+    limit = min(consume, copy)
+    print("| measure | value |")
+    print("|---|---|")
+    print(f"| DatasetDiscovered events in Kafka, consolidator processes | {len(batch):,}, {instances} |")
+    print(
+        f"| canonical datasets (with several portal records), attributed | {canonical:,} ({with_copies:,}), "
+        f"{attributed:,} |"
+    )
+    print(f"| DatasetChanged, OrganizationChanged emitted | {changed:,}, {organizations:,} |")
+    print(f"| first record to last committed record, to last event emitted | {committed:.1f} s, {emitted:.1f} s |")
+    print(f"| **consolidation rate** | **{rate:,.0f} datasets/s** |")
+    print(f"| raw Kafka consumption, same messages | {consume:,.0f} messages/s |")
+    print(f"| raw PostgreSQL COPY, same rows | {copy:,.0f} rows/s |")
+    print(f"| ratio to the slower limit (target ≥ 0.20) | {rate / limit:.2f} |")
+    print(f"| consolidator peak RSS (target < 500 MB) | {peak:.0f} MiB |")
+    print(json.dumps({"rate": rate, "consume": consume, "copy": copy, "peak_mib": peak}))
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(prog="python -m bench.consolidation")
+    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--consolidators", type=int, default=1, help="processes in the consumer group")
+    args = parser.parse_args()
+    asyncio.run(main(args.events, args.consolidators))
