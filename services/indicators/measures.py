@@ -1,16 +1,294 @@
-"""Indicator formulas as plain functions over the projected facts."""
+"""The Observatoire's indicators as plain functions over projected facts (definitions: docs/indicators.md).
 
-from dataclasses import dataclass
+Two levels: an organisation's `Publication` summarises its datasets; a scope (an organisation, a
+département, a région, an organisation type, the nation) is computed from its organisations and their
+publications. `touched_scopes` says which scopes a change can move, so that recomputing only those
+gives the same values as recomputing everything (property-tested).
+"""
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+Values = dict[str, float | int | None]
+Scope = tuple[str, str]  # (scope, scope id)
+NATIONAL: Scope = ("national", "FR")
+
+OPEN_FORMATS = frozenset({"csv", "json", "geojson", "xml", "ods", "kml", "gml", "gtfs", "shp", "wfs"})
+OPEN_LICENCES = frozenset({"licence-ouverte", "odbl", "cc-by", "cc-by-sa", "cc0"})
+COLLECTIVITE_TYPES = frozenset({"COM", "CC", "CA", "CU", "MET", "EPT", "DEP", "REG", "COLOM"})
+ASSOCIATED_TYPES = frozenset({"AGCT", "OACT", "DSPT"})
+EPCI_TYPES = frozenset({"CC", "CA", "CU", "MET", "EPT"})
+FRESH_DAYS = 365
+# The Observatoire's population bins (tranche_pop), upper bounds exclusive.
+POPULATION_BINS = (
+    ("na", 1_000),
+    ("p_1_5", 5_000),
+    ("p_5_10", 10_000),
+    ("p_10_25", 25_000),
+    ("p_25_50", 50_000),
+    ("p_50_100", 100_000),
+    ("p_100_250", 250_000),
+    ("p_250_500", 500_000),
+    ("p_500_1000", 1_000_000),
+    ("p_1000_5000.001", None),
+)
+
+
+@dataclass(frozen=True)
+class DatasetFacts:
+    id: str
+    organization_id: str | None
+    withdrawn: bool
+    licence: str | None = None
+    formats: tuple[str, ...] = ()
+    modified: datetime | None = None
+    themes: tuple[str, ...] = ()
+    schemas: tuple[str, ...] = ()  # schema names its resources declare
+    portals: tuple[str, ...] = ()  # portals that list it (records not withdrawn)
+    technologies: tuple[str, ...] = ()  # their families (udata, ods, ckan, dcat, arcgis)
+    national: bool = False  # listed on the national portal (data.gouv.fr)
+    local: bool = False  # listed on another portal
 
 
 @dataclass(frozen=True)
 class OrganizationFacts:
-    datasets: int
+    id: str
+    name: str
+    type: str | None = None
+    departement: str | None = None
+    region: str | None = None
+    epci: str | None = None
+    population: int | None = None
+    obligated: bool | None = None
+    council_id: str | None = None
+    active: bool = True
+
+    def territories(self) -> list[Scope]:
+        scopes = [("type", self.type)] if self.type else []
+        if self.departement:
+            scopes.append(("departement", self.departement))
+        if self.region:
+            scopes.append(("region", self.region))
+        return scopes
 
 
-def organization_values(facts: OrganizationFacts) -> dict[str, float | int | None]:
-    return {"datasets": facts.datasets, "publishes": 1 if facts.datasets > 0 else 0}
+@dataclass(frozen=True)
+class Publication:
+    """What an organisation publishes, summarised from its live datasets."""
+
+    datasets: int = 0
+    open_format: int = 0
+    open_licence: int = 0
+    fresh: int = 0
+    with_schema: int = 0
+    scdl_schemas: frozenset[str] = frozenset()
+    portals: frozenset[str] = frozenset()
+    technologies: frozenset[str] = frozenset()
+    local: bool = False
+    national: bool = False
+    themes: tuple[tuple[str, int], ...] = ()
+
+    @property
+    def publishes(self) -> bool:
+        return self.datasets > 0
 
 
-def national_values(organizations_publishing: int, datasets: int) -> dict[str, float | int | None]:
-    return {"datasets": datasets, "organizations_publishing": organizations_publishing}
+@dataclass
+class Coverage:
+    """Who publishes, for the population covered: a commune is covered when it, its EPCI, its
+    département or its région publishes."""
+
+    publishing: set[str] = field(default_factory=set)
+    departements: set[str] = field(default_factory=set)  # whose département council publishes
+    regions: set[str] = field(default_factory=set)
+
+    @classmethod
+    def of(cls, organizations: Iterable[tuple[OrganizationFacts, Publication]]) -> "Coverage":
+        coverage = cls()
+        for organization, publication in organizations:
+            if not (publication.publishes and organization.active):
+                continue
+            coverage.publishing.add(organization.id)
+            if organization.type == "DEP" and organization.departement:
+                coverage.departements.add(organization.departement)
+            if organization.type in ("REG", "COLOM") and organization.region:
+                coverage.regions.add(organization.region)
+        return coverage
+
+    def covers(self, commune: OrganizationFacts) -> bool:
+        return (
+            commune.id in self.publishing
+            or (commune.epci is not None and commune.epci in self.publishing)
+            or (commune.departement is not None and commune.departement in self.departements)
+            or (commune.region is not None and commune.region in self.regions)
+        )
+
+
+def publication_of(datasets: Iterable[DatasetFacts], now: datetime) -> Publication:
+    live = [d for d in datasets if not d.withdrawn]
+    if not live:
+        return Publication()
+    fresh_after = now - timedelta(days=FRESH_DAYS)
+    themes = Counter(t for d in live for t in d.themes)
+    return Publication(
+        datasets=len(live),
+        open_format=sum(1 for d in live if OPEN_FORMATS.intersection(d.formats)),
+        open_licence=sum(1 for d in live if d.licence in OPEN_LICENCES),
+        fresh=sum(1 for d in live if d.modified is not None and d.modified >= fresh_after),
+        with_schema=sum(1 for d in live if d.schemas),
+        scdl_schemas=frozenset(s for d in live for s in d.schemas if s.startswith("scdl/")),
+        portals=frozenset(p for d in live for p in d.portals),
+        technologies=frozenset(t for d in live for t in d.technologies),
+        local=any(d.local for d in live),
+        national=any(d.national for d in live),
+        themes=tuple(sorted(themes.items())),
+    )
+
+
+def organization_values(organization: OrganizationFacts, publication: Publication) -> Values:
+    n = publication.datasets
+    return {
+        "datasets": n,
+        "publishes": int(publication.publishes),
+        "on_local_portal": int(publication.local),
+        "on_national_portal": int(publication.national),
+        "platforms": len(publication.portals),
+        "open_format_share": _share(publication.open_format, n),
+        "open_licence_share": _share(publication.open_licence, n),
+        "fresh_share": _share(publication.fresh, n),
+        "schema_share": _share(publication.with_schema, n),
+        "scdl_schemas": len(publication.scdl_schemas),
+        "obligated": None if organization.obligated is None else int(organization.obligated),
+        **{f"theme:{theme}": count for theme, count in publication.themes},
+    }
+
+
+def scope_values(
+    members: list[tuple[OrganizationFacts, Publication]], coverage: Coverage, unattributed: Publication | None = None
+) -> Values:
+    """A territory's or a type's values from its active organisations (and, nationally, the datasets no
+    organisation is known for, which count in the dataset totals only)."""
+    active = [(o, p) for o, p in members if o.active]
+    publishing = [(o, p) for o, p in active if p.publishes]
+    publications = [p for _, p in active] + ([unattributed] if unattributed else [])
+    datasets = sum(p.datasets for p in publications)
+    obligated = {o.council_id or o.id for o, _ in active if o.obligated and o.type in COLLECTIVITE_TYPES}
+    obligated_publishing = {
+        o.council_id or o.id for o, p in publishing if o.obligated and o.type in COLLECTIVITE_TYPES
+    }
+    communes = [o for o, _ in active if o.type == "COM" and o.population]
+    population = sum(o.population or 0 for o in communes)
+    covered = sum(o.population or 0 for o in communes if coverage.covers(o))
+    portals = frozenset(portal for p in publications for portal in p.portals)
+    values: Values = {
+        "organizations": len(active),
+        "organizations_publishing": len(publishing),
+        "collectivites_publishing": sum(1 for o, _ in publishing if o.type in COLLECTIVITE_TYPES),
+        "associated_publishing": sum(1 for o, _ in publishing if o.type in ASSOCIATED_TYPES),
+        "datasets": datasets,
+        "obligated": len(obligated),
+        "obligated_publishing": len(obligated_publishing),
+        "opening_rate": _share(len(obligated_publishing), len(obligated)),
+        "population": population,
+        "population_covered": covered,
+        "coverage_rate": _share(covered, population),
+        "channel_local_only": sum(1 for _, p in publishing if p.local and not p.national),
+        "channel_national_only": sum(1 for _, p in publishing if p.national and not p.local),
+        "channel_both": sum(1 for _, p in publishing if p.national and p.local),
+        "platforms": len(portals),
+        "open_format_share": _share(sum(p.open_format for p in publications), datasets),
+        "open_licence_share": _share(sum(p.open_licence for p in publications), datasets),
+        "fresh_share": _share(sum(p.fresh for p in publications), datasets),
+        "schema_share": _share(sum(p.with_schema for p in publications), datasets),
+        "scdl_publishers": sum(1 for _, p in publishing if p.scdl_schemas),
+    }
+    technologies = Counter(t for _, p in publishing for t in p.technologies)
+    values |= {f"technology:{t}": n for t, n in sorted(technologies.items())}
+    themes: Counter[str] = Counter()
+    for p in publications:
+        themes.update(dict(p.themes))
+    values |= {f"theme:{t}": n for t, n in sorted(themes.items())}
+    bins = Counter(population_bin(o.population) for o, _ in publishing)
+    values |= {f"population_bin:{b}": n for b, n in sorted(bins.items())}
+    types = Counter(o.type or "-" for o, _ in publishing)
+    values |= {f"type:{t}": n for t, n in sorted(types.items())}
+    return values
+
+
+def population_bin(population: int | None) -> str:
+    if population is None:
+        return "p_na"
+    for label, upper in POPULATION_BINS:
+        if upper is None or population < upper:
+            return label
+    return "p_na"
+
+
+def touched_scopes(
+    before: OrganizationFacts | None,
+    after: OrganizationFacts | None,
+    covered_communes: Iterable[OrganizationFacts] = (),
+) -> set[Scope]:
+    """Scopes whose values may change when an organisation's facts or publication change: the
+    organisation, its territories and type before and after, the nation, and the territories of the
+    communes it covers (an EPCI's or a région's communes may lie in other départements)."""
+    scopes: set[Scope] = {NATIONAL}
+    for organization in (before, after):
+        if organization is None:
+            continue
+        scopes.add(("organization", organization.id))
+        scopes.update(organization.territories())
+    for commune in covered_communes:
+        scopes.update(commune.territories())
+    return scopes
+
+
+def covered_by(organization: OrganizationFacts, communes: Iterable[OrganizationFacts]) -> list[OrganizationFacts]:
+    """The communes whose coverage depends on this organisation publishing (beyond its own territories)."""
+    if organization.type in EPCI_TYPES:
+        return [c for c in communes if c.type == "COM" and c.epci == organization.id]
+    if organization.type == "DEP" and organization.departement:
+        return [c for c in communes if c.type == "COM" and c.departement == organization.departement]
+    if organization.type in ("REG", "COLOM") and organization.region:
+        return [c for c in communes if c.type == "COM" and c.region == organization.region]
+    return []
+
+
+def all_scopes(organizations: Iterable[OrganizationFacts]) -> set[Scope]:
+    scopes: set[Scope] = {NATIONAL}
+    for organization in organizations:
+        scopes.add(("organization", organization.id))
+        scopes.update(organization.territories())
+    return scopes
+
+
+def compute_scopes(
+    organizations: dict[str, tuple[OrganizationFacts, Publication]],
+    unattributed: Publication,
+    scopes: Iterable[Scope],
+) -> dict[Scope, Values]:
+    """The values of these scopes, from every organisation and its publication."""
+    coverage = Coverage.of(organizations.values())
+    members: dict[Scope, list[tuple[OrganizationFacts, Publication]]] = {}
+    wanted = set(scopes)
+    for pair in organizations.values():
+        for territory in pair[0].territories():
+            if territory in wanted:
+                members.setdefault(territory, []).append(pair)
+    result: dict[Scope, Values] = {}
+    for scope in wanted:
+        kind, scope_id = scope
+        if kind == "organization":
+            if scope_id in organizations:
+                result[scope] = organization_values(*organizations[scope_id])
+        elif kind == "national":
+            result[scope] = scope_values(list(organizations.values()), coverage, unattributed)
+        else:
+            result[scope] = scope_values(members.get(scope, []), coverage)
+    return result
+
+
+def _share(part: int, whole: int) -> float | None:
+    return round(part / whole, 6) if whole else None

@@ -1,0 +1,178 @@
+"""Indicators without I/O: hand-computed values on a small registry, and a property: recomputing only
+the scopes a change touches gives the same values as recomputing everything."""
+
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from services.indicators.measures import (
+    NATIONAL,
+    DatasetFacts,
+    OrganizationFacts,
+    Publication,
+    all_scopes,
+    compute_scopes,
+    covered_by,
+    population_bin,
+    publication_of,
+    touched_scopes,
+)
+
+NOW = datetime(2026, 10, 8, tzinfo=UTC)
+RECENT, OLD = NOW - timedelta(days=30), NOW - timedelta(days=800)
+
+# A small registry whose every value below is computed by hand.
+REGION = OrganizationFacts("R", "Région", "REG", None, "53", population=3_400_000, obligated=True)
+DEPT = OrganizationFacts("D", "Département", "DEP", "35", "53", population=1_100_000, obligated=True)
+EPCI = OrganizationFacts("E", "Métropole", "MET", "35", "53", population=450_000, obligated=True)
+RENNES = OrganizationFacts("C1", "Rennes", "COM", "35", "53", epci="E", population=220_000, obligated=True)
+BRUZ = OrganizationFacts("C2", "Bruz", "COM", "35", "53", epci="E", population=18_000, obligated=True)
+VITRE = OrganizationFacts("C3", "Vitré", "COM", "35", "53", epci=None, population=3_000, obligated=False)
+QUIMPER = OrganizationFacts("C4", "Quimper", "COM", "29", "53", population=63_000, obligated=True)
+OFFICE = OrganizationFacts("O", "Office de tourisme", "OACT", "35", "53")
+ORGANIZATIONS = [REGION, DEPT, EPCI, RENNES, BRUZ, VITRE, QUIMPER, OFFICE]
+
+DATASETS = [
+    # The métropole: on its portal and on data.gouv.fr, open, fresh, with an SCDL schema.
+    DatasetFacts("d1", "E", False, "licence-ouverte", ("csv",), RECENT, ("Transport",), ("scdl/budget",),
+                 ("https://data.metropole.fr", "https://www.data.gouv.fr"), ("ods", "udata"), national=True, local=True),
+    DatasetFacts("d2", "E", False, "autre", ("pdf",), OLD, ("Transport",), (), ("https://data.metropole.fr",),
+                 ("ods",), local=True),
+    # Quimper on data.gouv.fr only.
+    DatasetFacts("d3", "C4", False, "odbl", ("xlsx",), RECENT, ("Culture",), ("etalab/schema-irve",),
+                 ("https://www.data.gouv.fr",), ("udata",), national=True),
+    # A withdrawn dataset counts nowhere.
+    DatasetFacts("d4", "C1", True, "odbl", ("csv",), RECENT, (), (), ("https://www.data.gouv.fr",), ("udata",),
+                 national=True),
+    # The office, associated actor.
+    DatasetFacts("d5", "O", False, None, ("json",), None, (), (), ("https://www.data.gouv.fr",), ("udata",),
+                 national=True),
+    # A dataset whose publisher is not known.
+    DatasetFacts("d6", None, False, "cc-by", ("csv",), RECENT, (), (), ("https://www.data.gouv.fr",), ("udata",),
+                 national=True),
+]  # fmt: skip
+
+
+def state(organizations: list[OrganizationFacts], datasets: list[DatasetFacts]):
+    by_org = {o.id: (o, publication_of([d for d in datasets if d.organization_id == o.id], NOW)) for o in organizations}
+    return by_org, publication_of([d for d in datasets if d.organization_id is None], NOW)
+
+
+def test_every_indicator_on_a_hand_computed_registry():
+    organizations, unattributed = state(ORGANIZATIONS, DATASETS)
+    values = compute_scopes(organizations, unattributed, all_scopes(ORGANIZATIONS))
+    national = values[NATIONAL]
+    assert national["organizations"] == 8
+    assert national["organizations_publishing"] == 3  # E, C4, O (C1's only dataset is withdrawn)
+    assert (national["collectivites_publishing"], national["associated_publishing"]) == (2, 1)
+    assert national["datasets"] == 5  # d1, d2, d3, d5 and the unattributed d6
+    assert (national["obligated"], national["obligated_publishing"]) == (6, 2)  # R D E C1 C2 C4; E and C4
+    assert national["opening_rate"] == round(2 / 6, 6)
+    # Communes: Rennes and Bruz covered by their métropole, Quimper by itself, Vitré by nobody.
+    assert national["population"] == 220_000 + 18_000 + 3_000 + 63_000
+    assert national["population_covered"] == 220_000 + 18_000 + 63_000
+    assert national["coverage_rate"] == round(301_000 / 304_000, 6)
+    assert (national["channel_local_only"], national["channel_national_only"], national["channel_both"]) == (0, 2, 1)
+    assert national["platforms"] == 2
+    assert national["open_format_share"] == round(3 / 5, 6)  # d1 csv, d5 json, d6 csv
+    assert national["open_licence_share"] == round(3 / 5, 6)  # d1, d3, d6
+    assert national["fresh_share"] == round(3 / 5, 6)  # d1, d3, d6
+    assert national["schema_share"] == round(2 / 5, 6)
+    assert national["scdl_publishers"] == 1
+    assert (national["technology:ods"], national["technology:udata"]) == (1, 3)
+    assert (national["theme:Transport"], national["theme:Culture"]) == (2, 1)
+    assert national["population_bin:p_250_500"] == 1 and national["population_bin:p_50_100"] == 1
+    assert national["population_bin:p_na"] == 1  # the office has no population
+    assert national["type:MET"] == 1 and national["type:COM"] == 1 and national["type:OACT"] == 1
+
+    ille = values[("departement", "35")]
+    assert (ille["organizations"], ille["organizations_publishing"], ille["datasets"]) == (6, 2, 3)
+    assert ille["population_covered"] == 238_000 and ille["coverage_rate"] == round(238_000 / 241_000, 6)
+    assert values[("departement", "29")]["opening_rate"] == 1.0
+    assert values[("type", "COM")]["organizations_publishing"] == 1
+
+    metropole = values[("organization", "E")]
+    assert (metropole["datasets"], metropole["publishes"], metropole["platforms"]) == (2, 1, 2)
+    assert (metropole["on_local_portal"], metropole["on_national_portal"]) == (1, 1)
+    assert metropole["open_format_share"] == 0.5 and metropole["scdl_schemas"] == 1
+    assert values[("organization", "C1")]["publishes"] == 0
+    assert values[("organization", "C1")]["open_format_share"] is None  # no dataset: no share
+
+
+def test_a_region_publishing_covers_every_commune_of_the_region():
+    datasets = [DatasetFacts("r", "R", False)]
+    organizations, unattributed = state(ORGANIZATIONS, datasets)
+    national = compute_scopes(organizations, unattributed, [NATIONAL])[NATIONAL]
+    assert national["population_covered"] == national["population"]
+
+
+def test_population_bins_follow_the_observatoire():
+    assert [population_bin(p) for p in (None, 999, 1_000, 99_999, 100_000, 2_000_000)] == [
+        "p_na",
+        "na",
+        "p_1_5",
+        "p_50_100",
+        "p_100_250",
+        "p_1000_5000.001",
+    ]
+
+
+# --- incremental equals full ---------------------------------------------------------------------
+
+org_ids = st.sampled_from([o.id for o in ORGANIZATIONS])
+dataset_changes = st.builds(
+    DatasetFacts,
+    id=st.sampled_from([f"x{n}" for n in range(6)]),
+    organization_id=st.one_of(st.none(), org_ids),
+    withdrawn=st.booleans(),
+    licence=st.sampled_from([None, "odbl", "autre"]),
+    formats=st.sampled_from([(), ("csv",), ("pdf",)]),
+    modified=st.sampled_from([None, RECENT, OLD]),
+    themes=st.sampled_from([(), ("Transport",)]),
+    portals=st.sampled_from([("https://a.fr",), ("https://b.fr", "https://www.data.gouv.fr")]),
+    national=st.booleans(),
+    local=st.booleans(),
+)
+organization_changes = st.builds(
+    lambda base, departement, epci, obligated, active: OrganizationFacts(
+        base.id, base.name, base.type, departement, base.region, epci, base.population, obligated, None, active
+    ),
+    st.sampled_from(ORGANIZATIONS),
+    st.sampled_from(["35", "29", "56"]),
+    st.sampled_from([None, "E"]),
+    st.sampled_from([None, True, False]),
+    st.booleans(),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.one_of(dataset_changes, organization_changes), max_size=25))
+def test_recomputing_touched_scopes_equals_recomputing_everything(changes):
+    organizations = {o.id: o for o in ORGANIZATIONS}
+    datasets: dict[str, DatasetFacts] = {}
+    stored: dict = {}
+
+    def pairs() -> tuple[dict[str, tuple[OrganizationFacts, Publication]], Publication]:
+        return state(list(organizations.values()), list(datasets.values()))
+
+    stored.update(compute_scopes(*pairs(), all_scopes(organizations.values())))
+    for change in changes:
+        touched: set = set()
+        if isinstance(change, DatasetFacts):
+            previous = datasets.get(change.id)
+            datasets[change.id] = change
+            owners = {d.organization_id for d in (previous, change) if d is not None} - {None}
+            for owner in owners:
+                organization = organizations[owner]
+                touched |= touched_scopes(organization, organization, covered_by(organization, organizations.values()))
+            touched.add(NATIONAL)
+        else:
+            before = organizations[change.id]
+            organizations[change.id] = change
+            communes = list(organizations.values())
+            touched |= touched_scopes(before, change, [*covered_by(before, communes), *covered_by(change, communes)])
+        stored.update(compute_scopes(*pairs(), touched))
+
+    full = compute_scopes(*pairs(), all_scopes(organizations.values()))
+    assert {scope: stored.get(scope) for scope in full} == full
