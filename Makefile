@@ -39,6 +39,7 @@ up: infra-up
 
 # The simulated portals live on 127.0.0.1: the harvester may fetch private addresses in the demo only.
 demo: export OBS_ALLOW_PRIVATE_SOURCES := true
+demo: export OBS_NATIONAL_PORTALS := https://www.data.gouv.fr,http://127.0.0.1:8090/udata/datagouv
 demo: infra-up
 	infra/services.sh start simulator
 	$(PY) -m services.consolidator load-referentiel

@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     harvest_concurrency: int = 8  # harvest runs at the same time, one per source at most
     # A dataset missing from its portal's complete runs for this long is withdrawn (udata waits 7 days).
     withdrawal_grace_seconds: float = 7 * 86400
+    # The national portal(s), comma-separated: a dataset listed there is on "data.gouv.fr" for the
+    # channel indicators; any other portal is local.
+    national_portals: str = "https://www.data.gouv.fr"
     schedule_check_seconds: float = 30.0  # how often the scheduler looks for due sources
 
     # Dead-letter policy: attempts in process before a failing message goes to <topic>.dlq.

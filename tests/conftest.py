@@ -29,9 +29,12 @@ SESSION = secrets.token_hex(3)
 @pytest.fixture(scope="session")
 def settings() -> Settings:
     # Withdrawals without grace period, so that tests see them at once.
-    return isolated_settings(
+    # The simulated data.gouv.fr counts as the national portal for the channel indicators.
+    base = isolated_settings(
         "test", 18000, retry_backoff_seconds=0.05, schedule_check_seconds=1.0, withdrawal_grace_seconds=0
     )
+    simulated = [f"http://{base.http_host}:{base.simulator_port + n}/udata/datagouv" for n in (0, 1)]
+    return base.model_copy(update={"national_portals": ",".join(["https://www.data.gouv.fr", *simulated])})
 
 
 @pytest.fixture(scope="session")

@@ -93,6 +93,21 @@ async def json_errors(request: web.Request, handler: Any) -> web.StreamResponse:
         return error(405, f"méthode {exc.method} non permise")
 
 
+SCOPES = ("national", "region", "departement", "type", "organization")
+
+
+def _scope(request: web.Request) -> tuple[str, str | None]:
+    scope = request.query.get("scope", "national")
+    if scope not in SCOPES:
+        raise BadRequest(f"portée inconnue : {scope} (portées : {', '.join(SCOPES)})")
+    scope_id = request.query.get("id") or None
+    if scope == "national":
+        scope_id = "FR"
+    if scope_id is not None and len(scope_id) > 64:
+        raise BadRequest("id : 64 caractères au plus")
+    return scope, scope_id
+
+
 def create_routes() -> web.RouteTableDef:
     routes = web.RouteTableDef()
     matchers = MatcherCache(refresh_seconds=30.0)
@@ -117,6 +132,30 @@ def create_routes() -> web.RouteTableDef:
         async with runtime.pool.acquire() as conn:
             data, total = await repository.list_organizations(conn, where, sort, page, page_size)
         return paginated(request, data, total, page, page_size)
+
+    @routes.get("/api/v1/indicators")
+    async def indicators(request: web.Request) -> web.Response:
+        """Latest values of one scope (default: national) or of every id of a scope."""
+        runtime: Runtime = request.app["runtime"]
+        scope, scope_id = _scope(request)
+        async with runtime.pool.acquire() as conn:
+            rows = await repository.current_indicators(conn, scope, scope_id)
+        if scope_id and not rows:
+            raise web.HTTPNotFound()
+        return web.json_response({"scope": scope, "data": rows})
+
+    @routes.get("/api/v1/indicators/history")
+    async def indicators_history(request: web.Request) -> web.Response:
+        """A scope's values over time: daily snapshots, or the yearly editions (`kind=edition`)."""
+        runtime: Runtime = request.app["runtime"]
+        scope, scope_id = _scope(request)
+        kind = request.query.get("kind", "daily")
+        if kind not in ("daily", "edition"):
+            raise BadRequest("kind vaut daily ou edition")
+        names = tuple(n for n in request.query.get("indicator", "").split(",") if n)
+        async with runtime.pool.acquire() as conn:
+            series = await repository.indicator_history(conn, scope, scope_id or "FR", kind, names)
+        return web.json_response({"scope": scope, "scope_id": scope_id or "FR", "kind": kind, "series": series})
 
     @routes.get("/api/v1/organizations/match")
     async def match(request: web.Request) -> web.Response:

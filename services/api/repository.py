@@ -118,3 +118,33 @@ async def unmatched_publishers(conn: asyncpg.Connection, page: int, page_size: i
         item["first_seen"], item["last_seen"] = item["first_seen"].isoformat(), item["last_seen"].isoformat()
         items.append(item)
     return items, int(total)
+
+
+async def current_indicators(conn: asyncpg.Connection, scope: str, scope_id: str | None) -> list[dict[str, Any]]:
+    rows = await conn.fetch(
+        """SELECT scope_id, "values", computed_at FROM indicators.current_values
+           WHERE scope = $1 AND ($2::text IS NULL OR scope_id = $2) ORDER BY scope_id LIMIT 50000""",
+        scope,
+        scope_id,
+    )
+    return [
+        {"id": r["scope_id"], "values": json.loads(r["values"]), "computed_at": r["computed_at"].isoformat()}
+        for r in rows
+    ]
+
+
+async def indicator_history(
+    conn: asyncpg.Connection, scope: str, scope_id: str, kind: str, names: tuple[str, ...]
+) -> list[dict[str, Any]]:
+    """[{date or year, values}] in time order, values restricted to `names` when given."""
+    if kind == "edition":
+        sql = """SELECT year::text AS at, "values" FROM indicators.editions
+                 WHERE scope = $1 AND scope_id = $2 ORDER BY year"""
+    else:
+        sql = """SELECT day::text AS at, "values" FROM indicators.snapshots
+                 WHERE scope = $1 AND scope_id = $2 ORDER BY day"""
+    series = []
+    for row in await conn.fetch(sql, scope, scope_id):
+        values = json.loads(row["values"])
+        series.append({"at": row["at"], "values": {n: values.get(n) for n in names} if names else values})
+    return series

@@ -1,6 +1,7 @@
 """Wiring of the indicators service: registry.organizations and registry.datasets in,
 indicators.updated out (through the outbox)."""
 
+from functools import partial
 from pathlib import Path
 
 from services.indicators import handlers
@@ -18,6 +19,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 def create_runtime(settings: Settings) -> Runtime:
     runtime = Runtime(settings, SERVICE, schema=SCHEMA, migrations=MIGRATIONS)
+    national_portals = tuple(url.strip() for url in settings.national_portals.split(",") if url.strip())
     broker = runtime.broker
 
     subscribe_batch(
@@ -31,7 +33,7 @@ def create_runtime(settings: Settings) -> Runtime:
         runtime,
         topics.REGISTRY_DATASETS,
         DatasetChanged,
-        handlers.datasets_changed,
+        partial(handlers.datasets_changed, national_portals=national_portals),
         "Recomputes the indicators of the dataset's organisation and the national scope.",
     )
 

@@ -1,47 +1,154 @@
-"""Recomputation of the indicators a registry change touches: the organisation(s) concerned and the
-national scope. Only values that changed are announced."""
+"""Recomputation of the indicators a registry change touches (docs/indicators.md).
+
+A batch of registry events updates the projection, then the publication summary of each organisation
+whose datasets changed, then the values of the scopes those changes touch (`measures.touched_scopes`),
+once for the whole batch: bursts are absorbed by batching. Only values that changed are stored,
+snapshotted for the day and announced on `indicators.updated`.
+"""
 
 from datetime import UTC, datetime
 
 import asyncpg
 
 from services.indicators import repository
-from services.indicators.measures import OrganizationFacts, national_values, organization_values
-from shared.events import DatasetChanged, Event, IndicatorsUpdated, OrganizationChanged
+from services.indicators.measures import (
+    NATIONAL,
+    DatasetFacts,
+    OrganizationFacts,
+    Publication,
+    Scope,
+    Values,
+    all_scopes,
+    compute_scopes,
+    covered_by,
+    publication_of,
+    touched_scopes,
+)
+from shared.events import CanonicalDataset, DatasetChanged, Event, IndicatorsUpdated, Organization, OrganizationChanged
 
 PRODUCER = "indicators"
+EDITION_DAY = (10, 8)  # the Observatoire publishes its yearly edition around 8 October
+
+
+def organization_facts(organization: Organization) -> OrganizationFacts:
+    return OrganizationFacts(
+        id=organization.id,
+        name=organization.name,
+        type=organization.type,
+        departement=organization.departement,
+        region=organization.region,
+        epci=organization.epci,
+        population=organization.population,
+        obligated=organization.obligated,
+        council_id=organization.council_id,
+        active=organization.status == "active",
+    )
+
+
+def dataset_facts(dataset: CanonicalDataset, national_portals: tuple[str, ...]) -> DatasetFacts:
+    live = [s for s in dataset.sources if s.withdrawn_at is None]
+    national = [s.portal_url.startswith(national_portals) for s in live]
+    return DatasetFacts(
+        id=dataset.id,
+        organization_id=dataset.organization_id,
+        withdrawn=dataset.withdrawn or dataset.merged_into is not None,
+        licence=dataset.licence,
+        formats=tuple(sorted({r.format for r in dataset.resources if r.format})),
+        modified=dataset.modified,
+        themes=tuple(dataset.themes),
+        schemas=tuple(sorted({r.schema_.name for r in dataset.resources if r.schema_})),
+        portals=tuple(sorted({s.portal_url for s in live})),
+        technologies=tuple(sorted({s.portal_kind for s in live})),
+        national=any(national),
+        local=not all(national),
+    )
+
+
+async def serialise(conn: asyncpg.Connection) -> None:
+    """One recomputation at a time (both consumers, every instance): each then sees what the previous
+    one committed, so an organisation and its datasets arriving on two topics at once are never
+    computed apart."""
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtext('indicators.recompute'))")
 
 
 async def organizations_changed(conn: asyncpg.Connection, events: list[OrganizationChanged]) -> list[Event]:
-    await repository.upsert_organizations(conn, [e.organization for e in events])
-    return await _recompute(conn, {e.organization.id for e in events}, events[-1].correlation_id)
+    await serialise(conn)
+    changed = {e.organization.id: organization_facts(e.organization) for e in events}
+    before = await repository.organizations(conn, list(changed))
+    await repository.upsert_organizations(conn, list(changed.values()))
+    everyone = await repository.organizations(conn)
+    scopes: set[Scope] = set()
+    for organization in changed.values():
+        previous = before.get(organization.id)
+        covered = (
+            [*covered_by(previous, everyone.values()), *covered_by(organization, everyone.values())]
+            if previous
+            else covered_by(organization, everyone.values())
+        )
+        scopes |= touched_scopes(previous, organization, covered)
+    return await recompute(conn, scopes, everyone, events[-1].correlation_id)
 
 
-async def datasets_changed(conn: asyncpg.Connection, events: list[DatasetChanged]) -> list[Event]:
-    """A batch: store every dataset's facts, then recompute each organisation touched once."""
-    touched: set[str] = set()
-    for event in events:
-        previous = await repository.upsert_dataset(conn, event.dataset)
-        touched |= {org for org in (previous, event.dataset.organization_id) if org}
-    return await _recompute(conn, touched, events[-1].correlation_id)
-
-
-async def _recompute(conn: asyncpg.Connection, organization_ids: set[str], correlation_id: str | None) -> list[Event]:
+async def datasets_changed(
+    conn: asyncpg.Connection, events: list[DatasetChanged], national_portals: tuple[str, ...]
+) -> list[Event]:
+    await serialise(conn)
+    latest = {e.dataset.id: dataset_facts(e.dataset, national_portals) for e in events}
+    previous = await repository.upsert_datasets(conn, list(latest.values()))
+    owners = {o or "" for o in previous.values()} | {d.organization_id or "" for d in latest.values()}
     now = datetime.now(UTC)
-    counts = await repository.count_datasets(conn, sorted(organization_ids))
-    by_organization = {org: organization_values(OrganizationFacts(datasets=n)) for org, n in counts.items()}
-    changed = await repository.save_values(conn, "organization", by_organization, now)
-    emitted: list[Event] = [_updated("organization", org, by_organization[org], now, correlation_id) for org in changed]
-    publishing, datasets = await repository.national_counts(conn)
-    national = {"FR": national_values(publishing, datasets)}
-    if await repository.save_values(conn, "national", national, now):
-        emitted.append(_updated("national", "FR", national["FR"], now, correlation_id))
-    return emitted
+    publications = {
+        owner: publication_of(datasets, now)
+        for owner, datasets in (await repository.datasets_of(conn, sorted(owners))).items()
+    }
+    published_before = await repository.save_publications(conn, publications)
+    everyone = await repository.organizations(conn)
+    scopes: set[Scope] = {NATIONAL}
+    for owner, publication in publications.items():
+        if organization := everyone.get(owner):
+            # Coverage moves only when whether it publishes moves.
+            flipped = published_before[owner] != publication.publishes
+            scopes |= touched_scopes(
+                organization, organization, covered_by(organization, everyone.values()) if flipped else ()
+            )
+    return await recompute(conn, scopes, everyone, events[-1].correlation_id)
 
 
-def _updated(
-    scope: str, scope_id: str, values: dict[str, float | int | None], now: datetime, correlation_id: str | None
-) -> IndicatorsUpdated:
+async def recompute(
+    conn: asyncpg.Connection,
+    scopes: set[Scope],
+    organizations: dict[str, OrganizationFacts] | None = None,
+    correlation_id: str | None = None,
+) -> list[Event]:
+    """Compute these scopes from the projection; store, snapshot and announce the values that changed."""
+    now = datetime.now(UTC)
+    organizations = organizations if organizations is not None else await repository.organizations(conn)
+    publications = await repository.all_publications(conn)
+    pairs = {i: (o, publications.get(i, Publication())) for i, o in organizations.items()}
+    values = compute_scopes(pairs, publications.get("", Publication()), scopes)
+    changed = await repository.save_values(conn, values, now)
+    if (now.month, now.day) >= EDITION_DAY and not await repository.has_edition(conn, now.year):
+        await repository.take_edition(conn, now.year, now)
+    return [_updated(scope, values[scope], now, correlation_id) for scope in changed]
+
+
+async def recompute_all(conn: asyncpg.Connection) -> list[Event]:
+    """Every publication summary and every scope from the projection alone (the `recompute` command)."""
+    await serialise(conn)
+    now = datetime.now(UTC)
+    owners = await repository.all_organization_ids_with_datasets(conn)
+    datasets = await repository.datasets_of(conn, owners)
+    await repository.save_publications(conn, {o: publication_of(d, now) for o, d in datasets.items()})
+    organizations = await repository.organizations(conn)
+    return await recompute(conn, all_scopes(organizations.values()), organizations, "recompute")
+
+
+def _updated(scope: Scope, values: Values, now: datetime, correlation_id: str | None) -> IndicatorsUpdated:
     return IndicatorsUpdated(
-        producer=PRODUCER, correlation_id=correlation_id, scope=scope, scope_id=scope_id, values=values, computed_at=now
+        producer=PRODUCER,
+        correlation_id=correlation_id,
+        scope=scope[0],
+        scope_id=scope[1],
+        values=values,
+        computed_at=now,
     )

@@ -175,9 +175,7 @@ def scope_values(
     publications = [p for _, p in active] + ([unattributed] if unattributed else [])
     datasets = sum(p.datasets for p in publications)
     obligated = {o.council_id or o.id for o, _ in active if o.obligated and o.type in COLLECTIVITE_TYPES}
-    obligated_publishing = {
-        o.council_id or o.id for o, p in publishing if o.obligated and o.type in COLLECTIVITE_TYPES
-    }
+    obligated_publishing = {o.council_id or o.id for o, p in publishing if o.obligated and o.type in COLLECTIVITE_TYPES}
     communes = [o for o, _ in active if o.type == "COM" and o.population]
     population = sum(o.population or 0 for o in communes)
     covered = sum(o.population or 0 for o in communes if coverage.covers(o))

@@ -1,78 +1,169 @@
-"""SQL of the indicators schema."""
+"""SQL of the indicators schema: the projection of the registry, publication summaries, values and history."""
 
 import json
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
 import asyncpg
 
-from shared.events import CanonicalDataset, Organization
+from services.indicators.measures import DatasetFacts, OrganizationFacts, Publication, Scope, Values
+
+ORGANIZATION_COLUMNS = "id, name, type, departement, region, epci, population, obligated, council_id, active"
+DATASET_COLUMNS = (
+    "id, organization_id, withdrawn, licence, formats, modified, themes, schemas, portals, technologies, "
+    "national, local"
+)
 
 
-async def upsert_organizations(conn: asyncpg.Connection, organizations: list[Organization]) -> None:
+async def upsert_organizations(conn: asyncpg.Connection, organizations: list[OrganizationFacts]) -> None:
     await conn.executemany(
-        """INSERT INTO indicators.organizations (id, name, type, departement, region, population, obligated)
-           VALUES ($1, $2, $3, $4, $5, $6, $7)
-           ON CONFLICT (id) DO UPDATE SET name = $2, type = $3, departement = $4, region = $5, population = $6,
-               obligated = $7""",
-        [(o.id, o.name, o.type, o.departement, o.region, o.population, o.obligated) for o in organizations],
+        f"""INSERT INTO indicators.organizations ({ORGANIZATION_COLUMNS})
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+           ON CONFLICT (id) DO UPDATE SET name = $2, type = $3, departement = $4, region = $5, epci = $6,
+               population = $7, obligated = $8, council_id = $9, active = $10""",
+        [tuple(asdict(o).values()) for o in organizations],
     )
 
 
-async def upsert_dataset(conn: asyncpg.Connection, dataset: CanonicalDataset) -> str | None:
-    """Store the dataset's facts; return the organisation it belonged to before, if any."""
-    previous: str | None = await conn.fetchval(
-        "SELECT organization_id FROM indicators.datasets WHERE id = $1", dataset.id
+async def organizations(conn: asyncpg.Connection, ids: list[str] | None = None) -> dict[str, OrganizationFacts]:
+    """These organisations, or all of them."""
+    rows = await conn.fetch(
+        f"SELECT {ORGANIZATION_COLUMNS} FROM indicators.organizations WHERE $1::text[] IS NULL OR id = ANY($1)", ids
     )
-    formats = sorted({r.format for r in dataset.resources if r.format})
-    await conn.execute(
-        """INSERT INTO indicators.datasets (id, organization_id, withdrawn, licence, formats, modified)
-           VALUES ($1, $2, $3, $4, $5, $6)
-           ON CONFLICT (id) DO UPDATE SET organization_id = $2, withdrawn = $3, licence = $4, formats = $5,
-               modified = $6""",
-        dataset.id,
-        dataset.organization_id,
-        dataset.withdrawn,
-        dataset.licence,
-        formats,
-        dataset.modified,
+    return {r["id"]: OrganizationFacts(**dict(r)) for r in rows}
+
+
+async def upsert_datasets(conn: asyncpg.Connection, datasets: list[DatasetFacts]) -> dict[str, str | None]:
+    """Store the datasets' facts; return the organisation each one belonged to before (None if new or none)."""
+    previous = {
+        r["id"]: r["organization_id"]
+        for r in await conn.fetch(
+            "SELECT id, organization_id FROM indicators.datasets WHERE id = ANY($1::text[])", [d.id for d in datasets]
+        )
+    }
+    await conn.executemany(
+        f"""INSERT INTO indicators.datasets ({DATASET_COLUMNS})
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+            ON CONFLICT (id) DO UPDATE SET organization_id = $2, withdrawn = $3, licence = $4, formats = $5,
+                modified = $6, themes = $7, schemas = $8, portals = $9, technologies = $10, national = $11,
+                local = $12""",
+        [tuple(_listed(v) for v in asdict(d).values()) for d in datasets],
     )
     return previous
 
 
-async def count_datasets(conn: asyncpg.Connection, organization_ids: list[str]) -> dict[str, int]:
+async def datasets_of(conn: asyncpg.Connection, organization_ids: list[str]) -> dict[str, list[DatasetFacts]]:
+    """Datasets per organisation ('' gathers those of no known organisation)."""
     rows = await conn.fetch(
-        """SELECT organization_id, count(*) AS datasets FROM indicators.datasets
-           WHERE organization_id = ANY($1::text[]) AND NOT withdrawn GROUP BY organization_id""",
+        f"""SELECT {DATASET_COLUMNS} FROM indicators.datasets
+            WHERE coalesce(organization_id, '') = ANY($1::text[])""",
         organization_ids,
     )
-    counts = {r["organization_id"]: int(r["datasets"]) for r in rows}
-    return {organization_id: counts.get(organization_id, 0) for organization_id in organization_ids}
+    found: dict[str, list[DatasetFacts]] = {i: [] for i in organization_ids}
+    for r in rows:
+        fields: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in dict(r).items()}
+        facts = DatasetFacts(**fields)
+        found[r["organization_id"] or ""].append(facts)
+    return found
 
 
-async def national_counts(conn: asyncpg.Connection) -> tuple[int, int]:
-    row = await conn.fetchrow(
-        """SELECT count(DISTINCT organization_id) FILTER (WHERE organization_id IS NOT NULL) AS publishing,
-                  count(*) AS datasets
-           FROM indicators.datasets WHERE NOT withdrawn"""
-    )
-    return int(row["publishing"]), int(row["datasets"])
-
-
-async def save_values(
-    conn: asyncpg.Connection, scope: str, values_by_id: dict[str, dict[str, Any]], computed_at: datetime
-) -> list[str]:
-    """Store the values of each scope id; return the ids whose values changed (only those are announced)."""
-    rows = await conn.fetch(
-        'SELECT scope_id, "values" FROM indicators.current_values WHERE scope = $1 AND scope_id = ANY($2::text[])',
-        scope,
-        list(values_by_id),
-    )
-    current = {r["scope_id"]: json.loads(r["values"]) for r in rows}
-    changed = [scope_id for scope_id, values in values_by_id.items() if current.get(scope_id) != values]
+async def save_publications(conn: asyncpg.Connection, publications: dict[str, Publication]) -> dict[str, bool]:
+    """Store the summaries; return, for each organisation, whether it published before."""
+    before = {
+        r["organization_id"]: bool(json.loads(r["summary"])["datasets"])
+        for r in await conn.fetch(
+            "SELECT organization_id, summary FROM indicators.publications WHERE organization_id = ANY($1::text[])",
+            list(publications),
+        )
+    }
     await conn.executemany(
-        """INSERT INTO indicators.current_values (scope, scope_id, "values", computed_at) VALUES ($1, $2, $3, $4)
-           ON CONFLICT (scope, scope_id) DO UPDATE SET "values" = $3, computed_at = $4""",
-        [(scope, scope_id, json.dumps(values_by_id[scope_id]), computed_at) for scope_id in changed],
+        """INSERT INTO indicators.publications (organization_id, summary) VALUES ($1, $2)
+           ON CONFLICT (organization_id) DO UPDATE SET summary = $2""",
+        [(i, json.dumps(_summary(p))) for i, p in publications.items()],
+    )
+    return {i: before.get(i, False) for i in publications}
+
+
+async def all_publications(conn: asyncpg.Connection) -> dict[str, Publication]:
+    rows = await conn.fetch("SELECT organization_id, summary FROM indicators.publications")
+    return {r["organization_id"]: _publication(json.loads(r["summary"])) for r in rows}
+
+
+async def all_organization_ids_with_datasets(conn: asyncpg.Connection) -> list[str]:
+    rows = await conn.fetch("SELECT DISTINCT coalesce(organization_id, '') AS id FROM indicators.datasets")
+    return [r["id"] for r in rows]
+
+
+async def save_values(conn: asyncpg.Connection, values: dict[Scope, Values], computed_at: datetime) -> list[Scope]:
+    """Store the values of each scope and today's snapshot; return the scopes whose values changed."""
+    rows = await conn.fetch(
+        """SELECT v.scope, v.scope_id, v."values" FROM indicators.current_values v
+           JOIN unnest($1::text[], $2::text[]) AS s (scope, scope_id) USING (scope, scope_id)""",
+        [s for s, _ in values],
+        [i for _, i in values],
+    )
+    current = {(r["scope"], r["scope_id"]): json.loads(r["values"]) for r in rows}
+    changed = [scope for scope, v in values.items() if current.get(scope) != v]
+    if not changed:
+        return []
+    payloads = [json.dumps(values[scope]) for scope in changed]
+    await conn.execute(
+        """INSERT INTO indicators.current_values (scope, scope_id, "values", computed_at)
+           SELECT s, i, v::jsonb, $4 FROM unnest($1::text[], $2::text[], $3::text[]) AS x (s, i, v)
+           ON CONFLICT (scope, scope_id) DO UPDATE SET "values" = excluded."values", computed_at = $4""",
+        [s for s, _ in changed],
+        [i for _, i in changed],
+        payloads,
+        computed_at,
+    )
+    await conn.execute(
+        """INSERT INTO indicators.snapshots (day, scope, scope_id, "values")
+           SELECT $4, s, i, v::jsonb FROM unnest($1::text[], $2::text[], $3::text[]) AS x (s, i, v)
+           ON CONFLICT (scope, scope_id, day) DO UPDATE SET "values" = excluded."values\"""",
+        [s for s, _ in changed],
+        [i for _, i in changed],
+        payloads,
+        computed_at.date(),
     )
     return changed
+
+
+async def take_edition(conn: asyncpg.Connection, year: int, taken_at: datetime) -> int:
+    """Keep every scope's current values as the year's edition (again if asked again); return how many."""
+    status = await conn.execute(
+        """INSERT INTO indicators.editions (year, scope, scope_id, "values", taken_at)
+           SELECT $1, scope, scope_id, "values", $2 FROM indicators.current_values
+           ON CONFLICT (scope, scope_id, year) DO UPDATE SET "values" = excluded."values", taken_at = $2""",
+        year,
+        taken_at,
+    )
+    return int(status.split()[-1])
+
+
+async def has_edition(conn: asyncpg.Connection, year: int) -> bool:
+    return bool(await conn.fetchval("SELECT EXISTS (SELECT 1 FROM indicators.editions WHERE year = $1)", year))
+
+
+def _listed(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
+
+
+def _summary(publication: Publication) -> dict[str, Any]:
+    summary = asdict(publication)
+    for key in ("scdl_schemas", "portals", "technologies"):
+        summary[key] = sorted(summary[key])
+    summary["themes"] = [list(t) for t in publication.themes]
+    return summary
+
+
+def _publication(summary: dict[str, Any]) -> Publication:
+    return Publication(
+        **{
+            **summary,
+            "scdl_schemas": frozenset(summary["scdl_schemas"]),
+            "portals": frozenset(summary["portals"]),
+            "technologies": frozenset(summary["technologies"]),
+            "themes": tuple((t, n) for t, n in summary["themes"]),
+        }
+    )

@@ -36,7 +36,7 @@ ORGANIZATIONS = [REGION, DEPT, EPCI, RENNES, BRUZ, VITRE, QUIMPER, OFFICE]
 DATASETS = [
     # The métropole: on its portal and on data.gouv.fr, open, fresh, with an SCDL schema.
     DatasetFacts("d1", "E", False, "licence-ouverte", ("csv",), RECENT, ("Transport",), ("scdl/budget",),
-                 ("https://data.metropole.fr", "https://www.data.gouv.fr"), ("ods", "udata"), national=True, local=True),
+                 ("https://data.metropole.fr", "https://www.data.gouv.fr"), ("ods", "udata"), True, True),
     DatasetFacts("d2", "E", False, "autre", ("pdf",), OLD, ("Transport",), (), ("https://data.metropole.fr",),
                  ("ods",), local=True),
     # Quimper on data.gouv.fr only.
@@ -54,7 +54,9 @@ DATASETS = [
 ]  # fmt: skip
 
 
-def state(organizations: list[OrganizationFacts], datasets: list[DatasetFacts]):
+def state(
+    organizations: list[OrganizationFacts], datasets: list[DatasetFacts]
+) -> tuple[dict[str, tuple[OrganizationFacts, Publication]], Publication]:
     by_org = {o.id: (o, publication_of([d for d in datasets if d.organization_id == o.id], NOW)) for o in organizations}
     return by_org, publication_of([d for d in datasets if d.organization_id is None], NOW)
 

@@ -1,0 +1,33 @@
+"""Operator commands of the indicators service. Both write what they emit to the outbox, which the
+running service relays to Kafka."""
+
+from datetime import UTC, datetime
+
+from services.indicators import handlers, repository
+from services.indicators.app import SCHEMA
+from shared.db import create_pool
+from shared.messaging import add_to_outbox
+from shared.settings import Settings
+
+
+async def recompute_everything(settings: Settings) -> int:
+    """Recompute every publication and scope from the projection; return how many scopes changed."""
+    pool = await create_pool(settings, "indicators", max_size=1)
+    try:
+        async with pool.acquire() as conn, conn.transaction():
+            emitted = await handlers.recompute_all(conn)
+            await add_to_outbox(conn, SCHEMA, settings, emitted)
+        return len(emitted)
+    finally:
+        await pool.close()
+
+
+async def take_edition(settings: Settings, year: int | None) -> int:
+    """Keep today's values of every scope as the edition of `year` (this year by default)."""
+    pool = await create_pool(settings, "indicators", max_size=1)
+    try:
+        async with pool.acquire() as conn:
+            now = datetime.now(UTC)
+            return await repository.take_edition(conn, year or now.year, now)
+    finally:
+        await pool.close()

@@ -1,0 +1,146 @@
+"""Indicators through the real broker, PostgreSQL and API: a small territory written by hand on the
+registry topics (as the consolidator would), its values checked against numbers computed by hand,
+recomputed after a change, kept as history and as an edition; then a full recompute changes nothing."""
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from shared.events import (
+    CanonicalDataset,
+    DatasetChanged,
+    DatasetSource,
+    Event,
+    Obligation,
+    Organization,
+    OrganizationChanged,
+    Resource,
+)
+from shared.settings import Settings
+from tests.support.kafka import drained, produce, wait_for
+from tests.support.processes import run_module
+
+pytestmark = pytest.mark.integration
+NOW = datetime.now(UTC)
+DEP, REG = "9Z", "99"  # a territory no other test uses
+
+
+def organization(id_: str, type_: str, population: int, *, epci: str | None = None) -> Organization:
+    obligated = population > 3_500
+    return Organization(
+        id=id_,
+        name=f"Test {id_}",
+        type=type_,
+        departement=DEP,
+        region=REG,
+        epci=epci,
+        population=population,
+        obligation=Obligation(obligated=obligated, method="population_only", population=population),
+    )
+
+
+ORGANIZATIONS = [
+    organization("IND-EPCI", "CA", 80_000),
+    organization("IND-C1", "COM", 50_000, epci="IND-EPCI"),
+    organization("IND-C2", "COM", 20_000, epci="IND-EPCI"),
+    organization("IND-C3", "COM", 2_000),
+]
+
+
+def dataset(id_: str, owner: str, *, fmt: str = "csv", licence: str = "licence-ouverte", national: bool = False,
+            withdrawn: bool = False) -> CanonicalDataset:  # fmt: skip
+    portal = "https://www.data.gouv.fr" if national else "https://data.agglo.test"
+    return CanonicalDataset(
+        id=id_,
+        organization_id=owner,
+        title=f"Jeu {id_}",
+        licence=licence,
+        themes=["Transport"],
+        resources=[Resource(url=f"https://files.test/{id_}.{fmt}", format=fmt)],
+        modified=NOW - timedelta(days=10),
+        withdrawn=withdrawn,
+        sources=[
+            DatasetSource(
+                source_id="s",
+                portal_kind="udata" if national else "ods",
+                portal_url=portal,
+                remote_id=id_,
+                first_seen=NOW,
+                last_seen=NOW,
+            )
+        ],
+    )
+
+
+async def send(settings: Settings, *events: Event) -> None:
+    for event in events:
+        await produce(settings, event.topic, event.model_dump_json().encode(), key=event.key().encode())
+
+
+async def indicators(http: Any, api: str, scope: str, scope_id: str) -> dict[str, Any] | None:
+    async with http.get(f"{api}/api/v1/indicators", params={"scope": scope, "id": scope_id}) as response:
+        if response.status != 200:
+            return None
+        body = await response.json()
+    values: dict[str, Any] = body["data"][0]["values"]
+    return values
+
+
+async def test_a_territory_s_indicators_match_the_hand_computed_values(services, settings: Settings, http) -> None:
+    api = services["api"].url
+    await send(settings, *[OrganizationChanged(producer="test", organization=o) for o in ORGANIZATIONS])
+    created = [
+        dataset("ind-1", "IND-EPCI"),
+        dataset("ind-2", "IND-EPCI", fmt="pdf", licence="autre"),
+        dataset("ind-3", "IND-C3", national=True),
+    ]
+    await send(settings, *[DatasetChanged(producer="test", change="created", dataset=d) for d in created])
+
+    async def territory(expected_datasets: int) -> dict[str, Any] | None:
+        values = await indicators(http, api, "departement", DEP)
+        return values if values and values["datasets"] == expected_datasets else None
+
+    values = await wait_for(lambda: territory(3), timeout=60)
+    assert values["organizations"] == 4 and values["organizations_publishing"] == 2
+    # Obligated: the agglomeration and the two large communes; only the agglomeration publishes.
+    assert (values["obligated"], values["obligated_publishing"], values["opening_rate"]) == (3, 1, round(1 / 3, 6))
+    # Communes covered: C1 and C2 through their agglomeration, C3 by itself: all 72,000 inhabitants.
+    assert (values["population"], values["population_covered"], values["coverage_rate"]) == (72_000, 72_000, 1.0)
+    assert (values["channel_local_only"], values["channel_national_only"], values["channel_both"]) == (1, 1, 0)
+    assert values["open_format_share"] == round(2 / 3, 6) and values["open_licence_share"] == round(2 / 3, 6)
+    assert values["fresh_share"] == 1.0 and values["theme:Transport"] == 3
+    agglomeration = await indicators(http, api, "organization", "IND-EPCI")
+    assert agglomeration and (agglomeration["datasets"], agglomeration["open_format_share"]) == (2, 0.5)
+
+    # C3 withdraws its only dataset: it stops publishing, and its inhabitants are no longer covered.
+    await send(
+        settings,
+        DatasetChanged(producer="test", change="withdrawn", dataset=dataset("ind-3", "IND-C3", withdrawn=True)),
+    )
+    values = await wait_for(lambda: territory(2), timeout=60)
+    assert (values["population_covered"], values["coverage_rate"]) == (70_000, round(70_000 / 72_000, 6))
+    assert values["organizations_publishing"] == 1
+
+    # History: today's snapshot holds the latest values; an edition keeps them for its year.
+    async with http.get(
+        f"{api}/api/v1/indicators/history", params={"scope": "departement", "id": DEP, "indicator": "datasets"}
+    ) as response:
+        history = await response.json()
+    assert history["series"][-1] == {"at": NOW.date().isoformat(), "values": {"datasets": 2}}
+    await run_module(settings, "services.indicators", "edition", "--year", "2025")
+    async with http.get(
+        f"{api}/api/v1/indicators/history",
+        params={"scope": "departement", "id": DEP, "kind": "edition", "indicator": "population_covered"},
+    ) as response:
+        editions = await response.json()
+    assert {"at": "2025", "values": {"population_covered": 70_000}} in editions["series"]
+
+    # Recomputing everything from the projection finds nothing the incremental path missed.
+    await drained(settings, "indicators", "registry.organizations")
+    await drained(settings, "indicators", "registry.datasets")
+    output = await run_module(settings, "services.indicators", "recompute")
+    assert output.strip() == "0 scopes changed"
+
+    async with http.get(f"{api}/api/v1/indicators", params={"scope": "planet"}) as response:
+        assert response.status == 400 and "portée inconnue" in (await response.json())["error"]["message"]
