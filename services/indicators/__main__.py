@@ -26,7 +26,8 @@ def main(argv: list[str]) -> None:
     edition.add_argument("--year", type=int, default=None)
     args = parser.parse_args(argv)
     if args.command == "recompute":
-        print(f"{asyncio.run(recompute_everything(settings))} scopes changed")
+        changed = asyncio.run(recompute_everything(settings))
+        print(f"{len(changed)} scopes changed" + (f": {', '.join(changed[:20])}" if changed else ""))
     else:
         print(f"{asyncio.run(take_edition(settings, args.year))} scopes kept in the edition")
 

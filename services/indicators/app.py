@@ -19,6 +19,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 def create_runtime(settings: Settings) -> Runtime:
     runtime = Runtime(settings, SERVICE, schema=SCHEMA, migrations=MIGRATIONS)
+    projection = handlers.Projection()  # shared by both consumers (their batches are serialised)
     national_portals = tuple(url.strip() for url in settings.national_portals.split(",") if url.strip())
     broker = runtime.broker
 
@@ -26,14 +27,14 @@ def create_runtime(settings: Settings) -> Runtime:
         runtime,
         topics.REGISTRY_ORGANIZATIONS,
         OrganizationChanged,
-        handlers.organizations_changed,
+        partial(handlers.organizations_changed, projection=projection),
         "Keeps the indicators' copy of the organisations and recomputes theirs, in batches.",
     )
     subscribe_batch(
         runtime,
         topics.REGISTRY_DATASETS,
         DatasetChanged,
-        partial(handlers.datasets_changed, national_portals=national_portals),
+        partial(handlers.datasets_changed, national_portals=national_portals, projection=projection),
         "Recomputes the indicators of the dataset's organisation and the national scope.",
     )
 

@@ -10,14 +10,14 @@ from shared.messaging import add_to_outbox
 from shared.settings import Settings
 
 
-async def recompute_everything(settings: Settings) -> int:
-    """Recompute every publication and scope from the projection; return how many scopes changed."""
+async def recompute_everything(settings: Settings) -> list[str]:
+    """Recompute every publication and scope from the projection; return the scopes that changed."""
     pool = await create_pool(settings, "indicators", max_size=1)
     try:
         async with pool.acquire() as conn, conn.transaction():
             emitted = await handlers.recompute_all(conn)
             await add_to_outbox(conn, SCHEMA, settings, emitted)
-        return len(emitted)
+        return [event.key() for event in emitted]
     finally:
         await pool.close()
 

@@ -13,6 +13,7 @@ import asyncpg
 from services.indicators import repository
 from services.indicators.measures import (
     NATIONAL,
+    Communes,
     DatasetFacts,
     OrganizationFacts,
     Publication,
@@ -71,61 +72,97 @@ async def serialise(conn: asyncpg.Connection) -> None:
     await conn.execute("SELECT pg_advisory_xact_lock(hashtext('indicators.recompute'))")
 
 
-async def organizations_changed(conn: asyncpg.Connection, events: list[OrganizationChanged]) -> list[Event]:
+class Projection:
+    """The organisations and publication summaries, kept in memory between batches: every batch needs
+    all of them (the national scope, the coverage). It is the database's copy as of `version`; a batch
+    that finds another version in the database reloads it, and one that fails forgets it."""
+
+    def __init__(self) -> None:
+        self.version = -1
+        self.organizations: dict[str, OrganizationFacts] = {}
+        self.publications: dict[str, Publication] = {}
+
+    async def current(self, conn: asyncpg.Connection) -> "Projection":
+        version = await repository.projection_version(conn)
+        if version != self.version:
+            self.organizations = await repository.organizations(conn)
+            self.publications = await repository.all_publications(conn)
+            self.version = version
+        return self
+
+    async def changed(self, conn: asyncpg.Connection) -> None:
+        self.version = await repository.bump_projection_version(conn)
+
+    def forget(self) -> None:
+        self.version = -1
+
+
+async def organizations_changed(
+    conn: asyncpg.Connection, events: list[OrganizationChanged], projection: Projection
+) -> list[Event]:
     await serialise(conn)
-    changed = {e.organization.id: organization_facts(e.organization) for e in events}
-    before = await repository.organizations(conn, list(changed))
-    await repository.upsert_organizations(conn, list(changed.values()))
-    everyone = await repository.organizations(conn)
-    scopes: set[Scope] = set()
-    for organization in changed.values():
-        previous = before.get(organization.id)
-        covered = (
-            [*covered_by(previous, everyone.values()), *covered_by(organization, everyone.values())]
-            if previous
-            else covered_by(organization, everyone.values())
-        )
-        scopes |= touched_scopes(previous, organization, covered)
-    return await recompute(conn, scopes, everyone, events[-1].correlation_id)
+    try:
+        state = await projection.current(conn)
+        changed = {e.organization.id: organization_facts(e.organization) for e in events}
+        before = {i: state.organizations[i] for i in changed if i in state.organizations}
+        await repository.upsert_organizations(conn, list(changed.values()))
+        state.organizations.update(changed)
+        await projection.changed(conn)
+        communes = Communes(state.organizations.values())
+        scopes: set[Scope] = set()
+        for organization in changed.values():
+            previous = before.get(organization.id)
+            covered = [*covered_by(previous, communes), *covered_by(organization, communes)]
+            scopes |= touched_scopes(previous, organization, covered)
+        return await recompute(conn, scopes, state, events[-1].correlation_id)
+    except BaseException:
+        projection.forget()
+        raise
 
 
 async def datasets_changed(
-    conn: asyncpg.Connection, events: list[DatasetChanged], national_portals: tuple[str, ...]
+    conn: asyncpg.Connection, events: list[DatasetChanged], national_portals: tuple[str, ...], projection: Projection
 ) -> list[Event]:
     await serialise(conn)
-    latest = {e.dataset.id: dataset_facts(e.dataset, national_portals) for e in events}
-    previous = await repository.upsert_datasets(conn, list(latest.values()))
-    owners = {o or "" for o in previous.values()} | {d.organization_id or "" for d in latest.values()}
-    now = datetime.now(UTC)
-    publications = {
-        owner: publication_of(datasets, now)
-        for owner, datasets in (await repository.datasets_of(conn, sorted(owners))).items()
-    }
-    published_before = await repository.save_publications(conn, publications)
-    everyone = await repository.organizations(conn)
-    scopes: set[Scope] = {NATIONAL}
-    for owner, publication in publications.items():
-        if organization := everyone.get(owner):
-            # Coverage moves only when whether it publishes moves.
-            flipped = published_before[owner] != publication.publishes
-            scopes |= touched_scopes(
-                organization, organization, covered_by(organization, everyone.values()) if flipped else ()
-            )
-    return await recompute(conn, scopes, everyone, events[-1].correlation_id)
+    try:
+        state = await projection.current(conn)
+        latest = {e.dataset.id: dataset_facts(e.dataset, national_portals) for e in events}
+        previous = await repository.upsert_datasets(conn, list(latest.values()))
+        owners = {o or "" for o in previous.values()} | {d.organization_id or "" for d in latest.values()}
+        now = datetime.now(UTC)
+        publications = {
+            owner: publication_of(datasets, now)
+            for owner, datasets in (await repository.datasets_of(conn, sorted(owners))).items()
+        }
+        published_before = {o: state.publications.get(o, Publication()).publishes for o in publications}
+        await repository.save_publications(conn, publications)
+        state.publications.update(publications)
+        await projection.changed(conn)
+        communes = (
+            Communes(state.organizations.values())
+            if any(published_before[o] != p.publishes for o, p in publications.items())
+            else None
+        )
+        scopes: set[Scope] = {NATIONAL}
+        for owner, publication in publications.items():
+            if organization := state.organizations.get(owner):
+                # Coverage moves only when whether it publishes moves.
+                flipped = communes is not None and published_before[owner] != publication.publishes
+                covered = covered_by(organization, communes) if flipped and communes else []
+                scopes |= touched_scopes(organization, organization, covered)
+        return await recompute(conn, scopes, state, events[-1].correlation_id)
+    except BaseException:
+        projection.forget()
+        raise
 
 
 async def recompute(
-    conn: asyncpg.Connection,
-    scopes: set[Scope],
-    organizations: dict[str, OrganizationFacts] | None = None,
-    correlation_id: str | None = None,
+    conn: asyncpg.Connection, scopes: set[Scope], state: Projection, correlation_id: str | None = None
 ) -> list[Event]:
     """Compute these scopes from the projection; store, snapshot and announce the values that changed."""
     now = datetime.now(UTC)
-    organizations = organizations if organizations is not None else await repository.organizations(conn)
-    publications = await repository.all_publications(conn)
-    pairs = {i: (o, publications.get(i, Publication())) for i, o in organizations.items()}
-    values = compute_scopes(pairs, publications.get("", Publication()), scopes)
+    pairs = {i: (o, state.publications.get(i, Publication())) for i, o in state.organizations.items()}
+    values = compute_scopes(pairs, state.publications.get("", Publication()), scopes)
     changed = await repository.save_values(conn, values, now)
     if (now.month, now.day) >= EDITION_DAY and not await repository.has_edition(conn, now.year):
         await repository.take_edition(conn, now.year, now)
@@ -139,8 +176,9 @@ async def recompute_all(conn: asyncpg.Connection) -> list[Event]:
     owners = await repository.all_organization_ids_with_datasets(conn)
     datasets = await repository.datasets_of(conn, owners)
     await repository.save_publications(conn, {o: publication_of(d, now) for o, d in datasets.items()})
-    organizations = await repository.organizations(conn)
-    return await recompute(conn, all_scopes(organizations.values()), organizations, "recompute")
+    state = await Projection().current(conn)
+    await state.changed(conn)  # running instances reload what this changed
+    return await recompute(conn, all_scopes(state.organizations.values()), state, "recompute")
 
 
 def _updated(scope: Scope, values: Values, now: datetime, correlation_id: str | None) -> IndicatorsUpdated:

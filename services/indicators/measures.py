@@ -243,14 +243,35 @@ def touched_scopes(
     return scopes
 
 
-def covered_by(organization: OrganizationFacts, communes: Iterable[OrganizationFacts]) -> list[OrganizationFacts]:
+class Communes:
+    """The communes of the registry indexed by what covers them, for `covered_by`."""
+
+    def __init__(self, organizations: Iterable[OrganizationFacts]) -> None:
+        self.by_epci: dict[str, list[OrganizationFacts]] = {}
+        self.by_departement: dict[str, list[OrganizationFacts]] = {}
+        self.by_region: dict[str, list[OrganizationFacts]] = {}
+        for commune in organizations:
+            if commune.type != "COM":
+                continue
+            for index, key in (
+                (self.by_epci, commune.epci),
+                (self.by_departement, commune.departement),
+                (self.by_region, commune.region),
+            ):
+                if key:
+                    index.setdefault(key, []).append(commune)
+
+
+def covered_by(organization: OrganizationFacts | None, communes: Communes) -> list[OrganizationFacts]:
     """The communes whose coverage depends on this organisation publishing (beyond its own territories)."""
+    if organization is None:
+        return []
     if organization.type in EPCI_TYPES:
-        return [c for c in communes if c.type == "COM" and c.epci == organization.id]
+        return communes.by_epci.get(organization.id, [])
     if organization.type == "DEP" and organization.departement:
-        return [c for c in communes if c.type == "COM" and c.departement == organization.departement]
+        return communes.by_departement.get(organization.departement, [])
     if organization.type in ("REG", "COLOM") and organization.region:
-        return [c for c in communes if c.type == "COM" and c.region == organization.region]
+        return communes.by_region.get(organization.region, [])
     return []
 
 

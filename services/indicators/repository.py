@@ -68,21 +68,12 @@ async def datasets_of(conn: asyncpg.Connection, organization_ids: list[str]) -> 
     return found
 
 
-async def save_publications(conn: asyncpg.Connection, publications: dict[str, Publication]) -> dict[str, bool]:
-    """Store the summaries; return, for each organisation, whether it published before."""
-    before = {
-        r["organization_id"]: bool(json.loads(r["summary"])["datasets"])
-        for r in await conn.fetch(
-            "SELECT organization_id, summary FROM indicators.publications WHERE organization_id = ANY($1::text[])",
-            list(publications),
-        )
-    }
+async def save_publications(conn: asyncpg.Connection, publications: dict[str, Publication]) -> None:
     await conn.executemany(
         """INSERT INTO indicators.publications (organization_id, summary) VALUES ($1, $2)
            ON CONFLICT (organization_id) DO UPDATE SET summary = $2""",
         [(i, json.dumps(_summary(p))) for i, p in publications.items()],
     )
-    return {i: before.get(i, False) for i in publications}
 
 
 async def all_publications(conn: asyncpg.Connection) -> dict[str, Publication]:
@@ -167,3 +158,11 @@ def _publication(summary: dict[str, Any]) -> Publication:
             "themes": tuple((t, n) for t, n in summary["themes"]),
         }
     )
+
+
+async def projection_version(conn: asyncpg.Connection) -> int:
+    return int(await conn.fetchval("SELECT version FROM indicators.projection_version"))
+
+
+async def bump_projection_version(conn: asyncpg.Connection) -> int:
+    return int(await conn.fetchval("UPDATE indicators.projection_version SET version = version + 1 RETURNING version"))

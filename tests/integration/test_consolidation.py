@@ -336,6 +336,13 @@ async def test_identity_rules_between_sources_and_over_time(
         return bool((await dataset_of(registry, "portal-d", "moved"))["organization_id"] == second)
 
     await wait_for(moved)
+    # The evidence of the attribution: the portal's SIREN created the organisation, from this record.
+    assert (await dataset_of(registry, "portal-d", "moved"))["attribution"] == {
+        "rule": "siren-new",
+        "confidence": 1.0,
+        "source_id": "portal-d",
+        "publisher": f"Publisher {second}",
+    }
     history = await registry.fetch(
         "SELECT state->>'organization_id' AS organization FROM registry.dataset_history d"
         " JOIN registry.dataset_sources s ON s.dataset_id = d.dataset_id WHERE s.remote_id = 'moved' ORDER BY d.id"

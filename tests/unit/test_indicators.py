@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from services.indicators.measures import (
     NATIONAL,
+    Communes,
     DatasetFacts,
     OrganizationFacts,
     Publication,
@@ -167,12 +168,13 @@ def test_recomputing_touched_scopes_equals_recomputing_everything(changes):
             owners = {d.organization_id for d in (previous, change) if d is not None} - {None}
             for owner in owners:
                 organization = organizations[owner]
-                touched |= touched_scopes(organization, organization, covered_by(organization, organizations.values()))
+                covered = covered_by(organization, Communes(organizations.values()))
+                touched |= touched_scopes(organization, organization, covered)
             touched.add(NATIONAL)
         else:
             before = organizations[change.id]
             organizations[change.id] = change
-            communes = list(organizations.values())
+            communes = Communes(organizations.values())
             touched |= touched_scopes(before, change, [*covered_by(before, communes), *covered_by(change, communes)])
         stored.update(compute_scopes(*pairs(), touched))
 
