@@ -67,6 +67,19 @@ async def handle_batch_once(
     how many were new."""
     if not events:
         return 0
+    metrics.BATCH_SIZE.labels(consumer=consumer).observe(len(events))
+    with metrics.BATCH_SECONDS.labels(consumer=consumer).time():
+        return await _handle_batch(pool, schema, settings, consumer, events, handler)
+
+
+async def _handle_batch(
+    pool: asyncpg.Pool,
+    schema: str,
+    settings: Settings,
+    consumer: str,
+    events: Sequence[Event],
+    handler: BatchHandler,
+) -> int:
     async with pool.acquire() as conn, conn.transaction():
         claimed = {
             row["event_id"]

@@ -119,6 +119,9 @@ class OutboxRelay:
 
     async def _run(self) -> None:
         while True:
+            # Cleared before reading the outbox, not after: a NOTIFY that arrives while a batch is being
+            # published must wake the next round rather than wait for the polling fallback.
+            self._wake.clear()
             try:
                 published = await self.publish_pending()
             except asyncio.CancelledError:
@@ -128,7 +131,6 @@ class OutboxRelay:
                 await asyncio.sleep(1.0)
                 continue
             if published < self.batch_size:
-                self._wake.clear()
                 # Polling fallback: a NOTIFY can be lost when the listener reconnects.
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout=1.0)

@@ -22,3 +22,12 @@ DB_POOL_SIZE = Gauge("obs_db_pool_connections", "Connections in the database poo
 HARVEST_RUNS = Counter("obs_harvest_runs_total", "Harvest runs finished", ["family", "status"])
 HARVEST_ITEMS = Counter("obs_harvest_items_total", "Datasets published by harvest runs", ["family"])
 HARVEST_ERRORS = Counter("obs_harvest_errors_total", "Item and page errors of harvest runs", ["family"])
+BATCH_SECONDS = Histogram(
+    "obs_batch_duration_seconds",
+    "Time to handle one batch of events in its transaction",
+    ["consumer"],
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+BATCH_SIZE = Histogram(
+    "obs_batch_size", "Events per consumed batch", ["consumer"], buckets=(1, 5, 10, 50, 100, 250, 500, 1000)
+)

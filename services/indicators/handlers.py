@@ -12,15 +12,15 @@ import asyncpg
 
 from services.indicators import repository
 from services.indicators.measures import (
+    EMPTY,
     NATIONAL,
     Communes,
     DatasetFacts,
     OrganizationFacts,
-    Publication,
+    Registry,
     Scope,
     Values,
     all_scopes,
-    compute_scopes,
     covered_by,
     publication_of,
     touched_scopes,
@@ -73,22 +73,22 @@ async def serialise(conn: asyncpg.Connection) -> None:
 
 
 class Projection:
-    """The organisations and publication summaries, kept in memory between batches: every batch needs
-    all of them (the national scope, the coverage). It is the database's copy as of `version`; a batch
-    that finds another version in the database reloads it, and one that fails forgets it."""
+    """The organisations and publication summaries (a `Registry`), kept in memory between batches:
+    every batch needs all of them (the national scope, the coverage). It is the database's copy as of
+    `version`; a batch that finds another version in the database reloads it, and one that fails
+    forgets it."""
 
     def __init__(self) -> None:
         self.version = -1
-        self.organizations: dict[str, OrganizationFacts] = {}
-        self.publications: dict[str, Publication] = {}
+        self.registry = Registry({}, {})
 
-    async def current(self, conn: asyncpg.Connection) -> "Projection":
+    async def current(self, conn: asyncpg.Connection) -> Registry:
         version = await repository.projection_version(conn)
         if version != self.version:
-            self.organizations = await repository.organizations(conn)
-            self.publications = await repository.all_publications(conn)
+            organizations = await repository.organizations(conn)
+            self.registry = Registry(organizations, await repository.all_publications(conn))
             self.version = version
-        return self
+        return self.registry
 
     async def changed(self, conn: asyncpg.Connection) -> None:
         self.version = await repository.bump_projection_version(conn)
@@ -102,19 +102,20 @@ async def organizations_changed(
 ) -> list[Event]:
     await serialise(conn)
     try:
-        state = await projection.current(conn)
+        registry = await projection.current(conn)
         changed = {e.organization.id: organization_facts(e.organization) for e in events}
-        before = {i: state.organizations[i] for i in changed if i in state.organizations}
+        before = {i: registry.organizations[i] for i in changed if i in registry.organizations}
         await repository.upsert_organizations(conn, list(changed.values()))
-        state.organizations.update(changed)
+        for organization in changed.values():
+            registry.set_organization(organization)
         await projection.changed(conn)
-        communes = Communes(state.organizations.values())
+        communes = Communes(registry.organizations.values())
         scopes: set[Scope] = set()
         for organization in changed.values():
             previous = before.get(organization.id)
             covered = [*covered_by(previous, communes), *covered_by(organization, communes)]
             scopes |= touched_scopes(previous, organization, covered)
-        return await recompute(conn, scopes, state, events[-1].correlation_id)
+        return await recompute(conn, scopes, registry, events[-1].correlation_id)
     except BaseException:
         projection.forget()
         raise
@@ -125,7 +126,7 @@ async def datasets_changed(
 ) -> list[Event]:
     await serialise(conn)
     try:
-        state = await projection.current(conn)
+        registry = await projection.current(conn)
         latest = {e.dataset.id: dataset_facts(e.dataset, national_portals) for e in events}
         previous = await repository.upsert_datasets(conn, list(latest.values()))
         owners = {o or "" for o in previous.values()} | {d.organization_id or "" for d in latest.values()}
@@ -134,35 +135,30 @@ async def datasets_changed(
             owner: publication_of(datasets, now)
             for owner, datasets in (await repository.datasets_of(conn, sorted(owners))).items()
         }
-        published_before = {o: state.publications.get(o, Publication()).publishes for o in publications}
+        flipped = {o for o, p in publications.items() if registry.publications.get(o, EMPTY).publishes != p.publishes}
         await repository.save_publications(conn, publications)
-        state.publications.update(publications)
-        await projection.changed(conn)
-        communes = (
-            Communes(state.organizations.values())
-            if any(published_before[o] != p.publishes for o, p in publications.items())
-            else None
-        )
-        scopes: set[Scope] = {NATIONAL}
         for owner, publication in publications.items():
-            if organization := state.organizations.get(owner):
+            registry.set_publication(owner, publication)
+        await projection.changed(conn)
+        communes = Communes(registry.organizations.values()) if flipped else None
+        scopes: set[Scope] = {NATIONAL}
+        for owner in publications:
+            if organization := registry.organizations.get(owner):
                 # Coverage moves only when whether it publishes moves.
-                flipped = communes is not None and published_before[owner] != publication.publishes
-                covered = covered_by(organization, communes) if flipped and communes else []
+                covered = covered_by(organization, communes) if communes and owner in flipped else []
                 scopes |= touched_scopes(organization, organization, covered)
-        return await recompute(conn, scopes, state, events[-1].correlation_id)
+        return await recompute(conn, scopes, registry, events[-1].correlation_id)
     except BaseException:
         projection.forget()
         raise
 
 
 async def recompute(
-    conn: asyncpg.Connection, scopes: set[Scope], state: Projection, correlation_id: str | None = None
+    conn: asyncpg.Connection, scopes: set[Scope], registry: Registry, correlation_id: str | None = None
 ) -> list[Event]:
-    """Compute these scopes from the projection; store, snapshot and announce the values that changed."""
+    """Compute these scopes; store, snapshot and announce the values that changed."""
     now = datetime.now(UTC)
-    pairs = {i: (o, state.publications.get(i, Publication())) for i, o in state.organizations.items()}
-    values = compute_scopes(pairs, state.publications.get("", Publication()), scopes)
+    values = registry.compute(scopes)
     changed = await repository.save_values(conn, values, now)
     if (now.month, now.day) >= EDITION_DAY and not await repository.has_edition(conn, now.year):
         await repository.take_edition(conn, now.year, now)
@@ -176,9 +172,10 @@ async def recompute_all(conn: asyncpg.Connection) -> list[Event]:
     owners = await repository.all_organization_ids_with_datasets(conn)
     datasets = await repository.datasets_of(conn, owners)
     await repository.save_publications(conn, {o: publication_of(d, now) for o, d in datasets.items()})
-    state = await Projection().current(conn)
-    await state.changed(conn)  # running instances reload what this changed
-    return await recompute(conn, all_scopes(state.organizations.values()), state, "recompute")
+    projection = Projection()
+    registry = await projection.current(conn)
+    await projection.changed(conn)  # running instances reload what this changed
+    return await recompute(conn, all_scopes(registry.organizations.values()), registry, "recompute")
 
 
 def _updated(scope: Scope, values: Values, now: datetime, correlation_id: str | None) -> IndicatorsUpdated:

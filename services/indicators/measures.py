@@ -10,6 +10,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cached_property
 
 Values = dict[str, float | int | None]
 Scope = tuple[str, str]  # (scope, scope id)
@@ -65,13 +66,15 @@ class OrganizationFacts:
     council_id: str | None = None
     active: bool = True
 
-    def territories(self) -> list[Scope]:
+    @cached_property
+    def territories(self) -> tuple[Scope, ...]:
+        """Its type and territories as scopes (cached: each recomputation asks for tens of thousands)."""
         scopes = [("type", self.type)] if self.type else []
         if self.departement:
             scopes.append(("departement", self.departement))
         if self.region:
             scopes.append(("region", self.region))
-        return scopes
+        return tuple(scopes)
 
 
 @dataclass(frozen=True)
@@ -95,6 +98,9 @@ class Publication:
         return self.datasets > 0
 
 
+EMPTY = Publication()
+
+
 @dataclass
 class Coverage:
     """Who publishes, for the population covered: a commune is covered when it, its EPCI, its
@@ -103,6 +109,12 @@ class Coverage:
     publishing: set[str] = field(default_factory=set)
     departements: set[str] = field(default_factory=set)  # whose département council publishes
     regions: set[str] = field(default_factory=set)
+    covered: set[str] | None = None  # once computed by `cover`, the communes covered
+
+    def cover(self, communes: Iterable[OrganizationFacts]) -> None:
+        """Decide once which communes are covered, for the scopes that share them."""
+        self.covered = None
+        self.covered = {c.id for c in communes if c.type == "COM" and self.covers(c)}
 
     @classmethod
     def of(cls, organizations: Iterable[tuple[OrganizationFacts, Publication]]) -> "Coverage":
@@ -118,6 +130,8 @@ class Coverage:
         return coverage
 
     def covers(self, commune: OrganizationFacts) -> bool:
+        if self.covered is not None:
+            return commune.id in self.covered
         return (
             commune.id in self.publishing
             or (commune.epci is not None and commune.epci in self.publishing)
@@ -170,18 +184,31 @@ def scope_values(
 ) -> Values:
     """A territory's or a type's values from its active organisations (and, nationally, the datasets no
     organisation is known for, which count in the dataset totals only)."""
-    active = [(o, p) for o, p in members if o.active]
-    publishing = [(o, p) for o, p in active if p.publishes]
-    publications = [p for _, p in active] + ([unattributed] if unattributed else [])
+    # One pass over the members (a national or commune-type scope has tens of thousands of them);
+    # the sums below only need the publishing ones.
+    organizations, population, covered = 0, 0, 0
+    obligated: set[str] = set()
+    obligated_publishing: set[str] = set()
+    publishing: list[tuple[OrganizationFacts, Publication]] = []
+    for o, p in members:
+        if not o.active:
+            continue
+        organizations += 1
+        if p.datasets:
+            publishing.append((o, p))
+        if o.obligated and o.type in COLLECTIVITE_TYPES:
+            obligated.add(o.council_id or o.id)
+            if p.datasets:
+                obligated_publishing.add(o.council_id or o.id)
+        if o.type == "COM" and o.population:
+            population += o.population
+            if coverage.covers(o):
+                covered += o.population
+    publications = [p for _, p in publishing] + ([unattributed] if unattributed and unattributed.datasets else [])
     datasets = sum(p.datasets for p in publications)
-    obligated = {o.council_id or o.id for o, _ in active if o.obligated and o.type in COLLECTIVITE_TYPES}
-    obligated_publishing = {o.council_id or o.id for o, p in publishing if o.obligated and o.type in COLLECTIVITE_TYPES}
-    communes = [o for o, _ in active if o.type == "COM" and o.population]
-    population = sum(o.population or 0 for o in communes)
-    covered = sum(o.population or 0 for o in communes if coverage.covers(o))
     portals = frozenset(portal for p in publications for portal in p.portals)
     values: Values = {
-        "organizations": len(active),
+        "organizations": organizations,
         "organizations_publishing": len(publishing),
         "collectivites_publishing": sum(1 for o, _ in publishing if o.type in COLLECTIVITE_TYPES),
         "associated_publishing": sum(1 for o, _ in publishing if o.type in ASSOCIATED_TYPES),
@@ -237,9 +264,9 @@ def touched_scopes(
         if organization is None:
             continue
         scopes.add(("organization", organization.id))
-        scopes.update(organization.territories())
+        scopes.update(organization.territories)
     for commune in covered_communes:
-        scopes.update(commune.territories())
+        scopes.update(commune.territories)
     return scopes
 
 
@@ -279,8 +306,68 @@ def all_scopes(organizations: Iterable[OrganizationFacts]) -> set[Scope]:
     scopes: set[Scope] = {NATIONAL}
     for organization in organizations:
         scopes.add(("organization", organization.id))
-        scopes.update(organization.territories())
+        scopes.update(organization.territories)
     return scopes
+
+
+class Registry:
+    """Every organisation's facts and publication ('' holds the datasets of no known organisation),
+    indexed for recomputation: the members of each territory and type, and which communes are covered.
+    The indexes are rebuilt only when a change can move them, so a service can keep one in memory and
+    recompute a national scope without regrouping tens of thousands of organisations each time."""
+
+    def __init__(self, organizations: dict[str, OrganizationFacts], publications: dict[str, Publication]) -> None:
+        self.organizations = organizations
+        self.publications = publications
+        self._members: dict[Scope, list[str]] | None = None
+        self._coverage: Coverage | None = None
+
+    def set_organization(self, organization: OrganizationFacts) -> None:
+        before = self.organizations.get(organization.id)
+        self.organizations[organization.id] = organization
+        if before is None or before.territories != organization.territories:
+            self._members = None
+        if before != organization:
+            self._coverage = None
+
+    def set_publication(self, organization_id: str, publication: Publication) -> None:
+        before = self.publications.get(organization_id, EMPTY)
+        self.publications[organization_id] = publication
+        if before.publishes != publication.publishes:
+            self._coverage = None
+
+    def pair(self, organization_id: str) -> tuple[OrganizationFacts, Publication]:
+        return self.organizations[organization_id], self.publications.get(organization_id, EMPTY)
+
+    def members(self, scope: Scope) -> list[tuple[OrganizationFacts, Publication]]:
+        if self._members is None:
+            self._members = {}
+            for organization in self.organizations.values():
+                for territory in organization.territories:
+                    self._members.setdefault(territory, []).append(organization.id)
+        return [self.pair(i) for i in self._members.get(scope, [])]
+
+    def coverage(self) -> Coverage:
+        if self._coverage is None:
+            pairs = [self.pair(i) for i in self.organizations]
+            self._coverage = Coverage.of(pairs)
+            self._coverage.cover(self.organizations.values())
+        return self._coverage
+
+    def compute(self, scopes: Iterable[Scope]) -> dict[Scope, Values]:
+        """The values of these scopes."""
+        result: dict[Scope, Values] = {}
+        for scope in set(scopes):
+            kind, scope_id = scope
+            if kind == "organization":
+                if scope_id in self.organizations:
+                    result[scope] = organization_values(*self.pair(scope_id))
+            elif kind == "national":
+                everyone = [self.pair(i) for i in self.organizations]
+                result[scope] = scope_values(everyone, self.coverage(), self.publications.get("", EMPTY))
+            else:
+                result[scope] = scope_values(self.members(scope), self.coverage())
+        return result
 
 
 def compute_scopes(
@@ -288,25 +375,10 @@ def compute_scopes(
     unattributed: Publication,
     scopes: Iterable[Scope],
 ) -> dict[Scope, Values]:
-    """The values of these scopes, from every organisation and its publication."""
-    coverage = Coverage.of(organizations.values())
-    members: dict[Scope, list[tuple[OrganizationFacts, Publication]]] = {}
-    wanted = set(scopes)
-    for pair in organizations.values():
-        for territory in pair[0].territories():
-            if territory in wanted:
-                members.setdefault(territory, []).append(pair)
-    result: dict[Scope, Values] = {}
-    for scope in wanted:
-        kind, scope_id = scope
-        if kind == "organization":
-            if scope_id in organizations:
-                result[scope] = organization_values(*organizations[scope_id])
-        elif kind == "national":
-            result[scope] = scope_values(list(organizations.values()), coverage, unattributed)
-        else:
-            result[scope] = scope_values(members.get(scope, []), coverage)
-    return result
+    """The values of these scopes, from every organisation and its publication (indexes built afresh)."""
+    registry = Registry({i: o for i, (o, _) in organizations.items()}, {i: p for i, (_, p) in organizations.items()})
+    registry.set_publication("", unattributed)
+    return registry.compute(scopes)
 
 
 def _share(part: int, whole: int) -> float | None:

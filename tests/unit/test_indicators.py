@@ -12,6 +12,7 @@ from services.indicators.measures import (
     DatasetFacts,
     OrganizationFacts,
     Publication,
+    Registry,
     all_scopes,
     compute_scopes,
     covered_by,
@@ -152,31 +153,36 @@ organization_changes = st.builds(
 @settings(max_examples=150, deadline=None)
 @given(st.lists(st.one_of(dataset_changes, organization_changes), max_size=25))
 def test_recomputing_touched_scopes_equals_recomputing_everything(changes):
+    """The service's way (one Registry kept up to date, only the touched scopes recomputed) against a
+    registry built afresh and every scope computed."""
     organizations = {o.id: o for o in ORGANIZATIONS}
     datasets: dict[str, DatasetFacts] = {}
-    stored: dict = {}
+    registry = Registry(dict(organizations), {})
+    stored = registry.compute(all_scopes(organizations.values()))
 
-    def pairs() -> tuple[dict[str, tuple[OrganizationFacts, Publication]], Publication]:
-        return state(list(organizations.values()), list(datasets.values()))
+    def publication(owner: str | None) -> Publication:
+        return publication_of([d for d in datasets.values() if d.organization_id == owner], NOW)
 
-    stored.update(compute_scopes(*pairs(), all_scopes(organizations.values())))
     for change in changes:
-        touched: set = set()
+        touched: set = {NATIONAL}
         if isinstance(change, DatasetFacts):
             previous = datasets.get(change.id)
             datasets[change.id] = change
-            owners = {d.organization_id for d in (previous, change) if d is not None} - {None}
-            for owner in owners:
-                organization = organizations[owner]
-                covered = covered_by(organization, Communes(organizations.values()))
-                touched |= touched_scopes(organization, organization, covered)
-            touched.add(NATIONAL)
+            for owner in {d.organization_id for d in (previous, change) if d is not None}:
+                registry.set_publication(owner or "", publication(owner))
+                if owner:
+                    organization = organizations[owner]
+                    covered = covered_by(organization, Communes(organizations.values()))
+                    touched |= touched_scopes(organization, organization, covered)
         else:
             before = organizations[change.id]
             organizations[change.id] = change
+            registry.set_organization(change)
             communes = Communes(organizations.values())
             touched |= touched_scopes(before, change, [*covered_by(before, communes), *covered_by(change, communes)])
-        stored.update(compute_scopes(*pairs(), touched))
+        stored.update(registry.compute(touched))
 
-    full = compute_scopes(*pairs(), all_scopes(organizations.values()))
+    full = compute_scopes(
+        *state(list(organizations.values()), list(datasets.values())), all_scopes(organizations.values())
+    )
     assert {scope: stored.get(scope) for scope in full} == full
