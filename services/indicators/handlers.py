@@ -14,7 +14,6 @@ from services.indicators import repository
 from services.indicators.measures import (
     EMPTY,
     NATIONAL,
-    Communes,
     DatasetFacts,
     OrganizationFacts,
     Registry,
@@ -109,7 +108,7 @@ async def organizations_changed(
         for organization in changed.values():
             registry.set_organization(organization)
         await projection.changed(conn)
-        communes = Communes(registry.organizations.values())
+        communes = registry.communes()
         scopes: set[Scope] = set()
         for organization in changed.values():
             previous = before.get(organization.id)
@@ -140,7 +139,7 @@ async def datasets_changed(
         for owner, publication in publications.items():
             registry.set_publication(owner, publication)
         await projection.changed(conn)
-        communes = Communes(registry.organizations.values()) if flipped else None
+        communes = registry.communes() if flipped else None
         scopes: set[Scope] = {NATIONAL}
         for owner in publications:
             if organization := registry.organizations.get(owner):

@@ -319,25 +319,34 @@ class Registry:
     def __init__(self, organizations: dict[str, OrganizationFacts], publications: dict[str, Publication]) -> None:
         self.organizations = organizations
         self.publications = publications
+        # (facts, publication) per organisation, kept ready: scopes iterate over them by the ten thousand
+        self.pairs = {i: (o, publications.get(i, EMPTY)) for i, o in organizations.items()}
         self._members: dict[Scope, list[str]] | None = None
         self._coverage: Coverage | None = None
+        self._communes: Communes | None = None
 
     def set_organization(self, organization: OrganizationFacts) -> None:
         before = self.organizations.get(organization.id)
         self.organizations[organization.id] = organization
+        self.pairs[organization.id] = (organization, self.publications.get(organization.id, EMPTY))
         if before is None or before.territories != organization.territories:
             self._members = None
         if before != organization:
             self._coverage = None
+            self._communes = None
+
+    def communes(self) -> "Communes":
+        if self._communes is None:
+            self._communes = Communes(self.organizations.values())
+        return self._communes
 
     def set_publication(self, organization_id: str, publication: Publication) -> None:
         before = self.publications.get(organization_id, EMPTY)
         self.publications[organization_id] = publication
+        if organization_id in self.organizations:
+            self.pairs[organization_id] = (self.organizations[organization_id], publication)
         if before.publishes != publication.publishes:
             self._coverage = None
-
-    def pair(self, organization_id: str) -> tuple[OrganizationFacts, Publication]:
-        return self.organizations[organization_id], self.publications.get(organization_id, EMPTY)
 
     def members(self, scope: Scope) -> list[tuple[OrganizationFacts, Publication]]:
         if self._members is None:
@@ -345,12 +354,12 @@ class Registry:
             for organization in self.organizations.values():
                 for territory in organization.territories:
                     self._members.setdefault(territory, []).append(organization.id)
-        return [self.pair(i) for i in self._members.get(scope, [])]
+        pairs = self.pairs
+        return [pairs[i] for i in self._members.get(scope, [])]
 
     def coverage(self) -> Coverage:
         if self._coverage is None:
-            pairs = [self.pair(i) for i in self.organizations]
-            self._coverage = Coverage.of(pairs)
+            self._coverage = Coverage.of(self.pairs.values())
             self._coverage.cover(self.organizations.values())
         return self._coverage
 
@@ -361,9 +370,9 @@ class Registry:
             kind, scope_id = scope
             if kind == "organization":
                 if scope_id in self.organizations:
-                    result[scope] = organization_values(*self.pair(scope_id))
+                    result[scope] = organization_values(*self.pairs[scope_id])
             elif kind == "national":
-                everyone = [self.pair(i) for i in self.organizations]
+                everyone = list(self.pairs.values())
                 result[scope] = scope_values(everyone, self.coverage(), self.publications.get("", EMPTY))
             else:
                 result[scope] = scope_values(self.members(scope), self.coverage())
