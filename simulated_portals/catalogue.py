@@ -9,6 +9,7 @@ data.gouv.fr with `harvest.remote_id`, `remote_url` and `domain` pointing back t
 """
 
 import hashlib
+import itertools
 import json
 import random
 from dataclasses import dataclass, field
@@ -219,7 +220,7 @@ class World:
     @cached_property
     def _federation_sources(self) -> dict[str, PortalSpec]:
         ods = [p for p in self.portals if p.family == "ods" and p.size]
-        return {later.slug: earlier for earlier, later in zip(ods, ods[1:], strict=False)}
+        return {later.slug: earlier for earlier, later in itertools.pairwise(ods)}
 
     def count(self, portal: PortalSpec) -> int:
         """Request number on this portal, from 1."""
