@@ -6,6 +6,8 @@ once for the whole batch: bursts are absorbed by batching. Only values that chan
 snapshotted for the day and announced on `indicators.updated`.
 """
 
+import contextlib
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import asyncpg
@@ -95,12 +97,22 @@ class Projection:
     def forget(self) -> None:
         self.version = -1
 
+    @contextlib.contextmanager
+    def kept_true(self) -> Iterator[None]:
+        """Around a batch: if it fails, its changes to the registry in memory are rolled back with the
+        transaction, so the copy is forgotten (reloaded next time)."""
+        try:
+            yield
+        except BaseException:
+            self.forget()
+            raise
+
 
 async def organizations_changed(
     conn: asyncpg.Connection, events: list[OrganizationChanged], projection: Projection
 ) -> list[Event]:
     await serialise(conn)
-    try:
+    with projection.kept_true():
         registry = await projection.current(conn)
         changed = {e.organization.id: organization_facts(e.organization) for e in events}
         before = {i: registry.organizations[i] for i in changed if i in registry.organizations}
@@ -115,16 +127,13 @@ async def organizations_changed(
             covered = [*covered_by(previous, communes), *covered_by(organization, communes)]
             scopes |= touched_scopes(previous, organization, covered)
         return await recompute(conn, scopes, registry, events[-1].correlation_id)
-    except BaseException:
-        projection.forget()
-        raise
 
 
 async def datasets_changed(
     conn: asyncpg.Connection, events: list[DatasetChanged], national_portals: tuple[str, ...], projection: Projection
 ) -> list[Event]:
     await serialise(conn)
-    try:
+    with projection.kept_true():
         registry = await projection.current(conn)
         latest = {e.dataset.id: dataset_facts(e.dataset, national_portals) for e in events}
         previous = await repository.upsert_datasets(conn, list(latest.values()))
@@ -147,9 +156,6 @@ async def datasets_changed(
                 covered = covered_by(organization, communes) if communes and owner in flipped else []
                 scopes |= touched_scopes(organization, organization, covered)
         return await recompute(conn, scopes, registry, events[-1].correlation_id)
-    except BaseException:
-        projection.forget()
-        raise
 
 
 async def recompute(
