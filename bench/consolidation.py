@@ -27,14 +27,14 @@ import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from bench.support import bench_settings, clean, log_dir, prepare, rss_mib, start_service
-from services.consolidator.commands import load_referentiel
 from shared.events import DatasetDiscovered, Publisher, Resource, UpstreamOrigin
 from shared.identifiers import siren_from
 from shared.settings import Settings
 from simulated_portals.catalogue import World, build_world, dataset, is_mirrored
 from simulated_portals.udata import BACKEND_OF_FAMILY
 from tests.support.db import connect_as
-from tests.support.kafka import drained, end_offsets, wait_for
+from tests.support.kafka import end_offsets, wait_for
+from tests.support.referentiel import load_and_wait
 
 
 def events(world: World, count: int) -> Iterator[DatasetDiscovered]:
@@ -172,8 +172,7 @@ async def main(count: int, instances: int) -> None:
     consolidators = [start_service("consolidator", settings, logs)]
     try:
         await consolidators[0].wait_ready()
-        await load_referentiel(settings, settings.referentiel_path)
-        await drained(settings, "consolidator", "registry.referentiel", timeout=600)
+        await load_and_wait(settings, indicators=False, timeout=600)
         consolidators.pop().stop()
         conn = await connect_as(settings, "consolidator")
         organizations_before = await end_offsets(settings, "registry.organizations")

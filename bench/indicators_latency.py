@@ -24,12 +24,11 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from bench.consolidation import events
 from bench.support import bench_settings, clean, log_dir, prepare, start_service
-from services.consolidator.commands import load_referentiel
 from shared.events import DatasetDiscovered, Publisher
 from shared.identifiers import with_luhn_digit
 from shared.settings import Settings
 from simulated_portals.catalogue import build_world
-from tests.support.kafka import drained
+from tests.support.referentiel import load_and_wait
 
 PROBE_SIREN = with_luhn_digit("90000042")
 PROBE_EVERY = 0.5
@@ -125,9 +124,7 @@ async def main(count: int, rate: float) -> None:
     try:
         for service in services:
             await service.wait_ready()
-        await load_referentiel(settings, settings.referentiel_path)
-        await drained(settings, "consolidator", "registry.referentiel", timeout=900)
-        await drained(settings, "indicators", "registry.organizations", timeout=900)
+        await load_and_wait(settings, timeout=900)
 
         consumer = AIOKafkaConsumer(
             settings.topic("indicators.updated"),

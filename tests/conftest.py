@@ -13,15 +13,14 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from services.consolidator.commands import load_referentiel
 from shared.bootstrap import bootstrap_database, delete_topics, drop_database, ensure_topics
 from shared.identifiers import with_luhn_digit
 from shared.settings import Settings
 from simulated_portals.app import build_app
 from simulated_portals.catalogue import PortalSpec, Publisher, World, build_world, stable_hex
-from tests.support.kafka import drained
 from tests.support.processes import ServiceProcess, all_services, ensure_infrastructure, isolated_settings
 from tests.support.quirky import QUIRKY_PORTALS
+from tests.support.referentiel import load_and_wait
 
 SESSION = secrets.token_hex(3)
 
@@ -113,9 +112,7 @@ async def http() -> AsyncIterator[aiohttp.ClientSession]:
 
 async def load(settings: Settings, path: Path | None = None) -> None:
     """Load the référentiel through Kafka as `make up` does, and wait until it is consolidated."""
-    await load_referentiel(settings, path or settings.referentiel_path)
-    await drained(settings, "consolidator", "registry.referentiel")
-    await drained(settings, "indicators", "registry.organizations")
+    await load_and_wait(settings, path)
 
 
 @pytest.fixture(scope="session")

@@ -26,11 +26,8 @@ async def upsert_organizations(conn: asyncpg.Connection, organizations: list[Org
     )
 
 
-async def organizations(conn: asyncpg.Connection, ids: list[str] | None = None) -> dict[str, OrganizationFacts]:
-    """These organisations, or all of them."""
-    rows = await conn.fetch(
-        f"SELECT {ORGANIZATION_COLUMNS} FROM indicators.organizations WHERE $1::text[] IS NULL OR id = ANY($1)", ids
-    )
+async def organizations(conn: asyncpg.Connection) -> dict[str, OrganizationFacts]:
+    rows = await conn.fetch(f"SELECT {ORGANIZATION_COLUMNS} FROM indicators.organizations")
     return {r["id"]: OrganizationFacts(**dict(r)) for r in rows}
 
 
