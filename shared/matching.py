@@ -15,11 +15,12 @@ Every match has a confidence; below `THRESHOLD` the publisher is unmatched. The 
 """
 
 import asyncio
+import contextlib
 import re
 import time
 import unicodedata
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -288,6 +289,15 @@ class MatcherCache:
         self.matcher = Matcher(())
         self._loaded_until = None
         self._checked_at = 0.0
+
+    @contextlib.contextmanager
+    def rolled_back_with(self) -> Iterator[None]:
+        """Around a handler that `remember`s what its transaction writes: if it fails, forget everything."""
+        try:
+            yield
+        except BaseException:
+            self.reset()
+            raise
 
     def remember(self, organization: Organization) -> None:
         """Index an organisation the caller just wrote, before the next refresh sees it."""

@@ -59,11 +59,8 @@ async def datasets_discovered(
 ) -> list[Event]:
     """A batch, in one transaction: attribute each record, find its canonical dataset, store what
     changed, recompute the datasets it touched, then account the runs for withdrawals."""
-    try:
+    with matchers.rolled_back_with():  # organisations it remembers are rolled back with the transaction
         return await _consolidate(conn, events, matchers, grace)
-    except BaseException:
-        matchers.reset()  # organisations it remembered are rolled back with the transaction
-        raise
 
 
 async def _consolidate(
@@ -360,8 +357,9 @@ async def contribution_accepted(
     base = earlier.base_value if earlier else organization_values(current)[event.field]
     await repository.save_override(conn, "organization", current.id, override(base_value=base))
     [updated] = await with_contributions(conn, [with_value(current, event.field, base, None)])
-    matchers.remember(updated)
-    return await save_organizations(conn, [updated], cause=f"contribution:{event.contribution_id}")
+    with matchers.rolled_back_with():
+        matchers.remember(updated)
+        return await save_organizations(conn, [updated], cause=f"contribution:{event.contribution_id}")
 
 
 async def referentiel_entries(conn: asyncpg.Connection, events: list[ReferentielEntry]) -> list[Event]:
