@@ -7,6 +7,7 @@ snapshotted for the day and announced on `indicators.updated`.
 """
 
 import contextlib
+from collections import defaultdict
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -18,12 +19,14 @@ from services.indicators.measures import (
     NATIONAL,
     DatasetFacts,
     OrganizationFacts,
+    Publication,
     Registry,
     Scope,
     Values,
     all_scopes,
     covered_by,
     publication_of,
+    tallied,
     touched_scopes,
 )
 from shared.events import CanonicalDataset, DatasetChanged, Event, IndicatorsUpdated, Organization, OrganizationChanged
@@ -87,7 +90,10 @@ class Projection:
         version = await repository.projection_version(conn)
         if version != self.version:
             organizations = await repository.organizations(conn)
-            self.registry = Registry(organizations, await repository.all_publications(conn))
+            publications, outdated = await repository.all_publications(conn)
+            if outdated:
+                publications |= await tally_again(conn, outdated)
+            self.registry = Registry(organizations, publications)
             self.version = version
         return self.registry
 
@@ -137,11 +143,16 @@ async def datasets_changed(
         registry = await projection.current(conn)
         latest = {e.dataset.id: dataset_facts(e.dataset, national_portals) for e in events}
         previous = await repository.upsert_datasets(conn, list(latest.values()))
-        owners = {o or "" for o in previous.values()} | {d.organization_id or "" for d in latest.values()}
+        removed: dict[str, list[DatasetFacts]] = defaultdict(list)
+        added: dict[str, list[DatasetFacts]] = defaultdict(list)
+        for dataset in latest.values():
+            if before := previous.get(dataset.id):
+                removed[before.organization_id or ""].append(before)
+            added[dataset.organization_id or ""].append(dataset)
         now = datetime.now(UTC)
         publications = {
-            owner: publication_of(datasets, now)
-            for owner, datasets in (await repository.datasets_of(conn, sorted(owners))).items()
+            owner: tallied(registry.publications.get(owner, EMPTY), removed[owner], added[owner], now)
+            for owner in removed.keys() | added.keys()
         }
         flipped = {o for o, p in publications.items() if registry.publications.get(o, EMPTY).publishes != p.publishes}
         await repository.save_publications(conn, publications)
@@ -170,13 +181,19 @@ async def recompute(
     return [_updated(scope, values[scope], now, correlation_id) for scope in changed]
 
 
+async def tally_again(conn: asyncpg.Connection, owners: list[str]) -> dict[str, Publication]:
+    """These organisations' publications counted afresh from their datasets, and stored."""
+    now = datetime.now(UTC)
+    datasets = await repository.datasets_of(conn, owners)
+    publications = {o: publication_of(d, now) for o, d in datasets.items()}
+    await repository.save_publications(conn, publications)
+    return publications
+
+
 async def recompute_all(conn: asyncpg.Connection) -> list[Event]:
     """Every publication summary and every scope from the projection alone (the `recompute` command)."""
     await serialise(conn)
-    now = datetime.now(UTC)
-    owners = await repository.all_organization_ids_with_datasets(conn)
-    datasets = await repository.datasets_of(conn, owners)
-    await repository.save_publications(conn, {o: publication_of(d, now) for o, d in datasets.items()})
+    await tally_again(conn, await repository.all_organization_ids_with_datasets(conn))
     projection = Projection()
     registry = await projection.current(conn)
     await projection.changed(conn)  # running instances reload what this changed

@@ -79,19 +79,22 @@ class OrganizationFacts:
 
 @dataclass(frozen=True)
 class Publication:
-    """What an organisation publishes, summarised from its live datasets."""
+    """What an organisation publishes, tallied over its live datasets: counts only, so that a changed
+    dataset moves it by subtracting its old facts and adding its new ones (`tallied`), never by
+    reading the organisation's other datasets again."""
 
     datasets: int = 0
     open_format: int = 0
     open_licence: int = 0
-    fresh: int = 0
     with_schema: int = 0
-    scdl_schemas: frozenset[str] = frozenset()
-    portals: frozenset[str] = frozenset()
-    technologies: frozenset[str] = frozenset()
-    local: bool = False
-    national: bool = False
-    themes: tuple[tuple[str, int], ...] = ()
+    local: int = 0  # datasets listed on a local portal
+    national: int = 0  # datasets listed on data.gouv.fr
+    fresh: int = 0  # datasets modified within FRESH_DAYS, as of the last change
+    modified_days: Counter[str] = field(default_factory=Counter)  # ISO day -> datasets last modified that day
+    scdl_schemas: Counter[str] = field(default_factory=Counter)
+    portals: Counter[str] = field(default_factory=Counter)
+    technologies: Counter[str] = field(default_factory=Counter)
+    themes: Counter[str] = field(default_factory=Counter)
 
     @property
     def publishes(self) -> bool:
@@ -141,24 +144,58 @@ class Coverage:
 
 
 def publication_of(datasets: Iterable[DatasetFacts], now: datetime) -> Publication:
-    live = [d for d in datasets if not d.withdrawn]
-    if not live:
-        return Publication()
-    fresh_after = now - timedelta(days=FRESH_DAYS)
-    themes = Counter(t for d in live for t in d.themes)
-    return Publication(
-        datasets=len(live),
-        open_format=sum(1 for d in live if OPEN_FORMATS.intersection(d.formats)),
-        open_licence=sum(1 for d in live if d.licence in OPEN_LICENCES),
-        fresh=sum(1 for d in live if d.modified is not None and d.modified >= fresh_after),
-        with_schema=sum(1 for d in live if d.schemas),
-        scdl_schemas=frozenset(s for d in live for s in d.schemas if s.startswith("scdl/")),
-        portals=frozenset(p for d in live for p in d.portals),
-        technologies=frozenset(t for d in live for t in d.technologies),
-        local=any(d.local for d in live),
-        national=any(d.national for d in live),
-        themes=tuple(sorted(themes.items())),
-    )
+    return tallied(EMPTY, (), datasets, now)
+
+
+def tallied(
+    publication: Publication, removed: Iterable[DatasetFacts], added: Iterable[DatasetFacts], now: datetime
+) -> Publication:
+    """The publication once these datasets' facts are taken out and those put in (withdrawn ones count
+    nowhere). `fresh` is recounted as of `now` from the days of modification."""
+    counts = {
+        "datasets": publication.datasets,
+        "open_format": publication.open_format,
+        "open_licence": publication.open_licence,
+        "with_schema": publication.with_schema,
+        "local": publication.local,
+        "national": publication.national,
+    }
+    tallies = {
+        "modified_days": Counter(publication.modified_days),
+        "scdl_schemas": Counter(publication.scdl_schemas),
+        "portals": Counter(publication.portals),
+        "technologies": Counter(publication.technologies),
+        "themes": Counter(publication.themes),
+    }
+    for sign, datasets in ((-1, removed), (1, added)):
+        for dataset in datasets:
+            if not dataset.withdrawn:
+                _count(counts, tallies, dataset, sign)
+    for tally in tallies.values():
+        for key in [k for k, n in tally.items() if n == 0]:
+            del tally[key]
+    fresh_from = (now - timedelta(days=FRESH_DAYS)).date().isoformat()
+    fresh = sum(n for day, n in tallies["modified_days"].items() if day >= fresh_from)
+    return Publication(**counts, fresh=fresh, **tallies)  # type: ignore[arg-type]  # mypy: two ** of two types
+
+
+def _count(counts: dict[str, int], tallies: dict[str, Counter[str]], dataset: DatasetFacts, sign: int) -> None:
+    counts["datasets"] += sign
+    counts["open_format"] += sign * bool(OPEN_FORMATS.intersection(dataset.formats))
+    counts["open_licence"] += sign * (dataset.licence in OPEN_LICENCES)
+    counts["with_schema"] += sign * bool(dataset.schemas)
+    counts["local"] += sign * dataset.local
+    counts["national"] += sign * dataset.national
+    if dataset.modified is not None:
+        tallies["modified_days"][dataset.modified.date().isoformat()] += sign
+    for tally, keys in (
+        (tallies["scdl_schemas"], {s for s in dataset.schemas if s.startswith("scdl/")}),
+        (tallies["portals"], set(dataset.portals)),
+        (tallies["technologies"], set(dataset.technologies)),
+        (tallies["themes"], set(dataset.themes)),
+    ):
+        for key in keys:
+            tally[key] += sign
 
 
 def organization_values(organization: OrganizationFacts, publication: Publication) -> Values:
@@ -166,8 +203,8 @@ def organization_values(organization: OrganizationFacts, publication: Publicatio
     return {
         "datasets": n,
         "publishes": int(publication.publishes),
-        "on_local_portal": int(publication.local),
-        "on_national_portal": int(publication.national),
+        "on_local_portal": int(publication.local > 0),
+        "on_national_portal": int(publication.national > 0),
         "platforms": len(publication.portals),
         "open_format_share": _share(publication.open_format, n),
         "open_licence_share": _share(publication.open_licence, n),
@@ -175,7 +212,7 @@ def organization_values(organization: OrganizationFacts, publication: Publicatio
         "schema_share": _share(publication.with_schema, n),
         "scdl_schemas": len(publication.scdl_schemas),
         "obligated": None if organization.obligated is None else int(organization.obligated),
-        **{f"theme:{theme}": count for theme, count in publication.themes},
+        **{f"theme:{theme}": count for theme, count in sorted(publication.themes.items())},
     }
 
 
@@ -233,7 +270,7 @@ def scope_values(
     values |= {f"technology:{t}": n for t, n in sorted(technologies.items())}
     themes: Counter[str] = Counter()
     for p in publications:
-        themes.update(dict(p.themes))
+        themes.update(p.themes)
     values |= {f"theme:{t}": n for t, n in sorted(themes.items())}
     bins = Counter(population_bin(o.population) for o, _ in publishing)
     values |= {f"population_bin:{b}": n for b, n in sorted(bins.items())}

@@ -1,6 +1,8 @@
 """SQL of the indicators schema: the projection of the registry, publication summaries, values and history."""
 
+import dataclasses
 import json
+from collections import Counter
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
@@ -10,6 +12,7 @@ import asyncpg
 from services.indicators.measures import DatasetFacts, OrganizationFacts, Publication, Scope, Values
 
 ORGANIZATION_COLUMNS = "id, name, type, departement, region, epci, population, obligated, council_id, active"
+SUMMARY_FORMAT = 2  # publication summaries as tallies (1: sets and flags, without the days of modification)
 DATASET_COLUMNS = (
     "id, organization_id, withdrawn, licence, formats, modified, themes, schemas, portals, technologies, "
     "national, local"
@@ -31,14 +34,11 @@ async def organizations(conn: asyncpg.Connection) -> dict[str, OrganizationFacts
     return {r["id"]: OrganizationFacts(**dict(r)) for r in rows}
 
 
-async def upsert_datasets(conn: asyncpg.Connection, datasets: list[DatasetFacts]) -> dict[str, str | None]:
-    """Store the datasets' facts; return the organisation each one belonged to before (None if new or none)."""
-    previous = {
-        r["id"]: r["organization_id"]
-        for r in await conn.fetch(
-            "SELECT id, organization_id FROM indicators.datasets WHERE id = ANY($1::text[])", [d.id for d in datasets]
-        )
-    }
+async def upsert_datasets(conn: asyncpg.Connection, datasets: list[DatasetFacts]) -> dict[str, DatasetFacts]:
+    """Store the datasets' facts; return the facts stored before for those already known."""
+    rows = await conn.fetch(
+        f"SELECT {DATASET_COLUMNS} FROM indicators.datasets WHERE id = ANY($1::text[])", [d.id for d in datasets]
+    )
     await conn.executemany(
         f"""INSERT INTO indicators.datasets ({DATASET_COLUMNS})
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
@@ -47,7 +47,7 @@ async def upsert_datasets(conn: asyncpg.Connection, datasets: list[DatasetFacts]
                 local = $12""",
         [tuple(_listed(v) for v in asdict(d).values()) for d in datasets],
     )
-    return previous
+    return {r["id"]: _dataset_facts(r) for r in rows}
 
 
 async def datasets_of(conn: asyncpg.Connection, organization_ids: list[str]) -> dict[str, list[DatasetFacts]]:
@@ -59,10 +59,13 @@ async def datasets_of(conn: asyncpg.Connection, organization_ids: list[str]) -> 
     )
     found: dict[str, list[DatasetFacts]] = {i: [] for i in organization_ids}
     for r in rows:
-        fields: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in dict(r).items()}
-        facts = DatasetFacts(**fields)
-        found[r["organization_id"] or ""].append(facts)
+        found[r["organization_id"] or ""].append(_dataset_facts(r))
     return found
+
+
+def _dataset_facts(row: asyncpg.Record) -> DatasetFacts:
+    fields: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in dict(row).items()}
+    return DatasetFacts(**fields)
 
 
 async def save_publications(conn: asyncpg.Connection, publications: dict[str, Publication]) -> None:
@@ -73,9 +76,18 @@ async def save_publications(conn: asyncpg.Connection, publications: dict[str, Pu
     )
 
 
-async def all_publications(conn: asyncpg.Connection) -> dict[str, Publication]:
+async def all_publications(conn: asyncpg.Connection) -> tuple[dict[str, Publication], list[str]]:
+    """Every publication summary, and the organisations whose summary is in an older format (to tally
+    again from their datasets)."""
     rows = await conn.fetch("SELECT organization_id, summary FROM indicators.publications")
-    return {r["organization_id"]: _publication(json.loads(r["summary"])) for r in rows}
+    publications, outdated = {}, []
+    for row in rows:
+        summary = json.loads(row["summary"])
+        if summary.get("format") == SUMMARY_FORMAT:
+            publications[row["organization_id"]] = _publication(summary)
+        else:
+            outdated.append(row["organization_id"])
+    return publications, outdated
 
 
 async def all_organization_ids_with_datasets(conn: asyncpg.Connection) -> list[str]:
@@ -138,23 +150,14 @@ def _listed(value: Any) -> Any:
 
 
 def _summary(publication: Publication) -> dict[str, Any]:
-    summary = asdict(publication)
-    for key in ("scdl_schemas", "portals", "technologies"):
-        summary[key] = sorted(summary[key])
-    summary["themes"] = [list(t) for t in publication.themes]
-    return summary
+    # not asdict: it would rebuild each Counter from its (key, count) pairs, counting the pairs
+    fields = {f.name: getattr(publication, f.name) for f in dataclasses.fields(publication)}
+    return {"format": SUMMARY_FORMAT, **{k: dict(v) if isinstance(v, Counter) else v for k, v in fields.items()}}
 
 
 def _publication(summary: dict[str, Any]) -> Publication:
-    return Publication(
-        **{
-            **summary,
-            "scdl_schemas": frozenset(summary["scdl_schemas"]),
-            "portals": frozenset(summary["portals"]),
-            "technologies": frozenset(summary["technologies"]),
-            "themes": tuple((t, n) for t, n in summary["themes"]),
-        }
-    )
+    fields: dict[str, Any] = {k: Counter(v) if isinstance(v, dict) else v for k, v in summary.items() if k != "format"}
+    return Publication(**fields)
 
 
 async def projection_version(conn: asyncpg.Connection) -> int:

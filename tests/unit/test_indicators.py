@@ -1,12 +1,15 @@
 """Indicators without I/O: hand-computed values on a small registry, and a property: recomputing only
 the scopes a change touches gives the same values as recomputing everything."""
 
+import json
 from datetime import UTC, datetime, timedelta
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from services.indicators import repository
 from services.indicators.measures import (
+    EMPTY,
     NATIONAL,
     Communes,
     DatasetFacts,
@@ -18,6 +21,7 @@ from services.indicators.measures import (
     covered_by,
     population_bin,
     publication_of,
+    tallied,
     touched_scopes,
 )
 
@@ -133,7 +137,9 @@ dataset_changes = st.builds(
     licence=st.sampled_from([None, "odbl", "autre"]),
     formats=st.sampled_from([(), ("csv",), ("pdf",)]),
     modified=st.sampled_from([None, RECENT, OLD]),
-    themes=st.sampled_from([(), ("Transport",)]),
+    themes=st.sampled_from([(), ("Transport",), ("Transport", "Culture")]),
+    schemas=st.sampled_from([(), ("scdl/budget",), ("etalab/irve",)]),
+    technologies=st.sampled_from([(), ("ods",), ("ods", "udata")]),
     portals=st.sampled_from([("https://a.fr",), ("https://b.fr", "https://www.data.gouv.fr")]),
     national=st.booleans(),
     local=st.booleans(),
@@ -153,15 +159,12 @@ organization_changes = st.builds(
 @settings(max_examples=150, deadline=None)
 @given(st.lists(st.one_of(dataset_changes, organization_changes), max_size=25))
 def test_recomputing_touched_scopes_equals_recomputing_everything(changes):
-    """The service's way (one Registry kept up to date, only the touched scopes recomputed) against a
-    registry built afresh and every scope computed."""
+    """The service's way (one Registry kept up to date, each publication tallied by the change alone,
+    only the touched scopes recomputed) against a registry built afresh and every scope computed."""
     organizations = {o.id: o for o in ORGANIZATIONS}
     datasets: dict[str, DatasetFacts] = {}
     registry = Registry(dict(organizations), {})
     stored = registry.compute(all_scopes(organizations.values()))
-
-    def publication(owner: str | None) -> Publication:
-        return publication_of([d for d in datasets.values() if d.organization_id == owner], NOW)
 
     for change in changes:
         touched: set = {NATIONAL}
@@ -169,7 +172,11 @@ def test_recomputing_touched_scopes_equals_recomputing_everything(changes):
             previous = datasets.get(change.id)
             datasets[change.id] = change
             for owner in {d.organization_id for d in (previous, change) if d is not None}:
-                registry.set_publication(owner or "", publication(owner))
+                removed = [previous] if previous and previous.organization_id == owner else []
+                added = [change] if change.organization_id == owner else []
+                registry.set_publication(
+                    owner or "", tallied(registry.publications.get(owner or "", EMPTY), removed, added, NOW)
+                )
                 if owner:
                     organization = organizations[owner]
                     covered = covered_by(organization, Communes(organizations.values()))
@@ -186,3 +193,13 @@ def test_recomputing_touched_scopes_equals_recomputing_everything(changes):
         *state(list(organizations.values()), list(datasets.values())), all_scopes(organizations.values())
     )
     assert {scope: stored.get(scope) for scope in full} == full
+
+
+def test_a_publication_summary_reads_back_as_stored():
+    publication = publication_of(DATASETS, NOW)
+    assert publication.themes == {"Transport": 2, "Culture": 1}
+    assert repository._publication(json.loads(json.dumps(repository._summary(publication)))) == publication
+
+
+def test_taking_every_dataset_out_leaves_nothing():
+    assert tallied(publication_of(DATASETS, NOW), DATASETS, (), NOW) == EMPTY
