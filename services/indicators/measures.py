@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cached_property
 
+from shared.population import population_bin
+
 Values = dict[str, float | int | None]
 Scope = tuple[str, str]  # (scope, scope id)
 NATIONAL: Scope = ("national", "FR")
@@ -22,19 +24,6 @@ COLLECTIVITE_TYPES = frozenset({"COM", "CC", "CA", "CU", "MET", "EPT", "DEP", "R
 ASSOCIATED_TYPES = frozenset({"AGCT", "OACT", "DSPT"})
 EPCI_TYPES = frozenset({"CC", "CA", "CU", "MET", "EPT"})
 FRESH_DAYS = 365
-# The Observatoire's population bins (tranche_pop), upper bounds exclusive.
-POPULATION_BINS = (
-    ("na", 1_000),
-    ("p_1_5", 5_000),
-    ("p_5_10", 10_000),
-    ("p_10_25", 25_000),
-    ("p_25_50", 50_000),
-    ("p_50_100", 100_000),
-    ("p_100_250", 250_000),
-    ("p_250_500", 500_000),
-    ("p_500_1000", 1_000_000),
-    ("p_1000_5000.001", None),
-)
 
 
 @dataclass(frozen=True)
@@ -112,12 +101,6 @@ class Coverage:
     publishing: set[str] = field(default_factory=set)
     departements: set[str] = field(default_factory=set)  # whose département council publishes
     regions: set[str] = field(default_factory=set)
-    covered: set[str] | None = None  # once computed by `cover`, the communes covered
-
-    def cover(self, communes: Iterable[OrganizationFacts]) -> None:
-        """Decide once which communes are covered, for the scopes that share them."""
-        self.covered = None
-        self.covered = {c.id for c in communes if c.type == "COM" and self.covers(c)}
 
     @classmethod
     def of(cls, organizations: Iterable[tuple[OrganizationFacts, Publication]]) -> "Coverage":
@@ -133,8 +116,6 @@ class Coverage:
         return coverage
 
     def covers(self, commune: OrganizationFacts) -> bool:
-        if self.covered is not None:
-            return commune.id in self.covered
         return (
             commune.id in self.publishing
             or (commune.epci is not None and commune.epci in self.publishing)
@@ -213,6 +194,7 @@ def organization_values(organization: OrganizationFacts, publication: Publicatio
         "scdl_schemas": len(publication.scdl_schemas),
         "obligated": None if organization.obligated is None else int(organization.obligated),
         **{f"theme:{theme}": count for theme, count in sorted(publication.themes.items())},
+        **{f"technology:{t}": 1 for t in sorted(publication.technologies)},
     }
 
 
@@ -279,15 +261,6 @@ def scope_values(
     return values
 
 
-def population_bin(population: int | None) -> str:
-    if population is None:
-        return "p_na"
-    for label, upper in POPULATION_BINS:
-        if upper is None or population < upper:
-            return label
-    return "p_na"
-
-
 def touched_scopes(
     before: OrganizationFacts | None,
     after: OrganizationFacts | None,
@@ -347,58 +320,175 @@ def all_scopes(organizations: Iterable[OrganizationFacts]) -> set[Scope]:
     return scopes
 
 
+@dataclass
+class Tally:
+    """A scope's running sums over its active organisations, so that its values follow a change by
+    taking the organisation's previous contribution out and its new one in (`Registry`), never by
+    iterating over the scope's members again. `scope_values` is the definition it must agree with."""
+
+    organizations: int = 0
+    publishing: int = 0
+    collectivites_publishing: int = 0
+    associated_publishing: int = 0
+    population: int = 0
+    covered: int = 0
+    channel_local_only: int = 0
+    channel_national_only: int = 0
+    channel_both: int = 0
+    scdl_publishers: int = 0
+    datasets: int = 0
+    open_format: int = 0
+    open_licence: int = 0
+    fresh: int = 0
+    with_schema: int = 0
+    obligated: Counter[str] = field(default_factory=Counter)  # council -> obligated members
+    obligated_publishing: Counter[str] = field(default_factory=Counter)
+    portals: Counter[str] = field(default_factory=Counter)  # portal -> publications listing it
+    technologies: Counter[str] = field(default_factory=Counter)  # -> publishing organisations
+    themes: Counter[str] = field(default_factory=Counter)  # -> datasets
+    bins: Counter[str] = field(default_factory=Counter)  # -> publishing organisations
+    types: Counter[str] = field(default_factory=Counter)  # -> publishing organisations
+
+    def add(self, o: OrganizationFacts, p: Publication, covered: bool, sign: int) -> None:
+        if not o.active:
+            return
+        self.organizations += sign
+        council = o.council_id or o.id
+        if o.obligated and o.type in COLLECTIVITE_TYPES:
+            _move(self.obligated, council, sign)
+            if p.datasets:
+                _move(self.obligated_publishing, council, sign)
+        if o.type == "COM" and o.population:
+            self.population += sign * o.population
+            self.covered += sign * o.population * covered
+        if not p.datasets:
+            return
+        self.publishing += sign
+        self.collectivites_publishing += sign * (o.type in COLLECTIVITE_TYPES)
+        self.associated_publishing += sign * (o.type in ASSOCIATED_TYPES)
+        self.channel_local_only += sign * bool(p.local and not p.national)
+        self.channel_national_only += sign * bool(p.national and not p.local)
+        self.channel_both += sign * bool(p.national and p.local)
+        self.scdl_publishers += sign * bool(p.scdl_schemas)
+        _move(self.bins, population_bin(o.population), sign)
+        _move(self.types, o.type or "-", sign)
+        for technology in p.technologies:
+            _move(self.technologies, technology, sign)
+        self.add_datasets(p, sign)
+
+    def add_datasets(self, p: Publication, sign: int) -> None:
+        self.datasets += sign * p.datasets
+        self.open_format += sign * p.open_format
+        self.open_licence += sign * p.open_licence
+        self.fresh += sign * p.fresh
+        self.with_schema += sign * p.with_schema
+        for portal in p.portals:
+            _move(self.portals, portal, sign)
+        for theme, count in p.themes.items():
+            _move(self.themes, theme, sign * count)
+
+    def values(self, unattributed: Publication | None = None) -> Values:
+        sums = self
+        if unattributed and unattributed.datasets:
+            sums = Tally(portals=Counter(self.portals), themes=Counter(self.themes), **{
+                k: getattr(self, k) for k in ("datasets", "open_format", "open_licence", "fresh", "with_schema")
+            })  # fmt: skip
+            sums.add_datasets(unattributed, 1)
+        datasets = sums.datasets
+        values: Values = {
+            "organizations": self.organizations,
+            "organizations_publishing": self.publishing,
+            "collectivites_publishing": self.collectivites_publishing,
+            "associated_publishing": self.associated_publishing,
+            "datasets": datasets,
+            "obligated": len(self.obligated),
+            "obligated_publishing": len(self.obligated_publishing),
+            "opening_rate": _share(len(self.obligated_publishing), len(self.obligated)),
+            "population": self.population,
+            "population_covered": self.covered,
+            "coverage_rate": _share(self.covered, self.population),
+            "channel_local_only": self.channel_local_only,
+            "channel_national_only": self.channel_national_only,
+            "channel_both": self.channel_both,
+            "platforms": len(sums.portals),
+            "open_format_share": _share(sums.open_format, datasets),
+            "open_licence_share": _share(sums.open_licence, datasets),
+            "fresh_share": _share(sums.fresh, datasets),
+            "schema_share": _share(sums.with_schema, datasets),
+            "scdl_publishers": self.scdl_publishers,
+        }
+        values |= {f"technology:{t}": n for t, n in sorted(self.technologies.items())}
+        values |= {f"theme:{t}": n for t, n in sorted(sums.themes.items())}
+        values |= {f"population_bin:{b}": n for b, n in sorted(self.bins.items())}
+        values |= {f"type:{t}": n for t, n in sorted(self.types.items())}
+        return values
+
+
+def _move(counter: Counter[str], key: str, by: int) -> None:
+    counter[key] += by
+    if not counter[key]:
+        del counter[key]
+
+
 class Registry:
     """Every organisation's facts and publication ('' holds the datasets of no known organisation),
-    indexed for recomputation: the members of each territory and type, and which communes are covered.
-    The indexes are rebuilt only when a change can move them, so a service can keep one in memory and
-    recompute a national scope without regrouping tens of thousands of organisations each time."""
+    with a `Tally` per scope kept up to date: each organisation's contribution (its facts, its
+    publication, whether it is covered) is in the tallies of its territories, its type and the nation,
+    and moves when any of the three changes. A service keeps one in memory, so that recomputing the
+    nation or a type costs the same as recomputing a commune."""
 
     def __init__(self, organizations: dict[str, OrganizationFacts], publications: dict[str, Publication]) -> None:
         self.organizations = organizations
         self.publications = publications
-        # (facts, publication) per organisation, kept ready: scopes iterate over them by the ten thousand
-        self.pairs = {i: (o, publications.get(i, EMPTY)) for i, o in organizations.items()}
-        self._members: dict[Scope, list[str]] | None = None
-        self._coverage: Coverage | None = None
+        self.tallies: dict[Scope, Tally] = {}
+        self._contributions: dict[str, tuple[OrganizationFacts, Publication, bool]] = {}
         self._communes: Communes | None = None
+        # Who covers communes: publishing organisations, and the départements and régions whose council publishes.
+        self._publishing: set[str] = set()
+        self._departements: Counter[str] = Counter()
+        self._regions: Counter[str] = Counter()
+        for organization in organizations.values():
+            self._cover(organization, publications.get(organization.id, EMPTY), 1)
+        for organization_id in organizations:
+            self._refresh(organization_id)
 
     def set_organization(self, organization: OrganizationFacts) -> None:
         before = self.organizations.get(organization.id)
+        publication = self.publications.get(organization.id, EMPTY)
+        if before is not None:
+            self._cover(before, publication, -1)
         self.organizations[organization.id] = organization
-        self.pairs[organization.id] = (organization, self.publications.get(organization.id, EMPTY))
-        if before is None or before.territories != organization.territories:
-            self._members = None
-        if before != organization:
-            self._coverage = None
+        self._cover(organization, publication, 1)
+        if before is None or (before.type, before.epci, before.departement, before.region) != (
+            organization.type, organization.epci, organization.departement, organization.region
+        ):  # fmt: skip
             self._communes = None
+        self._refresh(organization.id)
+        self._refresh_covered_by(before, organization)
+
+    def set_publication(self, organization_id: str, publication: Publication) -> None:
+        before = self.publications.get(organization_id, EMPTY)
+        organization = self.organizations.get(organization_id)
+        if organization is not None:
+            self._cover(organization, before, -1)
+            self._cover(organization, publication, 1)
+        self.publications[organization_id] = publication
+        self._refresh(organization_id)
+        if organization is not None and before.publishes != publication.publishes:
+            self._refresh_covered_by(organization)
 
     def communes(self) -> "Communes":
         if self._communes is None:
             self._communes = Communes(self.organizations.values())
         return self._communes
 
-    def set_publication(self, organization_id: str, publication: Publication) -> None:
-        before = self.publications.get(organization_id, EMPTY)
-        self.publications[organization_id] = publication
-        if organization_id in self.organizations:
-            self.pairs[organization_id] = (self.organizations[organization_id], publication)
-        if before.publishes != publication.publishes:
-            self._coverage = None
-
-    def members(self, scope: Scope) -> list[tuple[OrganizationFacts, Publication]]:
-        if self._members is None:
-            self._members = {}
-            for organization in self.organizations.values():
-                for territory in organization.territories:
-                    self._members.setdefault(territory, []).append(organization.id)
-        pairs = self.pairs
-        return [pairs[i] for i in self._members.get(scope, [])]
-
-    def coverage(self) -> Coverage:
-        if self._coverage is None:
-            self._coverage = Coverage.of(self.pairs.values())
-            self._coverage.cover(self.organizations.values())
-        return self._coverage
+    def covers(self, commune: OrganizationFacts) -> bool:
+        return (
+            commune.id in self._publishing
+            or (commune.epci is not None and commune.epci in self._publishing)
+            or (commune.departement is not None and self._departements[commune.departement] > 0)
+            or (commune.region is not None and self._regions[commune.region] > 0)
+        )
 
     def compute(self, scopes: Iterable[Scope]) -> dict[Scope, Values]:
         """The values of these scopes."""
@@ -407,13 +497,47 @@ class Registry:
             kind, scope_id = scope
             if kind == "organization":
                 if scope_id in self.organizations:
-                    result[scope] = organization_values(*self.pairs[scope_id])
-            elif kind == "national":
-                everyone = list(self.pairs.values())
-                result[scope] = scope_values(everyone, self.coverage(), self.publications.get("", EMPTY))
+                    organization = self.organizations[scope_id]
+                    result[scope] = organization_values(organization, self.publications.get(scope_id, EMPTY))
             else:
-                result[scope] = scope_values(self.members(scope), self.coverage())
+                unattributed = self.publications.get("", EMPTY) if scope == NATIONAL else None
+                result[scope] = self.tallies.get(scope, Tally()).values(unattributed)
         return result
+
+    def _cover(self, organization: OrganizationFacts, publication: Publication, sign: int) -> None:
+        if not (publication.publishes and organization.active):
+            return
+        if sign > 0:
+            self._publishing.add(organization.id)
+        else:
+            self._publishing.discard(organization.id)
+        if organization.type == "DEP" and organization.departement:
+            self._departements[organization.departement] += sign
+        if organization.type in ("REG", "COLOM") and organization.region:
+            self._regions[organization.region] += sign
+
+    def _refresh(self, organization_id: str) -> None:
+        """Put the organisation's current contribution in its scopes' tallies in place of the previous one."""
+        organization = self.organizations.get(organization_id)
+        if organization is None:
+            return
+        publication = self.publications.get(organization_id, EMPTY)
+        contribution = (organization, publication, organization.type == "COM" and self.covers(organization))
+        previous = self._contributions.get(organization_id)
+        if previous == contribution:
+            return
+        if previous is not None:
+            for scope in (NATIONAL, *previous[0].territories):
+                self.tallies[scope].add(*previous, -1)
+        for scope in (NATIONAL, *organization.territories):
+            self.tallies.setdefault(scope, Tally()).add(*contribution, 1)
+        self._contributions[organization_id] = contribution
+
+    def _refresh_covered_by(self, *organizations: OrganizationFacts | None) -> None:
+        communes = self.communes()
+        for organization in organizations:
+            for commune in covered_by(organization, communes):
+                self._refresh(commune.id)
 
 
 def compute_scopes(
@@ -421,10 +545,25 @@ def compute_scopes(
     unattributed: Publication,
     scopes: Iterable[Scope],
 ) -> dict[Scope, Values]:
-    """The values of these scopes, from every organisation and its publication (indexes built afresh)."""
-    registry = Registry({i: o for i, (o, _) in organizations.items()}, {i: p for i, (_, p) in organizations.items()})
-    registry.set_publication("", unattributed)
-    return registry.compute(scopes)
+    """The values of these scopes by their definition (`scope_values` over every member), from every
+    organisation and its publication: what the incremental `Registry` must agree with."""
+    pairs = list(organizations.values())
+    coverage = Coverage.of(pairs)
+    members: dict[Scope, list[tuple[OrganizationFacts, Publication]]] = {}
+    for pair in pairs:
+        for territory in pair[0].territories:
+            members.setdefault(territory, []).append(pair)
+    result: dict[Scope, Values] = {}
+    for scope in set(scopes):
+        kind, scope_id = scope
+        if kind == "organization":
+            if scope_id in organizations:
+                result[scope] = organization_values(*organizations[scope_id])
+        elif scope == NATIONAL:
+            result[scope] = scope_values(pairs, coverage, unattributed)
+        else:
+            result[scope] = scope_values(members.get(scope, []), coverage)
+    return result
 
 
 def _share(part: int, whole: int) -> float | None:
