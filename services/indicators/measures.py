@@ -281,22 +281,30 @@ def touched_scopes(
 
 
 class Communes:
-    """The communes of the registry indexed by what covers them, for `covered_by`."""
+    """The communes of the registry indexed by what covers them, for `covered_by`; kept up to date
+    one commune at a time (rebuilding it for each new organisation would be quadratic)."""
 
-    def __init__(self, organizations: Iterable[OrganizationFacts]) -> None:
-        self.by_epci: dict[str, list[OrganizationFacts]] = {}
-        self.by_departement: dict[str, list[OrganizationFacts]] = {}
-        self.by_region: dict[str, list[OrganizationFacts]] = {}
-        for commune in organizations:
-            if commune.type != "COM":
-                continue
-            for index, key in (
-                (self.by_epci, commune.epci),
-                (self.by_departement, commune.departement),
-                (self.by_region, commune.region),
-            ):
-                if key:
-                    index.setdefault(key, []).append(commune)
+    def __init__(self, organizations: Iterable[OrganizationFacts] = ()) -> None:
+        self.by_epci: dict[str, dict[str, OrganizationFacts]] = {}
+        self.by_departement: dict[str, dict[str, OrganizationFacts]] = {}
+        self.by_region: dict[str, dict[str, OrganizationFacts]] = {}
+        for organization in organizations:
+            self.add(organization)
+
+    def add(self, commune: OrganizationFacts) -> None:
+        for index, key in self._keys(commune):
+            index.setdefault(key, {})[commune.id] = commune
+
+    def remove(self, commune: OrganizationFacts) -> None:
+        for index, key in self._keys(commune):
+            index.get(key, {}).pop(commune.id, None)
+
+    def _keys(self, commune: OrganizationFacts) -> list[tuple[dict[str, dict[str, OrganizationFacts]], str]]:
+        if commune.type != "COM":
+            return []
+        keys = ((self.by_epci, commune.epci), (self.by_departement, commune.departement),
+                (self.by_region, commune.region))  # fmt: skip
+        return [(index, key) for index, key in keys if key]
 
 
 def covered_by(organization: OrganizationFacts | None, communes: Communes) -> list[OrganizationFacts]:
@@ -304,11 +312,11 @@ def covered_by(organization: OrganizationFacts | None, communes: Communes) -> li
     if organization is None:
         return []
     if organization.type in EPCI_TYPES:
-        return communes.by_epci.get(organization.id, [])
+        return list(communes.by_epci.get(organization.id, {}).values())
     if organization.type == "DEP" and organization.departement:
-        return communes.by_departement.get(organization.departement, [])
+        return list(communes.by_departement.get(organization.departement, {}).values())
     if organization.type in ("REG", "COLOM") and organization.region:
-        return communes.by_region.get(organization.region, [])
+        return list(communes.by_region.get(organization.region, {}).values())
     return []
 
 
@@ -442,7 +450,7 @@ class Registry:
         self.publications = publications
         self.tallies: dict[Scope, Tally] = {}
         self._contributions: dict[str, tuple[OrganizationFacts, Publication, bool]] = {}
-        self._communes: Communes | None = None
+        self._communes = Communes(organizations.values())
         # Who covers communes: publishing organisations, and the départements and régions whose council publishes.
         self._publishing: set[str] = set()
         self._departements: Counter[str] = Counter()
@@ -457,12 +465,10 @@ class Registry:
         publication = self.publications.get(organization.id, EMPTY)
         if before is not None:
             self._cover(before, publication, -1)
+            self._communes.remove(before)
         self.organizations[organization.id] = organization
+        self._communes.add(organization)
         self._cover(organization, publication, 1)
-        if before is None or (before.type, before.epci, before.departement, before.region) != (
-            organization.type, organization.epci, organization.departement, organization.region
-        ):  # fmt: skip
-            self._communes = None
         self._refresh(organization.id)
         self._refresh_covered_by(before, organization)
 
@@ -478,8 +484,6 @@ class Registry:
             self._refresh_covered_by(organization)
 
     def communes(self) -> "Communes":
-        if self._communes is None:
-            self._communes = Communes(self.organizations.values())
         return self._communes
 
     def covers(self, commune: OrganizationFacts) -> bool:
@@ -534,9 +538,8 @@ class Registry:
         self._contributions[organization_id] = contribution
 
     def _refresh_covered_by(self, *organizations: OrganizationFacts | None) -> None:
-        communes = self.communes()
         for organization in organizations:
-            for commune in covered_by(organization, communes):
+            for commune in covered_by(organization, self._communes):
                 self._refresh(commune.id)
 
 
