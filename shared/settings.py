@@ -58,6 +58,10 @@ class Settings(BaseSettings):
     # The npm package @etalab/decoupage-administratif, installed by `make setup`.
     referentiel_path: Path = PROJECT_ROOT / "infra/referentiel/node_modules/@etalab/decoupage-administratif"
 
+    # The map's geodata, built by `make setup` (infra/geodata/build.py), and the built front end.
+    geodata_dir: Path = PROJECT_ROOT / "var/geodata"
+    frontend_dir: Path = PROJECT_ROOT / "frontend/dist"
+
     log_level: str = "INFO"
 
     def port_of(self, service: str) -> int:

@@ -1,19 +1,29 @@
 """Wiring of the public API: reads the registry and the indicators (read-only role)."""
 
+import hashlib
+import json
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import aiohttp
+import yaml
 from aiohttp import web
 
-from services.api import repository
+from services.api import exports, geodata, repository
 from services.api.forwarding import forward
-from services.api.repository import SORTS, OrganizationFilter
+from services.api.repository import SORTS, DatasetFilter, OrganizationFilter
 from shared.matching import MatcherCache
+from shared.population import POPULATION_BINS
 from shared.service import Runtime
 from shared.settings import Settings
 
 SERVICE = "api"
+OPENAPI = yaml.safe_load((Path(__file__).parent / "openapi.yaml").read_text(encoding="utf-8"))
 MAX_PAGE_SIZE = 200
+TECHNOLOGIES = ("udata", "ods", "ckan", "dcat", "arcgis")
+POPULATION_BIN_LABELS = ("p_na", *(label for label, _ in POPULATION_BINS))
 ORGANIZATION_TYPES = ("COM", "CC", "CA", "CU", "MET", "EPT", "DEP", "REG", "COLOM", "AGCT", "OACT", "DSPT")
 
 
@@ -40,7 +50,7 @@ def _int(request: web.Request, name: str, default: int, low: int, high: int) -> 
     raw = request.query.get(name)
     if raw is None:
         return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
         raise BadRequest(f"{name} doit être un entier entre {low} et {high}")
     return int(raw)
 
@@ -66,6 +76,55 @@ def paginated(request: web.Request, data: list[dict[str, Any]], total: int, page
     )
 
 
+def _sort(request: web.Request) -> str:
+    sort = request.query.get("sort", "name")
+    if sort not in SORTS:
+        raise BadRequest(f"tri inconnu : {sort} (tris : {', '.join(SORTS)})")
+    return sort
+
+
+DATASET_COLUMNS = ["id", "organization_id", "title", "licence", "formats", "schemas", "themes", "created",
+                   "modified", "portals", "sources"]  # fmt: skip
+
+
+def dataset_row(state: dict[str, Any]) -> dict[str, Any]:
+    """A canonical dataset flattened for a spreadsheet."""
+    resources = state.get("resources", [])
+    live = [s for s in state.get("sources", []) if not s.get("withdrawn_at")]
+    return {
+        **{k: state.get(k) for k in ("id", "organization_id", "title", "licence", "themes", "created", "modified")},
+        "formats": sorted({r["format"] for r in resources if r.get("format")}),
+        "schemas": sorted({r["schema"]["name"] for r in resources if r.get("schema")}),
+        "portals": sorted({s["portal_url"] for s in live}),
+        "sources": len(live),
+    }
+
+
+def organization_feature(row: dict[str, Any], places: dict[str, dict[str, list[float]]]) -> dict[str, Any] | None:
+    point = geodata.point_of(row, places)
+    if point is None:
+        return None
+    return {"type": "Feature", "geometry": {"type": "Point", "coordinates": point}, "properties": row}
+
+
+async def _mapped(
+    batches: AsyncIterator[list[dict[str, Any]]], function: Callable[[dict[str, Any]], dict[str, Any]]
+) -> AsyncIterator[list[dict[str, Any]]]:
+    async for batch in batches:
+        yield [function(item) for item in batch]
+
+
+async def _once(rows: list[dict[str, Any]]) -> AsyncIterator[list[dict[str, Any]]]:
+    yield rows
+
+
+def json_response(body: Any) -> web.Response:
+    return web.Response(
+        body=json.dumps(body, ensure_ascii=False, separators=(",", ":"), default=str).encode("utf-8"),
+        content_type="application/json",
+    )
+
+
 def organization_filter(request: web.Request) -> OrganizationFilter:
     types = tuple(t for t in request.query.get("type", "").upper().split(",") if t)
     unknown = [t for t in types if t not in ORGANIZATION_TYPES]
@@ -78,21 +137,95 @@ def organization_filter(request: web.Request) -> OrganizationFilter:
         departement=request.query.get("departement") or None,
         obligated=_bool(request, "obligated"),
         publishes=_bool(request, "publishes"),
+        technology=_choice(request, "technology", TECHNOLOGIES),
+        population_bin=_choice(request, "population_bin", POPULATION_BIN_LABELS),
+    )
+
+
+def _choice(request: web.Request, name: str, allowed: tuple[str, ...]) -> str | None:
+    value = request.query.get(name) or None
+    if value is not None and value not in allowed:
+        raise BadRequest(f"{name} inconnu : {value} (valeurs : {', '.join(allowed)})")
+    return value
+
+
+def _text(request: web.Request, name: str, limit: int = 200) -> str | None:
+    value = request.query.get(name) or None
+    if value is not None and len(value) > limit:
+        raise BadRequest(f"{name} : {limit} caractères au plus")
+    return value
+
+
+def dataset_filter(request: web.Request, organization: str | None) -> DatasetFilter:
+    since = request.query.get("modified_since") or None
+    try:
+        modified_since = datetime.fromisoformat(since) if since else None
+    except ValueError:
+        raise BadRequest("modified_since doit être une date ISO 8601 (AAAA-MM-JJ)") from None
+    if modified_since is not None and modified_since.tzinfo is None:
+        modified_since = modified_since.replace(tzinfo=UTC)
+    return DatasetFilter(
+        organization=organization,
+        format=(_text(request, "format", 40) or "").lower() or None,
+        licence=_text(request, "licence", 80),
+        schema=_text(request, "schema"),
+        q=_text(request, "q"),
+        modified_since=modified_since,
+        withdrawn=bool(_bool(request, "withdrawn")),
     )
 
 
 @web.middleware
 async def json_errors(request: web.Request, handler: Any) -> web.StreamResponse:
     try:
+        _refuse_unstorable(request)
         return await handler(request)  # type: ignore[no-any-return]
     except BadRequest as exc:
         return error(400, str(exc))
+    except geodata.GeodataMissing as exc:
+        return error(503, str(exc))
     except web.HTTPNotFound:
         return error(404, f"aucune ressource à l'adresse {request.path}")
     except web.HTTPMethodNotAllowed as exc:
         return error(405, f"méthode {exc.method} non permise")
 
 
+def _refuse_unstorable(request: web.Request) -> None:
+    """Text PostgreSQL cannot take (NUL, lone surrogates) is refused before any query, rather than
+    failing inside one (or inside a download already streaming)."""
+    for name, value in [("chemin", request.path), *request.query.items()]:
+        if "\x00" in value:
+            raise BadRequest(f"{name} : caractère NUL refusé")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise BadRequest(f"{name} : texte UTF-8 invalide") from None
+
+
+CACHE_SECONDS = 10  # live data: clients and proxies may reuse an answer this long, then revalidate
+
+
+@web.middleware
+async def http_caching(request: web.Request, handler: Any) -> web.StreamResponse:
+    """GET answers carry a strong ETag (a 304 when the client has it), a Cache-Control and, when the
+    client accepts it, gzip. Streamed exports set their own headers."""
+    response: web.StreamResponse = await handler(request)
+    if request.method not in ("GET", "HEAD") or type(response) is not web.Response or response.status != 200:
+        return response
+    if not request.path.startswith("/api/") or request.path.startswith(FORWARDED_PREFIXES):
+        return response
+    body = response.body if isinstance(response.body, bytes) else b""
+    etag = '"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"'
+    response.headers["ETag"] = etag
+    response.headers.setdefault("Cache-Control", f"public, max-age={CACHE_SECONDS}, must-revalidate")
+    if etag in [t.strip() for t in request.headers.get("If-None-Match", "").split(",")]:
+        return web.Response(status=304, headers={"ETag": etag, "Cache-Control": response.headers["Cache-Control"]})
+    if len(body) > 1024:
+        response.enable_compression()
+    return response
+
+
+FORWARDED_PREFIXES = ("/api/v1/sources", "/api/v1/harvest/", "/api/v1/contributions")
 SCOPES = ("national", "region", "departement", "type", "organization")
 
 
@@ -118,16 +251,13 @@ def create_routes() -> web.RouteTableDef:
             runtime.background["http"] = aiohttp.ClientSession()
         return await forward(request, runtime.settings, runtime.background["http"])
 
-    for prefix in ("/api/v1/sources", "/api/v1/harvest/", "/api/v1/contributions"):
+    for prefix in FORWARDED_PREFIXES:
         routes.route("*", prefix + "{tail:.*}")(forwarded)
 
     @routes.get("/api/v1/organizations")
     async def organizations(request: web.Request) -> web.Response:
         runtime: Runtime = request.app["runtime"]
-        where = organization_filter(request)
-        sort = request.query.get("sort", "name")
-        if sort not in SORTS:
-            raise BadRequest(f"tri inconnu : {sort} (tris : {', '.join(SORTS)})")
+        where, sort = organization_filter(request), _sort(request)
         page, page_size = _page(request)
         async with runtime.pool.acquire() as conn:
             data, total = await repository.list_organizations(conn, where, sort, page, page_size)
@@ -156,6 +286,15 @@ def create_routes() -> web.RouteTableDef:
         async with runtime.pool.acquire() as conn:
             series = await repository.indicator_history(conn, scope, scope_id or "FR", kind, names)
         return web.json_response({"scope": scope, "scope_id": scope_id or "FR", "kind": kind, "series": series})
+
+    @routes.get("/api/v1/organizations/stats")
+    async def organization_stats(request: web.Request) -> web.Response:
+        """The selection counted per type, région, département or population bin (for the charts)."""
+        runtime: Runtime = request.app["runtime"]
+        by = _choice(request, "by", tuple(repository.GROUPINGS)) or "type"
+        async with runtime.pool.acquire() as conn:
+            groups = await repository.organization_groups(conn, organization_filter(request), by)
+        return json_response({"by": by, "data": groups})
 
     @routes.get("/api/v1/organizations/match")
     async def match(request: web.Request) -> web.Response:
@@ -188,6 +327,81 @@ def create_routes() -> web.RouteTableDef:
             return error(404, f"aucune organisation avec l'identifiant {requested!r}")
         return web.json_response(card)
 
+    @routes.get("/api/v1/organizations/{id}/datasets")
+    async def organization_datasets(request: web.Request) -> web.Response:
+        runtime: Runtime = request.app["runtime"]
+        requested = request.match_info["id"]
+        page, page_size = _page(request)
+        async with runtime.pool.acquire() as conn:
+            resolved = await repository.resolve_id(conn, requested)
+            if resolved is None:
+                return error(404, f"aucune organisation avec l'identifiant {requested!r}")
+            where = dataset_filter(request, organization=resolved)
+            data, total = await repository.list_datasets(conn, where, page, page_size)
+        return paginated(request, data, total, page, page_size)
+
+    @routes.get("/api/v1/datasets")
+    async def datasets(request: web.Request) -> web.Response:
+        runtime: Runtime = request.app["runtime"]
+        page, page_size = _page(request)
+        async with runtime.pool.acquire() as conn:
+            organization = request.query.get("organization")
+            resolved = await repository.resolve_id(conn, organization) if organization else None
+            if organization and resolved is None:
+                raise BadRequest(f"organization : aucune organisation avec l'identifiant {organization!r}")
+            data, total = await repository.list_datasets(conn, dataset_filter(request, resolved), page, page_size)
+        return paginated(request, data, total, page, page_size)
+
+    @routes.get(r"/api/v1/exports/{what:organizations|datasets|indicators}.{fmt:csv|json|geojson}")
+    async def export(request: web.Request) -> web.StreamResponse:
+        """A whole filtered list, streamed (same filters as the lists; `sep=;` for French spreadsheets)."""
+        runtime: Runtime = request.app["runtime"]
+        what, fmt = request.match_info["what"], request.match_info["fmt"]
+        if fmt == "geojson" and what != "organizations":
+            raise BadRequest("GeoJSON : seules les organisations ont une position (organizations.geojson)")
+        filename = f"observatoire-{what}"
+        async with runtime.pool.acquire() as conn:
+            if what == "organizations":
+                where, sort = organization_filter(request), _sort(request)
+                places = geodata.points(runtime.settings.geodata_dir) if fmt == "geojson" else {}
+                return await exports.stream(
+                    request, filename, fmt, repository.organization_batches(conn, where, sort),
+                    repository.EXPORT_COLUMNS, lambda row: organization_feature(row, places),
+                )  # fmt: skip
+            if what == "datasets":
+                organization = request.query.get("organization")
+                resolved = await repository.resolve_id(conn, organization) if organization else None
+                batches = repository.dataset_batches(conn, dataset_filter(request, resolved))
+                if fmt == "csv":
+                    batches = _mapped(batches, dataset_row)
+                return await exports.stream(request, filename, fmt, batches, DATASET_COLUMNS)
+            scope, scope_id = _scope(request)
+            rows = await repository.current_indicators(conn, scope, scope_id)
+        flat = [{"scope": scope, "id": r["id"], "computed_at": r["computed_at"], **r["values"]} for r in rows]
+        columns = ["scope", "id", "computed_at", *sorted({k for r in rows for k in r["values"]})]
+        return await exports.stream(request, f"{filename}-{scope}", fmt, _once(flat), columns)
+
+    @routes.get("/api/v1/map/organizations.geojson")
+    async def map_organizations(request: web.Request) -> web.Response:
+        """Every organisation of the filter that has a place, as points with its status."""
+        runtime: Runtime = request.app["runtime"]
+        where = organization_filter(request)
+        places = geodata.points(runtime.settings.geodata_dir)
+        async with runtime.pool.acquire() as conn:
+            rows = await repository.map_points(conn, where)
+        features = [f for f in (organization_feature(r, places) for r in rows) if f]
+        return json_response({"type": "FeatureCollection", "features": features, "unplaced": len(rows) - len(features)})
+
+    @routes.get(r"/api/v1/map/{level:regions|departements}.geojson")
+    async def map_areas(request: web.Request) -> web.Response:
+        """Régions or départements, each with its value of one indicator (default: the opening rate)."""
+        runtime: Runtime = request.app["runtime"]
+        level = request.match_info["level"]
+        indicator = _text(request, "indicator", 80) or "opening_rate"
+        async with runtime.pool.acquire() as conn:
+            values = await repository.indicator_by_area(conn, level.removesuffix("s"), indicator)
+        return json_response(geodata.coloured(geodata.contours(runtime.settings.geodata_dir, level), values, indicator))
+
     @routes.get("/api/v1/publishers/unmatched")
     async def unmatched(request: web.Request) -> web.Response:
         runtime: Runtime = request.app["runtime"]
@@ -195,5 +409,22 @@ def create_routes() -> web.RouteTableDef:
         async with runtime.pool.acquire() as conn:
             data, total = await repository.unmatched_publishers(conn, page, page_size)
         return paginated(request, data, total, page, page_size)
+
+    @routes.get("/api/openapi.json")
+    async def openapi(request: web.Request) -> web.Response:
+        return json_response(OPENAPI)
+
+    @routes.get(r"/{path:(?!api/|metrics$|healthz$|readyz$).*}")
+    async def front_end(request: web.Request) -> web.StreamResponse:
+        """The built front end; any other path is one of its pages (index.html routes it)."""
+        runtime: Runtime = request.app["runtime"]
+        root = runtime.settings.frontend_dir.resolve()
+        if not (root / "index.html").exists():
+            return error(503, "interface web non construite : lancer `make setup` (npm run build dans frontend/)")
+        wanted = (root / request.match_info["path"]).resolve()
+        if wanted.is_file() and wanted.is_relative_to(root):
+            cache = "public, max-age=31536000, immutable" if wanted.parent.name == "assets" else "no-cache"
+            return web.FileResponse(wanted, headers={"Cache-Control": cache})
+        return web.FileResponse(root / "index.html", headers={"Cache-Control": "no-cache"})
 
     return routes

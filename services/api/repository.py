@@ -1,12 +1,17 @@
 """Read-only SQL over the registry and indicators schemas (the api's role can only SELECT)."""
 
 import json
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import asyncpg
 
 from shared.matching import normalise
+from shared.population import POPULATION_BINS
+
+CHUNK = 500  # rows per batch of an export
 
 SORTS = {
     "name": "o.name",
@@ -27,6 +32,8 @@ class OrganizationFilter:
     departement: str | None = None
     obligated: bool | None = None
     publishes: bool | None = None
+    technology: str | None = None  # a portal family among its datasets' portals
+    population_bin: str | None = None
     status: str = "active"
 
     def where(self) -> tuple[str, list[Any]]:
@@ -48,9 +55,29 @@ class OrganizationFilter:
             add("o.departement = ?", self.departement)
         if self.obligated is not None:
             add("o.obligated IS NOT DISTINCT FROM ?", self.obligated)
+        if self.technology:
+            add('jsonb_exists(v."values", ?)', f"technology:{self.technology}")
+        if self.population_bin:
+            low, high = population_bounds(self.population_bin)
+            if low is None:
+                clauses.append("o.population IS NULL")
+            else:
+                add("o.population >= ?", low)
+                if high is not None:
+                    add("o.population < ?", high)
         if self.publishes is not None:
             add("(coalesce((v.\"values\"->>'publishes')::int, 0) = 1) = ?", self.publishes)
         return " AND ".join(clauses), args
+
+
+def population_bounds(label: str) -> tuple[int | None, int | None]:
+    """[low, high) of a population bin; (None, None) for the organisations of unknown population."""
+    low = 0
+    for name, high in POPULATION_BINS:
+        if name == label:
+            return low, high
+        low = high or low
+    return None, None
 
 
 LIST_COLUMNS = """o.id, o.siren, o.name, o.type, o.insee_code, o.departement, o.region, o.population, o.obligated,
@@ -148,3 +175,154 @@ async def indicator_history(
         values = json.loads(row["values"])
         series.append({"at": row["at"], "values": {n: values.get(n) for n in names} if names else values})
     return series
+
+
+@dataclass(frozen=True)
+class DatasetFilter:
+    organization: str | None = None
+    format: str | None = None
+    licence: str | None = None
+    schema: str | None = None
+    q: str | None = None
+    modified_since: datetime | None = None
+    withdrawn: bool = False
+
+    def where(self) -> tuple[str, list[Any]]:
+        clauses, args = ["d.withdrawn = $1"], [self.withdrawn]
+
+        def add(sql: str, value: Any) -> None:
+            args.append(value)
+            clauses.append(sql.replace("?", f"${len(args)}"))
+
+        if self.organization:
+            add("d.organization_id = ?", self.organization)
+        if self.format:
+            add("d.resources @> ?::jsonb", json.dumps([{"format": self.format}]))
+        if self.licence:
+            add("d.licence = ?", self.licence)
+        if self.schema:
+            add("d.resources @> ?::jsonb", json.dumps([{"schema": {"name": self.schema}}]))
+        if self.q:
+            add("d.title ILIKE ?", "%" + self.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
+        if self.modified_since:
+            add("d.modified >= ?", self.modified_since)
+        return " AND ".join(clauses), args
+
+
+async def list_datasets(
+    conn: asyncpg.Connection, where: DatasetFilter, page: int, page_size: int
+) -> tuple[list[dict[str, Any]], int]:
+    """Canonical datasets as the consolidator states them (with their `sources`), by title."""
+    sql, args = where.where()
+    total = await conn.fetchval(f"SELECT count(*) FROM registry.datasets d WHERE {sql}", *args)
+    rows = await conn.fetch(
+        f"""SELECT d.state FROM registry.datasets d WHERE {sql} ORDER BY d.title, d.id
+            LIMIT {page_size} OFFSET {(page - 1) * page_size}""",
+        *args,
+    )
+    return [json.loads(r["state"]) for r in rows if r["state"]], int(total)
+
+
+EXPORT_INDICATORS = (
+    "platforms",
+    "on_local_portal",
+    "on_national_portal",
+    "open_format_share",
+    "open_licence_share",
+    "fresh_share",
+    "schema_share",
+    "scdl_schemas",
+)
+EXPORT_COLUMNS = [
+    "id", "siren", "name", "type", "insee_code", "departement", "region", "epci", "population", "obligated",
+    "council_id", "datasets", "publishes", *EXPORT_INDICATORS,
+]  # fmt: skip
+
+
+async def _batches(conn: asyncpg.Connection, sql: str, args: list[Any]) -> AsyncIterator[list[asyncpg.Record]]:
+    """Rows of a query by batches of CHUNK rows, from a server-side cursor (flat memory)."""
+    async with conn.transaction(readonly=True):
+        batch: list[asyncpg.Record] = []
+        async for row in conn.cursor(sql, *args, prefetch=CHUNK):
+            batch.append(row)
+            if len(batch) == CHUNK:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
+
+
+async def organization_batches(
+    conn: asyncpg.Connection, where: OrganizationFilter, sort: str
+) -> AsyncIterator[list[dict[str, Any]]]:
+    sql, args = where.where()
+    indicators = ", ".join(f"v.\"values\"->'{name}' AS {name}" for name in EXPORT_INDICATORS)
+    query = f"""SELECT {LIST_COLUMNS}, o.epci, {indicators} FROM {FROM} WHERE {sql}
+                ORDER BY {SORTS[sort]}, o.id"""
+    async for rows in _batches(conn, query, args):
+        yield [_decoded(r) for r in rows]
+
+
+async def dataset_batches(conn: asyncpg.Connection, where: DatasetFilter) -> AsyncIterator[list[dict[str, Any]]]:
+    sql, args = where.where()
+    query = f"SELECT d.state FROM registry.datasets d WHERE {sql} AND d.state IS NOT NULL ORDER BY d.title, d.id"
+    async for rows in _batches(conn, query, args):
+        yield [json.loads(r["state"]) for r in rows]
+
+
+def _decoded(row: asyncpg.Record) -> dict[str, Any]:
+    return {k: json.loads(v) if k in EXPORT_INDICATORS and v is not None else v for k, v in row.items()}
+
+
+async def map_points(conn: asyncpg.Connection, where: OrganizationFilter) -> list[dict[str, Any]]:
+    sql, args = where.where()
+    rows = await conn.fetch(f"SELECT {LIST_COLUMNS} FROM {FROM} WHERE {sql}", *args)
+    return [dict(r) for r in rows]
+
+
+async def indicator_by_area(conn: asyncpg.Connection, scope: str, indicator: str) -> dict[str, Any]:
+    rows = await conn.fetch(
+        """SELECT scope_id, "values"->$2 AS value FROM indicators.current_values WHERE scope = $1""", scope, indicator
+    )
+    return {r["scope_id"]: json.loads(r["value"]) if r["value"] is not None else None for r in rows}
+
+
+GROUPINGS = {
+    "type": "o.type",
+    "region": "o.region",
+    "departement": "o.departement",
+    "population_bin": "NULL",  # grouped in Python from the population
+}
+
+
+async def organization_groups(conn: asyncpg.Connection, where: OrganizationFilter, by: str) -> list[dict[str, Any]]:
+    """Counts of the selection per group: organisations, publishing, obligated (councils counted once
+    per organisation here), obligated and publishing; with each group's name where it has one."""
+    sql, args = where.where()
+    publishing = "coalesce((v.\"values\"->>'publishes')::int, 0) = 1"
+    key = GROUPINGS[by] if by != "population_bin" else population_case()
+    rows = await conn.fetch(
+        f"""SELECT {key} AS key, count(*) AS organizations,
+                   count(*) FILTER (WHERE {publishing}) AS publishing,
+                   count(*) FILTER (WHERE o.obligated) AS obligated,
+                   count(*) FILTER (WHERE o.obligated AND {publishing}) AS obligated_publishing
+            FROM {FROM} WHERE {sql} GROUP BY 1 ORDER BY 1""",
+        *args,
+    )
+    names: dict[str, str] = {}
+    if by in ("region", "departement"):
+        kind = "REG" if by == "region" else "DEP"
+        found = await conn.fetch(
+            f"SELECT {by} AS code, name FROM registry.organizations WHERE type = $1 AND status = 'active'", kind
+        )
+        names = {r["code"]: r["name"] for r in found}
+    return [{**dict(r), "label": names.get(r["key"]) if r["key"] else None} for r in rows]
+
+
+def population_case() -> str:
+    branches, low = [], 0
+    for label, high in POPULATION_BINS:
+        bound = f"o.population < {high}" if high is not None else "TRUE"
+        branches.append(f"WHEN o.population >= {low} AND {bound} THEN '{label}'")
+        low = high or low
+    return "CASE WHEN o.population IS NULL THEN 'p_na' " + " ".join(branches) + " END"

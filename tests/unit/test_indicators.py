@@ -19,11 +19,11 @@ from services.indicators.measures import (
     all_scopes,
     compute_scopes,
     covered_by,
-    population_bin,
     publication_of,
     tallied,
     touched_scopes,
 )
+from shared.population import population_bin
 
 NOW = datetime(2026, 10, 8, tzinfo=UTC)
 RECENT, OLD = NOW - timedelta(days=30), NOW - timedelta(days=800)

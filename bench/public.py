@@ -1,0 +1,129 @@
+"""Benchmark: the public API and the front end over the whole référentiel.
+
+1. Organisations list (`GET /api/v1/organizations`, one page of 50): requests per second and p99
+   latency with 64 concurrent clients, against a static file of the same bytes served by the same
+   server (the front end's file route) in the same run. Targets: ≥ 30 % of the static rate, p99 < 100 ms.
+2. In Debian's Chromium: time from navigation to the first table rows, and to the map drawn with
+   every commune placed (supercluster over ≈35,000 points). Targets: < 1.5 s and < 2 s.
+
+    .venv/bin/python -m bench.public [--seconds 15] [--clients 64]
+
+The load comes from one Python process on the same 2 cores as the server: both rates share that
+limit, which is why they are compared as a ratio.
+"""
+
+import argparse
+import asyncio
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import aiohttp
+from playwright.async_api import async_playwright
+
+from bench.indicators_latency import percentile
+from bench.support import bench_settings, clean, log_dir, prepare, start_service
+from tests.support.processes import ROOT
+from tests.support.referentiel import load_and_wait
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
+
+
+async def load(url: str, clients: int, seconds: float) -> tuple[float, float, int]:
+    """Requests per second, p99 latency (s) and errors, with `clients` concurrent loops."""
+    latencies: list[float] = []
+    errors = 0
+    deadline = time.perf_counter() + seconds
+    connector = aiohttp.TCPConnector(limit=clients)
+    async with aiohttp.ClientSession(connector=connector) as session:
+
+        async def client() -> None:
+            nonlocal errors
+            while time.perf_counter() < deadline:
+                started = time.perf_counter()
+                async with session.get(url) as response:
+                    await response.read()
+                    if response.status != 200:
+                        errors += 1
+                latencies.append(time.perf_counter() - started)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(client() for _ in range(clients)))
+        elapsed = time.perf_counter() - started
+    return len(latencies) / elapsed, percentile(latencies, 0.99), errors
+
+
+async def browser_timings(api: str, communes: int) -> tuple[float, float, int]:
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = await browser.new_page()
+        await page.goto(f"{api}/")  # warm the caches once, as a returning visitor's browser would not be
+        await page.wait_for_selector("table.organisations tbody tr")
+        page = await browser.new_page()
+        started = time.perf_counter()
+        await page.goto(f"{api}/")
+        await page.wait_for_selector("table.organisations tbody tr")
+        table = time.perf_counter() - started
+        page = await browser.new_page()
+        started = time.perf_counter()
+        await page.goto(f"{api}/?vue=map&type=COM")
+        await page.wait_for_selector("#vue[data-state=ready]", timeout=60_000)
+        drawn = time.perf_counter() - started
+        placed = int(await page.get_attribute("#vue", "data-points") or 0)
+        await browser.close()
+    return table, drawn, placed
+
+
+async def main(seconds: float, clients: int) -> None:
+    static_dir = Path(tempfile.mkdtemp(prefix="obs-bench-static-"))
+    shutil.copytree(ROOT / "frontend/dist", static_dir, dirs_exist_ok=True)
+    settings = bench_settings(frontend_dir=static_dir)
+    logs = log_dir("public")
+    await prepare(settings)
+    services = [start_service(name, settings, logs) for name in ("consolidator", "indicators", "api")]
+    try:
+        for service in services:
+            await service.wait_ready()
+        await load_and_wait(settings, timeout=900)
+        api = services[-1].url
+        list_url = f"{api}/api/v1/organizations?page_size=50&sort=-population"
+        async with aiohttp.ClientSession() as session, session.get(list_url) as response:
+            body = await response.read()
+        (static_dir / "same-size.json").write_bytes(body)
+        async with aiohttp.ClientSession() as session, session.get(f"{api}/api/v1/organizations?type=COM") as response:
+            communes = (await response.json())["total"]
+
+        static_rate, static_p99, static_errors = await load(f"{api}/same-size.json", clients, seconds)
+        api_rate, api_p99, api_errors = await load(list_url, clients, seconds)
+        table, drawn, placed = await browser_timings(api, communes)
+    finally:
+        for service in services:
+            service.stop()
+        await clean(settings)
+        shutil.rmtree(static_dir, ignore_errors=True)
+
+    rows = [
+        ("response size (one page of 50 organisations)", f"{len(body):,} bytes"),
+        (f"static file of the same size, {clients} clients: rate, p99, errors",
+         f"{static_rate:,.0f}/s, {static_p99 * 1000:.0f} ms, {static_errors}"),
+        (f"organisations list, {clients} clients: rate, p99, errors",
+         f"{api_rate:,.0f}/s, {api_p99 * 1000:.0f} ms, {api_errors}"),
+        ("ratio list / static (target ≥ 0.30)", f"{api_rate / static_rate:.2f}"),
+        ("Chromium: first table rows (target < 1.5 s)", f"{table:.2f} s"),
+        ("Chromium: map drawn with every commune (target < 2 s)", f"{drawn:.2f} s ({placed:,} of {communes:,} placed)"),
+    ]  # fmt: skip
+    print("| measure | value |")
+    print("|---|---|")
+    for label, value in rows:
+        print(f"| {label} | {value} |")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=15.0)
+    parser.add_argument("--clients", type=int, default=64)
+    arguments = parser.parse_args()
+    asyncio.run(main(arguments.seconds, arguments.clients))

@@ -1,0 +1,60 @@
+// French number formatting and labels.
+
+const integer = new Intl.NumberFormat("fr-FR");
+const percent = new Intl.NumberFormat("fr-FR", { style: "percent", maximumFractionDigits: 1 });
+
+export const number = (value: number | null | undefined): string => (value == null ? "—" : integer.format(value));
+export const share = (value: number | null | undefined): string => (value == null ? "—" : percent.format(value));
+
+export const TYPES: Record<string, string> = {
+  REG: "Région",
+  DEP: "Département",
+  COLOM: "Collectivité d'outre-mer",
+  MET: "Métropole",
+  CU: "Communauté urbaine",
+  CA: "Communauté d'agglomération",
+  CC: "Communauté de communes",
+  EPT: "Établissement public territorial",
+  COM: "Commune",
+  AGCT: "Agence",
+  OACT: "Office",
+  DSPT: "Délégataire",
+};
+
+export const BINS: Record<string, string> = {
+  p_na: "Population inconnue",
+  na: "Moins de 1 000 hab.",
+  p_1_5: "1 000 à 5 000 hab.",
+  p_5_10: "5 000 à 10 000 hab.",
+  p_10_25: "10 000 à 25 000 hab.",
+  p_25_50: "25 000 à 50 000 hab.",
+  p_50_100: "50 000 à 100 000 hab.",
+  p_100_250: "100 000 à 250 000 hab.",
+  p_250_500: "250 000 à 500 000 hab.",
+  p_500_1000: "500 000 à 1 million hab.",
+  "p_1000_5000.001": "Plus d'un million hab.",
+};
+
+export const TECHNOLOGIES: Record<string, string> = {
+  udata: "udata (data.gouv.fr)",
+  ods: "OpenDataSoft",
+  ckan: "CKAN",
+  dcat: "Catalogue DCAT",
+  arcgis: "ArcGIS Hub",
+};
+
+export const INDICATORS: Record<string, string> = {
+  opening_rate: "Taux d'ouverture (collectivités obligées qui publient)",
+  coverage_rate: "Population couverte",
+  organizations_publishing: "Organisations qui publient",
+  datasets: "Jeux de données",
+  open_format_share: "Part en formats ouverts",
+  open_licence_share: "Part sous licence ouverte",
+  fresh_share: "Part mise à jour depuis un an",
+  schema_share: "Part avec un schéma",
+};
+
+export function status(o: { publishes: boolean; obligated: boolean | null }): string {
+  if (o.publishes) return "Publie";
+  return o.obligated ? "Obligée, ne publie pas" : "Ne publie pas";
+}

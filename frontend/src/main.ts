@@ -1,0 +1,131 @@
+// Wiring: the filter form, the views and the URL, all driven by one state.
+import { getJson, type Organisation, type Page } from "./api";
+import { renderCards } from "./cards";
+import { renderCharts } from "./charts";
+import { h, replace } from "./dom";
+import { BINS, number, TECHNOLOGIES, TYPES } from "./format";
+import { renderMap } from "./map";
+import { renderOrganisation } from "./organisation";
+import { apiQuery, FILTERS, fromUrl, toUrl, type State } from "./state";
+import { renderTable } from "./table";
+import "./style.css";
+
+let state: State = fromUrl(location.search);
+let generation = 0;
+const form = document.getElementById("filtres") as HTMLFormElement;
+const view = document.getElementById("vue") as HTMLElement;
+const count = document.getElementById("compte") as HTMLElement;
+const downloads = document.getElementById("telechargements") as HTMLElement;
+
+function options(select: HTMLSelectElement, entries: [string, string][]): void {
+  replace(select, h("option", { value: "" }, "Tous"), ...entries.map(([value, label]) => h("option", { value }, label)));
+}
+
+async function fillForm(): Promise<void> {
+  options(form.type as unknown as HTMLSelectElement, Object.entries(TYPES));
+  options(form.obligated as HTMLSelectElement, [["true", "Obligée"], ["false", "Non obligée"]]);
+  options(form.publishes as HTMLSelectElement, [["true", "Publie"], ["false", "Ne publie pas"]]);
+  options(form.technology as HTMLSelectElement, Object.entries(TECHNOLOGIES));
+  options(form.population_bin as HTMLSelectElement, Object.entries(BINS));
+  const [regions, departements] = await Promise.all([
+    getJson<Page<Organisation>>("/api/v1/organizations?type=REG&page_size=200"),
+    getJson<Page<Organisation>>("/api/v1/organizations?type=DEP&page_size=200&sort=name"),
+  ]);
+  options(form.region as HTMLSelectElement, regions.data.map((o) => [o.region ?? "", o.name]));
+  options(form.departement as HTMLSelectElement,
+    departements.data.map((o) => [o.departement ?? "", `${o.departement} – ${o.name}`] as [string, string])
+      .sort((a, b) => a[0].localeCompare(b[0])));
+  showFilters();
+}
+
+function showFilters(): void {
+  for (const name of FILTERS) {
+    const field = form.elements.namedItem(name) as HTMLInputElement | HTMLSelectElement;
+    field.value = state.filters[name] ?? "";
+  }
+}
+
+function update(patch: Partial<State>, push = true): void {
+  state = { ...state, ...patch };
+  if (push) history.pushState(null, "", toUrl(state));
+  void render();
+}
+
+function readForm(): void {
+  const filters: State["filters"] = {};
+  for (const name of FILTERS) {
+    const value = (form.elements.namedItem(name) as HTMLInputElement).value.trim();
+    if (value) filters[name] = value;
+  }
+  update({ filters, page: 1, view: state.view === "organisation" ? "table" : state.view, organisation: null });
+}
+
+function renderDownloads(): void {
+  const query = apiQuery(state);
+  const link = (format: string, label: string) =>
+    h("a", { href: `/api/v1/exports/organizations.${format}${query ? `?${query}` : ""}`, download: "" }, label);
+  replace(downloads, "Télécharger la sélection : ", link("csv", "CSV"), " · ", link("json", "JSON"), " · ", link("geojson", "GeoJSON"));
+}
+
+function markCurrentView(): void {
+  for (const link of document.querySelectorAll<HTMLAnchorElement>("nav.views a")) {
+    const current = link.dataset.view === state.view;
+    link.setAttribute("aria-current", current ? "page" : "false");
+    link.href = toUrl({ ...state, view: link.dataset.view as State["view"], page: 1 });
+  }
+}
+
+async function render(): Promise<void> {
+  const mine = ++generation;
+  markCurrentView();
+  renderDownloads();
+  view.dataset.view = state.view;
+  try {
+    if (state.view === "organisation" && state.organisation) {
+      count.textContent = "";
+      await renderOrganisation(view, state.organisation);
+      return;
+    }
+    const [selection, all] = await Promise.all([
+      getJson<Page<Organisation>>(`/api/v1/organizations?${apiQuery(state, { sort: state.sort, page: String(state.page), page_size: "24" })}`),
+      getJson<Page<Organisation>>("/api/v1/organizations?page_size=1"),
+    ]);
+    if (mine !== generation) return;
+    count.textContent = `${number(selection.total)} / ${number(all.total)} organisations`;
+    if (state.view === "table") replace(view, renderTable(selection, state, update));
+    else if (state.view === "cards") replace(view, renderCards(selection, update));
+    else if (state.view === "map") await renderMap(view, state, update);
+    else await renderCharts(view, state);
+  } catch (error) {
+    if (mine === generation) replace(view, h("p", { role: "alert", class: "error" }, `Erreur : ${(error as Error).message}`));
+  }
+}
+
+form.addEventListener("submit", (event) => {
+  event.preventDefault();
+  readForm();
+});
+form.addEventListener("change", readForm);
+let typing: number | undefined;
+(form.elements.namedItem("q") as HTMLInputElement).addEventListener("input", () => {
+  clearTimeout(typing);
+  typing = window.setTimeout(readForm, 300);
+});
+document.getElementById("reinitialiser")!.addEventListener("click", () => {
+  update({ filters: {}, page: 1 });
+  showFilters();
+});
+for (const link of document.querySelectorAll<HTMLAnchorElement>("nav.views a")) {
+  link.addEventListener("click", (event) => {
+    event.preventDefault();
+    update({ view: link.dataset.view as State["view"], page: 1, organisation: null });
+  });
+}
+window.addEventListener("popstate", () => {
+  state = fromUrl(location.search);
+  showFilters();
+  void render();
+});
+
+void fillForm();
+void render();

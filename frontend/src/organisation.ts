@@ -1,0 +1,80 @@
+// An organisation's page: its card, its datasets with the portals listing them, its history.
+import * as Plot from "@observablehq/plot";
+import { getJson, type Page } from "./api";
+import { asImage, h } from "./dom";
+import { number, share, status, TYPES } from "./format";
+
+interface Card {
+  id: string;
+  name: string;
+  type: string | null;
+  siren: string | null;
+  departement: string | null;
+  region: string | null;
+  population: number | null;
+  obligated: boolean | null;
+  website?: string | null;
+  indicators: Record<string, number | null>;
+}
+
+interface Dataset {
+  id: string;
+  title: string;
+  licence: string | null;
+  modified: string | null;
+  sources: { portal_url: string; remote_url: string | null; withdrawn_at: string | null }[];
+}
+
+function safeUrl(url: string | null | undefined): string | null {
+  return url && /^https?:\/\//i.test(url) ? url : null;
+}
+
+export async function renderOrganisation(target: HTMLElement, id: string): Promise<void> {
+  target.dataset.state = "loading";
+  const encoded = encodeURIComponent(id);
+  const [card, datasets, history] = await Promise.all([
+    getJson<Card>(`/api/v1/organizations/${encoded}`),
+    getJson<Page<Dataset>>(`/api/v1/organizations/${encoded}/datasets?page_size=100`),
+    getJson<{ series: { at: string; values: Record<string, number | null> }[] }>(
+      `/api/v1/indicators/history?scope=organization&id=${encoded}&indicator=datasets`,
+    ),
+  ]);
+  const values = card.indicators;
+  const portals = [...new Set(datasets.data.flatMap((d) => d.sources.filter((s) => !s.withdrawn_at).map((s) => s.portal_url)))].sort();
+  const website = safeUrl(card.website);
+  const points = history.series.filter((s) => s.values.datasets != null).map((s) => ({ date: new Date(s.at), value: s.values.datasets as number }));
+  const chart = Plot.plot({
+    height: 180,
+    x: { type: "utc", label: null },
+    y: { label: "jeux de données", grid: true, zero: true },
+    marks: [Plot.lineY(points, { x: "date", y: "value" }), Plot.dot(points, { x: "date", y: "value" })],
+  });
+  asImage(chart, "Jeux de données au fil du temps");
+  const publishes = (values.publishes ?? 0) > 0;
+  target.replaceChildren(
+    h("article", { class: "organisation" },
+      h("h2", {}, card.name),
+      h("p", { class: "subtitle" }, `${TYPES[card.type ?? ""] ?? card.type ?? ""}${card.siren ? ` · SIREN ${card.siren}` : ""}`),
+      h("p", {}, h("span", { class: `badge ${publishes ? "yes" : card.obligated ? "no" : "neutral"}` }, status({ publishes, obligated: card.obligated }))),
+      h("dl", { class: "figures" },
+        h("dt", {}, "Population"), h("dd", {}, number(card.population)),
+        h("dt", {}, "Obligation d'ouverture"), h("dd", {}, card.obligated == null ? "Inconnue" : card.obligated ? "Oui" : "Non"),
+        h("dt", {}, "Jeux de données"), h("dd", { id: "org-datasets" }, number(values.datasets ?? 0)),
+        h("dt", {}, "Portails"), h("dd", {}, number(values.platforms ?? 0)),
+        h("dt", {}, "Formats ouverts"), h("dd", {}, share(values.open_format_share)),
+        h("dt", {}, "Licence ouverte"), h("dd", {}, share(values.open_licence_share)),
+        h("dt", {}, "Mis à jour depuis un an"), h("dd", {}, share(values.fresh_share)),
+        h("dt", {}, "Avec un schéma"), h("dd", {}, share(values.schema_share))),
+      website ? h("p", {}, h("a", { href: website, rel: "noopener" }, "Site de l'organisation")) : null,
+      h("h3", {}, "Portails"),
+      portals.length ? h("ul", {}, ...portals.map((p) => h("li", {}, p))) : h("p", {}, "Aucun portail connu."),
+      h("h3", {}, `Jeux de données (${number(datasets.total)})`),
+      datasets.data.length
+        ? h("ul", { class: "datasets" }, ...datasets.data.map((d) =>
+            h("li", {}, d.title, h("span", { class: "meta" }, ` · ${d.licence ?? "licence inconnue"} · ${d.sources.length} portail(s)`))))
+        : h("p", {}, "Aucun jeu de données trouvé."),
+      h("h3", {}, "Historique"),
+      h("figure", { class: "chart" }, chart)),
+  );
+  target.dataset.state = "ready";
+}

@@ -1,0 +1,67 @@
+// The organisations as an accessible table: sortable columns, pages, "N / total".
+import type { Organisation, Page } from "./api";
+import { h } from "./dom";
+import { number, status, TYPES } from "./format";
+import type { State } from "./state";
+
+const COLUMNS: { key: string; label: string; sort?: string }[] = [
+  { key: "name", label: "Organisation", sort: "name" },
+  { key: "type", label: "Type", sort: "type" },
+  { key: "departement", label: "Département" },
+  { key: "population", label: "Population", sort: "population" },
+  { key: "datasets", label: "Jeux de données", sort: "datasets" },
+  { key: "status", label: "Statut" },
+];
+
+export function organisationLink(o: Organisation, update: (patch: Partial<State>) => void): HTMLAnchorElement {
+  const link = h("a", { href: `?vue=organisation&organisation=${encodeURIComponent(o.id)}` }, o.name);
+  link.addEventListener("click", (event) => {
+    event.preventDefault();
+    update({ view: "organisation", organisation: o.id });
+  });
+  return link;
+}
+
+export function renderTable(page: Page<Organisation>, state: State, update: (patch: Partial<State>) => void): HTMLElement {
+  const head = h(
+    "tr",
+    {},
+    ...COLUMNS.map((column) => {
+      if (!column.sort) return h("th", { scope: "col" }, column.label);
+      const ascending = state.sort === column.sort;
+      const descending = state.sort === `-${column.sort}`;
+      const button = h("button", { type: "button", class: "sort" }, column.label, ascending ? " ▲" : descending ? " ▼" : "");
+      button.addEventListener("click", () => update({ sort: ascending ? `-${column.sort}` : column.sort!, page: 1 }));
+      return h("th", { scope: "col", "aria-sort": ascending ? "ascending" : descending ? "descending" : "none" }, button);
+    }),
+  );
+  const rows = page.data.map((o) =>
+    h(
+      "tr",
+      {},
+      h("th", { scope: "row" }, organisationLink(o, update)),
+      h("td", {}, TYPES[o.type ?? ""] ?? o.type ?? "—"),
+      h("td", {}, o.departement ?? "—"),
+      h("td", { class: "num" }, number(o.population)),
+      h("td", { class: "num" }, number(o.datasets)),
+      h("td", {}, h("span", { class: `badge ${o.publishes ? "yes" : o.obligated ? "no" : "neutral"}` }, status(o))),
+    ),
+  );
+  const table = h(
+    "table",
+    { class: "organisations" },
+    h("caption", {}, `Organisations, page ${page.page} sur ${Math.max(1, Math.ceil(page.total / page.page_size))}`),
+    h("thead", {}, head),
+    h("tbody", {}, ...rows),
+  );
+  return h("div", { class: "table-wrap" }, table, pager(page, update));
+}
+
+export function pager(page: Page<unknown>, update: (patch: Partial<State>) => void): HTMLElement {
+  const pages = Math.max(1, Math.ceil(page.total / page.page_size));
+  const previous = h("button", { type: "button", disabled: page.page <= 1 }, "Page précédente");
+  const next = h("button", { type: "button", disabled: page.page >= pages }, "Page suivante");
+  previous.addEventListener("click", () => update({ page: page.page - 1 }));
+  next.addEventListener("click", () => update({ page: page.page + 1 }));
+  return h("nav", { class: "pager", "aria-label": "Pagination" }, previous, h("span", {}, `Page ${page.page} sur ${pages}`), next);
+}

@@ -1,0 +1,194 @@
+"""The web front end in Debian's Chromium (Playwright), against the api service over the whole
+référentiel: each view shows the API's numbers, one filter drives every view and lives in the URL,
+downloads hold the filtered rows, axe finds no serious violation, nothing leaves localhost."""
+
+import csv
+import io
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import aiohttp
+import pytest
+from playwright.async_api import Browser, Page, async_playwright
+
+from shared.events import Publisher, Resource
+from tests.support.events import discovered, publish
+from tests.support.kafka import wait_for
+
+pytestmark = pytest.mark.integration
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
+AXE = Path(__file__).parents[2] / "frontend/node_modules/axe-core/axe.min.js"
+LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+
+
+@pytest.fixture(scope="module")
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield browser
+        await browser.close()
+
+
+@pytest.fixture(scope="module")
+async def seeded(referentiel, services, settings):
+    """Quimper publishes two datasets; the registry holds the whole référentiel."""
+    api = services["api"].url
+    async with aiohttp.ClientSession() as http:
+        async with http.get(f"{api}/api/v1/organizations", params={"q": "quimper", "type": "COM"}) as response:
+            quimper = (await response.json())["data"][0]
+        publisher = Publisher(name="Ville de Quimper", siren=quimper["siren"])
+        for n in (1, 2):
+            event = discovered(f"qp-{n}", publisher, portal_url="https://data.quimper.test", source_id="browser")
+            await publish(settings, event.model_copy(update={"resources": [Resource(url=f"https://f.test/{n}.csv",
+                                                                                    format="csv")]}))  # fmt: skip
+
+        async def published():
+            async with http.get(f"{api}/api/v1/organizations/{quimper['id']}") as response:
+                card = await response.json()
+            return card if card["indicators"].get("datasets") == 2 else None
+
+        await wait_for(published, timeout=90)
+    return quimper
+
+
+@pytest.fixture
+async def page(browser: Browser, services) -> AsyncIterator[Page]:
+    context = await browser.new_context(accept_downloads=True, locale="fr-FR")
+    requested: list[str] = []
+    context.on("request", lambda request: requested.append(request.url))
+    page = await context.new_page()
+    page.set_default_timeout(20_000)
+    yield page
+    await context.close()
+    outside = [url for url in requested if urlsplit(url).hostname not in LOCAL_HOSTS and not url.startswith("data:")]
+    assert outside == [], f"requests left localhost: {outside[:5]}"
+
+
+async def api_json(services, path: str, **params):
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(f"{services['api'].url}{path}", params=params) as response,
+    ):
+        assert response.status == 200
+        return await response.json()
+
+
+def read(path: Path, encoding: str) -> str:
+    return path.read_text(encoding=encoding)  # a small downloaded file: blocking is fine here
+
+
+async def open_view(page: Page, services, query: str) -> None:
+    await page.goto(f"{services['api'].url}/{query}")
+    await page.wait_for_function("document.querySelector('#compte').textContent.includes('/')")
+
+
+async def count_text(page: Page) -> str:
+    return (await page.text_content("#compte")) or ""
+
+
+async def no_serious_violations(page: Page) -> None:
+    await page.add_script_tag(path=str(AXE))
+    result = await page.evaluate("axe.run(document, {runOnly: ['wcag2a', 'wcag2aa']})")
+    serious = [(v["id"], v["impact"], len(v["nodes"])) for v in result["violations"]
+               if v["impact"] in ("serious", "critical")]  # fmt: skip
+    assert serious == [], serious
+
+
+async def test_the_table_shows_the_filtered_organisations(seeded, services, page):
+    everyone = await api_json(services, "/api/v1/organizations", page_size=1)
+    await open_view(page, services, "?type=DEP&region=53")
+    assert await count_text(page) == f"4 / {everyone['total']:,} organisations".replace(",", "\u202f")
+    names = await page.locator("table.organisations tbody th").all_text_contents()
+    assert names == ["Côtes-d'Armor", "Finistère", "Ille-et-Vilaine", "Morbihan"]
+    await no_serious_violations(page)
+
+    # Sorting by population, from the column header's button.
+    await page.get_by_role("button", name="Population").click()
+    await page.wait_for_url("**tri=population**")
+    await page.get_by_role("button", name="Population").click()
+    await page.wait_for_url("**tri=-population**")
+    assert (await page.locator("table.organisations tbody th").all_text_contents())[0] == "Ille-et-Vilaine"
+
+
+async def test_one_filter_drives_every_view_and_the_url_restores_it(seeded, services, page):
+    await open_view(page, services, "")
+    await page.select_option("#f-type", "COM")
+    await page.select_option("#f-departement", "29")
+    await page.wait_for_url("**departement=29**")
+    expected = await api_json(services, "/api/v1/organizations", type="COM", departement="29", page_size=1)
+    await page.wait_for_function(f"document.querySelector('#compte').textContent.startsWith('{expected['total']}')")
+
+    await page.get_by_role("link", name="Fiches").click()
+    await page.wait_for_url("**vue=cards**")
+    await page.wait_for_selector("article.card")
+    assert (await count_text(page)).startswith(str(expected["total"]))
+    assert await page.locator("article.card").count() == min(24, expected["total"])
+
+    await page.get_by_role("link", name="Carte").click()
+    await page.wait_for_selector("#vue[data-state=ready]")
+    assert int(await page.get_attribute("#vue", "data-points") or 0) == expected["total"]
+    assert await page.locator("#carte path.leaflet-interactive").count() >= 101  # départements drawn
+    await no_serious_violations(page)
+
+    await page.get_by_role("link", name="Graphiques").click()
+    await page.wait_for_selector("#vue[data-view=charts][data-state=ready]")
+    assert await page.locator("figure.chart svg").count() >= 3
+    await no_serious_violations(page)
+
+    # A copied URL opens the same view with the same filter.
+    copied = page.url
+    other = await page.context.new_page()
+    await other.goto(copied)
+    await other.wait_for_selector("#vue[data-view=charts][data-state=ready]")
+    assert await other.input_value("#f-type") == "COM" and await other.input_value("#f-departement") == "29"
+    assert (await other.text_content("#compte") or "").startswith(str(expected["total"]))
+
+
+async def test_a_download_holds_exactly_the_filtered_rows(seeded, services, page):
+    await open_view(page, services, "?type=COM&departement=22&publishes=false")
+    expected = await api_json(services, "/api/v1/organizations", type="COM", departement="22", publishes="false",
+                              page_size=1)  # fmt: skip
+    async with page.expect_download() as waiting:
+        await page.get_by_role("link", name="CSV").click()
+    download = await waiting.value
+    text = read(await download.path(), "utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert len(rows) == expected["total"] > 0
+    assert {r["departement"] for r in rows} == {"22"} and {r["publishes"] for r in rows} == {"False"}
+
+    async with page.expect_download() as waiting:
+        await page.get_by_role("link", name="GeoJSON").click()
+    geojson = json.loads(read(await (await waiting.value).path(), "utf-8"))
+    assert len(geojson["features"]) == expected["total"]
+
+
+async def test_the_organisation_page_shows_its_datasets(seeded, services, page):
+    await open_view(page, services, f"?q={seeded['insee_code']}&type=COM")
+    await page.get_by_role("link", name="Quimper").click()
+    await page.wait_for_selector("#vue[data-view=organisation][data-state=ready]")
+    assert await page.text_content("#org-datasets") == "2"
+    assert "https://data.quimper.test" in (await page.text_content("#vue") or "")
+    await no_serious_violations(page)
+
+
+async def test_keyboard_and_phone(seeded, services, browser):
+    context = await browser.new_context(viewport={"width": 375, "height": 740}, is_mobile=True, has_touch=True)
+    page = await context.new_page()
+    await page.goto(f"{services['api'].url}/")
+    await page.wait_for_function("document.querySelector('#compte').textContent.includes('/')")
+    assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    await page.keyboard.press("Tab")  # the skip link first
+    assert await page.evaluate("document.activeElement.className") == "skip"
+    await page.focus("#f-q")
+    await page.keyboard.type("Quimper")
+    await page.wait_for_url("**q=Quimper**")
+    expected = await api_json(services, "/api/v1/organizations", q="Quimper", page_size=1)
+    await page.wait_for_function(f"document.querySelector('#compte').textContent.startsWith('{expected['total']} ')")
+    names = await page.locator("table.organisations tbody th").all_text_contents()
+    assert "Quimper" in names and len(names) == expected["total"], names
+    await context.close()

@@ -1,0 +1,172 @@
+"""The public API beyond the registry lists: datasets with their sources, streamed exports that hold
+exactly the filtered rows, the map's GeoJSON, HTTP caching and compression, the OpenAPI document."""
+
+import csv
+import io
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from shared.events import DatasetDiscovered, Publisher, Resource, ResourceSchema
+from tests.support.events import discovered, publish
+from tests.support.kafka import wait_for
+
+pytestmark = pytest.mark.integration
+
+
+async def get(http, url, status=200, **kwargs):
+    async with http.get(url, **kwargs) as response:
+        assert response.status == status, await response.text()
+        return await response.json()
+
+
+async def text(http, url, **kwargs) -> tuple[str, dict]:
+    async with http.get(url, **kwargs) as response:
+        assert response.status == 200, await response.text()
+        return await response.text(encoding="utf-8"), dict(response.headers)
+
+
+def dataset(remote_id: str, publisher: Publisher, fmt: str, title: str, schema: str | None = None) -> DatasetDiscovered:
+    event = discovered(remote_id, publisher, portal_url="https://data.ploermel.test", source_id="api-test", title=title)
+    resource = Resource(url=f"https://files.test/{remote_id}.{fmt}", format=fmt,
+                        schema=ResourceSchema(name=schema) if schema else None)  # fmt: skip
+    return event.model_copy(update={"resources": [resource], "licence": "licence-ouverte",
+                                    "modified": datetime(2026, 9, 1, tzinfo=UTC)})  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+async def ploermel(referentiel, services, settings):
+    """A commune with three datasets, consolidated."""
+    import aiohttp
+
+    api = services["api"].url
+    async with aiohttp.ClientSession() as http:
+        commune = (await get(http, f"{api}/api/v1/organizations?q=ploermel&type=COM"))["data"][0]
+        publisher = Publisher(name="Commune de Ploërmel", siren=commune["siren"])
+        for event in (
+            dataset("pl-1", publisher, "csv", "Budget primitif 2026", schema="scdl/budget"),
+            dataset("pl-2", publisher, "pdf", "Compte rendu du conseil municipal"),
+            dataset("pl-3", publisher, "geojson", "Pistes cyclables"),
+        ):
+            await publish(settings, event)
+
+        async def consolidated():
+            body = await get(http, f"{api}/api/v1/organizations/{commune['id']}/datasets")
+            return body if body["total"] == 3 else None
+
+        await wait_for(consolidated, timeout=60)
+    return commune
+
+
+async def test_datasets_are_listed_with_their_sources_and_filters(ploermel, services, http):
+    api = services["api"].url
+    listed = await get(http, f"{api}/api/v1/datasets", params={"organization": ploermel["siren"]})
+    assert listed["total"] == 3
+    assert {d["title"] for d in listed["data"]} == {"Budget primitif 2026", "Compte rendu du conseil municipal",
+                                                   "Pistes cyclables"}  # fmt: skip
+    assert all(d["sources"][0]["portal_url"] == "https://data.ploermel.test" for d in listed["data"])
+    by_format = await get(http, f"{api}/api/v1/datasets", params={"organization": ploermel["id"], "format": "csv"})
+    assert [d["title"] for d in by_format["data"]] == ["Budget primitif 2026"]
+    by_schema = await get(
+        http, f"{api}/api/v1/datasets", params={"schema": "scdl/budget", "organization": ploermel["id"]}
+    )
+    assert by_schema["total"] == 1
+    searched = await get(http, f"{api}/api/v1/datasets", params={"q": "cyclables", "organization": ploermel["id"]})
+    assert [d["title"] for d in searched["data"]] == ["Pistes cyclables"]
+    later = await get(
+        http, f"{api}/api/v1/datasets", params={"organization": ploermel["id"], "modified_since": "2026-10-01"}
+    )
+    assert later["total"] == 0
+    bad = await get(http, f"{api}/api/v1/datasets", status=400, params={"modified_since": "hier"})
+    assert "modified_since" in bad["error"]["message"]
+    await get(http, f"{api}/api/v1/organizations/000000000/datasets", status=404)
+
+
+async def test_a_csv_export_holds_exactly_the_filtered_rows(referentiel, services, http):
+    api = services["api"].url
+    body, headers = await text(http, f"{api}/api/v1/exports/organizations.csv", params={"type": "DEP", "region": "53"})
+    assert headers["Content-Type"].startswith("text/csv")
+    assert 'filename="observatoire-organizations.csv"' in headers["Content-Disposition"]
+    rows = list(csv.DictReader(io.StringIO(body.removeprefix("\ufeff"))))
+    assert sorted(r["insee_code"] for r in rows) == ["22", "29", "35", "56"]
+    assert {r["type"] for r in rows} == {"DEP"} and all(r["name"] for r in rows)
+
+    listed = await get(http, f"{api}/api/v1/organizations", params={"type": "COM", "departement": "56", "page_size": 1})
+    body, _ = await text(http, f"{api}/api/v1/exports/organizations.csv",
+                         params={"type": "COM", "departement": "56", "sep": ";"})  # fmt: skip
+    rows = list(csv.DictReader(io.StringIO(body.removeprefix("\ufeff")), delimiter=";"))
+    assert len(rows) == listed["total"] > 200  # beyond one page and one cursor batch: streamed whole
+    assert len({r["id"] for r in rows}) == len(rows)
+
+
+async def test_json_and_geojson_exports_match_the_list(referentiel, services, http):
+    api = services["api"].url
+    params = {"type": "REG"}
+    listed = await get(http, f"{api}/api/v1/organizations", params={**params, "page_size": 200})
+    exported = json.loads((await text(http, f"{api}/api/v1/exports/organizations.json", params=params))[0])
+    assert sorted(o["id"] for o in exported) == sorted(o["id"] for o in listed["data"])
+    geo = json.loads((await text(http, f"{api}/api/v1/exports/organizations.geojson", params=params))[0])
+    assert geo["type"] == "FeatureCollection" and len(geo["features"]) == 18  # every région has a place
+    lon, lat = next(f for f in geo["features"] if f["properties"]["region"] == "53")["geometry"]["coordinates"]
+    assert -5.5 < lon < -1 and 47 < lat < 49  # Bretagne
+    bad = await get(http, f"{api}/api/v1/exports/datasets.geojson", status=400)
+    assert "GeoJSON" in bad["error"]["message"]
+
+
+async def test_dataset_and_indicator_exports(ploermel, services, http):
+    api = services["api"].url
+    body, _ = await text(http, f"{api}/api/v1/exports/datasets.csv", params={"organization": ploermel["id"]})
+    rows = list(csv.DictReader(io.StringIO(body.removeprefix("\ufeff"))))
+    assert sorted(r["formats"] for r in rows) == ["csv", "geojson", "pdf"]
+    assert {r["portals"] for r in rows} == {"https://data.ploermel.test"}
+    body, _ = await text(http, f"{api}/api/v1/exports/indicators.csv", params={"scope": "region"})
+    rows = list(csv.DictReader(io.StringIO(body.removeprefix("\ufeff"))))
+    assert {r["scope"] for r in rows} == {"region"} and "53" in {r["id"] for r in rows}
+
+
+async def test_the_map_places_communes_and_colours_areas(referentiel, services, http):
+    api = services["api"].url
+    points = await get(http, f"{api}/api/v1/map/organizations.geojson", params={"type": "COM", "departement": "29"})
+    listed = await get(http, f"{api}/api/v1/organizations", params={"type": "COM", "departement": "29", "page_size": 1})
+    assert len(points["features"]) + points["unplaced"] == listed["total"]
+    assert points["unplaced"] == 0
+    brest = next(f for f in points["features"] if f["properties"]["name"] == "Brest")
+    assert brest["properties"]["publishes"] in (True, False) and brest["geometry"]["type"] == "Point"
+    departements = await get(http, f"{api}/api/v1/map/departements.geojson", params={"indicator": "population"})
+    assert len(departements["features"]) == 101
+    finistere = next(f for f in departements["features"] if f["properties"]["code"] == "29")
+    assert finistere["properties"]["indicator"] == "population" and finistere["properties"]["value"] > 900_000
+    regions = await get(http, f"{api}/api/v1/map/regions.geojson")
+    assert len(regions["features"]) == 18 and regions["features"][0]["properties"]["indicator"] == "opening_rate"
+
+
+async def test_answers_carry_an_etag_and_are_compressed(referentiel, services, http):
+    url = f"{services['api'].url}/api/v1/organizations?type=DEP&page_size=200"
+    async with http.get(url, headers={"Accept-Encoding": "gzip"}) as response:
+        assert response.status == 200
+        etag = response.headers["ETag"]
+        assert response.headers["Content-Encoding"] == "gzip"
+        assert "max-age" in response.headers["Cache-Control"]
+    async with http.get(url, headers={"If-None-Match": etag}) as response:
+        assert response.status == 304 and response.headers["ETag"] == etag
+
+
+async def test_stats_group_the_selection(referentiel, services, http):
+    api = services["api"].url
+    by_type = await get(http, f"{api}/api/v1/organizations/stats", params={"by": "type", "region": "53"})
+    groups = {g["key"]: g for g in by_type["data"]}
+    assert groups["DEP"]["organizations"] == 4 and groups["REG"]["organizations"] == 1
+    by_region = await get(http, f"{api}/api/v1/organizations/stats", params={"by": "region", "type": "DEP"})
+    bretagne = next(g for g in by_region["data"] if g["key"] == "53")
+    assert bretagne["label"] == "Bretagne" and bretagne["organizations"] == 4
+    bins = await get(http, f"{api}/api/v1/organizations/stats", params={"by": "population_bin", "type": "REG"})
+    assert sum(g["organizations"] for g in bins["data"]) == 18
+
+
+async def test_the_openapi_document_lists_every_public_path(services, http):
+    document = await get(http, f"{services['api'].url}/api/openapi.json")
+    assert document["openapi"].startswith("3.")
+    for path in ("/api/v1/organizations", "/api/v1/datasets", "/api/v1/map/{level}.geojson",
+                 "/api/v1/exports/{what}.{format}", "/api/v1/indicators/history"):  # fmt: skip
+        assert path in document["paths"]
