@@ -12,6 +12,7 @@ import "./style.css";
 
 let state: State = fromUrl(location.search);
 let generation = 0;
+let everyone: Promise<number> | null = null; // every organisation, the denominator of "N / total"
 const form = document.getElementById("filtres") as HTMLFormElement;
 const view = document.getElementById("vue") as HTMLElement;
 const count = document.getElementById("compte") as HTMLElement;
@@ -86,16 +87,18 @@ async function render(): Promise<void> {
       await renderOrganisation(view, state.organisation);
       return;
     }
-    const [selection, all] = await Promise.all([
+    everyone ??= getJson<Page<Organisation>>("/api/v1/organizations?page_size=1").then((page) => page.total);
+    // The map and the charts load their own data at once, beside the count.
+    const drawing = state.view === "map" ? renderMap(view, state, update) : state.view === "charts" ? renderCharts(view, state) : null;
+    const [selection, total] = await Promise.all([
       getJson<Page<Organisation>>(`/api/v1/organizations?${apiQuery(state, { sort: state.sort, page: String(state.page), page_size: "24" })}`),
-      getJson<Page<Organisation>>("/api/v1/organizations?page_size=1"),
+      everyone,
     ]);
     if (mine !== generation) return;
-    count.textContent = `${number(selection.total)} / ${number(all.total)} organisations`;
+    count.textContent = `${number(selection.total)} / ${number(total)} organisations`;
     if (state.view === "table") replace(view, renderTable(selection, state, update));
     else if (state.view === "cards") replace(view, renderCards(selection, update));
-    else if (state.view === "map") await renderMap(view, state, update);
-    else await renderCharts(view, state);
+    else await drawing;
   } catch (error) {
     if (mine === generation) replace(view, h("p", { role: "alert", class: "error" }, `Erreur : ${(error as Error).message}`));
   }

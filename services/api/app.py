@@ -1,6 +1,5 @@
 """Wiring of the public API: reads the registry and the indicators (read-only role)."""
 
-import hashlib
 import json
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
@@ -202,29 +201,6 @@ def _refuse_unstorable(request: web.Request) -> None:
             raise BadRequest(f"{name} : texte UTF-8 invalide") from None
 
 
-CACHE_SECONDS = 10  # live data: clients and proxies may reuse an answer this long, then revalidate
-
-
-@web.middleware
-async def http_caching(request: web.Request, handler: Any) -> web.StreamResponse:
-    """GET answers carry a strong ETag (a 304 when the client has it), a Cache-Control and, when the
-    client accepts it, gzip. Streamed exports set their own headers."""
-    response: web.StreamResponse = await handler(request)
-    if request.method not in ("GET", "HEAD") or type(response) is not web.Response or response.status != 200:
-        return response
-    if not request.path.startswith("/api/") or request.path.startswith(FORWARDED_PREFIXES):
-        return response
-    body = response.body if isinstance(response.body, bytes) else b""
-    etag = '"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"'
-    response.headers["ETag"] = etag
-    response.headers.setdefault("Cache-Control", f"public, max-age={CACHE_SECONDS}, must-revalidate")
-    if etag in [t.strip() for t in request.headers.get("If-None-Match", "").split(",")]:
-        return web.Response(status=304, headers={"ETag": etag, "Cache-Control": response.headers["Cache-Control"]})
-    if len(body) > 1024:
-        response.enable_compression()
-    return response
-
-
 FORWARDED_PREFIXES = ("/api/v1/sources", "/api/v1/harvest/", "/api/v1/contributions")
 SCOPES = ("national", "region", "departement", "type", "organization")
 
@@ -371,6 +347,8 @@ def create_routes() -> web.RouteTableDef:
             if what == "datasets":
                 organization = request.query.get("organization")
                 resolved = await repository.resolve_id(conn, organization) if organization else None
+                if organization and resolved is None:
+                    raise BadRequest(f"organization : aucune organisation avec l'identifiant {organization!r}")
                 batches = repository.dataset_batches(conn, dataset_filter(request, resolved))
                 if fmt == "csv":
                     batches = _mapped(batches, dataset_row)
@@ -389,8 +367,13 @@ def create_routes() -> web.RouteTableDef:
         places = geodata.points(runtime.settings.geodata_dir)
         async with runtime.pool.acquire() as conn:
             rows = await repository.map_points(conn, where)
-        features = [f for f in (organization_feature(r, places) for r in rows) if f]
-        return json_response({"type": "FeatureCollection", "features": features, "unplaced": len(rows) - len(features)})
+        features = [f for f in (geodata.point_feature(r, places) for r in rows) if f]
+        body = (
+            '{"type":"FeatureCollection","features":['
+            + ",".join(features)
+            + f'],"unplaced":{len(rows) - len(features)}}}'
+        )
+        return web.Response(body=body.encode("utf-8"), content_type="application/json")
 
     @routes.get(r"/api/v1/map/{level:regions|departements}.geojson")
     async def map_areas(request: web.Request) -> web.Response:

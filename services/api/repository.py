@@ -275,8 +275,14 @@ def _decoded(row: asyncpg.Record) -> dict[str, Any]:
 
 
 async def map_points(conn: asyncpg.Connection, where: OrganizationFilter) -> list[dict[str, Any]]:
+    """What placing and colouring each organisation of the filter needs."""
     sql, args = where.where()
-    rows = await conn.fetch(f"SELECT {LIST_COLUMNS} FROM {FROM} WHERE {sql}", *args)
+    rows = await conn.fetch(
+        f"""SELECT o.id, o.siren, o.name, o.type, o.insee_code, o.departement, o.region, o.obligated,
+                   coalesce((v."values"->>'publishes')::int, 0) = 1 AS publishes
+            FROM {FROM} WHERE {sql}""",
+        *args,
+    )
     return [dict(r) for r in rows]
 
 

@@ -120,6 +120,7 @@ async def test_dataset_and_indicator_exports(ploermel, services, http):
     rows = list(csv.DictReader(io.StringIO(body.removeprefix("\ufeff"))))
     assert sorted(r["formats"] for r in rows) == ["csv", "geojson", "pdf"]
     assert {r["portals"] for r in rows} == {"https://data.ploermel.test"}
+    await get(http, f"{api}/api/v1/exports/datasets.csv", status=400, params={"organization": "000000000"})
     body, _ = await text(http, f"{api}/api/v1/exports/indicators.csv", params={"scope": "region"})
     rows = list(csv.DictReader(io.StringIO(body.removeprefix("\ufeff"))))
     assert {r["scope"] for r in rows} == {"region"} and "53" in {r["id"] for r in rows}

@@ -1,0 +1,124 @@
+"""HTTP caching of the public API's GET answers.
+
+Every answer carries a strong ETag (a 304 when the client already has it) and a Cache-Control; over
+1 kB it is gzip-compressed for clients that accept it. Identical requests within MICRO_CACHE_SECONDS
+share one computation (the front page's list is the same for every visitor): the body, its ETag and
+its compressed form are kept, so a burst costs one query and one compression. When an answer is
+older than that, one request computes it again while the others get the previous one (never more
+than one computation per answer at a time). Data stays live within a few seconds. Streamed exports
+and forwarded paths are left alone.
+"""
+
+import asyncio
+import gzip
+import hashlib
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+CACHE_SECONDS = 10  # what clients and proxies may reuse before revalidating
+MICRO_CACHE_SECONDS = 2.0
+MICRO_CACHE_ENTRIES = 2_000
+COMPRESS_FROM = 1024
+
+
+@dataclass(frozen=True)
+class Cached:
+    body: bytes
+    gzipped: bytes | None
+    content_type: str
+    etag: str
+    stored_at: float
+
+
+class MicroCache:
+    def __init__(self, seconds: float = MICRO_CACHE_SECONDS, entries: int = MICRO_CACHE_ENTRIES) -> None:
+        self.seconds = seconds
+        self.entries = entries
+        self._items: OrderedDict[str, Cached] = OrderedDict()
+
+    def get(self, key: str) -> Cached | None:
+        """The kept answer, however old (see `fresh`)."""
+        return self._items.get(key)
+
+    def fresh(self, item: Cached) -> bool:
+        return time.monotonic() - item.stored_at <= self.seconds
+
+    def put(self, key: str, response: web.Response) -> Cached:
+        body = response.body if isinstance(response.body, bytes) else b""
+        item = Cached(
+            body=body,
+            gzipped=gzip.compress(body, compresslevel=1 if len(body) > 1_000_000 else 5)
+            if len(body) > COMPRESS_FROM
+            else None,
+            content_type=response.content_type,
+            etag='"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"',
+            stored_at=time.monotonic(),
+        )
+        self._items[key] = item
+        self._items.move_to_end(key)
+        while len(self._items) > self.entries:
+            self._items.popitem(last=False)
+        return item
+
+
+def cacheable(request: web.Request, forwarded: tuple[str, ...]) -> bool:
+    return (
+        request.method in ("GET", "HEAD")
+        and request.path.startswith("/api/")
+        and not (request.path.startswith(forwarded) or request.path.startswith("/api/v1/exports/"))
+    )
+
+
+def answer(request: web.Request, item: Cached) -> web.Response:
+    headers = {"ETag": item.etag, "Cache-Control": f"public, max-age={CACHE_SECONDS}, must-revalidate",
+               "Vary": "Accept-Encoding"}  # fmt: skip
+    if item.etag in [t.strip() for t in request.headers.get("If-None-Match", "").split(",")]:
+        return web.Response(status=304, headers=headers)
+    if item.gzipped is not None and "gzip" in request.headers.get("Accept-Encoding", ""):
+        return web.Response(body=item.gzipped, content_type=item.content_type,
+                            headers={**headers, "Content-Encoding": "gzip"})  # fmt: skip
+    return web.Response(body=item.body, content_type=item.content_type, headers=headers)
+
+
+def http_caching(forwarded: tuple[str, ...]) -> Any:
+    cache = MicroCache()
+    computing: dict[str, asyncio.Future[Cached | web.StreamResponse]] = {}
+
+    async def compute(request: web.Request, handler: Any) -> Cached | web.StreamResponse:
+        key = request.path_qs
+        future: asyncio.Future[Cached | web.StreamResponse] = asyncio.get_running_loop().create_future()
+        computing[key] = future
+        try:
+            response: web.StreamResponse = await handler(request)
+            result: Cached | web.StreamResponse = response
+            if type(response) is web.Response and response.status == 200:
+                result = cache.put(key, response)
+            future.set_result(result)
+            return result
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: waiting requests re-raise it, nobody else must
+            raise
+        finally:
+            computing.pop(key, None)
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+        if not cacheable(request, forwarded):
+            return await handler(request)  # type: ignore[no-any-return]
+        key = request.path_qs
+        item = cache.get(key)
+        if item is not None and (cache.fresh(item) or key in computing):
+            return answer(request, item)
+        if key in computing:
+            result = await asyncio.shield(computing[key])
+            if isinstance(result, Cached):
+                return answer(request, result)
+        result = await compute(request, handler)
+        return answer(request, result) if isinstance(result, Cached) else result
+
+    return middleware
