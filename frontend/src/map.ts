@@ -17,15 +17,15 @@ type Areas = GeoJSON.FeatureCollection<GeoJSON.Geometry, { code: string; nom: st
 const COLOURS = ["#f1eef6", "#bdc9e1", "#74a9cf", "#2b8cbe", "#045a8d"];
 const STATUS_COLOURS = { yes: "#1b7837", no: "#c51b7d", neutral: "#7f7f7f" };
 const METROPOLE: L.LatLngBoundsExpression = [[41.3, -5.2], [51.1, 9.6]];
-// Each inset draws only its own département and région (codes), not the 100 others out of view.
-const OVERSEAS: { name: string; bounds: L.LatLngBoundsExpression; codes: string[] }[] = [
-  { name: "Guadeloupe", bounds: [[15.8, -61.85], [16.52, -61.0]], codes: ["971", "01"] },
-  { name: "Martinique", bounds: [[14.38, -61.24], [14.88, -60.8]], codes: ["972", "02"] },
-  { name: "Guyane", bounds: [[2.1, -54.6], [5.8, -51.6]], codes: ["973", "03"] },
-  { name: "La Réunion", bounds: [[-21.4, 55.2], [-20.85, 55.85]], codes: ["974", "04"] },
-  { name: "Mayotte", bounds: [[-13.02, 44.98], [-12.63, 45.31]], codes: ["976", "06"] },
+// Each inset draws only its own area (its département or région code: "01" is a région overseas
+// but a département in the mainland), not the hundred others out of its view.
+const OVERSEAS: { name: string; bounds: L.LatLngBoundsExpression; codes: Record<State["level"], string> }[] = [
+  { name: "Guadeloupe", bounds: [[15.8, -61.85], [16.52, -61.0]], codes: { departements: "971", regions: "01" } },
+  { name: "Martinique", bounds: [[14.38, -61.24], [14.88, -60.8]], codes: { departements: "972", regions: "02" } },
+  { name: "Guyane", bounds: [[2.1, -54.6], [5.8, -51.6]], codes: { departements: "973", regions: "03" } },
+  { name: "La Réunion", bounds: [[-21.4, 55.2], [-20.85, 55.85]], codes: { departements: "974", regions: "04" } },
+  { name: "Mayotte", bounds: [[-13.02, 44.98], [-12.63, 45.31]], codes: { departements: "976", regions: "06" } },
 ];
-const OVERSEAS_CODES = new Set(OVERSEAS.flatMap((o) => o.codes));
 const TILES =
   "https://data.geopf.fr/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0&LAYER=GEOGRAPHICALGRIDSYSTEMS.PLANIGNV2" +
   "&STYLE=normal&FORMAT=image/png&TILEMATRIXSET=PM&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}";
@@ -136,8 +136,11 @@ export async function renderMap(target: HTMLElement, state: State, update: (patc
   const cuts = breaks(values, isShare);
   const index = new Supercluster<PointProperties>({ radius: 50, maxZoom: 12 }).load(points.features);
   const only = (keep: (code: string) => boolean): Areas => ({ ...areas, features: areas.features.filter((f) => keep(f.properties.code)) });
+  const overseas = new Set(OVERSEAS.map((o) => o.codes[state.level]));
+  const mainland = only((code) => !overseas.has(code));
+  target.dataset.areas = String(mainland.features.length);
   panels.forEach((panel, i) => {
-    panel.drawAreas(i === 0 ? only((code) => !OVERSEAS_CODES.has(code)) : only((code) => OVERSEAS[i - 1].codes.includes(code)), cuts, isShare);
+    panel.drawAreas(i === 0 ? mainland : only((code) => OVERSEAS[i - 1].codes[state.level] === code), cuts, isShare);
     panel.drawPoints(index);
     panel.map.on("moveend", () => panel.drawPoints(index));
   });

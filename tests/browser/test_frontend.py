@@ -132,8 +132,12 @@ async def test_one_filter_drives_every_view_and_the_url_restores_it(seeded, serv
     await page.get_by_role("link", name="Carte").click()
     await page.wait_for_selector("#vue[data-state=ready]")
     assert int(await page.get_attribute("#vue", "data-points") or 0) == expected["total"]
-    assert await page.locator("#carte path.leaflet-interactive").count() >= 96  # metropolitan départements drawn
+    assert await page.get_attribute("#vue", "data-areas") == "96"  # 101 départements, 5 of them in the insets
+    assert await page.locator(".inset path.leaflet-interactive").count() >= 5
     await no_serious_violations(page)
+    await page.select_option("#carte-niveau", "regions")
+    await page.wait_for_url("**niveau=regions**")
+    await page.wait_for_selector("#vue[data-state=ready][data-areas='13']")  # 18 régions, 5 overseas in insets
 
     await page.get_by_role("link", name="Graphiques").click()
     await page.wait_for_selector("#vue[data-view=charts][data-state=ready]")
