@@ -274,7 +274,7 @@ def _decoded(row: asyncpg.Record) -> dict[str, Any]:
     return {k: json.loads(v) if k in EXPORT_INDICATORS and v is not None else v for k, v in row.items()}
 
 
-async def map_points(conn: asyncpg.Connection, where: OrganizationFilter) -> list[dict[str, Any]]:
+async def map_points(conn: asyncpg.Connection, where: OrganizationFilter) -> list[asyncpg.Record]:
     """What placing and colouring each organisation of the filter needs."""
     sql, args = where.where()
     rows = await conn.fetch(
@@ -283,7 +283,7 @@ async def map_points(conn: asyncpg.Connection, where: OrganizationFilter) -> lis
             FROM {FROM} WHERE {sql}""",
         *args,
     )
-    return [dict(r) for r in rows]
+    return list(rows)
 
 
 async def indicator_by_area(conn: asyncpg.Connection, scope: str, indicator: str) -> dict[str, Any]:
