@@ -134,7 +134,9 @@ export async function renderMap(target: HTMLElement, state: State, update: (patc
   const isShare = state.indicator.endsWith("_rate") || state.indicator.endsWith("_share");
   const values = areas.features.map((f) => f.properties.value).filter((v): v is number => v != null);
   const cuts = breaks(values, isShare);
+  performance.mark("map:data");
   const index = new Supercluster<PointProperties>({ radius: 50, maxZoom: 12 }).load(points.features);
+  performance.mark("map:clustered");
   const only = (keep: (code: string) => boolean): Areas => ({ ...areas, features: areas.features.filter((f) => keep(f.properties.code)) });
   const overseas = new Set(OVERSEAS.map((o) => o.codes[state.level]));
   const mainland = only((code) => !overseas.has(code));
@@ -146,6 +148,7 @@ export async function renderMap(target: HTMLElement, state: State, update: (patc
   });
   renderLegend(legend, cuts, isShare, state.indicator, points.features.length);
   target.dataset.points = String(points.features.length);
+  performance.mark("map:drawn");
   target.dataset.state = "ready";
 }
 
