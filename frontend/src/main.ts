@@ -88,17 +88,24 @@ async function render(): Promise<void> {
       return;
     }
     everyone ??= getJson<Page<Organisation>>("/api/v1/organizations?page_size=1").then((page) => page.total);
-    // The map and the charts load their own data at once, beside the count.
-    const drawing = state.view === "map" ? renderMap(view, state, update) : state.view === "charts" ? renderCharts(view, state) : null;
-    const [selection, total] = await Promise.all([
-      getJson<Page<Organisation>>(`/api/v1/organizations?${apiQuery(state, { sort: state.sort, page: String(state.page), page_size: "24" })}`),
-      everyone,
-    ]);
+    const showCount = async (selected: number) => {
+      const total = await everyone!;
+      if (mine === generation) count.textContent = `${number(selected)} / ${number(total)} organisations`;
+    };
+    if (state.view === "map") {
+      // The map's points (placed and unplaced) are the selection: no list request beside them.
+      await renderMap(view, state, update, showCount);
+      return;
+    }
+    const charts = state.view === "charts" ? renderCharts(view, state) : null; // its own data, loaded at once
+    const selection = await getJson<Page<Organisation>>(
+      `/api/v1/organizations?${apiQuery(state, { sort: state.sort, page: String(state.page), page_size: "24" })}`,
+    );
     if (mine !== generation) return;
-    count.textContent = `${number(selection.total)} / ${number(total)} organisations`;
+    await showCount(selection.total);
     if (state.view === "table") replace(view, renderTable(selection, state, update));
     else if (state.view === "cards") replace(view, renderCards(selection, update));
-    else await drawing;
+    else await charts;
   } catch (error) {
     if (mine === generation) replace(view, h("p", { role: "alert", class: "error" }, `Erreur : ${(error as Error).message}`));
   }

@@ -11,7 +11,7 @@ import type { State } from "./state";
 import { apiQuery } from "./state";
 
 type PointProperties = { id: string; name: string; type: string; publishes: boolean; obligated: boolean | null };
-type Points = GeoJSON.FeatureCollection<GeoJSON.Point, PointProperties>;
+type Points = GeoJSON.FeatureCollection<GeoJSON.Point, PointProperties> & { unplaced: number };
 type Areas = GeoJSON.FeatureCollection<GeoJSON.Geometry, { code: string; nom: string; value: number | null }>;
 
 const COLOURS = ["#f1eef6", "#bdc9e1", "#74a9cf", "#2b8cbe", "#045a8d"];
@@ -104,7 +104,12 @@ class Panel {
   }
 }
 
-export async function renderMap(target: HTMLElement, state: State, update: (patch: Partial<State>) => void): Promise<void> {
+export async function renderMap(
+  target: HTMLElement,
+  state: State,
+  update: (patch: Partial<State>) => void,
+  showCount: (selected: number) => Promise<void>,
+): Promise<void> {
   const level = h("select", { id: "carte-niveau" },
     h("option", { value: "departements", selected: state.level === "departements" }, "Départements"),
     h("option", { value: "regions", selected: state.level === "regions" }, "Régions"));
@@ -135,6 +140,7 @@ export async function renderMap(target: HTMLElement, state: State, update: (patc
   const values = areas.features.map((f) => f.properties.value).filter((v): v is number => v != null);
   const cuts = breaks(values, isShare);
   performance.mark("map:data");
+  const counted = showCount(points.features.length + points.unplaced);
   const index = new Supercluster<PointProperties>({ radius: 50, maxZoom: 12 }).load(points.features);
   performance.mark("map:clustered");
   const only = (keep: (code: string) => boolean): Areas => ({ ...areas, features: areas.features.filter((f) => keep(f.properties.code)) });
@@ -149,6 +155,7 @@ export async function renderMap(target: HTMLElement, state: State, update: (patc
   renderLegend(legend, cuts, isShare, state.indicator, points.features.length);
   target.dataset.points = String(points.features.length);
   performance.mark("map:drawn");
+  await counted;
   target.dataset.state = "ready";
 }
 
