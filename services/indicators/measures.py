@@ -96,31 +96,38 @@ EMPTY = Publication()
 @dataclass
 class Coverage:
     """Who publishes, for the population covered: a commune is covered when it, its EPCI, its
-    département or its région publishes."""
+    département or its région publishes. Kept by counts, so that an organisation can be taken out
+    as well as put in (`Registry` follows changes this way)."""
 
     publishing: set[str] = field(default_factory=set)
-    departements: set[str] = field(default_factory=set)  # whose département council publishes
-    regions: set[str] = field(default_factory=set)
+    departements: Counter[str] = field(default_factory=Counter)  # publishing département councils per code
+    regions: Counter[str] = field(default_factory=Counter)
 
     @classmethod
     def of(cls, organizations: Iterable[tuple[OrganizationFacts, Publication]]) -> "Coverage":
         coverage = cls()
         for organization, publication in organizations:
-            if not (publication.publishes and organization.active):
-                continue
-            coverage.publishing.add(organization.id)
-            if organization.type == "DEP" and organization.departement:
-                coverage.departements.add(organization.departement)
-            if organization.type in ("REG", "COLOM") and organization.region:
-                coverage.regions.add(organization.region)
+            coverage.add(organization, publication, 1)
         return coverage
+
+    def add(self, organization: OrganizationFacts, publication: Publication, sign: int) -> None:
+        if not (publication.publishes and organization.active):
+            return
+        if sign > 0:
+            self.publishing.add(organization.id)
+        else:
+            self.publishing.discard(organization.id)
+        if organization.type == "DEP" and organization.departement:
+            self.departements[organization.departement] += sign
+        if organization.type in ("REG", "COLOM") and organization.region:
+            self.regions[organization.region] += sign
 
     def covers(self, commune: OrganizationFacts) -> bool:
         return (
             commune.id in self.publishing
             or (commune.epci is not None and commune.epci in self.publishing)
-            or (commune.departement is not None and commune.departement in self.departements)
-            or (commune.region is not None and commune.region in self.regions)
+            or (commune.departement is not None and self.departements[commune.departement] > 0)
+            or (commune.region is not None and self.regions[commune.region] > 0)
         )
 
 
@@ -451,12 +458,7 @@ class Registry:
         self.tallies: dict[Scope, Tally] = {}
         self._contributions: dict[str, tuple[OrganizationFacts, Publication, bool]] = {}
         self._communes = Communes(organizations.values())
-        # Who covers communes: publishing organisations, and the départements and régions whose council publishes.
-        self._publishing: set[str] = set()
-        self._departements: Counter[str] = Counter()
-        self._regions: Counter[str] = Counter()
-        for organization in organizations.values():
-            self._cover(organization, publications.get(organization.id, EMPTY), 1)
+        self._coverage = Coverage.of((o, publications.get(o.id, EMPTY)) for o in organizations.values())
         for organization_id in organizations:
             self._refresh(organization_id)
 
@@ -464,11 +466,11 @@ class Registry:
         before = self.organizations.get(organization.id)
         publication = self.publications.get(organization.id, EMPTY)
         if before is not None:
-            self._cover(before, publication, -1)
+            self._coverage.add(before, publication, -1)
             self._communes.remove(before)
         self.organizations[organization.id] = organization
         self._communes.add(organization)
-        self._cover(organization, publication, 1)
+        self._coverage.add(organization, publication, 1)
         self._refresh(organization.id)
         self._refresh_covered_by(before, organization)
 
@@ -476,8 +478,8 @@ class Registry:
         before = self.publications.get(organization_id, EMPTY)
         organization = self.organizations.get(organization_id)
         if organization is not None:
-            self._cover(organization, before, -1)
-            self._cover(organization, publication, 1)
+            self._coverage.add(organization, before, -1)
+            self._coverage.add(organization, publication, 1)
         self.publications[organization_id] = publication
         self._refresh(organization_id)
         if organization is not None and before.publishes != publication.publishes:
@@ -485,14 +487,6 @@ class Registry:
 
     def communes(self) -> "Communes":
         return self._communes
-
-    def covers(self, commune: OrganizationFacts) -> bool:
-        return (
-            commune.id in self._publishing
-            or (commune.epci is not None and commune.epci in self._publishing)
-            or (commune.departement is not None and self._departements[commune.departement] > 0)
-            or (commune.region is not None and self._regions[commune.region] > 0)
-        )
 
     def compute(self, scopes: Iterable[Scope]) -> dict[Scope, Values]:
         """The values of these scopes."""
@@ -508,25 +502,13 @@ class Registry:
                 result[scope] = self.tallies.get(scope, Tally()).values(unattributed)
         return result
 
-    def _cover(self, organization: OrganizationFacts, publication: Publication, sign: int) -> None:
-        if not (publication.publishes and organization.active):
-            return
-        if sign > 0:
-            self._publishing.add(organization.id)
-        else:
-            self._publishing.discard(organization.id)
-        if organization.type == "DEP" and organization.departement:
-            self._departements[organization.departement] += sign
-        if organization.type in ("REG", "COLOM") and organization.region:
-            self._regions[organization.region] += sign
-
     def _refresh(self, organization_id: str) -> None:
         """Put the organisation's current contribution in its scopes' tallies in place of the previous one."""
         organization = self.organizations.get(organization_id)
         if organization is None:
             return
         publication = self.publications.get(organization_id, EMPTY)
-        contribution = (organization, publication, organization.type == "COM" and self.covers(organization))
+        contribution = (organization, publication, organization.type == "COM" and self._coverage.covers(organization))
         previous = self._contributions.get(organization_id)
         if previous == contribution:
             return
