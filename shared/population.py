@@ -15,10 +15,23 @@ POPULATION_BINS = (
 )
 
 
+NO_POPULATION = "p_na"  # the bin of organisations whose population is unknown
+
+# (label, low, high) of each bin: low inclusive, high exclusive (None: no upper bound).
+POPULATION_BOUNDS = tuple(
+    (label, POPULATION_BINS[n - 1][1] if n else 0, high) for n, (label, high) in enumerate(POPULATION_BINS)
+)
+
+
+def population_bounds(label: str) -> tuple[int | None, int | None]:
+    """[low, high) of a population bin; (None, None) for the organisations of unknown population."""
+    return next(((low, high) for name, low, high in POPULATION_BOUNDS if name == label), (None, None))
+
+
 def population_bin(population: int | None) -> str:
     if population is None:
-        return "p_na"
+        return NO_POPULATION
     for label, upper in POPULATION_BINS:
         if upper is None or population < upper:
             return label
-    return "p_na"
+    return NO_POPULATION

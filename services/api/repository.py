@@ -9,7 +9,7 @@ from typing import Any
 import asyncpg
 
 from shared.matching import normalise
-from shared.population import POPULATION_BINS
+from shared.population import NO_POPULATION, POPULATION_BOUNDS, population_bounds
 
 CHUNK = 500  # rows per batch of an export
 
@@ -22,6 +22,24 @@ SORTS = {
     "-datasets": "datasets DESC",
     "type": "o.type, o.name",
 }
+
+
+class Where:
+    """A WHERE clause built condition by condition: each `?` of a condition becomes the next `$n`."""
+
+    def __init__(self, sql: str, *values: Any) -> None:
+        self.clauses: list[str] = []
+        self.args: list[Any] = []
+        self.add(sql, *values)
+
+    def add(self, sql: str, *values: Any) -> None:
+        for value in values:
+            self.args.append(value)
+            sql = sql.replace("?", f"${len(self.args)}", 1)
+        self.clauses.append(sql)
+
+    def built(self) -> tuple[str, list[Any]]:
+        return " AND ".join(self.clauses), self.args
 
 
 @dataclass(frozen=True)
@@ -37,14 +55,8 @@ class OrganizationFilter:
     status: str = "active"
 
     def where(self) -> tuple[str, list[Any]]:
-        clauses, args = ["o.status = $1"], [self.status]
-
-        def add(sql: str, *values: Any) -> None:
-            for value in values:
-                args.append(value)
-                sql = sql.replace("?", f"${len(args)}", 1)
-            clauses.append(sql)
-
+        where = Where("o.status = ?", self.status)
+        add = where.add
         if self.q:
             add("(o.search_name LIKE ? OR o.id = ? OR o.insee_code = ?)", f"%{normalise(self.q)}%", self.q, self.q)
         if self.types:
@@ -60,24 +72,14 @@ class OrganizationFilter:
         if self.population_bin:
             low, high = population_bounds(self.population_bin)
             if low is None:
-                clauses.append("o.population IS NULL")
+                add("o.population IS NULL")
             else:
                 add("o.population >= ?", low)
                 if high is not None:
                     add("o.population < ?", high)
         if self.publishes is not None:
             add("(coalesce((v.\"values\"->>'publishes')::int, 0) = 1) = ?", self.publishes)
-        return " AND ".join(clauses), args
-
-
-def population_bounds(label: str) -> tuple[int | None, int | None]:
-    """[low, high) of a population bin; (None, None) for the organisations of unknown population."""
-    low = 0
-    for name, high in POPULATION_BINS:
-        if name == label:
-            return low, high
-        low = high or low
-    return None, None
+        return where.built()
 
 
 LIST_COLUMNS = """o.id, o.siren, o.name, o.type, o.insee_code, o.departement, o.region, o.population, o.obligated,
@@ -188,12 +190,8 @@ class DatasetFilter:
     withdrawn: bool = False
 
     def where(self) -> tuple[str, list[Any]]:
-        clauses, args = ["d.withdrawn = $1"], [self.withdrawn]
-
-        def add(sql: str, value: Any) -> None:
-            args.append(value)
-            clauses.append(sql.replace("?", f"${len(args)}"))
-
+        where = Where("d.withdrawn = ?", self.withdrawn)
+        add = where.add
         if self.organization:
             add("d.organization_id = ?", self.organization)
         if self.format:
@@ -206,7 +204,7 @@ class DatasetFilter:
             add("d.title ILIKE ?", "%" + self.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
         if self.modified_since:
             add("d.modified >= ?", self.modified_since)
-        return " AND ".join(clauses), args
+        return where.built()
 
 
 async def list_datasets(
@@ -326,9 +324,8 @@ async def organization_groups(conn: asyncpg.Connection, where: OrganizationFilte
 
 
 def population_case() -> str:
-    branches, low = [], 0
-    for label, high in POPULATION_BINS:
+    branches = [f"WHEN o.population IS NULL THEN '{NO_POPULATION}'"]
+    for label, low, high in POPULATION_BOUNDS:
         bound = f"o.population < {high}" if high is not None else "TRUE"
         branches.append(f"WHEN o.population >= {low} AND {bound} THEN '{label}'")
-        low = high or low
-    return "CASE WHEN o.population IS NULL THEN 'p_na' " + " ".join(branches) + " END"
+    return "CASE " + " ".join(branches) + " END"

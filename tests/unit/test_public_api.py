@@ -8,7 +8,7 @@ from aiohttp import web
 from services.api.caching import MicroCache
 from services.api.exports import csv_cell
 from services.api.geodata import point_feature, point_of
-from services.api.repository import population_bounds
+from shared.population import population_bounds
 
 PLACES = {"communes": {"42218": [4.38, 45.43]}, "epci": {"244200770": [4.4, 45.4]}, "departements": {},
           "regions": {"84": [4.5, 45.5]}}  # fmt: skip
