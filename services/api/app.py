@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import asyncpg
 import yaml
 from aiohttp import web
 
@@ -14,7 +15,7 @@ from services.api import exports, geodata, repository
 from services.api.forwarding import forward
 from services.api.repository import SORTS, DatasetFilter, OrganizationFilter
 from shared.matching import MatcherCache
-from shared.population import POPULATION_BINS
+from shared.population import NO_POPULATION, POPULATION_BINS
 from shared.service import Runtime
 from shared.settings import Settings
 
@@ -22,7 +23,7 @@ SERVICE = "api"
 OPENAPI = yaml.safe_load((Path(__file__).parent / "openapi.yaml").read_text(encoding="utf-8"))
 MAX_PAGE_SIZE = 200
 TECHNOLOGIES = ("udata", "ods", "ckan", "dcat", "arcgis")
-POPULATION_BIN_LABELS = ("p_na", *(label for label, _ in POPULATION_BINS))
+POPULATION_BIN_LABELS = (NO_POPULATION, *(label for label, _ in POPULATION_BINS))
 ORGANIZATION_TYPES = ("COM", "CC", "CA", "CU", "MET", "EPT", "DEP", "REG", "COLOM", "AGCT", "OACT", "DSPT")
 
 
@@ -155,6 +156,17 @@ def _text(request: web.Request, name: str, limit: int = 200) -> str | None:
     return value
 
 
+async def _organization_param(conn: asyncpg.Connection, request: web.Request) -> str | None:
+    """The registry id of the `organization` parameter (any id, SIREN or alias), if one is given."""
+    organization = request.query.get("organization")
+    if not organization:
+        return None
+    resolved = await repository.resolve_id(conn, organization)
+    if resolved is None:
+        raise BadRequest(f"organization : aucune organisation avec l'identifiant {organization!r}")
+    return resolved
+
+
 def dataset_filter(request: web.Request, organization: str | None) -> DatasetFilter:
     since = request.query.get("modified_since") or None
     try:
@@ -209,11 +221,7 @@ def _scope(request: web.Request) -> tuple[str, str | None]:
     scope = request.query.get("scope", "national")
     if scope not in SCOPES:
         raise BadRequest(f"portée inconnue : {scope} (portées : {', '.join(SCOPES)})")
-    scope_id = request.query.get("id") or None
-    if scope == "national":
-        scope_id = "FR"
-    if scope_id is not None and len(scope_id) > 64:
-        raise BadRequest("id : 64 caractères au plus")
+    scope_id = "FR" if scope == "national" else _text(request, "id", 64)
     return scope, scope_id
 
 
@@ -321,11 +329,8 @@ def create_routes() -> web.RouteTableDef:
         runtime: Runtime = request.app["runtime"]
         page, page_size = _page(request)
         async with runtime.pool.acquire() as conn:
-            organization = request.query.get("organization")
-            resolved = await repository.resolve_id(conn, organization) if organization else None
-            if organization and resolved is None:
-                raise BadRequest(f"organization : aucune organisation avec l'identifiant {organization!r}")
-            data, total = await repository.list_datasets(conn, dataset_filter(request, resolved), page, page_size)
+            where = dataset_filter(request, await _organization_param(conn, request))
+            data, total = await repository.list_datasets(conn, where, page, page_size)
         return paginated(request, data, total, page, page_size)
 
     @routes.get(r"/api/v1/exports/{what:organizations|datasets|indicators}.{fmt:csv|json|geojson}")
@@ -345,11 +350,8 @@ def create_routes() -> web.RouteTableDef:
                     repository.EXPORT_COLUMNS, lambda row: organization_feature(row, places),
                 )  # fmt: skip
             if what == "datasets":
-                organization = request.query.get("organization")
-                resolved = await repository.resolve_id(conn, organization) if organization else None
-                if organization and resolved is None:
-                    raise BadRequest(f"organization : aucune organisation avec l'identifiant {organization!r}")
-                batches = repository.dataset_batches(conn, dataset_filter(request, resolved))
+                selected = dataset_filter(request, await _organization_param(conn, request))
+                batches = repository.dataset_batches(conn, selected)
                 if fmt == "csv":
                     batches = _mapped(batches, dataset_row)
                 return await exports.stream(request, filename, fmt, batches, DATASET_COLUMNS)

@@ -83,7 +83,7 @@ async def stream(
             if not items:
                 continue
             text = ",".join(json.dumps(i, ensure_ascii=False, default=str) for i in items)
-            await response.write(((",") if not first else "").encode() + text.encode("utf-8"))
+            await response.write((text if first else "," + text).encode("utf-8"))
             first = False
         await response.write(closing.encode())
     await response.write_eof()
