@@ -24,12 +24,9 @@ from playwright.async_api import async_playwright
 
 from bench.indicators_latency import percentile
 from bench.support import bench_settings, clean, log_dir, prepare, start_service
+from tests.support.browser import ARGS, CHROMIUM
 from tests.support.processes import ROOT
 from tests.support.referentiel import load_and_wait
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
 
 
 async def load(url: str, clients: int, seconds: float) -> tuple[float, float, int]:

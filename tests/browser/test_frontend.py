@@ -14,14 +14,12 @@ import pytest
 from playwright.async_api import Browser, Page, async_playwright
 
 from shared.events import Publisher, Resource
+from tests.support.browser import ARGS, CHROMIUM
 from tests.support.events import discovered, publish
 from tests.support.kafka import wait_for
 
 pytestmark = pytest.mark.integration
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
 AXE = Path(__file__).parents[2] / "frontend/node_modules/axe-core/axe.min.js"
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 
