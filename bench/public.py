@@ -3,8 +3,9 @@
 1. Organisations list (`GET /api/v1/organizations`, one page of 50): requests per second and p99
    latency with 64 concurrent clients, against a static file of the same bytes served by the same
    server (the front end's file route) in the same run. Targets: ≥ 30 % of the static rate, p99 < 100 ms.
-2. In Debian's Chromium: time from navigation to the first table rows, and to the map drawn with
-   every commune placed (supercluster over ≈35,000 points). Targets: < 1.5 s and < 2 s.
+2. In Debian's Chromium, before the load above: time from navigation to the first table rows, and
+   to the map drawn with every commune placed (supercluster over ≈35,000 points), three fresh pages
+   each, the median against the target. Targets: < 1.5 s and < 2 s.
 
     .venv/bin/python -m bench.public [--seconds 15] [--clients 64]
 
@@ -18,6 +19,7 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
+from statistics import median
 
 import aiohttp
 from playwright.async_api import async_playwright
@@ -68,31 +70,40 @@ async def indicators_caught_up(api: str, timeout: float = 600) -> None:
     raise TimeoutError("the indicators did not catch up with the référentiel")
 
 
-async def browser_timings(api: str, communes: int) -> tuple[float, float, int, str]:
+async def browser_timings(api: str, loads: int = 3) -> tuple[list[float], list[float], int, str]:
+    """Times to the first table rows and to the map drawn, `loads` fresh pages each, and the steps
+    of the last map page."""
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = await browser.new_page()
-        await page.goto(f"{api}/")  # warm the caches once, as a returning visitor's browser would not be
+        await page.goto(f"{api}/")  # the browser's cache holds the page's code, as a returning visitor's does
         await page.wait_for_selector("table.organisations tbody tr")
-        page = await browser.new_page()
-        started = time.perf_counter()
-        await page.goto(f"{api}/")
-        await page.wait_for_selector("table.organisations tbody tr")
-        table = time.perf_counter() - started
-        page = await browser.new_page()
-        started = time.perf_counter()
-        await page.goto(f"{api}/?vue=map&type=COM")
-        await page.wait_for_selector("#vue[data-state=ready]", timeout=60_000)
-        drawn = time.perf_counter() - started
-        placed = int(await page.get_attribute("#vue", "data-points") or 0)
-        fetches = await page.evaluate(
-            """[...performance.getEntriesByType('resource').filter(e => e.name.includes('/api/v1/'))
-                  .map(e => `${new URL(e.name).pathname.split('/').pop()} ${Math.round(e.responseEnd)} ms`),
-                ...performance.getEntriesByType('mark').map(m => `${m.name} ${Math.round(m.startTime)} ms`)]
-               .join(', ')"""
-        )
+        await page.close()
+        tables, maps = [], []
+        for _ in range(loads):
+            page = await browser.new_page()
+            started = time.perf_counter()
+            await page.goto(f"{api}/")
+            await page.wait_for_selector("table.organisations tbody tr")
+            tables.append(time.perf_counter() - started)
+            await page.close()
+        for _ in range(loads):
+            page = await browser.new_page()
+            started = time.perf_counter()
+            await page.goto(f"{api}/?vue=map&type=COM")
+            await page.wait_for_selector("#vue[data-state=ready]", timeout=60_000)
+            maps.append(time.perf_counter() - started)
+            placed = int(await page.get_attribute("#vue", "data-points") or 0)
+            fetches = await page.evaluate(
+                """[...performance.getEntriesByType('resource').filter(e => e.name.includes('/api/v1/'))
+                      .map(e => `${new URL(e.name).pathname.split('/').pop()} ${Math.round(e.responseEnd)} ms`),
+                    ...performance.getEntriesByType('mark').map(m => `${m.name} ${Math.round(m.startTime)} ms`)]
+                   .join(', ')"""
+            )
+            await page.close()
+            await asyncio.sleep(3)  # past the api's micro-cache: each map is computed again
         await browser.close()
-    return table, drawn, placed, fetches
+    return tables, maps, placed, fetches
 
 
 async def main(seconds: float, clients: int) -> None:
@@ -115,9 +126,11 @@ async def main(seconds: float, clients: int) -> None:
         async with aiohttp.ClientSession() as session, session.get(f"{api}/api/v1/organizations?type=COM") as response:
             communes = (await response.json())["total"]
 
+        # The browser first, on a quiet machine: right after the load below, the same page takes a
+        # few tenths of a second longer (measured), which says more about the load than the page.
+        tables, maps, placed, fetches = await browser_timings(api)
         static_rate, static_p99, static_errors = await load(f"{api}/same-size.json", clients, seconds)
         api_rate, api_p99, api_errors = await load(list_url, clients, seconds)
-        table, drawn, placed, fetches = await browser_timings(api, communes)
     finally:
         for service in services:
             service.stop()
@@ -131,8 +144,10 @@ async def main(seconds: float, clients: int) -> None:
         (f"organisations list, {clients} clients: rate, p99, errors",
          f"{api_rate:,.0f}/s, {api_p99 * 1000:.0f} ms, {api_errors}"),
         ("ratio list / static (target ≥ 0.30)", f"{api_rate / static_rate:.2f}"),
-        ("Chromium: first table rows (target < 1.5 s)", f"{table:.2f} s"),
-        ("Chromium: map drawn with every commune (target < 2 s)", f"{drawn:.2f} s ({placed:,} of {communes:,} placed)"),
+        ("Chromium: first table rows, median (max) of 3 pages (target < 1.5 s)",
+         f"{median(tables):.2f} s ({max(tables):.2f} s)"),
+        ("Chromium: map drawn with every commune, median (max) of 3 pages (target < 2 s)",
+         f"{median(maps):.2f} s ({max(maps):.2f} s; {placed:,} of {communes:,} placed)"),
         ("map page: API answers received and map steps, from navigation start", fetches),
     ]  # fmt: skip
     print("| measure | value |")

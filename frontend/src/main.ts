@@ -1,11 +1,9 @@
 // Wiring: the filter form, the views and the URL, all driven by one state.
 import { getJson, type Organisation, type Page } from "./api";
 import { renderCards } from "./cards";
-import { renderCharts } from "./charts";
 import { h, replace } from "./dom";
 import { BINS, number, TECHNOLOGIES, TYPES } from "./format";
 import { renderMap } from "./map";
-import { renderOrganisation } from "./organisation";
 import { apiQuery, FILTERS, fromUrl, toUrl, type State } from "./state";
 import { renderTable } from "./table";
 import "./style.css";
@@ -84,6 +82,7 @@ async function render(): Promise<void> {
   try {
     if (state.view === "organisation" && state.organisation) {
       count.textContent = "";
+      const { renderOrganisation } = await import("./organisation"); // with the charts' library, loaded when needed
       await renderOrganisation(view, state.organisation);
       return;
     }
@@ -97,7 +96,8 @@ async function render(): Promise<void> {
       await renderMap(view, state, update, showCount);
       return;
     }
-    const charts = state.view === "charts" ? renderCharts(view, state) : null; // its own data, loaded at once
+    // The charts load their own data at once, and their library only when shown.
+    const charts = state.view === "charts" ? import("./charts").then((c) => c.renderCharts(view, state)) : null;
     const selection = await getJson<Page<Organisation>>(
       `/api/v1/organizations?${apiQuery(state, { sort: state.sort, page: String(state.page), page_size: "24" })}`,
     );
@@ -137,5 +137,5 @@ window.addEventListener("popstate", () => {
   void render();
 });
 
+void render(); // first: the view's requests go out before the form's lists
 void fillForm();
-void render();

@@ -10,8 +10,10 @@ import { INDICATORS, share, number, status } from "./format";
 import type { State } from "./state";
 import { apiQuery } from "./state";
 
-type PointProperties = { id: string; name: string; type: string; publishes: boolean; obligated: boolean | null };
-type Points = GeoJSON.FeatureCollection<GeoJSON.Point, PointProperties> & { unplaced: number };
+type PointProperties = { id: string; name: string; type: string | null; publishes: boolean; obligated: boolean | null };
+/** The API's points as columns (/api/v1/map/organizations.json): one list per property. */
+type PointColumns = { [K in keyof PointProperties]: PointProperties[K][] } & { lon: number[]; lat: number[]; unplaced: number };
+type Point = GeoJSON.Feature<GeoJSON.Point, PointProperties>;
 type Areas = GeoJSON.FeatureCollection<GeoJSON.Geometry, { code: string; nom: string; value: number | null }>;
 
 const COLOURS = ["#f1eef6", "#bdc9e1", "#74a9cf", "#2b8cbe", "#045a8d"];
@@ -110,6 +112,10 @@ export async function renderMap(
   update: (patch: Partial<State>) => void,
   showCount: (selected: number) => Promise<void>,
 ): Promise<void> {
+  const data = Promise.all([ // asked first: the answers take longer than building the panels
+    getJson<Areas>(`/api/v1/map/${state.level}.geojson?indicator=${encodeURIComponent(state.indicator)}`),
+    getJson<PointColumns>(`/api/v1/map/organizations.json?${apiQuery(state)}`),
+  ]);
   const level = h("select", { id: "carte-niveau" },
     h("option", { value: "departements", selected: state.level === "departements" }, "Départements"),
     h("option", { value: "regions", selected: state.level === "regions" }, "Régions"));
@@ -132,16 +138,14 @@ export async function renderMap(
   target.dataset.state = "loading";
   const panels = [new Panel(main, METROPOLE, true, tiles), ...insets.map((el, i) => new Panel(el, OVERSEAS[i].bounds, false, tiles))];
 
-  const [areas, points] = await Promise.all([
-    getJson<Areas>(`/api/v1/map/${state.level}.geojson?indicator=${encodeURIComponent(state.indicator)}`),
-    getJson<Points>(`/api/v1/map/organizations.geojson?${apiQuery(state)}`),
-  ]);
+  const [areas, columns] = await data;
+  const points = features(columns);
   const isShare = state.indicator.endsWith("_rate") || state.indicator.endsWith("_share");
   const values = areas.features.map((f) => f.properties.value).filter((v): v is number => v != null);
   const cuts = breaks(values, isShare);
   performance.mark("map:data");
-  const counted = showCount(points.features.length + points.unplaced);
-  const index = new Supercluster<PointProperties>({ radius: 50, maxZoom: 12 }).load(points.features);
+  const counted = showCount(points.length + columns.unplaced);
+  const index = new Supercluster<PointProperties>({ radius: 50, maxZoom: 12 }).load(points);
   performance.mark("map:clustered");
   const only = (keep: (code: string) => boolean): Areas => ({ ...areas, features: areas.features.filter((f) => keep(f.properties.code)) });
   const overseas = new Set(OVERSEAS.map((o) => o.codes[state.level]));
@@ -152,11 +156,19 @@ export async function renderMap(
     panel.drawPoints(index);
     panel.map.on("moveend", () => panel.drawPoints(index));
   });
-  renderLegend(legend, cuts, isShare, state.indicator, points.features.length);
-  target.dataset.points = String(points.features.length);
+  renderLegend(legend, cuts, isShare, state.indicator, points.length);
+  target.dataset.points = String(points.length);
   performance.mark("map:drawn");
   await counted;
   target.dataset.state = "ready";
+}
+
+export function features(columns: PointColumns): Point[] {
+  return columns.id.map((id, i) => ({
+    type: "Feature",
+    geometry: { type: "Point", coordinates: [columns.lon[i], columns.lat[i]] },
+    properties: { id, name: columns.name[i], type: columns.type[i], publishes: columns.publishes[i], obligated: columns.obligated[i] },
+  }));
 }
 
 function renderLegend(legend: HTMLElement, cuts: number[], isShare: boolean, indicator: string, count: number): void {

@@ -18,11 +18,11 @@ from shared.matching import MatcherCache
 from shared.population import NO_POPULATION, POPULATION_BINS
 from shared.service import Runtime
 from shared.settings import Settings
+from shared.vocabulary import PORTAL_FAMILIES
 
 SERVICE = "api"
 OPENAPI = yaml.safe_load((Path(__file__).parent / "openapi.yaml").read_text(encoding="utf-8"))
 MAX_PAGE_SIZE = 200
-TECHNOLOGIES = ("udata", "ods", "ckan", "dcat", "arcgis")
 POPULATION_BIN_LABELS = (NO_POPULATION, *(label for label, _ in POPULATION_BINS))
 ORGANIZATION_TYPES = ("COM", "CC", "CA", "CU", "MET", "EPT", "DEP", "REG", "COLOM", "AGCT", "OACT", "DSPT")
 
@@ -34,6 +34,10 @@ def create_runtime(settings: Settings) -> Runtime:
         if session := rt.background.get("http"):
             await session.close()
 
+    async def load_geodata(rt: Runtime) -> None:
+        geodata.preload(rt.settings.geodata_dir)
+
+    runtime.on_start.append(load_geodata)
     runtime.on_stop.append(close_http)
     return runtime
 
@@ -137,7 +141,7 @@ def organization_filter(request: web.Request) -> OrganizationFilter:
         departement=request.query.get("departement") or None,
         obligated=_bool(request, "obligated"),
         publishes=_bool(request, "publishes"),
-        technology=_choice(request, "technology", TECHNOLOGIES),
+        technology=_choice(request, "technology", PORTAL_FAMILIES),
         population_bin=_choice(request, "population_bin", POPULATION_BIN_LABELS),
     )
 
@@ -366,15 +370,26 @@ def create_routes() -> web.RouteTableDef:
         """Every organisation of the filter that has a place, as points with its status."""
         runtime: Runtime = request.app["runtime"]
         where = organization_filter(request)
-        places = geodata.points(runtime.settings.geodata_dir)
+        heads = geodata.feature_heads(runtime.settings.geodata_dir)
         async with runtime.pool.acquire() as conn:
             rows = await repository.map_points(conn, where)
-        features = [f for f in (geodata.point_feature(r, places) for r in rows) if f]
+        features = [f for f in (geodata.point_feature(r, heads) for r in rows) if f]
         body = (
             '{"type":"FeatureCollection","features":['
             + ",".join(features)
             + f'],"unplaced":{len(rows) - len(features)}}}'
         )
+        return web.Response(body=body.encode("utf-8"), content_type="application/json")
+
+    @routes.get("/api/v1/map/organizations.json")
+    async def map_organization_columns(request: web.Request) -> web.Response:
+        """The same points as columns, for the front end's map."""
+        runtime: Runtime = request.app["runtime"]
+        where = organization_filter(request)
+        places = geodata.points(runtime.settings.geodata_dir)
+        async with runtime.pool.acquire() as conn:
+            rows = await repository.map_points(conn, where)
+        body = geodata.point_columns(rows, places)
         return web.Response(body=body.encode("utf-8"), content_type="application/json")
 
     @routes.get(r"/api/v1/map/{level:regions|departements}.geojson")
@@ -385,7 +400,8 @@ def create_routes() -> web.RouteTableDef:
         indicator = _text(request, "indicator", 80) or "opening_rate"
         async with runtime.pool.acquire() as conn:
             values = await repository.indicator_by_area(conn, level.removesuffix("s"), indicator)
-        return json_response(geodata.coloured(geodata.contours(runtime.settings.geodata_dir, level), values, indicator))
+        body = geodata.coloured(runtime.settings.geodata_dir, level, values, indicator)
+        return web.Response(body=body.encode("utf-8"), content_type="application/json")
 
     @routes.get("/api/v1/publishers/unmatched")
     async def unmatched(request: web.Request) -> web.Response:

@@ -7,7 +7,7 @@ from aiohttp import web
 
 from shared.settings import Settings
 
-FORWARDED_HEADERS = ("Authorization", "Content-Type", "Accept", "X-Forwarded-For")
+FORWARDED_HEADERS = ("Authorization", "Content-Type", "Accept")
 OWNERS = {"/api/v1/sources": "harvester", "/api/v1/harvest/": "harvester", "/api/v1/contributions": "contributions"}
 MAX_BODY = 256 * 1024
 
@@ -23,7 +23,7 @@ async def forward(request: web.Request, settings: Settings, session: aiohttp.Cli
     if body is not None and len(body) > MAX_BODY:
         return web.json_response({"error": {"status": 413, "message": "corps de requête trop volumineux"}}, status=413)
     headers = {h: request.headers[h] for h in FORWARDED_HEADERS if h in request.headers}
-    headers.setdefault("X-Forwarded-For", request.remote or "")
+    headers["X-Forwarded-For"] = request.remote or ""  # whatever the client claimed: limits go by address
     url = f"{settings.url_of(service)}{request.rel_url}"
     try:
         async with session.request(

@@ -1,11 +1,14 @@
 """The map's geodata (built at set-up by infra/geodata/build.py) and where each organisation is drawn."""
 
+import itertools
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import cache
 from json.encoder import encode_basestring as quoted
 from pathlib import Path
 from typing import Any
+
+import asyncpg
 
 EPCI_TYPES = frozenset({"CC", "CA", "CU", "MET", "EPT"})
 LEVELS = ("regions", "departements", "epci")
@@ -31,46 +34,124 @@ def contours(directory: Path, level: str) -> dict[str, Any]:
     return _load(directory, f"{level}.geojson")  # type: ignore[no-any-return]
 
 
-def point_of(organization: Mapping[str, Any], places: dict[str, dict[str, list[float]]]) -> list[float] | None:
-    """Communes at their town hall, EPCI, départements and régions inside their contour; other bodies
-    (syndicats, offices…) have no place of their own yet."""
-    kind = organization.get("type")
+PLACE_FIELDS = ("type", "id", "siren", "insee_code", "departement", "region")
+
+
+def place_of(
+    kind: str | None, organization_id: str, siren: str | None, insee_code: str | None,
+    departement: str | None, region: str | None,
+) -> tuple[str, str] | None:  # fmt: skip
+    """Where an organisation is drawn, as (layer of points.json, code): communes at their town hall,
+    EPCI, départements and régions inside their contour; other bodies (syndicats, offices…) have no
+    place of their own yet. Takes the PLACE_FIELDS one by one so columns can be zipped into it."""
     if kind == "COM":
-        return places["communes"].get(organization.get("insee_code") or "")
+        return "communes", insee_code or ""
     if kind in EPCI_TYPES:
-        return places["epci"].get(organization.get("siren") or organization["id"])
+        return "epci", siren or organization_id
     if kind == "DEP":
-        return places["departements"].get(organization.get("insee_code") or organization.get("departement") or "")
+        return "departements", insee_code or departement or ""
     if kind in ("REG", "COLOM"):
-        return places["regions"].get(organization.get("region") or "")
+        return "regions", region or ""
     return None
 
 
-def point_feature(organization: Mapping[str, Any], places: dict[str, dict[str, list[float]]]) -> str | None:
+def place_of_row(o: Mapping[str, Any]) -> tuple[str, str] | None:
+    return place_of(o.get("type"), o["id"], o.get("siren"), o.get("insee_code"), o.get("departement"), o.get("region"))
+
+
+def point_of(organization: Mapping[str, Any], places: dict[str, dict[str, list[float]]]) -> list[float] | None:
+    place = place_of_row(organization)
+    return places[place[0]].get(place[1]) if place else None
+
+
+@cache
+def feature_heads(directory: Path) -> dict[str, dict[str, str]]:
+    """Each place's GeoJSON feature up to its properties, written once: the map asks for tens of
+    thousands of points at once, and only the properties change between answers."""
+    return heads_of(points(directory))
+
+
+def heads_of(places: dict[str, dict[str, list[float]]]) -> dict[str, dict[str, str]]:
+    return {
+        layer: {
+            code: f'{{"type":"Feature","geometry":{{"type":"Point","coordinates":[{x},{y}]}},"properties":'
+            for code, (x, y) in coordinates.items()
+        }
+        for layer, coordinates in places.items()
+    }
+
+
+def point_feature(organization: Mapping[str, Any], heads: dict[str, dict[str, str]]) -> str | None:
     """The map's point for an organisation as GeoJSON text, with what its colour and popup need.
-    Written directly, strings quoted by the json module's C encoder: the map asks for tens of
-    thousands at once, and a `json.dumps` per value costs ten times more."""
-    point = point_of(organization, places)
-    if point is None:
+    Written directly, strings quoted by the json module's C encoder: a `json.dumps` per value costs
+    ten times more."""
+    place = place_of_row(organization)
+    head = heads[place[0]].get(place[1]) if place else None
+    if head is None:
         return None
     kind = organization["type"]
-    properties = (
-        f'"id":{quoted(organization["id"])},"name":{quoted(organization["name"])},'
+    return (
+        f'{head}{{"id":{quoted(organization["id"])},"name":{quoted(organization["name"])},'
         f'"type":{quoted(kind) if kind else "null"},"publishes":{_literal(organization["publishes"])},'
-        f'"obligated":{_literal(organization["obligated"])}'
+        f'"obligated":{_literal(organization["obligated"])}}}}}'
     )
-    geometry = f'{{"type":"Point","coordinates":[{point[0]},{point[1]}]}}'
-    return f'{{"type":"Feature","geometry":{geometry},"properties":{{{properties}}}}}'
 
 
 def _literal(flag: bool | None) -> str:
     return "null" if flag is None else "true" if flag else "false"
 
 
-def coloured(collection: dict[str, Any], values: dict[str, Any], indicator: str) -> dict[str, Any]:
-    """The contours with each area's value of the indicator (`value`, None when unknown)."""
-    features = [
-        {**f, "properties": {**f["properties"], "indicator": indicator, "value": values.get(f["properties"]["code"])}}
-        for f in collection["features"]
+def point_columns(organizations: Sequence[asyncpg.Record], places: dict[str, dict[str, list[float]]]) -> str:
+    """The map's points as JSON columns, one list per property and `lon`, `lat` apart: what the
+    front end loads, a third of the GeoJSON's size for the same points (less to compress, send and
+    parse). Worked column by column (zip, compress): a loop over tens of thousands of records
+    reading fields by name costs several times more."""
+    if not organizations:
+        return '{"id":[],"name":[],"type":[],"publishes":[],"obligated":[],"lon":[],"lat":[],"unplaced":0}'
+    columns = dict(zip(organizations[0].keys(), zip(*organizations, strict=True), strict=True))
+    points = [
+        places[place[0]].get(place[1]) if place else None
+        for place in itertools.starmap(place_of, zip(*(columns[field] for field in PLACE_FIELDS), strict=True))
     ]
-    return {"type": "FeatureCollection", "features": features}
+    placed = [point is not None for point in points]
+    located = [point for point in points if point is not None]
+    answer: dict[str, Any] = {name: list(itertools.compress(columns[name], placed))
+              for name in ("id", "name", "type", "publishes", "obligated")}  # fmt: skip
+    answer["lon"] = [point[0] for point in located]
+    answer["lat"] = [point[1] for point in located]
+    answer["unplaced"] = len(points) - len(located)
+    return json.dumps(answer, ensure_ascii=False, separators=(",", ":"))
+
+
+@cache
+def contour_heads(directory: Path, level: str) -> list[tuple[str, str]]:
+    """Each area's code and its GeoJSON feature up to the indicator's value, written once (the
+    geometry is most of the answer and never changes)."""
+    return [
+        (
+            f["properties"]["code"],
+            '{"type":"Feature","geometry":' + json.dumps(f["geometry"], separators=(",", ":")) + ',"properties":'
+            + json.dumps(f["properties"], ensure_ascii=False, separators=(",", ":"))[:-1],
+        )
+        for f in contours(directory, level)["features"]
+    ]  # fmt: skip
+
+
+def coloured(directory: Path, level: str, values: dict[str, Any], indicator: str) -> str:
+    """The contours as GeoJSON text, each area with the indicator's name and its `value` (null when
+    unknown)."""
+    tail = f',"indicator":{json.dumps(indicator, ensure_ascii=False)},"value":'
+    features = ",".join(
+        f"{head}{tail}{json.dumps(values.get(code))}}}}}" for code, head in contour_heads(directory, level)
+    )
+    return f'{{"type":"FeatureCollection","features":[{features}]}}'
+
+
+def preload(directory: Path) -> None:
+    """Read and encode the geodata once at start, not in the first visitor's request."""
+    try:
+        feature_heads(directory)
+        for level in ("regions", "departements"):
+            contour_heads(directory, level)
+    except GeodataMissing:
+        pass  # answered with a 503 and the way to build it, request by request

@@ -78,13 +78,14 @@ class OrganizationFilter:
                 if high is not None:
                     add("o.population < ?", high)
         if self.publishes is not None:
-            add("(coalesce((v.\"values\"->>'publishes')::int, 0) = 1) = ?", self.publishes)
+            add(f"{PUBLISHING} = ?", self.publishes)
         return where.built()
 
 
-LIST_COLUMNS = """o.id, o.siren, o.name, o.type, o.insee_code, o.departement, o.region, o.population, o.obligated,
+PUBLISHING = "coalesce(v.publishes, false)"  # the generated column of indicators.current_values
+LIST_COLUMNS = f"""o.id, o.siren, o.name, o.type, o.insee_code, o.departement, o.region, o.population, o.obligated,
     o.council_id, coalesce((v."values"->>'datasets')::int, 0) AS datasets,
-    coalesce((v."values"->>'publishes')::int, 0) = 1 AS publishes"""
+    {PUBLISHING} AS publishes"""
 FROM = """registry.organizations o
     LEFT JOIN indicators.current_values v ON v.scope = 'organization' AND v.scope_id = o.id"""
 
@@ -277,7 +278,7 @@ async def map_points(conn: asyncpg.Connection, where: OrganizationFilter) -> lis
     sql, args = where.where()
     rows = await conn.fetch(
         f"""SELECT o.id, o.siren, o.name, o.type, o.insee_code, o.departement, o.region, o.obligated,
-                   coalesce((v."values"->>'publishes')::int, 0) = 1 AS publishes
+                   {PUBLISHING} AS publishes
             FROM {FROM} WHERE {sql}""",
         *args,
     )
@@ -303,13 +304,12 @@ async def organization_groups(conn: asyncpg.Connection, where: OrganizationFilte
     """Counts of the selection per group: organisations, publishing, obligated (councils counted once
     per organisation here), obligated and publishing; with each group's name where it has one."""
     sql, args = where.where()
-    publishing = "coalesce((v.\"values\"->>'publishes')::int, 0) = 1"
     key = GROUPINGS[by] if by != "population_bin" else population_case()
     rows = await conn.fetch(
         f"""SELECT {key} AS key, count(*) AS organizations,
-                   count(*) FILTER (WHERE {publishing}) AS publishing,
+                   count(*) FILTER (WHERE {PUBLISHING}) AS publishing,
                    count(*) FILTER (WHERE o.obligated) AS obligated,
-                   count(*) FILTER (WHERE o.obligated AND {publishing}) AS obligated_publishing
+                   count(*) FILTER (WHERE o.obligated AND {PUBLISHING}) AS obligated_publishing
             FROM {FROM} WHERE {sql} GROUP BY 1 ORDER BY 1""",
         *args,
     )

@@ -134,6 +134,13 @@ async def test_the_map_places_communes_and_colours_areas(referentiel, services, 
     assert points["unplaced"] == 0
     brest = next(f for f in points["features"] if f["properties"]["name"] == "Brest")
     assert brest["properties"]["publishes"] in (True, False) and brest["geometry"]["type"] == "Point"
+    columns = await get(http, f"{api}/api/v1/map/organizations.json", params={"type": "COM", "departement": "29"})
+    names = ("id", "name", "lon", "lat", "publishes")
+    as_columns = {values[0]: values[1:] for values in zip(*(columns[n] for n in names), strict=True)}
+    as_features = {f["properties"]["id"]: (f["properties"]["name"], *f["geometry"]["coordinates"],
+                                           f["properties"]["publishes"]) for f in points["features"]}  # fmt: skip
+    assert as_columns == as_features
+    assert columns["unplaced"] == points["unplaced"]
     departements = await get(http, f"{api}/api/v1/map/departements.geojson", params={"indicator": "population"})
     assert len(departements["features"]) == 101
     finistere = next(f for f in departements["features"] if f["properties"]["code"] == "29")

@@ -2,12 +2,13 @@
 micro-cache's freshness."""
 
 import json
+from typing import Any
 
 from aiohttp import web
 
 from services.api.caching import MicroCache
 from services.api.exports import csv_cell
-from services.api.geodata import point_feature, point_of
+from services.api.geodata import coloured, heads_of, point_columns, point_feature, point_of
 from shared.population import population_bounds
 
 PLACES = {"communes": {"42218": [4.38, 45.43]}, "epci": {"244200770": [4.4, 45.4]}, "departements": {},
@@ -15,18 +16,55 @@ PLACES = {"communes": {"42218": [4.38, 45.43]}, "epci": {"244200770": [4.4, 45.4
 
 
 def test_a_map_point_is_valid_geojson_whatever_the_name():
-    row = {"id": 'X"1', "name": "Saint-Étienne </script>", "type": "COM", "publishes": True, "obligated": None,
-           "insee_code": "42218"}  # fmt: skip
-    feature = json.loads(point_feature(row, PLACES) or "")
-    assert feature["geometry"] == {"type": "Point", "coordinates": [4.38, 45.43]}
-    assert feature["properties"] == {"id": 'X"1', "name": "Saint-Étienne </script>", "type": "COM",
-                                     "publishes": True, "obligated": None}  # fmt: skip
+    properties = {"id": 'X"1', "name": "Saint-Étienne </script>", "type": "COM", "publishes": True, "obligated": None}
+    row = {**properties, "insee_code": "42218"}
+    feature = json.loads(point_feature(row, heads_of(PLACES)) or "")
+    assert feature == {"type": "Feature", "geometry": {"type": "Point", "coordinates": [4.38, 45.43]},
+                       "properties": properties}  # fmt: skip
+    assert point_feature({**row, "insee_code": "99999"}, heads_of(PLACES)) is None
 
 
 def test_organisations_are_placed_by_their_kind():
     assert point_of({"id": "244200770", "type": "MET", "siren": "244200770"}, PLACES) == [4.4, 45.4]
     assert point_of({"id": "REG-84", "type": "REG", "region": "84"}, PLACES) == [4.5, 45.5]
     assert point_of({"id": "x", "type": "OACT"}, PLACES) is None
+
+
+def test_map_points_as_columns_keep_the_order_and_count_the_unplaced():
+    rows = [
+        {"id": "217500016", "siren": "217500016", "name": "Paris", "type": "COM", "insee_code": "42218",
+         "departement": "42", "region": "84", "publishes": True, "obligated": True},
+        {"id": "x", "siren": None, "name": "Syndicat", "type": "OACT", "insee_code": None, "departement": None,
+         "region": None, "publishes": False, "obligated": None},
+        {"id": "REG-84", "siren": None, "name": "Région", "type": "REG", "insee_code": None, "departement": None,
+         "region": "84", "publishes": False, "obligated": True},
+    ]  # fmt: skip
+    records: list[Any] = [Row(**r) for r in rows]
+    assert json.loads(point_columns(records, PLACES)) == {
+        "id": ["217500016", "REG-84"], "name": ["Paris", "Région"], "type": ["COM", "REG"],
+        "publishes": [True, False], "obligated": [True, True], "lon": [4.38, 4.5], "lat": [45.43, 45.5], "unplaced": 1,
+    }  # fmt: skip
+    assert json.loads(point_columns([], PLACES))["unplaced"] == 0
+
+
+class Row(dict[str, object]):
+    """Stands for an asyncpg Record: a mapping that iterates over its values."""
+
+    def __iter__(self):
+        return iter(self.values())
+
+
+def test_areas_carry_the_indicator_value(tmp_path):
+    geometry = {"type": "Point", "coordinates": [1, 2]}
+    areas = [{"type": "Feature", "geometry": geometry, "properties": {"code": code, "nom": nom}}
+             for code, nom in (("84", "Auvergne-Rhône-Alpes"), ("11", "Île-de-France"))]  # fmt: skip
+    (tmp_path / "regions.geojson").write_text(json.dumps({"type": "FeatureCollection", "features": areas}))
+    collection = json.loads(coloured(tmp_path, "regions", {"84": 0.5}, "opening_rate"))
+    assert [f["properties"] for f in collection["features"]] == [
+        {"code": "84", "nom": "Auvergne-Rhône-Alpes", "indicator": "opening_rate", "value": 0.5},
+        {"code": "11", "nom": "Île-de-France", "indicator": "opening_rate", "value": None},
+    ]
+    assert collection["features"][0]["geometry"] == geometry
 
 
 def test_csv_cells_cannot_run_as_formulas():
