@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     # channel indicators; any other portal is local.
     national_portals: str = "https://www.data.gouv.fr"
     schedule_check_seconds: float = 30.0  # how often the scheduler looks for due sources
+    # Public contributions: proposals one client may send per window (beyond: 429 with Retry-After).
+    contributions_per_client: int = 20
+    contributions_window_seconds: float = 3600.0
 
     # Dead-letter policy: attempts in process before a failing message goes to <topic>.dlq.
     max_attempts: int = 3

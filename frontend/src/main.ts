@@ -80,6 +80,14 @@ async function render(): Promise<void> {
   renderDownloads();
   view.dataset.view = state.view;
   try {
+    if (state.view === "publishers" || state.view === "moderation") {
+      count.textContent = "";
+      const { renderPublishers } = await import("./contribute");
+      const { renderModeration } = await import("./moderation");
+      if (state.view === "publishers") await renderPublishers(view);
+      else renderModeration(view);
+      return;
+    }
     if (state.view === "organisation" && state.organisation) {
       count.textContent = "";
       const { renderOrganisation } = await import("./organisation"); // with the charts' library, loaded when needed

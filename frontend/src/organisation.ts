@@ -1,6 +1,7 @@
 // An organisation's page: its card, its datasets with the portals listing them, its history.
 import * as Plot from "@observablehq/plot";
 import { getJson, type Page } from "./api";
+import { organisationForm } from "./contribute";
 import { asImage, h } from "./dom";
 import { number, share, status, TYPES } from "./format";
 
@@ -74,7 +75,10 @@ export async function renderOrganisation(target: HTMLElement, id: string): Promi
             h("li", {}, d.title, h("span", { class: "meta" }, ` · ${d.licence ?? "licence inconnue"} · ${d.sources.length} portail(s)`))))
         : h("p", {}, "Aucun jeu de données trouvé."),
       h("h3", {}, "Historique"),
-      h("figure", { class: "chart" }, chart)),
+      h("figure", { class: "chart" }, chart),
+      h("h3", {}, "Contribuer"),
+      h("p", {}, "Une information manque ou est fausse ? Proposez une correction : elle sera relue avant d'être appliquée."),
+      organisationForm(card.id)),
   );
   target.dataset.state = "ready";
 }

@@ -333,6 +333,10 @@ async def contribution_accepted(
     """An accepted contribution overrides a field of an organisation or of one of its datasets."""
     if not isinstance(event, ContributionAccepted):
         return []  # submissions and rejections change nothing in the registry
+    if event.field == "portal":
+        return []  # a portal to harvest: the harvester adds it as a source
+    if event.field == "publisher":
+        return await link_publisher(conn, event, matchers)
     override = partial(Override, field=event.field, value=event.value, contribution_id=event.contribution_id)
     if event.dataset_id:
         if event.field not in DATASET_FIELDS:
@@ -360,6 +364,24 @@ async def contribution_accepted(
     with matchers.rolled_back_with():
         matchers.remember(updated)
         return await save_organizations(conn, [updated], cause=f"contribution:{event.contribution_id}")
+
+
+async def link_publisher(conn: asyncpg.Connection, event: ContributionAccepted, matchers: MatcherCache) -> list[Event]:
+    """An unmatched publisher is this organisation (its SIREN, given by a contributor): remember it
+    under the publisher's aliases for the next harvests, and attribute its datasets now."""
+    if not isinstance(event.value, dict) or not {"portal_url", "name"} <= set(event.value):
+        raise ValueError("a publisher to link is {portal_url, name, remote_id}")
+    if not (await repository.get_organizations(conn, [event.organization_id])):
+        raise ValueError(f"unknown organisation {event.organization_id!r}")
+    portal_url = str(event.value["portal_url"])
+    publisher = Publisher(name=str(event.value["name"]), remote_id=event.value.get("remote_id") or None)
+    keys = alias_keys(portal_url, publisher)
+    await repository.set_aliases(conn, [(key, event.organization_id, "contribution") for key in keys])
+    matcher = await matchers.get(conn)
+    with matchers.rolled_back_with():
+        matcher.aliases.update(dict.fromkeys(keys, event.organization_id))
+        datasets = await repository.link_publisher(conn, portal_url, publisher, event.organization_id)
+        return await refresh_datasets(conn, datasets, cause=f"contribution:{event.contribution_id}")
 
 
 async def referentiel_entries(conn: asyncpg.Connection, events: list[ReferentielEntry]) -> list[Event]:

@@ -95,6 +95,26 @@ async def add_alias(conn: asyncpg.Connection, alias: str, organization_id: str, 
     )
 
 
+async def link_publisher(
+    conn: asyncpg.Connection, portal_url: str, publisher: Publisher, organization_id: str
+) -> list[str]:
+    """A publisher found to be this organisation (a contribution): no longer listed as unmatched, and
+    its records that no organisation held now held by it; the datasets of those records."""
+    await conn.execute(
+        """UPDATE registry.unmatched_publishers SET matched_to = $4
+           WHERE portal_url = $1 AND name = $2 AND remote_id = $3""",
+        portal_url, publisher.name, publisher.remote_id or "", organization_id,
+    )  # fmt: skip
+    rows = await conn.fetch(
+        """UPDATE registry.dataset_sources
+           SET organization_id = $3, attribution = '{"rule": "contribution", "confidence": 1.0}'
+           WHERE portal_url = $1 AND metadata->'publisher'->>'name' = $2 AND organization_id IS NULL
+           RETURNING dataset_id""",
+        portal_url, publisher.name, organization_id,
+    )  # fmt: skip
+    return sorted({r["dataset_id"] for r in rows})
+
+
 async def record_unmatched(
     conn: asyncpg.Connection, portal_url: str, publisher: Publisher, result: MatchResult, sightings: int = 1
 ) -> None:

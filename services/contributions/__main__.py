@@ -9,7 +9,7 @@ import argparse
 import asyncio
 import sys
 
-from services.contributions.app import create_runtime
+from services.contributions.app import create_routes, create_runtime
 from shared.auth import create_token
 from shared.db import create_pool
 from shared.service import run
@@ -28,7 +28,7 @@ async def new_token(settings: Settings, role: str, name: str) -> str:
 def main(argv: list[str]) -> None:
     settings = Settings()
     if not argv:
-        run(create_runtime(settings))
+        run(create_runtime(settings), create_routes(settings))
         return
     parser = argparse.ArgumentParser(prog="python -m services.contributions")
     tokens = parser.add_subparsers(dest="command", required=True).add_parser("tokens")

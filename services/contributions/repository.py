@@ -1,13 +1,151 @@
-"""SQL of the contributions schema."""
+"""SQL of the contributions schema: the registry as contributions see it, proposals, the audit log."""
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
 
 import asyncpg
 
-from shared.events import Organization
+from shared.events import CanonicalDataset, Organization
+
+
+@dataclass(frozen=True)
+class Proposal:
+    id: UUID
+    field: str
+    value: Any
+    organization_id: str | None
+    dataset_id: str | None
+    publisher: dict[str, Any] | None
+    comment: str | None
+    status: str  # pending, accepted, rejected, spam
+    submitted_at: datetime
+    decided_at: datetime | None = None
+    decided_by: str | None = None
+    decision_comment: str | None = None
+
+    def public(self) -> dict[str, Any]:
+        """What anyone holding the proposal's reference may read (not who sent it)."""
+        return {
+            "id": str(self.id), "field": self.field, "value": self.value, "organization_id": self.organization_id,
+            "dataset_id": self.dataset_id, "publisher": self.publisher, "comment": self.comment,
+            "status": self.status, "submitted_at": self.submitted_at.isoformat(),
+            "decided_at": self.decided_at.isoformat() if self.decided_at else None,
+            "decision_comment": self.decision_comment,
+        }  # fmt: skip
+
+
+COLUMNS = """id, field, value, organization_id, dataset_id, publisher, comment, status, submitted_at, decided_at,
+    decided_by, decision_comment"""
+
+
+def _proposal(row: asyncpg.Record) -> Proposal:
+    values = dict(row)
+    values["value"] = json.loads(values["value"])
+    values["publisher"] = json.loads(values["publisher"]) if values["publisher"] else None
+    return Proposal(**values)
 
 
 async def upsert_known_organizations(conn: asyncpg.Connection, organizations: list[Organization]) -> None:
     await conn.executemany(
-        """INSERT INTO contributions.known_organizations (id, name) VALUES ($1, $2)
-           ON CONFLICT (id) DO UPDATE SET name = $2, updated_at = now()""",
-        [(o.id, o.name) for o in organizations],
+        """INSERT INTO contributions.known_organizations (id, name, organization) VALUES ($1, $2, $3)
+           ON CONFLICT (id) DO UPDATE SET name = $2, organization = $3, updated_at = now()""",
+        [(o.id, o.name, o.model_dump_json()) for o in organizations],
     )
+
+
+async def upsert_known_datasets(conn: asyncpg.Connection, datasets: list[CanonicalDataset]) -> None:
+    rows = [(d.id, d.organization_id, json.dumps({"title": d.title, "description": d.description,
+                                                  "licence": d.licence, "organization_id": d.organization_id}))
+            for d in datasets]  # fmt: skip
+    await conn.executemany(
+        """INSERT INTO contributions.known_datasets (id, organization_id, dataset) VALUES ($1, $2, $3)
+           ON CONFLICT (id) DO UPDATE SET organization_id = $2, dataset = $3""",
+        rows,
+    )
+
+
+async def organization(conn: asyncpg.Connection, organization_id: str) -> dict[str, Any] | None:
+    row = await conn.fetchval(
+        "SELECT coalesce(organization, jsonb_build_object('id', id, 'name', name)) "
+        "FROM contributions.known_organizations WHERE id = $1",
+        organization_id,
+    )
+    return json.loads(row) if row else None
+
+
+async def organization_with_siren(conn: asyncpg.Connection, siren: str) -> str | None:
+    return await conn.fetchval(  # type: ignore[no-any-return]
+        """SELECT id FROM contributions.known_organizations
+           WHERE id = $1 OR organization->>'siren' = $1 ORDER BY id = $1 DESC LIMIT 1""",
+        siren,
+    )
+
+
+async def dataset(conn: asyncpg.Connection, dataset_id: str) -> dict[str, Any] | None:
+    row = await conn.fetchval("SELECT dataset FROM contributions.known_datasets WHERE id = $1", dataset_id)
+    return json.loads(row) if row else None
+
+
+async def add_proposal(conn: asyncpg.Connection, proposal: Proposal, client_hash: str) -> None:
+    await conn.execute(
+        """INSERT INTO contributions.proposals (id, field, value, organization_id, dataset_id, publisher, comment,
+                                                status, submitted_at, client_hash)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)""",
+        proposal.id, proposal.field, json.dumps(proposal.value), proposal.organization_id, proposal.dataset_id,
+        json.dumps(proposal.publisher) if proposal.publisher else None, proposal.comment, proposal.status,
+        proposal.submitted_at, client_hash,
+    )  # fmt: skip
+
+
+async def get_proposal(conn: asyncpg.Connection, proposal_id: UUID, for_update: bool = False) -> Proposal | None:
+    lock = " FOR UPDATE" if for_update else ""
+    row = await conn.fetchrow(f"SELECT {COLUMNS} FROM contributions.proposals WHERE id = $1{lock}", proposal_id)
+    return _proposal(row) if row else None
+
+
+async def list_proposals(
+    conn: asyncpg.Connection, status: str | None, field: str | None, organization_id: str | None, page: int, size: int
+) -> tuple[list[Proposal], int]:
+    where = """($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR field = $2)
+               AND ($3::text IS NULL OR organization_id = $3)"""
+    total = await conn.fetchval(f"SELECT count(*) FROM contributions.proposals WHERE {where}", status, field,
+                                organization_id)  # fmt: skip
+    rows = await conn.fetch(
+        f"""SELECT {COLUMNS} FROM contributions.proposals WHERE {where}
+            ORDER BY submitted_at, id LIMIT $4 OFFSET $5""",
+        status, field, organization_id, size, (page - 1) * size,
+    )  # fmt: skip
+    return [_proposal(r) for r in rows], int(total)
+
+
+async def decide(
+    conn: asyncpg.Connection, proposal_id: UUID, status: str, moderator: str, comment: str | None
+) -> Proposal:
+    row = await conn.fetchrow(
+        f"""UPDATE contributions.proposals SET status = $2, decided_at = now(), decided_by = $3, decision_comment = $4
+            WHERE id = $1 RETURNING {COLUMNS}""",
+        proposal_id, status, moderator, comment,
+    )  # fmt: skip
+    return _proposal(row)
+
+
+async def audit(
+    conn: asyncpg.Connection, actor: str, role: str | None, action: str, proposal_id: UUID, comment: str | None
+) -> None:
+    await conn.execute(
+        """INSERT INTO contributions.audit_log (actor, role, action, proposal_id, comment)
+           VALUES ($1, $2, $3, $4, $5)""",
+        actor, role, action, proposal_id, comment,
+    )  # fmt: skip
+
+
+async def audit_log(conn: asyncpg.Connection, proposal_id: UUID | None, limit: int) -> list[dict[str, Any]]:
+    rows = await conn.fetch(
+        """SELECT id, at, actor, role, action, proposal_id, comment FROM contributions.audit_log
+           WHERE $1::uuid IS NULL OR proposal_id = $1 ORDER BY id DESC LIMIT $2""",
+        proposal_id, limit,
+    )  # fmt: skip
+    return [{**dict(r), "at": r["at"].isoformat(), "proposal_id": str(r["proposal_id"])} for r in rows]

@@ -2,6 +2,7 @@
 harvest.runs, schedules sources, serves the sources and runs API (operators write with a token)."""
 
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,14 @@ from services.harvester.backends import BACKENDS
 from services.harvester.fetch import FetchError, FetchPolicy, check_address
 from shared import topics
 from shared.auth import authenticate
-from shared.events import DatasetDiscovered, Event, HarvestRequested, HarvestRunFinished, HarvestRunStarted
+from shared.events import (
+    ContributionEventUnion,
+    DatasetDiscovered,
+    Event,
+    HarvestRequested,
+    HarvestRunFinished,
+    HarvestRunStarted,
+)
 from shared.kafka import declare_publisher, subscriber_options
 from shared.matching import normalise
 from shared.messaging import BulkPublisher, add_to_outbox, handle_once
@@ -44,6 +52,15 @@ def create_runtime(settings: Settings) -> Runtime:
         await handle_once(
             runtime.pool, SCHEMA, settings, f"{SERVICE}.{topics.HARVEST_COMMANDS}", command, handlers.queue_requested
         )
+
+    @broker.subscriber(
+        settings.topic(topics.CONTRIBUTIONS_EVENTS),
+        **subscriber_options(settings, SERVICE, topics.CONTRIBUTIONS_EVENTS),
+        description="Accepted contributions of a portal: the portal becomes a harvest source.",
+    )
+    async def on_contribution(event: ContributionEventUnion) -> None:
+        handler = partial(handlers.contribution_accepted, policy=policy)
+        await handle_once(runtime.pool, SCHEMA, settings, f"{SERVICE}.{topics.CONTRIBUTIONS_EVENTS}", event, handler)
 
     async def start_background(rt: Runtime) -> None:
         await publisher.start()

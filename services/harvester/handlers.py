@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 import asyncpg
@@ -27,10 +28,17 @@ import asyncpg
 from services.harvester import repository, schedules
 from services.harvester.backends import backend_for
 from services.harvester.backends.base import HarvestAborted, RunContext
-from services.harvester.fetch import Fetcher, FetchPolicy, HostLimits
+from services.harvester.fetch import Fetcher, FetchError, FetchPolicy, HostLimits, check_address
 from services.harvester.repository import QueuedRun
 from shared import metrics
-from shared.events import Event, HarvestRequested, HarvestRunFinished, HarvestRunStarted
+from shared.events import (
+    ContributionAccepted,
+    ContributionEvent,
+    Event,
+    HarvestRequested,
+    HarvestRunFinished,
+    HarvestRunStarted,
+)
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +57,28 @@ async def queue_requested(conn: asyncpg.Connection, command: HarvestRequested) -
     if await repository.get_source(conn, command.source_id) is None:
         raise ValueError(f"unknown harvest source {command.source_id!r}")
     await repository.queue_run(conn, run_id_for(command), command.source_id, command.mode, command.requested_by)
+    return []
+
+
+async def contribution_accepted(conn: asyncpg.Connection, event: ContributionEvent, policy: FetchPolicy) -> list[Event]:
+    """A portal a moderator accepted for an organisation becomes a source, harvested at once and then
+    daily, unless a source already has its address or the address is refused (logged)."""
+    if not (isinstance(event, ContributionAccepted) and event.field == "portal" and isinstance(event.value, dict)):
+        return []
+    url, family = str(event.value["url"]), str(event.value["technology"])
+    if await repository.source_with_url(conn, url):
+        return []
+    try:
+        await check_address(url, policy.allow_private)
+    except FetchError as exc:
+        log.warning("contributed portal refused", extra={"url": url, "reason": exc.reason})
+        return []
+    host = urlsplit(url).hostname or url
+    source = repository.Source(
+        id=f"contribution-{event.contribution_id[:8]}", url=url, family=family, name=f"{host} ({family})",
+        owner_organization=event.organization_id,
+    )  # fmt: skip
+    await repository.add_source(conn, source, next_run_at=datetime.now(UTC))
     return []
 
 

@@ -9,8 +9,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from shared.events import DatasetDiscovered, Publisher, Resource, ResourceSchema, UpstreamOrigin
+from shared.vocabulary import LICENCES
 
-LICENCE_VOCABULARY = ("licence-ouverte", "odbl", "cc-by", "cc-by-sa", "cc0", "autre", "non-specifiee")
+LICENCE_VOCABULARY = LICENCES
 LICENCE_KEYS = {
     "fr-lo": "licence-ouverte",
     "lov2": "licence-ouverte",

@@ -1,0 +1,139 @@
+// Contributions: the public form (on an organisation's page and for each unmatched publisher), and
+// the list of publishers no organisation was found for. Everything contributed is shown as text.
+import { getJson, type Page } from "./api";
+import { h, replace } from "./dom";
+import { number } from "./format";
+
+export const ORGANISATION_FIELDS: Record<string, string> = {
+  name: "Nom",
+  population: "Population",
+  agents: "Nombre d'agents (décide de l'obligation)",
+  website: "Site web",
+  contact_url: "Page de contact",
+  portal: "Portail de données manquant",
+};
+const TECHNOLOGIES: Record<string, string> = { udata: "udata", ods: "OpenDataSoft", ckan: "CKAN", dcat: "Catalogue DCAT", arcgis: "ArcGIS Hub" };
+
+export interface Submitted {
+  id: string;
+  status: string;
+  follow: string;
+}
+
+interface ApiError {
+  error: { status: number; message: string; details?: string[] };
+}
+
+/** POST a proposal; the answer's reference, or the API's message (with its details) as an Error. */
+export async function propose(body: Record<string, unknown>): Promise<Submitted> {
+  const response = await fetch("/api/v1/contributions", {
+    method: "POST",
+    headers: { "Content-Type": "application/json", Accept: "application/json" },
+    body: JSON.stringify(body),
+  });
+  const answer = (await response.json().catch(() => null)) as Submitted | ApiError | null;
+  if (!response.ok) {
+    const error = (answer as ApiError | null)?.error;
+    throw new Error([error?.message ?? `erreur ${response.status}`, ...(error?.details ?? [])].join(" — "));
+  }
+  return answer as Submitted;
+}
+
+let forms = 0;
+
+/** A field, its value and a comment; a hidden trap field robots fill and people do not see. */
+function proposalForm(legend: string, fields: HTMLElement[], read: () => Record<string, unknown>): HTMLFormElement {
+  const n = ++forms;
+  const comment = h("textarea", { id: `contrib-comment-${n}`, name: "comment", maxlength: 2000, rows: 3 });
+  const trap = h("input", { id: `contrib-homepage-${n}`, name: "homepage", type: "text", tabindex: -1, autocomplete: "off" });
+  const outcome = h("p", { class: "outcome", role: "status" });
+  const form = h("form", { class: "contribution", novalidate: true },
+    h("fieldset", {},
+      h("legend", {}, legend),
+      ...fields,
+      h("label", { for: comment.id }, "Commentaire ou source (facultatif)"), comment,
+      h("div", { class: "trap", "aria-hidden": "true" }, h("label", { for: trap.id }, "Ne pas remplir"), trap),
+      h("button", { type: "submit" }, "Envoyer la proposition")),
+    outcome);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    outcome.className = "outcome";
+    try {
+      const sent = await propose({ ...read(), comment: comment.value.trim() || null, homepage: trap.value || null });
+      replace(outcome, "Merci ! Votre proposition sera relue par l'équipe. Référence : ",
+        h("a", { href: sent.follow, class: "reference" }, sent.id));
+      form.reset();
+    } catch (error) {
+      outcome.className = "outcome error";
+      replace(outcome, `Proposition refusée : ${(error as Error).message}`);
+    }
+  });
+  return form;
+}
+
+/** On an organisation's page: correct or complete one of its fields. */
+export function organisationForm(organizationId: string): HTMLFormElement {
+  const n = forms + 1;
+  const field = h("select", { id: `contrib-field-${n}`, name: "field" },
+    ...Object.entries(ORGANISATION_FIELDS).map(([value, label]) => h("option", { value }, label)));
+  const value = h("input", { id: `contrib-value-${n}`, name: "value", type: "text", maxlength: 2000 });
+  const technology = h("select", { id: `contrib-technology-${n}`, name: "technology" },
+    ...Object.entries(TECHNOLOGIES).map(([key, label]) => h("option", { value: key }, label)));
+  const technologyRow = h("div", { hidden: true }, h("label", { for: technology.id }, "Technologie du portail"), technology);
+  const valueLabel = h("label", { for: value.id }, "Valeur proposée");
+  field.addEventListener("change", () => {
+    const numeric = field.value === "population" || field.value === "agents";
+    value.type = numeric ? "number" : ["website", "contact_url", "portal"].includes(field.value) ? "url" : "text";
+    value.min = numeric ? "0" : "";
+    valueLabel.textContent = field.value === "portal" ? "Adresse du portail" : "Valeur proposée";
+    technologyRow.hidden = field.value !== "portal";
+  });
+  const read = () => {
+    const raw = value.value.trim();
+    const proposed = field.value === "portal" ? { url: raw, technology: technology.value }
+      : field.value === "population" || field.value === "agents" ? (raw === "" ? null : Number(raw)) : raw;
+    return { organization_id: organizationId, field: field.value, value: proposed };
+  };
+  return proposalForm("Proposer une correction",
+    [h("label", { for: field.id }, "Information"), field, valueLabel, value, technologyRow], read);
+}
+
+export interface UnmatchedPublisher {
+  portal_url: string;
+  name: string;
+  remote_id: string;
+  sightings: number;
+  reason: string | null;
+  candidates: { organization_id: string; name: string; confidence: number }[];
+}
+
+/** For a publisher no organisation was found for: the SIREN (or SIRET) of the body behind it. */
+export function publisherForm(publisher: UnmatchedPublisher): HTMLFormElement {
+  const n = forms + 1;
+  const siren = h("input", { id: `contrib-siren-${n}`, name: "siren", type: "text", inputmode: "numeric", maxlength: 20,
+    autocomplete: "off" });
+  const read = () => ({
+    field: "publisher",
+    value: siren.value,
+    publisher: { portal_url: publisher.portal_url, name: publisher.name, remote_id: publisher.remote_id },
+  });
+  return proposalForm(`Rattacher « ${publisher.name} »`, [h("label", { for: siren.id }, "SIREN ou SIRET de l'organisation"), siren], read);
+}
+
+export async function renderPublishers(target: HTMLElement): Promise<void> {
+  target.dataset.state = "loading";
+  const page = await getJson<Page<UnmatchedPublisher>>("/api/v1/publishers/unmatched?page_size=50");
+  replace(target,
+    h("h2", {}, "Éditeurs non rattachés"),
+    h("p", {}, `${number(page.total)} éditeurs trouvés sur les portails ne sont rattachés à aucune organisation. ` +
+      "Si vous connaissez l'organisation derrière l'un d'eux, indiquez son SIREN."),
+    page.data.length
+      ? h("ul", { class: "publishers" }, ...page.data.map((p) =>
+          h("li", {},
+            h("h3", {}, p.name),
+            h("p", { class: "meta" }, `${p.portal_url} · vu ${number(p.sightings)} fois`),
+            p.candidates.length ? h("p", {}, `Candidats : ${p.candidates.slice(0, 3).map((c) => c.name).join(", ")}`) : null,
+            publisherForm(p))))
+      : h("p", {}, "Aucun éditeur en attente."));
+  target.dataset.state = "ready";
+}
