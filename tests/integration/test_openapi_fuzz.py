@@ -2,8 +2,10 @@
 invalid inputs generated from the document, answers without a server error."""
 
 import asyncio
+import xml.etree.ElementTree as ET
 
 import pytest
+import yaml
 
 from tests.support.processes import ROOT
 
@@ -22,3 +24,9 @@ async def test_no_documented_request_gets_a_server_error(referentiel, services, 
     output, _ = await asyncio.wait_for(process.communicate(), timeout=600)
     text = output.decode(errors="replace")
     assert process.returncode == 0, text[-6000:]
+    # Every documented operation was called, the forwarded ones (contributions) included.
+    documented = yaml.safe_load((ROOT / "services/api/openapi.yaml").read_text())["paths"]
+    tested = {case.get("name") for report in tmp_path.glob("*.xml") for case in ET.parse(report).iter("testcase")}
+    missing = [f"{method.upper()} {path}" for path, operations in documented.items() for method in operations
+               if f"{method.upper()} {path}" not in tested]  # fmt: skip
+    assert missing == [], (missing, sorted(n for n in tested if n)[:20])

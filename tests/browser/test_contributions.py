@@ -1,0 +1,160 @@
+"""Contributing and moderating in Debian's Chromium: the form on an organisation's page, the
+moderation page with a token, the accepted value on the organisation's page within seconds; markup
+and scripts typed into every field stay text everywhere they are shown."""
+
+from collections.abc import AsyncIterator
+
+import aiohttp
+import pytest
+from playwright.async_api import Browser, Dialog, Page, async_playwright
+
+from shared.events import Publisher
+from tests.browser.test_frontend import no_serious_violations
+from tests.support.browser import ARGS, CHROMIUM
+from tests.support.db import connect_as
+from tests.support.events import discovered, publish
+from tests.support.kafka import wait_for
+from tests.support.processes import run_module
+
+pytestmark = pytest.mark.integration
+
+# Each one would set window.__xss (or open a dialog) if it were ever parsed as markup or script.
+ATTACKS = [
+    '<img src=x onerror="window.__xss=1">',
+    '"><script>window.__xss=2</script>',
+    "<svg onload=window.__xss=3>",
+    "javascript:window.__xss=4",
+]
+
+
+@pytest.fixture(scope="module")
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield browser
+        await browser.close()
+
+
+@pytest.fixture
+async def page(browser: Browser) -> AsyncIterator[Page]:
+    context = await browser.new_context(locale="fr-FR")
+    page = await context.new_page()
+    page.set_default_timeout(20_000)
+    dialogs: list[str] = []
+
+    async def dismiss(dialog: Dialog) -> None:
+        dialogs.append(dialog.message)
+        await dialog.dismiss()
+
+    page.on("dialog", dismiss)
+    yield page
+    assert await page.evaluate("window.__xss") is None, "contributed text ran as script"
+    assert dialogs == []
+    await context.close()
+
+
+@pytest.fixture(scope="module")
+async def token(services, settings) -> str:
+    return (await run_module(settings, "services.contributions", "tokens", "create", "--role", "moderator",
+                             "--name", "Modération navigateur")).strip()  # fmt: skip
+
+
+async def organisation(services, name: str) -> dict:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(f"{services['api'].url}/api/v1/organizations", params={"q": name, "type": "COM"}) as response,
+    ):
+        return next(o for o in (await response.json())["data"] if o["name"] == name)
+
+
+async def known_to_contributions(settings, organization_id: str) -> None:
+    conn = await connect_as(settings, "contributions")
+    try:
+        query = "SELECT 1 FROM contributions.known_organizations WHERE id = $1"
+        await wait_for(lambda: conn.fetchval(query, organization_id), timeout=300, interval=0.5)
+    finally:
+        await conn.close()
+
+
+async def test_a_correction_proposed_in_the_page_is_moderated_and_shown(referentiel, services, settings, page, token):
+    api = services["api"].url
+    vitre = await organisation(services, "Vitré")
+    await known_to_contributions(settings, vitre["id"])
+    await page.goto(f"{api}/?vue=organisation&organisation={vitre['id']}")
+    await page.wait_for_selector("#vue[data-state=ready]")
+    form = page.locator("form.contribution")
+    await form.get_by_label("Information").select_option("contact_url")
+    await form.get_by_label("Valeur proposée").fill("https://www.vitre.bzh/contact")
+    await form.get_by_label("Commentaire ou source (facultatif)").fill(ATTACKS[0])
+    await form.get_by_role("button", name="Envoyer la proposition").click()
+    reference = await form.locator("a.reference").text_content()
+    assert reference and len(reference) == 36
+    await no_serious_violations(page)
+
+    await page.goto(f"{api}/?vue=moderation")
+    await page.get_by_label("Jeton de modération").fill(token)
+    await page.get_by_role("button", name="Afficher").click()
+    proposal = page.locator(f"article.proposal[data-id='{reference}']")
+    await proposal.wait_for()
+    assert await proposal.locator("dd.proposed").text_content() == "https://www.vitre.bzh/contact"
+    assert ATTACKS[0] in (await proposal.text_content() or "")  # shown as the characters typed
+    await no_serious_violations(page)
+    await proposal.get_by_label("Commentaire de décision").fill(ATTACKS[1])
+    await proposal.get_by_role("button", name="Accepter").click()
+    await proposal.wait_for(state="detached")  # the queue shows pending proposals: it left
+
+    async def contact() -> str | None:
+        async with aiohttp.ClientSession() as http, http.get(f"{api}/api/v1/organizations/{vitre['id']}") as response:
+            return (await response.json()).get("contact_url")  # type: ignore[no-any-return]
+
+    assert await wait_for(contact, timeout=20) == "https://www.vitre.bzh/contact"
+
+
+async def test_contributed_markup_stays_text_everywhere(referentiel, services, settings, page, token):
+    """Names, comments and publishers carrying markup, accepted, then shown by the table, the cards,
+    the organisation page, the publishers' list and the moderation page."""
+    api = services["api"].url
+    fougeres = await organisation(services, "Fougères")
+    await known_to_contributions(settings, fougeres["id"])
+    hostile = f"Fougères {ATTACKS[2]}"
+    publisher = Publisher(name=f"Éditeur {ATTACKS[1]}")
+    await publish(settings, discovered("xss-1", publisher, portal_url="http://xss.test"))
+    async with aiohttp.ClientSession() as http:
+        headers = {"Authorization": f"Bearer {token}"}
+        bodies = (
+            {"organization_id": fougeres["id"], "field": "name", "value": hostile, "comment": ATTACKS[3]},
+            {"organization_id": fougeres["id"], "field": "website", "value": "https://fougeres.test/"},
+        )
+        for body in bodies:
+            async with http.post(f"{api}/api/v1/contributions", json=body) as response:
+                proposal = await response.json()
+                assert response.status == 201, proposal
+            async with http.post(f"{api}/api/v1/contributions/{proposal['id']}/accept", headers=headers,
+                                 json={"comment": ATTACKS[0]}) as response:  # fmt: skip
+                assert response.status == 200
+
+        async def renamed():
+            async with http.get(f"{api}/api/v1/organizations/{fougeres['id']}") as response:
+                return (await response.json())["name"] == hostile
+
+        await wait_for(renamed, timeout=20)
+
+        async def listed():
+            async with http.get(f"{api}/api/v1/publishers/unmatched", params={"page_size": 200}) as response:
+                return publisher.name in {p["name"] for p in (await response.json())["data"]}
+
+        await wait_for(listed, timeout=20)
+
+    for view in ("", "?vue=cards", f"?vue=organisation&organisation={fougeres['id']}"):
+        query = f"{view}{'&' if view else '?'}q=Foug%C3%A8res&type=COM" if "organisation=" not in view else view
+        await page.goto(f"{api}/{query}")
+        await page.wait_for_function(f"document.querySelector('#vue').textContent.includes({hostile!r})")
+    await page.goto(f"{api}/?vue=publishers")
+    await page.wait_for_selector("#vue[data-state=ready]")
+    assert await page.get_by_role("heading", name=publisher.name, exact=True).count() == 1
+    await no_serious_violations(page)
+    await page.goto(f"{api}/?vue=moderation")
+    await page.get_by_label("Jeton de modération").fill(token)
+    await page.get_by_label("Propositions").select_option("accepted")
+    await page.wait_for_function(f"document.querySelector('#moderation-queue').textContent.includes({hostile!r})")
+    assert await page.locator("#vue script, #vue img, #vue svg[onload]").count() == 0
