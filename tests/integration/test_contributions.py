@@ -79,7 +79,7 @@ async def test_an_accepted_correction_reaches_the_api_within_seconds(referentiel
             return (await response.json()).get("website")  # type: ignore[no-any-return]
 
     assert await wait_for(website, timeout=30) == "https://www.brest.fr/"
-    assert time.monotonic() - accepted_at < 10  # "within seconds": measured ≈ 1 s on 2 cores
+    assert time.monotonic() - accepted_at < 10  # "within seconds": measured 2.1 s, the api's 2 s micro-cache included
 
     async with http.get(f"{api}{sent['follow']}") as response:
         followed = await response.json()
