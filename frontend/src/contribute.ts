@@ -11,6 +11,7 @@ export const ORGANISATION_FIELDS: Record<string, string> = {
   website: "Site web",
   contact_url: "Page de contact",
   portal: "Portail de données manquant",
+  dataset: "Jeu de données manquant",
 };
 const TECHNOLOGIES: Record<string, string> = { udata: "udata", ods: "OpenDataSoft", ckan: "CKAN", dcat: "Catalogue DCAT", arcgis: "ArcGIS Hub" };
 
@@ -80,22 +81,27 @@ export function organisationForm(organizationId: string): HTMLFormElement {
   const technology = h("select", { id: `contrib-technology-${n}`, name: "technology" },
     ...Object.entries(TECHNOLOGIES).map(([key, label]) => h("option", { value: key }, label)));
   const technologyRow = h("div", { hidden: true }, h("label", { for: technology.id }, "Technologie du portail"), technology);
+  const title = h("input", { id: `contrib-title-${n}`, name: "title", type: "text", maxlength: 500 });
+  const titleRow = h("div", { hidden: true }, h("label", { for: title.id }, "Titre du jeu de données"), title);
   const valueLabel = h("label", { for: value.id }, "Valeur proposée");
   field.addEventListener("change", () => {
     const numeric = field.value === "population" || field.value === "agents";
-    value.type = numeric ? "number" : ["website", "contact_url", "portal"].includes(field.value) ? "url" : "text";
+    value.type = numeric ? "number" : ["website", "contact_url", "portal", "dataset"].includes(field.value) ? "url" : "text";
     value.min = numeric ? "0" : "";
-    valueLabel.textContent = field.value === "portal" ? "Adresse du portail" : "Valeur proposée";
+    valueLabel.textContent = field.value === "portal" ? "Adresse du portail"
+      : field.value === "dataset" ? "Adresse du jeu de données" : "Valeur proposée";
     technologyRow.hidden = field.value !== "portal";
+    titleRow.hidden = field.value !== "dataset";
   });
   const read = () => {
     const raw = value.value.trim();
     const proposed = field.value === "portal" ? { url: raw, technology: technology.value }
+      : field.value === "dataset" ? { title: title.value.trim(), url: raw }
       : field.value === "population" || field.value === "agents" ? (raw === "" ? null : Number(raw)) : raw;
     return { organization_id: organizationId, field: field.value, value: proposed };
   };
   return proposalForm("Proposer une correction",
-    [h("label", { for: field.id }, "Information"), field, valueLabel, value, technologyRow], read);
+    [h("label", { for: field.id }, "Information"), field, titleRow, valueLabel, value, technologyRow], read);
 }
 
 export interface UnmatchedPublisher {

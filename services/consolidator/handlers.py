@@ -1,11 +1,13 @@
 """Consolidation of harvested datasets into the registry. Each handler runs inside the transaction
 that also claims the event in the inbox and stores the emitted events in the outbox."""
 
+import json
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
+from urllib.parse import urlsplit
 
 import asyncpg
 
@@ -41,6 +43,7 @@ from shared.events import (
     OrganizationChanged,
     Publisher,
     ReferentielEntry,
+    Resource,
 )
 from shared.identifiers import siren_from
 from shared.matching import Matcher, MatcherCache
@@ -337,6 +340,8 @@ async def contribution_accepted(
         return []  # a portal to harvest: the harvester adds it as a source
     if event.field == "publisher":
         return await link_publisher(conn, event, matchers)
+    if event.field == "dataset":
+        return await add_contributed_dataset(conn, event, matchers)
     override = partial(Override, field=event.field, value=event.value, contribution_id=event.contribution_id)
     if event.dataset_id:
         if event.field not in DATASET_FIELDS:
@@ -382,6 +387,38 @@ async def link_publisher(conn: asyncpg.Connection, event: ContributionAccepted, 
         matcher.aliases.update(dict.fromkeys(keys, event.organization_id))
         datasets = await repository.link_publisher(conn, portal_url, publisher, event.organization_id)
         return await refresh_datasets(conn, datasets, cause=f"contribution:{event.contribution_id}")
+
+
+CONTRIBUTED_SOURCE = "contributions"  # the source of datasets known from contributions (portal kind "contribution")
+
+
+async def add_contributed_dataset(
+    conn: asyncpg.Connection, event: ContributionAccepted, matchers: MatcherCache
+) -> list[Event]:
+    """A dataset no portal listed, found by a contributor: a record of the source `contributions`
+    at the address's site, consolidated as a harvested one (it joins the canonical dataset already
+    known at the same landing page, if any) and attributed to the organisation through an alias."""
+    organization = (await repository.get_organizations(conn, [event.organization_id])).get(event.organization_id)
+    if organization is None:
+        raise ValueError(f"unknown organisation {event.organization_id!r}")
+    if not isinstance(event.value, dict) or not {"title", "url"} <= set(event.value):
+        raise ValueError("a contributed dataset is {title, url, description?, licence?}")
+    url = str(event.value["url"])
+    site = urlsplit(url)
+    publisher = Publisher(name=organization.name, siren=organization.siren, departement=organization.departement)
+    discovered = DatasetDiscovered(
+        producer=PRODUCER, run_id=f"contribution:{event.contribution_id}", source_id=CONTRIBUTED_SOURCE,
+        portal_kind="contribution", portal_url=f"{site.scheme}://{site.netloc}", remote_id=event.contribution_id,
+        remote_url=url, publisher=publisher, title=str(event.value["title"]),
+        description=event.value.get("description"), licence=event.value.get("licence"),
+        resources=[Resource(url=url)], content_hash=state_hash(json.dumps(event.value, sort_keys=True)),
+    )  # fmt: skip
+    keys = alias_keys(discovered.portal_url, publisher)
+    await repository.set_aliases(conn, [(key, organization.id, "contribution") for key in keys])
+    matcher = await matchers.get(conn)
+    with matchers.rolled_back_with():
+        matcher.aliases.update(dict.fromkeys(keys, organization.id))
+        return await datasets_discovered(conn, [discovered], matchers, grace=timedelta(0))
 
 
 async def referentiel_entries(conn: asyncpg.Connection, events: list[ReferentielEntry]) -> list[Event]:

@@ -102,6 +102,19 @@ def portal(value: Any) -> dict[str, str]:
     return {"url": web_url(value["url"]), "technology": one_of(PORTAL_FAMILIES)(value["technology"])}
 
 
+def dataset(value: Any) -> dict[str, str]:
+    """A dataset the registry misses: its title and address, and if known its description and licence."""
+    optional = {"description", "licence"}
+    if not isinstance(value, dict) or not {"title", "url"} <= set(value) or set(value) - {"title", "url"} - optional:
+        raise Invalid("un jeu de données se décrit par {title, url}, et au besoin description et licence")
+    proposed = {"title": text(2, 500)(value["title"]), "url": web_url(value["url"])}
+    if value.get("description"):
+        proposed["description"] = text(0, MAX_TEXT)(value["description"])
+    if value.get("licence"):
+        proposed["licence"] = one_of(LICENCES)(value["licence"])
+    return proposed
+
+
 def organization_id(value: Any) -> str:
     return text(1, 40)(value)
 
@@ -113,6 +126,7 @@ ORGANIZATION_FIELDS: dict[str, Callable[[Any], Any]] = {
     "website": web_url,
     "contact_url": web_url,
     "portal": portal,  # a portal it publishes on, for the harvester to add as a source
+    "dataset": dataset,  # a dataset it publishes that no harvested portal lists
 }
 DATASET_FIELDS: dict[str, Callable[[Any], Any]] = {
     "title": text(2, 500),
@@ -148,6 +162,6 @@ def current_value(field: str, organization: dict[str, Any] | None, dataset: dict
         return None
     if field == "agents":
         return (organization.get("obligation") or {}).get("agents")
-    if field == "portal":
-        return None  # portals are known from datasets; the moderator sees the organisation's page
+    if field in ("portal", "dataset"):
+        return None  # something new: the moderator sees the organisation's page for what is known
     return organization.get(field)

@@ -268,3 +268,31 @@ async def test_a_missing_portal_becomes_a_harvest_source(referentiel, services, 
 
     added = await wait_for(source, timeout=30)
     assert added["family"] == "ckan" and added["owner_organization"] == vannes["id"]
+
+
+async def test_a_missing_dataset_joins_the_registry_once(referentiel, services, settings, http, moderator):
+    api = services["api"].url
+    auray = await organisation(http, api, "Auray")
+    await known_to_contributions(settings, auray["id"])
+    menus = {"title": "Menus des cantines scolaires", "url": "https://www.auray.test/vie-pratique/menus",
+             "licence": "licence-ouverte"}  # fmt: skip
+    for value in (menus, {**menus, "title": "Menus de la restauration scolaire"}):  # proposed twice, by two people
+        sent = await submit(http, api, {"organization_id": auray["id"], "field": "dataset", "value": value})
+        await decide(http, api, sent["id"], "accept", moderator)
+
+    async def datasets() -> list[dict[str, Any]] | None:
+        async with http.get(f"{api}/api/v1/datasets", params={"organization": auray["id"]}) as response:
+            listed = (await response.json())["data"]
+        return listed if listed and len(listed[0]["sources"]) == 2 else None
+
+    [dataset] = await wait_for(datasets, timeout=30)  # one canonical dataset: the same landing page
+    assert dataset["licence"] == "licence-ouverte"
+    assert {s["portal_url"] for s in dataset["sources"]} == {"https://www.auray.test"}
+    card = await wait_for(lambda: _card_with_datasets(http, api, auray["id"]), timeout=30)
+    assert card["indicators"]["publishes"] == 1
+
+
+async def _card_with_datasets(http, api: str, organization_id: str) -> dict[str, Any] | None:
+    async with http.get(f"{api}/api/v1/organizations/{organization_id}") as response:
+        card = await response.json()
+    return card if card["indicators"].get("datasets") == 1 else None

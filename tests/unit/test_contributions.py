@@ -28,6 +28,8 @@ def test_each_field_checks_its_value():
     assert check_value(ProposalIn(field="portal", value={"url": "https://d.fr", "technology": "ckan"},
                                   **organisation)) == {"url": "https://d.fr", "technology": "ckan"}  # fmt: skip
     assert check_value(ProposalIn(field="licence", value="odbl", dataset_id="d1", **organisation)) == "odbl"
+    menus = {"title": "Menus", "url": "https://ville.fr/menus"}
+    assert check_value(ProposalIn(field="dataset", value=menus, **organisation)) == menus
     publisher = {"portal_url": "https://p.fr", "name": "SIG"}
     assert check_value(ProposalIn(field="publisher", value="21560165900018", publisher=publisher)) == "215601659"
     refused = [
@@ -40,6 +42,9 @@ def test_each_field_checks_its_value():
         ProposalIn(field="publisher", value="215601659"),  # no publisher
         ProposalIn(field="name", value="Nom", publisher=publisher, **organisation),
         ProposalIn(field="portal", value={"url": "https://d.fr"}, **organisation),
+        ProposalIn(field="dataset", value={"title": "Menus"}, **organisation),
+        ProposalIn(field="dataset", value={**menus, "licence": "libre"}, **organisation),
+        ProposalIn(field="dataset", value={**menus, "resources": []}, **organisation),
     ]
     for proposal in refused:
         with pytest.raises(Invalid):
