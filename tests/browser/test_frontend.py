@@ -131,7 +131,7 @@ async def test_one_filter_drives_every_view_and_the_url_restores_it(seeded, serv
     await page.wait_for_selector("#vue[data-state=ready]")
     assert int(await page.get_attribute("#vue", "data-points") or 0) == expected["total"]
     assert await page.get_attribute("#vue", "data-areas") == "96"  # 101 départements, 5 of them in the insets
-    assert await page.locator(".inset path.leaflet-interactive").count() >= 5
+    assert [await inset.get_attribute("data-areas") for inset in await page.locator(".inset").all()] == ["1"] * 5
     await no_serious_violations(page)
     await page.select_option("#carte-niveau", "regions")
     await page.wait_for_url("**niveau=regions**")
