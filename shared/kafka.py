@@ -83,3 +83,73 @@ async def consumer_lag(settings: Settings, group: str, topic: str) -> int:
     return sum(
         end - (committed[tp].offset if tp in committed and committed[tp].offset >= 0 else 0) for tp, end in ends.items()
     )
+
+
+async def consumer_lags(settings: Settings, pairs: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """The lag of each (group, topic), read with one admin client and one consumer for all of them."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers, group_id=None)
+    await admin.start()
+    await consumer.start()
+    try:
+        topics = sorted({topic for _, topic in pairs})
+        described = await admin.describe_topics(topics)
+        partitions = {t["topic"]: [TopicPartition(t["topic"], p["partition"]) for p in t["partitions"]]
+                      for t in described}  # fmt: skip
+        ends: dict[TopicPartition, int] = await consumer.end_offsets([p for ps in partitions.values() for p in ps])
+        lags = {}
+        for group, topic in pairs:
+            owned = partitions.get(topic, [])
+            committed = await admin.list_consumer_group_offsets(group, partitions=owned)
+            lags[(group, topic)] = sum(
+                ends[tp] - (committed[tp].offset if tp in committed and committed[tp].offset >= 0 else 0)
+                for tp in owned
+            )
+        return lags
+    finally:
+        await consumer.stop()
+        await admin.close()
+
+
+async def groups_lag(settings: Settings) -> list[dict[str, Any]]:
+    """Every consumer group of this deployment (its topic prefix) with its lag per topic."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers, group_id=None)
+    await admin.start()
+    await consumer.start()
+    try:
+        groups = sorted(g[0] for g in await admin.list_consumer_groups() if g[0].startswith(settings.topic_prefix))
+        committed = {group: await admin.list_consumer_group_offsets(group) for group in groups}
+        partitions = {tp for offsets in committed.values() for tp in offsets}
+        ends: dict[TopicPartition, int] = await consumer.end_offsets(list(partitions)) if partitions else {}
+        lags = []
+        for group, offsets in committed.items():
+            per_topic: dict[str, int] = {}
+            for tp, meta in offsets.items():
+                per_topic[tp.topic] = per_topic.get(tp.topic, 0) + max(ends.get(tp, 0) - max(meta.offset, 0), 0)
+            lags += [{"group": group, "topic": topic, "lag": lag} for topic, lag in sorted(per_topic.items())]
+        return lags
+    finally:
+        await consumer.stop()
+        await admin.close()
+
+
+async def message_counts(settings: Settings, topics: list[str]) -> dict[str, int]:
+    """Messages each topic holds now (end minus beginning offsets, over its partitions)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers, group_id=None)
+    await admin.start()
+    await consumer.start()
+    try:
+        described = await admin.describe_topics(topics)
+        partitions = [TopicPartition(t["topic"], p["partition"]) for t in described if not t["error_code"]
+                      for p in t["partitions"]]  # fmt: skip
+        starts = await consumer.beginning_offsets(partitions) if partitions else {}
+        ends = await consumer.end_offsets(partitions) if partitions else {}
+        counts = dict.fromkeys(topics, 0)
+        for tp in partitions:
+            counts[tp.topic] += ends[tp] - starts[tp]
+        return counts
+    finally:
+        await consumer.stop()
+        await admin.close()

@@ -19,9 +19,20 @@ HTTP_REQUEST_SECONDS = Histogram(
 )
 READY = Gauge("obs_service_ready", "1 while the service's Kafka and PostgreSQL answer", ["service"])
 DB_POOL_SIZE = Gauge("obs_db_pool_connections", "Connections in the database pool", ["service", "state"])
-HARVEST_RUNS = Counter("obs_harvest_runs_total", "Harvest runs finished", ["family", "status"])
-HARVEST_ITEMS = Counter("obs_harvest_items_total", "Datasets published by harvest runs", ["family"])
-HARVEST_ERRORS = Counter("obs_harvest_errors_total", "Item and page errors of harvest runs", ["family"])
+# Per source: sources are few (one per portal, added by operators), so the label stays bounded.
+HARVEST_RUNS = Counter("obs_harvest_runs_total", "Harvest runs finished", ["source", "family", "status"])
+HARVEST_ITEMS = Counter("obs_harvest_items_total", "Datasets published by harvest runs", ["source", "family"])
+HARVEST_ERRORS = Counter("obs_harvest_errors_total", "Item and page errors of harvest runs", ["source", "family"])
+HARVEST_LAST_FINISHED = Gauge(
+    "obs_harvest_last_finished_timestamp_seconds", "When the source's last run finished", ["source", "family"]
+)
+CONSUMER_LAG = Gauge("obs_consumer_lag", "Messages of the topic not yet committed by the group", ["group", "topic"])
+INDICATORS_LATENCY = Histogram(
+    "obs_indicators_latency_seconds",
+    "From a registry change (its event's time) to the indicators recomputed for it",
+    ["trigger"],
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60),
+)
 BATCH_SECONDS = Histogram(
     "obs_batch_duration_seconds",
     "Time to handle one batch of events in its transaction",

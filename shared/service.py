@@ -20,7 +20,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from shared import metrics
 from shared.db import apply_migrations, create_pool, database_answers
 from shared.deadletter import DeadLetterPolicy
-from shared.kafka import create_broker
+from shared.kafka import consumer_lags, create_broker
 from shared.logs import configure_logging
 from shared.messaging import OutboxRelay
 from shared.settings import Settings
@@ -136,7 +136,25 @@ async def _start_dependencies(runtime: Runtime, relay: list[OutboxRelay]) -> Non
         await relay[0].start()
     for hook in runtime.on_start:
         await hook(runtime)
+    if runtime.broker.subscribers:
+        runtime.spawn(_report_lag(runtime))
     log.info("ready")
+
+
+LAG_INTERVAL_SECONDS = 15.0
+
+
+async def _report_lag(runtime: Runtime) -> None:
+    """Keep obs_consumer_lag current for every group the service consumes with."""
+    subscribers: list[Any] = list(runtime.broker.subscribers)  # Kafka subscribers: group_id, topic_names
+    pairs = [(s.group_id, topic) for s in subscribers if s.group_id for topic in s.topic_names]
+    while True:
+        try:
+            for (group, topic), lag in (await consumer_lags(runtime.settings, pairs)).items():
+                metrics.CONSUMER_LAG.labels(group=group, topic=topic).set(lag)
+        except Exception:  # a broker away for a while: the gauge keeps its last value, the log says why
+            log.warning("consumer lag unavailable", exc_info=True)
+        await asyncio.sleep(LAG_INTERVAL_SECONDS)
 
 
 async def _retry_forever(start: Callable[[], Awaitable[T]], what: str) -> T:

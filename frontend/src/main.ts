@@ -81,12 +81,12 @@ async function render(): Promise<void> {
   view.dataset.view = state.view;
   view.dataset.state = "loading"; // each view says "ready" once drawn (some load their code first)
   try {
-    if (state.view === "publishers" || state.view === "moderation") {
+    if (state.view === "publishers" || state.view === "moderation" || state.view === "operations") {
       count.textContent = "";
-      const { renderPublishers } = await import("./contribute");
-      const { renderModeration } = await import("./moderation");
-      if (state.view === "publishers") await renderPublishers(view);
-      else renderModeration(view);
+      if (state.view === "publishers") await (await import("./contribute")).renderPublishers(view);
+      else if (state.view === "moderation") (await import("./moderation")).renderModeration(view);
+      else await (await import("./operations")).renderOperations(view);
+      view.dataset.state = "ready";
       return;
     }
     if (state.view === "organisation" && state.organisation) {

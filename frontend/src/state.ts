@@ -2,7 +2,7 @@
 
 export const FILTERS = ["q", "type", "region", "departement", "obligated", "publishes", "technology", "population_bin"] as const;
 export type FilterName = (typeof FILTERS)[number];
-export type View = "table" | "cards" | "map" | "charts" | "organisation" | "publishers" | "moderation";
+export type View = "table" | "cards" | "map" | "charts" | "organisation" | "publishers" | "moderation" | "operations";
 
 export interface State {
   filters: Partial<Record<FilterName, string>>;
@@ -14,7 +14,7 @@ export interface State {
   organisation: string | null;
 }
 
-const VIEWS: View[] = ["table", "cards", "map", "charts", "organisation", "publishers", "moderation"];
+const VIEWS: View[] = ["table", "cards", "map", "charts", "organisation", "publishers", "moderation", "operations"];
 
 export function fromUrl(search: string): State {
   const params = new URLSearchParams(search);

@@ -1,9 +1,28 @@
-"""`python -m services.api` runs the public API."""
+"""`python -m services.api` runs the public API; `python -m services.api status` prints what
+operators watch (each source's last harvest, consumers' lag, dead letters) and exits."""
 
+import asyncio
+import sys
+
+from services.api import operations
 from services.api.app import FORWARDED_PREFIXES, create_routes, create_runtime, json_errors
 from services.api.caching import http_caching
+from shared.db import create_pool
 from shared.service import run
 from shared.settings import Settings
 
+
+async def print_status(settings: Settings) -> None:
+    pool = await create_pool(settings, "api", max_size=1)
+    try:
+        async with pool.acquire() as conn:
+            print(operations.as_text(await operations.status(conn, settings)))
+    finally:
+        await pool.close()
+
+
 if __name__ == "__main__":
-    run(create_runtime(Settings()), create_routes(), middlewares=(json_errors, http_caching(FORWARDED_PREFIXES)))
+    if sys.argv[1:] == ["status"]:
+        asyncio.run(print_status(Settings()))
+    else:
+        run(create_runtime(Settings()), create_routes(), middlewares=(json_errors, http_caching(FORWARDED_PREFIXES)))

@@ -3,6 +3,7 @@
 import json
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,8 @@ import asyncpg
 import yaml
 from aiohttp import web
 
-from services.api import exports, geodata, repository
+import shared.asyncapi
+from services.api import exports, geodata, operations, repository
 from services.api.forwarding import forward
 from services.api.repository import SORTS, DatasetFilter, OrganizationFilter
 from shared.matching import MatcherCache
@@ -120,6 +122,11 @@ async def _mapped(
 
 async def _once(rows: list[dict[str, Any]]) -> AsyncIterator[list[dict[str, Any]]]:
     yield rows
+
+
+@cache
+def asyncapi_document() -> str:
+    return shared.asyncapi.generate()
 
 
 def json_response(body: Any) -> web.Response:
@@ -410,6 +417,18 @@ def create_routes() -> web.RouteTableDef:
         async with runtime.pool.acquire() as conn:
             data, total = await repository.unmatched_publishers(conn, page, page_size)
         return paginated(request, data, total, page, page_size)
+
+    @routes.get("/api/v1/operations/status")
+    async def operations_status(request: web.Request) -> web.Response:
+        """Each source's last harvest, every consumer group's lag, the dead letters waiting."""
+        runtime: Runtime = request.app["runtime"]
+        async with runtime.pool.acquire() as conn:
+            return json_response(await operations.status(conn, runtime.settings))
+
+    @routes.get("/api/asyncapi.yaml")
+    async def asyncapi(request: web.Request) -> web.Response:
+        """The events other systems may subscribe to (docs/events.md), generated from the services' code."""
+        return web.Response(text=asyncapi_document(), content_type="application/yaml")
 
     @routes.get("/api/openapi.json")
     async def openapi(request: web.Request) -> web.Response:

@@ -252,9 +252,11 @@ async def execute_run(
             started = await repository.run_started_at(conn, run.run_id)
             await repository.set_watermark(conn, source.id, schedules.new_watermark(started), full=run.mode == "full")
     await publish(finished, True)
-    metrics.HARVEST_RUNS.labels(family=source.family, status=status).inc()
-    metrics.HARVEST_ITEMS.labels(family=source.family).inc(seen)
-    metrics.HARVEST_ERRORS.labels(family=source.family).inc(finished.errors)
+    labels = {"source": source.id, "family": source.family}
+    metrics.HARVEST_RUNS.labels(**labels, status=status).inc()
+    metrics.HARVEST_ITEMS.labels(**labels).inc(seen)
+    metrics.HARVEST_ERRORS.labels(**labels).inc(finished.errors)
+    metrics.HARVEST_LAST_FINISHED.labels(**labels).set_to_current_time()
     log.info(
         "harvest run finished",
         extra={

@@ -29,6 +29,7 @@ from services.indicators.measures import (
     tallied,
     touched_scopes,
 )
+from shared import metrics
 from shared.events import CanonicalDataset, DatasetChanged, Event, IndicatorsUpdated, Organization, OrganizationChanged
 
 PRODUCER = "indicators"
@@ -132,7 +133,9 @@ async def organizations_changed(
             previous = before.get(organization.id)
             covered = [*covered_by(previous, communes), *covered_by(organization, communes)]
             scopes |= touched_scopes(previous, organization, covered)
-        return await recompute(conn, scopes, registry, events[-1].correlation_id)
+        emitted = await recompute(conn, scopes, registry, events[-1].correlation_id)
+    observe_latency("organizations", events)
+    return emitted
 
 
 async def datasets_changed(
@@ -166,7 +169,15 @@ async def datasets_changed(
                 # Coverage moves only when whether it publishes moves.
                 covered = covered_by(organization, communes) if communes and owner in flipped else []
                 scopes |= touched_scopes(organization, organization, covered)
-        return await recompute(conn, scopes, registry, events[-1].correlation_id)
+        emitted = await recompute(conn, scopes, registry, events[-1].correlation_id)
+    observe_latency("datasets", events)
+    return emitted
+
+
+def observe_latency(trigger: str, events: list[OrganizationChanged] | list[DatasetChanged]) -> None:
+    """How long the batch's oldest change waited for its indicators (commit excepted)."""
+    oldest = min(e.occurred_at for e in events)
+    metrics.INDICATORS_LATENCY.labels(trigger=trigger).observe((datetime.now(UTC) - oldest).total_seconds())
 
 
 async def recompute(

@@ -194,3 +194,14 @@ async def test_keyboard_and_phone(seeded, services, browser):
     names = await page.locator("table.organisations tbody th").all_text_contents()
     assert "Quimper" in names and len(names) == expected["total"], names
     await context.close()
+
+
+async def test_the_operations_page_shows_sources_lag_and_dead_letters(seeded, services, page):
+    status = await api_json(services, "/api/v1/operations/status")
+    await page.goto(f"{services['api'].url}/?vue=operations")
+    await page.wait_for_selector("#vue[data-view=operations][data-state=ready]")
+    assert await page.locator("#operations-dlq tbody tr").count() == len(status["dead_letters"]) == 8
+    assert await page.locator("#operations-lag tbody tr").count() >= 1
+    topics = await page.locator("#operations-dlq tbody tr td:first-child").all_text_contents()
+    assert topics == [d["topic"] for d in status["dead_letters"]]
+    await no_serious_violations(page)

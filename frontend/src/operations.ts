@@ -1,0 +1,39 @@
+// The operators' page: each source's last harvest, the consumers' lag, the dead letters waiting.
+import { getJson } from "./api";
+import { h, replace } from "./dom";
+import { number } from "./format";
+
+interface Status {
+  sources: { id: string; name: string; family: string; status: string | null; items_seen: number | null;
+    errors: number | null; finished_at: string | null; message: string | null }[];
+  lag: { group: string; topic: string; lag: number }[];
+  dead_letters: { topic: string; messages: number }[];
+}
+
+const RUN_STATUS: Record<string, string> = {
+  done: "terminée", "done-errors": "terminée avec erreurs", partial: "partielle", failed: "échouée",
+  queued: "en attente", running: "en cours",
+};
+
+function table(caption: string, headers: string[], rows: (string | number)[][], id: string): HTMLTableElement {
+  return h("table", { class: "operations", id },
+    h("caption", {}, caption),
+    h("thead", {}, h("tr", {}, ...headers.map((label) => h("th", { scope: "col" }, label)))),
+    h("tbody", {}, ...rows.map((cells) => h("tr", {}, ...cells.map((cell) => h("td", {}, typeof cell === "number" ? number(cell) : cell))))));
+}
+
+export async function renderOperations(target: HTMLElement): Promise<void> {
+  const status = await getJson<Status>("/api/v1/operations/status");
+  const waiting = status.dead_letters.reduce((sum, d) => sum + d.messages, 0);
+  replace(target,
+    h("h2", {}, "Exploitation"),
+    h("p", {}, `${number(status.sources.length)} sources · ${number(waiting)} message(s) en lettre morte · ` +
+      `retard total ${number(status.lag.reduce((sum, g) => sum + g.lag, 0))} message(s)`),
+    table("Sources et dernière moisson", ["Source", "Famille", "Statut", "Jeux vus", "Erreurs", "Fin", "Message"],
+      status.sources.map((s) => [s.name, s.family, s.status ? RUN_STATUS[s.status] ?? s.status : "jamais moissonnée",
+        s.items_seen ?? 0, s.errors ?? 0, s.finished_at ? new Date(s.finished_at).toLocaleString("fr-FR") : "", s.message ?? ""]),
+      "operations-sources"),
+    table("Retard des consommateurs", ["Groupe", "Topic", "Messages en attente"],
+      status.lag.map((g) => [g.group, g.topic, g.lag]), "operations-lag"),
+    table("Lettres mortes", ["Topic", "Messages"], status.dead_letters.map((d) => [d.topic, d.messages]), "operations-dlq"));
+}
