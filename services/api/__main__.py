@@ -4,6 +4,9 @@ operators watch (each source's last harvest, consumers' lag, dead letters) and e
 import asyncio
 import sys
 
+import asyncpg
+from aiokafka.errors import KafkaError
+
 from services.api import operations
 from services.api.app import FORWARDED_PREFIXES, create_routes, create_runtime, json_errors
 from services.api.caching import http_caching
@@ -23,6 +26,9 @@ async def print_status(settings: Settings) -> None:
 
 if __name__ == "__main__":
     if sys.argv[1:] == ["status"]:
-        asyncio.run(print_status(Settings()))
+        try:
+            asyncio.run(asyncio.wait_for(print_status(Settings()), timeout=30))
+        except (OSError, TimeoutError, asyncpg.PostgresError, KafkaError) as exc:
+            sys.exit(f"état indisponible : PostgreSQL ou Kafka ne répond pas ({exc!r}); `make up` les démarre")
     else:
         run(create_runtime(Settings()), create_routes(), middlewares=(json_errors, http_caching(FORWARDED_PREFIXES)))
