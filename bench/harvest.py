@@ -22,12 +22,12 @@ import aiohttp
 import asyncpg
 from aiokafka import AIOKafkaProducer
 
-from bench.support import bench_settings, clean, log_dir, prepare, rss_mib, start_module, start_service
+from bench.support import bench_settings, clean, log_dir, prepare, rss_mib, start_service
 from shared.events import HarvestRequested
 from shared.settings import Settings
 from tests.support.db import connect_as
 from tests.support.kafka import end_offsets
-from tests.support.processes import run_module
+from tests.support.processes import run_module, start_module
 
 
 async def raw_kafka_rate(settings: Settings, count: int, size: int) -> float:

@@ -1,13 +1,11 @@
 """What the benchmarks share: an isolated database and topic prefix on the real broker and PostgreSQL,
 services started as processes, memory readings."""
 
-import subprocess
-import sys
 from pathlib import Path
 
 from shared.bootstrap import bootstrap_database, delete_topics, drop_database, ensure_topics
 from shared.settings import Settings
-from tests.support.processes import ROOT, ServiceProcess, ensure_infrastructure, isolated_settings, service_env
+from tests.support.processes import ROOT, ServiceProcess, ensure_infrastructure, isolated_settings
 
 
 def bench_settings(**overrides: object) -> Settings:
@@ -29,16 +27,6 @@ def start_service(name: str, settings: Settings, log_dir: Path) -> ServiceProces
     process = ServiceProcess(name, settings, log_dir)
     process.start()
     return process
-
-
-def start_module(module: str, args: list[str], settings: Settings, log: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", module, *args],
-        cwd=ROOT,
-        env=service_env(settings),
-        stdout=log.open("ab"),
-        stderr=subprocess.STDOUT,
-    )
 
 
 def rss_mib(pid: int, field: str = "VmRSS") -> float:

@@ -116,6 +116,16 @@ async def test_agents_decide_the_obligation_and_rejections_change_nothing(refere
 
     assert (await wait_for(card, timeout=30))["name"] == "Lorient"
 
+    # Back to obliged (the registry is shared with the référentiel's tests, which count the obliged).
+    many = await submit(http, api, {"organization_id": commune["id"], "field": "agents", "value": 900})
+    await decide(http, api, many["id"], "accept", moderator)
+
+    async def obliged() -> bool:
+        async with http.get(f"{api}/api/v1/organizations/{commune['id']}") as response:
+            return (await response.json())["obligated"] is True
+
+    assert await wait_for(obliged, timeout=30)
+
 
 async def test_moderation_and_operations_need_a_valid_token(services, http, moderator, settings):
     api = services["api"].url

@@ -80,6 +80,17 @@ class ServiceProcess:
         raise RuntimeError(f"{self.name} not ready after {timeout} s; log:\n{self.log_path.read_text()[-3000:]}")
 
 
+def start_module(module: str, args: list[str], settings: Settings, log: Path) -> subprocess.Popen[bytes]:
+    """`python -m module args` with the settings in its environment, its output appended to `log`."""
+    return subprocess.Popen(
+        [sys.executable, "-m", module, *args],
+        cwd=ROOT,
+        env=service_env(settings),
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+    )
+
+
 def all_services(settings: Settings, log_dir: Path) -> dict[str, ServiceProcess]:
     return {name: ServiceProcess(name, settings, log_dir) for name in SERVICES}
 

@@ -1,0 +1,226 @@
+"""Faults during a harvest of 50,000 datasets: the chain ends in the state a fault-free run ends in.
+
+Each run has its own database and topic prefix, the simulated portals as a process, and the
+harvester, consolidator and indicators services as processes. The fault-free run is the reference;
+the others kill -9 services or restart the broker and PostgreSQL in the middle of the harvest, then
+wait for the chain to settle and compare: every canonical dataset and organisation (none lost, none
+doubled), every indicator value, and the latest event of every key of the compacted topics.
+"""
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+import pytest
+
+from shared.bootstrap import bootstrap_database, delete_topics, drop_database, ensure_topics
+from shared.events import HarvestRequested
+from shared.kafka import consumer_lag
+from shared.settings import Settings
+from tests.support.db import connect_as
+from tests.support.kafka import produce, read_all, wait_for
+from tests.support.processes import (
+    ROOT,
+    ServiceProcess,
+    ensure_infrastructure,
+    isolated_settings,
+    run_module,
+    start_module,
+)
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
+
+PORTALS, DATASETS_PER_PORTAL = 100, 500  # 50,000 datasets, plus their copies on the simulated data.gouv.fr
+CHAIN = ("harvester", "consolidator", "indicators")
+CONSUMED = {"consolidator": ("harvest.datasets", "harvest.runs"),
+            "indicators": ("registry.organizations", "registry.datasets")}  # fmt: skip
+
+
+@dataclass
+class Chain:
+    settings: Settings
+    services: dict[str, ServiceProcess]
+
+    async def restart(self, name: str) -> None:
+        self.services[name].kill()  # kill -9: no shutdown hook runs
+        self.services[name] = ServiceProcess(name, self.settings, self.services[name].log_path.parent)
+        self.services[name].start()
+        await self.services[name].wait_ready(timeout=120)
+
+    async def consolidated(self) -> int:
+        conn = await connect_as(self.settings)
+        try:
+            return int(await conn.fetchval("SELECT count(*) FROM registry.dataset_sources"))
+        finally:
+            await conn.close()
+
+
+Fault = Callable[[Chain], Awaitable[None]]
+
+
+async def settled(chain: Chain) -> None:
+    """Every run finished, every consumer caught up, every outbox empty, twice in a row."""
+    settings = chain.settings
+
+    async def quiet() -> bool:
+        conn = await connect_as(settings)
+        try:
+            pending = await conn.fetchval("SELECT count(*) FROM harvest.runs WHERE status IN ('queued', 'running')")
+            outboxes = [await conn.fetchval(f"SELECT count(*) FROM {s}.outbox")
+                        for s in ("harvest", "registry", "indicators")]  # fmt: skip
+        finally:
+            await conn.close()
+        lags = [await consumer_lag(settings, settings.group(service, topic), settings.topic(topic))
+                for service, topics in CONSUMED.items() for topic in topics]  # fmt: skip
+        return pending == 0 and not any(outboxes) and not any(lags)
+
+    async def twice() -> bool:
+        if not await quiet():
+            return False
+        await asyncio.sleep(3)
+        return await quiet()
+
+    await wait_for(twice, timeout=600, interval=2)
+
+
+async def snapshot(settings: Settings) -> dict[str, Any]:
+    conn = await connect_as(settings)
+    try:
+        datasets = {r["id"]: (r["organization_id"], r["title"], r["withdrawn"], r["sources"]) for r in await conn.fetch(
+            """SELECT d.id, d.organization_id, d.title, d.withdrawn, count(s.*) AS sources
+               FROM registry.datasets d LEFT JOIN registry.dataset_sources s ON s.dataset_id = d.id
+               GROUP BY d.id""")}  # fmt: skip
+        organizations = {r["id"]: (r["name"], r["type"], r["status"]) for r in await conn.fetch(
+            "SELECT id, name, type, status FROM registry.organizations")}  # fmt: skip
+        indicators = {(r["scope"], r["scope_id"]): json.loads(r["values"]) for r in await conn.fetch(
+            'SELECT scope, scope_id, "values" FROM indicators.current_values')}  # fmt: skip
+        runs = [r["status"] for r in await conn.fetch("SELECT status FROM harvest.runs")]
+    finally:
+        await conn.close()
+    topics = {}
+    for topic, project in (("registry.datasets", _dataset_state), ("registry.organizations", _organization_state),
+                           ("indicators.updated", _indicators_state)):  # fmt: skip
+        latest = {r.key: json.loads(r.value) for r in await read_all(settings, topic, idle_ms=2000) if r.value}
+        topics[topic] = {key.decode(): project(event) for key, event in latest.items()}
+    return {"datasets": datasets, "organizations": organizations, "indicators": indicators, "topics": topics,
+            "runs": runs}  # fmt: skip
+
+
+def _dataset_state(event: dict[str, Any]) -> tuple[Any, ...]:
+    d = event["dataset"]
+    return d["organization_id"], d["title"], d["withdrawn"], len(d["sources"])
+
+
+def _organization_state(event: dict[str, Any]) -> tuple[Any, ...]:
+    o = event["organization"]
+    return o["name"], o["type"], o["status"]
+
+
+def _indicators_state(event: dict[str, Any]) -> dict[str, Any]:
+    return event["values"]  # type: ignore[no-any-return]
+
+
+async def harvest(fault: Fault | None, label: str) -> dict[str, Any]:
+    settings = isolated_settings(label, 38000, retry_backoff_seconds=0.05, withdrawal_grace_seconds=0,
+                                 harvest_concurrency=8)  # fmt: skip
+    logs = ROOT / "var/test-logs" / f"reliability-{label}"
+    logs.mkdir(parents=True, exist_ok=True)
+    ensure_infrastructure()
+    await bootstrap_database(settings)
+    await ensure_topics(settings)
+    sources = logs / "sources.yaml"
+    arguments = ["--portals", str(PORTALS), "--datasets", str(DATASETS_PER_PORTAL), "--sources-file", str(sources)]
+    simulator = start_module("simulated_portals", arguments, settings, logs / "simulator.log")
+    chain = Chain(settings, {name: ServiceProcess(name, settings, logs) for name in CHAIN})
+    try:
+        for service in chain.services.values():
+            service.start()
+        for service in chain.services.values():
+            await service.wait_ready(timeout=120)
+        await wait_for(lambda: _serving(settings), timeout=120, interval=0.5)
+        await run_module(settings, "services.harvester", "sources", "seed", str(sources))
+        conn = await connect_as(settings, "harvester")
+        source_ids = [r["id"] for r in await conn.fetch("SELECT id FROM harvest.sources ORDER BY id")]
+        await conn.close()
+        for source_id in source_ids:
+            command = HarvestRequested(producer="test", source_id=source_id, requested_by="test")
+            await produce(settings, "harvest.commands", command.model_dump_json().encode(), key=source_id.encode())
+        if fault is not None:
+            await fault(chain)
+        await settled(chain)
+        return await snapshot(settings)
+    finally:
+        for service in chain.services.values():
+            service.stop()
+        simulator.terminate()
+        simulator.wait(20)
+        await drop_database(settings)
+        await delete_topics(settings)
+
+
+@pytest.fixture(scope="module")
+async def reference() -> dict[str, Any]:
+    state = await harvest(None, "ref")
+    assert len(state["datasets"]) >= PORTALS * DATASETS_PER_PORTAL  # copies joined their origin, none lost
+    assert set(state["runs"]) <= {"done", "done-errors"}
+    return state
+
+
+def assert_same(state: dict[str, Any], reference: dict[str, Any]) -> None:
+    for part in ("datasets", "organizations", "indicators"):
+        missing = reference[part].keys() - state[part].keys()
+        extra = state[part].keys() - reference[part].keys()
+        differ = [k for k in reference[part].keys() & state[part].keys() if reference[part][k] != state[part][k]]
+        assert (missing, extra, differ[:5]) == (set(), set(), []), part
+    for topic, latest in reference["topics"].items():
+        assert state["topics"][topic] == latest, topic
+
+
+async def test_killing_the_consolidator_and_the_indicators_loses_and_doubles_nothing(reference):
+    async def kill_both(chain: Chain) -> None:
+        await wait_for(lambda: _at_least(chain, 10_000), timeout=300, interval=0.5)
+        await chain.restart("consolidator")
+        await wait_for(lambda: _at_least(chain, 25_000), timeout=300, interval=0.5)
+        await chain.restart("indicators")
+
+    assert_same(await harvest(kill_both, "kill"), reference)
+
+
+async def test_restarting_kafka_and_postgresql_loses_and_doubles_nothing(reference):
+    async def restart_infrastructure(chain: Chain) -> None:
+        await wait_for(lambda: _at_least(chain, 10_000), timeout=300, interval=0.5)
+        await _run("infra/kafka/kafka.sh", "stop")
+        await asyncio.sleep(2)
+        await _run("infra/kafka/kafka.sh", "start")
+        await wait_for(lambda: _at_least(chain, 25_000), timeout=300, interval=0.5)
+        await _run("infra/postgres/postgres.sh", "stop")
+        await asyncio.sleep(2)
+        await _run("infra/postgres/postgres.sh", "start")
+
+    assert_same(await harvest(restart_infrastructure, "infra"), reference)
+
+
+async def _serving(settings: Settings) -> bool:
+    url = f"http://{settings.http_host}:{settings.simulator_port}/udata/datagouv/api/1/datasets/?page_size=1"
+    try:
+        async with aiohttp.ClientSession() as session, session.get(url) as response:
+            return response.status == 200
+    except aiohttp.ClientError:
+        return False
+
+
+async def _at_least(chain: Chain, records: int) -> bool:
+    try:
+        return await chain.consolidated() >= records
+    except OSError:
+        return False
+
+
+async def _run(*command: str) -> None:
+    process = await asyncio.create_subprocess_exec(*command, cwd=ROOT, stdout=asyncio.subprocess.PIPE,
+                                                   stderr=asyncio.subprocess.STDOUT)  # fmt: skip
+    output, _ = await process.communicate()
+    assert process.returncode == 0, output.decode(errors="replace")
