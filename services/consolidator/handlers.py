@@ -167,7 +167,8 @@ async def _identify(
     dataset_of = {record: _survivor(d, merges) for record, d in dataset_of.items()}
     await repository.merge_datasets(conn, merges)
     await repository.save_keys(conn, [(k, owners[k]) for keys in keys_of.values() for k in keys])
-    return dataset_of, merges, minted - set(merges)
+    # A dataset minted here that absorbed a stored one holds stored records too: it is read back.
+    return dataset_of, merges, minted - set(merges) - set(merges.values())
 
 
 def _survivor(dataset_id: str, merges: dict[str, str]) -> str:
