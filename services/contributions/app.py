@@ -80,10 +80,14 @@ def error(status: int, message: str, details: Any = None, headers: dict[str, str
 async def read_body(request: web.Request, model: type[BaseModel]) -> Any:
     """The request's JSON body as `model`; 413 over MAX_BODY_BYTES, 400 when not JSON, 422 when invalid."""
     if (request.content_length or 0) > MAX_BODY_BYTES:
-        raise web.HTTPRequestEntityTooLarge(MAX_BODY_BYTES, request.content_length or 0, text=_too_large())
+        raise web.HTTPRequestEntityTooLarge(
+            MAX_BODY_BYTES, request.content_length or 0, text=_too_large(), content_type="application/json"
+        )
     raw = await request.content.read(MAX_BODY_BYTES + 1)
     if len(raw) > MAX_BODY_BYTES:
-        raise web.HTTPRequestEntityTooLarge(MAX_BODY_BYTES, len(raw), text=_too_large())
+        raise web.HTTPRequestEntityTooLarge(
+            MAX_BODY_BYTES, len(raw), text=_too_large(), content_type="application/json"
+        )
     try:
         return model.model_validate(json.loads(raw or b"{}"))
     except ValidationError as exc:
@@ -168,13 +172,13 @@ def create_routes(settings: Settings) -> web.RouteTableDef:
         """Every submission and moderation action, latest first (moderators). Registered before the
         proposal path, which would take `audit` for a reference."""
         runtime: Runtime = request.app["runtime"]
-        raw = request.query.get("proposal_id")
-        try:
-            proposal_id = UUID(raw) if raw else None
-        except ValueError:
-            return error(400, "proposal_id n'est pas une référence de proposition")
         async with runtime.pool.acquire() as conn:
             await authenticate(conn, request, "moderator")
+            raw = request.query.get("proposal_id")
+            try:
+                proposal_id = UUID(raw) if raw else None
+            except ValueError:
+                return error(400, "proposal_id n'est pas une référence de proposition")
             entries = await repository.audit_log(conn, proposal_id, 500)
         return web.json_response({"data": entries, "total": len(entries)})
 
@@ -192,12 +196,12 @@ def create_routes(settings: Settings) -> web.RouteTableDef:
     async def queue(request: web.Request) -> web.Response:
         """The moderation queue (moderators): filter by status, field, organisation."""
         runtime: Runtime = request.app["runtime"]
-        status = request.query.get("status") or None
-        if status is not None and status not in STATUSES:
-            return error(400, f"status : {', '.join(STATUSES)}")
-        page, size = _page(request)
         async with runtime.pool.acquire() as conn:
-            await authenticate(conn, request, "moderator")
+            await authenticate(conn, request, "moderator")  # first: nothing is said to others
+            status = request.query.get("status") or None
+            if status is not None and status not in STATUSES:
+                return error(400, f"status : {', '.join(STATUSES)}")
+            page, size = _page(request)
             proposals, total = await repository.list_proposals(
                 conn, status, request.query.get("field") or None, request.query.get("organization_id") or None,
                 page, size,
