@@ -73,16 +73,7 @@ async def end_offsets(settings: Settings, topic: str) -> dict[TopicPartition, in
 
 async def consumer_lag(settings: Settings, group: str, topic: str) -> int:
     """Messages of `topic` not yet committed by `group` (all of them if the group never committed)."""
-    ends = await end_offsets(settings, topic)
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
-    await admin.start()
-    try:
-        committed = await admin.list_consumer_group_offsets(group, partitions=list(ends))
-    finally:
-        await admin.close()
-    return sum(
-        end - (committed[tp].offset if tp in committed and committed[tp].offset >= 0 else 0) for tp, end in ends.items()
-    )
+    return (await consumer_lags(settings, [(group, topic)]))[(group, topic)]
 
 
 async def consumer_lags(settings: Settings, pairs: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
