@@ -19,7 +19,7 @@ from collections import Counter
 import aiohttp
 
 from bench.indicators_latency import percentile
-from bench.support import bench_settings, clean, log_dir, prepare, start_service
+from bench.support import bench_settings, clean, log_dir, prepare, print_table, start_service
 from shared.events import HarvestRequested
 from tests.support.db import connect_as
 from tests.support.kafka import produce, wait_for
@@ -109,10 +109,7 @@ async def main(seconds: float, clients: int, portals: int, datasets: int) -> Non
         ("harvest during the window: datasets discovered, runs still going at the end", f"{items:,}, {running}"),
         ("portal records consolidated during the window", f"{records:,}"),
     ]
-    print("| measure | value |")
-    print("|---|---|")
-    for label, value in rows:
-        print(f"| {label} | {value} |")
+    print_table(rows)
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ import aiohttp
 from playwright.async_api import async_playwright
 
 from bench.indicators_latency import percentile
-from bench.support import bench_settings, clean, log_dir, prepare, start_service
+from bench.support import bench_settings, clean, log_dir, prepare, print_table, start_service
 from tests.support.browser import ARGS, CHROMIUM
 from tests.support.processes import ROOT
 from tests.support.referentiel import load_and_wait
@@ -150,10 +150,7 @@ async def main(seconds: float, clients: int) -> None:
          f"{median(maps):.2f} s ({max(maps):.2f} s; {placed:,} of {communes:,} placed)"),
         ("map page: API answers received and map steps, from navigation start", fetches),
     ]  # fmt: skip
-    print("| measure | value |")
-    print("|---|---|")
-    for label, value in rows:
-        print(f"| {label} | {value} |")
+    print_table(rows)
 
 
 if __name__ == "__main__":

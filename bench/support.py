@@ -41,3 +41,11 @@ def log_dir(name: str) -> Path:
     path = ROOT / "var" / "bench" / name
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def print_table(rows: list[tuple[str, str]]) -> None:
+    """A benchmark's results as the markdown table the READMEs and notes quote."""
+    print("| measure | value |")
+    print("|---|---|")
+    for label, value in rows:
+        print(f"| {label} | {value} |")

@@ -129,6 +129,18 @@ def asyncapi_document() -> str:
     return shared.asyncapi.generate()
 
 
+def json_text(body: str) -> web.Response:
+    """An answer whose JSON was written as text (the map's large bodies)."""
+    return web.Response(body=body.encode("utf-8"), content_type="application/json")
+
+
+async def _map_points(request: web.Request) -> list[asyncpg.Record]:
+    """The organisations of the request's filter, with what placing them on the map needs."""
+    runtime: Runtime = request.app["runtime"]
+    async with runtime.pool.acquire() as conn:
+        return await repository.map_points(conn, organization_filter(request))
+
+
 def json_response(body: Any) -> web.Response:
     return web.Response(
         body=json.dumps(body, ensure_ascii=False, separators=(",", ":"), default=str).encode("utf-8"),
@@ -376,28 +388,18 @@ def create_routes() -> web.RouteTableDef:
     async def map_organizations(request: web.Request) -> web.Response:
         """Every organisation of the filter that has a place, as points with its status."""
         runtime: Runtime = request.app["runtime"]
-        where = organization_filter(request)
         heads = geodata.feature_heads(runtime.settings.geodata_dir)
-        async with runtime.pool.acquire() as conn:
-            rows = await repository.map_points(conn, where)
+        rows = await _map_points(request)
         features = [f for f in (geodata.point_feature(r, heads) for r in rows) if f]
-        body = (
-            '{"type":"FeatureCollection","features":['
-            + ",".join(features)
-            + f'],"unplaced":{len(rows) - len(features)}}}'
-        )
-        return web.Response(body=body.encode("utf-8"), content_type="application/json")
+        unplaced = len(rows) - len(features)
+        return json_text(f'{{"type":"FeatureCollection","features":[{",".join(features)}],"unplaced":{unplaced}}}')
 
     @routes.get("/api/v1/map/organizations.json")
     async def map_organization_columns(request: web.Request) -> web.Response:
         """The same points as columns, for the front end's map."""
         runtime: Runtime = request.app["runtime"]
-        where = organization_filter(request)
         places = geodata.points(runtime.settings.geodata_dir)
-        async with runtime.pool.acquire() as conn:
-            rows = await repository.map_points(conn, where)
-        body = geodata.point_columns(rows, places)
-        return web.Response(body=body.encode("utf-8"), content_type="application/json")
+        return json_text(geodata.point_columns(await _map_points(request), places))
 
     @routes.get(r"/api/v1/map/{level:regions|departements}.geojson")
     async def map_areas(request: web.Request) -> web.Response:
@@ -407,8 +409,7 @@ def create_routes() -> web.RouteTableDef:
         indicator = _text(request, "indicator", 80) or "opening_rate"
         async with runtime.pool.acquire() as conn:
             values = await repository.indicator_by_area(conn, level.removesuffix("s"), indicator)
-        body = geodata.coloured(runtime.settings.geodata_dir, level, values, indicator)
-        return web.Response(body=body.encode("utf-8"), content_type="application/json")
+        return json_text(geodata.coloured(runtime.settings.geodata_dir, level, values, indicator))
 
     @routes.get("/api/v1/publishers/unmatched")
     async def unmatched(request: web.Request) -> web.Response:
