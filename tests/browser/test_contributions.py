@@ -3,15 +3,15 @@ moderation page with a token, the accepted value on the organisation's page with
 and scripts typed into every field stay text everywhere they are shown."""
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import aiohttp
 import pytest
-from playwright.async_api import Browser, Dialog, Page, async_playwright
+from playwright.async_api import Browser, Dialog, Page
 
 from shared.events import Publisher
 from tests.browser.test_frontend import no_serious_violations
-from tests.support.browser import ARGS, CHROMIUM
-from tests.support.db import connect_as
+from tests.support.contributions import known_to_contributions, organisation
 from tests.support.events import discovered, publish
 from tests.support.kafka import wait_for
 from tests.support.processes import run_module
@@ -25,14 +25,6 @@ ATTACKS = [
     "<svg onload=window.__xss=3>",
     "javascript:window.__xss=4",
 ]
-
-
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield browser
-        await browser.close()
 
 
 @pytest.fixture
@@ -59,26 +51,14 @@ async def token(services, settings) -> str:
                              "--name", "Modération navigateur")).strip()  # fmt: skip
 
 
-async def organisation(services, name: str) -> dict:
-    async with (
-        aiohttp.ClientSession() as http,
-        http.get(f"{services['api'].url}/api/v1/organizations", params={"q": name, "type": "COM"}) as response,
-    ):
-        return next(o for o in (await response.json())["data"] if o["name"] == name)
-
-
-async def known_to_contributions(settings, organization_id: str) -> None:
-    conn = await connect_as(settings, "contributions")
-    try:
-        query = "SELECT 1 FROM contributions.known_organizations WHERE id = $1"
-        await wait_for(lambda: conn.fetchval(query, organization_id), timeout=300, interval=0.5)
-    finally:
-        await conn.close()
+async def commune(services, name: str) -> dict[str, Any]:
+    async with aiohttp.ClientSession() as http:
+        return await organisation(http, services["api"].url, name)
 
 
 async def test_a_correction_proposed_in_the_page_is_moderated_and_shown(referentiel, services, settings, page, token):
     api = services["api"].url
-    vitre = await organisation(services, "Vitré")
+    vitre = await commune(services, "Vitré")
     await known_to_contributions(settings, vitre["id"])
     await page.goto(f"{api}/?vue=organisation&organisation={vitre['id']}")
     await page.wait_for_selector("#vue[data-state=ready]")
@@ -114,7 +94,7 @@ async def test_contributed_markup_stays_text_everywhere(referentiel, services, s
     """Names, comments and publishers carrying markup, accepted, then shown by the table, the cards,
     the organisation page, the publishers' list and the moderation page."""
     api = services["api"].url
-    fougeres = await organisation(services, "Fougères")
+    fougeres = await commune(services, "Fougères")
     await known_to_contributions(settings, fougeres["id"])
     hostile = f"Fougères {ATTACKS[2]}"
     publisher = Publisher(name=f"Éditeur {ATTACKS[1]}")

@@ -11,10 +11,9 @@ from urllib.parse import urlsplit
 
 import aiohttp
 import pytest
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, Page
 
 from shared.events import Publisher, Resource
-from tests.support.browser import ARGS, CHROMIUM
 from tests.support.events import discovered, publish
 from tests.support.kafka import wait_for
 
@@ -22,14 +21,6 @@ pytestmark = pytest.mark.integration
 
 AXE = Path(__file__).parents[2] / "frontend/node_modules/axe-core/axe.min.js"
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
-
-
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield browser
-        await browser.close()
 
 
 @pytest.fixture(scope="module")

@@ -11,6 +11,7 @@ import pytest
 from shared.events import Publisher
 from shared.identifiers import with_luhn_digit
 from shared.settings import Settings
+from tests.support.contributions import known_to_contributions, organisation
 from tests.support.db import connect_as
 from tests.support.events import discovered, publish
 from tests.support.kafka import read_all, wait_for
@@ -24,21 +25,6 @@ async def moderator(services, settings: Settings) -> dict[str, str]:
     token = (await run_module(settings, "services.contributions", "tokens", "create", "--role", "moderator",
                               "--name", "Camille (modération)")).strip()  # fmt: skip
     return {"Authorization": f"Bearer {token}"}
-
-
-async def known_to_contributions(settings: Settings, organization_id: str) -> None:
-    """The contributions service learns organisations from registry.organizations: wait for this one."""
-    conn = await connect_as(settings, "contributions")
-    try:
-        query = "SELECT 1 FROM contributions.known_organizations WHERE id = $1"
-        await wait_for(lambda: conn.fetchval(query, organization_id), timeout=300, interval=0.5)
-    finally:
-        await conn.close()
-
-
-async def organisation(http, api: str, name: str, kind: str = "COM") -> dict[str, Any]:
-    async with http.get(f"{api}/api/v1/organizations", params={"q": name, "type": kind}) as response:
-        return next(o for o in (await response.json())["data"] if o["name"] == name)
 
 
 async def submit(http, api: str, body: dict[str, Any], status: int = 201, **kwargs: Any) -> dict[str, Any]:
