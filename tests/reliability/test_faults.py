@@ -143,7 +143,7 @@ def _indicators_state(event: dict[str, Any]) -> dict[str, Any]:
 
 
 async def harvest(fault: Fault | None, label: str) -> dict[str, Any]:
-    settings = isolated_settings(label, 38000, retry_backoff_seconds=0.05, withdrawal_grace_seconds=0,
+    settings = isolated_settings(label, 24000, retry_backoff_seconds=0.05, withdrawal_grace_seconds=0,
                                  harvest_concurrency=8)  # fmt: skip
     logs = ROOT / "var/test-logs" / f"reliability-{label}"
     logs.mkdir(parents=True, exist_ok=True)

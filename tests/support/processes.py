@@ -95,9 +95,16 @@ def all_services(settings: Settings, log_dir: Path) -> dict[str, ServiceProcess]
     return {name: ServiceProcess(name, settings, log_dir) for name in SERVICES}
 
 
+EPHEMERAL_PORTS_START = 32768
+
+
 def isolated_settings(label: str, port_base: int, **overrides: Any) -> Settings:
     """Settings of a run sharing the machine's broker and PostgreSQL with anything else: its own
     database, topic prefix and ports (`port_base` + 0..4 for the services, + 90 for the simulator)."""
+    # Below Linux's ephemeral range (32768 and up): an outgoing connection may hold any port of
+    # that range as its local port, and a service restarted there fails to bind (seen in CI).
+    if port_base + 99 >= EPHEMERAL_PORTS_START:
+        raise ValueError(f"port base {port_base} reaches the ephemeral ports ({EPHEMERAL_PORTS_START} and up)")
     run = secrets.token_hex(3)
     ports = {f"{service}_port": port_base + n for n, service in enumerate(PORT_ORDER)}
     return Settings(
