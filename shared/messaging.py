@@ -9,6 +9,7 @@ a row again, which downstream inboxes absorb.
 
 import asyncio
 import contextlib
+import functools
 import logging
 import zlib
 from collections.abc import Awaitable, Callable, Sequence
@@ -21,6 +22,7 @@ from faststream.kafka import KafkaBroker
 
 from shared import metrics
 from shared.events import Event
+from shared.partitioning import default_partitioner
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -173,6 +175,7 @@ class BulkPublisher:
         self.settings = settings
         self.client_id = client_id
         self.producer: AIOKafkaProducer | None = None
+        self._produced = functools.cache(lambda topic: metrics.EVENTS_PRODUCED.labels(topic=topic))
 
     async def start(self) -> None:
         # aiokafka binds its producer to the running loop: created here, not in __init__.
@@ -182,6 +185,7 @@ class BulkPublisher:
             enable_idempotence=True,
             linger_ms=5,
             max_batch_size=256 * 1024,
+            partitioner=default_partitioner,
         )
         await self.producer.start()
 
@@ -192,7 +196,7 @@ class BulkPublisher:
     async def publish(self, event: Event, confirm: bool = True) -> Any:
         topic = self.settings.topic(event.topic)
         future = await self.send(topic, event.key(), type(event).__name__, event.model_dump_json().encode())
-        metrics.EVENTS_PRODUCED.labels(topic=topic).inc()
+        self._produced(topic).inc()
         return await future if confirm else future
 
     async def send(self, topic: str, key: str, event_type: str, payload: bytes) -> Any:

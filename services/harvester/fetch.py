@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import aiohttp
+import pydantic_core
 
 USER_AGENT = "observatoire-opendata-harvester/0.1"
 RETRYABLE_STATUS = {429, 500, 502, 503, 504}
@@ -76,8 +77,8 @@ class Fetcher:
         for attempt in range(1, self.policy.max_attempts + 1):
             body, _ = await self.get_document(url)
             try:
-                return json.loads(body)
-            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+                return parse_json(body)
+            except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
                 if attempt == self.policy.max_attempts:
                     snippet = body[:60].decode(errors="replace").strip()
                     raise FetchError(url, f"response is not JSON (starts with {snippet!r})") from exc
@@ -151,6 +152,15 @@ class Fetcher:
 
     async def _check_address(self, url: str) -> None:
         await check_address(url, self.policy.allow_private)
+
+
+def parse_json(body: bytes) -> Any:
+    """pydantic's Rust parser (2 to 3 times faster than `json.loads`), which reads UTF-8 only; the
+    standard parser gets what it refuses, to accept a byte-order mark or UTF-16 as `json.loads` does."""
+    try:
+        return pydantic_core.from_json(body)
+    except ValueError:
+        return json.loads(body)
 
 
 async def check_address(url: str, allow_private: bool) -> None:

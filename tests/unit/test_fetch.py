@@ -8,7 +8,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from services.harvester.fetch import Fetcher, FetchError, FetchPolicy, HostLimits, check_address
+from services.harvester.fetch import Fetcher, FetchError, FetchPolicy, HostLimits, check_address, parse_json
 
 POLICY = FetchPolicy(allow_private=True, backoff_seconds=0.01, max_attempts=3, max_redirects=2)
 
@@ -114,3 +114,17 @@ async def test_only_http_sources_are_harvested():
     for url in ("ftp://portal.example/catalog", "file:///etc/passwd", "not a url"):
         with pytest.raises(FetchError, match="only http and https"):
             await check_address(url, allow_private=True)
+
+
+UTF_8 = '{"titre": "été"}'.encode()
+
+
+@pytest.mark.parametrize("body", [UTF_8, b"\xef\xbb\xbf" + UTF_8, '{"titre": "été"}'.encode("utf-16")])
+def test_json_is_read_in_utf_8_with_or_without_a_byte_order_mark_and_in_utf_16(body):
+    assert parse_json(body) == {"titre": "été"}
+
+
+@pytest.mark.parametrize("body", [b"<html>erreur</html>", b'{"data": [1, 2', b"\xff\xfe\xfd"])
+def test_what_is_not_json_raises_a_value_error(body):
+    with pytest.raises(ValueError):
+        parse_json(body)
