@@ -23,7 +23,7 @@ import aiohttp
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from bench.consolidation import events
-from bench.support import bench_settings, clean, log_dir, prepare, start_service
+from bench.support import bench_settings, clean, log_dir, percentile, prepare, start_service
 from shared.events import DatasetDiscovered, Publisher
 from shared.identifiers import with_luhn_digit
 from shared.settings import Settings
@@ -107,11 +107,6 @@ async def batch_stats(url: str) -> dict[str, tuple[float, float, float]]:
                 consumer = line.split('consumer="', 1)[1].split('"', 1)[0]
                 found.setdefault(consumer, [0.0, 0.0, 0.0])[slot] = float(line.rsplit(" ", 1)[1])
     return {c: (v[0], v[1], v[2]) for c, v in found.items() if v[0]}
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(p * len(ordered)))]
 
 
 async def main(count: int, rate: float) -> None:

@@ -24,8 +24,7 @@ from statistics import median
 import aiohttp
 from playwright.async_api import async_playwright
 
-from bench.indicators_latency import percentile
-from bench.support import bench_settings, clean, log_dir, prepare, print_table, start_service
+from bench.support import bench_settings, clean, log_dir, percentile, prepare, print_table, start_service
 from tests.support.browser import ARGS, CHROMIUM
 from tests.support.processes import ROOT
 from tests.support.referentiel import load_and_wait

@@ -49,3 +49,9 @@ def print_table(rows: list[tuple[str, str]]) -> None:
     print("|---|---|")
     for label, value in rows:
         print(f"| {label} | {value} |")
+
+
+def percentile(values: list[float], p: float) -> float:
+    """The value below which a share `p` of `values` lies (0 when there are none)."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(p * len(ordered)))] if ordered else 0.0
