@@ -81,7 +81,7 @@ class LoadReport:
             ("latency p50, p99", f"{percentile(self.latencies, 0.5):.3f} s, {percentile(self.latencies, 0.99):.3f} s"),
             ("**errors** (target 0)", f"**{self.errors}** ({dict(self.outcomes)})"),
             ("full harvests asked for, share of the window with a run going", f"{h.rounds}, {h.busy_share:.0%}"),
-            ("datasets of the runs finished, portal records consolidated during the window", f"{h.datasets:,}, {h.records:,}"),
+            ("datasets of finished runs, portal records consolidated in the window", f"{h.datasets:,}, {h.records:,}"),
         ]
 
 
