@@ -84,7 +84,7 @@ lint: setup
 asyncapi: setup
 	$(PY) -m shared.asyncapi > docs/asyncapi.yaml
 
-# Every benchmark of bench/, each reporting ratios against a limit measured in the same run.
+# Every benchmark of bench/, each reporting ratios against a limit measured in the same run, then
+# one report (var/bench/report/report.md, copied into docs/performance.md).
 bench: setup
-	@for b in bench/*.py; do case $$b in */__init__.py) continue;; esac; \
-		echo "## $$b"; $(PY) -m bench.$$(basename $$b .py) || exit 1; echo; done
+	$(PY) -m bench.report --docs

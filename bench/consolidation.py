@@ -18,7 +18,6 @@ BENCH_KEEP=1 keeps the benchmark's database afterwards.
 
 import argparse
 import asyncio
-import json
 import os
 import time
 from collections.abc import Iterator
@@ -26,7 +25,7 @@ from collections.abc import Iterator
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from bench.support import bench_settings, clean, log_dir, prepare, rss_mib, start_service
+from bench.support import Headline, bench_settings, clean, log_dir, prepare, print_headlines, rss_mib, start_service
 from shared.events import DatasetDiscovered, Publisher, Resource, UpstreamOrigin
 from shared.identifiers import siren_from
 from shared.settings import Settings
@@ -225,7 +224,17 @@ async def main(count: int, instances: int) -> None:
     print(f"| raw PostgreSQL COPY, same rows | {copy:,.0f} rows/s |")
     print(f"| ratio to the slower limit (target ≥ 0.20) | {rate / limit:.2f} |")
     print(f"| consolidator peak RSS (target < 500 MB) | {peak:.0f} MiB |")
-    print(json.dumps({"rate": rate, "consume": consume, "copy": copy, "peak_mib": peak}))
+    print_headlines(
+        Headline(
+            f"consolidation of {len(batch):,} DatasetDiscovered, {instances} process(es)",
+            f"{rate:,.0f} datasets/s",
+            f"raw Kafka consumption {consume:,.0f}/s, raw COPY {copy:,.0f} rows/s",
+            f"{rate / limit:.2f}",
+            "≥ 0.20 of the slower limit",
+            rate / limit >= 0.20,
+        ),
+        Headline("consolidator peak RSS", f"{peak:.0f} MiB", target="< 500 MB", met=peak * 2**20 < 500e6),
+    )
 
 
 if __name__ == "__main__":

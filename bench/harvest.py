@@ -22,7 +22,7 @@ import aiohttp
 import asyncpg
 from aiokafka import AIOKafkaProducer
 
-from bench.support import bench_settings, clean, log_dir, prepare, rss_mib, start_service
+from bench.support import Headline, bench_settings, clean, log_dir, prepare, print_headlines, rss_mib, start_service
 from shared.events import HarvestRequested
 from shared.settings import Settings
 from tests.support.db import connect_as
@@ -182,6 +182,23 @@ async def main(portals: int, datasets: int, harvesters: int) -> None:
         f"{max(quarter):.0f} MiB |"
     )
     print(f"| harvester peak RSS (VmHWM) after pass 1, after pass 2 | {warm_peak:.0f} MiB, {peak:.0f} MiB |")
+    flat = max(quarter) <= 1.1 * statistics.median(quarter)
+    print_headlines(
+        Headline(
+            f"harvest, {portals:,} portals, {harvesters} harvester process(es)",
+            f"{rate:,.0f} datasets/s",
+            f"raw aiokafka publishing {baseline:,.0f} messages/s",
+            f"{rate / baseline:.2f}",
+            "≥ 5,000 datasets/s",
+            rate >= 5000,
+        ),
+        Headline(
+            "harvester memory from 25 % of the datasets on: median, max; peak",
+            f"{statistics.median(quarter):.0f}, {max(quarter):.0f}; {peak:.0f} MiB",
+            target="flat (max within 10 % of the median)",
+            met=flat,
+        ),
+    )
 
 
 if __name__ == "__main__":

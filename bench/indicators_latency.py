@@ -23,7 +23,17 @@ import aiohttp
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from bench.consolidation import events
-from bench.support import bench_settings, clean, log_dir, percentile, prepare, start_service
+from bench.support import (
+    Headline,
+    bench_settings,
+    clean,
+    log_dir,
+    percentile,
+    prepare,
+    print_headlines,
+    print_table,
+    start_service,
+)
 from shared.events import DatasetDiscovered, Publisher
 from shared.identifiers import with_luhn_digit
 from shared.settings import Settings
@@ -178,10 +188,22 @@ async def main(count: int, rate: float) -> None:
                     f"{count:,.0f}, {seconds / count * 1000:.0f} ms, {size / count:.0f}",
                 )
             )
-    print("| measure | value |")
-    print("|---|---|")
-    for label, value in rows:
-        print(f"| {label} | {value} |")
+    print_table(rows)
+    headlines = []
+    for label, values in (("organisation", organization), ("national", national)):
+        if values:
+            p95 = percentile(values, 0.95)
+            headlines.append(
+                Headline(
+                    f"DatasetDiscovered to the {label}'s IndicatorsUpdated, p95 ({rate:,.0f} datasets/s flowing)",
+                    f"{p95:.2f} s",
+                    f"Kafka round trip p95 {kafka_p95 * 1000:.1f} ms",
+                    f"{p95 / kafka_p95:.0f}",
+                    "p95 < 2 s",
+                    p95 < 2,
+                )
+            )
+    print_headlines(*headlines)
 
 
 def consolidation_latencies(received: list[tuple[float, dict[str, Any]]], sent: dict[int, float]) -> list[float]:

@@ -24,7 +24,18 @@ import aiohttp
 import asyncpg
 from aiokafka import AIOKafkaProducer
 
-from bench.support import bench_settings, clean, log_dir, percentile, prepare, print_table, start_service
+from bench.support import (
+    Headline,
+    bench_settings,
+    clean,
+    log_dir,
+    percentile,
+    prepare,
+    print_headlines,
+    print_table,
+    rss_mib,
+    start_service,
+)
 from shared.events import HarvestRequested
 from shared.settings import Settings
 from tests.support.db import connect_as
@@ -32,6 +43,7 @@ from tests.support.kafka import wait_for
 from tests.support.processes import run_module, start_module
 from tests.support.referentiel import load_and_wait
 
+SERVICES = ("harvester", "consolidator", "indicators", "contributions", "api")  # the api last: its url is used
 PATHS = [
     "/api/v1/organizations?page_size=50&sort=-population",
     "/api/v1/organizations?type=COM&departement=35&page_size=24",
@@ -68,6 +80,7 @@ class LoadReport:
     latencies: list[float]
     outcomes: Counter[str]
     harvest: HarvestActivity = field(default_factory=HarvestActivity)
+    peak_mib: dict[str, float] = field(default_factory=dict)  # each service's peak resident memory
 
     @property
     def errors(self) -> int:
@@ -82,6 +95,22 @@ class LoadReport:
             ("**errors** (target 0)", f"**{self.errors}** ({dict(self.outcomes)})"),
             ("full harvests asked for, share of the window with a run going", f"{h.rounds}, {h.busy_share:.0%}"),
             ("datasets of finished runs, portal records consolidated in the window", f"{h.datasets:,}, {h.records:,}"),
+            ("peak RSS per service (VmHWM)", self.memory()),
+        ]
+
+    def memory(self) -> str:
+        return ", ".join(f"{name} {mib:.0f} MiB" for name, mib in self.peak_mib.items())
+
+    def headlines(self) -> list[Headline]:
+        return [
+            Headline(
+                f"API under {self.clients} clients for {self.seconds:.0f} s during full harvests",
+                f"{len(self.latencies) / self.seconds:,.0f} requests/s, p99 {percentile(self.latencies, 0.99):.2f} s, "
+                f"{self.errors} errors",
+                target="0 errors",
+                met=self.errors == 0,
+            ),
+            Headline("peak memory per service, same run", self.memory()),
         ]
 
 
@@ -152,7 +181,7 @@ async def measure(settings: Settings, seconds: float, clients: int, portals: int
     sources.unlink(missing_ok=True)
     arguments = ["--portals", str(portals), "--datasets", str(datasets), "--sources-file", str(sources)]
     simulator = start_module("simulated_portals", arguments, settings, logs / "simulator.log")
-    services = [start_service(name, settings, logs) for name in ("harvester", "consolidator", "indicators", "api")]
+    services = [start_service(name, settings, logs) for name in SERVICES]
     try:
         for service in services:
             await service.wait_ready(timeout=120)
@@ -179,7 +208,8 @@ async def measure(settings: Settings, seconds: float, clients: int, portals: int
             await conn.close()
             await watcher.close()
         activity.datasets, activity.records = items - items_before, records - records_before
-        return LoadReport(clients, seconds, latencies, outcomes, activity)
+        peaks = {s.name: rss_mib(s.process.pid, "VmHWM") for s in services if s.process is not None}
+        return LoadReport(clients, seconds, latencies, outcomes, activity, peaks)
     finally:
         for service in services:
             service.stop()
@@ -195,6 +225,7 @@ async def main(seconds: float, clients: int, portals: int, datasets: int) -> Non
     finally:
         await clean(settings)
     print_table(report.rows())
+    print_headlines(*report.headlines())
 
 
 if __name__ == "__main__":

@@ -24,7 +24,17 @@ from statistics import median
 import aiohttp
 from playwright.async_api import async_playwright
 
-from bench.support import bench_settings, clean, log_dir, percentile, prepare, print_table, start_service
+from bench.support import (
+    Headline,
+    bench_settings,
+    clean,
+    log_dir,
+    percentile,
+    prepare,
+    print_headlines,
+    print_table,
+    start_service,
+)
 from tests.support.browser import ARGS, CHROMIUM
 from tests.support.processes import ROOT
 from tests.support.referentiel import load_and_wait
@@ -150,6 +160,28 @@ async def main(seconds: float, clients: int) -> None:
         ("map page: API answers received and map steps, from navigation start", fetches),
     ]  # fmt: skip
     print_table(rows)
+    print_headlines(
+        Headline(
+            f"organisations list, {clients} clients",
+            f"{api_rate:,.0f}/s, p99 {api_p99 * 1000:.0f} ms",
+            f"static file of the same size {static_rate:,.0f}/s",
+            f"{api_rate / static_rate:.2f}",
+            "≥ 0.30, p99 < 100 ms",
+            api_rate / static_rate >= 0.30 and api_p99 < 0.1,
+        ),
+        Headline(
+            "Chromium: first table rows, median of 3",
+            f"{median(tables):.2f} s",
+            target="< 1.5 s",
+            met=median(tables) < 1.5,
+        ),
+        Headline(
+            f"Chromium: map of {placed:,} communes drawn, median of 3",
+            f"{median(maps):.2f} s",
+            target="< 2 s",
+            met=median(maps) < 2,
+        ),
+    )
 
 
 if __name__ == "__main__":

@@ -1,6 +1,8 @@
 """What the benchmarks share: an isolated database and topic prefix on the real broker and PostgreSQL,
 services started as processes, memory readings."""
 
+import json
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from shared.bootstrap import bootstrap_database, delete_topics, drop_database, ensure_topics
@@ -55,3 +57,25 @@ def percentile(values: list[float], p: float) -> float:
     """The value below which a share `p` of `values` lies (0 when there are none)."""
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(p * len(ordered)))] if ordered else 0.0
+
+
+HEADLINE_PREFIX = "BENCH-HEADLINE "
+
+
+@dataclass(frozen=True)
+class Headline:
+    """One line of the combined report's summary (`python -m bench.report`): a measure beside the
+    limit measured in the same run, their ratio, and the issue's target when there is one."""
+
+    measure: str
+    value: str
+    limit: str = "—"
+    ratio: str = "—"
+    target: str = "—"
+    met: bool | None = None
+
+
+def print_headlines(*headlines: Headline) -> None:
+    """The benchmark's headlines as JSON lines after its table, for bench.report to collect."""
+    for headline in headlines:
+        print(HEADLINE_PREFIX + json.dumps(asdict(headline), ensure_ascii=False))
