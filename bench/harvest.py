@@ -110,6 +110,7 @@ async def main(portals: int, datasets: int, harvesters: int) -> None:
             str(datasets),
             "--mirrored-share",
             "0",
+            "--cache-responses",
             "--sources-file",
             str(sources),
         ],

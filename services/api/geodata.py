@@ -38,7 +38,7 @@ PLACE_FIELDS = ("type", "id", "siren", "insee_code", "departement", "region")
 
 
 def place_of(
-    kind: str | None, organization_id: str, siren: str | None, insee_code: str | None,
+    kind: str | None, organization_id: str | None, siren: str | None, insee_code: str | None,
     departement: str | None, region: str | None,
 ) -> tuple[str, str] | None:  # fmt: skip
     """Where an organisation is drawn, as (layer of points.json, code): communes at their town hall,
@@ -47,7 +47,7 @@ def place_of(
     if kind == "COM":
         return "communes", insee_code or ""
     if kind in EPCI_TYPES:
-        return "epci", siren or organization_id
+        return "epci", siren or organization_id or ""
     if kind == "DEP":
         return "departements", insee_code or departement or ""
     if kind in ("REG", "COLOM"):
@@ -56,7 +56,7 @@ def place_of(
 
 
 def place_of_row(o: Mapping[str, Any]) -> tuple[str, str] | None:
-    return place_of(o.get("type"), o["id"], o.get("siren"), o.get("insee_code"), o.get("departement"), o.get("region"))
+    return place_of(*(o.get(field) for field in PLACE_FIELDS))
 
 
 def point_of(organization: Mapping[str, Any], places: dict[str, dict[str, list[float]]]) -> list[float] | None:
@@ -147,9 +147,10 @@ def coloured(directory: Path, level: str, values: dict[str, Any], indicator: str
 
 
 def preload(directory: Path) -> None:
-    """Read and encode the geodata once at start, not in the first visitor's request."""
+    """Read the geodata and encode the contours once at start, not in the first visitor's request
+    (the GeoJSON points' feature heads wait for their first request: the front end uses the columns)."""
     try:
-        feature_heads(directory)
+        points(directory)
         for level in ("regions", "departements"):
             contour_heads(directory, level)
     except GeodataMissing:

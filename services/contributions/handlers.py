@@ -98,10 +98,12 @@ def _target(proposal: Proposal) -> dict[str, Any]:
 
 async def with_current_values(conn: asyncpg.Connection, proposals: list[Proposal]) -> list[dict[str, Any]]:
     """Each proposal as moderators see it: beside the registry's current value and the target's name."""
+    organizations = await repository.organizations(conn, [p.organization_id for p in proposals if p.organization_id])
+    datasets = await repository.datasets(conn, [p.dataset_id for p in proposals if p.dataset_id])
     shown = []
     for proposal in proposals:
-        organization = await repository.organization(conn, proposal.organization_id or "")
-        dataset = await repository.dataset(conn, proposal.dataset_id) if proposal.dataset_id else None
+        organization = organizations.get(proposal.organization_id or "")
+        dataset = datasets.get(proposal.dataset_id or "")
         shown.append({
             **proposal.public(),
             "organization_name": organization.get("name") if organization else None,

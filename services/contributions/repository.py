@@ -68,12 +68,7 @@ async def upsert_known_datasets(conn: asyncpg.Connection, datasets: list[Canonic
 
 
 async def organization(conn: asyncpg.Connection, organization_id: str) -> dict[str, Any] | None:
-    row = await conn.fetchval(
-        "SELECT coalesce(organization, jsonb_build_object('id', id, 'name', name)) "
-        "FROM contributions.known_organizations WHERE id = $1",
-        organization_id,
-    )
-    return json.loads(row) if row else None
+    return (await organizations(conn, [organization_id])).get(organization_id)
 
 
 async def organization_with_siren(conn: asyncpg.Connection, siren: str) -> str | None:
@@ -84,9 +79,23 @@ async def organization_with_siren(conn: asyncpg.Connection, siren: str) -> str |
     )
 
 
+async def organizations(conn: asyncpg.Connection, ids: list[str]) -> dict[str, dict[str, Any]]:
+    """The organisations the service knows among `ids` (the registry's record, else id and name), by id."""
+    rows = await conn.fetch(
+        "SELECT id, coalesce(organization, jsonb_build_object('id', id, 'name', name)) AS organization "
+        "FROM contributions.known_organizations WHERE id = ANY($1::text[])",
+        ids,
+    )
+    return {row["id"]: json.loads(row["organization"]) for row in rows}
+
+
+async def datasets(conn: asyncpg.Connection, ids: list[str]) -> dict[str, dict[str, Any]]:
+    rows = await conn.fetch("SELECT id, dataset FROM contributions.known_datasets WHERE id = ANY($1::text[])", ids)
+    return {row["id"]: json.loads(row["dataset"]) for row in rows}
+
+
 async def dataset(conn: asyncpg.Connection, dataset_id: str) -> dict[str, Any] | None:
-    row = await conn.fetchval("SELECT dataset FROM contributions.known_datasets WHERE id = $1", dataset_id)
-    return json.loads(row) if row else None
+    return (await datasets(conn, [dataset_id])).get(dataset_id)
 
 
 async def add_proposal(conn: asyncpg.Connection, proposal: Proposal, client_hash: str) -> None:
