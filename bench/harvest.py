@@ -23,9 +23,9 @@ import asyncpg
 from aiokafka import AIOKafkaProducer
 
 from bench.support import Headline, bench_settings, clean, log_dir, prepare, print_headlines, rss_mib, start_service
-from shared.events import HarvestRequested
 from shared.settings import Settings
 from tests.support.db import connect_as
+from tests.support.events import request_runs
 from tests.support.kafka import end_offsets
 from tests.support.processes import run_module, start_module
 
@@ -63,14 +63,7 @@ async def harvest_all(
     samples: list[tuple[int, float]],
 ) -> None:
     """Ask for every source's run at once and wait until all have finished, sampling memory."""
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, enable_idempotence=True)
-    await producer.start()
-    for source_id in source_ids:
-        command = HarvestRequested(producer="bench", source_id=source_id, requested_by="bench")
-        await producer.send(
-            settings.topic("harvest.commands"), command.model_dump_json().encode(), key=source_id.encode()
-        )
-    await producer.stop()
+    await request_runs(settings, source_ids, "bench")
     while True:
         row = await conn.fetchrow(
             "SELECT count(*) FILTER (WHERE status NOT IN ('queued', 'running')) AS finished,"

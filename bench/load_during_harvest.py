@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 
 import aiohttp
 import asyncpg
-from aiokafka import AIOKafkaProducer
 
 from bench.support import (
     Headline,
@@ -36,9 +35,9 @@ from bench.support import (
     rss_mib,
     start_service,
 )
-from shared.events import HarvestRequested
 from shared.settings import Settings
 from tests.support.db import connect_as
+from tests.support.events import request_runs
 from tests.support.kafka import wait_for
 from tests.support.processes import run_module, start_module
 from tests.support.referentiel import load_and_wait
@@ -136,19 +135,6 @@ async def drive(api: str, paths: list[str], clients: int, seconds: float) -> tup
     return latencies, outcomes
 
 
-async def request_full_runs(settings: Settings, source_ids: list[str]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, enable_idempotence=True)
-    await producer.start()
-    try:
-        for source_id in source_ids:
-            command = HarvestRequested(producer="bench", source_id=source_id, requested_by="bench")
-            await producer.send(
-                settings.topic("harvest.commands"), command.model_dump_json().encode(), key=source_id.encode()
-            )
-    finally:
-        await producer.stop()  # sends what is pending
-
-
 async def keep_harvesting(
     settings: Settings, conn: asyncpg.Connection, source_ids: list[str], activity: HarvestActivity
 ) -> None:
@@ -162,7 +148,7 @@ async def keep_harvesting(
         activity.samples += 1
         activity.busy_samples += row["active"] > 0
         if row["runs"] >= expected_runs and row["active"] == 0:
-            await request_full_runs(settings, source_ids)
+            await request_runs(settings, source_ids, "bench")
             activity.rounds += 1
             expected_runs = row["runs"] + len(source_ids)
         await asyncio.sleep(0.5)

@@ -18,7 +18,6 @@ from shared.events import (
     ContributionAccepted,
     DatasetDiscovered,
     Event,
-    HarvestRequested,
     HarvestRunFinished,
     Publisher,
     Resource,
@@ -28,6 +27,7 @@ from shared.settings import Settings
 from simulated_portals.app import build_app, source_url
 from simulated_portals.catalogue import World, build_world, dataset, is_mirrored
 from tests.support.db import connect_as
+from tests.support.events import request_runs
 from tests.support.kafka import drained, produce, produce_many, read_all, wait_for
 
 pytestmark = pytest.mark.integration
@@ -66,12 +66,7 @@ async def registry(settings: Settings) -> AsyncIterator[asyncpg.Connection]:
 
 async def harvest(settings: Settings, source_ids: list[str]) -> list[str]:
     """Ask for a run of each source; return the run ids."""
-    run_ids = []
-    for source_id in source_ids:
-        command = HarvestRequested(producer="test", source_id=source_id, requested_by="test")
-        await produce(settings, "harvest.commands", command.model_dump_json().encode(), key=source_id.encode())
-        run_ids.append(run_id_for(command))
-    return run_ids
+    return [run_id_for(command) for command in await request_runs(settings, source_ids)]
 
 
 async def accounted(registry: asyncpg.Connection, run_ids: list[str], timeout: float = 120) -> list[asyncpg.Record]:

@@ -17,11 +17,11 @@ import aiohttp
 import pytest
 
 from shared.bootstrap import bootstrap_database, delete_topics, drop_database, ensure_topics
-from shared.events import HarvestRequested
 from shared.kafka import consumer_lag
 from shared.settings import Settings
 from tests.support.db import connect_as
-from tests.support.kafka import produce, read_all, wait_for
+from tests.support.events import request_runs
+from tests.support.kafka import read_all, wait_for
 from tests.support.processes import (
     ROOT,
     ServiceProcess,
@@ -165,9 +165,7 @@ async def harvest(fault: Fault | None, label: str) -> dict[str, Any]:
         conn = await connect_as(settings, "harvester")
         source_ids = [r["id"] for r in await conn.fetch("SELECT id FROM harvest.sources ORDER BY id")]
         await conn.close()
-        for source_id in source_ids:
-            command = HarvestRequested(producer="test", source_id=source_id, requested_by="test")
-            await produce(settings, "harvest.commands", command.model_dump_json().encode(), key=source_id.encode())
+        await request_runs(settings, source_ids)
         if fault is not None:
             await fault(chain)
         await settled(chain)
