@@ -2,7 +2,7 @@
 
 The report opens with the machine and the commit, then a summary of every benchmark's headlines
 (each measure beside the limit measured in the same run, their ratio, the target and whether it was
-met), then each benchmark's full table. It is written to var/bench/report.md and, with `--docs`,
+met), then each benchmark's full table. It is written to var/bench/report/report.md and, with `--docs`,
 into docs/performance.md between its report markers.
 
     .venv/bin/python -m bench.report [--docs] [--only harvest public ...]
