@@ -3,8 +3,10 @@
 Every portal record is kept (its metadata, when it was first and last seen, whether it was
 withdrawn). The canonical dataset shows one of them, the *primary* record: among the records not
 withdrawn, the dataset's own portal before copies harvested from it, then the most recently modified,
-then the first seen. Its organisation is the primary record's, else the first record that has one.
-It is withdrawn only when every record is.
+then by source and remote id. Never by when a record was first seen: that depends on which portal's
+harvest was consolidated first, and the same records must give the same dataset whatever order they
+arrived in (a replay, a restart). Its organisation is the primary record's, else the first record
+that has one. It is withdrawn only when every record is.
 """
 
 import hashlib
@@ -65,8 +67,9 @@ def record_from(
 
 
 def by_preference(records: list[PortalRecord]) -> list[PortalRecord]:
-    """Records not withdrawn first, then origin before copies, then latest modified, then first seen."""
-    ordered = sorted(records, key=lambda r: (r.first_seen, r.source_id, r.remote_id))
+    """Records not withdrawn first, then origin before copies, then latest modified, then by source
+    and remote id (an order that does not depend on the order they arrived in)."""
+    ordered = sorted(records, key=lambda r: (r.source_id, r.remote_id))
     ordered.sort(key=lambda r: _moment(r.metadata.get("modified")), reverse=True)
     ordered.sort(key=lambda r: (r.withdrawn_at is not None, not r.origin))
     return ordered

@@ -92,11 +92,13 @@ async def snapshot(settings: Settings) -> dict[str, Any]:
 
     A canonical dataset is known by the portal records it holds: its id is minted from the first
     record's identity, and which record comes first depends on harvest and batch order (several
-    portals are harvested at once), so ids are compared within a run, groupings across runs."""
+    portals are harvested at once), so ids are compared within a run, groupings across runs. What a
+    dataset shows (its primary record's metadata) must not depend on that order."""
     conn = await connect_as(settings)
     try:
         rows = await conn.fetch(
-            """SELECT d.id, d.organization_id, d.title, d.withdrawn,
+            """SELECT d.id, d.organization_id, d.title, d.withdrawn, d.licence, d.themes, d.modified,
+                      md5(d.resources::text) AS resources,
                       array_agg(s.source_id || ':' || s.remote_id ORDER BY s.source_id, s.remote_id) AS records
                FROM registry.datasets d JOIN registry.dataset_sources s ON s.dataset_id = d.id
                GROUP BY d.id""")  # fmt: skip
@@ -112,7 +114,8 @@ async def snapshot(settings: Settings) -> dict[str, Any]:
     finally:
         await conn.close()
     assert emptied == []  # a live dataset always holds a record
-    datasets = {tuple(r["records"]): (r["organization_id"], r["title"], r["withdrawn"]) for r in rows}
+    shown = ("organization_id", "title", "withdrawn", "licence", "themes", "modified", "resources")
+    datasets = {tuple(r["records"]): tuple(r[c] for c in shown) for r in rows}
     assert len(datasets) == len(rows)  # no record in two datasets
     by_id = {r["id"]: (r["organization_id"], r["title"], r["withdrawn"], len(r["records"])) for r in rows}
     latest = {r.key.decode(): json.loads(r.value) for r in await read_all(settings, "registry.datasets", idle_ms=2000)

@@ -115,6 +115,22 @@ def test_the_origin_record_is_shown_before_copies_even_if_a_copy_is_newer():
     assert [s.source_id for s in dataset.sources] == ["datagouv", "local"] and not dataset.withdrawn
 
 
+def test_two_copies_modified_at_once_give_the_same_dataset_whichever_was_seen_first():
+    # Seen in the fault tests: a data.gouv.fr copy and an OpenDataSoft federated copy of one dataset,
+    # same `modified`, different themes; a restart changed which was consolidated first.
+    def copies(datagouv_seen: datetime, ods_seen: datetime) -> list[PortalRecord]:
+        day = "2024-02-16T08:09:22Z"
+        return [record("sim-datagouv", origin=False, modified=day, title="Copie", first_seen=datagouv_seen),
+                record("sim-ods-0000", origin=False, modified=day, title="Fédéré", first_seen=ods_seen)]  # fmt: skip
+
+    shown = {
+        canonical_dataset("d", ordered).title
+        for seen in ((T0, T0 + timedelta(seconds=1)), (T0 + timedelta(seconds=1), T0))
+        for ordered in (copies(*seen), copies(*seen)[::-1])
+    }
+    assert shown == {"Copie"}
+
+
 def test_a_dataset_is_withdrawn_only_when_every_record_is():
     local = record("local", origin=True, modified=None, title="Original", withdrawn=T0)
     copy = record("datagouv", origin=False, modified=None, title="Copie")
