@@ -133,9 +133,12 @@ class OutboxRelay:
                 await asyncio.sleep(1.0)
                 continue
             if published < self.batch_size:
-                # Polling fallback: a NOTIFY can be lost when the listener reconnects.
+                # Polling fallback: a NOTIFY can be lost when the listener reconnects. asyncio.timeout,
+                # not wait_for: Python 3.11's wait_for swallows a cancellation (`stop`) that arrives as
+                # the event is set, and the relay would run on.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=1.0)
+                    async with asyncio.timeout(1.0):
+                        await self._wake.wait()
 
     async def publish_pending(self) -> int:
         """Publish one batch of the outbox; return how many events were published."""
