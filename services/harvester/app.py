@@ -52,6 +52,8 @@ def create_runtime(settings: Settings) -> Runtime:
         await handle_once(
             runtime.pool, SCHEMA, settings, f"{SERVICE}.{topics.HARVEST_COMMANDS}", command, handlers.queue_requested
         )
+        if executor := runtime.background.get("executor"):
+            executor.wake()  # the run is committed: start it now rather than at the next poll
 
     @broker.subscriber(
         settings.topic(topics.CONTRIBUTIONS_EVENTS),

@@ -14,6 +14,7 @@
 """
 
 import asyncio
+import contextlib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
@@ -124,6 +125,7 @@ class RunExecutor:
         self.poll_seconds = poll_seconds
         self.heartbeat_seconds = heartbeat_seconds
         self.running: dict[str, asyncio.Task[None]] = {}
+        self._wake = asyncio.Event()  # a slot freed or a run was queued: claim now, not at the next poll
         self._loop: asyncio.Task[None] | None = None
         self._session: aiohttp.ClientSession | None = None
 
@@ -159,10 +161,24 @@ class RunExecutor:
                 raise
             except Exception:
                 log.exception("run executor loop failed; retrying")
-            await asyncio.sleep(self.poll_seconds)
+            await self._sleep()
+
+    async def _sleep(self) -> None:
+        """Until the next poll, or sooner if woken. The poll still matters: other instances queue runs
+        and free sources too."""
+        # asyncio.timeout, not wait_for: Python 3.11's wait_for swallows a cancellation that arrives as
+        # the event is set, and the executor would outlive `stop`.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self.poll_seconds):
+                await self._wake.wait()
+        self._wake.clear()
+
+    def wake(self) -> None:
+        self._wake.set()
 
     def _forget(self, run_id: str, _: object) -> None:
         self.running.pop(run_id, None)
+        self.wake()  # its slot is free, and its source may have another run queued behind it
 
     async def _heartbeat_and_recover(self) -> None:
         async with self.pool.acquire() as conn:
