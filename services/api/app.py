@@ -398,8 +398,10 @@ def create_routes() -> web.RouteTableDef:
     async def map_organization_columns(request: web.Request) -> web.Response:
         """The same points as columns, for the front end's map."""
         runtime: Runtime = request.app["runtime"]
-        places = geodata.points(runtime.settings.geodata_dir)
-        return json_text(geodata.point_columns(await _map_points(request), places))
+        coordinates = geodata.coordinate_texts(runtime.settings.geodata_dir)
+        async with runtime.pool.acquire() as conn:
+            columns = await repository.map_columns(conn, organization_filter(request))
+        return json_text(geodata.point_columns(columns, coordinates))
 
     @routes.get(r"/api/v1/map/{level:regions|departements}.geojson")
     async def map_areas(request: web.Request) -> web.Response:

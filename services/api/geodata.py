@@ -8,8 +8,6 @@ from json.encoder import encode_basestring as quoted
 from pathlib import Path
 from typing import Any
 
-import asyncpg
-
 EPCI_TYPES = frozenset({"CC", "CA", "CU", "MET", "EPT"})
 LEVELS = ("regions", "departements", "epci")
 
@@ -101,25 +99,43 @@ def _literal(flag: bool | None) -> str:
     return "null" if flag is None else "true" if flag else "false"
 
 
-def point_columns(organizations: Sequence[asyncpg.Record], places: dict[str, dict[str, list[float]]]) -> str:
+@cache
+def coordinate_texts(directory: Path) -> dict[str, dict[str, tuple[str, str]]]:
+    """Each place's longitude and latitude as JSON text, written once (a float's repr is most of the
+    cost of writing tens of thousands of points)."""
+    return texts_of(points(directory))
+
+
+def texts_of(places: dict[str, dict[str, list[float]]]) -> dict[str, dict[str, tuple[str, str]]]:
+    return {layer: {code: (repr(x), repr(y)) for code, (x, y) in coordinates.items()}
+            for layer, coordinates in places.items()}  # fmt: skip
+
+
+def point_columns(columns: Mapping[str, Sequence[Any]], coordinates: dict[str, dict[str, tuple[str, str]]]) -> str:
     """The map's points as JSON columns, one list per property and `lon`, `lat` apart: what the
     front end loads, a third of the GeoJSON's size for the same points (less to compress, send and
-    parse). Worked column by column (zip, compress) rather than record by record."""
-    if not organizations:
-        return '{"id":[],"name":[],"type":[],"publishes":[],"obligated":[],"lon":[],"lat":[],"unplaced":0}'
-    columns = dict(zip(organizations[0].keys(), zip(*organizations, strict=True), strict=True))
-    points = [
-        places[place[0]].get(place[1]) if place else None
-        for place in itertools.starmap(place_of, zip(*(columns[field] for field in PLACE_FIELDS), strict=True))
+    parse). `columns` holds one list per field of the query (`repository.map_columns`); the text is
+    written column by column (zip, compress, join) with pre-written coordinates and the json
+    module's C string quoting, not built as objects and dumped."""
+    where = [
+        coordinates[place[0]].get(place[1]) if place else None
+        for place in map(place_of, *(columns[field] for field in PLACE_FIELDS))
     ]
-    placed = [point is not None for point in points]
-    located = [point for point in points if point is not None]
-    answer: dict[str, Any] = {name: list(itertools.compress(columns[name], placed))
-              for name in ("id", "name", "type", "publishes", "obligated")}  # fmt: skip
-    answer["lon"] = [point[0] for point in located]
-    answer["lat"] = [point[1] for point in located]
-    answer["unplaced"] = len(points) - len(located)
-    return json.dumps(answer, ensure_ascii=False, separators=(",", ":"))
+    placed = [point is not None for point in where]
+    located = [point for point in where if point is not None]
+
+    def texts(name: str) -> str:
+        return ",".join(map(quoted, itertools.compress(columns[name], placed)))
+
+    def flags(name: str) -> str:
+        return ",".join(map(_literal, itertools.compress(columns[name], placed)))
+
+    return (
+        f'{{"id":[{texts("id")}],"name":[{texts("name")}],"type":[{texts("type")}],'
+        f'"publishes":[{flags("publishes")}],"obligated":[{flags("obligated")}],'
+        f'"lon":[{",".join(p[0] for p in located)}],"lat":[{",".join(p[1] for p in located)}],'
+        f'"unplaced":{len(where) - len(located)}}}'
+    )
 
 
 @cache
@@ -147,10 +163,11 @@ def coloured(directory: Path, level: str, values: dict[str, Any], indicator: str
 
 
 def preload(directory: Path) -> None:
-    """Read the geodata and encode the contours once at start, not in the first visitor's request
-    (the GeoJSON points' feature heads wait for their first request: the front end uses the columns)."""
+    """Read the geodata and encode the contours and coordinates once at start, not in the first
+    visitor's request (the GeoJSON points' feature heads wait for their first request: the front end
+    uses the columns)."""
     try:
-        points(directory)
+        coordinate_texts(directory)
         for level in ("regions", "departements"):
             contour_heads(directory, level)
     except GeodataMissing:

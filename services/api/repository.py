@@ -273,16 +273,28 @@ def _decoded(row: asyncpg.Record) -> dict[str, Any]:
     return {k: json.loads(v) if k in EXPORT_INDICATORS and v is not None else v for k, v in row.items()}
 
 
+MAP_FIELDS = {"id": "o.id", "siren": "o.siren", "name": "o.name", "type": "o.type", "insee_code": "o.insee_code",
+              "departement": "o.departement", "region": "o.region", "obligated": "o.obligated",
+              "publishes": PUBLISHING}  # fmt: skip
+
+
 async def map_points(conn: asyncpg.Connection, where: OrganizationFilter) -> list[asyncpg.Record]:
     """What placing and colouring each organisation of the filter needs."""
     sql, args = where.where()
-    rows = await conn.fetch(
-        f"""SELECT o.id, o.siren, o.name, o.type, o.insee_code, o.departement, o.region, o.obligated,
-                   {PUBLISHING} AS publishes
-            FROM {FROM} WHERE {sql}""",
-        *args,
+    fields = ", ".join(f"{expression} AS {name}" for name, expression in MAP_FIELDS.items())
+    return list(await conn.fetch(f"SELECT {fields} FROM {FROM} WHERE {sql}", *args))
+
+
+async def map_columns(conn: asyncpg.Connection, where: OrganizationFilter) -> dict[str, list[Any]]:
+    """The same as one list per field: arrays aggregated by PostgreSQL and decoded by asyncpg cost a
+    fraction of tens of thousands of records taken apart in Python."""
+    sql, args = where.where()
+    arrays = ", ".join(
+        f"coalesce(array_agg({expression}), '{{}}') AS {name}" for name, expression in MAP_FIELDS.items()
     )
-    return list(rows)
+    row = await conn.fetchrow(f"SELECT {arrays} FROM {FROM} WHERE {sql}", *args)
+    assert row is not None, "an aggregate always returns a row"
+    return {name: row[name] for name in MAP_FIELDS}
 
 
 async def indicator_by_area(conn: asyncpg.Connection, scope: str, indicator: str) -> dict[str, Any]:

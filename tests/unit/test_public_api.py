@@ -2,13 +2,12 @@
 micro-cache's freshness."""
 
 import json
-from typing import Any
 
 from aiohttp import web
 
 from services.api.caching import MicroCache
 from services.api.exports import csv_cell
-from services.api.geodata import coloured, heads_of, point_columns, point_feature, point_of
+from services.api.geodata import coloured, heads_of, point_columns, point_feature, point_of, texts_of
 from shared.population import population_bounds
 
 PLACES = {"communes": {"42218": [4.38, 45.43]}, "epci": {"244200770": [4.4, 45.4]}, "departements": {},
@@ -31,7 +30,7 @@ def test_organisations_are_placed_by_their_kind():
 
 
 def test_map_points_as_columns_keep_the_order_and_count_the_unplaced():
-    rows = [
+    rows: list[dict[str, object]] = [
         {"id": "217500016", "siren": "217500016", "name": "Paris", "type": "COM", "insee_code": "42218",
          "departement": "42", "region": "84", "publishes": True, "obligated": True},
         {"id": "x", "siren": None, "name": "Syndicat", "type": "OACT", "insee_code": None, "departement": None,
@@ -39,19 +38,22 @@ def test_map_points_as_columns_keep_the_order_and_count_the_unplaced():
         {"id": "REG-84", "siren": None, "name": "Région", "type": "REG", "insee_code": None, "departement": None,
          "region": "84", "publishes": False, "obligated": True},
     ]  # fmt: skip
-    records: list[Any] = [Row(**r) for r in rows]
-    assert json.loads(point_columns(records, PLACES)) == {
+    columns: dict[str, list[object]] = {field: [r[field] for r in rows] for field in rows[0]}
+    answer = point_columns(columns, texts_of(PLACES))
+    assert json.loads(answer) == {
         "id": ["217500016", "REG-84"], "name": ["Paris", "Région"], "type": ["COM", "REG"],
         "publishes": [True, False], "obligated": [True, True], "lon": [4.38, 4.5], "lat": [45.43, 45.5], "unplaced": 1,
     }  # fmt: skip
-    assert json.loads(point_columns([], PLACES))["unplaced"] == 0
+    assert json.loads(point_columns({field: [] for field in rows[0]}, texts_of(PLACES)))["unplaced"] == 0
 
 
-class Row(dict[str, object]):
-    """Stands for an asyncpg Record: a mapping that iterates over its values."""
-
-    def __iter__(self):
-        return iter(self.values())
+def test_map_columns_quote_any_name():
+    names = ['Le "Mas"', "Saint-Étienne </script>", "a\\b\ttab", "\u2028"]
+    columns = {"id": [f"2{n}" for n in range(4)], "siren": [None] * 4, "name": names, "type": ["COM"] * 4,
+               "insee_code": ["42218"] * 4, "departement": [None] * 4, "region": [None] * 4,
+               "publishes": [True, None, False, True], "obligated": [None] * 4}  # fmt: skip
+    answer = json.loads(point_columns(columns, texts_of(PLACES)))
+    assert answer["name"] == names and answer["publishes"] == [True, None, False, True]
 
 
 def test_areas_carry_the_indicator_value(tmp_path):
