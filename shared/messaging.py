@@ -88,6 +88,15 @@ async def publish_event(broker: KafkaBroker, settings: Settings, event: Event, *
     return result
 
 
+async def woken_or_timed_out(event: asyncio.Event, seconds: float) -> None:
+    """Wait until `event` is set or `seconds` pass. asyncio.timeout, not wait_for: Python 3.11's
+    wait_for swallows a cancellation that arrives as the event is set, and a loop waiting this way
+    would outlive its task's `cancel`."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(seconds):
+            await event.wait()
+
+
 def _channel(schema: str) -> str:
     return f"{schema}_outbox"
 
@@ -133,12 +142,8 @@ class OutboxRelay:
                 await asyncio.sleep(1.0)
                 continue
             if published < self.batch_size:
-                # Polling fallback: a NOTIFY can be lost when the listener reconnects. asyncio.timeout,
-                # not wait_for: Python 3.11's wait_for swallows a cancellation (`stop`) that arrives as
-                # the event is set, and the relay would run on.
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(1.0):
-                        await self._wake.wait()
+                # Polling fallback: a NOTIFY can be lost when the listener reconnects.
+                await woken_or_timed_out(self._wake, 1.0)
 
     async def publish_pending(self) -> int:
         """Publish one batch of the outbox; return how many events were published."""

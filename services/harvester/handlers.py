@@ -14,7 +14,6 @@
 """
 
 import asyncio
-import contextlib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
@@ -40,6 +39,7 @@ from shared.events import (
     HarvestRunFinished,
     HarvestRunStarted,
 )
+from shared.messaging import woken_or_timed_out
 
 log = logging.getLogger(__name__)
 
@@ -166,11 +166,7 @@ class RunExecutor:
     async def _sleep(self) -> None:
         """Until the next poll, or sooner if woken. The poll still matters: other instances queue runs
         and free sources too."""
-        # asyncio.timeout, not wait_for: Python 3.11's wait_for swallows a cancellation that arrives as
-        # the event is set, and the executor would outlive `stop`.
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(self.poll_seconds):
-                await self._wake.wait()
+        await woken_or_timed_out(self._wake, self.poll_seconds)
         self._wake.clear()
 
     def wake(self) -> None:
