@@ -4,6 +4,7 @@ Consumers validate `event_type` and `schema_version` strictly: an unknown versio
 and goes to the dead-letter topic rather than being half-understood.
 """
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar, Literal
 from uuid import UUID, uuid4
@@ -13,6 +14,21 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class SerialisedEvent:
+    """An event as it goes to Kafka: where, under which key, and its JSON. A hot path (the harvest)
+    writes its events straight in this form; `of` gives it for any model."""
+
+    topic: str  # without the deployment's prefix
+    key: str
+    event_type: str
+    payload: bytes
+
+    @classmethod
+    def of(cls, event: "Event") -> "SerialisedEvent":
+        return cls(event.topic, event.key(), type(event).__name__, event.model_dump_json().encode())
 
 
 class Event(BaseModel):

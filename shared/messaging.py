@@ -21,7 +21,7 @@ from aiokafka import AIOKafkaProducer
 from faststream.kafka import KafkaBroker
 
 from shared import metrics
-from shared.events import Event
+from shared.events import Event, SerialisedEvent
 from shared.partitioning import default_partitioner
 from shared.settings import Settings
 
@@ -201,9 +201,10 @@ class BulkPublisher:
         if self.producer is not None:
             await self.producer.stop()
 
-    async def publish(self, event: Event, confirm: bool = True) -> Any:
-        topic = self.settings.topic(event.topic)
-        future = await self.send(topic, event.key(), type(event).__name__, event.model_dump_json().encode())
+    async def publish(self, event: Event | SerialisedEvent, confirm: bool = True) -> Any:
+        serialised = event if isinstance(event, SerialisedEvent) else SerialisedEvent.of(event)
+        topic = self.settings.topic(serialised.topic)
+        future = await self.send(topic, serialised.key, serialised.event_type, serialised.payload)
         self._produced(topic).inc()
         return await future if confirm else future
 

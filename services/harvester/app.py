@@ -21,6 +21,7 @@ from shared.events import (
     HarvestRequested,
     HarvestRunFinished,
     HarvestRunStarted,
+    SerialisedEvent,
 )
 from shared.kafka import declare_publisher, subscriber_options
 from shared.matching import normalise
@@ -40,7 +41,7 @@ def create_runtime(settings: Settings) -> Runtime:
 
     publisher = BulkPublisher(settings, "observatoire-harvester-runs")
 
-    async def publish(event: Event, confirm: bool) -> Any:
+    async def publish(event: Event | SerialisedEvent, confirm: bool) -> Any:
         return await publisher.publish(event, confirm)
 
     @broker.subscriber(

@@ -38,12 +38,13 @@ from shared.events import (
     HarvestRequested,
     HarvestRunFinished,
     HarvestRunStarted,
+    SerialisedEvent,
 )
 from shared.messaging import woken_or_timed_out
 
 log = logging.getLogger(__name__)
 
-PublishFn = Callable[[Event, bool], Awaitable[Any]]
+PublishFn = Callable[[Event | SerialisedEvent, bool], Awaitable[Any]]
 RUN_NAMESPACE = uuid.UUID("0b7f5d84-2f38-4a42-9a0e-3c1d2a5e7f61")
 ACK_WINDOW = 2000  # events in flight before waiting for Kafka's acknowledgements: bounds memory
 ERRORS_BATCH = 500
@@ -225,13 +226,13 @@ async def execute_run(
     errors: list[tuple[str | None, str, str]] = []
     try:
         async for item in backend_for(source.family)(fetcher, source, run).items():
-            if item.event is None:
+            if item.dataset is None:
                 item_errors += 1
                 if item.remote_id:
                     failed_ids.add(item.remote_id)
                 errors.append((item.remote_id, "map", item.error or "unknown error"))
             else:
-                in_flight.append(await publish(item.event, False))
+                in_flight.append(await publish(item.dataset, False))
                 seen += 1
             if len(in_flight) >= ACK_WINDOW:
                 await asyncio.gather(*in_flight)

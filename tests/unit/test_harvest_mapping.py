@@ -1,17 +1,25 @@
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from services.harvester import schedules
 from services.harvester.backends.base import HarvestAborted, PageGuard
 from services.harvester.mapping import (
     LICENCE_VOCABULARY,
     clean_text,
+    content_hash,
+    discovered,
     normalise_format,
     normalise_licence,
     parse_date,
+    publisher_of,
+    resource,
     schema_of,
+    upstream_of,
 )
+from shared.events import DatasetDiscovered
 
 
 @pytest.mark.parametrize(
@@ -58,9 +66,10 @@ def test_formats_are_normalised(raw, expected):
 
 
 def test_schemas_come_from_udata_fields_or_schema_urls():
-    assert schema_of({"name": "scdl/budget", "version": "0.8.3"}).version == "0.8.3"
+    assert schema_of({"name": "scdl/budget", "version": "0.8.3"}) == {"name": "scdl/budget", "version": "0.8.3"}
+    assert schema_of({"name": "scdl/budget", "version": 1}) == {"name": "scdl/budget", "version": "1"}
     from_url = schema_of("https://schema.data.gouv.fr/schemas/scdl/deliberations/2.1.5/schema.json")
-    assert (from_url.name, from_url.version) == ("scdl/deliberations", "2.1.5")
+    assert from_url == {"name": "scdl/deliberations", "version": "2.1.5"}
     assert schema_of({"name": None, "url": None, "version": None}) is None
     assert schema_of("https://example.org/my-schema.json") is None
 
@@ -109,3 +118,46 @@ def test_page_guard_stops_loops():
     guard.visit("c")
     with pytest.raises(HarvestAborted, match="more than 3 pages"):
         guard.visit("d")
+
+
+texts = st.one_of(st.none(), st.text(), st.integers())
+dates = st.one_of(
+    st.none(),
+    st.text(max_size=30),
+    st.datetimes(
+        timezones=st.sampled_from([UTC, timezone(timedelta(hours=2)), timezone(timedelta(hours=-9, minutes=-30))])
+    ).map(datetime.isoformat),
+    st.datetimes().map(datetime.isoformat),  # naive: taken as UTC
+)
+
+
+@given(
+    title=st.text(min_size=1).filter(lambda t: clean_text(t) is not None),
+    description=texts,
+    licence=texts,
+    words=st.lists(texts, max_size=4),
+    created=dates,
+    modified=dates,
+    resources=st.lists(
+        st.tuples(texts, texts, st.one_of(texts, st.fixed_dictionaries({"name": texts, "version": texts}))), max_size=3
+    ),
+    origin=st.one_of(st.none(), st.tuples(texts, texts, texts, texts)),
+    publisher=st.tuples(st.text(), texts, texts),
+)
+def test_the_written_event_is_a_valid_dataset_discovered_with_the_model_s_content_hash(
+    title, description, licence, words, created, modified, resources, origin, publisher
+):
+    """The harvest writes its events from plain values: what it writes must validate against the
+    contract, and its content hash must be the one the model defines (hashes stay comparable)."""
+    written = discovered(
+        run_id="run", source_id="source", portal_kind="udata", portal_url="https://portal.test", remote_id="r-1",
+        remote_url="https://portal.test/r-1", publisher=publisher_of(*publisher), title=title,
+        description=description, licence=licence, themes=words, tags=words[::-1],
+        resources=[resource(*r) for r in resources], created=created, modified=modified,
+        upstream=upstream_of(*origin) if origin else None, territory="35",
+    )  # fmt: skip
+    event = DatasetDiscovered.model_validate_json(written.payload)
+    assert (written.key, written.topic) == (event.key(), event.topic)
+    assert event.content_hash == content_hash(event)
+    assert event.title == clean_text(title) and event.publisher.departement == "35"
+    assert event.modified == parse_date(modified)

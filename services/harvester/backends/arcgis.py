@@ -12,8 +12,8 @@ from typing import Any
 
 from services.harvester.backends.base import HarvestAborted, HarvestBackend, HarvestItem, PageGuard, malformed
 from services.harvester.fetch import FetchError
-from services.harvester.mapping import discovered, resource
-from shared.events import DatasetDiscovered, Publisher
+from services.harvester.mapping import discovered, publisher_of, resource
+from shared.events import SerialisedEvent
 
 
 class ArcgisBackend(HarvestBackend):
@@ -45,12 +45,12 @@ class ArcgisBackend(HarvestBackend):
                 yield self.item(raw.get("identifier") if isinstance(raw, dict) else None, partial(self._map, raw))
             page += 1
 
-    def _map(self, raw: dict[str, Any]) -> DatasetDiscovered:
+    def _map(self, raw: dict[str, Any]) -> SerialisedEvent:
         publisher = raw.get("publisher") or {}
         return discovered(
             **self.common(raw["identifier"]),
             remote_url=raw.get("landingPage"),
-            publisher=Publisher(name=(publisher.get("name") or "").strip() or "(inconnu)"),
+            publisher=publisher_of(name=(publisher.get("name") or "").strip() or "(inconnu)"),
             title=raw.get("title"),
             description=raw.get("description"),
             licence=raw.get("license"),

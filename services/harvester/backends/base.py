@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from services.harvester.fetch import Fetcher, FetchError
 from services.harvester.repository import Source
-from shared.events import DatasetDiscovered
+from shared.events import DatasetDiscovered, SerialisedEvent
 
 MAX_PAGES = 20_000
 
@@ -28,8 +28,13 @@ class RunContext:
 @dataclass(frozen=True)
 class HarvestItem:
     remote_id: str | None
-    event: DatasetDiscovered | None = None
+    dataset: SerialisedEvent | None = None  # its DatasetDiscovered, ready to publish
     error: str | None = None  # why the item could not be mapped
+
+    @property
+    def event(self) -> DatasetDiscovered | None:
+        """The DatasetDiscovered, read back and validated against the contract."""
+        return DatasetDiscovered.model_validate_json(self.dataset.payload) if self.dataset else None
 
 
 class HarvestAborted(Exception):
@@ -85,12 +90,12 @@ class HarvestBackend(ABC):
             raise HarvestAborted(exc.reason) from exc
 
     @staticmethod
-    def item(remote_id: Any, build: Callable[[], DatasetDiscovered]) -> HarvestItem:
+    def item(remote_id: Any, build: Callable[[], SerialisedEvent]) -> HarvestItem:
         """Map one record, capturing its failure as an item error rather than stopping the run."""
         if not remote_id or not str(remote_id).strip():
             return HarvestItem(remote_id=None, error="dataset without an identifier")
         try:
-            return HarvestItem(remote_id=str(remote_id), event=build())
+            return HarvestItem(remote_id=str(remote_id), dataset=build())
         except (ValidationError, ValueError, TypeError, KeyError, AttributeError) as exc:
             return HarvestItem(remote_id=str(remote_id), error=f"cannot map the dataset: {exc}"[:1000])
 

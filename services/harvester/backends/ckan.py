@@ -14,8 +14,8 @@ from typing import Any
 from urllib.parse import quote
 
 from services.harvester.backends.base import HarvestAborted, HarvestBackend, HarvestItem, PageGuard, malformed
-from services.harvester.mapping import discovered, resource
-from shared.events import DatasetDiscovered, Publisher
+from services.harvester.mapping import discovered, publisher_of, resource
+from shared.events import SerialisedEvent
 
 ROWS = 1000
 SEARCH_ATTEMPTS = 3
@@ -61,12 +61,12 @@ class CkanBackend(HarvestBackend):
             await asyncio.sleep(self.fetcher.policy.backoff_seconds * attempt)
         raise AssertionError("unreachable")
 
-    def _map(self, raw: dict[str, Any]) -> DatasetDiscovered:
+    def _map(self, raw: dict[str, Any]) -> SerialisedEvent:
         organization = raw.get("organization") or {}
         return discovered(
             **self.common(raw["id"]),
             remote_url=f"{self.base}/dataset/{raw.get('name') or raw['id']}",
-            publisher=Publisher(
+            publisher=publisher_of(
                 name=(organization.get("title") or organization.get("name") or "").strip()
                 or (raw.get("author") or "(inconnu)"),
                 remote_id=organization.get("id"),

@@ -20,8 +20,8 @@ from pyoxigraph import BlankNode, Literal, NamedNode, RdfFormat
 
 from services.harvester.backends.base import HarvestAborted, HarvestBackend, HarvestItem, PageGuard
 from services.harvester.fetch import FetchError
-from services.harvester.mapping import discovered, resource
-from shared.events import DatasetDiscovered, Publisher
+from services.harvester.mapping import discovered, publisher_of, resource
+from shared.events import SerialisedEvent
 
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 RDF_VALUE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#value"
@@ -86,7 +86,7 @@ class DcatBackend(HarvestBackend):
         except (SyntaxError, ValueError) as exc:
             raise HarvestAborted(f"cannot parse {url} as {rdf_format.name}: {str(exc)[:300]}") from exc
 
-    def _map(self, graph: Graph, node: Term, remote_id: str | None) -> DatasetDiscovered:
+    def _map(self, graph: Graph, node: Term, remote_id: str | None) -> SerialisedEvent:
         assert remote_id is not None
         distributions = _objects(graph, node, DCAT + "distribution")
         publisher = next(iter(_objects(graph, node, DCT + "publisher")), None)
@@ -97,7 +97,7 @@ class DcatBackend(HarvestBackend):
             **self.common(remote_id),
             remote_url=_text(graph, node, DCAT + "landingPage")
             or (node.value if isinstance(node, NamedNode) else None),
-            publisher=Publisher(
+            publisher=publisher_of(
                 name=(_text(graph, publisher, FOAF_NAME) if publisher is not None else None) or "(inconnu)"
             ),
             title=_text(graph, node, DCT + "title"),

@@ -14,8 +14,8 @@ from typing import Any
 from urllib.parse import quote
 
 from services.harvester.backends.base import HarvestBackend, HarvestItem, PageGuard, malformed
-from services.harvester.mapping import discovered, resource
-from shared.events import DatasetDiscovered, Publisher, UpstreamOrigin
+from services.harvester.mapping import discovered, publisher_of, resource, upstream_of
+from shared.events import SerialisedEvent
 
 LIMIT = 100
 WINDOW = 10_000
@@ -70,7 +70,7 @@ class OdsBackend(HarvestBackend):
         for raw in records:
             yield self.item(raw.get("dataset_id") if isinstance(raw, dict) else None, partial(self._map, raw))
 
-    def _map(self, raw: dict[str, Any]) -> DatasetDiscovered:
+    def _map(self, raw: dict[str, Any]) -> SerialisedEvent:
         metas = (raw.get("metas") or {}).get("default") or {}
         dataset_id = raw["dataset_id"]
         exports = f"{self.api}/datasets/{dataset_id}/exports"
@@ -80,7 +80,7 @@ class OdsBackend(HarvestBackend):
         return discovered(
             **self.common(f"{self.site}/explore/dataset/{dataset_id}/"),
             remote_url=f"{self.site}/explore/dataset/{dataset_id}/",
-            publisher=Publisher(name=(metas.get("publisher") or "").strip() or "(inconnu)"),
+            publisher=publisher_of(name=(metas.get("publisher") or "").strip() or "(inconnu)"),
             title=metas.get("title"),
             description=metas.get("description"),
             licence=metas.get("license"),
@@ -89,7 +89,7 @@ class OdsBackend(HarvestBackend):
             resources=resources,
             created=metas.get("created"),
             modified=metas.get("modified"),
-            upstream=UpstreamOrigin(backend="ODS", domain=metas["source_domain"], remote_id=metas.get("source_dataset"))
+            upstream=upstream_of(backend="ODS", domain=metas["source_domain"], remote_id=metas.get("source_dataset"))
             if federated
             else None,
         )

@@ -19,8 +19,8 @@ from typing import Any
 
 from services.harvester.backends.base import HarvestAborted, HarvestBackend, HarvestItem, PageGuard, malformed
 from services.harvester.fetch import FetchError
-from services.harvester.mapping import discovered, parse_date, resource
-from shared.events import DatasetDiscovered, Publisher, UpstreamOrigin
+from services.harvester.mapping import discovered, parse_date, publisher_of, resource, upstream_of
+from shared.events import SerialisedEvent
 from shared.identifiers import siren_from
 
 PAGE_SIZE = 100
@@ -54,13 +54,13 @@ class UdataBackend(HarvestBackend):
             next_page = page.get("next_page")
             url = next_page if isinstance(next_page, str) and next_page else None
 
-    def _map(self, raw: dict[str, Any]) -> DatasetDiscovered:
+    def _map(self, raw: dict[str, Any]) -> SerialisedEvent:
         organization = raw.get("organization") or raw.get("owner") or {}
         harvest = raw.get("harvest") or {}
         return discovered(
             **self.common(raw["id"]),
             remote_url=raw.get("page"),
-            publisher=Publisher(
+            publisher=publisher_of(
                 name=(organization.get("name") or organization.get("slug") or "").strip() or "(inconnu)",
                 remote_id=organization.get("id"),
                 siren=siren_from(self._sirets.get(organization.get("id") or "")),
@@ -72,7 +72,7 @@ class UdataBackend(HarvestBackend):
             created=raw.get("created_at"),
             modified=raw.get("last_modified") or raw.get("last_update"),
             resources=[resource(r.get("url"), r.get("format"), r.get("schema")) for r in raw.get("resources") or ()],
-            upstream=UpstreamOrigin(
+            upstream=upstream_of(
                 backend=harvest.get("backend"),
                 remote_id=harvest.get("remote_id"),
                 remote_url=harvest.get("remote_url"),
@@ -96,11 +96,11 @@ class UdataBackend(HarvestBackend):
         for row in rows:
             yield self.item(row.get("id"), partial(self._map_csv, row))
 
-    def _map_csv(self, row: dict[str, str]) -> DatasetDiscovered:
+    def _map_csv(self, row: dict[str, str]) -> SerialisedEvent:
         organization_id = row.get("organization_id") or None
         upstream = None
         if row.get("harvest.remote_id") or row.get("harvest.domain"):
-            upstream = UpstreamOrigin(
+            upstream = upstream_of(
                 backend=row.get("harvest.backend") or None,
                 remote_id=row.get("harvest.remote_id") or None,
                 remote_url=row.get("harvest.remote_url") or None,
@@ -109,7 +109,7 @@ class UdataBackend(HarvestBackend):
         return discovered(
             **self.common(row["id"]),
             remote_url=row.get("url") or None,
-            publisher=Publisher(
+            publisher=publisher_of(
                 name=(row.get("organization") or "").strip() or "(inconnu)",
                 remote_id=organization_id,
                 siren=siren_from(self._sirets.get(organization_id or "")),
