@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from services.harvester import schedules
-from services.harvester.backends.base import HarvestAborted, PageGuard
+from services.harvester.backends.base import HarvestAborted, HarvestBackend, PageGuard
 from services.harvester.mapping import (
     LICENCE_VOCABULARY,
     clean_text,
@@ -161,3 +161,15 @@ def test_the_written_event_is_a_valid_dataset_discovered_with_the_model_s_conten
     assert event.content_hash == content_hash(event)
     assert event.title == clean_text(title) and event.publisher.departement == "35"
     assert event.modified == parse_date(modified)
+
+
+def test_a_value_that_cannot_be_written_as_json_is_an_item_error():
+    def build():
+        return discovered(
+            run_id="run", source_id="source", portal_kind="ckan", portal_url="https://portal.test", remote_id="r-2",
+            remote_url=None, publisher=publisher_of("Ville"), title="Budget \ud800",  # a lone surrogate
+        )  # fmt: skip
+
+    item = HarvestBackend.item("r-2", build)
+    assert item.dataset is None and item.event is None
+    assert item.error is not None and item.error.startswith("cannot map the dataset")

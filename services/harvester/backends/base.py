@@ -9,8 +9,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pydantic import ValidationError
-
 from services.harvester.fetch import Fetcher, FetchError
 from services.harvester.repository import Source
 from shared.events import DatasetDiscovered, SerialisedEvent
@@ -96,7 +94,7 @@ class HarvestBackend(ABC):
             return HarvestItem(remote_id=None, error="dataset without an identifier")
         try:
             return HarvestItem(remote_id=str(remote_id), dataset=build())
-        except (ValidationError, ValueError, TypeError, KeyError, AttributeError) as exc:
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:  # TypeError: not writable as JSON
             return HarvestItem(remote_id=str(remote_id), error=f"cannot map the dataset: {exc}"[:1000])
 
     def common(self, remote_id: str) -> dict[str, Any]:
