@@ -114,10 +114,11 @@ export async function renderMap(
   update: (patch: Partial<State>) => void,
   showCount: (selected: number) => Promise<void>,
 ): Promise<void> {
-  const data = Promise.all([ // asked first: the answers take longer than building the panels
-    getJson<Areas>(`/api/v1/map/${state.level}.geojson?indicator=${encodeURIComponent(state.indicator)}`),
-    getJson<PointColumns>(`/api/v1/map/organizations.json?${apiQuery(state)}`),
-  ]);
+  // Asked first: the answers take longer than building the panels. The areas (small) are drawn as
+  // soon as they arrive, while the points (every commune) are still on their way.
+  const areasAnswer = getJson<Areas>(`/api/v1/map/${state.level}.geojson?indicator=${encodeURIComponent(state.indicator)}`);
+  const columnsAnswer = getJson<PointColumns>(`/api/v1/map/organizations.json?${apiQuery(state)}`);
+  columnsAnswer.catch(() => undefined); // awaited below, after the areas: never an unhandled rejection meanwhile
   const level = h("select", { id: "carte-niveau" },
     h("option", { value: "departements", selected: state.level === "departements" }, "Départements"),
     h("option", { value: "regions", selected: state.level === "regions" }, "Régions"));
@@ -140,24 +141,29 @@ export async function renderMap(
   target.dataset.state = "loading";
   const panels = [new Panel(main, METROPOLE, true, tiles), ...insets.map((el, i) => new Panel(el, OVERSEAS[i].bounds, false, tiles))];
 
-  const [areas, columns] = await data;
-  const points = features(columns);
+  const areas = await areasAnswer;
   const isShare = state.indicator.endsWith("_rate") || state.indicator.endsWith("_share");
   const values = areas.features.map((f) => f.properties.value).filter((v): v is number => v != null);
   const cuts = breaks(values, isShare);
-  performance.mark("map:data");
-  const counted = showCount(points.length + columns.unplaced);
-  const index = new Supercluster<PointProperties>({ radius: 50, maxZoom: 10 }).load(points);
-  performance.mark("map:clustered");
   const only = (keep: (code: string) => boolean): Areas => ({ ...areas, features: areas.features.filter((f) => keep(f.properties.code)) });
   const overseas = new Set(OVERSEAS.map((o) => o.codes[state.level]));
   const mainland = only((code) => !overseas.has(code));
   target.dataset.areas = String(mainland.features.length);
   panels.forEach((panel, i) => {
     panel.drawAreas(i === 0 ? mainland : only((code) => OVERSEAS[i - 1].codes[state.level] === code), cuts, isShare);
+  });
+  performance.mark("map:areas");
+
+  const columns = await columnsAnswer;
+  const points = features(columns);
+  performance.mark("map:data");
+  const counted = showCount(points.length + columns.unplaced);
+  const index = new Supercluster<PointProperties>({ radius: 50, maxZoom: 10 }).load(points);
+  performance.mark("map:clustered");
+  for (const panel of panels) {
     panel.drawPoints(index);
     panel.map.on("moveend", () => panel.drawPoints(index));
-  });
+  }
   renderLegend(legend, cuts, isShare, state.indicator, points.length);
   target.dataset.points = String(points.length);
   performance.mark("map:drawn");
