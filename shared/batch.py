@@ -15,14 +15,14 @@ from pydantic import TypeAdapter, ValidationError
 
 from shared import metrics
 from shared.deadletter import DeadLetterPolicy, dead_letter
-from shared.events import Event
+from shared.events import Emitted, Event
 from shared.messaging import add_to_outbox
 from shared.settings import Settings
 
 if TYPE_CHECKING:
     from shared.service import Runtime
 
-BatchHandler = Callable[[asyncpg.Connection, Any], Awaitable[Sequence[Event]]]
+BatchHandler = Callable[[asyncpg.Connection, Any], Awaitable[Sequence[Emitted]]]
 
 
 def batch_options(

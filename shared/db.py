@@ -39,17 +39,21 @@ def tls_mode(host: str) -> str | bool:
 
 def migration_files(directory: Path) -> list[Path]:
     files = sorted(directory.glob("*.sql")) if directory.is_dir() else []
-    versions = [int(f.name.split("_", 1)[0]) for f in files]
+    versions = [_version(f) for f in files]
     if len(set(versions)) != len(versions):
         raise ValueError(f"duplicate migration numbers in {directory}")
     return files
 
 
-SHARED_MIGRATIONS = Path(__file__).parent / "migrations"
+def _version(path: Path) -> int:
+    return int(path.name.split("_", 1)[0])
+
+
+SHARED_MIGRATIONS = Path(__file__).parent / "migrations"  # inbox and outbox: 000, then from 900 on
 
 
 async def apply_migrations(pool: asyncpg.Pool, schema: str, directory: Path) -> list[str]:
-    """Apply the shared migrations (inbox, outbox: version 0) then those of `directory` not yet
+    """Apply the shared migrations (inbox, outbox: 000 and from 900 on) then those of `directory` not yet
     recorded in `schema`; return the names applied."""
     applied: list[str] = []
     async with pool.acquire() as conn, conn.transaction():
@@ -59,8 +63,11 @@ async def apply_migrations(pool: asyncpg.Pool, schema: str, directory: Path) -> 
             " version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
         )
         done = {r["version"] for r in await conn.fetch(f"SELECT version FROM {schema}.schema_migrations")}
-        for path in migration_files(SHARED_MIGRATIONS) + migration_files(directory):
-            version = int(path.name.split("_", 1)[0])
+        shared, own = migration_files(SHARED_MIGRATIONS), migration_files(directory)
+        if clash := {_version(p) for p in shared} & {_version(p) for p in own}:
+            raise ValueError(f"migrations of {directory} reuse the shared numbers {sorted(clash)}")
+        for path in shared + own:
+            version = _version(path)
             if version in done:
                 continue
             await conn.execute(f"SET LOCAL search_path TO {schema}")

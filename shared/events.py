@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar, Literal
 from uuid import UUID, uuid4
 
+import orjson
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 
@@ -43,6 +44,9 @@ class Event(BaseModel):
 
     def key(self) -> str:
         raise NotImplementedError
+
+
+Emitted = Event | SerialisedEvent  # what a handler emits: a model, or one already written as bytes
 
 
 # --- harvest.commands -------------------------------------------------------------------------
@@ -292,6 +296,26 @@ class DatasetChanged(Event):
 
     def key(self) -> str:
         return self.dataset.id
+
+
+def serialised_dataset_changed(
+    producer: str, correlation_id: str | None, change: str, dataset_id: str, dataset_json: str
+) -> SerialisedEvent:
+    """A DatasetChanged around a dataset already written as JSON (the consolidator stores that JSON as
+    the dataset's state): the same bytes as `DatasetChanged(...).model_dump_json()`, without writing
+    the dataset a second time."""
+    envelope = {
+        "event_id": str(uuid4()),
+        "occurred_at": utcnow(),
+        "producer": producer,
+        "correlation_id": correlation_id,
+        "event_type": "DatasetChanged",
+        "schema_version": 1,
+        "change": change,
+    }
+    head = orjson.dumps(envelope, option=orjson.OPT_UTC_Z)[:-1]  # without its closing brace
+    payload = b"".join((head, b',"dataset":', dataset_json.encode(), b"}"))
+    return SerialisedEvent(DatasetChanged.topic, dataset_id, "DatasetChanged", payload)
 
 
 # --- contributions.events ---------------------------------------------------------------------

@@ -34,9 +34,8 @@ from services.consolidator.overrides import (
 from shared.events import (
     ContributionAccepted,
     ContributionEvent,
-    DatasetChanged,
     DatasetDiscovered,
-    Event,
+    Emitted,
     HarvestRunFinished,
     HarvestRunStarted,
     Organization,
@@ -44,6 +43,7 @@ from shared.events import (
     Publisher,
     ReferentielEntry,
     Resource,
+    serialised_dataset_changed,
 )
 from shared.identifiers import siren_from
 from shared.matching import Matcher, MatcherCache
@@ -59,7 +59,7 @@ class PublisherMatch:
 
 async def datasets_discovered(
     conn: asyncpg.Connection, events: list[DatasetDiscovered], matchers: MatcherCache, grace: timedelta
-) -> list[Event]:
+) -> list[Emitted]:
     """A batch, in one transaction: attribute each record, find its canonical dataset, store what
     changed, recompute the datasets it touched, then account the runs for withdrawals."""
     with matchers.rolled_back_with():  # organisations it remembers are rolled back with the transaction
@@ -68,20 +68,27 @@ async def datasets_discovered(
 
 async def _consolidate(
     conn: asyncpg.Connection, events: list[DatasetDiscovered], matchers: MatcherCache, grace: timedelta
-) -> list[Event]:
+) -> list[Emitted]:
     now = datetime.now(UTC)
-    emitted: list[Event] = []
+    emitted: list[Emitted] = []
     latest = {(e.source_id, e.remote_id): e for e in events}  # a record sighted twice: its last sighting
     matcher = await matchers.get(conn)
     sightings = Counter((e.portal_url, e.publisher) for e in events)
     matches: dict[tuple[str, Publisher], PublisherMatch] = {}
     learned: list[tuple[str, str, str]] = []  # publisher aliases to remember, written once for the batch
+    unmatched: list[repository.Unmatched] = []  # likewise, publishers no organisation was found for
     for event in latest.values():
         if (event.portal_url, event.publisher) not in matches:
             matches[(event.portal_url, event.publisher)] = await _resolve_publisher(
-                conn, event, emitted, matcher, matchers, sightings[(event.portal_url, event.publisher)], learned
+                conn,
+                event,
+                emitted,
+                matcher,
+                matchers,
+                sightings[(event.portal_url, event.publisher)],
+                learned,
+                unmatched,
             )
-    await repository.set_aliases(conn, learned)
 
     known = await repository.known_records(conn, list(latest))
     unchanged, updates = [], []
@@ -117,6 +124,10 @@ async def _consolidate(
     touched = sorted({*dataset_of.values(), *merges})
     emitted += await refresh_datasets(conn, touched, cause=_runs_of(events), merges=merges, fresh=fresh)
 
+    # Rows that concurrent instances share (publishers, runs) last, in a fixed order: their locks are
+    # held from here to the commit only, and two instances never wait for each other in a circle.
+    await repository.set_aliases(conn, sorted(learned))
+    await repository.record_unmatched(conn, unmatched)
     runs = Counter((e.run_id, e.source_id) for e in events)
     await repository.count_consolidated(conn, runs)
     emitted += await account_runs(conn, sorted({run_id for run_id, _ in runs}), grace)
@@ -149,7 +160,7 @@ async def _identify(
         keys = keys_of[(event.source_id, event.remote_id)]
         strong = [owners[k] for k in keys if k in owners and is_identity_key(k)]
         found = list(dict.fromkeys(_survivor(d, merges) for d in [*strong, *([before.dataset_id] if before else [])]))
-        weak = next((owners[k] for k in keys if k in owners and not is_identity_key(k)), None)
+        weak = next((_survivor(owners[k], merges) for k in keys if k in owners and not is_identity_key(k)), None)
         origin = _survivor(canonical_id(keys[0]), merges)
         dataset_id = origin if origin in found or not (found or weak) else (found[0] if found else weak)
         assert dataset_id is not None
@@ -158,15 +169,13 @@ async def _identify(
         for absorbed in found:
             if absorbed != dataset_id:
                 merges[absorbed] = dataset_id
-        if len(found) > 1:
-            owners = {key: _survivor(owner, merges) for key, owner in owners.items()}
         dataset_of[(event.source_id, event.remote_id)] = dataset_id
         for key in keys:
             owners.setdefault(key, dataset_id)  # a later record of the same batch finds it too
     merges = {absorbed: _survivor(absorbed, merges) for absorbed in merges}
     dataset_of = {record: _survivor(d, merges) for record, d in dataset_of.items()}
     await repository.merge_datasets(conn, merges)
-    await repository.save_keys(conn, [(k, owners[k]) for keys in keys_of.values() for k in keys])
+    await repository.save_keys(conn, [(k, _survivor(owners[k], merges)) for keys in keys_of.values() for k in keys])
     # A dataset minted here that absorbed a stored one holds stored records too: it is read back.
     return dataset_of, merges, minted - set(merges) - set(merges.values())
 
@@ -183,7 +192,7 @@ async def refresh_datasets(
     cause: str | None,
     merges: dict[str, str] | None = None,
     fresh: dict[str, list[PortalRecord]] | None = None,
-) -> list[Event]:
+) -> list[Emitted]:
     """Recompute these canonical datasets from their records and contributions; announce those whose
     state changed (a dataset computed again to the same state emits nothing). A dataset absorbed
     by another (`merges`) is announced withdrawn, pointing to the one that holds its records now."""
@@ -220,14 +229,12 @@ async def refresh_datasets(
             change = "updated"
         changes.append(repository.DatasetChange(dataset, state, digest, change))
     await repository.save_datasets(conn, changes, cause)
-    return [
-        DatasetChanged(producer=PRODUCER, correlation_id=cause, change=c.change, dataset=c.dataset) for c in changes
-    ]
+    return [serialised_dataset_changed(PRODUCER, cause, c.change, c.dataset.id, c.state) for c in changes]
 
 
-async def account_runs(conn: asyncpg.Connection, run_ids: list[str], grace: timedelta) -> list[Event]:
+async def account_runs(conn: asyncpg.Connection, run_ids: list[str], grace: timedelta) -> list[Emitted]:
     """Apply the withdrawals of the runs whose every dataset has been consolidated."""
-    emitted: list[Event] = []
+    emitted: list[Emitted] = []
     for run in await repository.runs_to_account(conn, run_ids):
         withdrawn: list[str] = []
         if may_withdraw(run):
@@ -250,7 +257,7 @@ def may_withdraw(run: repository.HarvestRun) -> bool:
 
 async def harvest_runs(
     conn: asyncpg.Connection, events: list[HarvestRunStarted | HarvestRunFinished], grace: timedelta
-) -> list[Event]:
+) -> list[Emitted]:
     finished = [e for e in events if isinstance(e, HarvestRunFinished)]
     for run in finished:
         await repository.record_finished_run(conn, run)
@@ -265,11 +272,12 @@ def _runs_of(events: list[DatasetDiscovered]) -> str | None:
 async def _resolve_publisher(
     conn: asyncpg.Connection,
     event: DatasetDiscovered,
-    emitted: list[Event],
+    emitted: list[Emitted],
     matcher: Matcher,
     matchers: MatcherCache,
     sightings: int,
     learned: list[tuple[str, str, str]],
+    unmatched: list[repository.Unmatched],
 ) -> PublisherMatch:
     """The organisation behind the dataset's publisher, with the evidence (unmatched: recorded, None)."""
     publisher, source = event.publisher, f"portal:{event.portal_url}"
@@ -300,7 +308,7 @@ async def _resolve_publisher(
         for organization in changed:
             matchers.remember(organization)
     if organization_id is None:
-        await repository.record_unmatched(conn, event.portal_url, publisher, result, sightings)
+        unmatched.append(repository.Unmatched(event.portal_url, publisher, result, sightings))
         return PublisherMatch(None, None)
     if matcher.aliases.get(keys[0]) != organization_id:  # remember the publisher: next time a plain lookup
         learned.append((keys[0], organization_id, "portal-publisher"))
@@ -322,7 +330,7 @@ async def with_contributions(conn: asyncpg.Connection, organizations: list[Organ
 
 async def save_organizations(
     conn: asyncpg.Connection, organizations: list[Organization], cause: str, correlation_id: str | None = None
-) -> list[Event]:
+) -> list[Emitted]:
     """Save these organisations (contributions already applied) and announce them."""
     await repository.save_organizations(conn, organizations, cause=cause)
     return [
@@ -333,7 +341,7 @@ async def save_organizations(
 
 async def contribution_accepted(
     conn: asyncpg.Connection, event: ContributionEvent, matchers: MatcherCache
-) -> list[Event]:
+) -> list[Emitted]:
     """An accepted contribution overrides a field of an organisation or of one of its datasets."""
     if not isinstance(event, ContributionAccepted):
         return []  # submissions and rejections change nothing in the registry
@@ -372,7 +380,9 @@ async def contribution_accepted(
         return await save_organizations(conn, [updated], cause=f"contribution:{event.contribution_id}")
 
 
-async def link_publisher(conn: asyncpg.Connection, event: ContributionAccepted, matchers: MatcherCache) -> list[Event]:
+async def link_publisher(
+    conn: asyncpg.Connection, event: ContributionAccepted, matchers: MatcherCache
+) -> list[Emitted]:
     """An unmatched publisher is this organisation (its SIREN, given by a contributor): remember it
     under the publisher's aliases for the next harvests, and attribute its datasets now."""
     if not isinstance(event.value, dict) or not {"portal_url", "name"} <= set(event.value):
@@ -395,7 +405,7 @@ CONTRIBUTED_SOURCE = "contributions"  # the source of datasets known from contri
 
 async def add_contributed_dataset(
     conn: asyncpg.Connection, event: ContributionAccepted, matchers: MatcherCache
-) -> list[Event]:
+) -> list[Emitted]:
     """A dataset no portal listed, found by a contributor: a record of the source `contributions`
     at the address's site, consolidated as a harvested one (it joins the canonical dataset already
     known at the same landing page, if any) and attributed to the organisation through an alias."""
@@ -422,7 +432,7 @@ async def add_contributed_dataset(
         return await datasets_discovered(conn, [discovered], matchers, grace=timedelta(0))
 
 
-async def referentiel_entries(conn: asyncpg.Connection, events: list[ReferentielEntry]) -> list[Event]:
+async def referentiel_entries(conn: asyncpg.Connection, events: list[ReferentielEntry]) -> list[Emitted]:
     """Merge a batch of référentiel entries into the registry; announce only what changed."""
     listed = {e.organization.id: e.organization for e in events}
     # An organisation may be known under another id now (a département that learned its SIREN).

@@ -115,22 +115,39 @@ async def link_publisher(
     return sorted({r["dataset_id"] for r in rows})
 
 
-async def record_unmatched(
-    conn: asyncpg.Connection, portal_url: str, publisher: Publisher, result: MatchResult, sightings: int = 1
-) -> None:
-    candidates = json.dumps([c.__dict__ for c in result.candidates[:10]])
+@dataclass(frozen=True)
+class Unmatched:
+    """A publisher the matcher could not place, as seen in one batch."""
+
+    portal_url: str
+    publisher: Publisher
+    result: MatchResult
+    sightings: int
+
+
+async def record_unmatched(conn: asyncpg.Connection, unmatched: list[Unmatched]) -> None:
+    """Keep unmatched publishers for the moderators, counting their sightings (one statement per batch)."""
+    rows: dict[tuple[str, str, str], tuple[str, str, int]] = {}
+    for u in unmatched:  # one row per (portal, name, remote id), even if the publishers differ otherwise
+        key = (u.portal_url, u.publisher.name, u.publisher.remote_id or "")
+        candidates = json.dumps([c.__dict__ for c in u.result.candidates[:10]])
+        rows[key] = (u.result.reason, candidates, u.sightings + (rows[key][2] if key in rows else 0))
+    if not rows:
+        return
+    rows = dict(sorted(rows.items()))  # the same lock order in every instance
     await conn.execute(
         """INSERT INTO registry.unmatched_publishers (portal_url, name, remote_id, sightings, reason, candidates)
-           VALUES ($1, $2, $3, $6, $4, $5)
+           SELECT p, n, r, s, why, c::jsonb
+           FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[]) AS x (p, n, r, s, why, c)
            ON CONFLICT (portal_url, name, remote_id)
-           DO UPDATE SET sightings = unmatched_publishers.sightings + $6, last_seen = now(), reason = $4,
-               candidates = $5, matched_to = NULL""",
-        portal_url,
-        publisher.name,
-        publisher.remote_id or "",
-        result.reason,
-        candidates,
-        sightings,
+           DO UPDATE SET sightings = unmatched_publishers.sightings + excluded.sightings, last_seen = now(),
+               reason = excluded.reason, candidates = excluded.candidates, matched_to = NULL""",
+        [key[0] for key in rows],
+        [key[1] for key in rows],
+        [key[2] for key in rows],
+        [row[2] for row in rows.values()],
+        [row[0] for row in rows.values()],
+        [row[1] for row in rows.values()],
     )
 
 
@@ -347,47 +364,33 @@ async def get_dataset(conn: asyncpg.Connection, dataset_id: str) -> CanonicalDat
 
 
 async def save_datasets(conn: asyncpg.Connection, changes: list[DatasetChange], cause: str | None) -> None:
-    """Upsert the canonical datasets and record each state in the history."""
+    """Upsert the canonical datasets and record each state in the history. The columns the API filters
+    on are read out of the state, which is sent once and parsed once."""
     if not changes:
         return
-    datasets = [c.dataset for c in changes]
     await conn.execute(
-        """INSERT INTO registry.datasets (id, organization_id, title, description, licence, themes, tags, resources,
-               created, modified, withdrawn, state, state_hash, attribution)
-           SELECT d.id, d.organization_id, d.title, d.description, d.licence,
-                  ARRAY(SELECT jsonb_array_elements_text(d.themes::jsonb)),
-                  ARRAY(SELECT jsonb_array_elements_text(d.tags::jsonb)), d.resources::jsonb, d.created, d.modified,
-                  d.withdrawn, d.state::jsonb, d.state_hash, d.attribution::jsonb
-           FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
-                       $9::timestamptz[], $10::timestamptz[], $11::boolean[], $12::text[], $13::text[], $14::text[])
-                AS d (id, organization_id, title, description, licence, themes, tags, resources, created, modified,
-                      withdrawn, state, state_hash, attribution)
-           ON CONFLICT (id) DO UPDATE SET organization_id = excluded.organization_id, title = excluded.title,
-               description = excluded.description, licence = excluded.licence, themes = excluded.themes,
-               tags = excluded.tags, resources = excluded.resources, created = excluded.created,
-               modified = excluded.modified, withdrawn = excluded.withdrawn, state = excluded.state,
-               state_hash = excluded.state_hash, attribution = excluded.attribution, updated_at = now()""",
-        [d.id for d in datasets],
-        [d.organization_id for d in datasets],
-        [d.title for d in datasets],
-        [d.description for d in datasets],
-        [d.licence for d in datasets],
-        [json.dumps(d.themes) for d in datasets],
-        [json.dumps(d.tags) for d in datasets],
-        [json.dumps([r.model_dump(mode="json") for r in d.resources]) for d in datasets],
-        [d.created for d in datasets],
-        [d.modified for d in datasets],
-        [d.withdrawn for d in datasets],
+        """WITH d AS (SELECT id, state::jsonb AS state, state_hash, change
+                      FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS x (id, state, state_hash, change)),
+           saved AS (
+               INSERT INTO registry.datasets (id, organization_id, title, description, licence, themes, tags,
+                   resources, created, modified, withdrawn, state, state_hash, attribution)
+               SELECT id, state->>'organization_id', state->>'title', state->>'description', state->>'licence',
+                      ARRAY(SELECT jsonb_array_elements_text(state->'themes')),
+                      ARRAY(SELECT jsonb_array_elements_text(state->'tags')), state->'resources',
+                      (state->>'created')::timestamptz, (state->>'modified')::timestamptz,
+                      (state->>'withdrawn')::boolean, state, state_hash, NULLIF(state->'attribution', 'null')
+               FROM d
+               ON CONFLICT (id) DO UPDATE SET organization_id = excluded.organization_id, title = excluded.title,
+                   description = excluded.description, licence = excluded.licence, themes = excluded.themes,
+                   tags = excluded.tags, resources = excluded.resources, created = excluded.created,
+                   modified = excluded.modified, withdrawn = excluded.withdrawn, state = excluded.state,
+                   state_hash = excluded.state_hash, attribution = excluded.attribution, updated_at = now())
+           INSERT INTO registry.dataset_history (dataset_id, change, state, cause)
+           SELECT id, change, state, $5 FROM d""",
+        [c.dataset.id for c in changes],
         [c.state for c in changes],
         [c.state_hash for c in changes],
-        [d.attribution.model_dump_json() if d.attribution else None for d in datasets],
-    )
-    await conn.execute(
-        """INSERT INTO registry.dataset_history (dataset_id, change, state, cause)
-           SELECT i, c, s::jsonb, $4 FROM unnest($1::text[], $2::text[], $3::text[]) AS h (i, c, s)""",
-        [d.id for d in datasets],
         [c.change for c in changes],
-        [c.state for c in changes],
         cause,
     )
 
@@ -397,7 +400,7 @@ async def count_consolidated(conn: asyncpg.Connection, counts: dict[tuple[str, s
     await conn.executemany(
         """INSERT INTO registry.harvest_runs (run_id, source_id, consolidated) VALUES ($1, $2, $3)
            ON CONFLICT (run_id) DO UPDATE SET consolidated = harvest_runs.consolidated + $3""",
-        [(run_id, source_id, n) for (run_id, source_id), n in counts.items()],
+        [(run_id, source_id, n) for (run_id, source_id), n in sorted(counts.items())],
     )
 
 
