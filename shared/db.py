@@ -52,6 +52,14 @@ def _version(path: Path) -> int:
 SHARED_MIGRATIONS = Path(__file__).parent / "migrations"  # inbox and outbox: 000, then from 900 on
 
 
+def service_migrations(directory: Path, shared_directory: Path = SHARED_MIGRATIONS) -> list[Path]:
+    """The shared migrations, then the service's: in that order, their numbers never the same."""
+    shared, own = migration_files(shared_directory), migration_files(directory)
+    if clash := {_version(p) for p in shared} & {_version(p) for p in own}:
+        raise ValueError(f"migrations of {directory} reuse the shared numbers {sorted(clash)}")
+    return shared + own
+
+
 async def apply_migrations(pool: asyncpg.Pool, schema: str, directory: Path) -> list[str]:
     """Apply the shared migrations (inbox, outbox: 000 and from 900 on) then those of `directory` not yet
     recorded in `schema`; return the names applied."""
@@ -63,10 +71,7 @@ async def apply_migrations(pool: asyncpg.Pool, schema: str, directory: Path) -> 
             " version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
         )
         done = {r["version"] for r in await conn.fetch(f"SELECT version FROM {schema}.schema_migrations")}
-        shared, own = migration_files(SHARED_MIGRATIONS), migration_files(directory)
-        if clash := {_version(p) for p in shared} & {_version(p) for p in own}:
-            raise ValueError(f"migrations of {directory} reuse the shared numbers {sorted(clash)}")
-        for path in shared + own:
+        for path in service_migrations(directory):
             version = _version(path)
             if version in done:
                 continue

@@ -1,9 +1,20 @@
 import json
+from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from shared.events import EVENT_TYPES, DatasetDiscovered, Publisher, harvest_run_adapter
+from shared.events import (
+    EVENT_TYPES,
+    CanonicalDataset,
+    DatasetChanged,
+    DatasetDiscovered,
+    Publisher,
+    harvest_run_adapter,
+    serialised_dataset_changed,
+)
 from shared.topics import MAIN_TOPICS
 
 
@@ -51,3 +62,25 @@ def test_run_events_are_told_apart_by_their_type():
     assert type(started).__name__ == "HarvestRunStarted"
     with pytest.raises(ValidationError):
         harvest_run_adapter.validate_python({"event_type": "Nope", "producer": "h", "run_id": "r", "source_id": "s"})
+
+
+@given(
+    title=st.text(min_size=1),
+    description=st.none() | st.text(),
+    correlation_id=st.none() | st.text(),
+    created=st.none() | st.datetimes(timezones=st.just(UTC)),
+    change=st.sampled_from(["created", "updated", "withdrawn"]),
+)
+def test_a_dataset_changed_written_around_the_stored_state_is_the_models_json(
+    title: str, description: str | None, correlation_id: str | None, created: datetime | None, change: str
+) -> None:
+    dataset = CanonicalDataset(
+        id="d1", organization_id="org", title=title, description=description, created=created, themes=["é"]
+    )
+    serialised = serialised_dataset_changed(
+        "consolidator", correlation_id, change, dataset.id, dataset.model_dump_json()
+    )
+    event = DatasetChanged.model_validate_json(serialised.payload)
+    assert (event.dataset, event.change, event.correlation_id) == (dataset, change, correlation_id)
+    assert serialised.payload == event.model_dump_json().encode()  # the same bytes as the model writes
+    assert (serialised.topic, serialised.key, serialised.event_type) == (DatasetChanged.topic, "d1", "DatasetChanged")
