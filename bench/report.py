@@ -28,7 +28,7 @@ from tests.support.processes import ROOT
 BENCHMARKS: list[tuple[str, list[str]]] = [
     ("matching", []),
     ("harvest", ["--harvesters", "2"]),
-    ("consolidation", []),
+    ("consolidation", ["--consolidators", "2"]),
     ("indicators_latency", ["--events", "90000", "--rate", "200"]),
     ("public", []),
     ("load_during_harvest", []),
