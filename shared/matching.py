@@ -22,6 +22,7 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from shared.events import Organization
@@ -256,10 +257,16 @@ class MatcherCache:
     first use loads every active organisation and alias, later uses reload what changed since, at
     most every `refresh_seconds`."""
 
+    # `updated_at` is when the writing transaction began, not when it committed: a row committed after
+    # the last refresh may carry an earlier time. Each refresh reads back this far before the newest
+    # time it saw (longer than any transaction of the registry) and skips what it already holds.
+    OVERLAP = timedelta(seconds=60)
+
     def __init__(self, refresh_seconds: float = 5.0) -> None:
         self.refresh_seconds = refresh_seconds
         self.matcher = Matcher(())
-        self._loaded_until: Any = None
+        self._loaded_until: datetime | None = None
+        self._versions: dict[str, datetime] = {}  # organisation id -> updated_at of the state indexed
         self._checked_at = 0.0
         self._lock = asyncio.Lock()
 
@@ -272,15 +279,18 @@ class MatcherCache:
         return self.matcher
 
     async def _refresh(self, conn: Any) -> None:
-        since = self._loaded_until
+        since = self._loaded_until - self.OVERLAP if self._loaded_until else None
         rows = await conn.fetch(
-            "SELECT state, updated_at FROM registry.organizations WHERE $1::timestamptz IS NULL OR updated_at > $1"
+            "SELECT id, state, updated_at FROM registry.organizations WHERE $1::timestamptz IS NULL OR updated_at > $1"
             " ORDER BY updated_at",
             since,
         )
         for row in rows:
+            if self._versions.get(row["id"]) == row["updated_at"]:
+                continue  # read again within the overlap: already indexed
             self.matcher.upsert(Organization.model_validate_json(row["state"]))
-            self._loaded_until = row["updated_at"]
+            self._versions[row["id"]] = row["updated_at"]
+            self._loaded_until = max(self._loaded_until or row["updated_at"], row["updated_at"])
         aliases = await conn.fetch("SELECT alias, organization_id FROM registry.aliases WHERE kind <> 'insee'")
         self.matcher.aliases = {r["alias"]: r["organization_id"] for r in aliases}
 
@@ -288,6 +298,7 @@ class MatcherCache:
         """Forget everything (what was remembered may have been rolled back): reload on next use."""
         self.matcher = Matcher(())
         self._loaded_until = None
+        self._versions = {}
         self._checked_at = 0.0
 
     @contextlib.contextmanager

@@ -2,12 +2,14 @@
 these tests (tests/data/publishers.csv): every organisation type and every trap portals set."""
 
 import csv
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from services.consolidator.referentiel import organizations, read_package
-from shared.matching import Matcher, normalise
+from shared.events import Organization
+from shared.matching import Matcher, MatcherCache, normalise
 from shared.settings import Settings
 
 LABELS = Path(__file__).resolve().parents[1] / "data" / "publishers.csv"
@@ -94,3 +96,34 @@ def test_a_known_alias_is_used_before_the_name(matcher):
 )
 def test_normalisation(raw, expected):
     assert normalise(raw) == expected
+
+
+class RegistryRows:
+    """What `MatcherCache` reads from registry.organizations: rows committed so far, by updated_at."""
+
+    def __init__(self) -> None:
+        self.rows: list[dict[str, object]] = []
+
+    def commit(self, organization: Organization, updated_at: datetime) -> None:
+        self.rows.append({"id": organization.id, "state": organization.model_dump_json(), "updated_at": updated_at})
+
+    async def fetch(self, query: str, *args: object) -> list[dict[str, object]]:
+        if "registry.aliases" in query:
+            return []
+        since = args[0]
+        return sorted(
+            (r for r in self.rows if since is None or r["updated_at"] > since),  # type: ignore[operator]
+            key=lambda r: r["updated_at"],  # type: ignore[return-value]
+        )
+
+
+async def test_an_organisation_committed_after_a_refresh_with_an_earlier_time_is_still_loaded():
+    registry, cache = RegistryRows(), MatcherCache(refresh_seconds=0)
+    t0 = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+    registry.commit(Organization(id="200000001", name="Communauté de communes A", type="CC"), t0 + timedelta(seconds=2))
+    await cache.get(registry)
+    # Another instance's transaction began before that row was written and committed after the refresh.
+    registry.commit(Organization(id="200000002", name="Communauté de communes B", type="CC"), t0 + timedelta(seconds=1))
+    matcher = await cache.get(registry)
+    assert set(matcher.by_id) >= {"200000001", "200000002"}
+    assert matcher.match("Communauté de communes B").best is not None
