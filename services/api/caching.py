@@ -7,11 +7,17 @@ its compressed form are kept, so a burst costs one query and one compression. Wh
 older than that, one request computes it again while the others get the previous one (never more
 than one computation per answer at a time). Data stays live within a few seconds. Streamed exports
 and forwarded paths are left alone.
+
+The map's answers (every commune: the heaviest query and body) are also served stale while they are
+computed again: a request that finds one older than the micro-cache but younger than
+STALE_SECONDS gets it at once and starts its computation in the background, so a visitor never waits
+for the query; the next visitor gets the new answer. Older than that, the request waits for it.
 """
 
 import asyncio
 import gzip
 import hashlib
+import logging
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -19,10 +25,14 @@ from typing import Any
 
 from aiohttp import web
 
+log = logging.getLogger(__name__)
+
 CACHE_SECONDS = 10  # what clients and proxies may reuse before revalidating
 MICRO_CACHE_SECONDS = 2.0
 MICRO_CACHE_ENTRIES = 2_000
 COMPRESS_FROM = 1024
+STALE_PATHS = ("/api/v1/map/",)
+STALE_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -46,6 +56,10 @@ class MicroCache:
 
     def fresh(self, item: Cached) -> bool:
         return time.monotonic() - item.stored_at <= self.seconds
+
+    @staticmethod
+    def servable_stale(path: str, item: Cached) -> bool:
+        return path.startswith(STALE_PATHS) and time.monotonic() - item.stored_at <= STALE_SECONDS
 
     def put(self, key: str, response: web.Response) -> Cached:
         body = response.body if isinstance(response.body, bytes) else b""
@@ -74,8 +88,10 @@ def cacheable(request: web.Request, forwarded: tuple[str, ...]) -> bool:
 
 
 def answer(request: web.Request, item: Cached) -> web.Response:
-    headers = {"ETag": item.etag, "Cache-Control": f"public, max-age={CACHE_SECONDS}, must-revalidate",
-               "Vary": "Accept-Encoding"}  # fmt: skip
+    control = f"public, max-age={CACHE_SECONDS}, " + (
+        f"stale-while-revalidate={STALE_SECONDS:.0f}" if request.path.startswith(STALE_PATHS) else "must-revalidate"
+    )
+    headers = {"ETag": item.etag, "Cache-Control": control, "Vary": "Accept-Encoding"}
     if item.etag in [t.strip() for t in request.headers.get("If-None-Match", "").split(",")]:
         return web.Response(status=304, headers=headers)
     if item.gzipped is not None and "gzip" in request.headers.get("Accept-Encoding", ""):
@@ -84,9 +100,10 @@ def answer(request: web.Request, item: Cached) -> web.Response:
     return web.Response(body=item.body, content_type=item.content_type, headers=headers)
 
 
-def http_caching(forwarded: tuple[str, ...]) -> Any:
-    cache = MicroCache()
+def http_caching(forwarded: tuple[str, ...], cache: MicroCache | None = None) -> Any:
+    cache = cache or MicroCache()
     computing: dict[str, asyncio.Future[Cached | web.StreamResponse]] = {}
+    background: set[asyncio.Task[Any]] = set()  # stale answers being computed again (kept referenced)
 
     async def compute(request: web.Request, handler: Any) -> Cached | web.StreamResponse:
         key = request.path_qs
@@ -114,6 +131,11 @@ def http_caching(forwarded: tuple[str, ...]) -> Any:
         item = cache.get(key)
         if item is not None and (cache.fresh(item) or key in computing):
             return answer(request, item)
+        if item is not None and cache.servable_stale(request.path, item):
+            task = asyncio.create_task(compute(request, handler))
+            background.add(task)
+            task.add_done_callback(_forget(background))
+            return answer(request, item)
         if key in computing:
             result = await asyncio.shield(computing[key])
             if isinstance(result, Cached):
@@ -122,3 +144,12 @@ def http_caching(forwarded: tuple[str, ...]) -> Any:
         return answer(request, result) if isinstance(result, Cached) else result
 
     return middleware
+
+
+def _forget(tasks: set[asyncio.Task[Any]]) -> Any:
+    def done(task: asyncio.Task[Any]) -> None:
+        tasks.discard(task)
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            log.warning("a stale answer could not be computed again: %s", exc)  # the next request retries
+
+    return done

@@ -1,11 +1,13 @@
 """The api's pure parts: map points written as text, CSV cells, population bins as SQL bounds, the
-micro-cache's freshness."""
+micro-cache's freshness and stale map answers."""
 
+import asyncio
 import json
 
 from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
 
-from services.api.caching import MicroCache
+from services.api.caching import MicroCache, http_caching
 from services.api.exports import csv_cell
 from services.api.geodata import coloured, heads_of, point_columns, point_feature, point_of, texts_of
 from shared.population import population_bounds
@@ -88,3 +90,32 @@ def test_the_micro_cache_keeps_an_answer_only_a_few_seconds():
     assert cache.get("/a") is item and item.etag.startswith('"')
     assert not cache.fresh(item)
     assert MicroCache(seconds=60).fresh(MicroCache(seconds=60).put("/b", web.json_response({})))
+
+
+async def test_a_map_answer_older_than_the_micro_cache_is_served_at_once_and_computed_again_behind():
+    computed: list[int] = []
+    release = asyncio.Event()
+
+    async def points(request: web.Request) -> web.Response:
+        if computed:
+            await release.wait()  # a slow query: the visitor must not wait for it
+        computed.append(len(computed) + 1)
+        return web.json_response({"version": len(computed)})
+
+    app = web.Application(middlewares=[http_caching((), MicroCache(seconds=0.0))])
+    app.router.add_get("/api/v1/map/organizations.json", points)
+    async with TestClient(TestServer(app)) as client:
+        first = await client.get("/api/v1/map/organizations.json")
+        assert (await first.json(), first.headers["Cache-Control"]) == (
+            {"version": 1},
+            "public, max-age=10, stale-while-revalidate=30",
+        )
+        stale = await asyncio.wait_for(client.get("/api/v1/map/organizations.json"), timeout=5)
+        assert await stale.json() == {"version": 1}  # the previous answer, while the new one is computed
+        release.set()
+        for _ in range(100):
+            if len(computed) == 2:
+                break
+            await asyncio.sleep(0.01)
+        renewed = await client.get("/api/v1/map/organizations.json")
+        assert await renewed.json() == {"version": 2}
