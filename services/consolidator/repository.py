@@ -285,7 +285,7 @@ async def save_records(conn: asyncpg.Connection, updates: list[RecordUpdate], no
                remote_url, content_hash, metadata, last_run_id, first_seen, last_seen, seen_at, origin,
                organization_id, attribution)
            SELECT r.source_id, r.remote_id, r.dataset_id, r.portal_kind, r.portal_url, r.remote_url, r.content_hash,
-                  r.metadata::jsonb, r.run_id, $14, $14, r.seen_at, r.origin, r.organization_id, r.attribution::jsonb
+                  r.metadata::json, r.run_id, $14, $14, r.seen_at, r.origin, r.organization_id, r.attribution::jsonb
            FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
                        $8::text[], $9::text[], $10::timestamptz[], $11::boolean[], $12::text[], $13::text[])
                 AS r (source_id, remote_id, dataset_id, portal_kind, portal_url, remote_url, content_hash, metadata,
@@ -369,16 +369,16 @@ async def save_datasets(conn: asyncpg.Connection, changes: list[DatasetChange], 
     if not changes:
         return
     await conn.execute(
-        """WITH d AS (SELECT id, state::jsonb AS state, state_hash, change
-                      FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS x (id, state, state_hash, change)),
+        """WITH d AS (SELECT x.*, f.*
+                      FROM unnest($1::text[], $2::json[], $3::text[], $4::text[]) AS x (id, state, state_hash, change),
+                           json_to_record(x.state) AS f (organization_id text, title text, description text,
+                               licence text, themes text[], tags text[], resources jsonb, created timestamptz,
+                               modified timestamptz, withdrawn boolean, attribution jsonb)),
            saved AS (
                INSERT INTO registry.datasets (id, organization_id, title, description, licence, themes, tags,
                    resources, created, modified, withdrawn, state, state_hash, attribution)
-               SELECT id, state->>'organization_id', state->>'title', state->>'description', state->>'licence',
-                      ARRAY(SELECT jsonb_array_elements_text(state->'themes')),
-                      ARRAY(SELECT jsonb_array_elements_text(state->'tags')), state->'resources',
-                      (state->>'created')::timestamptz, (state->>'modified')::timestamptz,
-                      (state->>'withdrawn')::boolean, state, state_hash, NULLIF(state->'attribution', 'null')
+               SELECT id, organization_id, title, description, licence, themes, tags, resources, created, modified,
+                      withdrawn, state, state_hash, attribution
                FROM d
                ON CONFLICT (id) DO UPDATE SET organization_id = excluded.organization_id, title = excluded.title,
                    description = excluded.description, licence = excluded.licence, themes = excluded.themes,
