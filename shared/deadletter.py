@@ -6,7 +6,9 @@
   then dead-lettered.
 - Infrastructure errors (PostgreSQL or the network down) are not the message's fault: they are
   re-raised so that the offset is not committed and the message is read again once the dependency
-  is back. Nothing is dead-lettered, nothing is lost.
+  is back. Nothing is dead-lettered, nothing is lost. A transaction that PostgreSQL rolled back
+  because it met another one (a deadlock between two instances, a serialization failure) is treated
+  the same way: the message is read again and its transaction runs anew.
 
 The dead-letter record keeps the original key, value and headers and adds `x-error-type`,
 `x-error-message`, `x-attempts`, `x-source-topic`, `x-source-partition`, `x-source-offset` and
@@ -46,6 +48,7 @@ INFRASTRUCTURE_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.InterfaceError,
     asyncpg.CannotConnectNowError,
     asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.exceptions.TransactionRollbackError,  # deadlock detected, serialization failure
 )
 INFRASTRUCTURE_PAUSE_SECONDS = 1.0
 MAX_ERROR_MESSAGE = 2000

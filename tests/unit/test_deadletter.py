@@ -24,6 +24,11 @@ def test_a_database_or_network_outage_is_not_the_message_fault():
     assert is_infrastructure_error(TimeoutError())
 
 
+def test_a_transaction_rolled_back_against_another_one_is_not_the_message_fault():
+    assert is_infrastructure_error(asyncpg.DeadlockDetectedError("deadlock detected"))
+    assert is_infrastructure_error(asyncpg.SerializationError("could not serialize access"))
+
+
 def test_bad_messages_are_permanent_errors():
     for exc in (validation_error(), json.JSONDecodeError("x", "doc", 0), ValueError("bad")):
         assert isinstance(exc, PERMANENT_ERRORS)
