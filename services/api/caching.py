@@ -101,14 +101,19 @@ def answer(request: web.Request, item: Cached) -> web.Response:
 
 
 def http_caching(forwarded: tuple[str, ...], cache: MicroCache | None = None) -> Any:
-    cache = cache or MicroCache()
+    cache = cache if cache is not None else MicroCache()
     computing: dict[str, asyncio.Future[Cached | web.StreamResponse]] = {}
     background: set[asyncio.Task[Any]] = set()  # stale answers being computed again (kept referenced)
 
-    async def compute(request: web.Request, handler: Any) -> Cached | web.StreamResponse:
+    def begin(key: str) -> asyncio.Future[Cached | web.StreamResponse]:
+        """Mark the answer as being computed, at once (before any await: one computation at a time)."""
+        computing[key] = asyncio.get_running_loop().create_future()
+        return computing[key]
+
+    async def compute(
+        request: web.Request, handler: Any, future: asyncio.Future[Cached | web.StreamResponse]
+    ) -> Cached | web.StreamResponse:
         key = request.path_qs
-        future: asyncio.Future[Cached | web.StreamResponse] = asyncio.get_running_loop().create_future()
-        computing[key] = future
         try:
             response: web.StreamResponse = await handler(request)
             result: Cached | web.StreamResponse = response
@@ -132,7 +137,7 @@ def http_caching(forwarded: tuple[str, ...], cache: MicroCache | None = None) ->
         if item is not None and (cache.fresh(item) or key in computing):
             return answer(request, item)
         if item is not None and cache.servable_stale(request.path, item):
-            task = asyncio.create_task(compute(request, handler))
+            task = asyncio.create_task(compute(request, handler, begin(key)))
             background.add(task)
             task.add_done_callback(_forget(background))
             return answer(request, item)
@@ -140,7 +145,7 @@ def http_caching(forwarded: tuple[str, ...], cache: MicroCache | None = None) ->
             result = await asyncio.shield(computing[key])
             if isinstance(result, Cached):
                 return answer(request, result)
-        result = await compute(request, handler)
+        result = await compute(request, handler, begin(key))
         return answer(request, result) if isinstance(result, Cached) else result
 
     return middleware
