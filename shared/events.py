@@ -17,6 +17,12 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def pydantic_style_json(value: dict[str, Any]) -> bytes:
+    """Compact JSON as pydantic writes it (UTF-8, UTC as `Z`), for events written from plain values:
+    the same bytes, hence the same hashes, as the models would give."""
+    return orjson.dumps(value, option=orjson.OPT_UTC_Z)
+
+
 @dataclass(frozen=True)
 class SerialisedEvent:
     """An event as it goes to Kafka: where, under which key, and its JSON. A hot path (the harvest)
@@ -313,7 +319,7 @@ def serialised_dataset_changed(
         "schema_version": 1,
         "change": change,
     }
-    head = orjson.dumps(envelope, option=orjson.OPT_UTC_Z)[:-1]  # without its closing brace
+    head = pydantic_style_json(envelope)[:-1]  # without its closing brace
     payload = b"".join((head, b',"dataset":', dataset_json.encode(), b"}"))
     return SerialisedEvent(DatasetChanged.topic, dataset_id, "DatasetChanged", payload)
 

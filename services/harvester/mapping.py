@@ -9,9 +9,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
-
-from shared.events import DatasetDiscovered, SerialisedEvent
+from shared.events import DatasetDiscovered, SerialisedEvent, pydantic_style_json
 from shared.vocabulary import LICENCES
 
 JsonObject = dict[str, Any]
@@ -207,11 +205,11 @@ def discovered(
         "portal_url": portal_url,
         "remote_id": remote_id,
         **described,
-        "content_hash": hashlib.sha256(to_json(described)).hexdigest(),
+        "content_hash": hashlib.sha256(pydantic_style_json(described)).hexdigest(),
     }
     return SerialisedEvent(
         topic=DatasetDiscovered.topic, key=f"{source_id}:{remote_id}", event_type="DatasetDiscovered",
-        payload=to_json(event),
+        payload=pydantic_style_json(event),
     )  # fmt: skip
 
 
@@ -228,11 +226,6 @@ HASHED_FIELDS: set[str] = {
     "upstream",
     "remote_url",
 }
-
-
-def to_json(value: JsonObject) -> bytes:
-    """Compact JSON as pydantic writes it (UTF-8, UTC as `Z`), so the hash matches `content_hash`."""
-    return orjson.dumps(value, option=orjson.OPT_UTC_Z)
 
 
 def content_hash(event: DatasetDiscovered) -> str:
