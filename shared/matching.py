@@ -285,12 +285,12 @@ class MatcherCache:
             " ORDER BY updated_at",
             since,
         )
-        for row in rows:
+        for row in rows:  # in updated_at order: the last one is the newest
+            self._loaded_until = row["updated_at"]
             if self._versions.get(row["id"]) == row["updated_at"]:
                 continue  # read again within the overlap: already indexed
             self.matcher.upsert(Organization.model_validate_json(row["state"]))
             self._versions[row["id"]] = row["updated_at"]
-            self._loaded_until = max(self._loaded_until or row["updated_at"], row["updated_at"])
         aliases = await conn.fetch("SELECT alias, organization_id FROM registry.aliases WHERE kind <> 'insee'")
         self.matcher.aliases = {r["alias"]: r["organization_id"] for r in aliases}
 
