@@ -59,7 +59,7 @@ class MicroCache:
 
     @staticmethod
     def servable_stale(path: str, item: Cached) -> bool:
-        return path.startswith(STALE_PATHS) and time.monotonic() - item.stored_at <= STALE_SECONDS
+        return may_be_stale(path) and time.monotonic() - item.stored_at <= STALE_SECONDS
 
     def put(self, key: str, response: web.Response) -> Cached:
         body = response.body if isinstance(response.body, bytes) else b""
@@ -79,6 +79,11 @@ class MicroCache:
         return item
 
 
+def may_be_stale(path: str) -> bool:
+    """Whether this path's answers are served stale while they are computed again."""
+    return path.startswith(STALE_PATHS)
+
+
 def cacheable(request: web.Request, forwarded: tuple[str, ...]) -> bool:
     return (
         request.method in ("GET", "HEAD")
@@ -89,7 +94,7 @@ def cacheable(request: web.Request, forwarded: tuple[str, ...]) -> bool:
 
 def answer(request: web.Request, item: Cached) -> web.Response:
     control = f"public, max-age={CACHE_SECONDS}, " + (
-        f"stale-while-revalidate={STALE_SECONDS:.0f}" if request.path.startswith(STALE_PATHS) else "must-revalidate"
+        f"stale-while-revalidate={STALE_SECONDS:.0f}" if may_be_stale(request.path) else "must-revalidate"
     )
     headers = {"ETag": item.etag, "Cache-Control": control, "Vary": "Accept-Encoding"}
     if item.etag in [t.strip() for t in request.headers.get("If-None-Match", "").split(",")]:
