@@ -103,17 +103,24 @@ class RegistryRows:
 
     def __init__(self) -> None:
         self.rows: list[dict[str, object]] = []
+        self.states_read = 0
 
     def commit(self, organization: Organization, updated_at: datetime) -> None:
+        self.rows = [r for r in self.rows if r["id"] != organization.id]
         self.rows.append({"id": organization.id, "state": organization.model_dump_json(), "updated_at": updated_at})
 
     async def fetch(self, query: str, *args: object) -> list[dict[str, object]]:
         if "registry.aliases" in query:
             return []
+        if "ANY(" in query:  # the states of these ids
+            states = [r for r in self.rows if r["id"] in args[0]]  # type: ignore[operator]
+            self.states_read += len(states)
+            return states
         since = args[0]
+        versions = [{"id": r["id"], "updated_at": r["updated_at"]} for r in self.rows]
         return sorted(
-            (r for r in self.rows if since is None or r["updated_at"] > since),  # type: ignore[operator]
-            key=lambda r: r["updated_at"],  # type: ignore[return-value]
+            (v for v in versions if since is None or v["updated_at"] > since),  # type: ignore[operator]
+            key=lambda v: v["updated_at"],  # type: ignore[return-value]
         )
 
 
@@ -127,3 +134,18 @@ async def test_an_organisation_committed_after_a_refresh_with_an_earlier_time_is
     matcher = await cache.get(registry)
     assert set(matcher.by_id) >= {"200000001", "200000002"}
     assert matcher.match("Communauté de communes B").best is not None
+
+
+async def test_a_refresh_reads_again_the_states_of_changed_organisations_only():
+    registry, cache = RegistryRows(), MatcherCache(refresh_seconds=0)
+    t0 = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+    for n in range(50):  # a référentiel load: every row within the overlap of the next refreshes
+        registry.commit(Organization(id=f"2000000{n:02}", name=f"Commune {n}", type="COM"), t0)
+    await cache.get(registry)
+    assert registry.states_read == 50
+    await cache.get(registry)
+    assert registry.states_read == 50
+    registry.commit(Organization(id="200000007", name="Commune renommée", type="COM"), t0 + timedelta(seconds=3))
+    matcher = await cache.get(registry)
+    assert registry.states_read == 51
+    assert matcher.by_id["200000007"].name == "Commune renommée"
