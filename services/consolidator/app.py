@@ -40,6 +40,7 @@ def create_runtime(settings: Settings) -> Runtime:
         DatasetDiscovered,
         partial(handlers.datasets_discovered, matchers=matchers, grace=grace),
         "Consolidates harvested datasets into canonical datasets, in batches.",
+        max_records=2000,  # 500 -> 2000: +20 % in bench.consolidation (fewer transactions, run rows per event)
     )
     subscribe_batch(
         runtime,

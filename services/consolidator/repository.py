@@ -396,11 +396,18 @@ async def save_datasets(conn: asyncpg.Connection, changes: list[DatasetChange], 
 
 
 async def count_consolidated(conn: asyncpg.Connection, counts: dict[tuple[str, str], int]) -> None:
-    """(run id, source id) -> datasets of that run consolidated in this transaction."""
-    await conn.executemany(
-        """INSERT INTO registry.harvest_runs (run_id, source_id, consolidated) VALUES ($1, $2, $3)
-           ON CONFLICT (run_id) DO UPDATE SET consolidated = harvest_runs.consolidated + $3""",
-        [(run_id, source_id, n) for (run_id, source_id), n in sorted(counts.items())],
+    """(run id, source id) -> datasets of that run consolidated in this transaction. One statement,
+    rows in run id order: the same lock order in every instance."""
+    if not counts:
+        return
+    ordered = sorted(counts.items())
+    await conn.execute(
+        """INSERT INTO registry.harvest_runs (run_id, source_id, consolidated)
+           SELECT * FROM unnest($1::text[], $2::text[], $3::int[]) ORDER BY 1
+           ON CONFLICT (run_id) DO UPDATE SET consolidated = harvest_runs.consolidated + excluded.consolidated""",
+        [run_id for (run_id, _), _ in ordered],
+        [source_id for (_, source_id), _ in ordered],
+        [n for _, n in ordered],
     )
 
 
