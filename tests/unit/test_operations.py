@@ -74,3 +74,16 @@ def test_every_dashboard_reads_the_provisioned_prometheus():
     for dashboard in dashboards:
         assert {p["datasource"]["uid"] for p in dashboard["panels"]} == {uid}, dashboard["title"]
     assert len({d["uid"] for d in dashboards}) == len(dashboards)  # Grafana keeps one dashboard per uid
+
+
+def test_prometheus_scrapes_every_service_of_the_compose_file_and_every_consolidator_instance():
+    compose = yaml.safe_load((INFRA.parent / "docker-compose.yml").read_text())
+    ports = {name: int(s["environment"]["PORT"]) for name, s in compose["services"].items()
+             if "PORT" in s.get("environment", {})}  # fmt: skip
+    [job] = yaml.safe_load((INFRA / "prometheus/prometheus.yml").read_text())["scrape_configs"]
+    scraped = {tuple(target.split(":")) for static in job.get("static_configs", []) for target in static["targets"]}
+    scraped |= {(name, str(dns["port"])) for dns in job.get("dns_sd_configs", []) for name in dns["names"]}
+    assert scraped == {(name, str(port)) for name, port in ports.items()}
+    # Several consolidators in one group (`--scale consolidator=2`): no fixed host port, found by DNS.
+    assert "ports" not in compose["services"]["consolidator"]
+    assert any("consolidator" in dns["names"] for dns in job["dns_sd_configs"])
