@@ -152,7 +152,8 @@ async def _identify(
     named after its origin key if it is among them, else the owner of its strongest key. Weak keys
     (url:, files:) only attach a record no identity key placed, and never join datasets."""
     keys_of = {(e.source_id, e.remote_id): record_keys(e) for e, _ in records}
-    owners = await repository.datasets_by_key(conn, sorted({k for keys in keys_of.values() for k in keys}))
+    stored = await repository.datasets_by_key(conn, sorted({k for keys in keys_of.values() for k in keys}))
+    owners = dict(stored)
     dataset_of: dict[tuple[str, str], str] = {}
     merges: dict[str, str] = {}
     minted: set[str] = set()  # datasets created here: nothing of them is stored yet
@@ -175,9 +176,36 @@ async def _identify(
     merges = {absorbed: _survivor(absorbed, merges) for absorbed in merges}
     dataset_of = {record: _survivor(d, merges) for record, d in dataset_of.items()}
     await repository.merge_datasets(conn, merges)
-    await repository.save_keys(conn, [(k, _survivor(owners[k], merges)) for keys in keys_of.values() for k in keys])
+    claims = {k: _survivor(d, merges) for k, d in owners.items() if k not in stored}
+    saved = await repository.save_keys(conn, sorted(claims.items()))  # sorted: instances lock keys in one order
     # A dataset minted here that absorbed a stored one holds stored records too: it is read back.
-    return dataset_of, merges, minted - set(merges) - set(merges.values())
+    minted -= set(merges) | set(merges.values())
+    if saved < len(claims):  # another instance claimed some of these keys since they were read
+        for new, owner in (await _claimed_meanwhile(conn, keys_of, dataset_of, claims, minted)).items():
+            minted.discard(new)
+            dataset_of = {record: owner if d == new else d for record, d in dataset_of.items()}
+    return dataset_of, merges, minted
+
+
+async def _claimed_meanwhile(
+    conn: asyncpg.Connection,
+    keys_of: dict[tuple[str, str], list[str]],
+    dataset_of: dict[tuple[str, str], str],
+    claims: dict[str, str],
+    minted: set[str],
+) -> dict[str, str]:
+    """Datasets minted here whose keys another instance claimed first (it committed while this one
+    waited on them): each joins the dataset of its strongest such key, as it would have had the other
+    instance committed before this batch read the keys. Returns minted dataset -> dataset it joins."""
+    contested = sorted(k for k, d in claims.items() if d in minted)
+    taken = {k: d for k, d in (await repository.datasets_by_key(conn, contested)).items() if d != claims[k]}
+    joined: dict[str, str] = {}
+    for record, dataset_id in dataset_of.items():
+        lost = [k for k in keys_of[record] if k in taken]  # strongest first
+        if dataset_id in minted and dataset_id not in joined and lost:
+            joined[dataset_id] = taken[lost[0]]
+    await repository.merge_datasets(conn, joined)  # the keys it did claim follow it
+    return joined
 
 
 def _survivor(dataset_id: str, merges: dict[str, str]) -> str:

@@ -263,15 +263,18 @@ async def merge_datasets(conn: asyncpg.Connection, merges: dict[str, str]) -> No
             )
 
 
-async def save_keys(conn: asyncpg.Connection, pairs: list[tuple[str, str]]) -> None:
-    """(key, dataset id): a key stays with the first dataset that claimed it."""
-    if pairs:
-        await conn.execute(
-            """INSERT INTO registry.dataset_keys (key, dataset_id) SELECT * FROM unnest($1::text[], $2::text[])
-               ON CONFLICT (key) DO NOTHING""",
-            [p[0] for p in pairs],
-            [p[1] for p in pairs],
-        )
+async def save_keys(conn: asyncpg.Connection, pairs: list[tuple[str, str]]) -> int:
+    """(key, dataset id): a key stays with the first dataset that claimed it. Returns how many of
+    these keys were claimed here (the others already had a dataset)."""
+    if not pairs:
+        return 0
+    status = await conn.execute(
+        """INSERT INTO registry.dataset_keys (key, dataset_id) SELECT * FROM unnest($1::text[], $2::text[])
+           ON CONFLICT (key) DO NOTHING""",
+        [p[0] for p in pairs],
+        [p[1] for p in pairs],
+    )
+    return int(status.split()[-1])  # INSERT 0 <rows>
 
 
 async def save_records(conn: asyncpg.Connection, updates: list[RecordUpdate], now: datetime) -> None:

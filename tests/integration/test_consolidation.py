@@ -2,15 +2,17 @@
 simulated portals that mirror and federate each other), withdrawals after complete runs only, a
 whole run replayed without effect, and accepted contributions that win until the portal changes."""
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
 import pytest
 from aiohttp import web
 
+from services.consolidator import handlers
 from services.consolidator.identity import canonical_id, identity_key
 from services.harvester.handlers import run_id_for
 from services.harvester.repository import Source, add_source
@@ -23,6 +25,7 @@ from shared.events import (
     Resource,
 )
 from shared.identifiers import with_luhn_digit
+from shared.matching import MatcherCache
 from shared.settings import Settings
 from simulated_portals.app import build_app, source_url
 from simulated_portals.catalogue import World, build_world, dataset, is_mirrored
@@ -343,6 +346,38 @@ async def test_identity_rules_between_sources_and_over_time(
         " JOIN registry.dataset_sources s ON s.dataset_id = d.dataset_id WHERE s.remote_id = 'moved' ORDER BY d.id"
     )
     assert [r["organization"] for r in history] == [first, second]
+
+
+async def test_two_instances_consolidating_a_dataset_and_its_copy_at_once_make_one_dataset(
+    services, settings: Settings, registry: asyncpg.Connection
+) -> None:
+    """Two records of one dataset on two portals, known as one by their files only, consolidated at
+    the same moment by two instances: the second one waits on the first one's identity keys, then
+    joins its dataset, as it would have a moment later."""
+    files = ("http://portal-r.test/files/arbres-remarquables.csv",)
+    original = record("portal-r", "arbres", "r-run", files=files)
+    copy = record("portal-s", "arbres-copie", "s-run", files=files)
+    first, second = await connect_as(settings, "consolidator"), await connect_as(settings, "consolidator")
+
+    async def consolidate(conn: asyncpg.Connection, event: DatasetDiscovered) -> None:
+        async with conn.transaction():
+            await handlers.datasets_discovered(conn, [event], MatcherCache(), grace=timedelta(days=7))
+
+    try:
+        in_first = first.transaction()
+        await in_first.start()
+        await handlers.datasets_discovered(first, [original], MatcherCache(), grace=timedelta(days=7))
+        waiting = asyncio.create_task(consolidate(second, copy))
+        await asyncio.sleep(1.0)
+        assert not waiting.done(), "the second instance must wait for the first one's keys"
+        await in_first.commit()
+        await asyncio.wait_for(waiting, timeout=30)
+    finally:
+        await first.close()
+        await second.close()
+    joined = await dataset_of(registry, "portal-s", "arbres-copie")
+    assert joined["id"] == (await dataset_of(registry, "portal-r", "arbres"))["id"]
+    assert sorted(s["source_id"] for s in joined["sources"]) == ["portal-r", "portal-s"]
 
 
 async def test_a_contribution_wins_until_the_portal_changes_the_value(
