@@ -368,8 +368,12 @@ async def test_two_instances_consolidating_a_dataset_and_its_copy_at_once_make_o
         await in_first.start()
         await handlers.datasets_discovered(first, [original], MatcherCache(), grace=timedelta(days=7))
         waiting = asyncio.create_task(consolidate(second, copy))
-        await asyncio.sleep(1.0)
-        assert not waiting.done(), "the second instance must wait for the first one's keys"
+
+        async def blocked() -> bool:  # on a lock the first transaction holds: its keys
+            query = "SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = $1"
+            return bool(await registry.fetchval(query, second.get_server_pid()))
+
+        await wait_for(blocked, timeout=30)
         await in_first.commit()
         await asyncio.wait_for(waiting, timeout=30)
     finally:
