@@ -13,6 +13,7 @@ import functools
 import logging
 import zlib
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -24,6 +25,7 @@ from shared import metrics
 from shared.events import Emitted, Event, SerialisedEvent
 from shared.partitioning import default_partitioner
 from shared.settings import Settings
+from shared.topics import MAIN_TOPICS
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +40,21 @@ async def claim(conn: asyncpg.Connection, schema: str, consumer: str, event_id: 
         event_id,
     )
     return bool(status == "INSERT 0 1")
+
+
+def prunable_consumers(service: str) -> list[str]:
+    """The inbox consumers of `service` whose handled events may be forgotten after a while: those
+    of the topics that delete old messages. A compacted topic keeps a state for ever; were its
+    inbox pruned, reading it again from the start would apply an old state and skip a newer one."""
+    return [f"{service}.{spec.name}" for spec in MAIN_TOPICS if not spec.compacted]
+
+
+async def prune_inbox(conn: asyncpg.Connection, schema: str, consumers: list[str], handled_before: datetime) -> int:
+    """Forget the events these consumers handled before `handled_before`; return how many."""
+    status = await conn.execute(
+        f"DELETE FROM {schema}.inbox WHERE consumer = ANY($1::text[]) AND handled_at < $2", consumers, handled_before
+    )
+    return int(status.split()[-1])  # DELETE <rows>
 
 
 async def add_to_outbox(conn: asyncpg.Connection, schema: str, settings: Settings, events: Sequence[Emitted]) -> None:

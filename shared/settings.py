@@ -54,6 +54,10 @@ class Settings(BaseSettings):
     contributions_per_client: int = 20
     contributions_window_seconds: float = 3600.0
 
+    # The inbox forgets events handled longer ago than this, twice the broker's retention of the
+    # topics that delete (7 days): an event that can still be read again is still recognised.
+    inbox_retention_days: float = 14.0
+
     # Dead-letter policy: attempts in process before a failing message goes to <topic>.dlq.
     max_attempts: int = 3
     retry_backoff_seconds: float = 0.2

@@ -1,10 +1,14 @@
 """The ground every feature stands on: topics, database roles and schemas, service endpoints."""
 
+from datetime import UTC, datetime, timedelta
+from uuid import uuid4
+
 import asyncpg
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
+from shared.messaging import prunable_consumers, prune_inbox
 from shared.settings import SERVICES, Settings
 from shared.topics import all_topics
 from tests.support.db import connect_as
@@ -116,3 +120,26 @@ async def test_a_service_is_alive_but_not_ready_while_a_dependency_is_down(infra
             assert body["checks"][broken] is False
     finally:
         process.stop()
+
+
+async def test_the_inbox_forgets_old_events_of_deleting_topics_only(services, settings: Settings, http):
+    # Each service with a schema prunes its inbox once started, then every hour.
+    async with http.get(f"{services['indicators'].url}/metrics") as response:
+        assert 'obs_inbox_pruned_total{schema="indicators"}' in await response.text()
+    conn = await connect_as(settings, "indicators")
+    now = datetime.now(UTC)
+    old, recent, old_state = uuid4(), uuid4(), uuid4()
+    rows = [
+        ("indicators.harvest.runs", old, now - timedelta(days=30)),
+        ("indicators.harvest.runs", recent, now - timedelta(days=1)),
+        ("indicators.registry.datasets", old_state, now - timedelta(days=30)),  # a compacted topic's
+    ]
+    try:
+        insert = "INSERT INTO indicators.inbox (consumer, event_id, handled_at) VALUES ($1, $2, $3)"
+        await conn.executemany(insert, rows)
+        pruned = await prune_inbox(conn, "indicators", prunable_consumers("indicators"), now - timedelta(days=14))
+        left = {r["event_id"] for r in await conn.fetch("SELECT event_id FROM indicators.inbox")}
+    finally:
+        await conn.close()
+    assert pruned == 1
+    assert old not in left and {recent, old_state} <= left
