@@ -32,6 +32,11 @@ async def create_pool(settings: Settings, service: str, *, max_size: int | None 
     return pool
 
 
+def affected_rows(status: str) -> int:
+    """The row count of a command's status, as asyncpg returns it: `INSERT 0 3`, `DELETE 3`."""
+    return int(status.split()[-1])
+
+
 def tls_mode(host: str) -> str | bool:
     """No TLS on the loopback interface (it only costs CPU there); elsewhere TLS when the server offers it."""
     return False if host in ("localhost", "127.0.0.1", "::1") or host.startswith("/") else "prefer"

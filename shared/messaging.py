@@ -22,6 +22,7 @@ from aiokafka import AIOKafkaProducer
 from faststream.kafka import KafkaBroker
 
 from shared import metrics
+from shared.db import affected_rows
 from shared.events import Emitted, Event, SerialisedEvent
 from shared.partitioning import default_partitioner
 from shared.settings import Settings
@@ -54,7 +55,7 @@ async def prune_inbox(conn: asyncpg.Connection, schema: str, consumers: list[str
     status = await conn.execute(
         f"DELETE FROM {schema}.inbox WHERE consumer = ANY($1::text[]) AND handled_at < $2", consumers, handled_before
     )
-    return int(status.split()[-1])  # DELETE <rows>
+    return affected_rows(status)
 
 
 async def add_to_outbox(conn: asyncpg.Connection, schema: str, settings: Settings, events: Sequence[Emitted]) -> None:

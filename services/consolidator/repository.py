@@ -9,6 +9,7 @@ import asyncpg
 
 from services.consolidator.datasets import PortalRecord
 from services.consolidator.overrides import Override
+from shared.db import affected_rows
 from shared.events import CanonicalDataset, DatasetDiscovered, HarvestRunFinished, Organization, Publisher
 from shared.matching import MatchResult, normalise
 
@@ -274,7 +275,7 @@ async def save_keys(conn: asyncpg.Connection, pairs: list[tuple[str, str]]) -> i
         [p[0] for p in pairs],
         [p[1] for p in pairs],
     )
-    return int(status.split()[-1])  # INSERT 0 <rows>
+    return affected_rows(status)
 
 
 async def save_records(conn: asyncpg.Connection, updates: list[RecordUpdate], now: datetime) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 import asyncpg
 
 from services.indicators.measures import DatasetFacts, OrganizationFacts, Publication, Scope, Values
+from shared.db import affected_rows
 
 ORGANIZATION_COLUMNS = "id, name, type, departement, region, epci, population, obligated, council_id, active"
 SUMMARY_FORMAT = 2  # publication summaries as tallies (1: sets and flags, without the days of modification)
@@ -138,7 +139,7 @@ async def take_edition(conn: asyncpg.Connection, year: int, taken_at: datetime) 
         year,
         taken_at,
     )
-    return int(status.split()[-1])
+    return affected_rows(status)
 
 
 async def has_edition(conn: asyncpg.Connection, year: int) -> bool:
