@@ -181,9 +181,9 @@ async def _identify(
     # A dataset minted here that absorbed a stored one holds stored records too: it is read back.
     minted -= set(merges) | set(merges.values())
     if saved < len(claims):  # another instance claimed some of these keys since they were read
-        for new, owner in (await _claimed_meanwhile(conn, keys_of, dataset_of, claims, minted)).items():
-            minted.discard(new)
-            dataset_of = {record: owner if d == new else d for record, d in dataset_of.items()}
+        joined = await _claimed_meanwhile(conn, keys_of, dataset_of, claims, minted)
+        dataset_of = {record: joined.get(d, d) for record, d in dataset_of.items()}
+        minted -= set(joined)
     return dataset_of, merges, minted
 
 

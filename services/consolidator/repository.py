@@ -404,14 +404,13 @@ async def count_consolidated(conn: asyncpg.Connection, counts: dict[tuple[str, s
     rows in run id order: the same lock order in every instance."""
     if not counts:
         return
-    ordered = sorted(counts.items())
     await conn.execute(
         """INSERT INTO registry.harvest_runs (run_id, source_id, consolidated)
            SELECT * FROM unnest($1::text[], $2::text[], $3::int[]) ORDER BY 1
            ON CONFLICT (run_id) DO UPDATE SET consolidated = harvest_runs.consolidated + excluded.consolidated""",
-        [run_id for (run_id, _), _ in ordered],
-        [source_id for (_, source_id), _ in ordered],
-        [n for _, n in ordered],
+        [run_id for run_id, _ in counts],
+        [source_id for _, source_id in counts],
+        list(counts.values()),
     )
 
 
