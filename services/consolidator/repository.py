@@ -368,8 +368,9 @@ async def get_dataset(conn: asyncpg.Connection, dataset_id: str) -> CanonicalDat
 
 
 async def save_datasets(conn: asyncpg.Connection, changes: list[DatasetChange], cause: str | None) -> None:
-    """Upsert the canonical datasets and record each state in the history. The columns the API filters
-    on are read out of the state, which is sent once and parsed once."""
+    """Upsert the canonical datasets, moving the states they replace to their past states. The columns
+    the API filters on are read out of the state, which is sent once and parsed once. (The statement's
+    parts all see the table as it was before it: `past` reads the states being replaced.)"""
     if not changes:
         return
     await conn.execute(
@@ -378,19 +379,21 @@ async def save_datasets(conn: asyncpg.Connection, changes: list[DatasetChange], 
                            json_to_record(x.state) AS f (organization_id text, title text, description text,
                                licence text, themes text[], tags text[], resources jsonb, created timestamptz,
                                modified timestamptz, withdrawn boolean, attribution jsonb)),
-           saved AS (
-               INSERT INTO registry.datasets (id, organization_id, title, description, licence, themes, tags,
-                   resources, created, modified, withdrawn, state, state_hash, attribution)
-               SELECT id, organization_id, title, description, licence, themes, tags, resources, created, modified,
-                      withdrawn, state, state_hash, attribution
-               FROM d
-               ON CONFLICT (id) DO UPDATE SET organization_id = excluded.organization_id, title = excluded.title,
-                   description = excluded.description, licence = excluded.licence, themes = excluded.themes,
-                   tags = excluded.tags, resources = excluded.resources, created = excluded.created,
-                   modified = excluded.modified, withdrawn = excluded.withdrawn, state = excluded.state,
-                   state_hash = excluded.state_hash, attribution = excluded.attribution, updated_at = now())
-           INSERT INTO registry.dataset_history (dataset_id, change, state, cause)
-           SELECT id, change, state, $5 FROM d""",
+           past AS (
+               INSERT INTO registry.dataset_past_states (dataset_id, change, state, cause, changed_at)
+               SELECT o.id, o.change, o.state, o.cause, o.updated_at FROM registry.datasets o JOIN d USING (id)
+               WHERE o.state IS NOT NULL)
+           INSERT INTO registry.datasets (id, organization_id, title, description, licence, themes, tags,
+               resources, created, modified, withdrawn, state, state_hash, attribution, change, cause)
+           SELECT id, organization_id, title, description, licence, themes, tags, resources, created, modified,
+                  withdrawn, state, state_hash, attribution, change, $5
+           FROM d
+           ON CONFLICT (id) DO UPDATE SET organization_id = excluded.organization_id, title = excluded.title,
+               description = excluded.description, licence = excluded.licence, themes = excluded.themes,
+               tags = excluded.tags, resources = excluded.resources, created = excluded.created,
+               modified = excluded.modified, withdrawn = excluded.withdrawn, state = excluded.state,
+               state_hash = excluded.state_hash, attribution = excluded.attribution, change = excluded.change,
+               cause = excluded.cause, updated_at = now()""",
         [c.dataset.id for c in changes],
         [c.state for c in changes],
         [c.state_hash for c in changes],
