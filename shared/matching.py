@@ -16,12 +16,11 @@ Every match has a confidence; below `THRESHOLD` the publisher is unmatched. The 
 
 import asyncio
 import contextlib
-import gc
 import re
 import time
 import unicodedata
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -263,8 +262,11 @@ class MatcherCache:
     # time it saw (longer than any transaction of the registry) and skips what it already holds.
     OVERLAP = timedelta(seconds=60)
 
-    def __init__(self, refresh_seconds: float = 5.0) -> None:
+    FULL_LOAD = 1000  # states read at once: a first load or a référentiel load, not a few changes
+
+    def __init__(self, refresh_seconds: float = 5.0, after_full_load: Callable[[], None] | None = None) -> None:
         self.refresh_seconds = refresh_seconds
+        self.after_full_load = after_full_load  # e.g. a process that keeps the organisations long: gc.freeze
         self.matcher = Matcher(())
         self._loaded_until: datetime | None = None
         self._versions: dict[str, datetime] = {}  # organisation id -> updated_at of the state indexed
@@ -298,8 +300,8 @@ class MatcherCache:
             for row in rows:
                 self.matcher.upsert(Organization.model_validate_json(row["state"]))
                 self._versions[row["id"]] = row["updated_at"]
-            if len(rows) > 1000:  # a full load: tens of thousands of long-lived objects
-                gc.freeze()  # out of the collector's reach, or every collection walks them (20 % of a profile)
+            if len(rows) > self.FULL_LOAD and self.after_full_load:
+                self.after_full_load()
         aliases = await conn.fetch("SELECT alias, organization_id FROM registry.aliases WHERE kind <> 'insee'")
         self.matcher.aliases = {r["alias"]: r["organization_id"] for r in aliases}
 

@@ -137,7 +137,10 @@ async def test_an_organisation_committed_after_a_refresh_with_an_earlier_time_is
 
 
 async def test_a_refresh_reads_again_the_states_of_changed_organisations_only():
-    registry, cache = RegistryRows(), MatcherCache(refresh_seconds=0)
+    full_loads: list[int] = []
+    registry = RegistryRows()
+    cache = MatcherCache(refresh_seconds=0, after_full_load=lambda: full_loads.append(registry.states_read))
+    cache.FULL_LOAD = 40
     t0 = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
     for n in range(50):  # a référentiel load: every row within the overlap of the next refreshes
         registry.commit(Organization(id=f"2000000{n:02}", name=f"Commune {n}", type="COM"), t0)
@@ -149,3 +152,4 @@ async def test_a_refresh_reads_again_the_states_of_changed_organisations_only():
     matcher = await cache.get(registry)
     assert registry.states_read == 51
     assert matcher.by_id["200000007"].name == "Commune renommée"
+    assert full_loads == [50]  # the first load, not the refresh that read one state
