@@ -16,7 +16,7 @@ from pydantic import TypeAdapter, ValidationError
 from shared import metrics
 from shared.deadletter import DeadLetterPolicy, dead_letter
 from shared.events import Emitted, Event
-from shared.messaging import add_to_outbox
+from shared.messaging import add_to_outbox, inbox_consumer
 from shared.settings import Settings
 
 if TYPE_CHECKING:
@@ -104,7 +104,7 @@ def subscribe_batch(
     """Register a batch consumer of `topic` on the service's broker: valid events of `event_type`
     only (poison ones dead-lettered one by one), each batch handled once in one transaction with
     its outbox."""
-    settings, schema, consumer = runtime.settings, runtime.schema, f"{runtime.service}.{topic}"
+    settings, schema, consumer = runtime.settings, runtime.schema, inbox_consumer(runtime.service, topic)
     assert schema is not None, "batch consumers keep their inbox in the service's schema"
 
     async def on_batch(events: list[Any]) -> None:

@@ -33,6 +33,11 @@ log = logging.getLogger(__name__)
 Handler = Callable[[asyncpg.Connection, Any], Awaitable[Sequence[Emitted]]]
 
 
+def inbox_consumer(service: str, topic: str) -> str:
+    """The name under which `service` claims the events of `topic` in its inbox."""
+    return f"{service}.{topic}"
+
+
 async def claim(conn: asyncpg.Connection, schema: str, consumer: str, event_id: UUID) -> bool:
     """Record `event_id` as handled by `consumer`; False when it already was (a redelivery)."""
     status = await conn.execute(
@@ -47,7 +52,7 @@ def prunable_consumers(service: str) -> list[str]:
     """The inbox consumers of `service` whose handled events may be forgotten after a while: those
     of the topics that delete old messages. A compacted topic keeps a state for ever; were its
     inbox pruned, reading it again from the start would apply an old state and skip a newer one."""
-    return [f"{service}.{spec.name}" for spec in MAIN_TOPICS if not spec.compacted]
+    return [inbox_consumer(service, spec.name) for spec in MAIN_TOPICS if not spec.compacted]
 
 
 async def prune_inbox(conn: asyncpg.Connection, schema: str, consumers: list[str], handled_before: datetime) -> int:

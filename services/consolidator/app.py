@@ -20,7 +20,7 @@ from shared.events import (
 )
 from shared.kafka import declare_publisher, subscriber_options
 from shared.matching import MatcherCache
-from shared.messaging import handle_once
+from shared.messaging import handle_once, inbox_consumer
 from shared.service import Runtime
 from shared.settings import Settings
 
@@ -66,7 +66,7 @@ def create_runtime(settings: Settings) -> Runtime:
         description="Applies accepted contributions to organisations and datasets (provenance contribution).",
     )
     async def on_contribution(event: ContributionEventUnion) -> None:
-        consumer = f"{SERVICE}.{topics.CONTRIBUTIONS_EVENTS}"
+        consumer = inbox_consumer(SERVICE, topics.CONTRIBUTIONS_EVENTS)
         handler: Any = partial(handlers.contribution_accepted, matchers=matchers)
         await handle_once(runtime.pool, SCHEMA, settings, consumer, event, handler)
 

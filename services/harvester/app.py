@@ -25,7 +25,7 @@ from shared.events import (
 )
 from shared.kafka import declare_publisher, subscriber_options
 from shared.matching import normalise
-from shared.messaging import BulkPublisher, add_to_outbox, handle_once
+from shared.messaging import BulkPublisher, add_to_outbox, handle_once, inbox_consumer
 from shared.service import Runtime
 from shared.settings import Settings
 
@@ -50,9 +50,8 @@ def create_runtime(settings: Settings) -> Runtime:
         description="Harvest requests, one per source: queue a run of that source.",
     )
     async def on_harvest_requested(command: HarvestRequested) -> None:
-        await handle_once(
-            runtime.pool, SCHEMA, settings, f"{SERVICE}.{topics.HARVEST_COMMANDS}", command, handlers.queue_requested
-        )
+        consumer = inbox_consumer(SERVICE, topics.HARVEST_COMMANDS)
+        await handle_once(runtime.pool, SCHEMA, settings, consumer, command, handlers.queue_requested)
         if executor := runtime.background.get("executor"):
             executor.wake()  # the run is committed: start it now rather than at the next poll
 
@@ -63,7 +62,8 @@ def create_runtime(settings: Settings) -> Runtime:
     )
     async def on_contribution(event: ContributionEventUnion) -> None:
         handler = partial(handlers.contribution_accepted, policy=policy)
-        await handle_once(runtime.pool, SCHEMA, settings, f"{SERVICE}.{topics.CONTRIBUTIONS_EVENTS}", event, handler)
+        consumer = inbox_consumer(SERVICE, topics.CONTRIBUTIONS_EVENTS)
+        await handle_once(runtime.pool, SCHEMA, settings, consumer, event, handler)
 
     async def start_background(rt: Runtime) -> None:
         await publisher.start()
