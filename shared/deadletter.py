@@ -7,8 +7,8 @@
 - Infrastructure errors (PostgreSQL or the network down) are not the message's fault: they are
   re-raised so that the offset is not committed and the message is read again once the dependency
   is back. Nothing is dead-lettered, nothing is lost. A transaction that PostgreSQL rolled back
-  because it met another one (a deadlock between two instances, a serialization failure) is treated
-  the same way: the message is read again and its transaction runs anew.
+  because it met another one (a deadlock between two instances, a serialization failure, a lock
+  timeout) is treated the same way: the message is read again and its transaction runs anew.
 
 The dead-letter record keeps the original key, value and headers and adds `x-error-type`,
 `x-error-message`, `x-attempts`, `x-source-topic`, `x-source-partition`, `x-source-offset` and
@@ -49,6 +49,7 @@ INFRASTRUCTURE_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.CannotConnectNowError,
     asyncpg.exceptions.OperatorInterventionError,
     asyncpg.exceptions.TransactionRollbackError,  # deadlock detected, serialization failure
+    asyncpg.exceptions.LockNotAvailableError,  # a lock timeout: contention, not the message's fault
 )
 INFRASTRUCTURE_PAUSE_SECONDS = 1.0
 MAX_ERROR_MESSAGE = 2000

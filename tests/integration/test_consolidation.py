@@ -16,6 +16,7 @@ from services.consolidator import handlers
 from services.consolidator.identity import canonical_id, identity_key
 from services.harvester.handlers import run_id_for
 from services.harvester.repository import Source, add_source
+from shared.db import create_pool
 from shared.events import (
     ContributionAccepted,
     DatasetDiscovered,
@@ -348,30 +349,35 @@ async def test_identity_rules_between_sources_and_over_time(
     assert [r["organization"] for r in history] == [first, second]
 
 
+@pytest.mark.parametrize("keys_apart", [False, True], ids=["keys-in-the-batch", "keys-apart"])
 async def test_two_instances_consolidating_a_dataset_and_its_copy_at_once_make_one_dataset(
-    services, settings: Settings, registry: asyncpg.Connection
+    services, settings: Settings, registry: asyncpg.Connection, keys_apart: bool
 ) -> None:
     """Two records of one dataset on two portals, known as one by their files only, consolidated at
-    the same moment by two instances: the second one waits on the first one's identity keys, then
-    joins its dataset, as it would have a moment later."""
-    files = ("http://portal-r.test/files/arbres-remarquables.csv",)
-    original = record("portal-r", "arbres", "r-run", files=files)
-    copy = record("portal-s", "arbres-copie", "s-run", files=files)
+    the same moment by two instances. Keys claimed in the batch's transaction: the second instance
+    waits on the first one's keys, then joins its dataset. Keys claimed apart (as the service does):
+    the second one finds the keys at once, joins the dataset, and waits to recompute it."""
+    tag = "apart" if keys_apart else "batch"
+    files = (f"http://portal-r.test/files/arbres-remarquables-{tag}.csv",)
+    original = record(f"portal-r-{tag}", "arbres", f"r-run-{tag}", files=files)
+    copy = record(f"portal-s-{tag}", "arbres-copie", f"s-run-{tag}", files=files)
     first, second = await connect_as(settings, "consolidator"), await connect_as(settings, "consolidator")
+    key_pool = await create_pool(settings, "consolidator") if keys_apart else None
 
     async def consolidate(conn: asyncpg.Connection, event: DatasetDiscovered) -> None:
         async with conn.transaction():
-            await handlers.datasets_discovered(conn, [event], MatcherCache(), grace=timedelta(days=7))
+            await handlers.datasets_discovered(conn, [event], MatcherCache(), timedelta(days=7), key_pool)
 
     try:
         in_first = first.transaction()
         await in_first.start()
-        await handlers.datasets_discovered(first, [original], MatcherCache(), grace=timedelta(days=7))
+        await handlers.datasets_discovered(first, [original], MatcherCache(), timedelta(days=7), key_pool)
         waiting = asyncio.create_task(consolidate(second, copy))
 
-        async def blocked() -> bool:  # on a lock the first transaction holds: its keys
-            query = "SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = $1"
-            return bool(await registry.fetchval(query, second.get_server_pid()))
+        async def blocked() -> bool:  # on a lock the first transaction holds: its keys, or its dataset's
+            query = "SELECT wait_event, wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = $1"
+            row = await registry.fetchrow(query, second.get_server_pid())
+            return bool(row and row[1] and row[0] == ("advisory" if keys_apart else "transactionid"))
 
         await wait_for(blocked, timeout=30)
         await in_first.commit()
@@ -379,9 +385,11 @@ async def test_two_instances_consolidating_a_dataset_and_its_copy_at_once_make_o
     finally:
         await first.close()
         await second.close()
-    joined = await dataset_of(registry, "portal-s", "arbres-copie")
-    assert joined["id"] == (await dataset_of(registry, "portal-r", "arbres"))["id"]
-    assert sorted(s["source_id"] for s in joined["sources"]) == ["portal-r", "portal-s"]
+        if key_pool:
+            await key_pool.close()
+    joined = await dataset_of(registry, f"portal-s-{tag}", "arbres-copie")
+    assert joined["id"] == (await dataset_of(registry, f"portal-r-{tag}", "arbres"))["id"]
+    assert sorted(s["source_id"] for s in joined["sources"]) == [f"portal-r-{tag}", f"portal-s-{tag}"]
 
 
 async def test_a_contribution_wins_until_the_portal_changes_the_value(

@@ -27,6 +27,7 @@ def test_a_database_or_network_outage_is_not_the_message_fault():
 def test_a_transaction_rolled_back_against_another_one_is_not_the_message_fault():
     assert is_infrastructure_error(asyncpg.DeadlockDetectedError("deadlock detected"))
     assert is_infrastructure_error(asyncpg.SerializationError("could not serialize access"))
+    assert is_infrastructure_error(asyncpg.LockNotAvailableError("canceling statement due to lock timeout"))
 
 
 def test_bad_messages_are_permanent_errors():
