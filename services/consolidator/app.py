@@ -7,6 +7,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import asyncpg
+
 from services.consolidator import handlers
 from shared import topics
 from shared.batch import subscribe_batch
@@ -14,6 +16,7 @@ from shared.events import (
     ContributionEventUnion,
     DatasetChanged,
     DatasetDiscovered,
+    Emitted,
     HarvestRunEvent,
     OrganizationChanged,
     ReferentielEntry,
@@ -37,7 +40,8 @@ def create_runtime(settings: Settings) -> Runtime:
     matchers = MatcherCache(after_full_load=gc.freeze)
     grace = timedelta(seconds=settings.withdrawal_grace_seconds)
 
-    async def datasets_discovered(conn: Any, events: list[DatasetDiscovered]) -> Any:
+    async def datasets_discovered(conn: asyncpg.Connection, events: list[DatasetDiscovered]) -> list[Emitted]:
+        # identity keys are claimed on a pooled connection of their own (see handlers._claim_keys)
         return await handlers.datasets_discovered(conn, events, matchers, grace, key_pool=runtime.pool)
 
     subscribe_batch(
