@@ -148,13 +148,31 @@ def epci_core(normalised_name: str) -> str:
     return rest
 
 
+@dataclass(frozen=True, slots=True)
+class Indexed:
+    """What matching needs of an active organisation. Every consolidator instance (and the api) keeps
+    tens of thousands of them: a whole Organization (provenance, obligation, aliases...) took about
+    5 kB each, 180 MiB for the référentiel; the full state stays in the registry."""
+
+    id: str
+    name: str
+    type: str | None
+    siren: str | None
+    departement: str | None
+
+    @classmethod
+    def of(cls, organization: Organization) -> "Indexed":
+        o = organization
+        return cls(o.id, o.name, o.type, o.siren, o.departement)
+
+
 class Matcher:
     def __init__(self, organizations: Iterable[Organization], aliases: dict[str, str] | None = None) -> None:
-        self.by_id: dict[str, Organization] = {}
-        self.by_family: dict[tuple[str, str], list[Organization]] = defaultdict(list)
-        self.by_name: dict[str, list[Organization]] = defaultdict(list)
+        self.by_id: dict[str, Indexed] = {}
+        self.by_family: dict[tuple[str, str], list[Indexed]] = defaultdict(list)
+        self.by_name: dict[str, list[Indexed]] = defaultdict(list)
         self.aliases = dict(aliases or {})
-        self._indexed: dict[str, Organization] = {}  # id -> the version of it the indexes hold
+        self._indexed: dict[str, Indexed] = {}  # id -> the version of it the indexes hold
         for organization in organizations:
             self.upsert(organization)
 
@@ -163,12 +181,13 @@ class Matcher:
         self._remove(organization.id)
         if organization.status != "active":
             return
-        self._indexed[organization.id] = organization
-        self.by_id[organization.id] = organization
-        if organization.siren:
-            self.by_id.setdefault(organization.siren, organization)
-        for index, key in self._keys(organization):
-            index[key].append(organization)
+        entry = Indexed.of(organization)
+        self._indexed[entry.id] = entry
+        self.by_id[entry.id] = entry
+        if entry.siren:
+            self.by_id.setdefault(entry.siren, entry)
+        for index, key in self._keys(entry):
+            index[key].append(entry)
 
     def _remove(self, organization_id: str) -> None:
         previous = self._indexed.pop(organization_id, None)
@@ -180,9 +199,9 @@ class Matcher:
             if key and key in self.by_id and self.by_id[key].id == organization_id:
                 del self.by_id[key]
 
-    def _keys(self, organization: Organization) -> list[tuple[dict[Any, list[Organization]], Any]]:
+    def _keys(self, organization: Indexed) -> list[tuple[dict[Any, list[Indexed]], Any]]:
         name = normalise(organization.name)
-        keys: list[tuple[dict[Any, list[Organization]], Any]] = [(self.by_name, name)]
+        keys: list[tuple[dict[Any, list[Indexed]], Any]] = [(self.by_name, name)]
         family = FAMILY_OF_TYPE.get(organization.type or "")
         if family == "epci":
             keys += [(self.by_family, ("epci", epci_core(name))), (self.by_family, ("epci", name))]
@@ -207,7 +226,7 @@ class Matcher:
         if not text:
             return MatchResult(None, [], "empty name")
         family, rest = strip_prefix(text)
-        found: list[Organization] = []
+        found: list[Indexed] = []
         rule = "typed-name"
         if family is not None:
             variants = core_variants(rest) + ([rest] if family == "epci" else [])
@@ -238,17 +257,17 @@ class Matcher:
             return MatchResult(None, self._candidates(found, rule), "the only homonym is in another département")
         return self._result(found, rule)
 
-    def _result(self, found: list[Organization], rule: str) -> MatchResult:
+    def _result(self, found: list[Indexed], rule: str) -> MatchResult:
         candidates = self._candidates(found, rule)
         best = candidates[0] if len(candidates) == 1 and candidates[0].confidence >= THRESHOLD else None
         return MatchResult(best, candidates, "" if best else "below the threshold")
 
     @staticmethod
-    def _candidates(found: list[Organization], rule: str) -> list[Candidate]:
+    def _candidates(found: list[Indexed], rule: str) -> list[Candidate]:
         return [Candidate(o.id, o.name, o.type, o.departement, CONFIDENCE[rule], rule) for o in found]
 
 
-def _distinct(organizations: list[Organization]) -> list[Organization]:
+def _distinct(organizations: list[Indexed]) -> list[Indexed]:
     return list({o.id: o for o in organizations}.values())
 
 

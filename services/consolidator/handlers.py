@@ -347,7 +347,9 @@ async def _resolve_publisher(
     if result.best and siren and result.best.rule != "siren":
         matched = matcher.by_id[result.best.organization_id]
         if matched.siren is None and matched.type in ("DEP", "REG", "COLOM", "COM"):
-            renamed, replaced = with_learned_siren(matched, siren, source)
+            # the matcher indexes a few fields: the whole state, as this transaction sees it, is the registry's
+            current = (await repository.get_organizations(conn, [matched.id]))[matched.id]
+            renamed, replaced = with_learned_siren(current, siren, source)
             await repository.replace_organization_id(conn, replaced.id, renamed.id)
             changed += [renamed, replaced]
             organization_id: str | None = renamed.id

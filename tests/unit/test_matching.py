@@ -16,8 +16,13 @@ LABELS = Path(__file__).resolve().parents[1] / "data" / "publishers.csv"
 
 
 @pytest.fixture(scope="module")
-def matcher() -> Matcher:
-    return Matcher(organizations(read_package(Settings().referentiel_path)))
+def referentiel() -> list[Organization]:
+    return organizations(read_package(Settings().referentiel_path))
+
+
+@pytest.fixture(scope="module")
+def matcher(referentiel: list[Organization]) -> Matcher:
+    return Matcher(referentiel)
 
 
 @pytest.fixture(scope="module")
@@ -79,8 +84,8 @@ def test_identifiers_win_and_carry_full_confidence(matcher):
     assert result.best.organization_id == "213502388" and result.best.confidence == 1.0
 
 
-def test_a_known_alias_is_used_before_the_name(matcher):
-    aliased = Matcher(matcher.by_id.values(), aliases={"https://portal#name:mairie": "213502388"})
+def test_a_known_alias_is_used_before_the_name(referentiel):
+    aliased = Matcher(referentiel, aliases={"https://portal#name:mairie": "213502388"})
     result = aliased.match("mairie", alias_keys=["https://portal#name:mairie"])
     assert result.best.organization_id == "213502388" and result.best.rule == "alias"
 
