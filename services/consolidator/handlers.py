@@ -203,7 +203,7 @@ async def _claim_keys(conn: asyncpg.Connection, key_pool: asyncpg.Pool | None, p
 
     Claimed in the batch's transaction, a key stays locked until the whole batch commits, and an
     instance that meets the same key waits that long: a local record and its data.gouv.fr copy sit in
-    different partitions. In the benchmark, that was 40 % of PostgreSQL's active time. Claimed on a
+    different partitions (in the benchmark, 40 % of the database sessions' active samples). Claimed on a
     connection of its own, the key is there at once: the other instance finds it and joins the
     dataset (it still waits for the dataset's advisory lock, taken later, when it recomputes it).
     A claim outlives a batch that then fails, harmlessly: a key names its dataset by an id derived
