@@ -1,0 +1,64 @@
+"""Migrations of the registry that move data, applied to a registry written by the migrations before
+them (in a scratch schema of the test database)."""
+
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from services.consolidator.app import MIGRATIONS
+from shared.db import apply_migrations
+from shared.settings import Settings
+
+pytestmark = pytest.mark.integration
+
+SCHEMA = "registry_migrated"
+
+
+@pytest.fixture
+async def admin_pool(infrastructure: Settings) -> AsyncIterator[asyncpg.Pool]:
+    s = infrastructure
+    pool = await asyncpg.create_pool(
+        host=s.db_host, port=s.db_port, database=s.db_name, user=s.db_admin_user, password=s.db_admin_password
+    )
+    await pool.execute(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE; CREATE SCHEMA {SCHEMA}")
+    try:
+        yield pool
+    finally:
+        await pool.execute(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")
+        await pool.close()
+
+
+async def test_the_past_states_migration_keeps_every_state_and_makes_the_newest_current(
+    admin_pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    for path in MIGRATIONS.glob("*.sql"):
+        if int(path.name.split("_", 1)[0]) < 6:
+            shutil.copy(path, tmp_path)
+    await apply_migrations(admin_pool, SCHEMA, tmp_path)
+    async with admin_pool.acquire() as conn:
+        await conn.execute(f"SET search_path TO {SCHEMA}")
+        await conn.execute(
+            """INSERT INTO datasets (id, title, state) VALUES ('a', 'A', '{"v": 2}'), ('b', 'B', '{"v": 1}');
+               INSERT INTO dataset_history (dataset_id, change, state, cause) VALUES
+                   ('a', 'created', '{"v": 1}', 'run-1'), ('b', 'created', '{"v": 1}', 'run-1'),
+                   ('a', 'updated', '{"v": 2}', 'run-2');"""
+        )
+
+    assert await apply_migrations(admin_pool, SCHEMA, MIGRATIONS) == ["006_superseded_history.sql"]
+    async with admin_pool.acquire() as conn:
+        await conn.execute(f"SET search_path TO {SCHEMA}")
+        past = await conn.fetch("SELECT dataset_id, change, state::text, cause FROM dataset_past_states")
+        current = await conn.fetch("SELECT id, change, cause FROM datasets ORDER BY id")
+        history = await conn.fetch(
+            "SELECT dataset_id, change, state::text, cause FROM dataset_history ORDER BY dataset_id, id"
+        )
+    assert [tuple(r) for r in past] == [("a", "created", '{"v": 1}', "run-1")]
+    assert [tuple(r) for r in current] == [("a", "updated", "run-2"), ("b", "created", "run-1")]
+    assert [tuple(r) for r in history] == [
+        ("a", "created", '{"v": 1}', "run-1"),
+        ("a", "updated", '{"v": 2}', "run-2"),
+        ("b", "created", '{"v": 1}', "run-1"),
+    ]
