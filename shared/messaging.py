@@ -45,7 +45,7 @@ async def claim(conn: asyncpg.Connection, schema: str, consumer: str, event_id: 
         consumer,
         event_id,
     )
-    return bool(status == "INSERT 0 1")
+    return affected_rows(status) == 1
 
 
 def prunable_consumers(service: str) -> list[str]:

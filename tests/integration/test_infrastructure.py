@@ -8,7 +8,7 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
-from shared.messaging import prunable_consumers, prune_inbox
+from shared.messaging import inbox_consumer, prunable_consumers, prune_inbox
 from shared.settings import SERVICES, Settings
 from shared.topics import all_topics
 from tests.support.db import connect_as
@@ -129,10 +129,11 @@ async def test_the_inbox_forgets_old_events_of_deleting_topics_only(services, se
     conn = await connect_as(settings, "indicators")
     now = datetime.now(UTC)
     old, recent, old_state = uuid4(), uuid4(), uuid4()
+    runs, datasets = inbox_consumer("indicators", "harvest.runs"), inbox_consumer("indicators", "registry.datasets")
     rows = [
-        ("indicators.harvest.runs", old, now - timedelta(days=30)),
-        ("indicators.harvest.runs", recent, now - timedelta(days=1)),
-        ("indicators.registry.datasets", old_state, now - timedelta(days=30)),  # a compacted topic's
+        (runs, old, now - timedelta(days=30)),
+        (runs, recent, now - timedelta(days=1)),
+        (datasets, old_state, now - timedelta(days=30)),  # a compacted topic's
     ]
     try:
         insert = "INSERT INTO indicators.inbox (consumer, event_id, handled_at) VALUES ($1, $2, $3)"
