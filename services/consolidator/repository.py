@@ -248,12 +248,7 @@ async def touch_records(conn: asyncpg.Connection, events: list[DatasetDiscovered
 
 
 async def datasets_by_key(conn: asyncpg.Connection, keys: list[str]) -> dict[str, str]:
-    """key -> dataset id, for the keys some dataset claimed (keys are stored by their MD5)."""
-    rows = await conn.fetch(
-        """SELECT k.key, d.dataset_id FROM unnest($1::text[]) AS k (key)
-           JOIN registry.dataset_keys d ON d.key_hash = md5(k.key)::uuid""",
-        keys,
-    )
+    rows = await conn.fetch("SELECT key, dataset_id FROM registry.dataset_keys WHERE key = ANY($1::text[])", keys)
     return {r["key"]: r["dataset_id"] for r in rows}
 
 
@@ -275,9 +270,8 @@ async def save_keys(conn: asyncpg.Connection, pairs: list[tuple[str, str]]) -> i
     if not pairs:
         return 0
     status = await conn.execute(
-        """INSERT INTO registry.dataset_keys (key_hash, dataset_id)
-           SELECT md5(k.key)::uuid, k.dataset_id FROM unnest($1::text[], $2::text[]) AS k (key, dataset_id)
-           ON CONFLICT (key_hash) DO NOTHING""",
+        """INSERT INTO registry.dataset_keys (key, dataset_id) SELECT * FROM unnest($1::text[], $2::text[])
+           ON CONFLICT (key) DO NOTHING""",
         [p[0] for p in pairs],
         [p[1] for p in pairs],
     )
