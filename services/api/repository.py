@@ -196,11 +196,11 @@ class DatasetFilter:
         if self.organization:
             add("d.organization_id = ?", self.organization)
         if self.format:
-            add("d.resources @> ?::jsonb", json.dumps([{"format": self.format}]))
+            add("? = ANY(d.formats)", self.format)
         if self.licence:
             add("d.licence = ?", self.licence)
         if self.schema:
-            add("d.resources @> ?::jsonb", json.dumps([{"schema": {"name": self.schema}}]))
+            add("? = ANY(d.schemas)", self.schema)
         if self.q:
             add("d.title ILIKE ?", "%" + self.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
         if self.modified_since:

@@ -368,33 +368,39 @@ async def get_dataset(conn: asyncpg.Connection, dataset_id: str) -> CanonicalDat
 
 
 async def save_datasets(conn: asyncpg.Connection, changes: list[DatasetChange], cause: str | None) -> None:
-    """Upsert the canonical datasets, moving the states they replace to their past states. The columns
-    the API filters on are read out of the state, which is sent once and parsed once. (The statement's
-    parts all see the table as it was before it: `past` reads the states being replaced.)"""
+    """Upsert the canonical datasets, moving the states they replace to their past states. (The
+    statement's parts all see the table as it was before it: `past` reads the states being replaced.)"""
     if not changes:
         return
+    datasets = [c.dataset for c in changes]
     await conn.execute(
-        """WITH d AS (SELECT x.*, f.*
-                      FROM unnest($1::text[], $2::json[], $3::text[], $4::text[]) AS x (id, state, state_hash, change),
-                           json_to_record(x.state) AS f (organization_id text, title text, description text,
-                               licence text, themes text[], tags text[], resources jsonb, created timestamptz,
-                               modified timestamptz, withdrawn boolean, attribution jsonb)),
+        """WITH d AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[],
+                          $6::boolean[], $7::json[], $8::json[], $9::json[], $10::text[], $11::text[])
+                      AS x (id, organization_id, title, licence, modified, withdrawn, formats, schemas, state,
+                            state_hash, change)),
            past AS (
                INSERT INTO registry.dataset_past_states (dataset_id, change, state, cause, changed_at)
                SELECT o.id, o.change, o.state, o.cause, o.updated_at FROM registry.datasets o JOIN d USING (id)
                WHERE o.state IS NOT NULL)
-           INSERT INTO registry.datasets (id, organization_id, title, description, licence, themes, tags,
-               resources, created, modified, withdrawn, state, state_hash, attribution, change, cause)
-           SELECT id, organization_id, title, description, licence, themes, tags, resources, created, modified,
-                  withdrawn, state, state_hash, attribution, change, $5
+           INSERT INTO registry.datasets (id, organization_id, title, licence, modified, withdrawn, formats, schemas,
+               state, state_hash, change, cause)
+           SELECT id, organization_id, title, licence, modified, withdrawn,
+                  ARRAY(SELECT json_array_elements_text(formats)), ARRAY(SELECT json_array_elements_text(schemas)),
+                  state, state_hash, change, $12
            FROM d
            ON CONFLICT (id) DO UPDATE SET organization_id = excluded.organization_id, title = excluded.title,
-               description = excluded.description, licence = excluded.licence, themes = excluded.themes,
-               tags = excluded.tags, resources = excluded.resources, created = excluded.created,
-               modified = excluded.modified, withdrawn = excluded.withdrawn, state = excluded.state,
-               state_hash = excluded.state_hash, attribution = excluded.attribution, change = excluded.change,
-               cause = excluded.cause, updated_at = now()""",
-        [c.dataset.id for c in changes],
+               licence = excluded.licence, modified = excluded.modified, withdrawn = excluded.withdrawn,
+               formats = excluded.formats, schemas = excluded.schemas, state = excluded.state,
+               state_hash = excluded.state_hash, change = excluded.change, cause = excluded.cause,
+               updated_at = now()""",
+        [d.id for d in datasets],
+        [d.organization_id for d in datasets],
+        [d.title for d in datasets],
+        [d.licence for d in datasets],
+        [d.modified for d in datasets],
+        [d.withdrawn for d in datasets],
+        [json.dumps(sorted({r.format for r in d.resources if r.format})) for d in datasets],
+        [json.dumps(sorted({r.schema_.name for r in d.resources if r.schema_})) for d in datasets],
         [c.state for c in changes],
         [c.state_hash for c in changes],
         [c.change for c in changes],

@@ -31,13 +31,19 @@ async def admin_pool(infrastructure: Settings) -> AsyncIterator[asyncpg.Pool]:
         await pool.close()
 
 
+def migrations_before(number: int, directory: Path) -> Path:
+    """`directory`, holding the registry's migrations numbered below `number`."""
+    directory.mkdir()
+    for path in MIGRATIONS.glob("*.sql"):
+        if int(path.name.split("_", 1)[0]) < number:
+            shutil.copy(path, directory)
+    return directory
+
+
 async def test_the_past_states_migration_keeps_every_state_and_makes_the_newest_current(
     admin_pool: asyncpg.Pool, tmp_path: Path
 ) -> None:
-    for path in MIGRATIONS.glob("*.sql"):
-        if int(path.name.split("_", 1)[0]) < 6:
-            shutil.copy(path, tmp_path)
-    await apply_migrations(admin_pool, SCHEMA, tmp_path)
+    await apply_migrations(admin_pool, SCHEMA, migrations_before(6, tmp_path / "before"))
     async with admin_pool.acquire() as conn:
         await conn.execute(f"SET search_path TO {SCHEMA}")
         await conn.execute(
@@ -47,7 +53,8 @@ async def test_the_past_states_migration_keeps_every_state_and_makes_the_newest_
                    ('a', 'updated', '{"v": 2}', 'run-2');"""
         )
 
-    assert await apply_migrations(admin_pool, SCHEMA, MIGRATIONS) == ["006_superseded_history.sql"]
+    migrated = await apply_migrations(admin_pool, SCHEMA, migrations_before(7, tmp_path / "with"))
+    assert migrated == ["006_superseded_history.sql"]
     async with admin_pool.acquire() as conn:
         await conn.execute(f"SET search_path TO {SCHEMA}")
         past = await conn.fetch("SELECT dataset_id, change, state::text, cause FROM dataset_past_states")
@@ -62,3 +69,27 @@ async def test_the_past_states_migration_keeps_every_state_and_makes_the_newest_
         ("a", "updated", '{"v": 2}', "run-2"),
         ("b", "created", '{"v": 1}', "run-1"),
     ]
+
+
+async def test_the_filter_columns_migration_keeps_the_formats_and_schemas_the_api_filters_on(
+    admin_pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    await apply_migrations(admin_pool, SCHEMA, migrations_before(7, tmp_path / "before"))
+    async with admin_pool.acquire() as conn:
+        await conn.execute(f"SET search_path TO {SCHEMA}")
+        await conn.execute(
+            """INSERT INTO datasets (id, title, resources) VALUES
+                   ('a', 'A', '[{"url": "u1", "format": "csv", "schema": {"name": "scdl/budget"}},
+                                {"url": "u2", "format": "pdf"}, {"url": "u3", "format": "csv"}, {"url": "u4"}]'),
+                   ('b', 'B', '[]')"""
+        )
+
+    assert await apply_migrations(admin_pool, SCHEMA, MIGRATIONS) == ["007_dataset_filter_columns.sql"]
+    async with admin_pool.acquire() as conn:
+        await conn.execute(f"SET search_path TO {SCHEMA}")
+        rows = await conn.fetch("SELECT id, formats, schemas FROM datasets ORDER BY id")
+        columns = {r["column_name"] for r in await conn.fetch(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'datasets'",
+            SCHEMA)}  # fmt: skip
+    assert [tuple(r) for r in rows] == [("a", ["csv", "pdf"], ["scdl/budget"]), ("b", [], [])]
+    assert not columns & {"description", "themes", "tags", "resources", "created", "attribution"}
