@@ -178,10 +178,13 @@ class Matcher:
 
     def upsert(self, organization: Organization) -> None:
         """Index `organization`, replacing what was indexed for its id; inactive ones are removed."""
-        self._remove(organization.id)
-        if organization.status != "active":
+        self.index(Indexed.of(organization), active=organization.status == "active")
+
+    def index(self, entry: Indexed, active: bool) -> None:
+        """Index `entry`, replacing what was indexed for its id; removed when it is no longer active."""
+        self._remove(entry.id)
+        if not active:
             return
-        entry = Indexed.of(organization)
         self._indexed[entry.id] = entry
         self.by_id[entry.id] = entry
         if entry.siren:
@@ -277,17 +280,17 @@ class MatcherCache:
     most every `refresh_seconds`."""
 
     # `updated_at` is when the writing transaction began, not when it committed: a row committed after
-    # the last refresh may carry an earlier time. Each refresh reads back this far before the newest
-    # time it saw (longer than any transaction of the registry) and skips what it already holds.
+    # the last refresh may carry an earlier time. Each refresh reads back this far before the previous
+    # one began (longer than any transaction of the registry) and skips what it already holds.
     OVERLAP = timedelta(seconds=60)
 
-    FULL_LOAD = 1000  # states read at once: a first load or a référentiel load, not a few changes
+    FULL_LOAD = 1000  # organisations read at once: a first load or a référentiel load, not a few changes
 
     def __init__(self, refresh_seconds: float = 5.0, after_full_load: Callable[[], None] | None = None) -> None:
         self.refresh_seconds = refresh_seconds
         self.after_full_load = after_full_load  # e.g. a process that keeps the organisations long: gc.freeze
         self.matcher = Matcher(())
-        self._loaded_until: datetime | None = None
+        self._last_read_at: datetime | None = None  # when the previous refresh began, by the registry's clock
         self._versions: dict[str, datetime] = {}  # organisation id -> updated_at of the state indexed
         self._checked_at = 0.0
         self._lock = asyncio.Lock()
@@ -301,33 +304,36 @@ class MatcherCache:
         return self.matcher
 
     async def _refresh(self, conn: Any) -> None:
-        since = self._loaded_until - self.OVERLAP if self._loaded_until else None
-        # Versions first, states only of what changed: right after a large load (the référentiel), every
-        # row is within the overlap, and reading their states again at each refresh cost more than matching.
+        read_at = await conn.fetchval("SELECT now()")
+        since = self._last_read_at - self.OVERLAP if self._last_read_at else None
+        # Versions first, then only what changed. The window starts from the previous refresh, not from
+        # the newest row: after a référentiel load, every refresh read all its rows' versions again.
         versions = await conn.fetch(
-            "SELECT id, updated_at FROM registry.organizations WHERE $1::timestamptz IS NULL OR updated_at > $1"
-            " ORDER BY updated_at",
+            "SELECT id, updated_at FROM registry.organizations WHERE $1::timestamptz IS NULL OR updated_at > $1",
             since,
         )
-        if versions:  # in updated_at order: the last one is the newest
-            self._loaded_until = versions[-1]["updated_at"]
         changed = [r["id"] for r in versions if self._versions.get(r["id"]) != r["updated_at"]]
         if changed:
+            # The columns matching needs, not the whole state (no JSON to parse for 36,000 organisations).
             rows = await conn.fetch(
-                "SELECT id, state, updated_at FROM registry.organizations WHERE id = ANY($1::text[])", changed
+                """SELECT id, name, type, siren, departement, status, updated_at FROM registry.organizations
+                   WHERE id = ANY($1::text[])""",
+                changed,
             )
             for row in rows:
-                self.matcher.upsert(Organization.model_validate_json(row["state"]))
+                entry = Indexed(row["id"], row["name"], row["type"], row["siren"], row["departement"])
+                self.matcher.index(entry, active=row["status"] == "active")
                 self._versions[row["id"]] = row["updated_at"]
             if len(rows) > self.FULL_LOAD and self.after_full_load:
                 self.after_full_load()
         aliases = await conn.fetch("SELECT alias, organization_id FROM registry.aliases WHERE kind <> 'insee'")
         self.matcher.aliases = {r["alias"]: r["organization_id"] for r in aliases}
+        self._last_read_at = read_at
 
     def reset(self) -> None:
         """Forget everything (what was remembered may have been rolled back): reload on next use."""
         self.matcher = Matcher(())
-        self._loaded_until = None
+        self._last_read_at = None
         self._versions = {}
         self._checked_at = 0.0
 

@@ -104,34 +104,42 @@ def test_normalisation(raw, expected):
 
 
 class RegistryRows:
-    """What `MatcherCache` reads from registry.organizations: rows committed so far, by updated_at."""
+    """What `MatcherCache` reads from registry.organizations: rows committed so far, by updated_at, and
+    the registry's clock (`now`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
         self.rows: list[dict[str, object]] = []
-        self.states_read = 0
+        self.versions_read = 0
+        self.organizations_read = 0
 
     def commit(self, organization: Organization, updated_at: datetime) -> None:
-        self.rows = [r for r in self.rows if r["id"] != organization.id]
-        self.rows.append({"id": organization.id, "state": organization.model_dump_json(), "updated_at": updated_at})
+        o = organization
+        self.rows = [r for r in self.rows if r["id"] != o.id]
+        columns = {"id": o.id, "name": o.name, "type": o.type, "siren": o.siren, "departement": o.departement}
+        self.rows.append({**columns, "status": o.status, "updated_at": updated_at})
+
+    async def fetchval(self, query: str) -> datetime:
+        assert query == "SELECT now()"
+        return self.now
 
     async def fetch(self, query: str, *args: object) -> list[dict[str, object]]:
         if "registry.aliases" in query:
             return []
-        if "ANY(" in query:  # the states of these ids
-            states = [r for r in self.rows if r["id"] in args[0]]  # type: ignore[operator]
-            self.states_read += len(states)
-            return states
+        if "ANY(" in query:  # the organisations of these ids
+            rows = [r for r in self.rows if r["id"] in args[0]]  # type: ignore[operator]
+            self.organizations_read += len(rows)
+            return rows
         since = args[0]
         versions = [{"id": r["id"], "updated_at": r["updated_at"]} for r in self.rows]
-        return sorted(
-            (v for v in versions if since is None or v["updated_at"] > since),  # type: ignore[operator]
-            key=lambda v: v["updated_at"],  # type: ignore[return-value]
-        )
+        read = [v for v in versions if since is None or v["updated_at"] > since]  # type: ignore[operator]
+        self.versions_read += len(read)
+        return read
 
 
 async def test_an_organisation_committed_after_a_refresh_with_an_earlier_time_is_still_loaded():
-    registry, cache = RegistryRows(), MatcherCache(refresh_seconds=0)
     t0 = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+    registry, cache = RegistryRows(now=t0 + timedelta(seconds=3)), MatcherCache(refresh_seconds=0)
     registry.commit(Organization(id="200000001", name="Communauté de communes A", type="CC"), t0 + timedelta(seconds=2))
     await cache.get(registry)
     # Another instance's transaction began before that row was written and committed after the refresh.
@@ -141,20 +149,48 @@ async def test_an_organisation_committed_after_a_refresh_with_an_earlier_time_is
     assert matcher.match("Communauté de communes B").best is not None
 
 
-async def test_a_refresh_reads_again_the_states_of_changed_organisations_only():
+async def test_a_refresh_reads_again_the_changed_organisations_only():
     full_loads: list[int] = []
-    registry = RegistryRows()
-    cache = MatcherCache(refresh_seconds=0, after_full_load=lambda: full_loads.append(registry.states_read))
-    cache.FULL_LOAD = 40
     t0 = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+    registry = RegistryRows(now=t0 + timedelta(seconds=1))
+    cache = MatcherCache(refresh_seconds=0, after_full_load=lambda: full_loads.append(registry.organizations_read))
+    cache.FULL_LOAD = 40
     for n in range(50):  # a référentiel load: every row within the overlap of the next refreshes
         registry.commit(Organization(id=f"2000000{n:02}", name=f"Commune {n}", type="COM"), t0)
     await cache.get(registry)
-    assert registry.states_read == 50
+    assert registry.organizations_read == 50
     await cache.get(registry)
-    assert registry.states_read == 50
+    assert registry.organizations_read == 50
     registry.commit(Organization(id="200000007", name="Commune renommée", type="COM"), t0 + timedelta(seconds=3))
     matcher = await cache.get(registry)
-    assert registry.states_read == 51
+    assert registry.organizations_read == 51
     assert matcher.by_id["200000007"].name == "Commune renommée"
-    assert full_loads == [50]  # the first load, not the refresh that read one state
+    assert full_loads == [50]  # the first load, not the refresh that read one organisation
+
+
+async def test_refreshes_long_after_a_load_read_no_version_again():
+    t0 = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+    registry, cache = RegistryRows(now=t0 + timedelta(seconds=1)), MatcherCache(refresh_seconds=0)
+    for n in range(50):  # a référentiel load
+        registry.commit(Organization(id=f"2000000{n:02}", name=f"Commune {n}", type="COM"), t0)
+    await cache.get(registry)
+    registry.now = t0 + timedelta(minutes=2)
+    await cache.get(registry)  # still within the overlap of the first refresh: the versions are read again
+    registry.versions_read = 0
+    for minutes in (3, 4):
+        registry.now = t0 + timedelta(minutes=minutes)
+        await cache.get(registry)
+    assert registry.versions_read == 0
+    assert "200000007" in (await cache.get(registry)).by_id
+
+
+async def test_an_organisation_that_is_no_longer_active_leaves_the_matcher_at_the_next_refresh():
+    t0 = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+    registry, cache = RegistryRows(now=t0 + timedelta(seconds=1)), MatcherCache(refresh_seconds=0)
+    commune = Organization(id="200000001", name="Communauté de communes A", type="CC")
+    registry.commit(commune, t0)
+    assert (await cache.get(registry)).match("Communauté de communes A").best is not None
+    registry.commit(commune.model_copy(update={"status": "merged"}), t0 + timedelta(seconds=2))
+    registry.now = t0 + timedelta(seconds=3)
+    matcher = await cache.get(registry)
+    assert matcher.match("Communauté de communes A").best is None and "200000001" not in matcher.by_id
