@@ -15,7 +15,14 @@ from shared.matching import MatchResult, normalise
 
 
 async def get_organizations(conn: asyncpg.Connection, ids: list[str]) -> dict[str, Organization]:
-    rows = await conn.fetch("SELECT id, state FROM registry.organizations WHERE id = ANY($1::text[])", ids)
+    """The organisations of these ids that exist. Like `alias_owners`, read during a référentiel load
+    while it fills the table: the ids given are joined rather than tested with `= ANY($1)`. Planned while
+    the table looked empty (before autovacuum analysed it), the ANY form kept a sequential scan for the
+    whole load: 30 ms per batch of 500 aliases on average while a table grew to 40,000 rows, against
+    2 ms for the join, which probes the index whatever the statistics say."""
+    rows = await conn.fetch(
+        "SELECT o.id, o.state FROM unnest($1::text[]) AS k (id) JOIN registry.organizations o USING (id)", ids
+    )
     return {r["id"]: Organization.model_validate_json(r["state"]) for r in rows}
 
 
@@ -61,8 +68,10 @@ async def save_organizations(conn: asyncpg.Connection, organizations: list[Organ
 
 
 async def alias_owners(conn: asyncpg.Connection, aliases: list[str]) -> dict[str, str]:
+    """alias -> organisation id, for the aliases known (joined: see `get_organizations`)."""
     rows = await conn.fetch(
-        "SELECT alias, organization_id FROM registry.aliases WHERE alias = ANY($1::text[])", aliases
+        "SELECT a.alias, a.organization_id FROM unnest($1::text[]) AS k (alias) JOIN registry.aliases a USING (alias)",
+        aliases,
     )
     return {r["alias"]: r["organization_id"] for r in rows}
 
