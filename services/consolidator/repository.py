@@ -382,6 +382,8 @@ async def save_datasets(conn: asyncpg.Connection, changes: list[DatasetChange], 
     if not changes:
         return
     datasets = [c.dataset for c in changes]
+    # formats and schemas are lists of different lengths, which unnest cannot take as one array of
+    # arrays: each goes as a small JSON array.
     await conn.execute(
         """WITH d AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[],
                           $6::boolean[], $7::json[], $8::json[], $9::json[], $10::text[], $11::text[])
