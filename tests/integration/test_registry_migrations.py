@@ -21,7 +21,12 @@ SCHEMA = "registry_migrated"
 async def admin_pool(infrastructure: Settings) -> AsyncIterator[asyncpg.Pool]:
     s = infrastructure
     pool = await asyncpg.create_pool(
-        host=s.db_host, port=s.db_port, database=s.db_name, user=s.db_admin_user, password=s.db_admin_password
+        host=s.db_host,
+        port=s.db_port,
+        database=s.db_name,
+        user=s.db_admin_user,
+        password=s.db_admin_password,
+        server_settings={"search_path": SCHEMA},  # the tests' SQL names the registry's tables unqualified
     )
     await pool.execute(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE; CREATE SCHEMA {SCHEMA}")
     try:
@@ -40,23 +45,28 @@ def migrations_before(number: int, directory: Path) -> Path:
     return directory
 
 
+async def written_before(pool: asyncpg.Pool, number: int, directory: Path, sql: str) -> None:
+    """The scratch registry as the migrations numbered below `number` leave it, with `sql` run in it."""
+    await apply_migrations(pool, SCHEMA, migrations_before(number, directory))
+    await pool.execute(sql)
+
+
 async def test_the_past_states_migration_keeps_every_state_and_makes_the_newest_current(
     admin_pool: asyncpg.Pool, tmp_path: Path
 ) -> None:
-    await apply_migrations(admin_pool, SCHEMA, migrations_before(6, tmp_path / "before"))
-    async with admin_pool.acquire() as conn:
-        await conn.execute(f"SET search_path TO {SCHEMA}")
-        await conn.execute(
-            """INSERT INTO datasets (id, title, state) VALUES ('a', 'A', '{"v": 2}'), ('b', 'B', '{"v": 1}');
-               INSERT INTO dataset_history (dataset_id, change, state, cause) VALUES
-                   ('a', 'created', '{"v": 1}', 'run-1'), ('b', 'created', '{"v": 1}', 'run-1'),
-                   ('a', 'updated', '{"v": 2}', 'run-2');"""
-        )
+    await written_before(
+        admin_pool,
+        6,
+        tmp_path / "before",
+        """INSERT INTO datasets (id, title, state) VALUES ('a', 'A', '{"v": 2}'), ('b', 'B', '{"v": 1}');
+           INSERT INTO dataset_history (dataset_id, change, state, cause) VALUES
+               ('a', 'created', '{"v": 1}', 'run-1'), ('b', 'created', '{"v": 1}', 'run-1'),
+               ('a', 'updated', '{"v": 2}', 'run-2');""",
+    )
 
     migrated = await apply_migrations(admin_pool, SCHEMA, migrations_before(7, tmp_path / "with"))
     assert migrated == ["006_superseded_history.sql"]
     async with admin_pool.acquire() as conn:
-        await conn.execute(f"SET search_path TO {SCHEMA}")
         past = await conn.fetch("SELECT dataset_id, change, state::text, cause FROM dataset_past_states")
         current = await conn.fetch("SELECT id, change, cause FROM datasets ORDER BY id")
         history = await conn.fetch(
@@ -74,19 +84,18 @@ async def test_the_past_states_migration_keeps_every_state_and_makes_the_newest_
 async def test_the_filter_columns_migration_keeps_the_formats_and_schemas_the_api_filters_on(
     admin_pool: asyncpg.Pool, tmp_path: Path
 ) -> None:
-    await apply_migrations(admin_pool, SCHEMA, migrations_before(7, tmp_path / "before"))
-    async with admin_pool.acquire() as conn:
-        await conn.execute(f"SET search_path TO {SCHEMA}")
-        await conn.execute(
-            """INSERT INTO datasets (id, title, resources) VALUES
-                   ('a', 'A', '[{"url": "u1", "format": "csv", "schema": {"name": "scdl/budget"}},
-                                {"url": "u2", "format": "pdf"}, {"url": "u3", "format": "csv"}, {"url": "u4"}]'),
-                   ('b', 'B', '[]')"""
-        )
+    await written_before(
+        admin_pool,
+        7,
+        tmp_path / "before",
+        """INSERT INTO datasets (id, title, resources) VALUES
+               ('a', 'A', '[{"url": "u1", "format": "csv", "schema": {"name": "scdl/budget"}},
+                            {"url": "u2", "format": "pdf"}, {"url": "u3", "format": "csv"}, {"url": "u4"}]'),
+               ('b', 'B', '[]')""",
+    )
 
     assert await apply_migrations(admin_pool, SCHEMA, MIGRATIONS) == ["007_dataset_filter_columns.sql"]
     async with admin_pool.acquire() as conn:
-        await conn.execute(f"SET search_path TO {SCHEMA}")
         rows = await conn.fetch("SELECT id, formats, schemas FROM datasets ORDER BY id")
         columns = {r["column_name"] for r in await conn.fetch(
             "SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'datasets'",
