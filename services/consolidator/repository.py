@@ -15,11 +15,7 @@ from shared.matching import MatchResult, normalise
 
 
 async def get_organizations(conn: asyncpg.Connection, ids: list[str]) -> dict[str, Organization]:
-    """The organisations of these ids that exist. Like `alias_owners`, read during a référentiel load
-    while it fills the table: the ids given are joined rather than tested with `= ANY($1)`. Planned while
-    the table looked empty (before autovacuum analysed it), the ANY form kept a sequential scan for the
-    whole load: 30 ms per batch of 500 aliases on average while a table grew to 40,000 rows, against
-    2 ms for the join, which probes the index whatever the statistics say."""
+    """The organisations of these ids that exist (the ids joined, as in `alias_owners`)."""
     rows = await conn.fetch(
         "SELECT o.id, o.state FROM unnest($1::text[]) AS k (id) JOIN registry.organizations o USING (id)", ids
     )
@@ -68,7 +64,11 @@ async def save_organizations(conn: asyncpg.Connection, organizations: list[Organ
 
 
 async def alias_owners(conn: asyncpg.Connection, aliases: list[str]) -> dict[str, str]:
-    """alias -> organisation id, for the aliases known (joined: see `get_organizations`)."""
+    """alias -> organisation id, for the aliases known. A référentiel load reads it while it fills the
+    table: the aliases given are joined rather than tested with `= ANY($1)`. Planned while the table
+    looked empty (before autovacuum analysed it), the ANY form kept a sequential scan for the whole
+    load: 30 ms per batch of 500 aliases on average while the table grew to 40,000 rows, against 2 ms
+    for the join, which probes the index whatever the statistics say."""
     rows = await conn.fetch(
         "SELECT a.alias, a.organization_id FROM unnest($1::text[]) AS k (alias) JOIN registry.aliases a USING (alias)",
         aliases,
