@@ -308,10 +308,8 @@ class MatcherCache:
         since = self._last_read_at - self.OVERLAP if self._last_read_at else None
         # Versions first, then only what changed. The window starts from the previous refresh, not from
         # the newest row: after a référentiel load, every refresh read all its rows' versions again.
-        versions = await conn.fetch(
-            "SELECT id, updated_at FROM registry.organizations WHERE $1::timestamptz IS NULL OR updated_at > $1",
-            since,
-        )
+        changed_since = "WHERE ($1::timestamptz IS NULL OR updated_at > $1)"
+        versions = await conn.fetch(f"SELECT id, updated_at FROM registry.organizations {changed_since}", since)
         changed = [r["id"] for r in versions if self._versions.get(r["id"]) != r["updated_at"]]
         if changed:
             # The columns matching needs, not the whole state (no JSON to parse for 36,000 organisations).
@@ -326,8 +324,11 @@ class MatcherCache:
                 self._versions[row["id"]] = row["updated_at"]
             if len(rows) > self.FULL_LOAD and self.after_full_load:
                 self.after_full_load()
-        aliases = await conn.fetch("SELECT alias, organization_id FROM registry.aliases WHERE kind <> 'insee'")
-        self.matcher.aliases = {r["alias"]: r["organization_id"] for r in aliases}
+        # INSEE codes are matched through the organisations themselves, not as aliases.
+        aliases = await conn.fetch(
+            f"SELECT alias, organization_id FROM registry.aliases {changed_since} AND kind <> 'insee'", since
+        )
+        self.matcher.aliases.update((r["alias"], r["organization_id"]) for r in aliases)
         self._last_read_at = read_at
 
     def reset(self) -> None:

@@ -82,7 +82,7 @@ async def set_aliases(conn: asyncpg.Connection, rows: list[tuple[str, str, str]]
         return
     await conn.executemany(
         """INSERT INTO registry.aliases (alias, organization_id, kind) VALUES ($1, $2, $3)
-           ON CONFLICT (alias) DO UPDATE SET organization_id = $2, kind = $3""",
+           ON CONFLICT (alias) DO UPDATE SET organization_id = $2, kind = $3, updated_at = now()""",
         rows,
     )
 
@@ -170,7 +170,11 @@ async def replace_organization_id(conn: asyncpg.Connection, old_id: str, new_id:
         new_id,
     )
     await conn.execute("UPDATE registry.datasets SET organization_id = $2 WHERE organization_id = $1", old_id, new_id)
-    await conn.execute("UPDATE registry.aliases SET organization_id = $2 WHERE organization_id = $1", old_id, new_id)
+    await conn.execute(
+        "UPDATE registry.aliases SET organization_id = $2, updated_at = now() WHERE organization_id = $1",
+        old_id,
+        new_id,
+    )
     await set_aliases(conn, [(old_id, new_id, "id")])
 
 

@@ -94,7 +94,8 @@ async def test_the_filter_columns_migration_keeps_the_formats_and_schemas_the_ap
                ('b', 'B', '[]')""",
     )
 
-    assert await apply_migrations(admin_pool, SCHEMA, MIGRATIONS) == ["007_dataset_filter_columns.sql"]
+    migrated = await apply_migrations(admin_pool, SCHEMA, migrations_before(8, tmp_path / "with"))
+    assert migrated == ["007_dataset_filter_columns.sql"]
     async with admin_pool.acquire() as conn:
         rows = await conn.fetch("SELECT id, formats, schemas FROM datasets ORDER BY id")
         columns = {r["column_name"] for r in await conn.fetch(

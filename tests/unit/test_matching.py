@@ -110,8 +110,10 @@ class RegistryRows:
     def __init__(self, now: datetime) -> None:
         self.now = now
         self.rows: list[dict[str, object]] = []
+        self.aliases: list[dict[str, object]] = []
         self.versions_read = 0
         self.organizations_read = 0
+        self.aliases_read = 0
 
     def commit(self, organization: Organization, updated_at: datetime) -> None:
         o = organization
@@ -119,18 +121,30 @@ class RegistryRows:
         columns = {"id": o.id, "name": o.name, "type": o.type, "siren": o.siren, "departement": o.departement}
         self.rows.append({**columns, "status": o.status, "updated_at": updated_at})
 
+    def set_alias(self, alias: str, organization_id: str, kind: str, updated_at: datetime) -> None:
+        self.aliases = [a for a in self.aliases if a["alias"] != alias]
+        self.aliases.append(
+            {"alias": alias, "organization_id": organization_id, "kind": kind, "updated_at": updated_at}
+        )
+
     async def fetchval(self, query: str) -> datetime:
         assert query == "SELECT now()"
         return self.now
 
     async def fetch(self, query: str, *args: object) -> list[dict[str, object]]:
+        since = args[0] if args else None
         if "registry.aliases" in query:
-            return []
+            read = [
+                a
+                for a in self.aliases
+                if (since is None or a["updated_at"] > since) and a["kind"] != "insee"  # type: ignore[operator]
+            ]
+            self.aliases_read += len(read)
+            return read
         if "ANY(" in query:  # the organisations of these ids
             rows = [r for r in self.rows if r["id"] in args[0]]  # type: ignore[operator]
             self.organizations_read += len(rows)
             return rows
-        since = args[0]
         versions = [{"id": r["id"], "updated_at": r["updated_at"]} for r in self.rows]
         read = [v for v in versions if since is None or v["updated_at"] > since]  # type: ignore[operator]
         self.versions_read += len(read)
@@ -194,3 +208,28 @@ async def test_an_organisation_that_is_no_longer_active_leaves_the_matcher_at_th
     registry.now = t0 + timedelta(seconds=3)
     matcher = await cache.get(registry)
     assert matcher.match("Communauté de communes A").best is None and "200000001" not in matcher.by_id
+
+
+async def test_a_refresh_reads_the_aliases_written_since_the_previous_one_only():
+    t0 = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
+    registry, cache = RegistryRows(now=t0 + timedelta(seconds=1)), MatcherCache(refresh_seconds=0)
+    registry.commit(Organization(id="200000001", name="Communauté de communes A", type="CC"), t0)
+    registry.commit(Organization(id="200000002", name="Communauté de communes B", type="CC"), t0)
+    for n in range(30):
+        registry.set_alias(f"portal:a.test|publisher {n}", "200000001", "portal-publisher", t0)
+    registry.set_alias("56001", "200000001", "insee", t0)
+    matcher = await cache.get(registry)
+    assert len(matcher.aliases) == 30  # INSEE codes are matched through the organisations
+    # Another instance learns a publisher and moves one, well after the first refresh.
+    registry.now = t0 + timedelta(minutes=5)
+    await cache.get(registry)
+    registry.aliases_read = 0
+    registry.set_alias("portal:b.test|new publisher", "200000002", "portal-publisher", t0 + timedelta(minutes=6))
+    registry.set_alias("portal:a.test|publisher 3", "200000002", "portal-publisher", t0 + timedelta(minutes=6))
+    registry.now = t0 + timedelta(minutes=7)
+    matcher = await cache.get(registry)
+    assert registry.aliases_read == 2
+    assert matcher.aliases["portal:b.test|new publisher"] == "200000002"
+    assert matcher.aliases["portal:a.test|publisher 3"] == "200000002"
+    assert matcher.aliases["portal:a.test|publisher 4"] == "200000001"
+    assert len(matcher.aliases) == 31
