@@ -45,26 +45,26 @@ def migrations_before(number: int, directory: Path) -> Path:
     return directory
 
 
-async def written_before(pool: asyncpg.Pool, number: int, directory: Path, sql: str) -> None:
-    """The scratch registry as the migrations numbered below `number` leave it, with `sql` run in it."""
-    await apply_migrations(pool, SCHEMA, migrations_before(number, directory))
+async def migrated_over(pool: asyncpg.Pool, number: int, directory: Path, sql: str) -> list[str]:
+    """Write `sql` into the scratch registry as the migrations numbered below `number` leave it, then
+    apply migration `number`; return the migrations that second step applied."""
+    await apply_migrations(pool, SCHEMA, migrations_before(number, directory / "before"))
     await pool.execute(sql)
+    return await apply_migrations(pool, SCHEMA, migrations_before(number + 1, directory / "with"))
 
 
 async def test_the_past_states_migration_keeps_every_state_and_makes_the_newest_current(
     admin_pool: asyncpg.Pool, tmp_path: Path
 ) -> None:
-    await written_before(
+    migrated = await migrated_over(
         admin_pool,
         6,
-        tmp_path / "before",
+        tmp_path,
         """INSERT INTO datasets (id, title, state) VALUES ('a', 'A', '{"v": 2}'), ('b', 'B', '{"v": 1}');
            INSERT INTO dataset_history (dataset_id, change, state, cause) VALUES
                ('a', 'created', '{"v": 1}', 'run-1'), ('b', 'created', '{"v": 1}', 'run-1'),
                ('a', 'updated', '{"v": 2}', 'run-2');""",
     )
-
-    migrated = await apply_migrations(admin_pool, SCHEMA, migrations_before(7, tmp_path / "with"))
     assert migrated == ["006_superseded_history.sql"]
     async with admin_pool.acquire() as conn:
         past = await conn.fetch("SELECT dataset_id, change, state::text, cause FROM dataset_past_states")
@@ -84,17 +84,15 @@ async def test_the_past_states_migration_keeps_every_state_and_makes_the_newest_
 async def test_the_filter_columns_migration_keeps_the_formats_and_schemas_the_api_filters_on(
     admin_pool: asyncpg.Pool, tmp_path: Path
 ) -> None:
-    await written_before(
+    migrated = await migrated_over(
         admin_pool,
         7,
-        tmp_path / "before",
+        tmp_path,
         """INSERT INTO datasets (id, title, resources) VALUES
                ('a', 'A', '[{"url": "u1", "format": "csv", "schema": {"name": "scdl/budget"}},
                             {"url": "u2", "format": "pdf"}, {"url": "u3", "format": "csv"}, {"url": "u4"}]'),
                ('b', 'B', '[]')""",
     )
-
-    migrated = await apply_migrations(admin_pool, SCHEMA, migrations_before(8, tmp_path / "with"))
     assert migrated == ["007_dataset_filter_columns.sql"]
     async with admin_pool.acquire() as conn:
         rows = await conn.fetch("SELECT id, formats, schemas FROM datasets ORDER BY id")
