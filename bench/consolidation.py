@@ -9,6 +9,11 @@ aiokafka consumer), and COPYing the same rows into PostgreSQL (asyncpg `copy_rec
 a table shaped like the registry's portal records; the median of three). Peak memory is the
 consolidator's VmHWM.
 
+It also reads the CPU time PostgreSQL, the consolidators and Kafka used over the measured window, and
+PostgreSQL's during the COPYs: PostgreSQL's time per dataset against its time per COPYed row says how
+many rows' worth of database work a dataset costs, and its time alone over the machine's cores is the
+fastest the consolidation could go were the consolidators' own work free.
+
     .venv/bin/python -m bench.consolidation [--events 200000] [--consolidators 1]
 
 `--consolidators N` starts N consolidator processes in one consumer group (peak memory is the
@@ -27,7 +32,21 @@ from collections.abc import Iterator
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from bench.support import Headline, bench_settings, clean, log_dir, prepare, print_headlines, rss_mib, start_service
+from bench.support import (
+    Headline,
+    bench_settings,
+    clean,
+    cpu_seconds,
+    is_kafka,
+    is_postgresql,
+    is_service,
+    log_dir,
+    machine_busy_seconds,
+    prepare,
+    print_headlines,
+    rss_mib,
+    start_service,
+)
 from shared.events import DatasetDiscovered, Publisher, Resource, UpstreamOrigin
 from shared.identifiers import siren_from
 from shared.settings import Settings
@@ -129,21 +148,22 @@ async def raw_consume_rate(settings: Settings, count: int) -> float:
         await consumer.stop()
 
 
-async def raw_copy_rate(settings: Settings, batch: list[DatasetDiscovered], attempts: int = 3) -> float:
+async def raw_copy_rate(settings: Settings, batch: list[DatasetDiscovered], attempts: int = 3) -> tuple[float, float]:
     """COPY the same rows (key, content and metadata as JSON) into a table shaped like the portal records,
-    metadata as `json` as there (jsonb, which the portal records used before migration 005, COPYs about
-    a fifth slower: 25,649 against 32,601 rows/s in one run). The median of `attempts` COPYs: one alone
-    varied from 20,000 to 30,000 rows/s between runs."""
+        metadata as `json` as there (jsonb, which the portal records used before migration 005, COPYs about
+        a fifth slower: 25,649 against 32,601 rows/s in one run). The median of `attempts` COPYs: one alone
+        varied from 20,000 to 30,000 rows/s between runs. Also returns PostgreSQL's CPU seconds per row,
+    the median over the COPYs."""
     conn = await connect_as(settings, "consolidator")
     try:
-        rates = []
+        rates, database_cpu = [], []
         for _ in range(attempts):
             await conn.execute(
                 """CREATE TABLE registry.bench_copy (source_id text, remote_id text, dataset_id text,
                        portal_kind text, portal_url text, remote_url text, content_hash text, metadata json,
                        PRIMARY KEY (source_id, remote_id))"""
             )
-            started = time.perf_counter()
+            started, cpu_before = time.perf_counter(), cpu_seconds({"postgresql": is_postgresql})
             rows = [
                 (
                     e.source_id,
@@ -159,8 +179,11 @@ async def raw_copy_rate(settings: Settings, batch: list[DatasetDiscovered], atte
             ]
             await conn.copy_records_to_table("bench_copy", schema_name="registry", records=rows)
             rates.append(len(rows) / (time.perf_counter() - started))
+            database_cpu.append(
+                (cpu_seconds({"postgresql": is_postgresql})["postgresql"] - cpu_before["postgresql"]) / len(rows)
+            )
             await conn.execute("DROP TABLE registry.bench_copy")
-        return statistics.median(rates)
+        return statistics.median(rates), statistics.median(database_cpu)
     finally:
         await conn.close()
 
@@ -192,12 +215,15 @@ async def main(count: int, instances: int) -> None:
         # Records committed, as each batch counts them for its runs: a sum over a thousand runs rather than a
         # count over the records, so that polling ten times a second takes nothing from the measured work.
         records = "SELECT coalesce(sum(consolidated), 0) FROM registry.harvest_runs"
+        groups = {"postgresql": is_postgresql, "consolidators": is_service("consolidator"), "kafka": is_kafka}
         await wait_for(lambda: _value(conn, records), timeout=600, interval=0.02)
-        started = time.perf_counter()
+        started, cpu_before, machine_before = time.perf_counter(), cpu_seconds(groups), machine_busy_seconds()
         await wait_for(lambda: _value(conn, f"SELECT ({records}) >= {len(batch)}"), timeout=3600, interval=0.1)
         committed = time.perf_counter() - started
         await wait_for(lambda: _value(conn, "SELECT count(*) = 0 FROM registry.outbox"), timeout=3600, interval=0.05)
         emitted = time.perf_counter() - started
+        cpu = {group: used - cpu_before[group] for group, used in cpu_seconds(groups).items()}
+        busy, total = (after - before for after, before in zip(machine_busy_seconds(), machine_before, strict=True))
         peak = max(rss_mib(c.process.pid, "VmHWM") for c in consolidators)  # type: ignore[union-attr]
         canonical = await conn.fetchval("SELECT count(*) FROM registry.datasets WHERE NOT withdrawn")
         with_copies = await conn.fetchval(
@@ -212,13 +238,15 @@ async def main(count: int, instances: int) -> None:
             process.stop()
 
     consume = await raw_consume_rate(settings, len(batch))
-    copy = await raw_copy_rate(settings, batch)
+    copy, copy_database_cpu = await raw_copy_rate(settings, batch)
     if not os.environ.get("BENCH_KEEP"):
         await clean(settings)
     else:
         print("kept", settings.db_name)
     rate = len(batch) / emitted
     limit = min(consume, copy)
+    database_cpu = cpu["postgresql"] / len(batch)
+    ceiling = (os.cpu_count() or 1) / database_cpu  # PostgreSQL's work alone, on every core
     print("| measure | value |")
     print("|---|---|")
     print(f"| DatasetDiscovered events in Kafka, consolidator processes | {len(batch):,}, {instances} |")
@@ -233,6 +261,18 @@ async def main(count: int, instances: int) -> None:
     print(f"| raw PostgreSQL COPY, same rows | {copy:,.0f} rows/s |")
     print(f"| ratio to the slower limit (target ≥ 0.20) | {rate / limit:.2f} |")
     print(f"| consolidator peak RSS (target < 500 MB) | {peak:.0f} MiB |")
+    print(
+        f"| CPU over the window: PostgreSQL, consolidators, Kafka (machine busy) | {cpu['postgresql']:.1f} s, "
+        f"{cpu['consolidators']:.1f} s, {cpu['kafka']:.1f} s ({busy / total:.0%} of {os.cpu_count()} cores) |"
+    )
+    print(
+        f"| PostgreSQL CPU per dataset, per COPYed row | {database_cpu * 1e6:.0f} µs, {copy_database_cpu * 1e6:.0f} µs "
+        f"({database_cpu / copy_database_cpu:.1f} rows' worth) |"
+    )
+    print(
+        f"| ceiling: PostgreSQL's work alone on every core (ratio) | {ceiling:,.0f} datasets/s "
+        f"({ceiling / limit:.2f}) |"
+    )
     print_headlines(
         Headline(
             f"consolidation of {len(batch):,} DatasetDiscovered, {instances} process(es)",

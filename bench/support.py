@@ -2,6 +2,8 @@
 services started as processes, memory readings."""
 
 import json
+import os
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -37,6 +39,50 @@ def rss_mib(pid: int, field: str = "VmRSS") -> float:
         if line.startswith(field + ":"):
             return int(line.split()[1]) / 1024
     return 0.0
+
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+ProcessGroup = Callable[[str, str], bool]  # whether a process (its command name, its command line) belongs
+
+
+def is_postgresql(comm: str, cmdline: str) -> bool:
+    return comm == "postgres"
+
+
+def is_kafka(comm: str, cmdline: str) -> bool:
+    return "kafka.Kafka" in cmdline
+
+
+def is_service(name: str) -> ProcessGroup:
+    return lambda comm, cmdline: f"services.{name}" in cmdline
+
+
+def cpu_seconds(groups: dict[str, ProcessGroup]) -> dict[str, float]:
+    """CPU time (user and system) each group of processes has used so far, children that ended
+    included (a parent counts its reaped children's time: the postmaster counts the backends that
+    closed). The difference of two readings is what the group used in between."""
+    used = dict.fromkeys(groups, 0.0)
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:  # ended meanwhile
+            continue
+        comm, fields = stat[stat.index("(") + 1 : stat.rindex(")")], stat[stat.rindex(")") + 2 :].split()
+        for group, member in groups.items():
+            if member(comm, cmdline):
+                used[group] += sum(int(tick) for tick in fields[11:15]) / CLOCK_TICKS  # utime stime cutime cstime
+    return used
+
+
+def machine_busy_seconds() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine since boot, every core summed."""
+    ticks = [int(t) for t in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = ticks[3] + ticks[4]  # idle, iowait
+    return (sum(ticks[:8]) - idle) / CLOCK_TICKS, sum(ticks[:8]) / CLOCK_TICKS
 
 
 def log_dir(name: str) -> Path:
