@@ -4,7 +4,8 @@ A consumer applies an event in one transaction: claim its id in the inbox (a red
 there and does nothing), write the effects, add the events it emits to the outbox. The offset is
 committed only after that transaction commits. The relay then publishes the outbox with the
 idempotent producer, in id order, and deletes what Kafka acknowledged; after a crash it may publish
-a row again, which downstream inboxes absorb.
+a row again, which downstream inboxes absorb. An event Kafka will never accept is set aside in
+`outbox_rejected` rather than tried again for ever before every event after it.
 """
 
 import asyncio
@@ -19,6 +20,7 @@ from uuid import UUID
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import MessageSizeTooLargeError
 from faststream.kafka import KafkaBroker
 
 from shared import metrics
@@ -187,15 +189,39 @@ class OutboxRelay:
             last = await conn.fetchval(f"SELECT last_value FROM {self.schema}.outbox_id_seq")
             metrics.OUTBOX_BACKLOG.labels(schema=self.schema).set(last - rows[0]["id"] + 1)
             # Enqueue in id order (aiokafka keeps that order per partition), then await every ack.
-            pending = [
-                await self.publisher.send(row["topic"], row["key"], row["event_type"], row["payload"]) for row in rows
-            ]
-            await asyncio.gather(*pending)
-            published_ids = [r["id"] for r in rows]
-            await conn.execute(f"DELETE FROM {self.schema}.outbox WHERE id = ANY($1::bigint[])", published_ids)
+            pending, published, rejected = [], [], []
             for row in rows:
+                try:
+                    pending.append(
+                        await self.publisher.send(row["topic"], row["key"], row["event_type"], row["payload"])
+                    )
+                    published.append(row)
+                except MessageSizeTooLargeError as error:  # no retry would ever publish it
+                    rejected.append((row, error))
+            await asyncio.gather(*pending)
+            await self._set_aside(conn, rejected)
+            await conn.execute(
+                f"DELETE FROM {self.schema}.outbox WHERE id = ANY($1::bigint[])", [r["id"] for r in rows]
+            )
+            for row in published:
                 metrics.EVENTS_PRODUCED.labels(topic=row["topic"]).inc()
-            return len(rows)
+            return len(published)
+
+    async def _set_aside(self, conn: asyncpg.Connection, rejected: list[tuple[asyncpg.Record, Exception]]) -> None:
+        """Keep the events Kafka refused for good in `outbox_rejected`, so that they are neither lost
+        nor tried again before every event after them."""
+        for row, error in rejected:
+            log.error(
+                "outbox event refused by Kafka, set aside in outbox_rejected",
+                extra={"schema": self.schema, "topic": row["topic"], "key": row["key"], "error": str(error)},
+            )
+        if rejected:
+            await conn.executemany(
+                f"""INSERT INTO {self.schema}.outbox_rejected (id, topic, key, event_type, payload, error)
+                    VALUES ($1, $2, $3, $4, $5, $6)""",
+                [(r["id"], r["topic"], r["key"], r["event_type"], r["payload"], str(error)) for r, error in rejected],
+            )
+            metrics.OUTBOX_REJECTED.labels(schema=self.schema).inc(len(rejected))
 
 
 class BulkPublisher:

@@ -14,6 +14,9 @@ EVENTS_DEAD_LETTERED = Counter(
     "obs_events_dead_lettered_total", "Messages sent to a dead-letter topic", ["topic", "error_type"]
 )
 OUTBOX_BACKLOG = Gauge("obs_outbox_backlog", "Events waiting in the outbox", ["schema"])
+OUTBOX_REJECTED = Counter(
+    "obs_outbox_rejected_total", "Outbox events Kafka will never accept, set aside in outbox_rejected", ["schema"]
+)
 INBOX_PRUNED = Counter("obs_inbox_pruned_total", "Inbox rows forgotten after the retention period", ["schema"])
 HTTP_REQUEST_SECONDS = Histogram(
     "obs_http_request_duration_seconds", "HTTP request latency", ["service", "route", "method", "status"]

@@ -1,0 +1,78 @@
+"""The outbox relay on the real PostgreSQL and Kafka: it publishes the outbox in id order and empties
+it; an event Kafka will never accept is set aside with its error rather than block the events after it."""
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from uuid import uuid4
+
+import asyncpg
+import pytest
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from shared.db import apply_migrations
+from shared.events import SerialisedEvent
+from shared.messaging import OutboxRelay, add_to_outbox
+from shared.settings import Settings
+from tests.support.kafka import read_all
+
+pytestmark = pytest.mark.integration
+
+SCHEMA = "relay_test"
+TOPIC = "registry.datasets"
+
+
+@pytest.fixture
+async def relay_settings(infrastructure: Settings) -> AsyncIterator[Settings]:
+    """The settings with a topic prefix of their own, its one topic created (one partition: one order)."""
+    settings = infrastructure.model_copy(update={"topic_prefix": f"relay-{uuid4().hex[:8]}."})
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(settings.topic(TOPIC), num_partitions=1, replication_factor=1)])
+        yield settings
+        await admin.delete_topics([settings.topic(TOPIC)])
+    finally:
+        await admin.close()
+
+
+@pytest.fixture
+async def outbox_pool(infrastructure: Settings, tmp_path: Path) -> AsyncIterator[asyncpg.Pool]:
+    """A scratch schema holding the shared inbox and outbox, as every service schema does."""
+    s = infrastructure
+    pool = await asyncpg.create_pool(
+        host=s.db_host, port=s.db_port, database=s.db_name, user=s.db_admin_user, password=s.db_admin_password
+    )
+    await pool.execute(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE; CREATE SCHEMA {SCHEMA}")
+    await apply_migrations(pool, SCHEMA, tmp_path)  # an empty directory: the shared migrations only
+    try:
+        yield pool
+    finally:
+        await pool.execute(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")
+        await pool.close()
+
+
+def event(key: str, size: int = 0) -> SerialisedEvent:
+    return SerialisedEvent(TOPIC, key, "DatasetChanged", f'{{"id": "{key}", "pad": "{"x" * size}"}}'.encode())
+
+
+async def test_the_relay_publishes_in_order_and_sets_aside_an_event_kafka_refuses(
+    outbox_pool: asyncpg.Pool, relay_settings: Settings
+) -> None:
+    keys = ["d0", "d1", "too-big", "d3", "d4"]
+    async with outbox_pool.acquire() as conn, conn.transaction():
+        # Above the producer's 1 MB request limit (a dataset with thousands of files): Kafka refuses it.
+        await add_to_outbox(conn, SCHEMA, relay_settings, [event(k, 2**21 if k == "too-big" else 0) for k in keys])
+    relay = OutboxRelay(outbox_pool, relay_settings, SCHEMA)
+    await relay.publisher.start()
+    try:
+        assert await relay.publish_pending() == 4
+        assert await relay.publish_pending() == 0
+    finally:
+        await relay.publisher.stop()
+
+    assert await outbox_pool.fetchval(f"SELECT count(*) FROM {SCHEMA}.outbox") == 0
+    [rejected] = await outbox_pool.fetch(f"SELECT key, length(payload) AS size, error FROM {SCHEMA}.outbox_rejected")
+    assert (rejected["key"], rejected["size"]) == ("too-big", len(event("too-big", 2**21).payload))
+    assert "max_request_size" in rejected["error"]
+    published = [record.key.decode() for record in await read_all(relay_settings, TOPIC)]
+    assert published == ["d0", "d1", "d3", "d4"]
