@@ -21,14 +21,12 @@ install() {
   apt-get install -y -qq postgresql >/dev/null
 }
 
-# A harvest or a first consolidation writes gigabytes of WAL (about 10 kB per dataset: records, keys,
-# states, history, outbox). With the default max_wal_size (1 GB) that meant a checkpoint every few
-# tens of thousands of datasets, each followed by full-page writes. bench.consolidation with 200,000
-# events: 2,196 datasets/s before, 2,400-2,800/s in four runs after. Both take effect on a reload.
+# The Observatoire's settings (observatoire.conf beside this script; why: see there).
 configure() {
   local file="/etc/postgresql/$1/$2/conf.d/observatoire.conf"
   mkdir -p "$(dirname "$file")"
-  printf '%s\n' "# written by infra/postgres/postgres.sh" "max_wal_size = 4GB" "checkpoint_timeout = 15min" >"$file"
+  cp "$(dirname "$0")/observatoire.conf" "$file"
+  chmod 644 "$file"
 }
 
 cluster() { pg_lsclusters --no-header | awk -v v="$1" '$1 == v {print $2; exit}'; }

@@ -87,3 +87,12 @@ def test_prometheus_scrapes_every_service_of_the_compose_file_and_every_consolid
     # Several consolidators in one group (`--scale consolidator=2`): no fixed host port, found by DNS.
     assert "ports" not in compose["services"]["consolidator"]
     assert any("consolidator" in dns["names"] for dns in job["dns_sd_configs"])
+
+
+def test_the_compose_postgres_runs_with_the_settings_a_local_cluster_reads():
+    conf = (INFRA / "postgres/observatoire.conf").read_text().splitlines()
+    settings = dict(line.replace(" ", "").split("=", 1) for line in conf if line.strip() and not line.startswith("#"))
+    command = yaml.safe_load((INFRA.parent / "docker-compose.yml").read_text())["services"]["postgres"]["command"]
+    flags = dict(value.split("=", 1) for flag, value in zip(command[1::2], command[2::2], strict=True) if flag == "-c")
+    assert command[0] == "postgres" and len(command) == 1 + 2 * len(flags)
+    assert flags == settings and "max_wal_size" in settings
