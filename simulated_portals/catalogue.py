@@ -64,6 +64,9 @@ class Publisher:
     remote_id: str  # the portal's own id for the organisation
 
 
+HUGE_FILES = 15_000  # files of a dataset quirk `huge_every` makes: about 1.5 MB of DatasetDiscovered
+
+
 @dataclass(frozen=True)
 class Quirks:
     """Failures a portal reproduces, counted per request on that portal."""
@@ -77,6 +80,7 @@ class Quirks:
     slow_seconds: float = 0.0  # every request waits this long
     repeat_forever: bool = False  # the next link always leads to a page with the same content
     untitled_every: int = 0  # every Nth dataset has no title (a per-item error)
+    huge_every: int = 0  # every Nth dataset lists HUGE_FILES files: its event is larger than Kafka accepts
     hydra: str = "partial"  # DCAT paging: "partial" (PartialCollectionView/next) or "paged" (PagedCollection/nextPage)
     hydra_literal: bool = False  # DCAT: next links as literals instead of IRIs
 
@@ -159,9 +163,12 @@ def dataset(portal: PortalSpec, index: int) -> SimDataset:
     description = f"Jeu de données « {subject.lower()} » ({year}) publié par {publisher.name.strip()}."
     if rng.random() < 0.3:
         description = f"<p>{description}</p><p>Mise à jour <b>régulière</b>.</p>"
+    files = rng.randint(1, 3)
+    if portal.quirks.huge_every and index % portal.quirks.huge_every == portal.quirks.huge_every - 1:
+        files = HUGE_FILES
     resources = tuple(
         (f"https://{portal.domain}/files/{_slug(subject)}-{index}-{n}", rng.choice(FORMATS), rng.choice(SCHEMAS))
-        for n in range(rng.randint(1, 3))
+        for n in range(files)
     )
     federated = portal.family == "ods" and rng.random() < portal.federated_share
     return SimDataset(

@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 import asyncpg
+from aiokafka.errors import MessageSizeTooLargeError
 
 from services.harvester import repository, schedules
 from services.harvester.backends import backend_for
@@ -232,8 +233,14 @@ async def execute_run(
                     failed_ids.add(item.remote_id)
                 errors.append((item.remote_id, "map", item.error or "unknown error"))
             else:
-                in_flight.append(await publish(item.dataset, False))
-                seen += 1
+                try:
+                    in_flight.append(await publish(item.dataset, False))
+                    seen += 1
+                except MessageSizeTooLargeError as exc:  # no retry would publish it: an item error, not a failed run
+                    item_errors += 1
+                    if item.remote_id:
+                        failed_ids.add(item.remote_id)
+                    errors.append((item.remote_id, "publish", f"too large for Kafka: {exc}"))
             if len(in_flight) >= ACK_WINDOW:
                 await asyncio.gather(*in_flight)
                 in_flight.clear()
