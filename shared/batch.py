@@ -1,20 +1,29 @@
 """Batch consumption for high-volume topics (the référentiel, the registry's compacted topics).
 
-A batch is handled in one transaction, with the inbox claiming every event id at once. Each message
-is validated on its own while the batch is decoded: a poison message goes to the dead-letter topic
-alone and the rest of the batch is handled, so one bad record never holds back hundreds of good ones.
+A batch is handled in one transaction, with the inbox claiming every event id at once. One bad
+record never holds back hundreds of good ones:
+- each message is validated on its own while the batch is decoded: a poison message goes to the
+  dead-letter topic alone and the rest of the batch is handled;
+- a valid event the handler cannot apply (a title with a NUL character, which PostgreSQL's text
+  refuses) fails its batch's transaction: the halves are then handled apart, down to the event that
+  fails alone, which is tried again and then dead-lettered alone (`handle_isolating_poison`).
 """
 
+import asyncio
 import json
+import logging
+import random
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
+from uuid import UUID
 
 import asyncpg
+from aiokafka import ConsumerRecord
 from pydantic import TypeAdapter, ValidationError
 
 from shared import metrics
-from shared.deadletter import DeadLetterPolicy, dead_letter
+from shared.deadletter import DeadLetterPolicy, dead_letter, is_infrastructure_error
 from shared.events import Emitted, Event
 from shared.messaging import add_to_outbox, inbox_consumer
 from shared.settings import Settings
@@ -25,34 +34,47 @@ if TYPE_CHECKING:
 BatchHandler = Callable[[asyncpg.Connection, Any], Awaitable[Sequence[Emitted]]]
 
 
+log = logging.getLogger(__name__)
+E = TypeVar("E")  # an event, as the handler receives it
+
+
+class ValidOnlyDecoder:
+    """Decodes a batch into its valid events, dead-lettering the others one by one. Remembers the
+    record each event came from, so that an event the handler cannot apply can be dead-lettered alone."""
+
+    def __init__(self, adapter: TypeAdapter[Any], policy: DeadLetterPolicy, group: str) -> None:
+        self.adapter, self.policy, self.group = adapter, policy, group
+        self.records: dict[UUID, ConsumerRecord[Any, Any]] = {}  # of the batch being handled
+
+    async def __call__(self, message: Any) -> list[Any]:
+        valid: list[Any] = []
+        self.records = {}
+        for record in message.raw_message:
+            try:
+                event = self.adapter.validate_json(record.value or b"")  # parsed and validated once
+            except (json.JSONDecodeError, UnicodeDecodeError, ValidationError) as exc:
+                await dead_letter(self.policy.broker, record, exc, attempts=1, group=self.group)
+                continue
+            valid.append(event)
+            self.records[event.event_id] = record
+        return valid
+
+    async def dead_letter(self, event: Event, exc: BaseException, attempts: int) -> None:
+        await dead_letter(self.policy.broker, self.records[event.event_id], exc, attempts=attempts, group=self.group)
+
+
 def batch_options(
-    settings: Settings,
-    service: str,
-    topic: str,
-    adapter: TypeAdapter[Any],
-    policy: DeadLetterPolicy,
-    max_records: int = 500,
+    settings: Settings, service: str, topic: str, decoder: ValidOnlyDecoder, max_records: int = 500
 ) -> dict[str, Any]:
     """Options for a batch `broker.subscriber(...)` whose handler receives only valid events."""
     from shared.kafka import subscriber_options
-
-    group = settings.group(service, topic)
-
-    async def decode_valid_only(message: Any) -> list[Any]:
-        valid: list[Any] = []
-        for record in message.raw_message:
-            try:
-                valid.append(adapter.validate_json(record.value or b""))  # parsed and validated once
-            except (json.JSONDecodeError, UnicodeDecodeError, ValidationError) as exc:
-                await dead_letter(policy.broker, record, exc, attempts=1, group=group)
-        return valid
 
     return {
         **subscriber_options(settings, service, topic),
         "batch": True,
         "max_records": max_records,
         "batch_timeout_ms": 100,
-        "decoder": decode_valid_only,
+        "decoder": decoder,
     }
 
 
@@ -93,6 +115,41 @@ async def handle_batch_once(
     return len(fresh)
 
 
+async def handle_isolating_poison(
+    handle: Callable[[Sequence[E]], Awaitable[int]],
+    events: Sequence[E],
+    dead_letter_one: Callable[[E, BaseException, int], Awaitable[None]],
+    policy: DeadLetterPolicy,
+) -> None:
+    """`handle` the batch; if it fails for a reason of its own (not PostgreSQL or the network being
+    down: that is raised, and the batch is read again), handle its halves apart, down to the events
+    that fail alone. Such an event is tried `policy.max_attempts` times in all, then dead-lettered:
+    the rest of its batch is applied, each half in its own transaction, in the batch's order."""
+    try:
+        await handle(events)
+        return
+    except Exception as exc:
+        if is_infrastructure_error(exc):
+            raise
+        error = exc
+    if len(events) > 1:
+        log.warning("batch failed; handling its halves apart", extra={"events": len(events), "error": repr(error)})
+        middle = len(events) // 2
+        await handle_isolating_poison(handle, events[:middle], dead_letter_one, policy)
+        await handle_isolating_poison(handle, events[middle:], dead_letter_one, policy)
+        return
+    for attempt in range(2, policy.max_attempts + 1):
+        await asyncio.sleep(policy.backoff_seconds * 2 ** (attempt - 2) * (0.5 + random.random()))
+        try:
+            await handle(events)
+            return
+        except Exception as exc:
+            if is_infrastructure_error(exc):
+                raise
+            error = exc
+    await dead_letter_one(events[0], error, policy.max_attempts)
+
+
 def subscribe_batch(
     runtime: "Runtime",
     topic: str,
@@ -103,16 +160,20 @@ def subscribe_batch(
 ) -> None:
     """Register a batch consumer of `topic` on the service's broker: valid events of `event_type`
     only (poison ones dead-lettered one by one), each batch handled once in one transaction with
-    its outbox."""
+    its outbox (an event it cannot apply is isolated and dead-lettered alone)."""
     settings, schema, consumer = runtime.settings, runtime.schema, inbox_consumer(runtime.service, topic)
     assert schema is not None, "batch consumers keep their inbox in the service's schema"
+    policy = runtime.dead_letters
+    decoder = ValidOnlyDecoder(TypeAdapter(event_type), policy, settings.group(runtime.service, topic))
+
+    async def handle(events: Sequence[Event]) -> int:
+        return await handle_batch_once(runtime.pool, schema, settings, consumer, events, handler)
 
     async def on_batch(events: list[Any]) -> None:
-        await handle_batch_once(runtime.pool, schema, settings, consumer, events, handler)
+        await handle_isolating_poison(handle, events, decoder.dead_letter, policy)
 
     # FastStream reads the payload's schema (validation, AsyncAPI) from the annotation.
     on_batch.__annotations__["events"] = list[event_type]
     on_batch.__name__ = f"on_{topic.replace('.', '_')}"
-    adapter: TypeAdapter[Any] = TypeAdapter(event_type)
-    options = batch_options(settings, runtime.service, topic, adapter, runtime.dead_letters, max_records)
+    options = batch_options(settings, runtime.service, topic, decoder, max_records)
     runtime.broker.subscriber(settings.topic(topic), **options, description=description)(on_batch)

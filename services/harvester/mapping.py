@@ -64,16 +64,20 @@ FORMATS = {
 }
 SCHEMA_URL = re.compile(r"^https?://schema\.data\.gouv\.fr/schemas/(?P<name>[^/]+/[^/]+)/(?P<version>[^/]+)/")
 TAGS = re.compile(r"<[^>]+>")
+# Control characters that are not whitespace (NUL, BEL...): portals' exports leave some in titles,
+# and PostgreSQL's text refuses NUL.
+CONTROL_CHARACTERS = dict.fromkeys([*(c for c in range(32) if not chr(c).isspace()), 127])
 
 
 def clean_text(raw: Any) -> str | None:
-    """Plain text: HTML tags removed, entities decoded, whitespace collapsed; None when empty."""
+    """Plain text: HTML tags removed, entities decoded, control characters dropped, whitespace
+    collapsed; None when empty."""
     if raw is None:
         return None
     text = str(raw)
     if "<" in text or "&" in text:  # most values have no markup: skip the regular expression then
         text = html.unescape(TAGS.sub(" ", text))
-    return " ".join(text.split()) or None
+    return " ".join(text.translate(CONTROL_CHARACTERS).split()) or None
 
 
 def normalise_licence(raw: Any) -> str | None:

@@ -13,7 +13,7 @@ from simulated_portals.catalogue import dataset
 from tests.conftest import THIN_PORTAL
 from tests.support.db import connect_as
 from tests.support.events import discovered
-from tests.support.kafka import produce, read_all, wait_for
+from tests.support.kafka import produce, produce_many, read_all, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -132,3 +132,25 @@ async def test_a_poison_message_goes_to_the_dlq_and_the_next_one_is_processed(se
     assert headers["x-source-topic"] == settings.topic("harvest.datasets")
     assert headers["x-error-type"]
     assert headers["x-consumer-group"] == settings.group("consolidator", "harvest.datasets")
+
+
+async def test_an_event_the_registry_cannot_store_is_dead_lettered_alone_and_its_batch_applied(
+    services, settings, http
+):
+    before = len(await read_all(settings, "harvest.datasets.dlq", idle_ms=500))
+    sirens = [with_luhn_digit(f"2136{n:04d}") for n in range(4)]
+    events = [
+        discovered(f"nul-batch-{n}", Publisher(name=f"Commune de Nulville {n}", siren=siren))
+        for n, siren in enumerate(sirens)
+    ]
+    # Valid for the contract, but PostgreSQL's text refuses a NUL character: its batch's transaction fails.
+    events.insert(2, discovered("nul-batch-poison", Publisher(name="Commune de Nulville"), title="Titre\x00nul"))
+    # One key: one partition and one record batch, which the consolidator reads as one batch.
+    await produce_many(settings, "harvest.datasets", [(b"nul-batch", e.model_dump_json().encode()) for e in events])
+
+    for siren in sirens:
+        assert await wait_for(lambda siren=siren: organization_card(http, services["api"].url, siren), timeout=120)
+    dead = (await read_all(settings, "harvest.datasets.dlq", idle_ms=500))[before:]
+    assert [json.loads(record.value)["remote_id"] for record in dead] == ["nul-batch-poison"]
+    headers = {k: v.decode() for k, v in dead[0].headers}
+    assert (headers["x-error-type"], headers["x-attempts"]) == ("CharacterNotInRepertoireError", "3")

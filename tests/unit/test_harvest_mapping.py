@@ -85,6 +85,11 @@ def test_html_is_cleaned_from_text():
     assert clean_text("   ") is None
 
 
+def test_control_characters_are_dropped_from_text_and_whitespace_kept_as_spaces():
+    assert clean_text("Titre\x00 nul\x07\x7f\tet\x1fsuite") == "Titre nul et suite"
+    assert clean_text("\x00\x01") is None
+
+
 @pytest.mark.parametrize(
     "schedule, hours", [("@hourly", 1), ("@daily", 24), ("@weekly", 168), ("every 90m", 1.5), ("every 2d", 48)]
 )
