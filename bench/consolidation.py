@@ -150,10 +150,10 @@ async def raw_consume_rate(settings: Settings, count: int) -> float:
 
 async def raw_copy_rate(settings: Settings, batch: list[DatasetDiscovered], attempts: int = 3) -> tuple[float, float]:
     """COPY the same rows (key, content and metadata as JSON) into a table shaped like the portal records,
-        metadata as `json` as there (jsonb, which the portal records used before migration 005, COPYs about
-        a fifth slower: 25,649 against 32,601 rows/s in one run). The median of `attempts` COPYs: one alone
-        varied from 20,000 to 30,000 rows/s between runs. Also returns PostgreSQL's CPU seconds per row,
-    the median over the COPYs."""
+    metadata as `json` as there (jsonb, which the portal records used before migration 005, COPYs about
+    a fifth slower: 25,649 against 32,601 rows/s in one run). The median of `attempts` COPYs: one alone
+    varied from 20,000 to 30,000 rows/s between runs. Also returns the median of PostgreSQL's CPU
+    seconds per row."""
     conn = await connect_as(settings, "consolidator")
     try:
         rates, database_cpu = [], []
@@ -163,7 +163,7 @@ async def raw_copy_rate(settings: Settings, batch: list[DatasetDiscovered], atte
                        portal_kind text, portal_url text, remote_url text, content_hash text, metadata json,
                        PRIMARY KEY (source_id, remote_id))"""
             )
-            started, cpu_before = time.perf_counter(), cpu_seconds({"postgresql": is_postgresql})
+            started, cpu_before = time.perf_counter(), _postgresql_cpu()
             rows = [
                 (
                     e.source_id,
@@ -179,13 +179,15 @@ async def raw_copy_rate(settings: Settings, batch: list[DatasetDiscovered], atte
             ]
             await conn.copy_records_to_table("bench_copy", schema_name="registry", records=rows)
             rates.append(len(rows) / (time.perf_counter() - started))
-            database_cpu.append(
-                (cpu_seconds({"postgresql": is_postgresql})["postgresql"] - cpu_before["postgresql"]) / len(rows)
-            )
+            database_cpu.append((_postgresql_cpu() - cpu_before) / len(rows))
             await conn.execute("DROP TABLE registry.bench_copy")
         return statistics.median(rates), statistics.median(database_cpu)
     finally:
         await conn.close()
+
+
+def _postgresql_cpu() -> float:
+    return cpu_seconds({"postgresql": is_postgresql})["postgresql"]
 
 
 async def _value(conn: asyncpg.Connection, sql: str) -> object:
