@@ -138,7 +138,7 @@ async def test_an_event_the_registry_cannot_store_is_dead_lettered_alone_and_its
     services, settings, http
 ):
     before = len(await read_all(settings, "harvest.datasets.dlq", idle_ms=500))
-    sirens = [with_luhn_digit(f"2136{n:04d}") for n in range(4)]
+    sirens = [with_luhn_digit(f"9988771{n}") for n in range(4)]  # no organisation has them yet: new cards
     events = [
         discovered(f"nul-batch-{n}", Publisher(name=f"Commune de Nulville {n}", siren=siren))
         for n, siren in enumerate(sirens)
@@ -148,6 +148,7 @@ async def test_an_event_the_registry_cannot_store_is_dead_lettered_alone_and_its
     # One key: one partition and one record batch, which the consolidator reads as one batch.
     await produce_many(settings, "harvest.datasets", [(b"nul-batch", e.model_dump_json().encode()) for e in events])
 
+    # The events after the poison one are applied once it is dead-lettered: then every card is there.
     for siren in sirens:
         assert await wait_for(lambda siren=siren: organization_card(http, services["api"].url, siren), timeout=120)
     dead = (await read_all(settings, "harvest.datasets.dlq", idle_ms=500))[before:]
