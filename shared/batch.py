@@ -125,13 +125,8 @@ async def handle_isolating_poison(
     down: that is raised, and the batch is read again), handle its halves apart, down to the events
     that fail alone. Such an event is tried `policy.max_attempts` times in all, then dead-lettered:
     the rest of its batch is applied, each half in its own transaction, in the batch's order."""
-    try:
-        await handle(events)
+    if (error := await _failure_of(handle, events)) is None:
         return
-    except Exception as exc:
-        if is_infrastructure_error(exc):
-            raise
-        error = exc
     if len(events) > 1:
         log.warning("batch failed; handling its halves apart", extra={"events": len(events), "error": repr(error)})
         middle = len(events) // 2
@@ -140,14 +135,20 @@ async def handle_isolating_poison(
         return
     for attempt in range(2, policy.max_attempts + 1):
         await asyncio.sleep(policy.backoff_seconds * 2 ** (attempt - 2) * (0.5 + random.random()))
-        try:
-            await handle(events)
+        if (error := await _failure_of(handle, events)) is None:
             return
-        except Exception as exc:
-            if is_infrastructure_error(exc):
-                raise
-            error = exc
     await dead_letter_one(events[0], error, policy.max_attempts)
+
+
+async def _failure_of(handle: Callable[[Sequence[E]], Awaitable[int]], events: Sequence[E]) -> Exception | None:
+    """The error `handle` failed with on these events, None if it did not; an outage is raised."""
+    try:
+        await handle(events)
+    except Exception as exc:
+        if is_infrastructure_error(exc):
+            raise
+        return exc
+    return None
 
 
 def subscribe_batch(

@@ -210,18 +210,19 @@ class OutboxRelay:
     async def _set_aside(self, conn: asyncpg.Connection, rejected: list[tuple[asyncpg.Record, Exception]]) -> None:
         """Keep the events Kafka refused for good in `outbox_rejected`, so that they are neither lost
         nor tried again before every event after them."""
+        if not rejected:
+            return
         for row, error in rejected:
             log.error(
                 "outbox event refused by Kafka, set aside in outbox_rejected",
                 extra={"schema": self.schema, "topic": row["topic"], "key": row["key"], "error": str(error)},
             )
-        if rejected:
-            await conn.executemany(
-                f"""INSERT INTO {self.schema}.outbox_rejected (id, topic, key, event_type, payload, error)
-                    VALUES ($1, $2, $3, $4, $5, $6)""",
-                [(r["id"], r["topic"], r["key"], r["event_type"], r["payload"], str(error)) for r, error in rejected],
-            )
-            metrics.OUTBOX_REJECTED.labels(schema=self.schema).inc(len(rejected))
+        await conn.executemany(
+            f"""INSERT INTO {self.schema}.outbox_rejected (id, topic, key, event_type, payload, error)
+                VALUES ($1, $2, $3, $4, $5, $6)""",
+            [(r["id"], r["topic"], r["key"], r["event_type"], r["payload"], str(error)) for r, error in rejected],
+        )
+        metrics.OUTBOX_REJECTED.labels(schema=self.schema).inc(len(rejected))
 
 
 class BulkPublisher:
