@@ -12,7 +12,6 @@ record never holds back hundreds of good ones:
 import asyncio
 import json
 import logging
-import random
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -134,7 +133,7 @@ async def handle_isolating_poison(
         await handle_isolating_poison(handle, events[middle:], dead_letter_one, policy)
         return
     for attempt in range(2, policy.max_attempts + 1):
-        await asyncio.sleep(policy.backoff_seconds * 2 ** (attempt - 2) * (0.5 + random.random()))
+        await asyncio.sleep(policy.pause_after(attempt - 1))
         if (error := await _failure_of(handle, events)) is None:
             return
     await dead_letter_one(events[0], error, policy.max_attempts)

@@ -67,6 +67,10 @@ class DeadLetterPolicy:
         self.backoff_seconds = backoff_seconds
         self.broker: Any = None
 
+    def pause_after(self, failed_attempts: int) -> float:
+        """Seconds to wait before the next attempt: exponential back-off with jitter."""
+        return float(self.backoff_seconds * 2 ** (failed_attempts - 1) * (0.5 + random.random()))
+
     def __call__(self, msg: Any, /, *, context: Any) -> "DeadLetterMiddleware":
         return DeadLetterMiddleware(msg, context=context, policy=self)
 
@@ -90,8 +94,7 @@ class DeadLetterMiddleware(BaseMiddleware):
                 log.warning("handler failed; retrying", extra={"error": repr(exc)[:MAX_ERROR_MESSAGE]})
                 for record in _records(self.msg):
                     metrics.EVENTS_RETRIED.labels(topic=record.topic).inc()
-                delay = self.policy.backoff_seconds * 2 ** (self.attempts - 1)
-                await asyncio.sleep(delay * (0.5 + random.random()))
+                await asyncio.sleep(self.policy.pause_after(self.attempts))
 
     async def after_processed(
         self,
