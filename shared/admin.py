@@ -37,7 +37,11 @@ async def replay_dead_letters(settings: Settings, topic: str) -> int:
         enable_auto_commit=False,
         auto_offset_reset="earliest",
     )
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, enable_idempotence=True)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        enable_idempotence=True,
+        max_request_size=settings.max_event_bytes,
+    )
     await consumer.start()
     await producer.start()
     replayed = 0

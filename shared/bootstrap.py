@@ -6,9 +6,10 @@ import logging
 
 import asyncpg
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from shared.settings import Settings
-from shared.topics import all_topics
+from shared.topics import TopicSpec, all_topics
 
 log = logging.getLogger(__name__)
 
@@ -85,21 +86,45 @@ async def drop_database(settings: Settings) -> None:
 
 
 async def ensure_topics(settings: Settings, *, timeout: float = 60.0) -> list[str]:
-    """Create every topic that is missing, with its partitions and cleanup policy; return those created."""
+    """Create every topic that is missing, with its partitions and settings, and bring the settings
+    of the existing ones up to date (a larger `max_event_bytes`, say); return the topics created."""
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
     await _retry(admin.start, timeout)
     try:
         existing = set(await admin.list_topics())
+        specs = {settings.topic(spec.name): spec for spec in all_topics()}
         missing = [
-            NewTopic(settings.topic(spec.name), spec.partitions, 1, topic_configs=spec.config)
-            for spec in all_topics()
-            if settings.topic(spec.name) not in existing
+            NewTopic(name, spec.partitions, 1, topic_configs=spec.config(settings.max_event_bytes))
+            for name, spec in specs.items()
+            if name not in existing
         ]
         if missing:
             await admin.create_topics(missing)
+        await _update_configs(admin, settings, {name: spec for name, spec in specs.items() if name in existing})
         return [t.name for t in missing]
     finally:
         await admin.close()
+
+
+async def _update_configs(admin: AIOKafkaAdminClient, settings: Settings, specs: dict[str, TopicSpec]) -> None:
+    """Give these existing topics the settings of their spec where they differ. (AlterConfigs sets a
+    topic's whole configuration: each topic gets every setting of its spec, not just the ones changed.)"""
+    if not specs:
+        return
+    wanted = {name: spec.config(settings.max_event_bytes) for name, spec in specs.items()}
+    resources = [
+        ConfigResource(ConfigResourceType.TOPIC, name, dict.fromkeys(config)) for name, config in wanted.items()
+    ]
+    current = {
+        name: {entry[0]: entry[1] for entry in entries}
+        for response in await admin.describe_configs(resources)
+        for _error, _message, _type, name, entries in response.resources
+    }
+    stale = [ConfigResource(ConfigResourceType.TOPIC, name, config)
+             for name, config in wanted.items() if current.get(name) != config]  # fmt: skip
+    if stale:
+        log.info("updating topic settings", extra={"topics": [r.name for r in stale]})
+        await admin.alter_configs(stale)
 
 
 async def _retry(start: "asyncio.Future[None] | object", timeout: float) -> None:

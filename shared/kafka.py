@@ -24,6 +24,7 @@ def create_broker(settings: Settings, service: str, policy: DeadLetterPolicy | N
         enable_idempotence=True,  # forces acks=all
         linger_ms=5,
         max_batch_size=256 * 1024,
+        max_request_size=settings.max_event_bytes,
         middlewares=(
             KafkaPrometheusMiddleware(registry=REGISTRY, app_name=service),
             policy,

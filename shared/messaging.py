@@ -189,20 +189,34 @@ class OutboxRelay:
             last = await conn.fetchval(f"SELECT last_value FROM {self.schema}.outbox_id_seq")
             metrics.OUTBOX_BACKLOG.labels(schema=self.schema).set(last - rows[0]["id"] + 1)
             # Enqueue in id order (aiokafka keeps that order per partition), then await every ack.
-            pending, published, rejected = [], [], []
+            sent, rejected = [], []
             for row in rows:
                 try:
-                    pending.append(
-                        await self.publisher.send(row["topic"], row["key"], row["event_type"], row["payload"])
+                    sent.append(
+                        (row, await self.publisher.send(row["topic"], row["key"], row["event_type"], row["payload"]))
                     )
-                    published.append(row)
-                except MessageSizeTooLargeError as error:  # no retry would ever publish it
+                except MessageSizeTooLargeError as error:  # above the producer's limit: no retry would publish it
                     rejected.append((row, error))
-            await asyncio.gather(*pending)
+            acks = await asyncio.gather(*(future for _, future in sent), return_exceptions=True)
+            published, failed = [], []
+            for (row, _), ack in zip(sent, acks, strict=True):
+                if isinstance(ack, MessageSizeTooLargeError):  # above its topic's limit: refused for good too
+                    rejected.append((row, MessageSizeTooLargeError(f"above the topic's max.message.bytes: {ack}")))
+                elif isinstance(ack, BaseException):
+                    failed.append(ack)
+                else:
+                    published.append(row)
             await self._set_aside(conn, rejected)
-            await conn.execute(
-                f"DELETE FROM {self.schema}.outbox WHERE id = ANY($1::bigint[])", [r["id"] for r in rows]
-            )
+            # What failed otherwise stays for the next round. After a refusal the idempotent producer's
+            # sequence is broken for that partition (the events after it fail out of order): a new
+            # producer starts afresh.
+            done = [r["id"] for r in published] + [r["id"] for r, _ in rejected]
+            await conn.execute(f"DELETE FROM {self.schema}.outbox WHERE id = ANY($1::bigint[])", done)
+            if failed:
+                log.warning(
+                    "outbox events not acknowledged; published again next round", extra={"error": repr(failed[0])}
+                )
+                await self.publisher.restart()
             for row in published:
                 metrics.EVENTS_PRODUCED.labels(topic=row["topic"]).inc()
             return len(published)
@@ -244,6 +258,7 @@ class BulkPublisher:
             enable_idempotence=True,
             linger_ms=5,
             max_batch_size=256 * 1024,
+            max_request_size=self.settings.max_event_bytes,
             partitioner=default_partitioner,
         )
         await self.producer.start()
@@ -251,6 +266,11 @@ class BulkPublisher:
     async def stop(self) -> None:
         if self.producer is not None:
             await self.producer.stop()
+
+    async def restart(self) -> None:
+        """A new producer (a new idempotent producer id), after Kafka refused part of what was sent."""
+        await self.stop()
+        await self.start()
 
     async def publish(self, event: Event | SerialisedEvent, confirm: bool = True) -> Any:
         serialised = event if isinstance(event, SerialisedEvent) else SerialisedEvent.of(event)

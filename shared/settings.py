@@ -58,6 +58,11 @@ class Settings(BaseSettings):
     # topics that delete (7 days): an event that can still be read again is still recognised.
     inbox_retention_days: float = 14.0
 
+    # The largest event a service publishes or a topic accepts (Kafka's default is 1 MB): a dataset
+    # listing some 150,000 files fits. Topics get it as `max.message.bytes`, producers as
+    # `max_request_size`; an event above it is an item error of its harvest, or set aside by the outbox.
+    max_event_bytes: int = 16 * 2**20
+
     # Dead-letter policy: attempts in process before a failing message goes to <topic>.dlq.
     max_attempts: int = 3
     retry_backoff_seconds: float = 0.2

@@ -20,12 +20,14 @@ class TopicSpec:
     partitions: int
     compacted: bool = False
 
-    @property
-    def config(self) -> dict[str, str]:
+    def config(self, max_event_bytes: int) -> dict[str, str]:
+        """The topic's settings; every topic takes events up to `max_event_bytes` (a dead-letter topic
+        too: a large event that failed must fit there)."""
+        size = {"max.message.bytes": str(max_event_bytes)}
         if self.compacted:
             # Compacted topics hold the full state of every key; keep them forever.
-            return {"cleanup.policy": "compact", "retention.ms": "-1", "min.cleanable.dirty.ratio": "0.1"}
-        return {"cleanup.policy": "delete"}
+            return {"cleanup.policy": "compact", "retention.ms": "-1", "min.cleanable.dirty.ratio": "0.1", **size}
+        return {"cleanup.policy": "delete", **size}
 
 
 MAIN_TOPICS: tuple[TopicSpec, ...] = (

@@ -64,7 +64,7 @@ class Publisher:
     remote_id: str  # the portal's own id for the organisation
 
 
-HUGE_FILES = 15_000  # files of a dataset quirk `huge_every` makes: about 1.5 MB of DatasetDiscovered
+HUGE_FILES = 15_000  # files of a dataset quirk `huge_every` makes by default: about 1.5 MB of DatasetDiscovered
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,8 @@ class Quirks:
     slow_seconds: float = 0.0  # every request waits this long
     repeat_forever: bool = False  # the next link always leads to a page with the same content
     untitled_every: int = 0  # every Nth dataset has no title (a per-item error)
-    huge_every: int = 0  # every Nth dataset lists HUGE_FILES files: its event is larger than Kafka accepts
+    huge_every: int = 0  # every Nth dataset lists `huge_files` files: above Kafka's default 1 MB per event
+    huge_files: int = HUGE_FILES  # about 100 bytes of event each
     hydra: str = "partial"  # DCAT paging: "partial" (PartialCollectionView/next) or "paged" (PagedCollection/nextPage)
     hydra_literal: bool = False  # DCAT: next links as literals instead of IRIs
 
@@ -165,7 +166,7 @@ def dataset(portal: PortalSpec, index: int) -> SimDataset:
         description = f"<p>{description}</p><p>Mise à jour <b>régulière</b>.</p>"
     files = rng.randint(1, 3)
     if portal.quirks.huge_every and index % portal.quirks.huge_every == portal.quirks.huge_every - 1:
-        files = HUGE_FILES
+        files = portal.quirks.huge_files
     resources = tuple(
         (f"https://{portal.domain}/files/{_slug(subject)}-{index}-{n}", rng.choice(FORMATS), rng.choice(SCHEMAS))
         for n in range(files)

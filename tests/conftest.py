@@ -30,9 +30,10 @@ def settings() -> Settings:
     # Withdrawals without grace period, so that tests see them at once.
     # The simulated data.gouv.fr counts as the national portal for the channel indicators.
     # Every test submits its contributions from 127.0.0.1, the fuzz test hundreds: room for all of them.
+    # Events up to 4 MiB, so that a test of a larger one needs 5 MB rather than 17.
     base = isolated_settings(
         "test", 18000, retry_backoff_seconds=0.05, schedule_check_seconds=1.0, withdrawal_grace_seconds=0,
-        contributions_per_client=1000,
+        contributions_per_client=1000, max_event_bytes=4 * 2**20,
     )  # fmt: skip
     simulated = [f"http://{base.http_host}:{base.simulator_port + n}/udata/datagouv" for n in (0, 1)]
     return base.model_copy(update={"national_portals": ",".join(["https://www.data.gouv.fr", *simulated])})

@@ -120,6 +120,7 @@ async def test_datagouv_gives_the_upstream_origin_of_harvested_datasets(
     assert upstream["domain"] == portal.split("//")[1]
 
 
+FAILING_EVERY = {"untitled": 5, "huge": 5}  # every Nth dataset of these portals is an item error
 QUIRK_OUTCOMES = {
     "rate-limited": ("done", True),
     "flaky": ("done", True),
@@ -131,6 +132,7 @@ QUIRK_OUTCOMES = {
     "slow": ("done", True),
     "paged-feed": ("done", True),
     "untitled": ("done-errors", True),
+    "large": ("done", True),
     "huge": ("done-errors", True),
     "endless": ("partial", False),
     "endless-ckan": ("partial", False),
@@ -147,7 +149,7 @@ async def test_quirky_portals_are_harvested_or_fail_clearly(services, portal, wo
         status, complete = QUIRK_OUTCOMES[spec.slug]
         assert (result["status"], result["complete"]) == (status, complete), (spec.slug, result)
         if complete:
-            failing = spec.quirks.untitled_every or spec.quirks.huge_every  # every Nth dataset is an item error
+            failing = FAILING_EVERY.get(spec.slug)
             assert result["items_seen"] == spec.size - (spec.size // failing if failing else 0), spec.slug
         else:
             assert any(word in (result["message"] or "") for word in ("repeats", "already read")), result
@@ -158,10 +160,41 @@ async def test_quirky_portals_are_harvested_or_fail_clearly(services, portal, wo
     assert len(errors["untitled"]) == 5 and all(
         "title" in e["reason"] and e["stage"] == "map" for e in errors["untitled"]
     )
-    # A dataset whose event Kafka would refuse (thousands of files) is an item error; the run goes on.
+    # A dataset whose event is above `max_event_bytes` (tens of thousands of files) is an item error;
+    # the run goes on.
     huge = next(s for s in specs if s.slug == "huge")
     assert sorted(e["remote_id"] for e in errors["huge"]) == sorted(expected_remote_id(portal, huge, i) for i in (4, 9))
     assert all(e["stage"] == "publish" and "too large" in e["reason"] for e in errors["huge"])
+    assert errors["large"] == []
+    await _large_datasets_reach_the_registry_and_its_topic(settings, next(s for s in specs if s.slug == "large"))
+
+
+async def _large_datasets_reach_the_registry_and_its_topic(settings: Settings, spec: PortalSpec) -> None:
+    """Datasets of 15,000 files (1.5 MB events, above Kafka's default 1 MB) are consolidated with all
+    their files, and their DatasetChanged published on registry.datasets."""
+    source_id = f"t-{spec.family}-{spec.slug}"
+    conn = await connect_as(settings, "consolidator")
+    try:
+
+        async def files_per_dataset() -> dict[str, int] | None:
+            rows = await conn.fetch(
+                """SELECT d.id, json_array_length(d.state::json->'resources') AS files FROM registry.datasets d
+                   JOIN registry.dataset_sources s ON s.dataset_id = d.id WHERE s.source_id = $1""",
+                source_id,
+            )
+            return {r["id"]: r["files"] for r in rows} if len(rows) == spec.size else None
+
+        files = await wait_for(files_per_dataset, timeout=60)
+    finally:
+        await conn.close()
+    large = {dataset_id for dataset_id, count in files.items() if count == spec.quirks.huge_files}
+    assert len(large) == spec.size // spec.quirks.huge_every
+    published = {}
+    for record in await read_all(settings, "registry.datasets", idle_ms=800):
+        if record.key.decode() in large:
+            published[record.key.decode()] = len(json.loads(record.value)["dataset"]["resources"])
+            assert len(record.value) > 2**20
+    assert published == dict.fromkeys(large, spec.quirks.huge_files)
 
 
 async def test_every_dcat_serialisation_and_hydra_paging_style(services, portal, world, settings, http, operator):

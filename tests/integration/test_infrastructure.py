@@ -8,6 +8,7 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
+from shared.bootstrap import delete_topics, ensure_topics
 from shared.messaging import inbox_consumer, prunable_consumers, prune_inbox
 from shared.settings import SERVICES, Settings
 from shared.topics import all_topics
@@ -18,27 +19,67 @@ from tests.support.processes import ServiceProcess
 pytestmark = pytest.mark.integration
 
 
-async def test_every_topic_exists_with_its_partitions_and_cleanup_policy(infrastructure: Settings):
-    settings = infrastructure
+async def topic_configs(settings: Settings) -> tuple[dict[str, int], dict[str, dict[str, str]]]:
+    """Partitions and settings of every topic of the design, as the broker describes them."""
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
     await admin.start()
     try:
-        specs = {settings.topic(s.name): s for s in all_topics()}
-        described = await admin.describe_topics(list(specs))
+        names = [settings.topic(s.name) for s in all_topics()]
+        described = await admin.describe_topics(names)
         partitions = {t["topic"]: len(t["partitions"]) for t in described}
-        configs = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, name) for name in specs])
+        configs = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, name) for name in names])
     finally:
         await admin.close()
-    policies = {}
+    entries = {}
     for response in configs:
         for resource in response.to_object()["resources"]:
-            entries = {e["config_names"]: e["config_value"] for e in resource["config_entries"]}
-            policies[resource["resource_name"]] = entries["cleanup.policy"]
+            entries[resource["resource_name"]] = {
+                e["config_names"]: e["config_value"] for e in resource["config_entries"]
+            }
+    return partitions, entries
+
+
+async def test_every_topic_exists_with_its_partitions_and_cleanup_policy(infrastructure: Settings):
+    settings = infrastructure
+    specs = {settings.topic(s.name): s for s in all_topics()}
+    partitions, configs = await topic_configs(settings)
     assert partitions == {name: spec.partitions for name, spec in specs.items()}
-    assert policies == {name: "compact" if spec.compacted else "delete" for name, spec in specs.items()}
+    assert {name: c["cleanup.policy"] for name, c in configs.items()} == {
+        name: "compact" if spec.compacted else "delete" for name, spec in specs.items()
+    }
+    # Events larger than Kafka's default 1 MB (a dataset with thousands of files) fit, dead-lettered too.
+    assert {c["max.message.bytes"] for c in configs.values()} == {str(settings.max_event_bytes)}
     assert {n for n, s in specs.items() if s.compacted} == {
         settings.topic(t) for t in ("registry.organizations", "registry.datasets", "indicators.updated")
     }
+
+
+async def _all_listed(settings: Settings) -> bool:
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    await admin.start()
+    try:
+        return {settings.topic(s.name) for s in all_topics()} <= set(await admin.list_topics())
+    finally:
+        await admin.close()
+
+
+async def test_topics_created_before_a_larger_event_limit_are_brought_up_to_it(infrastructure: Settings):
+    earlier = infrastructure.model_copy(
+        update={"topic_prefix": f"{infrastructure.topic_prefix}limit.", "max_event_bytes": 2**20}
+    )
+    later = earlier.model_copy(update={"max_event_bytes": 8 * 2**20})
+    try:
+        assert len(await ensure_topics(earlier)) == len(all_topics())
+        await wait_for(lambda: _all_listed(earlier))  # a topic just created takes a moment to be listed
+        assert await ensure_topics(later) == []  # none created: the existing ones are updated
+        _, configs = await topic_configs(later)
+    finally:
+        await delete_topics(later)
+    assert {c["max.message.bytes"] for c in configs.values()} == {str(8 * 2**20)}
+    compacted = {later.topic(s.name) for s in all_topics() if s.compacted}
+    for name, config in configs.items():  # the other settings are kept
+        assert config["cleanup.policy"] == ("compact" if name in compacted else "delete"), name
+        assert (config["retention.ms"] == "-1") == (name in compacted), name
 
 
 async def test_each_service_owns_its_schema_and_the_api_only_reads(services, settings: Settings):

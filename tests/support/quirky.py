@@ -22,7 +22,10 @@ QUIRKY_PORTALS = [
     quirky("ckan", "endless-ckan", quirks=Quirks(repeat_forever=True), rows_max=10),
     quirky("dcat", "endless-dcat", quirks=Quirks(repeat_forever=True), page_size=10),
     quirky("udata", "untitled", size=25, quirks=Quirks(untitled_every=5)),
-    quirky("udata", "huge", size=10, quirks=Quirks(huge_every=5)),
+    # Datasets with thousands of files: 1.5 MB events (above Kafka's default limit, below the
+    # Observatoire's), and 5 MB ones (above the 4 MiB the test deployment allows: `max_event_bytes`).
+    quirky("udata", "large", size=10, quirks=Quirks(huge_every=5)),
+    quirky("udata", "huge", size=10, quirks=Quirks(huge_every=5, huge_files=50_000)),
     quirky("udata", "slow", size=5, quirks=Quirks(slow_seconds=0.2)),
     quirky("udata", "territory", size=5),  # no quirk: a local portal registered with its département
     quirky("arcgis", "paged-feed", size=45, paged=True, page_size=20),
