@@ -3,6 +3,8 @@
 python -m shared.admin init              create the database, roles, schemas and every topic
 python -m shared.admin topics            create the missing topics only
 python -m shared.admin replay-dlq TOPIC  publish the dead letters of TOPIC back to TOPIC
+python -m shared.admin requeue-rejected SCHEMA
+                                         put the events SCHEMA's outbox set aside back in it
 python -m shared.admin drop              drop the database and delete the topics (tests)
 """
 
@@ -12,7 +14,15 @@ import sys
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from shared.bootstrap import bootstrap_database, delete_topics, drop_database, ensure_topics
+from shared.bootstrap import (
+    OWNED_SCHEMAS,
+    admin_connect,
+    bootstrap_database,
+    delete_topics,
+    drop_database,
+    ensure_topics,
+)
+from shared.messaging import requeue_rejected
 from shared.settings import Settings
 from shared.topics import DLQ_SUFFIX, dlq
 
@@ -72,6 +82,8 @@ async def _main(argv: list[str]) -> int:
     sub.add_parser("drop")
     replay = sub.add_parser("replay-dlq")
     replay.add_argument("topic", help="the source topic (or its .dlq)")
+    requeue = sub.add_parser("requeue-rejected")
+    requeue.add_argument("schema", choices=sorted(OWNED_SCHEMAS.values()), help="the service schema of the outbox")
     args = parser.parse_args(argv)
     settings = Settings()
     if args.command == "init":
@@ -88,6 +100,13 @@ async def _main(argv: list[str]) -> int:
     elif args.command == "replay-dlq":
         count = await replay_dead_letters(settings, args.topic)
         print(f"replayed {count} message(s) to {args.topic.removesuffix(DLQ_SUFFIX)}")
+    elif args.command == "requeue-rejected":
+        conn = await admin_connect(settings, settings.db_name)
+        try:
+            count = await requeue_rejected(conn, args.schema)
+        finally:
+            await conn.close()
+        print(f"put {count} event(s) back in {args.schema}.outbox")
     return 0
 
 

@@ -23,7 +23,7 @@ OWNED_SCHEMAS = {
 API_READS = ("registry", "indicators", "harvest")
 
 
-async def _admin_connect(settings: Settings, database: str) -> asyncpg.Connection:
+async def admin_connect(settings: Settings, database: str) -> asyncpg.Connection:
     return await asyncpg.connect(
         host=settings.db_host,
         port=settings.db_port,
@@ -34,7 +34,7 @@ async def _admin_connect(settings: Settings, database: str) -> asyncpg.Connectio
 
 
 async def bootstrap_database(settings: Settings) -> None:
-    conn = await _admin_connect(settings, "postgres")
+    conn = await admin_connect(settings, "postgres")
     try:
         if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", settings.db_name):
             await conn.execute(f'CREATE DATABASE "{settings.db_name}"')
@@ -46,7 +46,7 @@ async def bootstrap_database(settings: Settings) -> None:
     finally:
         await conn.close()
 
-    conn = await _admin_connect(settings, settings.db_name)
+    conn = await admin_connect(settings, settings.db_name)
     try:
         await conn.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
         await conn.execute(f"GRANT {settings.db_user_of('api')} TO {settings.db_admin_user}")
@@ -78,7 +78,7 @@ def _quote(value: str) -> str:
 
 
 async def drop_database(settings: Settings) -> None:
-    conn = await _admin_connect(settings, "postgres")
+    conn = await admin_connect(settings, "postgres")
     try:
         await conn.execute(f'DROP DATABASE IF EXISTS "{settings.db_name}" WITH (FORCE)')
     finally:

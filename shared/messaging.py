@@ -81,6 +81,20 @@ async def add_to_outbox(conn: asyncpg.Connection, schema: str, settings: Setting
     await conn.execute("SELECT pg_notify($1, '')", _channel(schema))
 
 
+async def requeue_rejected(conn: asyncpg.Connection, schema: str) -> int:
+    """Put the events set aside in `outbox_rejected` back at the end of the outbox, in their order,
+    for the relay to try again (once Kafka's limits are raised); return how many. One the relay
+    cannot publish still is set aside again."""
+    async with conn.transaction():
+        status = await conn.execute(
+            f"""WITH moved AS (DELETE FROM {schema}.outbox_rejected RETURNING *)
+                INSERT INTO {schema}.outbox (topic, key, event_type, payload)
+                SELECT topic, key, event_type, payload FROM moved ORDER BY id"""
+        )
+        await conn.execute("SELECT pg_notify($1, '')", _channel(schema))
+    return affected_rows(status)
+
+
 async def handle_once(
     pool: asyncpg.Pool,
     schema: str,

@@ -8,12 +8,15 @@ from uuid import uuid4
 import asyncpg
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from shared.db import apply_migrations
 from shared.events import SerialisedEvent
-from shared.messaging import OutboxRelay, add_to_outbox
+from shared.messaging import OutboxRelay, add_to_outbox, requeue_rejected
 from shared.settings import Settings
-from tests.support.kafka import read_all
+from tests.support.db import connect_as
+from tests.support.kafka import read_all, wait_for
+from tests.support.processes import run_module
 
 pytestmark = pytest.mark.integration
 
@@ -81,3 +84,60 @@ async def test_the_relay_publishes_in_order_and_sets_aside_an_event_kafka_refuse
     assert "max_request_size" in rejected[0]["error"] and "max.message.bytes" in rejected[1]["error"]
     published = [record.key.decode() for record in await read_all(relay_settings, TOPIC)]
     assert published == ["d0", "d1", "d3", "d5"]
+
+
+async def test_events_set_aside_are_published_once_put_back_after_the_topic_takes_them(
+    outbox_pool: asyncpg.Pool, relay_settings: Settings
+) -> None:
+    sizes = {"too-big": 5 * 2**20, "too-big-for-the-topic": 2 * 2**20}
+    async with outbox_pool.acquire() as conn, conn.transaction():
+        await add_to_outbox(conn, SCHEMA, relay_settings, [event(k, size) for k, size in sizes.items()])
+    relay = OutboxRelay(outbox_pool, relay_settings, SCHEMA)
+    await relay.publisher.start()
+    try:
+        assert await relay.publish_pending() == 0  # both refused, set aside
+        await raise_topic_limit(relay_settings, 3 * 2**20)  # the operator raises the topic's limit
+        async with outbox_pool.acquire() as conn:
+            assert await requeue_rejected(conn, SCHEMA) == 2
+        assert await relay.publish_pending() == 1
+    finally:
+        await relay.publisher.stop()
+
+    # The one under the topic's new limit is published; the other, above the producer's, set aside again.
+    assert [r.key.decode() for r in await read_all(relay_settings, TOPIC)] == ["too-big-for-the-topic"]
+    rejected = await outbox_pool.fetch(f"SELECT key FROM {SCHEMA}.outbox_rejected")
+    assert [r["key"] for r in rejected] == ["too-big"]
+    assert await outbox_pool.fetchval(f"SELECT count(*) FROM {SCHEMA}.outbox") == 0
+
+
+async def raise_topic_limit(settings: Settings, max_bytes: int) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    await admin.start()
+    try:
+        config = {"max.message.bytes": str(max_bytes)}
+        await admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, settings.topic(TOPIC), config)])
+    finally:
+        await admin.close()
+
+
+async def test_the_requeue_command_puts_a_service_s_rejected_events_back_for_its_relay(services, settings: Settings):
+    """`python -m shared.admin requeue-rejected registry`, with the consolidator running: the event set
+    aside is published by the consolidator's relay."""
+    key = f"requeued-{uuid4().hex[:8]}"
+    conn = await connect_as(settings, "consolidator")
+    try:
+        await conn.execute(
+            """INSERT INTO registry.outbox_rejected (id, topic, key, event_type, payload, error)
+               VALUES (-1, $1, $2, 'DatasetChanged', $3, 'refused')""",
+            settings.topic(TOPIC), key, event(key).payload,
+        )  # fmt: skip
+        output = await run_module(settings, "shared.admin", "requeue-rejected", "registry")
+        assert "put 1 event(s) back in registry.outbox" in output
+        assert await conn.fetchval("SELECT count(*) FROM registry.outbox_rejected") == 0
+    finally:
+        await conn.close()
+    await wait_for(lambda: _published(settings, key), timeout=30)
+
+
+async def _published(settings: Settings, key: str) -> bool:
+    return any(r.key.decode() == key for r in await read_all(settings, TOPIC, idle_ms=300))
