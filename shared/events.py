@@ -110,6 +110,12 @@ class UpstreamOrigin(BaseModel):
     domain: str | None = None
 
 
+# A portal record is keyed by (source, remote id) in a btree, whose entries PostgreSQL caps at about
+# 2,700 bytes: 500 characters, 2,000 bytes at most in UTF-8. Real identifiers (udata ids, CKAN uuids,
+# ODS and DCAT URIs) are under 200.
+MAX_REMOTE_ID_LENGTH = 500
+
+
 class DatasetDiscovered(Event):
     topic: ClassVar[str] = "harvest.datasets"
     event_type: Literal["DatasetDiscovered"] = "DatasetDiscovered"
@@ -118,7 +124,7 @@ class DatasetDiscovered(Event):
     source_id: str
     portal_kind: str
     portal_url: str
-    remote_id: str
+    remote_id: str = Field(max_length=MAX_REMOTE_ID_LENGTH)
     remote_url: str | None = None
     publisher: Publisher
     title: str

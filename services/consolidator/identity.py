@@ -13,6 +13,10 @@ A record (one dataset on one portal) yields, strongest first:
    download URLs); this also follows a remote id that changed upstream. Service endpoints (API, WMS,
    WFS) are left out: many datasets share one.
 
+A key longer than `MAX_KEY_BYTES` (a landing page with a long query string) is kept as its kind and
+the SHA-256 of its text: btree entries are capped at about 2,700 bytes, and equal texts still give
+equal keys (shorter keys are kept as they are, as they always were).
+
 Identifiers that are not URIs are only unique on their portal: they are scoped by domain, so two
 portals that both call a dataset "1" never merge. An ODS `/explore/dataset/<id>/` URL and the
 `(domain, dataset_id)` pair of a federated copy are the same key.
@@ -28,6 +32,7 @@ from shared.events import DatasetDiscovered
 DATASET_NAMESPACE = uuid.UUID("6c1f3d0e-5b7a-4c47-9a53-0b6f4a2d8e11")
 ODS_EXPLORE = re.compile(r"^(?P<site>.*?)/explore/dataset/(?P<id>[^/?#]+)/?$")
 SERVICE_FORMATS = frozenset({"api", "wms", "wfs"})
+MAX_KEY_BYTES = 2000
 
 
 def canonical_id(origin_key: str) -> str:
@@ -107,7 +112,15 @@ def record_keys(event: DatasetDiscovered) -> list[str]:
     )
     if files:
         keys.append("files:" + hashlib.sha256("\n".join(files).encode()).hexdigest())
-    return list(dict.fromkeys(keys))
+    return list(dict.fromkeys(bounded(key) for key in keys))
+
+
+def bounded(key: str) -> str:
+    """The key, or its kind and the SHA-256 of its text when it is too long to index."""
+    if len(key) <= MAX_KEY_BYTES // 4 or len(key.encode()) <= MAX_KEY_BYTES:  # a character is 4 bytes at most
+        return key
+    kind, _, _ = key.partition(":")
+    return f"{kind}:sha256:{hashlib.sha256(key.encode()).hexdigest()}"
 
 
 def _portal_site(event: DatasetDiscovered) -> str:

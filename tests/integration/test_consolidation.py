@@ -4,6 +4,7 @@ whole run replayed without effect, and accepted contributions that win until the
 
 import asyncio
 import json
+import secrets
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -324,6 +325,18 @@ async def test_identity_rules_between_sources_and_over_time(
     await send(settings, record("portal-c", "parcs-2024", "c-run-2", files=files))
     new = await dataset_of(registry, "portal-c", "parcs-2024")
     assert new["id"] == old["id"] and len(new["sources"]) == 2
+
+    # The same landing page, too long to index as it is (4,000 bytes of query that PostgreSQL cannot
+    # compress), on two portals: one dataset.
+    page = f"http://geo.test/carte?jeton={secrets.token_hex(2000)}"
+    await send(
+        settings,
+        record("portal-e", "carte", "e-run").model_copy(update={"remote_url": page}),
+        record("portal-f", "carte", "f-run").model_copy(update={"remote_url": page.replace("http:", "https:")}),
+    )
+    joined = await dataset_of(registry, "portal-f", "carte")  # the later record: the first is in by then
+    assert joined["id"] == (await dataset_of(registry, "portal-e", "carte"))["id"]
+    assert sorted(s["source_id"] for s in joined["sources"]) == ["portal-e", "portal-f"]
 
     # A dataset moved from one organisation to another on its portal.
     first, second = siren("90000001"), siren("90000002")  # no collectivité: no other test uses them

@@ -3,6 +3,7 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from pydantic import ValidationError
 
 from services.consolidator.datasets import PortalRecord, canonical_dataset, state_hash
 from services.consolidator.handlers import may_withdraw
@@ -85,6 +86,26 @@ def test_keys_include_landing_pages_and_the_set_of_file_urls_but_not_service_end
         update={"resources": [Resource(url="https://geo.fr/wms?service=WMS", format="wms")]}
     )
     assert not any(k.startswith("files:") for k in record_keys(service))
+
+
+def test_keys_too_long_to_index_are_hashed_and_still_match_each_other():
+    query = "&".join(f"layer{n}=é{n}" for n in range(400))  # 3,600 characters, 4,000 bytes
+    page = f"https://portal.fr/datasets/1?{query}"
+    keys = record_keys(event("1", remote_url=page))
+    assert all(len(k.encode()) <= 2000 for k in keys)
+    [long_page] = [k for k in keys if k.startswith("url:")]
+    assert long_page.startswith("url:sha256:")
+    assert long_page in record_keys(event("2", portal_url="https://other.fr", remote_url=page.replace("https", "http")))
+    assert "url:portal.fr/datasets/1?layer0=é0" in record_keys(
+        event("3", remote_url="https://portal.fr/datasets/1?layer0=é0")
+    )
+    upstream = UpstreamOrigin(backend="CKAN", domain="portal.fr", remote_id=page)  # a URI remote id: an identity key
+    assert record_keys(event("4", upstream=upstream))[0].startswith("uri:sha256:")
+
+
+def test_an_identifier_too_long_to_index_is_refused_by_the_event():
+    with pytest.raises(ValidationError, match="at most 500 characters"):
+        event("x" * 501)
 
 
 def record(source_id: str, *, origin: bool, modified: str | None, title: str, org: str | None = None,

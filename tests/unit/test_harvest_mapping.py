@@ -178,3 +178,18 @@ def test_a_value_that_cannot_be_written_as_json_is_an_item_error():
     item = HarvestBackend.item("r-2", build)
     assert item.dataset is None and item.event is None
     assert item.error is not None and item.error.startswith("cannot map the dataset")
+
+
+def test_an_identifier_too_long_to_index_is_an_item_error_with_its_identifier():
+    def build(remote_id: str):
+        return lambda: discovered(
+            run_id="run", source_id="source", portal_kind="dcat", portal_url="https://portal.test",
+            remote_id=remote_id, remote_url=None, publisher=publisher_of("Ville"), title="Budget",
+        )  # fmt: skip
+
+    longest = "https://portal.test/dataset?" + "x" * (500 - 28)
+    assert len(longest) == 500
+    assert HarvestBackend.item(longest, build(longest)).dataset is not None
+    too_long = longest + "x"
+    item = HarvestBackend.item(too_long, build(too_long))
+    assert (item.dataset, item.remote_id, item.error) == (None, too_long, "identifier longer than 500 characters")

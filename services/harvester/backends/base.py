@@ -11,7 +11,7 @@ from typing import Any
 
 from services.harvester.fetch import Fetcher, FetchError
 from services.harvester.repository import Source
-from shared.events import DatasetDiscovered, SerialisedEvent
+from shared.events import MAX_REMOTE_ID_LENGTH, DatasetDiscovered, SerialisedEvent
 
 MAX_PAGES = 20_000
 
@@ -92,6 +92,10 @@ class HarvestBackend(ABC):
         """Map one record, capturing its failure as an item error rather than stopping the run."""
         if not remote_id or not str(remote_id).strip():
             return HarvestItem(remote_id=None, error="dataset without an identifier")
+        if len(str(remote_id)) > MAX_REMOTE_ID_LENGTH:
+            return HarvestItem(
+                remote_id=str(remote_id), error=f"identifier longer than {MAX_REMOTE_ID_LENGTH} characters"
+            )
         try:
             return HarvestItem(remote_id=str(remote_id), dataset=build())
         except (ValueError, TypeError, KeyError, AttributeError) as exc:  # TypeError: not writable as JSON
