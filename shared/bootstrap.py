@@ -124,7 +124,14 @@ async def _update_configs(admin: AIOKafkaAdminClient, settings: Settings, specs:
              for name, config in wanted.items() if current.get(name) != config]  # fmt: skip
     if stale:
         log.info("updating topic settings", extra={"topics": [r.name for r in stale]})
-        await admin.alter_configs(stale)
+        refused = [
+            f"{name}: {message or code}"
+            for response in await admin.alter_configs(stale)
+            for code, message, _type, name in response.resources
+            if code
+        ]
+        if refused:  # Kafka answers each topic apart and raises for none
+            raise RuntimeError(f"Kafka refused the topics' new settings: {'; '.join(refused)}")
 
 
 async def _retry(start: "asyncio.Future[None] | object", timeout: float) -> None:

@@ -153,6 +153,7 @@ class OutboxRelay:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._listener: asyncpg.Connection | None = None
+        self._restart_producer = False
 
     async def start(self) -> None:
         await self.publisher.start()
@@ -202,40 +203,53 @@ class OutboxRelay:
             # walking the index over the rows deleted since the last vacuum, as max(id) would)
             last = await conn.fetchval(f"SELECT last_value FROM {self.schema}.outbox_id_seq")
             metrics.OUTBOX_BACKLOG.labels(schema=self.schema).set(last - rows[0]["id"] + 1)
-            # Enqueue in id order (aiokafka keeps that order per partition), then await every ack.
-            sent, rejected = [], []
-            for row in rows:
-                try:
-                    sent.append(
-                        (row, await self.publisher.send(row["topic"], row["key"], row["event_type"], row["payload"]))
-                    )
-                except MessageSizeTooLargeError as error:  # above the producer's limit: no retry would publish it
-                    rejected.append((row, error))
-            acks = await asyncio.gather(*(future for _, future in sent), return_exceptions=True)
-            published, failed = [], []
-            for (row, _), ack in zip(sent, acks, strict=True):
-                if isinstance(ack, MessageSizeTooLargeError):  # above its topic's limit: refused for good too
-                    rejected.append((row, MessageSizeTooLargeError(f"above the topic's max.message.bytes: {ack}")))
-                elif isinstance(ack, BaseException):
-                    failed.append(ack)
-                else:
-                    published.append(row)
-            await self._set_aside(conn, rejected)
-            # What failed otherwise stays for the next round. After a refusal the idempotent producer's
-            # sequence is broken for that partition (the events after it fail out of order): a new
-            # producer starts afresh.
-            done = [r["id"] for r in published] + [r["id"] for r, _ in rejected]
-            await conn.execute(f"DELETE FROM {self.schema}.outbox WHERE id = ANY($1::bigint[])", done)
-            if failed:
+            outcomes = await self._send_all(rows)
+            # Settled: the rows up to the first that failed otherwise than by its size (a timeout, the
+            # broker gone). That one and every row after it stay for the next round, published again
+            # even if acknowledged: were a key's older state published after its newer one, the
+            # compacted topic would keep the older.
+            failed = next((i for i, outcome in enumerate(outcomes) if _retriable(outcome)), len(rows))
+            settled = list(zip(rows[:failed], outcomes[:failed], strict=True))
+            await self._set_aside(conn, [(row, error) for row, error in settled if error is not None])
+            await conn.execute(
+                f"DELETE FROM {self.schema}.outbox WHERE id = ANY($1::bigint[])", [row["id"] for row, _ in settled]
+            )
+            published = [row for row, error in settled if error is None]
+            if failed < len(rows):
                 log.warning(
-                    "outbox events not acknowledged; published again next round", extra={"error": repr(failed[0])}
+                    "outbox events not acknowledged; sent again next round", extra={"error": repr(outcomes[failed])}
                 )
-                await self.publisher.restart()
+                # After a refusal, an idempotent producer's later events on that partition fail out of
+                # order: the next round starts a new producer.
+                self._restart_producer = True
             for row in published:
                 metrics.EVENTS_PRODUCED.labels(topic=row["topic"]).inc()
             return len(published)
 
-    async def _set_aside(self, conn: asyncpg.Connection, rejected: list[tuple[asyncpg.Record, Exception]]) -> None:
+    async def _send_all(self, rows: list[asyncpg.Record]) -> list[BaseException | None]:
+        """Enqueue the rows in id order (aiokafka keeps that order per partition), then await every
+        acknowledgement: per row, None once Kafka acknowledged it, else its error."""
+        if self._restart_producer:  # until a new producer has started (the broker may still be away)
+            await self.publisher.restart()
+            self._restart_producer = False
+        sent: list[Any] = []
+        for row in rows:
+            try:
+                sent.append(await self.publisher.send(row["topic"], row["key"], row["event_type"], row["payload"]))
+            except MessageSizeTooLargeError as error:  # above the producer's limit: no retry would publish it
+                sent.append(error)
+        acks = iter(
+            await asyncio.gather(*(s for s in sent if not isinstance(s, BaseException)), return_exceptions=True)
+        )
+        outcomes: list[BaseException | None] = []
+        for item in sent:
+            outcome = item if isinstance(item, BaseException) else next(acks)
+            if isinstance(outcome, MessageSizeTooLargeError) and outcome is not item:  # refused by its topic
+                outcome = MessageSizeTooLargeError(f"above the topic's max.message.bytes: {outcome}")
+            outcomes.append(outcome if isinstance(outcome, BaseException) else None)
+        return outcomes
+
+    async def _set_aside(self, conn: asyncpg.Connection, rejected: list[tuple[asyncpg.Record, BaseException]]) -> None:
         """Keep the events Kafka refused for good in `outbox_rejected`, so that they are neither lost
         nor tried again before every event after them."""
         if not rejected:
@@ -251,6 +265,11 @@ class OutboxRelay:
             [(r["id"], r["topic"], r["key"], r["event_type"], r["payload"], str(error)) for r, error in rejected],
         )
         metrics.OUTBOX_REJECTED.labels(schema=self.schema).inc(len(rejected))
+
+
+def _retriable(outcome: BaseException | None) -> bool:
+    """A failure another attempt may overcome (anything but an event too large for Kafka)."""
+    return outcome is not None and not isinstance(outcome, MessageSizeTooLargeError)
 
 
 class BulkPublisher:

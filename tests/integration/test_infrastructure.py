@@ -54,13 +54,11 @@ async def test_every_topic_exists_with_its_partitions_and_cleanup_policy(infrast
     }
 
 
-async def _all_listed(settings: Settings) -> bool:
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
-    await admin.start()
-    try:
-        return {settings.topic(s.name) for s in all_topics()} <= set(await admin.list_topics())
-    finally:
-        await admin.close()
+async def _created(settings: Settings) -> bool:
+    """Every topic is listed and described with the settings it was created with."""
+    _, configs = await topic_configs(settings)
+    expected = str(settings.max_event_bytes)
+    return len(configs) == len(all_topics()) and all(c.get("max.message.bytes") == expected for c in configs.values())
 
 
 async def test_topics_created_before_a_larger_event_limit_are_brought_up_to_it(infrastructure: Settings):
@@ -70,7 +68,7 @@ async def test_topics_created_before_a_larger_event_limit_are_brought_up_to_it(i
     later = earlier.model_copy(update={"max_event_bytes": 8 * 2**20})
     try:
         assert len(await ensure_topics(earlier)) == len(all_topics())
-        await wait_for(lambda: _all_listed(earlier))  # a topic just created takes a moment to be listed
+        await wait_for(lambda: _created(earlier))  # a topic just created takes a moment to be described
         assert await ensure_topics(later) == []  # none created: the existing ones are updated
         _, configs = await topic_configs(later)
     finally:

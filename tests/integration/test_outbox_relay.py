@@ -1,6 +1,7 @@
 """The outbox relay on the real PostgreSQL and Kafka: it publishes the outbox in id order and empties
 it; an event Kafka will never accept is set aside with its error rather than block the events after it."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 from uuid import uuid4
@@ -9,6 +10,7 @@ import asyncpg
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+from aiokafka.errors import KafkaTimeoutError
 
 from shared.db import apply_migrations
 from shared.events import SerialisedEvent
@@ -120,24 +122,66 @@ async def raise_topic_limit(settings: Settings, max_bytes: int) -> None:
         await admin.close()
 
 
-async def test_the_requeue_command_puts_a_service_s_rejected_events_back_for_its_relay(services, settings: Settings):
+async def test_the_requeue_command_puts_a_service_s_rejected_events_back_for_its_relay(
+    services, settings: Settings, relay_settings: Settings
+):
     """`python -m shared.admin requeue-rejected registry`, with the consolidator running: the event set
-    aside is published by the consolidator's relay."""
+    aside is published by the consolidator's relay (to a topic of this test's own, which no service reads)."""
     key = f"requeued-{uuid4().hex[:8]}"
     conn = await connect_as(settings, "consolidator")
     try:
         await conn.execute(
             """INSERT INTO registry.outbox_rejected (id, topic, key, event_type, payload, error)
                VALUES (-1, $1, $2, 'DatasetChanged', $3, 'refused')""",
-            settings.topic(TOPIC), key, event(key).payload,
+            relay_settings.topic(TOPIC), key, event(key).payload,
         )  # fmt: skip
         output = await run_module(settings, "shared.admin", "requeue-rejected", "registry")
         assert "put 1 event(s) back in registry.outbox" in output
         assert await conn.fetchval("SELECT count(*) FROM registry.outbox_rejected") == 0
     finally:
         await conn.close()
-    await wait_for(lambda: _published(settings, key), timeout=30)
+    await wait_for(lambda: _published(relay_settings, key), timeout=30)
 
 
 async def _published(settings: Settings, key: str) -> bool:
-    return any(r.key.decode() == key for r in await read_all(settings, TOPIC, idle_ms=300))
+    return [r.key.decode() for r in await read_all(settings, TOPIC, idle_ms=300)] == [key]
+
+
+class FlakyPublisher:
+    """Acknowledges every event but the ones whose key is in `failing` (a timeout), the first time."""
+
+    def __init__(self, failing: set[str]) -> None:
+        self.failing, self.restarts = set(failing), 0
+        self.sent: list[str] = []
+
+    async def send(self, topic: str, key: str, event_type: str, payload: bytes) -> asyncio.Future[None]:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if key in self.failing:
+            future.set_exception(KafkaTimeoutError())
+        else:
+            self.sent.append(key)
+            future.set_result(None)
+        return future
+
+    async def restart(self) -> None:
+        self.restarts += 1
+        self.failing.clear()
+
+
+async def test_after_an_unacknowledged_event_the_relay_sends_it_and_every_later_one_again_in_order(
+    outbox_pool: asyncpg.Pool, relay_settings: Settings
+) -> None:
+    keys = ["d0", "d1", "d2", "d3"]
+    async with outbox_pool.acquire() as conn, conn.transaction():
+        await add_to_outbox(conn, SCHEMA, relay_settings, [event(k) for k in keys])
+    relay = OutboxRelay(outbox_pool, relay_settings, SCHEMA)
+    relay.publisher = flaky = FlakyPublisher({"d1"})  # type: ignore[assignment]
+
+    assert await relay.publish_pending() == 1  # d0 only: d1 timed out, d2 and d3 wait behind it
+    remaining = await outbox_pool.fetch(f"SELECT key FROM {SCHEMA}.outbox ORDER BY id")
+    assert [r["key"] for r in remaining] == ["d1", "d2", "d3"]
+    assert await relay.publish_pending() == 3  # with a new producer
+    assert flaky.restarts == 1
+    # d2 and d3 were acknowledged the first time too: sent again after d1, never before it.
+    assert flaky.sent == ["d0", "d2", "d3", "d1", "d2", "d3"]
+    assert await outbox_pool.fetchval(f"SELECT count(*) FROM {SCHEMA}.outbox") == 0
