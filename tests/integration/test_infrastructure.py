@@ -54,11 +54,13 @@ async def test_every_topic_exists_with_its_partitions_and_cleanup_policy(infrast
     }
 
 
-async def _created(settings: Settings) -> bool:
-    """Every topic is listed and described with the settings it was created with."""
+async def _described_with_its_limit(settings: Settings) -> dict[str, dict[str, str]] | None:
+    """The settings of every topic once the broker describes them all with `max_event_bytes` (it
+    applies a topic's creation, and a change of its settings, a moment after answering)."""
     _, configs = await topic_configs(settings)
     expected = str(settings.max_event_bytes)
-    return len(configs) == len(all_topics()) and all(c.get("max.message.bytes") == expected for c in configs.values())
+    every = len(configs) == len(all_topics()) and all(c.get("max.message.bytes") == expected for c in configs.values())
+    return configs if every else None
 
 
 async def test_topics_created_before_a_larger_event_limit_are_brought_up_to_it(infrastructure: Settings):
@@ -68,12 +70,11 @@ async def test_topics_created_before_a_larger_event_limit_are_brought_up_to_it(i
     later = earlier.model_copy(update={"max_event_bytes": 8 * 2**20})
     try:
         assert len(await ensure_topics(earlier)) == len(all_topics())
-        await wait_for(lambda: _created(earlier))  # a topic just created takes a moment to be described
+        await wait_for(lambda: _described_with_its_limit(earlier), timeout=30)
         assert await ensure_topics(later) == []  # none created: the existing ones are updated
-        _, configs = await topic_configs(later)
+        configs = await wait_for(lambda: _described_with_its_limit(later), timeout=30)  # 8 MiB each
     finally:
         await delete_topics(later)
-    assert {c["max.message.bytes"] for c in configs.values()} == {str(8 * 2**20)}
     compacted = {later.topic(s.name) for s in all_topics() if s.compacted}
     for name, config in configs.items():  # the other settings are kept
         assert config["cleanup.policy"] == ("compact" if name in compacted else "delete"), name
