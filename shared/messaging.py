@@ -238,15 +238,11 @@ class OutboxRelay:
                 sent.append(await self.publisher.send(row["topic"], row["key"], row["event_type"], row["payload"]))
             except MessageSizeTooLargeError as error:  # above the producer's limit: no retry would publish it
                 sent.append(error)
-        acks = iter(
-            await asyncio.gather(*(s for s in sent if not isinstance(s, BaseException)), return_exceptions=True)
-        )
-        outcomes: list[BaseException | None] = []
-        for item in sent:
-            outcome = item if isinstance(item, BaseException) else next(acks)
-            if isinstance(outcome, MessageSizeTooLargeError) and outcome is not item:  # refused by its topic
-                outcome = MessageSizeTooLargeError(f"above the topic's max.message.bytes: {outcome}")
-            outcomes.append(outcome if isinstance(outcome, BaseException) else None)
+        futures = [item for item in sent if not isinstance(item, BaseException)]
+        acks = iter(await asyncio.gather(*futures, return_exceptions=True))
+        outcomes: list[BaseException | None] = [
+            item if isinstance(item, BaseException) else _ack_error(next(acks)) for item in sent
+        ]
         return outcomes
 
     async def _set_aside(self, conn: asyncpg.Connection, rejected: list[tuple[asyncpg.Record, BaseException]]) -> None:
@@ -265,6 +261,14 @@ class OutboxRelay:
             [(r["id"], r["topic"], r["key"], r["event_type"], r["payload"], str(error)) for r, error in rejected],
         )
         metrics.OUTBOX_REJECTED.labels(schema=self.schema).inc(len(rejected))
+
+
+def _ack_error(ack: object) -> BaseException | None:
+    """What an acknowledgement says went wrong: None, or its error (a refusal by the topic, named so)."""
+    if isinstance(ack, MessageSizeTooLargeError):  # the producer let it through: above its topic's limit
+        refused: BaseException = MessageSizeTooLargeError(f"above the topic's max.message.bytes: {ack}")
+        return refused
+    return ack if isinstance(ack, BaseException) else None
 
 
 def _retriable(outcome: BaseException | None) -> bool:
