@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 import pytest
-from playwright.async_api import Browser, Page
+from playwright.async_api import Browser, Page, expect
 
 from shared.events import Publisher, Resource
 from tests.support.events import discovered, publish
@@ -96,12 +96,18 @@ async def test_the_table_shows_the_filtered_organisations(seeded, services, page
     assert names == ["Côtes-d'Armor", "Finistère", "Ille-et-Vilaine", "Morbihan"]
     await no_serious_violations(page)
 
-    # Sorting by population, from the column header's button.
+    # Sorting by population, from the column header's button. The URL changes at the click and the
+    # rows once the API answers, so the rows are awaited (expect retries) rather than read at once.
+    by_population = await api_json(services, "/api/v1/organizations", type="DEP", region="53", sort="population")
+    ascending = [o["name"] for o in by_population["data"]]
+    assert ascending[-1] == "Ille-et-Vilaine" and ascending != names
+    rows = page.locator("table.organisations tbody th")
     await page.get_by_role("button", name="Population").click()
     await page.wait_for_url("**tri=population**")
+    await expect(rows).to_have_text(ascending)
     await page.get_by_role("button", name="Population").click()
     await page.wait_for_url("**tri=-population**")
-    assert (await page.locator("table.organisations tbody th").all_text_contents())[0] == "Ille-et-Vilaine"
+    await expect(rows).to_have_text(ascending[::-1])
 
 
 async def test_one_filter_drives_every_view_and_the_url_restores_it(seeded, services, page):
