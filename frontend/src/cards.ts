@@ -2,10 +2,10 @@
 import type { Organisation, Page } from "./api";
 import { h } from "./dom";
 import { number, status, TYPES } from "./format";
-import type { State } from "./state";
+import type { Update } from "./state";
 import { organisationLink, pager } from "./table";
 
-export function card(o: Organisation, update: (patch: Partial<State>) => void): HTMLElement {
+export function card(o: Organisation, update: Update): HTMLElement {
   return h(
     "article",
     { class: "card" },
@@ -25,6 +25,6 @@ export function card(o: Organisation, update: (patch: Partial<State>) => void): 
   );
 }
 
-export function renderCards(page: Page<Organisation>, update: (patch: Partial<State>) => void): HTMLElement {
+export function renderCards(page: Page<Organisation>, update: Update): HTMLElement {
   return h("div", {}, h("div", { class: "cards" }, ...page.data.map((o) => card(o, update))), pager(page, update));
 }

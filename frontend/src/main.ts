@@ -4,7 +4,7 @@ import { renderCards } from "./cards";
 import { h, replace } from "./dom";
 import { BINS, number, TECHNOLOGIES, TYPES } from "./format";
 import { renderMap } from "./map";
-import { apiQuery, FILTERS, fromUrl, toUrl, type State } from "./state";
+import { apiQuery, FILTERS, fromUrl, toUrl, type State, type Update } from "./state";
 import { renderTable } from "./table";
 import "./style.css";
 
@@ -44,11 +44,11 @@ function showFilters(): void {
   }
 }
 
-function update(patch: Partial<State>, push = true): void {
-  state = { ...state, ...patch };
-  if (push) history.pushState(null, "", toUrl(state));
+const update: Update = (patch) => {
+  state = { ...state, ...(typeof patch === "function" ? patch(state) : patch) };
+  history.pushState(null, "", toUrl(state));
   void render();
-}
+};
 
 function readForm(): void {
   const filters: State["filters"] = {};

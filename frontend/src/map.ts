@@ -7,7 +7,7 @@ import Supercluster from "supercluster";
 import { getJson } from "./api";
 import { h } from "./dom";
 import { INDICATORS, share, number, status } from "./format";
-import type { State } from "./state";
+import type { State, Update } from "./state";
 import { apiQuery } from "./state";
 
 type PointProperties = { id: string; name: string; type: string | null; publishes: boolean; obligated: boolean | null };
@@ -111,7 +111,7 @@ class Panel {
 export async function renderMap(
   target: HTMLElement,
   state: State,
-  update: (patch: Partial<State>) => void,
+  update: Update,
   showCount: (selected: number) => Promise<void>,
 ): Promise<void> {
   // Asked first: the answers take longer than building the panels. The areas (small) are drawn as

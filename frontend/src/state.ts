@@ -14,6 +14,13 @@ export interface State {
   organisation: string | null;
 }
 
+/**
+ * Changes the state. A function patch reads the state as it is when the user acts, not as it was when
+ * the clicked element was drawn: a second click before the API has answered still toggles or turns
+ * the page from the newest state.
+ */
+export type Update = (patch: Partial<State> | ((current: State) => Partial<State>)) => void;
+
 const VIEWS: View[] = ["table", "cards", "map", "charts", "organisation", "publishers", "moderation", "operations"];
 
 export function fromUrl(search: string): State {

@@ -2,7 +2,7 @@
 import type { Organisation, Page } from "./api";
 import { h } from "./dom";
 import { number, status, TYPES } from "./format";
-import type { State } from "./state";
+import type { State, Update } from "./state";
 
 const COLUMNS: { key: string; label: string; sort?: string }[] = [
   { key: "name", label: "Organisation", sort: "name" },
@@ -13,7 +13,7 @@ const COLUMNS: { key: string; label: string; sort?: string }[] = [
   { key: "status", label: "Statut" },
 ];
 
-export function organisationLink(o: Organisation, update: (patch: Partial<State>) => void): HTMLAnchorElement {
+export function organisationLink(o: Organisation, update: Update): HTMLAnchorElement {
   const link = h("a", { href: `?vue=organisation&organisation=${encodeURIComponent(o.id)}` }, o.name);
   link.addEventListener("click", (event) => {
     event.preventDefault();
@@ -22,7 +22,7 @@ export function organisationLink(o: Organisation, update: (patch: Partial<State>
   return link;
 }
 
-export function renderTable(page: Page<Organisation>, state: State, update: (patch: Partial<State>) => void): HTMLElement {
+export function renderTable(page: Page<Organisation>, state: State, update: Update): HTMLElement {
   const head = h(
     "tr",
     {},
@@ -31,7 +31,8 @@ export function renderTable(page: Page<Organisation>, state: State, update: (pat
       const ascending = state.sort === column.sort;
       const descending = state.sort === `-${column.sort}`;
       const button = h("button", { type: "button", class: "sort" }, column.label, ascending ? " ▲" : descending ? " ▼" : "");
-      button.addEventListener("click", () => update({ sort: ascending ? `-${column.sort}` : column.sort!, page: 1 }));
+      const sort = column.sort;
+      button.addEventListener("click", () => update((current) => ({ sort: current.sort === sort ? `-${sort}` : sort, page: 1 })));
       return h("th", { scope: "col", "aria-sort": ascending ? "ascending" : descending ? "descending" : "none" }, button);
     }),
   );
@@ -57,11 +58,11 @@ export function renderTable(page: Page<Organisation>, state: State, update: (pat
   return h("div", { class: "table-wrap" }, table, pager(page, update));
 }
 
-export function pager(page: Page<unknown>, update: (patch: Partial<State>) => void): HTMLElement {
+export function pager(page: Page<unknown>, update: Update): HTMLElement {
   const pages = Math.max(1, Math.ceil(page.total / page.page_size));
   const previous = h("button", { type: "button", disabled: page.page <= 1 }, "Page précédente");
   const next = h("button", { type: "button", disabled: page.page >= pages }, "Page suivante");
-  previous.addEventListener("click", () => update({ page: page.page - 1 }));
-  next.addEventListener("click", () => update({ page: page.page + 1 }));
+  previous.addEventListener("click", () => update((current) => ({ page: Math.max(1, current.page - 1) })));
+  next.addEventListener("click", () => update((current) => ({ page: Math.min(pages, current.page + 1) })));
   return h("nav", { class: "pager", "aria-label": "Pagination" }, previous, h("span", {}, `Page ${page.page} sur ${pages}`), next);
 }

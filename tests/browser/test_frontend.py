@@ -2,16 +2,18 @@
 référentiel: each view shows the API's numbers, one filter drives every view and lives in the URL,
 downloads hold the filtered rows, axe finds no serious violation, nothing leaves localhost."""
 
+import asyncio
 import csv
 import io
 import json
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import aiohttp
 import pytest
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, Page, Route, expect
 
 from shared.events import Publisher, Resource
 from tests.support.events import discovered, publish
@@ -108,6 +110,39 @@ async def test_the_table_shows_the_filtered_organisations(seeded, services, page
     await page.get_by_role("button", name="Population").click()
     await page.wait_for_url("**tri=-population**")
     await expect(rows).to_have_text(ascending[::-1])
+
+
+async def test_quick_clicks_act_on_the_newest_state_not_on_the_rows_still_shown(seeded, services, page):
+    """A second click that lands before the API has answered the first (slowed here) still toggles the
+    sort and turns the page from the newest state, not from the one the old rows were drawn with."""
+    await open_view(page, services, "?type=COM&departement=29")
+
+    async def slowly(route: Route) -> None:
+        await asyncio.sleep(0.8)
+        await route.continue_()
+
+    await page.route(re.compile(r"/api/v1/organizations\?"), slowly)
+    header = page.get_by_role("button", name="Population")
+    await header.click()
+    await header.click()  # on the table sorted by name, still shown
+    await page.wait_for_url("**tri=-population**")
+    rows = page.locator("table.organisations tbody th")
+    first = await api_json(
+        services, "/api/v1/organizations", type="COM", departement="29", sort="-population", page_size=24
+    )
+    await expect(rows).to_have_text([o["name"] for o in first["data"]])
+
+    following = page.get_by_role("button", name="Page suivante")
+    await following.click()
+    await following.click()  # on page 1, still shown
+    await page.wait_for_url("**page=3**")
+    third = await api_json(
+        services, "/api/v1/organizations", type="COM", departement="29", sort="-population", page=3, page_size=24
+    )
+    await expect(rows).to_have_text([o["name"] for o in third["data"]])
+    assert await page.locator("table.organisations caption").text_content() == (
+        f"Organisations, page 3 sur {-(-third['total'] // 24)}"
+    )
 
 
 async def test_one_filter_drives_every_view_and_the_url_restores_it(seeded, services, page):
