@@ -3,7 +3,7 @@
 import * as Plot from "@observablehq/plot";
 import { getJson } from "./api";
 import { asImage, h } from "./dom";
-import { number, share, TYPES } from "./format";
+import { dailyAxis, number, share, TYPES } from "./format";
 import type { State } from "./state";
 import { apiQuery } from "./state";
 
@@ -37,7 +37,7 @@ function groupChart(title: string, groups: Group[]): HTMLElement {
   const chart = Plot.plot({
     marginLeft: 200,
     height: Math.max(120, rows.length * 22 + 40),
-    x: { label: "organisations", grid: true },
+    x: { label: "organisations", grid: true, tickFormat: number }, // Plot's own ticks are English (5,000)
     y: { label: null },
     color: { domain: ["publie", "ne publie pas"], range: ["#1b7837", "#bbbbbb"], legend: true },
     marks: [Plot.barX(long, { x: "n", y: "label", fill: "statut", sort: { y: "-x" } }), Plot.ruleX([0])],
@@ -55,8 +55,8 @@ function timeChart(title: string, history: History, indicator: string): HTMLElem
     .map((s) => ({ date: new Date(s.at), value: s.values[indicator] as number }));
   const chart = Plot.plot({
     height: 220,
-    x: { label: null, type: "utc" },
-    y: { label: "organisations qui publient", grid: true, zero: true },
+    x: dailyAxis(points.map((p) => p.date)),
+    y: { label: "organisations qui publient", grid: true, zero: true, tickFormat: number },
     marks: [Plot.lineY(points, { x: "date", y: "value", stroke: "#045a8d" }), Plot.dot(points, { x: "date", y: "value", fill: "#045a8d" })],
   });
   asImage(chart, title);

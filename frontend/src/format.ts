@@ -6,6 +6,14 @@ const percent = new Intl.NumberFormat("fr-FR", { style: "percent", maximumFracti
 export const number = (value: number | null | undefined): string => (value == null ? "—" : integer.format(value));
 export const share = (value: number | null | undefined): string => (value == null ? "—" : percent.format(value));
 
+const day = new Intl.DateTimeFormat("fr-FR", { day: "numeric", month: "short", year: "numeric", timeZone: "UTC" });
+
+/** Plot's x axis over daily snapshots, in French: one tick per day when they are few (Plot's own
+ *  ticks would fall every few hours, in English), else six on whole days. */
+export function dailyAxis(dates: Date[]): { type: "utc"; label: null; ticks: Date[] | number; tickFormat: (date: Date) => string } {
+  return { type: "utc", label: null, ticks: dates.length <= 8 ? dates : 6, tickFormat: (date) => day.format(date) };
+}
+
 export const TYPES: Record<string, string> = {
   REG: "Région",
   DEP: "Département",

@@ -26,13 +26,15 @@ async function fillForm(): Promise<void> {
   options(form.publishes as HTMLSelectElement, [["true", "Publie"], ["false", "Ne publie pas"]]);
   options(form.technology as HTMLSelectElement, Object.entries(TECHNOLOGIES));
   options(form.population_bin as HTMLSelectElement, Object.entries(BINS));
-  const [regions, departements] = await Promise.all([
+  // The overseas collectivités (Polynésie française...) are their communes' région and département.
+  const [regions, departements, overseas] = await Promise.all([
     getJson<Page<Organisation>>("/api/v1/organizations?type=REG&page_size=200"),
     getJson<Page<Organisation>>("/api/v1/organizations?type=DEP&page_size=200&sort=name"),
+    getJson<Page<Organisation>>("/api/v1/organizations?type=COLOM&page_size=200&sort=name"),
   ]);
-  options(form.region as HTMLSelectElement, regions.data.map((o) => [o.region ?? "", o.name]));
+  options(form.region as HTMLSelectElement, [...regions.data, ...overseas.data].map((o) => [o.region ?? "", o.name]));
   options(form.departement as HTMLSelectElement,
-    departements.data.map((o) => [o.departement ?? "", `${o.departement} – ${o.name}`] as [string, string])
+    [...departements.data, ...overseas.data].map((o) => [o.departement ?? "", `${o.departement} – ${o.name}`] as [string, string])
       .sort((a, b) => a[0].localeCompare(b[0])));
   showFilters();
 }

@@ -3,7 +3,7 @@ import * as Plot from "@observablehq/plot";
 import { getJson, type Page } from "./api";
 import { organisationForm } from "./contribute";
 import { asImage, h } from "./dom";
-import { number, share, status, TYPES } from "./format";
+import { dailyAxis, number, share, status, TECHNOLOGIES, TYPES } from "./format";
 
 interface Card {
   id: string;
@@ -16,6 +16,7 @@ interface Card {
   obligated: boolean | null;
   website?: string | null;
   indicators: Record<string, number | null>;
+  portals: { url: string; kind: string; datasets: number }[]; // those listing its datasets now
 }
 
 interface Dataset {
@@ -26,8 +27,20 @@ interface Dataset {
   sources: { portal_url: string; remote_url: string | null; withdrawn_at: string | null }[];
 }
 
+const SHOWN = 100; // datasets listed on the page; the download holds them all
+
 function safeUrl(url: string | null | undefined): string | null {
   return url && /^https?:\/\//i.test(url) ? url : null;
+}
+
+/** A link where the URL is a web address, else the text alone (a portal may give anything). */
+function link(url: string | null | undefined, text: string): HTMLElement | string {
+  const safe = safeUrl(url);
+  return safe ? h("a", { href: safe, rel: "noopener" }, text) : text;
+}
+
+function plural(n: number, one: string, many: string): string {
+  return `${number(n)} ${n > 1 ? many : one}`;
 }
 
 export async function renderOrganisation(target: HTMLElement, id: string): Promise<void> {
@@ -35,19 +48,18 @@ export async function renderOrganisation(target: HTMLElement, id: string): Promi
   const encoded = encodeURIComponent(id);
   const [card, datasets, history] = await Promise.all([
     getJson<Card>(`/api/v1/organizations/${encoded}`),
-    getJson<Page<Dataset>>(`/api/v1/organizations/${encoded}/datasets?page_size=100`),
+    getJson<Page<Dataset>>(`/api/v1/organizations/${encoded}/datasets?page_size=${SHOWN}`),
     getJson<{ series: { at: string; values: Record<string, number | null> }[] }>(
       `/api/v1/indicators/history?scope=organization&id=${encoded}&indicator=datasets`,
     ),
   ]);
   const values = card.indicators;
-  const portals = [...new Set(datasets.data.flatMap((d) => d.sources.filter((s) => !s.withdrawn_at).map((s) => s.portal_url)))].sort();
   const website = safeUrl(card.website);
   const points = history.series.filter((s) => s.values.datasets != null).map((s) => ({ date: new Date(s.at), value: s.values.datasets as number }));
   const chart = Plot.plot({
     height: 180,
-    x: { type: "utc", label: null },
-    y: { label: "jeux de données", grid: true, zero: true },
+    x: dailyAxis(points.map((p) => p.date)),
+    y: { label: "jeux de données", grid: true, zero: true, tickFormat: number },
     marks: [Plot.lineY(points, { x: "date", y: "value" }), Plot.dot(points, { x: "date", y: "value" })],
   });
   asImage(chart, "Jeux de données au fil du temps");
@@ -68,12 +80,21 @@ export async function renderOrganisation(target: HTMLElement, id: string): Promi
         h("dt", {}, "Avec un schéma"), h("dd", {}, share(values.schema_share))),
       website ? h("p", {}, h("a", { href: website, rel: "noopener" }, "Site de l'organisation")) : null,
       h("h3", {}, "Portails"),
-      portals.length ? h("ul", {}, ...portals.map((p) => h("li", {}, p))) : h("p", {}, "Aucun portail connu."),
+      card.portals.length
+        ? h("ul", { class: "portals" }, ...card.portals.map((p) => h("li", {}, link(p.url, p.url),
+            h("span", { class: "meta" }, ` · ${TECHNOLOGIES[p.kind] ?? p.kind} · ${plural(p.datasets, "jeu de données", "jeux de données")}`))))
+        : h("p", {}, "Aucun portail connu."),
       h("h3", {}, `Jeux de données (${number(datasets.total)})`),
       datasets.data.length
         ? h("ul", { class: "datasets" }, ...datasets.data.map((d) =>
-            h("li", {}, d.title, h("span", { class: "meta" }, ` · ${d.licence ?? "licence inconnue"} · ${d.sources.length} portail(s)`))))
+            h("li", {}, link(d.sources.find((s) => !s.withdrawn_at)?.remote_url, d.title),
+              h("span", { class: "meta" }, ` · ${d.licence ?? "licence inconnue"} · ${plural(d.sources.length, "portail", "portails")}`))))
         : h("p", {}, "Aucun jeu de données trouvé."),
+      datasets.total
+        ? h("p", { class: "more" }, datasets.total > datasets.data.length ? `Les ${number(datasets.data.length)} premiers, par titre. ` : "",
+            h("a", { href: `/api/v1/exports/datasets.csv?organization=${encoded}`, download: "" },
+              `Télécharger la liste complète (CSV, ${plural(datasets.total, "jeu", "jeux")})`))
+        : null,
       h("h3", {}, "Historique"),
       h("figure", { class: "chart" }, chart),
       h("h3", {}, "Contribuer"),

@@ -129,7 +129,21 @@ async def organization_card(conn: asyncpg.Connection, organization_id: str) -> d
     card["obligated"] = (card.get("obligation") or {}).get("obligated")
     card["indicators"] = json.loads(row["indicators"]) if row["indicators"] else {}
     card["indicators_computed_at"] = row["computed_at"].isoformat() if row["computed_at"] else None
+    card["portals"] = await organization_portals(conn, organization_id)
     return card
+
+
+async def organization_portals(conn: asyncpg.Connection, organization_id: str) -> list[dict[str, Any]]:
+    """The portals listing the organisation's datasets (records not withdrawn), most datasets first:
+    the same portals its `platforms` indicator counts."""
+    rows = await conn.fetch(
+        """SELECT s.portal_url AS url, s.portal_kind AS kind, count(DISTINCT s.dataset_id) AS datasets
+           FROM registry.datasets d JOIN registry.dataset_sources s ON s.dataset_id = d.id
+           WHERE d.organization_id = $1 AND NOT d.withdrawn AND s.withdrawn_at IS NULL
+           GROUP BY 1, 2 ORDER BY 3 DESC, 1""",
+        organization_id,
+    )
+    return [dict(r) for r in rows]
 
 
 async def unmatched_publishers(conn: asyncpg.Connection, page: int, page_size: int) -> tuple[list[dict[str, Any]], int]:
@@ -327,9 +341,12 @@ async def organization_groups(conn: asyncpg.Connection, where: OrganizationFilte
     )
     names: dict[str, str] = {}
     if by in ("region", "departement"):
-        kind = "REG" if by == "region" else "DEP"
+        # An overseas collectivité (Polynésie française, 987...) is both the région and the département
+        # of its communes: without it they would be labelled by their bare code.
+        kinds = ["REG" if by == "region" else "DEP", "COLOM"]
         found = await conn.fetch(
-            f"SELECT {by} AS code, name FROM registry.organizations WHERE type = $1 AND status = 'active'", kind
+            f"SELECT {by} AS code, name FROM registry.organizations WHERE type = ANY($1) AND status = 'active'",
+            kinds,
         )
         names = {r["code"]: r["name"] for r in found}
     return [{**dict(r), "label": names.get(r["key"]) if r["key"] else None} for r in rows]

@@ -8,6 +8,7 @@ import io
 import json
 import re
 from collections.abc import AsyncIterator
+from datetime import date
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -35,8 +36,9 @@ async def seeded(referentiel, services, settings):
         publisher = Publisher(name="Ville de Quimper", siren=quimper["siren"])
         for n in (1, 2):
             event = discovered(f"qp-{n}", publisher, portal_url="https://data.quimper.test", source_id="browser")
-            await publish(settings, event.model_copy(update={"resources": [Resource(url=f"https://f.test/{n}.csv",
-                                                                                    format="csv")]}))  # fmt: skip
+            resources = [Resource(url=f"https://f.test/{n}.csv", format="csv")]
+            update = {"resources": resources, "remote_url": f"https://data.quimper.test/d/qp-{n}"}
+            await publish(settings, event.model_copy(update=update))
 
         async def published():
             async with http.get(f"{api}/api/v1/organizations/{quimper['id']}") as response:
@@ -183,6 +185,32 @@ async def test_one_filter_drives_every_view_and_the_url_restores_it(seeded, serv
     assert (await other.text_content("#compte") or "").startswith(str(expected["total"]))
 
 
+FRENCH_MONTHS = ["janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.", "nov.", "déc."]
+
+
+async def test_charts_and_filters_speak_french_and_name_the_overseas_collectivites(seeded, services, page):
+    await open_view(page, services, "?vue=charts&type=COM")
+    await page.wait_for_selector("#vue[data-view=charts][data-state=ready]")
+    by_type, by_region, over_time = [await figure.locator("svg text").all_text_contents()
+                                     for figure in await page.locator("figure.chart").all()]  # fmt: skip
+    assert "30\u202f000" in by_type and not [tick for tick in by_type if "," in tick]  # not Plot's 30,000
+    assert "Polynésie française" in by_region and not [label for label in by_region if label.isdigit() and
+                                                          len(label) == 3]  # fmt: skip
+    history = await api_json(services, "/api/v1/indicators/history", scope="national",
+                             indicator="organizations_publishing")  # fmt: skip
+    last = date.fromisoformat(history["series"][-1]["at"])
+    assert f"{last.day} {FRENCH_MONTHS[last.month - 1]} {last.year}" in over_time
+
+    # Their communes are found from the filters too.
+    await page.select_option("#f-departement", "987")
+    await page.wait_for_url("**departement=987**")
+    expected = await api_json(services, "/api/v1/organizations", type="COM", departement="987", page_size=1)
+    await page.wait_for_function(f"document.querySelector('#compte').textContent.startsWith('{expected['total']} ')")
+    assert expected["total"] > 40
+    assert await page.locator("#f-departement option[value='987']").text_content() == "987 – Polynésie française"
+    assert "Polynésie française" in await page.locator("#f-region option").all_text_contents()
+
+
 async def test_a_download_holds_exactly_the_filtered_rows(seeded, services, page):
     await open_view(page, services, "?type=COM&departement=22&publishes=false")
     expected = await api_json(services, "/api/v1/organizations", type="COM", departement="22", publishes="false",
@@ -206,7 +234,16 @@ async def test_the_organisation_page_shows_its_datasets(seeded, services, page):
     await page.get_by_role("link", name="Quimper").click()
     await page.wait_for_selector("#vue[data-view=organisation][data-state=ready]")
     assert await page.text_content("#org-datasets") == "2"
-    assert "https://data.quimper.test" in (await page.text_content("#vue") or "")
+    assert await page.locator("ul.portals li").all_text_contents() == [
+        "https://data.quimper.test · udata (data.gouv.fr) · 2 jeux de données"
+    ]
+    titles = page.locator("ul.datasets li a")
+    assert await titles.all_text_contents() == ["Jeu qp-1", "Jeu qp-2"]
+    assert await titles.first.get_attribute("href") == "https://data.quimper.test/d/qp-1"
+    async with page.expect_download() as waiting:
+        await page.get_by_role("link", name="Télécharger la liste complète (CSV, 2 jeux)").click()
+    rows = list(csv.DictReader(io.StringIO(read(await (await waiting.value).path(), "utf-8-sig"))))
+    assert sorted(r["title"] for r in rows) == ["Jeu qp-1", "Jeu qp-2"]
     await no_serious_violations(page)
 
 

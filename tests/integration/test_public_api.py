@@ -168,8 +168,33 @@ async def test_stats_group_the_selection(referentiel, services, http):
     by_region = await get(http, f"{api}/api/v1/organizations/stats", params={"by": "region", "type": "DEP"})
     bretagne = next(g for g in by_region["data"] if g["key"] == "53")
     assert bretagne["label"] == "Bretagne" and bretagne["organizations"] == 4
+    communes = await get(http, f"{api}/api/v1/organizations/stats", params={"by": "region", "type": "COM"})
+    labels = {g["key"]: g["label"] for g in communes["data"]}
+    assert labels["987"] == "Polynésie française" and labels["53"] == "Bretagne"
+    assert [key for key, label in labels.items() if not label] == []
+    by_departement = await get(http, f"{api}/api/v1/organizations/stats", params={"by": "departement", "type": "COM"})
+    assert {g["key"]: g["label"] for g in by_departement["data"]}["975"] == "Saint-Pierre-et-Miquelon"
     bins = await get(http, f"{api}/api/v1/organizations/stats", params={"by": "population_bin", "type": "REG"})
     assert sum(g["organizations"] for g in bins["data"]) == 18
+
+
+async def test_the_card_lists_the_portals_of_the_organisation_s_datasets(referentiel, services, settings, http):
+    api = services["api"].url
+    commune = (await get(http, f"{api}/api/v1/organizations", params={"q": "josselin", "type": "COM"}))["data"][0]
+    publisher = Publisher(name="Josselin", siren=commune["siren"])
+    for remote_id, portal, source_id in (("jo-1", "https://data.josselin.test", "card-josselin"),
+                                         ("jo-2", "https://data.josselin.test", "card-josselin"),
+                                         ("jo-3", "https://data.morbihan.test", "card-morbihan")):  # fmt: skip
+        await publish(settings, discovered(remote_id, publisher, portal_url=portal, source_id=source_id))
+
+    async def portals():
+        card = await get(http, f"{api}/api/v1/organizations/{commune['siren']}")
+        return card["portals"] if sum(p["datasets"] for p in card["portals"]) == 3 else None
+
+    assert await wait_for(portals, timeout=60) == [
+        {"url": "https://data.josselin.test", "kind": "udata", "datasets": 2},
+        {"url": "https://data.morbihan.test", "kind": "udata", "datasets": 1},
+    ]
 
 
 async def test_the_openapi_document_lists_every_public_path(services, http):
