@@ -51,6 +51,17 @@ export const TECHNOLOGIES: Record<string, string> = {
   arcgis: "ArcGIS Hub",
 };
 
+/** The licence codes of shared/vocabulary.py, as the public knows them. */
+export const LICENCES: Record<string, string> = {
+  "licence-ouverte": "Licence Ouverte",
+  odbl: "ODbL",
+  "cc-by": "CC BY",
+  "cc-by-sa": "CC BY-SA",
+  cc0: "CC0",
+  autre: "autre licence",
+  "non-specifiee": "licence non précisée",
+};
+
 export const INDICATORS: Record<string, string> = {
   opening_rate: "Taux d'ouverture (collectivités obligées qui publient)",
   coverage_rate: "Population couverte",

@@ -15,6 +15,7 @@ const form = document.getElementById("filtres") as HTMLFormElement;
 const view = document.getElementById("vue") as HTMLElement;
 const count = document.getElementById("compte") as HTMLElement;
 const downloads = document.getElementById("telechargements") as HTMLElement;
+const moreFilters = document.getElementById("plus-de-filtres") as HTMLButtonElement;
 
 function options(select: HTMLSelectElement, entries: [string, string][]): void {
   replace(select, h("option", { value: "" }, "Tous"), ...entries.map(([value, label]) => h("option", { value }, label)));
@@ -44,6 +45,13 @@ function showFilters(): void {
     const field = form.elements.namedItem(name) as HTMLInputElement | HTMLSelectElement;
     field.value = state.filters[name] ?? "";
   }
+  labelMoreFilters();
+}
+
+/** The phone's fold of the filters says how many of them are set (the search apart). */
+function labelMoreFilters(): void {
+  const set = FILTERS.filter((name) => name !== "q" && state.filters[name]).length;
+  moreFilters.textContent = set ? `Plus de filtres (${set} actif${set > 1 ? "s" : ""})` : "Plus de filtres";
 }
 
 const update: Update = (patch) => {
@@ -59,6 +67,7 @@ function readForm(): void {
     if (value) filters[name] = value;
   }
   update({ filters, page: 1, view: state.view === "organisation" ? "table" : state.view, organisation: null });
+  labelMoreFilters();
 }
 
 function renderDownloads(): void {
@@ -130,6 +139,10 @@ form.addEventListener("submit", (event) => {
   readForm();
 });
 form.addEventListener("change", readForm);
+moreFilters.addEventListener("click", () => {
+  const expanded = form.classList.toggle("expanded");
+  moreFilters.setAttribute("aria-expanded", String(expanded));
+});
 let typing: number | undefined;
 (form.elements.namedItem("q") as HTMLInputElement).addEventListener("input", () => {
   clearTimeout(typing);

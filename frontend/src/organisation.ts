@@ -3,7 +3,7 @@ import * as Plot from "@observablehq/plot";
 import { getJson, type Page } from "./api";
 import { organisationForm } from "./contribute";
 import { asImage, h } from "./dom";
-import { dailyAxis, number, share, status, TECHNOLOGIES, TYPES } from "./format";
+import { dailyAxis, LICENCES, number, share, status, TECHNOLOGIES, TYPES } from "./format";
 
 interface Card {
   id: string;
@@ -41,6 +41,14 @@ function link(url: string | null | undefined, text: string): HTMLElement | strin
 
 function plural(n: number, one: string, many: string): string {
   return `${number(n)} ${n > 1 ? many : one}`;
+}
+
+/** A dataset: its title, linked to its page on a portal still listing it, its licence, its portals. */
+function datasetItem(dataset: Dataset): HTMLElement {
+  const live = dataset.sources.filter((s) => !s.withdrawn_at);
+  const licence = LICENCES[dataset.licence ?? "non-specifiee"] ?? dataset.licence;
+  return h("li", {}, link(live.find((s) => safeUrl(s.remote_url))?.remote_url, dataset.title),
+    h("span", { class: "meta" }, ` · ${licence} · ${plural(live.length, "portail", "portails")}`));
 }
 
 export async function renderOrganisation(target: HTMLElement, id: string): Promise<void> {
@@ -86,9 +94,7 @@ export async function renderOrganisation(target: HTMLElement, id: string): Promi
         : h("p", {}, "Aucun portail connu."),
       h("h3", {}, `Jeux de données (${number(datasets.total)})`),
       datasets.data.length
-        ? h("ul", { class: "datasets" }, ...datasets.data.map((d) =>
-            h("li", {}, link(d.sources.find((s) => !s.withdrawn_at)?.remote_url, d.title),
-              h("span", { class: "meta" }, ` · ${d.licence ?? "licence inconnue"} · ${plural(d.sources.length, "portail", "portails")}`))))
+        ? h("ul", { class: "datasets" }, ...datasets.data.map(datasetItem))
         : h("p", {}, "Aucun jeu de données trouvé."),
       datasets.total
         ? h("p", { class: "more" }, datasets.total > datasets.data.length ? `Les ${number(datasets.data.length)} premiers, par titre. ` : "",

@@ -240,6 +240,7 @@ async def test_the_organisation_page_shows_its_datasets(seeded, services, page):
     titles = page.locator("ul.datasets li a")
     assert await titles.all_text_contents() == ["Jeu qp-1", "Jeu qp-2"]
     assert await titles.first.get_attribute("href") == "https://data.quimper.test/d/qp-1"
+    assert await page.locator("ul.datasets li").first.text_content() == "Jeu qp-1 · licence non précisée · 1 portail"
     async with page.expect_download() as waiting:
         await page.get_by_role("link", name="Télécharger la liste complète (CSV, 2 jeux)").click()
     rows = list(csv.DictReader(io.StringIO(read(await (await waiting.value).path(), "utf-8-sig"))))
@@ -262,6 +263,16 @@ async def test_keyboard_and_phone(seeded, services, browser):
     await page.wait_for_function(f"document.querySelector('#compte').textContent.startsWith('{expected['total']} ')")
     names = await page.locator("table.organisations tbody th").all_text_contents()
     assert "Quimper" in names and len(names) == expected["total"], names
+
+    # The other filters are folded: the views and the first rows are on the first screen.
+    assert not await page.is_visible("#f-type")
+    assert (await page.locator("table.organisations").bounding_box() or {"y": 10_000})["y"] < 740
+    more = page.get_by_role("button", name="Plus de filtres")
+    await more.click()
+    assert await more.get_attribute("aria-expanded") == "true"
+    await page.select_option("#f-type", "COM")
+    await page.wait_for_url("**type=COM**")
+    await expect(more).to_have_text("Plus de filtres (1 actif)")
     await context.close()
 
 
