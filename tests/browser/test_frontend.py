@@ -273,6 +273,12 @@ async def test_keyboard_and_phone(seeded, services, browser):
     await page.select_option("#f-type", "COM")
     await page.wait_for_url("**type=COM**")
     await expect(more).to_have_text("Plus de filtres (1 actif)")
+
+    # A table of long names scrolls in its frame; the page itself never scrolls sideways.
+    await page.goto(f"{services['api'].url}/?type=CC&tri=-population")
+    await page.wait_for_selector("#vue[data-state=ready] table.organisations")
+    assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert await page.evaluate("(w => w.scrollWidth > w.clientWidth)(document.querySelector('.table-wrap'))")
     await context.close()
 
 
