@@ -2,7 +2,9 @@
 // the list of publishers no organisation was found for. Everything contributed is shown as text.
 import { getJson, type Page } from "./api";
 import { h, replace } from "./dom";
-import { number } from "./format";
+import { number, TYPES } from "./format";
+import type { State, Update } from "./state";
+import { pager } from "./table";
 
 export const ORGANISATION_FIELDS: Record<string, string> = {
   name: "Nom",
@@ -110,25 +112,51 @@ export interface UnmatchedPublisher {
   remote_id: string;
   sightings: number;
   reason: string | null;
-  candidates: { organization_id: string; name: string; confidence: number }[];
+  candidates: Candidate[];
 }
+
+interface Candidate {
+  organization_id: string;
+  name: string;
+  type: string | null;
+  departement: string | null;
+  confidence: number;
+}
+
+const PUBLISHERS_PER_PAGE = 20;
 
 /** For a publisher no organisation was found for: the SIREN (or SIRET) of the body behind it. */
 export function publisherForm(publisher: UnmatchedPublisher): HTMLFormElement {
   const n = forms + 1;
   const siren = h("input", { id: `contrib-siren-${n}`, name: "siren", type: "text", inputmode: "numeric", maxlength: 20,
     autocomplete: "off" });
+  // Homonyms (two communes named Buxerolles) are told apart by their type and département; one with
+  // a SIREN (its id) can be chosen in one click, the proposal still goes to moderation.
+  const candidates = publisher.candidates.slice(0, 5).map((candidate) => {
+    const label = `${candidate.name} (${[TYPES[candidate.type ?? ""] ?? candidate.type, candidate.departement].filter(Boolean).join(", ")})`;
+    if (!/^\d{9}$/.test(candidate.organization_id)) return h("li", {}, label);
+    const choose = h("button", { type: "button", "aria-label": `Choisir ${label}` }, "Choisir");
+    choose.addEventListener("click", () => {
+      siren.value = candidate.organization_id;
+      siren.focus();
+    });
+    return h("li", {}, `${label} · SIREN ${candidate.organization_id} `, choose);
+  });
+  const fields: HTMLElement[] = [h("label", { for: siren.id }, "SIREN ou SIRET de l'organisation"), siren];
+  if (candidates.length) fields.unshift(h("p", {}, "Organisations possibles :"), h("ul", { class: "candidates" }, ...candidates));
   const read = () => ({
     field: "publisher",
     value: siren.value,
     publisher: { portal_url: publisher.portal_url, name: publisher.name, remote_id: publisher.remote_id },
   });
-  return proposalForm(`Rattacher « ${publisher.name} »`, [h("label", { for: siren.id }, "SIREN ou SIRET de l'organisation"), siren], read);
+  return proposalForm(`Rattacher « ${publisher.name} »`, fields, read);
 }
 
-export async function renderPublishers(target: HTMLElement): Promise<void> {
+export async function renderPublishers(target: HTMLElement, state: State, update: Update): Promise<void> {
   target.dataset.state = "loading";
-  const page = await getJson<Page<UnmatchedPublisher>>("/api/v1/publishers/unmatched?page_size=50");
+  const page = await getJson<Page<UnmatchedPublisher>>(
+    `/api/v1/publishers/unmatched?page=${state.page}&page_size=${PUBLISHERS_PER_PAGE}`,
+  );
   replace(target,
     h("h2", {}, "Éditeurs non rattachés"),
     h("p", {}, `${number(page.total)} éditeurs trouvés sur les portails ne sont rattachés à aucune organisation. ` +
@@ -138,8 +166,8 @@ export async function renderPublishers(target: HTMLElement): Promise<void> {
           h("li", {},
             h("h3", {}, p.name),
             h("p", { class: "meta" }, `${p.portal_url} · vu ${number(p.sightings)} fois`),
-            p.candidates.length ? h("p", {}, `Candidats : ${p.candidates.slice(0, 3).map((c) => c.name).join(", ")}`) : null,
             publisherForm(p))))
-      : h("p", {}, "Aucun éditeur en attente."));
+      : h("p", {}, "Aucun éditeur en attente."),
+    page.total > page.page_size ? pager(page, update) : null);
   target.dataset.state = "ready";
 }

@@ -89,12 +89,14 @@ async function render(): Promise<void> {
   const mine = ++generation;
   markCurrentView();
   renderDownloads();
+  // Downloads are of the filtered organisations: beside their views only.
+  downloads.hidden = ["publishers", "moderation", "operations", "organisation"].includes(state.view);
   view.dataset.view = state.view;
   view.dataset.state = "loading"; // each view says "ready" once drawn (some load their code first)
   try {
     if (state.view === "publishers" || state.view === "moderation" || state.view === "operations") {
       count.textContent = "";
-      if (state.view === "publishers") await (await import("./contribute")).renderPublishers(view);
+      if (state.view === "publishers") await (await import("./contribute")).renderPublishers(view, state, update);
       else if (state.view === "moderation") (await import("./moderation")).renderModeration(view);
       else await (await import("./operations")).renderOperations(view);
       view.dataset.state = "ready";

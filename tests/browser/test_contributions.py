@@ -56,6 +56,20 @@ async def commune(services, name: str) -> dict[str, Any]:
         return await organisation(http, services["api"].url, name)
 
 
+async def unmatched(api: str, portal: str) -> tuple[int, dict[str, Any]]:
+    """The publisher listed as unmatched for `portal`, once it is, and the page of the publishers'
+    view that shows it (20 a page, most seen first)."""
+    async with aiohttp.ClientSession() as http:
+
+        async def found() -> tuple[int, dict[str, Any]] | None:
+            async with http.get(f"{api}/api/v1/publishers/unmatched", params={"page_size": 200}) as response:
+                listed = (await response.json())["data"]
+            index = next((i for i, p in enumerate(listed) if p["portal_url"] == portal), None)
+            return None if index is None else (index // 20 + 1, listed[index])
+
+        return await wait_for(found, timeout=30)  # type: ignore[no-any-return]
+
+
 async def test_a_correction_proposed_in_the_page_is_moderated_and_shown(referentiel, services, settings, page, token):
     api = services["api"].url
     vitre = await commune(services, "Vitré")
@@ -90,6 +104,43 @@ async def test_a_correction_proposed_in_the_page_is_moderated_and_shown(referent
     assert await wait_for(contact, timeout=20) == "https://www.vitre.bzh/contact"
 
 
+async def test_a_publisher_with_homonyms_is_linked_by_choosing_one_of_its_candidates(
+    referentiel, services, settings, page, token
+):
+    """Two communes are named Buxerolles: the publishers' page tells them apart and one click on the
+    right one fills its SIREN into the proposal. The list has pages: the publisher is found on its own."""
+    api, portal = services["api"].url, "http://buxerolles.test"
+    await publish(settings, discovered("bx-1", Publisher(name="Buxerolles"), portal_url=portal))
+    number, publisher = await unmatched(api, portal)
+    assert sorted(c["departement"] for c in publisher["candidates"]) == ["21", "86"]
+    vienne = next(c for c in publisher["candidates"] if c["departement"] == "86")
+    await known_to_contributions(settings, vienne["organization_id"])
+
+    await page.goto(f"{api}/?vue=publishers&page={number}")
+    await page.wait_for_selector("#vue[data-view=publishers][data-state=ready]")
+    item = page.locator("ul.publishers > li").filter(has_text=portal)
+    assert await item.locator("ul.candidates li").all_text_contents() == [
+        f"Buxerolles (Commune, {c['departement']}) · SIREN {c['organization_id']} Choisir"
+        for c in publisher["candidates"][:5]
+    ]
+    await item.get_by_role("button", name="Choisir Buxerolles (Commune, 86)").click()
+    assert await item.get_by_label("SIREN ou SIRET de l'organisation").input_value() == vienne["organization_id"]
+    await item.get_by_role("button", name="Envoyer la proposition").click()
+    reference = await item.locator("a.reference").text_content()
+    assert not await page.is_visible("#telechargements")  # the selection's downloads are not of this page
+    await no_serious_violations(page)
+
+    queue = {"status": "pending", "field": "publisher", "page_size": 200}
+    headers = {"Authorization": f"Bearer {token}"}
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(f"{api}/api/v1/contributions", params=queue, headers=headers) as response,
+    ):
+        proposals = {p["id"]: p for p in (await response.json())["data"]}
+    assert proposals[reference]["field"] == "publisher"
+    assert proposals[reference]["value"] == vienne["organization_id"]
+
+
 async def test_contributed_markup_stays_text_everywhere(referentiel, services, settings, page, token):
     """Names, comments and publishers carrying markup, accepted, then shown by the table, the cards,
     the organisation page, the publishers' list and the moderation page."""
@@ -118,18 +169,13 @@ async def test_contributed_markup_stays_text_everywhere(referentiel, services, s
                 return (await response.json())["name"] == hostile
 
         await wait_for(renamed, timeout=20)
-
-        async def listed():
-            async with http.get(f"{api}/api/v1/publishers/unmatched", params={"page_size": 200}) as response:
-                return publisher.name in {p["name"] for p in (await response.json())["data"]}
-
-        await wait_for(listed, timeout=20)
+    number, _ = await unmatched(api, "http://xss.test")
 
     for view in ("", "?vue=cards", f"?vue=organisation&organisation={fougeres['id']}"):
         query = f"{view}{'&' if view else '?'}q=Foug%C3%A8res&type=COM" if "organisation=" not in view else view
         await page.goto(f"{api}/{query}")
         await page.wait_for_function(f"document.querySelector('#vue').textContent.includes({hostile!r})")
-    await page.goto(f"{api}/?vue=publishers")
+    await page.goto(f"{api}/?vue=publishers&page={number}")
     await page.wait_for_selector("#vue[data-state=ready]")
     assert await page.get_by_role("heading", name=publisher.name, exact=True).count() == 1
     await no_serious_violations(page)
