@@ -16,6 +16,7 @@ const view = document.getElementById("vue") as HTMLElement;
 const count = document.getElementById("compte") as HTMLElement;
 const downloads = document.getElementById("telechargements") as HTMLElement;
 const moreFilters = document.getElementById("plus-de-filtres") as HTMLButtonElement;
+const layout = document.querySelector(".layout") as HTMLElement;
 
 function options(select: HTMLSelectElement, entries: [string, string][]): void {
   replace(select, h("option", { value: "" }, "Tous"), ...entries.map(([value, label]) => h("option", { value }, label)));
@@ -89,8 +90,10 @@ async function render(): Promise<void> {
   const mine = ++generation;
   markCurrentView();
   renderDownloads();
-  // Downloads are of the filtered organisations: beside their views only.
-  downloads.hidden = ["publishers", "moderation", "operations", "organisation"].includes(state.view);
+  // The filters and downloads are of organisations: shown beside their views only.
+  const ofOrganisations = !["publishers", "moderation", "operations"].includes(state.view);
+  layout.classList.toggle("unfiltered", !ofOrganisations);
+  downloads.hidden = !ofOrganisations || state.view === "organisation";
   view.dataset.view = state.view;
   view.dataset.state = "loading"; // each view says "ready" once drawn (some load their code first)
   try {

@@ -127,8 +127,12 @@ async def test_a_publisher_with_homonyms_is_linked_by_choosing_one_of_its_candid
     assert await item.get_by_label("SIREN ou SIRET de l'organisation").input_value() == vienne["organization_id"]
     await item.get_by_role("button", name="Envoyer la proposition").click()
     reference = await item.locator("a.reference").text_content()
-    assert not await page.is_visible("#telechargements")  # the selection's downloads are not of this page
+    # The filters and downloads of organisations are not of this page; back on the table they are.
+    assert not await page.is_visible("#telechargements") and not await page.is_visible("#filtres")
     await no_serious_violations(page)
+    await page.get_by_role("link", name="Tableau").click()
+    await page.wait_for_selector("#vue[data-view=table][data-state=ready]")
+    assert await page.is_visible("#telechargements") and await page.is_visible("#f-type")
 
     queue = {"status": "pending", "field": "publisher", "page_size": 200}
     headers = {"Authorization": f"Bearer {token}"}
