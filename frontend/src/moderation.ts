@@ -2,6 +2,7 @@
 // beside the registry's current value, and accept or reject it with a comment.
 import { h, replace } from "./dom";
 import { ORGANISATION_FIELDS } from "./contribute";
+import { number } from "./format";
 
 interface Queued {
   id: string;
@@ -61,7 +62,7 @@ export function renderModeration(target: HTMLElement): void {
     target.dataset.state = "loading";
     try {
       const page = (await call(`/api/v1/contributions?status=${status.value}&page_size=100`, token.value.trim())) as { data: Queued[]; total: number };
-      replace(queue, h("p", {}, `${page.total} proposition(s)`), ...page.data.map((p) => item(p, token.value.trim(), load)));
+      replace(queue, h("p", {}, queueSummary(page.total, page.data.length)), ...page.data.map((p) => item(p, token.value.trim(), load)));
     } catch (error) {
       replace(queue, h("p", { role: "alert", class: "error" }, `Accès refusé : ${(error as Error).message}`));
     }
@@ -75,6 +76,12 @@ export function renderModeration(target: HTMLElement): void {
   replace(target, h("h2", {}, "Modération des contributions"), form, queue);
   target.dataset.state = "ready";
   if (token.value) void load();
+}
+
+/** "3 propositions", or, past a page, which of them are shown (the oldest first, as the API sorts). */
+function queueSummary(total: number, shownCount: number): string {
+  const count = `${number(total)} proposition${total > 1 ? "s" : ""}`;
+  return shownCount < total ? `${count} ; les ${number(shownCount)} plus anciennes ci-dessous.` : count;
 }
 
 function item(p: Queued, token: string, reload: () => Promise<void>): HTMLElement {

@@ -90,6 +90,18 @@ async def test_a_correction_proposed_in_the_page_is_moderated_and_shown(referent
     await page.get_by_role("button", name="Afficher").click()
     proposal = page.locator(f"article.proposal[data-id='{reference}']")
     await proposal.wait_for()
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(
+            f"{api}/api/v1/contributions",
+            params={"status": "pending", "page_size": 1},
+            headers={"Authorization": f"Bearer {token}"},
+        ) as response,  # fmt: skip
+    ):
+        pending = (await response.json())["total"]
+    assert pending <= 100  # one page: the summary is the count alone
+    summary = await page.locator("#moderation-queue > p").first.text_content()
+    assert summary == f"{pending} proposition{'s' if pending > 1 else ''}"
     assert await proposal.locator("dd.proposed").text_content() == "https://www.vitre.bzh/contact"
     assert ATTACKS[0] in (await proposal.text_content() or "")  # shown as the characters typed
     await no_serious_violations(page)
