@@ -96,7 +96,7 @@ async def test_a_correction_proposed_in_the_page_is_moderated_and_shown(referent
             f"{api}/api/v1/contributions",
             params={"status": "pending", "page_size": 1},
             headers={"Authorization": f"Bearer {token}"},
-        ) as response,  # fmt: skip
+        ) as response,
     ):
         pending = (await response.json())["total"]
     assert pending <= 100  # one page: the summary is the count alone
