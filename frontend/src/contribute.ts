@@ -159,15 +159,20 @@ export async function renderPublishers(target: HTMLElement, state: State, update
   );
   replace(target,
     h("h2", {}, "Éditeurs non rattachés"),
-    h("p", {}, `${number(page.total)} éditeurs trouvés sur les portails ne sont rattachés à aucune organisation. ` +
-      "Si vous connaissez l'organisation derrière l'un d'eux, indiquez son SIREN."),
+    h("p", {}, page.total > 1
+      ? `${number(page.total)} éditeurs trouvés sur les portails ne sont rattachés à aucune organisation. ` +
+        "Si vous connaissez l'organisation derrière l'un d'eux, indiquez son SIREN."
+      : page.total === 1
+        ? "1 éditeur trouvé sur les portails n'est rattaché à aucune organisation. " +
+          "Si vous connaissez l'organisation derrière lui, indiquez son SIREN."
+        : "Tous les éditeurs trouvés sur les portails sont rattachés à une organisation."),
     page.data.length
       ? h("ul", { class: "publishers" }, ...page.data.map((p) =>
           h("li", {},
             h("h3", {}, p.name),
             h("p", { class: "meta" }, `${p.portal_url} · vu ${number(p.sightings)} fois`),
             publisherForm(p))))
-      : h("p", {}, "Aucun éditeur en attente."),
+      : page.total ? h("p", {}, "Aucun éditeur sur cette page.") : null,
     page.total > page.page_size ? pager(page, update) : null);
   target.dataset.state = "ready";
 }

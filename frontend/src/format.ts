@@ -6,6 +6,11 @@ const percent = new Intl.NumberFormat("fr-FR", { style: "percent", maximumFracti
 export const number = (value: number | null | undefined): string => (value == null ? "—" : integer.format(value));
 export const share = (value: number | null | undefined): string => (value == null ? "—" : percent.format(value));
 
+/** "0 jeu", "1 jeu", "2 jeux": French counts are singular up to 1. */
+export function plural(n: number, one: string, many: string): string {
+  return `${number(n)} ${n > 1 ? many : one}`;
+}
+
 const day = new Intl.DateTimeFormat("fr-FR", { day: "numeric", month: "short", year: "numeric", timeZone: "UTC" });
 
 /** Plot's x axis over daily snapshots, in French: one tick per day when they are few (Plot's own

@@ -2,7 +2,7 @@
 // beside the registry's current value, and accept or reject it with a comment.
 import { h, replace } from "./dom";
 import { ORGANISATION_FIELDS } from "./contribute";
-import { number } from "./format";
+import { number, plural } from "./format";
 
 interface Queued {
   id: string;
@@ -80,7 +80,7 @@ export function renderModeration(target: HTMLElement): void {
 
 /** "3 propositions", or, past a page, which of them are shown (the oldest first, as the API sorts). */
 function queueSummary(total: number, shownCount: number): string {
-  const count = `${number(total)} proposition${total > 1 ? "s" : ""}`;
+  const count = plural(total, "proposition", "propositions");
   return shownCount < total ? `${count} ; les ${number(shownCount)} plus anciennes ci-dessous.` : count;
 }
 

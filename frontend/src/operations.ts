@@ -1,7 +1,7 @@
 // The operators' page: each source's last harvest, the consumers' lag, the dead letters waiting.
 import { getJson } from "./api";
 import { h, replace } from "./dom";
-import { number } from "./format";
+import { number, plural } from "./format";
 
 interface Status {
   sources: { id: string; name: string; family: string; status: string | null; items_seen: number | null;
@@ -27,8 +27,8 @@ export async function renderOperations(target: HTMLElement): Promise<void> {
   const waiting = status.dead_letters.reduce((sum, d) => sum + d.messages, 0);
   replace(target,
     h("h2", {}, "Exploitation"),
-    h("p", {}, `${number(status.sources.length)} sources · ${number(waiting)} message(s) en lettre morte · ` +
-      `retard total ${number(status.lag.reduce((sum, g) => sum + g.lag, 0))} message(s)`),
+    h("p", {}, `${plural(status.sources.length, "source", "sources")} · ${plural(waiting, "message", "messages")} en lettre morte · ` +
+      `retard total ${plural(status.lag.reduce((sum, g) => sum + g.lag, 0), "message", "messages")}`),
     table("Sources et dernière moisson", ["Source", "Famille", "Statut", "Jeux vus", "Erreurs", "Fin", "Message"],
       status.sources.map((s) => [s.name, s.family, s.status ? RUN_STATUS[s.status] ?? s.status : "jamais moissonnée",
         s.items_seen ?? 0, s.errors ?? 0, s.finished_at ? new Date(s.finished_at).toLocaleString("fr-FR") : "", s.message ?? ""]),

@@ -3,7 +3,7 @@ import * as Plot from "@observablehq/plot";
 import { getJson, type Page } from "./api";
 import { organisationForm } from "./contribute";
 import { asImage, h } from "./dom";
-import { dailyAxis, LICENCES, number, share, status, TECHNOLOGIES, TYPES } from "./format";
+import { dailyAxis, LICENCES, number, plural, share, status, TECHNOLOGIES, TYPES } from "./format";
 
 interface Card {
   id: string;
@@ -37,10 +37,6 @@ function safeUrl(url: string | null | undefined): string | null {
 function link(url: string | null | undefined, text: string): HTMLElement | string {
   const safe = safeUrl(url);
   return safe ? h("a", { href: safe, rel: "noopener" }, text) : text;
-}
-
-function plural(n: number, one: string, many: string): string {
-  return `${number(n)} ${n > 1 ? many : one}`;
 }
 
 /** A dataset: its title, linked to its page on a portal still listing it, its licence, its portals. */

@@ -290,4 +290,9 @@ async def test_the_operations_page_shows_sources_lag_and_dead_letters(seeded, se
     assert await page.locator("#operations-lag tbody tr").count() >= 1
     topics = await page.locator("#operations-dlq tbody tr td:first-child").all_text_contents()
     assert topics == [d["topic"] for d in status["dead_letters"]]
+    sources, waiting = len(status["sources"]), sum(d["messages"] for d in status["dead_letters"])
+    summary = await page.locator("#vue > p").first.text_content() or ""
+    assert summary.startswith(
+        f"{sources} source{'s' if sources > 1 else ''} · {waiting} message{'s' if waiting > 1 else ''}"
+    )
     await no_serious_violations(page)
