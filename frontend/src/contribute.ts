@@ -133,7 +133,8 @@ export function publisherForm(publisher: UnmatchedPublisher): HTMLFormElement {
   // Homonyms (two communes named Buxerolles) are told apart by their type and département; one with
   // a SIREN (its id) can be chosen in one click, the proposal still goes to moderation.
   const candidates = publisher.candidates.slice(0, 5).map((candidate) => {
-    const label = `${candidate.name} (${[TYPES[candidate.type ?? ""] ?? candidate.type, candidate.departement].filter(Boolean).join(", ")})`;
+    const details = [TYPES[candidate.type ?? ""] ?? candidate.type, candidate.departement].filter(Boolean).join(", ");
+    const label = details ? `${candidate.name} (${details})` : candidate.name;
     if (!/^\d{9}$/.test(candidate.organization_id)) return h("li", {}, label);
     const choose = h("button", { type: "button", "aria-label": `Choisir ${label}` }, "Choisir");
     choose.addEventListener("click", () => {

@@ -2,7 +2,7 @@
 import { getJson, type Organisation, type Page } from "./api";
 import { renderCards } from "./cards";
 import { h, replace } from "./dom";
-import { BINS, number, TECHNOLOGIES, TYPES } from "./format";
+import { BINS, number, plural, TECHNOLOGIES, TYPES } from "./format";
 import { renderMap } from "./map";
 import { apiQuery, FILTERS, fromUrl, toUrl, type State, type Update } from "./state";
 import { renderTable } from "./table";
@@ -52,7 +52,7 @@ function showFilters(): void {
 /** The phone's fold of the filters says how many of them are set (the search apart). */
 function labelMoreFilters(): void {
   const set = FILTERS.filter((name) => name !== "q" && state.filters[name]).length;
-  moreFilters.textContent = set ? `Plus de filtres (${set} actif${set > 1 ? "s" : ""})` : "Plus de filtres";
+  moreFilters.textContent = set ? `Plus de filtres (${plural(set, "actif", "actifs")})` : "Plus de filtres";
 }
 
 const update: Update = (patch) => {
