@@ -17,6 +17,12 @@ interface Card {
   website?: string | null;
   indicators: Record<string, number | null>;
   portals: { url: string; kind: string; datasets: number }[]; // those listing its datasets now
+  history: { daily: Snapshot[]; editions: Snapshot[] };
+}
+
+interface Snapshot {
+  at: string;
+  values: Record<string, number | null>;
 }
 
 interface Dataset {
@@ -50,16 +56,13 @@ function datasetItem(dataset: Dataset): HTMLElement {
 export async function renderOrganisation(target: HTMLElement, id: string): Promise<void> {
   target.dataset.state = "loading";
   const encoded = encodeURIComponent(id);
-  const [card, datasets, history] = await Promise.all([
+  const [card, datasets] = await Promise.all([
     getJson<Card>(`/api/v1/organizations/${encoded}`),
     getJson<Page<Dataset>>(`/api/v1/organizations/${encoded}/datasets?page_size=${SHOWN}`),
-    getJson<{ series: { at: string; values: Record<string, number | null> }[] }>(
-      `/api/v1/indicators/history?scope=organization&id=${encoded}&indicator=datasets`,
-    ),
   ]);
   const values = card.indicators;
   const website = safeUrl(card.website);
-  const points = history.series.filter((s) => s.values.datasets != null).map((s) => ({ date: new Date(s.at), value: s.values.datasets as number }));
+  const points = card.history.daily.filter((s) => s.values.datasets != null).map((s) => ({ date: new Date(s.at), value: s.values.datasets as number }));
   const chart = Plot.plot({
     height: 180,
     x: dailyAxis(points.map((p) => p.date)),

@@ -117,6 +117,9 @@ async def resolve_id(conn: asyncpg.Connection, any_id: str) -> str | None:
     return str(row["successor_id"]) if row["status"] == "replaced" and row["successor_id"] else str(row["id"])
 
 
+CARD_HISTORY_DAYS = 366  # the card's daily history: the last days its values changed (all: /indicators/history)
+
+
 async def organization_card(conn: asyncpg.Connection, organization_id: str) -> dict[str, Any] | None:
     row = await conn.fetchrow(
         f"""SELECT o.state, v."values" AS indicators, v.computed_at
@@ -130,6 +133,10 @@ async def organization_card(conn: asyncpg.Connection, organization_id: str) -> d
     card["indicators"] = json.loads(row["indicators"]) if row["indicators"] else {}
     card["indicators_computed_at"] = row["computed_at"].isoformat() if row["computed_at"] else None
     card["portals"] = await organization_portals(conn, organization_id)
+    card["history"] = {
+        "daily": (await indicator_history(conn, "organization", organization_id, "daily", ()))[-CARD_HISTORY_DAYS:],
+        "editions": await indicator_history(conn, "organization", organization_id, "edition", ()),
+    }
     return card
 
 

@@ -178,7 +178,7 @@ async def test_stats_group_the_selection(referentiel, services, http):
     assert sum(g["organizations"] for g in bins["data"]) == 18
 
 
-async def test_the_card_lists_the_portals_of_the_organisation_s_datasets(referentiel, services, settings, http):
+async def test_the_card_lists_the_portals_and_the_history_of_the_organisation(referentiel, services, settings, http):
     api = services["api"].url
     commune = (await get(http, f"{api}/api/v1/organizations", params={"q": "josselin", "type": "COM"}))["data"][0]
     publisher = Publisher(name="Josselin", siren=commune["siren"])
@@ -187,14 +187,20 @@ async def test_the_card_lists_the_portals_of_the_organisation_s_datasets(referen
                                          ("jo-3", "https://data.morbihan.test", "card-morbihan")):  # fmt: skip
         await publish(settings, discovered(remote_id, publisher, portal_url=portal, source_id=source_id))
 
-    async def portals():
+    async def counted():
         card = await get(http, f"{api}/api/v1/organizations/{commune['siren']}")
-        return card["portals"] if sum(p["datasets"] for p in card["portals"]) == 3 else None
+        return card if card["indicators"].get("datasets") == 3 else None
 
-    assert await wait_for(portals, timeout=60) == [
+    card = await wait_for(counted, timeout=60)
+    assert card["portals"] == [
         {"url": "https://data.josselin.test", "kind": "udata", "datasets": 2},
         {"url": "https://data.morbihan.test", "kind": "udata", "datasets": 1},
     ]
+    # Its history: today's snapshot holds the values the card shows; editions are by year.
+    today = card["history"]["daily"][-1]
+    assert today["at"] == card["indicators_computed_at"][:10]
+    assert today["values"]["datasets"] == 3 and today["values"]["platforms"] == 2
+    assert all(len(edition["at"]) == 4 and edition["at"].isdigit() for edition in card["history"]["editions"])
 
 
 async def test_the_openapi_document_lists_every_public_path(services, http):
