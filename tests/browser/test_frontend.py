@@ -273,6 +273,7 @@ async def test_keyboard_and_phone(seeded, services, browser):
     await page.select_option("#f-type", "COM")
     await page.wait_for_url("**type=COM**")
     await expect(more).to_have_text("Plus de filtres (1 actif)")
+    await no_serious_violations(page)
 
     # A table of long names scrolls in its frame; the page itself never scrolls sideways.
     await page.goto(f"{services['api'].url}/?type=CC&tri=-population")
