@@ -46,7 +46,6 @@ function showFilters(): void {
     const field = form.elements.namedItem(name) as HTMLInputElement | HTMLSelectElement;
     field.value = state.filters[name] ?? "";
   }
-  labelMoreFilters();
 }
 
 /** The phone's fold of the filters says how many of them are set (the search apart). */
@@ -68,7 +67,6 @@ function readForm(): void {
     if (value) filters[name] = value;
   }
   update({ filters, page: 1, view: state.view === "organisation" ? "table" : state.view, organisation: null });
-  labelMoreFilters();
 }
 
 function renderDownloads(): void {
@@ -86,18 +84,21 @@ function markCurrentView(): void {
   }
 }
 
+const NOT_OF_ORGANISATIONS: State["view"][] = ["publishers", "moderation", "operations"];
+
 async function render(): Promise<void> {
   const mine = ++generation;
   markCurrentView();
   renderDownloads();
+  labelMoreFilters();
   // The filters and downloads are of organisations: shown beside their views only.
-  const ofOrganisations = !["publishers", "moderation", "operations"].includes(state.view);
+  const ofOrganisations = !NOT_OF_ORGANISATIONS.includes(state.view);
   layout.classList.toggle("unfiltered", !ofOrganisations);
   downloads.hidden = !ofOrganisations || state.view === "organisation";
   view.dataset.view = state.view;
   view.dataset.state = "loading"; // each view says "ready" once drawn (some load their code first)
   try {
-    if (state.view === "publishers" || state.view === "moderation" || state.view === "operations") {
+    if (!ofOrganisations) {
       count.textContent = "";
       if (state.view === "publishers") await (await import("./contribute")).renderPublishers(view, state, update);
       else if (state.view === "moderation") (await import("./moderation")).renderModeration(view);

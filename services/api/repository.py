@@ -134,7 +134,7 @@ async def organization_card(conn: asyncpg.Connection, organization_id: str) -> d
     card["indicators_computed_at"] = row["computed_at"].isoformat() if row["computed_at"] else None
     card["portals"] = await organization_portals(conn, organization_id)
     card["history"] = {
-        "daily": (await indicator_history(conn, "organization", organization_id, "daily", ()))[-CARD_HISTORY_DAYS:],
+        "daily": await indicator_history(conn, "organization", organization_id, "daily", (), CARD_HISTORY_DAYS),
         "editions": await indicator_history(conn, "organization", organization_id, "edition", ()),
     }
     return card
@@ -185,17 +185,20 @@ async def current_indicators(conn: asyncpg.Connection, scope: str, scope_id: str
 
 
 async def indicator_history(
-    conn: asyncpg.Connection, scope: str, scope_id: str, kind: str, names: tuple[str, ...]
+    conn: asyncpg.Connection,
+    scope: str,
+    scope_id: str,
+    kind: str,
+    names: tuple[str, ...],
+    latest: int | None = None,
 ) -> list[dict[str, Any]]:
-    """[{date or year, values}] in time order, values restricted to `names` when given."""
-    if kind == "edition":
-        sql = """SELECT year::text AS at, "values" FROM indicators.editions
-                 WHERE scope = $1 AND scope_id = $2 ORDER BY year"""
-    else:
-        sql = """SELECT day::text AS at, "values" FROM indicators.snapshots
-                 WHERE scope = $1 AND scope_id = $2 ORDER BY day"""
+    """[{date or year, values}] in time order, values restricted to `names` when given; only the
+    `latest` entries when given (read newest first, so the older ones are never fetched)."""
+    column, table = ("year", "editions") if kind == "edition" else ("day", "snapshots")
+    sql = f"""SELECT {column}::text AS at, "values" FROM indicators.{table}
+              WHERE scope = $1 AND scope_id = $2 ORDER BY {column} DESC LIMIT $3"""  # LIMIT NULL: all
     series = []
-    for row in await conn.fetch(sql, scope, scope_id):
+    for row in reversed(await conn.fetch(sql, scope, scope_id, latest)):
         values = json.loads(row["values"])
         series.append({"at": row["at"], "values": {n: values.get(n) for n in names} if names else values})
     return series
