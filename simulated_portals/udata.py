@@ -169,6 +169,16 @@ CSV_COLUMNS = (
 )
 
 
+# udata's ResourcesCsvAdapter (udata/core/dataset/csv.py), in its order.
+RESOURCE_CSV_COLUMNS = (
+    "dataset.id", "dataset.title", "dataset.slug", "dataset.url", "dataset.organization", "dataset.organization_id",
+    "dataset.license", "dataset.private", "dataset.archived", "id", "url", "title", "description", "filetype", "type",
+    "format", "mime", "filesize", "checksum.type", "checksum.value", "created_at", "modified", "downloads",
+    "harvest.issued_at", "harvest.modified_at", "harvest.last_update", "schema_name", "schema_version", "preview_url",
+    "extras",
+)  # fmt: skip
+
+
 def csv_routes(world: World) -> list[web.RouteDef]:
     """`/api/1/site/datasets.csv` and `/organizations.csv`: the daily exports of a whole udata site,
     `;`-separated, as data.gouv.fr publishes them."""
@@ -216,8 +226,32 @@ def csv_routes(world: World) -> list[web.RouteDef]:
             writer.writerow((publisher.remote_id, publisher.name, publisher.remote_id, publisher.siret or ""))
         return web.Response(text=out.getvalue(), content_type="text/csv", charset="utf-8")
 
+    async def resources_csv(request: web.Request) -> web.Response:
+        """One row per file, its dataset's fields first (udata's `ResourcesCsvAdapter`)."""
+        portal = portal_of(request, world)
+        base = _base(request, portal)
+        items = [(portal, i) for i in range(portal.size)]
+        if portal.slug == world.datagouv_slug:
+            items += world.mirrors
+        out = io.StringIO()
+        writer = csv.writer(out, delimiter=";", quotechar='"', quoting=csv.QUOTE_MINIMAL)
+        writer.writerow(RESOURCE_CSV_COLUMNS)
+        for p, i in items:
+            row = _dataset(dataset(p, i), base, mirrored=p is not portal, request=request)
+            for n, file in enumerate(row["resources"]):
+                schema = file.get("schema") or {}
+                writer.writerow(
+                    [row["id"], row["title"], row["slug"], row["page"], row["organization"]["name"],
+                     row["organization"]["id"], row["license"], "False", "False", f"{row['id']}-{n}", file["url"],
+                     file.get("title") or "", "", "remote", "main", file["format"] or "", "", "", "", "",
+                     row["created_at"], row["last_modified"], "0", "", "", "", schema.get("name") or "",
+                     schema.get("version") or "", "", "{}"]
+                )  # fmt: skip
+        return web.Response(text=out.getvalue(), content_type="text/csv", charset="utf-8")
+
     prefix = "/{family:udata}/{slug}/api/1/site"
     return [
+        web.get(f"{prefix}/resources.csv", with_quirks(world, resources_csv)),
         web.get(f"{prefix}/datasets.csv", with_quirks(world, datasets_csv)),
         web.get(f"{prefix}/organizations.csv", with_quirks(world, organizations_csv)),
     ]

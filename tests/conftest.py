@@ -13,12 +13,14 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from shared.auth import token_hash
 from shared.bootstrap import bootstrap_database, delete_topics, drop_database, ensure_topics
 from shared.identifiers import with_luhn_digit
 from shared.settings import Settings
 from simulated_portals.app import build_app
 from simulated_portals.catalogue import PortalSpec, Publisher, World, build_world, stable_hex
-from tests.support.processes import ServiceProcess, all_services, ensure_infrastructure, isolated_settings
+from tests.support.db import connect_as
+from tests.support.processes import ServiceProcess, all_services, ensure_infrastructure, isolated_settings, run_module
 from tests.support.quirky import QUIRKY_PORTALS
 from tests.support.referentiel import load_and_wait
 
@@ -105,6 +107,20 @@ async def portal(settings: Settings, world: World) -> AsyncIterator[str]:
     await site.start()
     yield f"http://{settings.http_host}:{settings.simulator_port}"
     await runner.cleanup()
+
+
+@pytest.fixture(scope="session")
+async def operator(services, settings: Settings) -> dict[str, str]:
+    """A token made by the documented command, as an operator would."""
+    token = (
+        await run_module(settings, "services.contributions", "tokens", "create", "--role", "operator", "--name", "test")
+    ).strip()
+    assert token.startswith("obs_")
+    conn = await connect_as(settings, "contributions")
+    stored = await conn.fetchval("SELECT token_hash FROM contributions.tokens WHERE name = 'test'")
+    await conn.close()
+    assert stored == token_hash(token)  # only the hash is kept
+    return {"Authorization": f"Bearer {token}"}
 
 
 @pytest.fixture

@@ -9,59 +9,13 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from services.harvester import vocabularies
 from shared.events import DatasetDiscovered, SerialisedEvent, pydantic_style_json
 from shared.vocabulary import LICENCES
 
 JsonObject = dict[str, Any]
 
 LICENCE_VOCABULARY = LICENCES
-LICENCE_KEYS = {
-    "fr-lo": "licence-ouverte",
-    "lov2": "licence-ouverte",
-    "etalab-2.0": "licence-ouverte",
-    "odc-odbl": "odbl",
-    "odbl": "odbl",
-    "cc-by": "cc-by",
-    "cc-by-4.0": "cc-by",
-    "cc-by-sa": "cc-by-sa",
-    "cc-by-sa-4.0": "cc-by-sa",
-    "cc0": "cc0",
-    "cc-zero": "cc0",
-    "odc-pddl": "cc0",
-    "notspecified": "non-specifiee",
-}
-# Free text and URLs as portals write them, first match wins.
-LICENCE_WORDS = (
-    ("licence-ouverte", ("licence ouverte", "licence-ouverte", "open licence", "etalab")),
-    ("odbl", ("odbl", "open database", "opendatacommons.org/licenses/odbl")),
-    ("cc-by-sa", ("cc-by-sa", "cc by-sa", "by-sa")),
-    ("cc0", ("cc0", "publicdomain/zero")),
-    ("cc-by", ("cc-by", "cc by", "creativecommons.org/licenses/by/")),
-)
-FORMATS = {
-    "csv": "csv",
-    "text/csv": "csv",
-    "json": "json",
-    "application/json": "json",
-    "geojson": "geojson",
-    "application/geo+json": "geojson",
-    "xlsx": "xlsx",
-    "xls": "xls",
-    "ods": "ods",
-    "pdf": "pdf",
-    "application/pdf": "pdf",
-    "shp": "shp",
-    "shapefile": "shp",
-    "esri shapefile": "shp",
-    "zip": "zip",
-    "xml": "xml",
-    "gtfs": "gtfs",
-    "kml": "kml",
-    "api": "api",
-    "wms": "wms",
-    "wfs": "wfs",
-    "txt": "txt",
-}
 SCHEMA_URL = re.compile(r"^https?://schema\.data\.gouv\.fr/schemas/(?P<name>[^/]+/[^/]+)/(?P<version>[^/]+)/")
 TAGS = re.compile(r"<[^>]+>")
 # Control characters that are not whitespace (NUL, BEL...): portals' exports leave some in titles,
@@ -81,24 +35,11 @@ def clean_text(raw: Any) -> str | None:
 
 
 def normalise_licence(raw: Any) -> str | None:
-    text = clean_text(raw)
-    if not text:
-        return None
-    key = text.lower()
-    if key in LICENCE_KEYS:
-        return LICENCE_KEYS[key]
-    for licence, words in LICENCE_WORDS:
-        if any(word in key for word in words):
-            return licence
-    return "autre"
+    return vocabularies.normalise_licence(clean_text(raw))
 
 
 def normalise_format(raw: Any) -> str | None:
-    text = clean_text(raw)
-    if not text:
-        return None
-    key = text.lower().lstrip(".")
-    return FORMATS.get(key, key)
+    return vocabularies.normalise_format(clean_text(raw))
 
 
 def schema_of(raw: Any) -> JsonObject | None:
@@ -181,6 +122,7 @@ def discovered(
     clean_title = clean_text(title)
     if not clean_title:
         raise ValueError("dataset without a title")
+    odf_themes, other_themes = vocabularies.split_themes(t for t in (clean_text(x) for x in themes) if t)
     if territory and not publisher["departement"]:
         publisher = {**publisher, "departement": territory}
     described: JsonObject = {  # HASHED_FIELDS, in the model's order
@@ -189,8 +131,8 @@ def discovered(
         "title": clean_title,
         "description": clean_text(description),
         "licence": normalise_licence(licence),
-        "themes": sorted({t for t in (clean_text(x) for x in themes) if t}),
-        "tags": sorted({t for t in (clean_text(x) for x in tags) if t}),
+        "themes": odf_themes,
+        "tags": sorted({t for t in (clean_text(x) for x in [*tags, *other_themes]) if t}),
         "resources": [r for r in resources if r is not None],
         "created": parse_date(created),
         "modified": parse_date(modified),

@@ -13,13 +13,13 @@ from datetime import datetime, timedelta
 from functools import cached_property
 
 from shared.population import population_bin
+from shared.vocabulary import OPEN_LICENCES
 
 Values = dict[str, float | int | None]
 Scope = tuple[str, str]  # (scope, scope id)
 NATIONAL: Scope = ("national", "FR")
 
 OPEN_FORMATS = frozenset({"csv", "json", "geojson", "xml", "ods", "kml", "gml", "gtfs", "shp", "wfs"})
-OPEN_LICENCES = frozenset({"licence-ouverte", "odbl", "cc-by", "cc-by-sa", "cc0"})
 COLLECTIVITE_TYPES = frozenset({"COM", "CC", "CA", "CU", "MET", "EPT", "DEP", "REG", "COLOM"})
 ASSOCIATED_TYPES = frozenset({"AGCT", "OACT", "DSPT"})
 EPCI_TYPES = frozenset({"CC", "CA", "CU", "MET", "EPT"})

@@ -6,53 +6,14 @@ import json
 
 import pytest
 
-from shared.auth import token_hash
 from shared.settings import Settings
 from simulated_portals.app import source_url
 from simulated_portals.catalogue import PortalSpec, World, dataset
 from tests.support.db import connect_as
+from tests.support.harvest import add_source, events_of, run
 from tests.support.kafka import read_all, wait_for
-from tests.support.processes import run_module
 
 pytestmark = pytest.mark.integration
-FINAL = {"done", "done-errors", "partial", "failed"}
-
-
-@pytest.fixture(scope="module")
-async def operator(services, settings: Settings) -> dict[str, str]:
-    """A token made by the documented command, as an operator would."""
-    token = (
-        await run_module(settings, "services.contributions", "tokens", "create", "--role", "operator", "--name", "test")
-    ).strip()
-    assert token.startswith("obs_")
-    conn = await connect_as(settings, "contributions")
-    stored = await conn.fetchval("SELECT token_hash FROM contributions.tokens WHERE name = 'test'")
-    await conn.close()
-    assert stored == token_hash(token)  # only the hash is kept
-    return {"Authorization": f"Bearer {token}"}
-
-
-async def add_source(http, harvester: str, operator, source_id: str, url: str, family: str) -> None:
-    body = {"id": source_id, "url": url, "family": family, "name": f"Test {source_id}", "schedule": "@manual"}
-    async with http.post(f"{harvester}/api/v1/sources", json=body, headers=operator) as response:
-        assert response.status == 201, await response.text()
-
-
-async def run(http, harvester: str, operator, source_id: str, mode: str = "full", timeout: float = 120):
-    async with http.post(
-        f"{harvester}/api/v1/harvest/runs", json={"source_id": source_id, "mode": mode}, headers=operator
-    ) as response:
-        assert response.status == 202, await response.text()
-        run_id = (await response.json())["run_id"]
-
-    async def finished():
-        async with http.get(f"{harvester}/api/v1/harvest/runs/{run_id}") as response:
-            if response.status != 200:
-                return None
-            body = await response.json()
-            return body if body["status"] in FINAL else None
-
-    return await wait_for(finished, timeout=timeout, interval=0.3)
 
 
 async def harvest(http, services, operator, world: World, portal: str, spec: PortalSpec, mode: str = "full"):
@@ -66,15 +27,6 @@ async def harvest(http, services, operator, world: World, portal: str, spec: Por
         spec.family,
     )
     return await run(http, services["harvester"].url, operator, source_id, mode)
-
-
-async def events_of(settings: Settings, run_ids: set[str]) -> dict[str, list[dict]]:
-    by_run: dict[str, list[dict]] = {run_id: [] for run_id in run_ids}
-    for record in await read_all(settings, "harvest.datasets", idle_ms=800):
-        event = json.loads(record.value)
-        if event.get("run_id") in by_run:
-            by_run[event["run_id"]].append(event)
-    return by_run
 
 
 def expected_remote_id(portal: str, spec: PortalSpec, index: int) -> str:

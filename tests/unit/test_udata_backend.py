@@ -123,3 +123,20 @@ async def test_the_site_export_gives_every_dataset_with_its_origin_and_publisher
     siret_of = {p.remote_id: p.siret for spec in world.portals for p in spec.publishers}
     assert all(i.event.publisher.siren == siren_from(siret_of[i.event.publisher.remote_id]) for i in items)
     assert any(i.event.publisher.siren for i in items)
+
+
+async def test_the_site_export_gives_each_dataset_its_files_from_resources_csv():
+    """The same datasets read from the API and from the exports have the same files, formats and schemas."""
+    from simulated_portals.catalogue import build_world
+
+    world = build_world(portals=3, datasets_per_portal=20, seed=5, referentiel=None)
+    datagouv = world.portal("udata", "datagouv")
+    async with TestServer(build_app(world)) as server, aiohttp.ClientSession() as session:
+        runs = {}
+        for kind, path in (("api", datagouv.path), ("export", f"{datagouv.path}/api/1/site/datasets.csv")):
+            source = Source(id="s", url=str(server.make_url(path)), family="udata", name=kind)
+            backend = UdataBackend(Fetcher(session, POLICY), source, RunContext(run_id="r", mode="full"))
+            runs[kind] = {i.remote_id: i.event.resources async for i in backend.items()}
+    assert runs["export"] == runs["api"]
+    assert sum(len(files) for files in runs["export"].values()) > len(runs["export"])
+    assert any(file.schema for files in runs["export"].values() for file in files)

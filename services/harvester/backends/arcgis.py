@@ -46,28 +46,39 @@ class ArcgisBackend(HarvestBackend):
             page += 1
 
     def _map(self, raw: dict[str, Any]) -> SerialisedEvent:
-        publisher = raw.get("publisher") or {}
-        return discovered(
-            **self.common(raw["identifier"]),
-            remote_url=raw.get("landingPage"),
-            publisher=publisher_of(name=(publisher.get("name") or "").strip() or "(inconnu)"),
-            title=raw.get("title"),
-            description=raw.get("description"),
-            licence=raw.get("license"),
-            themes=raw.get("theme") or (),
-            tags=raw.get("keyword") or (),
-            resources=[
-                resource(
-                    d.get("downloadURL") or d.get("accessURL"),
-                    d.get("format") or d.get("mediaType"),
-                    d.get("conformsTo"),
-                )
-                for d in raw.get("distribution") or ()
-                if isinstance(d, dict)
-            ],
-            created=raw.get("issued"),
-            modified=raw.get("modified"),
-        )
+        return discovered(**self.common(raw["identifier"]), **dcat_us_fields(raw))
+
+
+def dcat_us_fields(raw: dict[str, Any]) -> dict[str, Any]:
+    """What a DCAT-US 1.1 dataset says, as `discovered` takes it (the DCAT family reads such feeds too)."""
+    publisher = raw["publisher"] if isinstance(raw.get("publisher"), dict) else {}
+    return {
+        "remote_url": raw.get("landingPage"),
+        "publisher": publisher_of(name=(str(publisher.get("name") or "")).strip() or "(inconnu)"),
+        "title": raw.get("title"),
+        "description": raw.get("description"),
+        "licence": raw.get("license") or raw.get("rights"),
+        "themes": _strings(raw.get("theme")),
+        "tags": _strings(raw.get("keyword")),
+        "resources": [
+            resource(
+                d.get("downloadURL") or d.get("accessURL"),
+                d.get("format") or d.get("mediaType"),
+                d.get("conformsTo"),
+            )
+            for d in raw.get("distribution") or ()
+            if isinstance(d, dict)
+        ],
+        "created": raw.get("issued"),
+        "modified": raw.get("modified"),
+    }
+
+
+def _strings(value: Any) -> list[str]:
+    """A list of strings where DCAT-US allows one string or a list."""
+    if isinstance(value, str):
+        return [value]
+    return [str(v) for v in value or () if isinstance(v, str | int | float)]
 
 
 def _ids(datasets: list[Any]) -> set[str]:

@@ -1,110 +1,125 @@
 """DCAT catalogues in RDF/XML, Turtle or JSON-LD, paged with Hydra.
 
-The format comes from the URL's extension, else from the Content-Type. Paging follows
-`hydra:next` (current `PartialCollectionView`) or `hydra:nextPage` (legacy `PagedCollection`),
-written as IRIs or literals. `remote_id` is `dct:identifier` (else the dataset's IRI), as udata
-records it; `dct:conformsTo` on a distribution gives the resource's schema.
+The format comes from the content when it tells (JSON, XML), else from the URL's extension or the
+Content-Type. Pages are read by services/harvester/rdf.py, which degrades record by record: a record
+that cannot be read is an item error with its identifier, the records beside it are harvested.
+JSON-LD contexts named by URL are fetched once per run and inlined; a DCAT-US 1.1 feed (ArcGIS
+Hub's, whose remote context is broken) is read as the ArcGIS family reads it. Paging follows
+`hydra:next` (PartialCollectionView) or `hydra:nextPage` (PagedCollection), IRIs or literals.
 
-Parsing uses pyoxigraph (a Rust RDF parser, 6 to 25 times faster than rdflib on these documents) in
-a worker thread, into a plain subject -> predicate -> objects index.
+`remote_id` is `dct:identifier` (else the dataset's IRI), as udata records it. Texts take the French
+value of a multilingual property; themes are read from their SKOS labels when the document gives them
+(a blank-node theme is never named by its random id); publishers from FOAF or vCard.
 """
 
 import asyncio
-from collections import defaultdict
 from collections.abc import AsyncIterator
 from functools import partial
 from typing import Any
 
-import pyoxigraph
-from pyoxigraph import BlankNode, Literal, NamedNode, RdfFormat
+import orjson
+from pyoxigraph import Literal, NamedNode, RdfFormat
 
+from services.harvester.backends.arcgis import dcat_us_fields
 from services.harvester.backends.base import HarvestAborted, HarvestBackend, HarvestItem, PageGuard
 from services.harvester.fetch import FetchError
-from services.harvester.mapping import discovered, publisher_of, resource
+from services.harvester.mapping import discovered, normalise_licence, publisher_of, resource
+from services.harvester.rdf import Graph, ParsedPage, Term, Unreadable, detect_format, is_dcat_us, parse_page
+from services.harvester.rdf import remote_contexts as contexts_named_in
+from services.harvester.vocabularies import EU_DATA_THEME_IRI, INSPIRE_THEME_IRI
 from shared.events import SerialisedEvent
+from shared.vocabulary import OPEN_LICENCES
 
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 RDF_VALUE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#value"
+RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
 DCAT = "http://www.w3.org/ns/dcat#"
 DCT = "http://purl.org/dc/terms/"
 FOAF_NAME = "http://xmlns.com/foaf/0.1/name"
+SKOS_LABEL = "http://www.w3.org/2004/02/skos/core#prefLabel"
+VCARD = "http://www.w3.org/2006/vcard/ns#"
 HYDRA = "http://www.w3.org/ns/hydra/core#"
-FORMATS_BY_EXTENSION = {
-    ".ttl": RdfFormat.TURTLE,
-    ".rdf": RdfFormat.RDF_XML,
-    ".xml": RdfFormat.RDF_XML,
-    ".jsonld": RdfFormat.JSON_LD,
-    ".json": RdfFormat.JSON_LD,
-    ".n3": RdfFormat.N3,
-    ".nt": RdfFormat.N_TRIPLES,
-}
-FORMATS_BY_MEDIA_TYPE = {
-    "text/turtle": RdfFormat.TURTLE,
-    "application/rdf+xml": RdfFormat.RDF_XML,
-    "application/ld+json": RdfFormat.JSON_LD,
-    "application/n-triples": RdfFormat.N_TRIPLES,
-    "text/n3": RdfFormat.N3,
-    "application/xml": RdfFormat.RDF_XML,
-    "text/xml": RdfFormat.RDF_XML,
-}
-
-Term = NamedNode | BlankNode | Literal
-Graph = dict[Term, dict[str, list[Term]]]
+NAMES = (FOAF_NAME, VCARD + "organization-name", VCARD + "fn", SKOS_LABEL, RDFS_LABEL)
+LABELS = (SKOS_LABEL, RDFS_LABEL, DCT + "title", RDF_VALUE, FOAF_NAME)
+LANGUAGES = ("fr", "", "en")  # the first a multilingual text is read in ("" is a text without language)
 
 
 class DcatBackend(HarvestBackend):
     family = "dcat"
 
     async def items(self) -> AsyncIterator[HarvestItem]:
+        self._contexts: dict[str, Any] = {}
         guard = PageGuard()
         url: str | None = self.source.url
         while url:
             guard.visit(url)
-            graph = await self._graph(url)
+            body, media_type = await self._fetch(url)
+            rdf_format = detect_format(url, media_type, body)
+            if rdf_format is None:
+                raise HarvestAborted(f"unable to detect the RDF format of {url} (Content-Type {media_type!r})")
+            if rdf_format == RdfFormat.JSON_LD and is_dcat_us(document := _json(body)):
+                async for item in self._dcat_us(document, guard, url):
+                    yield item
+                return
+            page = await self._page(body, rdf_format, url)
+            for identifier, reason in page.unreadable:
+                yield HarvestItem(remote_id=identifier, error=f"unreadable record: {reason}"[:1000])
             datasets = sorted(
-                (s for s, p in graph.items() if NamedNode(DCAT + "Dataset") in p.get(RDF_TYPE, ())),
-                key=lambda s: s.value,
+                (s for s, p in page.graph.items() if NamedNode(DCAT + "Dataset") in p.get(RDF_TYPE, ())),
+                key=lambda s: str(s.value),
             )
             guard.check_items((s.value for s in datasets), url)
             for node in datasets:
-                remote_id = _text(graph, node, DCT + "identifier") or (
-                    node.value if isinstance(node, NamedNode) else None
-                )
-                yield self.item(remote_id, partial(self._map, graph, node, remote_id))
-            url = _next_page(graph)
+                remote_id = _text(page.graph, node, DCT + "identifier") or _iri(node)
+                yield self.item(remote_id, partial(self._map, page.graph, node, remote_id))
+            url = _next_page(page.graph)
 
-    async def _graph(self, url: str) -> Graph:
+    async def _fetch(self, url: str) -> tuple[bytes, str]:
         try:
-            body, media_type = await self.fetcher.get_document(url)
+            return await self.fetcher.get_document(url)
         except FetchError as exc:
             raise HarvestAborted(exc.reason) from exc
-        rdf_format = _format(url, media_type)
-        if rdf_format is None:
-            raise HarvestAborted(f"unable to detect the RDF format of {url} (Content-Type {media_type!r})")
+
+    async def _page(self, body: bytes, rdf_format: RdfFormat, url: str) -> ParsedPage:
+        if rdf_format == RdfFormat.JSON_LD:
+            await self._load_contexts(_json(body), url)
         try:
-            return await asyncio.to_thread(_parse, body, rdf_format, url)
-        except (SyntaxError, ValueError) as exc:
-            raise HarvestAborted(f"cannot parse {url} as {rdf_format.name}: {str(exc)[:300]}") from exc
+            return await asyncio.to_thread(parse_page, body, rdf_format, url, self._contexts)
+        except Unreadable as exc:
+            raise HarvestAborted(f"no record of {url} can be read as {rdf_format.name}: {exc}") from exc
+
+    async def _load_contexts(self, document: Any, url: str) -> None:
+        """Fetch the JSON-LD contexts the page names by URL (once per run): the parser loads none."""
+        for context_url in sorted(contexts_named_in(document) - set(self._contexts)):
+            try:
+                loaded = await self.fetcher.get_json(context_url)
+            except FetchError as exc:
+                raise HarvestAborted(f"cannot load the JSON-LD context {context_url} of {url}: {exc.reason}") from exc
+            if not isinstance(loaded, dict) or "@context" not in loaded:
+                raise HarvestAborted(f"the JSON-LD context {context_url} of {url} has no @context")
+            self._contexts[context_url] = loaded["@context"]
+
+    async def _dcat_us(self, feed: dict[str, Any], guard: PageGuard, url: str) -> AsyncIterator[HarvestItem]:
+        datasets = [d for d in feed["dataset"] if isinstance(d, dict)]
+        guard.check_items((d.get("identifier") for d in datasets), url)
+        for raw in datasets:
+            yield self.item(raw.get("identifier"), partial(self._map_dcat_us, raw))
+
+    def _map_dcat_us(self, raw: dict[str, Any]) -> SerialisedEvent:
+        return discovered(**self.common(str(raw["identifier"])), **dcat_us_fields(raw))
 
     def _map(self, graph: Graph, node: Term, remote_id: str | None) -> SerialisedEvent:
         assert remote_id is not None
         distributions = _objects(graph, node, DCAT + "distribution")
-        publisher = next(iter(_objects(graph, node, DCT + "publisher")), None)
-        licence = _text(graph, node, DCT + "license") or next(
-            (text for d in distributions if (text := _text(graph, d, DCT + "license"))), None
-        )
         return discovered(
             **self.common(remote_id),
-            remote_url=_text(graph, node, DCAT + "landingPage")
-            or (node.value if isinstance(node, NamedNode) else None),
-            publisher=publisher_of(
-                name=(_text(graph, publisher, FOAF_NAME) if publisher is not None else None) or "(inconnu)"
-            ),
+            remote_url=_text(graph, node, DCAT + "landingPage") or _iri(node),
+            publisher=publisher_of(name=_publisher(graph, node) or "(inconnu)"),
             title=_text(graph, node, DCT + "title"),
-            description=_text(graph, node, DCT + "description"),
-            licence=licence,
-            themes=[t.value for t in _objects(graph, node, DCAT + "theme")],
-            tags=[k.value for k in _objects(graph, node, DCAT + "keyword")],
+            description=_text(graph, node, DCT + "description") or _text(graph, node, DCT + "abstract"),
+            licence=_licence(graph, node, distributions),
+            themes=[theme for t in _objects(graph, node, DCAT + "theme") if (theme := _theme(graph, t))],
+            tags=[k.value for k in _objects(graph, node, DCAT + "keyword") if isinstance(k, Literal)],
             resources=[
                 resource(
                     _text(graph, d, DCAT + "downloadURL") or _text(graph, d, DCAT + "accessURL"),
@@ -118,22 +133,14 @@ class DcatBackend(HarvestBackend):
         )
 
 
-def _parse(body: bytes, rdf_format: RdfFormat, url: str) -> Graph:
-    graph: Graph = defaultdict(lambda: defaultdict(list))
-    for triple in pyoxigraph.parse(body, format=rdf_format, base_iri=url):
-        graph[triple.subject][triple.predicate.value].append(triple.object)
-    return graph
+def _json(body: bytes) -> Any:
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None  # the parser says why
 
 
-def _format(url: str, media_type: str) -> RdfFormat | None:
-    path = url.split("?", 1)[0].lower()
-    for extension, rdf_format in FORMATS_BY_EXTENSION.items():
-        if path.endswith(extension):
-            return rdf_format
-    return FORMATS_BY_MEDIA_TYPE.get(media_type.split(";")[0].strip().lower())
-
-
-def _iri(node: Term) -> str | None:
+def _iri(node: Any) -> str | None:
     return str(node.value) if isinstance(node, NamedNode) else None
 
 
@@ -141,18 +148,67 @@ def _objects(graph: Graph, node: Any, predicate: str) -> list[Term]:
     return list(graph.get(node, {}).get(predicate, ()))
 
 
+def _preferred(values: list[Term]) -> Term | None:
+    """The value in the first of LANGUAGES, else the first value."""
+    for language in LANGUAGES:
+        for value in values:
+            if isinstance(value, Literal) and (value.language or "") == language:
+                return value
+    return values[0] if values else None
+
+
+def _label(graph: Graph, node: Any, predicates: tuple[str, ...] = LABELS) -> str | None:
+    """A node's own text: a literal's value, else the first of `predicates` it has."""
+    if isinstance(node, Literal):
+        return str(node.value)
+    for predicate in predicates:
+        if (value := _preferred(_objects(graph, node, predicate))) is not None and isinstance(value, Literal):
+            return str(value.value)
+    return None
+
+
 def _text(graph: Graph, node: Any, predicate: str) -> str | None:
-    """The first value of `predicate` on `node`: a literal or IRI as text, a blank node by its name."""
-    if node is None:
-        return None
-    values = _objects(graph, node, predicate)
-    if not values:
-        return None
-    value = values[0]
-    if isinstance(value, Literal | NamedNode):
-        return str(value.value)
-    label = _objects(graph, value, FOAF_NAME) or _objects(graph, value, RDF_VALUE)
-    return str(label[0].value) if label else None
+    """The value of `predicate` on `node` as text: a literal (the French one of several), an IRI, or a
+    blank node by its label. Never a blank node's generated name."""
+    value = _preferred(_objects(graph, node, predicate)) if node is not None else None
+    if value is None or isinstance(value, Literal):
+        return None if value is None else str(value.value)
+    return _iri(value) or _label(graph, value)
+
+
+def _publisher(graph: Graph, node: Term) -> str | None:
+    """The name of `dct:publisher` (FOAF, vCard, SKOS or RDFS), else the organisation of the contact point."""
+    for publisher in _objects(graph, node, DCT + "publisher"):
+        if name := _label(graph, publisher, NAMES):
+            return name
+    for contact in _objects(graph, node, DCAT + "contactPoint"):
+        if name := _label(graph, contact, (VCARD + "organization-name",)):
+            return name
+    return None
+
+
+def _licence(graph: Graph, node: Term, distributions: list[Term]) -> str | None:
+    """The first open licence the record states (dataset, distributions, then rights), else the first."""
+    holders = [node, *distributions]
+    stated = [
+        text
+        for predicate in (DCT + "license", DCT + "rights")
+        for holder in holders
+        for value in _objects(graph, holder, predicate)
+        if (text := _iri(value) or _label(graph, value))
+    ]
+    licences = [normalise_licence(text) for text in stated]
+    return next((text for text, licence in zip(stated, licences, strict=True) if licence in OPEN_LICENCES), None) or (
+        stated[0] if stated else None
+    )
+
+
+def _theme(graph: Graph, theme: Term) -> str | None:
+    """A theme as text: a known vocabulary's IRI (it maps by its code), else its label, else its IRI."""
+    iri = _iri(theme)
+    if iri and (EU_DATA_THEME_IRI.match(iri) or INSPIRE_THEME_IRI.match(iri)):
+        return iri
+    return _label(graph, theme, (SKOS_LABEL, RDFS_LABEL, DCT + "title")) or iri
 
 
 def _next_page(graph: Graph) -> str | None:

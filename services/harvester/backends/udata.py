@@ -7,12 +7,13 @@ Incremental runs sort by `-last_update` and stop at the first dataset older than
 
 A source whose URL ends with `/api/1/site/datasets.csv` is read from the site's daily export
 instead: one `;`-separated file for the whole site (what a country-wide scan of data.gouv.fr
-should use), with the organisations' SIRETs from `organizations.csv` next to it. The export lists
-formats but not resource URLs.
+should use), with the organisations' SIRETs from `organizations.csv` and the files (URL, format,
+schema) from `resources.csv` next to it (`dataset.id` links a file to its dataset).
 """
 
 import csv
 import io
+from collections import defaultdict
 from collections.abc import AsyncIterator
 from functools import partial
 from typing import Any
@@ -83,12 +84,21 @@ class UdataBackend(HarvestBackend):
         )
 
     async def _export(self) -> AsyncIterator[HarvestItem]:
-        organizations = self.source.url.split("?", 1)[0].removesuffix("datasets.csv") + "organizations.csv"
+        beside = self.source.url.split("?", 1)[0].removesuffix("datasets.csv")
         try:
-            for row in _csv_rows(await self.fetcher.get_document(organizations)):
+            for row in _csv_rows(await self.fetcher.get_document(beside + "organizations.csv")):
                 self._sirets[row.get("id", "")] = row.get("business_number_id") or None
         except FetchError:
             pass  # without SIRETs, publishers are matched by name
+        self._resources: dict[str, list[dict[str, Any] | None]] = defaultdict(list)
+        try:
+            for row in _csv_rows(await self.fetcher.get_document(beside + "resources.csv")):
+                schema = {"name": row.get("schema_name"), "version": row.get("schema_version") or None}
+                self._resources[row.get("dataset.id", "")].append(
+                    resource(row.get("url"), row.get("format") or row.get("mime"), schema)
+                )
+        except FetchError:
+            pass  # the datasets are still known, without their files
         try:
             rows = _csv_rows(await self.fetcher.get_document(self.source.url))
         except FetchError as exc:
@@ -120,6 +130,7 @@ class UdataBackend(HarvestBackend):
             tags=[t for t in (row.get("tags") or "").split(",") if t],
             created=row.get("created_at"),
             modified=row.get("last_modified"),
+            resources=self._resources.get(row["id"], ()),
             upstream=upstream,
         )
 
