@@ -43,6 +43,7 @@ LICENCE_KEYS = {
 # Free text and URLs as portals write them, first match wins. Non-commercial and no-derivative
 # Creative Commons licences are not open: they are told apart before the open ones.
 LICENCE_WORDS = (
+    ("non-specifiee", ("no license provided", "not specified", "non specifiee", "non spécifiée", "non précisée")),
     ("autre", ("-nc", "_nc", " nc", "noncommercial", "non commercial", "-nd", "_nd", "noderiv", "pas de modification")),
     ("licence-ouverte", ("licence ouverte", "licence-ouverte", "open licence", "etalab", "lo-2.0", "lo 2.0")),
     ("odbl", ("odbl", "open database", "opendatacommons.org/licenses/odbl")),
@@ -170,7 +171,10 @@ def normalise_format(text: str | None) -> str | None:
     for protocol, name in GEONETWORK_PROTOCOLS:
         if key.startswith(protocol):
             return name
-    return FORMATS.get(key, key) or None
+    if key in FORMATS:
+        return FORMATS[key]
+    first_word = re.split(r"[^a-z0-9]+", key, maxsplit=1)[0]  # "Shapefile (zip)", "CSV LonLat/XY"
+    return FORMATS.get(first_word, key) or None
 
 
 # --- Themes -----------------------------------------------------------------------------------------
@@ -218,7 +222,7 @@ THEME_WORDS: dict[str, tuple[str, ...]] = {
                       "secteur public", "marche public", "subvention", "budget", "compte", "collectivite"),
     "Agriculture": ("agriculture", "agricole", "peche", "sylviculture", "foret", "alimentation", "fishery",
                     "forestry", "food"),
-    "Citoyenneté": ("citoyennete", "citoyen", "election", "electoral", "deliberation", "concertation",
+    "Citoyenneté": ("citoyennete", "citoyen", "citizenship", "election", "electoral", "deliberation", "concertation",
                     "etat civil", "democratie", "participation"),
     "Culture": ("culture", "culturel", "patrimoine", "musee", "bibliotheque", "archive", "heritage"),
     "Economie": ("economie", "economique", "economy", "emploi", "entreprise", "business", "commerce",
@@ -246,15 +250,18 @@ THEME_WORDS: dict[str, tuple[str, ...]] = {
                   "batiment", "territoire", "region et ville", "cartographie", "carte"),
 }  # fmt: skip
 assert set(THEME_WORDS) == set(THEMES)
-_THEME_KEYS = sorted(
-    ((tuple(word.split()), theme) for theme, words in THEME_WORDS.items() for word in words),
-    key=lambda pair: -len(pair[0]),
-)
 
 
 def _words(text: str) -> list[str]:
     plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
     return [w[:-1] if len(w) > 3 and w[-1] in "sx" else w for w in re.findall(r"[a-z0-9]+", plain)]
+
+
+# The keys read as labels are ("business" is "busines" on both sides), longest first.
+_THEME_KEYS = sorted(
+    ((tuple(_words(word)), theme) for theme, words in THEME_WORDS.items() for word in words),
+    key=lambda pair: -len(pair[0]),
+)
 
 
 def themes_of_label(label: str) -> tuple[str, ...]:

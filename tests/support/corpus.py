@@ -124,7 +124,7 @@ def _dataset_differences(event: dict, want: dict[str, Any]) -> list[str]:
                 found.append(f"{key} {got[key]!r}, expected {expected!r}")
     if "tags" in want and not set(want["tags"]) <= set(event["tags"]):
         found.append(f"tags {event['tags']!r} lack {sorted(set(want['tags']) - set(event['tags']))!r}")
-    for key in ("description", "modified"):
+    for key in ("description", "created", "modified"):
         if key in want and not str(event[key] or "").startswith(str(want[key])):
             found.append(f"{key} {str(event[key])[:80]!r} does not start with {want[key]!r}")
     return found

@@ -26,7 +26,7 @@ from services.harvester.fetch import FetchError
 from services.harvester.mapping import discovered, normalise_licence, publisher_of, resource
 from services.harvester.rdf import Graph, ParsedPage, Term, Unreadable, detect_format, is_dcat_us, parse_page
 from services.harvester.rdf import remote_contexts as contexts_named_in
-from services.harvester.vocabularies import EU_DATA_THEME_IRI, INSPIRE_THEME_IRI
+from services.harvester.vocabularies import EU_DATA_THEME_IRI, EU_FILE_TYPE_IRI, INSPIRE_THEME_IRI, MEDIA_TYPE_IRI
 from shared.events import SerialisedEvent
 from shared.vocabulary import OPEN_LICENCES
 
@@ -123,7 +123,7 @@ class DcatBackend(HarvestBackend):
             resources=[
                 resource(
                     _text(graph, d, DCAT + "downloadURL") or _text(graph, d, DCAT + "accessURL"),
-                    _text(graph, d, DCT + "format") or _text(graph, d, DCAT + "mediaType"),
+                    _format(graph, d),
                     _text(graph, d, DCT + "conformsTo"),
                 )
                 for d in distributions
@@ -149,7 +149,8 @@ def _objects(graph: Graph, node: Any, predicate: str) -> list[Term]:
 
 
 def _preferred(values: list[Term]) -> Term | None:
-    """The value in the first of LANGUAGES, else the first value."""
+    """The value in the first of LANGUAGES, else the first value; empty texts are not values."""
+    values = [v for v in values if not isinstance(v, Literal) or v.value.strip()]
     for language in LANGUAGES:
         for value in values:
             if isinstance(value, Literal) and (value.language or "") == language:
@@ -201,6 +202,20 @@ def _licence(graph: Graph, node: Term, distributions: list[Term]) -> str | None:
     return next((text for text, licence in zip(stated, licences, strict=True) if licence in OPEN_LICENCES), None) or (
         stated[0] if stated else None
     )
+
+
+def _format(graph: Graph, distribution: Term) -> str | None:
+    """`dct:format`, else `dcat:mediaType`: text, an IANA or EU IRI, else a node's label, else its IRI."""
+    for predicate in (DCT + "format", DCAT + "mediaType"):
+        value = _preferred(_objects(graph, distribution, predicate))
+        if value is None:
+            continue
+        iri = _iri(value)
+        if iri and (MEDIA_TYPE_IRI.match(iri) or EU_FILE_TYPE_IRI.match(iri)):
+            return iri
+        if text := _label(graph, value) or iri:
+            return text
+    return None
 
 
 def _theme(graph: Graph, theme: Term) -> str | None:

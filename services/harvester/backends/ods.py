@@ -2,10 +2,13 @@
 
 Pages `/catalog/datasets` 100 at a time (the maximum), `offset + limit` staying under 10,000. A
 catalogue at or beyond 10,000 datasets is read whole from `/catalog/exports/json` instead, which has
-no such window. Incremental runs filter `where=modified >= date'...'`. Resource URLs are the
-dataset's exports (`/catalog/datasets/<id>/exports/<format>`); federated datasets keep their
+no such window; a source whose URL is that export is read from it directly. Incremental runs filter
+`where=modified >= date'...'`. Resource URLs are the dataset's exports
+(`/catalog/datasets/<id>/exports/<format>`) and its attachments (`odsfile://<file>` in v2.1, read
+from `/api/v2/catalog/datasets/<id>/attachments/<attachment id>`); federated datasets keep their
 `source_domain` as upstream origin; `remote_id` is the dataset's `/explore/dataset/<id>/` URL, the
-identifier data.gouv.fr records when it harvests ODS portals.
+identifier data.gouv.fr records when it harvests ODS portals. The export's records list no
+attachments (only `has_attachments`): there, a dataset has its exports only.
 """
 
 from collections.abc import AsyncIterator
@@ -27,7 +30,7 @@ class OdsBackend(HarvestBackend):
 
     @property
     def api(self) -> str:
-        return f"{self.source.url.rstrip('/')}/api/explore/v2.1/catalog"
+        return f"{self.site}/api/explore/v2.1/catalog"
 
     @property
     def site(self) -> str:
@@ -41,6 +44,10 @@ class OdsBackend(HarvestBackend):
         return "&where=" + quote(f"modified >= date'{moment}'") + "&order_by=" + quote("modified desc")
 
     async def items(self) -> AsyncIterator[HarvestItem]:
+        if self.source.url.split("?", 1)[0].rstrip("/").endswith("/catalog/exports/json"):
+            async for item in self._export():  # the operator registered the whole-catalogue export
+                yield item
+            return
         guard = PageGuard()
         offset, total = 0, None
         while total is None or offset < total:
@@ -70,12 +77,21 @@ class OdsBackend(HarvestBackend):
         for raw in records:
             yield self.item(raw.get("dataset_id") if isinstance(raw, dict) else None, partial(self._map, raw))
 
+    def _attachment_url(self, dataset_id: str, attachment: dict[str, Any]) -> Any:
+        """v2.1 names an attachment `odsfile://<file>`: it is downloaded from the API by its id."""
+        url = attachment.get("url")
+        if isinstance(url, str) and url.startswith("odsfile://") and attachment.get("id"):
+            return f"{self.site}/api/v2/catalog/datasets/{dataset_id}/attachments/{attachment['id']}"
+        return url
+
     def _map(self, raw: dict[str, Any]) -> SerialisedEvent:
         metas = (raw.get("metas") or {}).get("default") or {}
         dataset_id = raw["dataset_id"]
         exports = f"{self.api}/datasets/{dataset_id}/exports"
         resources = [resource(f"{exports}/{fmt}", fmt) for fmt in EXPORT_FORMATS] if raw.get("has_records") else []
-        resources += [resource(a.get("url"), a.get("mimetype")) for a in raw.get("attachments") or ()]
+        resources += [
+            resource(self._attachment_url(dataset_id, a), a.get("mimetype")) for a in raw.get("attachments") or ()
+        ]
         federated = metas.get("federated") and metas.get("source_domain")
         return discovered(
             **self.common(f"{self.site}/explore/dataset/{dataset_id}/"),

@@ -104,6 +104,9 @@ class UdataBackend(HarvestBackend):
         except FetchError as exc:
             raise HarvestAborted(exc.reason) from exc
         for row in rows:
+            if None in row or None in row.values():  # more fields than columns, or fewer: values shifted
+                yield HarvestItem(remote_id=row.get("id") or None, error="row whose fields do not match the columns")
+                continue
             yield self.item(row.get("id"), partial(self._map_csv, row))
 
     def _map_csv(self, row: dict[str, str]) -> SerialisedEvent:
@@ -119,8 +122,8 @@ class UdataBackend(HarvestBackend):
         return discovered(
             **self.common(row["id"]),
             remote_url=row.get("url") or None,
-            publisher=publisher_of(
-                name=(row.get("organization") or "").strip() or "(inconnu)",
+            publisher=publisher_of(  # a dataset a user owns has no organisation: its owner publishes it
+                name=(row.get("organization") or row.get("owner") or "").strip() or "(inconnu)",
                 remote_id=organization_id,
                 siren=siren_from(self._sirets.get(organization_id or "")),
             ),
