@@ -86,6 +86,7 @@ class OdsBackend(HarvestBackend):
 
     def _map(self, raw: dict[str, Any]) -> SerialisedEvent:
         metas = (raw.get("metas") or {}).get("default") or {}
+        dcat = (raw.get("metas") or {}).get("dcat") or {}  # the export's dates of creation are there
         dataset_id = raw["dataset_id"]
         exports = f"{self.api}/datasets/{dataset_id}/exports"
         resources = [resource(f"{exports}/{fmt}", fmt) for fmt in EXPORT_FORMATS] if raw.get("has_records") else []
@@ -103,7 +104,7 @@ class OdsBackend(HarvestBackend):
             themes=metas.get("theme") or (),
             tags=metas.get("keyword") or (),
             resources=resources,
-            created=metas.get("created"),
+            created=metas.get("created") or dcat.get("created") or dcat.get("issued"),
             modified=metas.get("modified"),
             upstream=upstream_of(backend="ODS", domain=metas["source_domain"], remote_id=metas.get("source_dataset"))
             if federated
