@@ -19,7 +19,7 @@ import xml.etree.ElementTree as ET
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
 import orjson
 import pyoxigraph
@@ -123,7 +123,7 @@ def remote_contexts(document: Any) -> set[str]:
     return found
 
 
-def is_dcat_us(document: Any) -> bool:
+def is_dcat_us(document: Any) -> TypeGuard[dict[str, Any]]:
     """A Project Open Data (DCAT-US 1.1) catalogue, as ArcGIS Hub and data.json feeds serve."""
     if not isinstance(document, dict) or not isinstance(document.get("dataset"), list):
         return False

@@ -57,11 +57,12 @@ class DcatBackend(HarvestBackend):
             rdf_format = detect_format(url, media_type, body)
             if rdf_format is None:
                 raise HarvestAborted(f"unable to detect the RDF format of {url} (Content-Type {media_type!r})")
-            if rdf_format == RdfFormat.JSON_LD and is_dcat_us(document := _json(body)):
+            document = _json(body) if rdf_format == RdfFormat.JSON_LD else None
+            if is_dcat_us(document):
                 async for item in self._dcat_us(document, guard, url):
                     yield item
                 return
-            page = await self._page(body, rdf_format, url)
+            page = await self._page(body, rdf_format, url, document)
             for identifier, reason in page.unreadable:
                 yield HarvestItem(remote_id=identifier, error=f"unreadable record: {reason}"[:1000])
             datasets = sorted(
@@ -80,9 +81,9 @@ class DcatBackend(HarvestBackend):
         except FetchError as exc:
             raise HarvestAborted(exc.reason) from exc
 
-    async def _page(self, body: bytes, rdf_format: RdfFormat, url: str) -> ParsedPage:
-        if rdf_format == RdfFormat.JSON_LD:
-            await self._load_contexts(_json(body), url)
+    async def _page(self, body: bytes, rdf_format: RdfFormat, url: str, document: Any) -> ParsedPage:
+        if document is not None:
+            await self._load_contexts(document, url)
         try:
             return await asyncio.to_thread(parse_page, body, rdf_format, url, self._contexts)
         except Unreadable as exc:
