@@ -69,9 +69,19 @@ def optional_text(raw: Any) -> str | None:
     return None if raw is None else str(raw)
 
 
+def clean_url(raw: Any) -> str | None:
+    """A URL as the portal gives it, trimmed. Never HTML-unescaped: `&param=` and `&region=` are
+    query parameters, not the entities `¶m=` and `®ion=`; only the `&amp;` of feeds that escape
+    their XML twice is read as `&`."""
+    if raw is None:
+        return None
+    text = str(raw).translate(CONTROL_CHARACTERS).strip().replace("&amp;", "&")
+    return text or None
+
+
 def resource(url: Any, fmt: Any = None, schema: Any = None) -> JsonObject | None:
     """A `Resource` of the event, as its JSON object."""
-    link = clean_text(url)
+    link = clean_url(url)
     if not link:
         return None
     return {"url": link, "format": normalise_format(fmt), "schema": schema_of(schema)}

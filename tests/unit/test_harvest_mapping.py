@@ -193,3 +193,12 @@ def test_an_identifier_too_long_to_index_is_an_item_error_with_its_identifier():
     too_long = longest + "x"
     item = HarvestBackend.item(too_long, build(too_long))
     assert (item.dataset, item.remote_id, item.error) == (None, too_long, "identifier longer than 500 characters")
+
+
+def test_resource_urls_are_never_read_as_html():
+    """`&param=`, `&region=`, `&timestamp=` are query parameters, not the entities ¶, ®, ×."""
+    url = "https://portal.test/export?id=1&param=2&timestamp=3&region=5&centre=6&copy=7"
+    assert resource(f"  {url}\n")["url"] == url
+    assert resource("https://portal.test/wfs?service=WFS&amp;request=GetFeature")["url"] == (
+        "https://portal.test/wfs?service=WFS&request=GetFeature"
+    )

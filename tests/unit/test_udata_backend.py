@@ -140,3 +140,29 @@ async def test_the_site_export_gives_each_dataset_its_files_from_resources_csv()
     assert runs["export"] == runs["api"]
     assert sum(len(files) for files in runs["export"].values()) > len(runs["export"])
     assert any(file.schema for files in runs["export"].values() for file in files)
+
+
+async def test_a_user_s_dataset_is_published_by_the_user_and_a_file_s_format_falls_back_on_its_mime():
+    """udata gives `owner` (a user: first and last name, slug) when no organisation publishes, and
+    `format: null` beside a `mime` for some files."""
+    page = {
+        "data": [
+            {
+                "id": "6abe87adf25c54149efb608e",
+                "title": "Niveaux de remplissage",
+                "organization": None,
+                "owner": {"first_name": "Jeanne", "last_name": "Martin", "slug": "jeanne-martin"},
+                "resources": [{"url": "https://files.test/a?x=1&region=2", "format": None, "mime": "text/csv"}],
+            }
+        ],
+        "next_page": None,
+    }
+
+    async def datasets(request: web.Request) -> web.Response:
+        return web.json_response(page)
+
+    app = web.Application()
+    app.router.add_get("/portal/api/1/datasets/", datasets)
+    [item] = await collect(app, "/portal")
+    assert item.event.publisher.name == "Jeanne Martin"
+    assert [(r.url, r.format) for r in item.event.resources] == [("https://files.test/a?x=1&region=2", "csv")]

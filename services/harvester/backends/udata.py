@@ -56,7 +56,7 @@ class UdataBackend(HarvestBackend):
             url = next_page if isinstance(next_page, str) and next_page else None
 
     def _map(self, raw: dict[str, Any]) -> SerialisedEvent:
-        organization = raw.get("organization") or raw.get("owner") or {}
+        organization = raw.get("organization") or _owner(raw.get("owner"))
         harvest = raw.get("harvest") or {}
         return discovered(
             **self.common(raw["id"]),
@@ -72,7 +72,11 @@ class UdataBackend(HarvestBackend):
             tags=raw.get("tags") or (),
             created=raw.get("created_at"),
             modified=raw.get("last_modified") or raw.get("last_update"),
-            resources=[resource(r.get("url"), r.get("format"), r.get("schema")) for r in raw.get("resources") or ()],
+            resources=[
+                resource(r.get("url"), r.get("format") or r.get("mime"), r.get("schema"))
+                for r in raw.get("resources") or ()
+                if isinstance(r, dict)
+            ],
             upstream=upstream_of(
                 backend=harvest.get("backend"),
                 remote_id=harvest.get("remote_id"),
@@ -148,6 +152,14 @@ class UdataBackend(HarvestBackend):
         except (FetchError, AttributeError):
             # Without the SIRET the publisher is matched by name: no reason to lose the item.
             self._sirets[organization_id] = None
+
+
+def _owner(user: Any) -> dict[str, Any]:
+    """A dataset a user owns is published by that user: named by first and last name."""
+    if not isinstance(user, dict):
+        return {}
+    name = " ".join(str(user.get(k) or "").strip() for k in ("first_name", "last_name")).strip()
+    return {"name": name or user.get("slug"), "id": None}
 
 
 def _get(raw: Any, key: str) -> Any:
