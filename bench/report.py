@@ -28,6 +28,8 @@ from tests.support.processes import ROOT
 BENCHMARKS: list[tuple[str, list[str]]] = [
     ("matching", []),
     ("harvest", ["--harvesters", "2"]),
+    # The geocatalogues alone (200 of the 1,200 portals), against parsing their pages.
+    ("harvest", ["--harvesters", "2", "--portals", "1200", "--families", "csw"]),
     ("consolidation", ["--consolidators", "2"]),
     ("indicators_latency", ["--events", "90000", "--rate", "200"]),
     ("public", []),

@@ -4,7 +4,7 @@ from typing import Any
 
 from aiohttp import web
 
-from simulated_portals import arcgis, ckan, dcat, ods, udata
+from simulated_portals import arcgis, ckan, csw, dcat, ods, udata
 from simulated_portals.catalogue import World
 
 
@@ -12,7 +12,7 @@ def build_app(world: World, cache_responses: bool = False) -> web.Application:
     """`cache_responses` keeps every successful answer in memory and serves it again as it is: a
     benchmark can then measure the harvester, not the generation of the portals' pages."""
     app = web.Application(middlewares=[_response_cache({})] if cache_responses else [])
-    for family in (udata, ods, ckan, dcat, arcgis):
+    for family in (udata, ods, ckan, dcat, arcgis, csw):
         app.add_routes(family.routes(world))
     app.add_routes(udata.csv_routes(world))
     return app
@@ -25,6 +25,7 @@ def source_url(world: World, base_url: str, family: str, slug: str) -> str:
     suffix = {
         "dcat": f"/catalog.{ {'turtle': 'ttl', 'xml': 'rdf', 'json-ld': 'jsonld'}[portal.dcat_format] }",
         "arcgis": arcgis.FEED,
+        "csw": csw.ENDPOINT,
     }.get(family, "")
     return f"{base_url}{portal.path}{suffix}"
 

@@ -12,6 +12,7 @@ import hashlib
 import itertools
 import json
 import random
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cache, cached_property
@@ -19,7 +20,7 @@ from pathlib import Path
 
 from shared.identifiers import with_luhn_digit
 
-FAMILIES = ("udata", "ods", "ckan", "dcat", "arcgis")
+FAMILIES = ("udata", "ods", "ckan", "dcat", "arcgis", "csw")
 SUBJECTS = (
     "Horaires des bus",
     "Qualité de l'air",
@@ -84,6 +85,8 @@ class Quirks:
     huge_files: int = HUGE_FILES  # about 100 bytes of event each
     hydra: str = "partial"  # DCAT paging: "partial" (PartialCollectionView/next) or "paged" (PagedCollection/nextPage)
     hydra_literal: bool = False  # DCAT: next links as literals instead of IRIs
+    ows_exception_every: int = 0  # CSW: every Nth request answers an ows:ExceptionReport with HTTP 200
+    overcounted: int = 0  # CSW: numberOfRecordsMatched counts this many records it cannot list (empty last page)
 
 
 @dataclass(frozen=True)
@@ -97,7 +100,7 @@ class PortalSpec:
     mirrored_share: float = 0.0  # share of the datasets also on data.gouv.fr (harvested from here)
     federated_share: float = 0.0  # ODS: share of datasets federated from another ODS domain
     dcat_format: str = "turtle"  # DCAT: turtle, xml or json-ld
-    page_size: int = 100  # DCAT and ArcGIS paged feeds
+    page_size: int = 100  # DCAT and ArcGIS paged feeds, CSW's largest page
     paged: bool = False  # ArcGIS: data.json paged with ?page=N (404 after the last page)
     rows_max: int = 1000  # CKAN: rows silently clamped to this
 
@@ -137,6 +140,8 @@ class SimDataset:
             return f"{base}/explore/dataset/{self.id}/"
         if self.portal.family == "ckan":
             return f"{base}/dataset/{self.ckan_name}"
+        if self.portal.family == "csw":
+            return f"{base}/geonetwork/srv/api/records/{self.id}"
         return f"{base}/datasets/{stable_hex(self.id, length=12)}"
 
 
@@ -160,6 +165,8 @@ def dataset(portal: PortalSpec, index: int) -> SimDataset:
         "ckan": str(_uuid(rng)),
         "dcat": f"https://{portal.domain}/explore/dataset/{_slug(subject)}-{index}/",
         "arcgis": f"https://www.arcgis.com/home/item.html?id={rng.getrandbits(128):032x}&sublayer={index % 4}",
+        # GeoNetwork's UUID, derived without drawing from `rng`: the other families' datasets stay as they were.
+        "csw": str(uuid.UUID(stable_hex(portal.slug, index, "csw", length=32))),
     }[portal.family]
     description = f"Jeu de données « {subject.lower()} » ({year}) publié par {publisher.name.strip()}."
     if rng.random() < 0.3:
@@ -257,8 +264,6 @@ def _slug(text: str) -> str:
 
 
 def _uuid(rng: random.Random) -> str:
-    import uuid
-
     return str(uuid.UUID(int=rng.getrandbits(128), version=4))
 
 
@@ -337,7 +342,7 @@ def build_world(
     """A world of `portals` local portals, spread over the families, plus data.gouv.fr."""
     pool = publisher_pool(referentiel, seed, max(50, portals * 3))
     specs: list[PortalSpec] = []
-    local_families = ("ods", "ckan", "dcat", "arcgis", "udata")
+    local_families = ("ods", "ckan", "dcat", "arcgis", "udata", "csw")
     formats = ("turtle", "xml", "json-ld")
     for n in range(portals):
         family = local_families[n % len(local_families)]

@@ -18,7 +18,7 @@ from simulated_portals.catalogue import PortalSpec, Publisher, SimDataset, World
 from simulated_portals.quirks import portal_of, with_quirks
 
 DEFAULT_PAGE_SIZE = 20
-BACKEND_OF_FAMILY = {"ods": "DCAT", "ckan": "CKAN", "dcat": "DCAT", "arcgis": "DCAT"}
+BACKEND_OF_FAMILY = {"ods": "DCAT", "ckan": "CKAN", "dcat": "DCAT", "arcgis": "DCAT", "csw": "CSW-ISO-19139"}
 
 
 def routes(world: World) -> list[web.RouteDef]:

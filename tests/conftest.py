@@ -94,7 +94,7 @@ THIN_PORTAL = PortalSpec(
 @pytest.fixture(scope="session")
 def world(settings: Settings) -> World:
     """The simulated portals of the session: one per family (and data.gouv.fr), plus the thin slice's."""
-    small = build_world(portals=5, datasets_per_portal=40, seed=11, referentiel=settings.referentiel_path)
+    small = build_world(portals=6, datasets_per_portal=40, seed=11, referentiel=settings.referentiel_path)
     return World([*small.portals, THIN_PORTAL, *QUIRKY_PORTALS])
 
 

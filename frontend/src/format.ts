@@ -54,6 +54,7 @@ export const TECHNOLOGIES: Record<string, string> = {
   ckan: "CKAN",
   dcat: "Catalogue DCAT",
   arcgis: "ArcGIS Hub",
+  csw: "Géocatalogue (CSW)",
 };
 
 /** The licence codes of shared/vocabulary.py, as the public knows them. */

@@ -12,6 +12,7 @@ data-theme IRI, an INSPIRE theme IRI or a SKOS label.
 import re
 import unicodedata
 from collections.abc import Iterable
+from functools import lru_cache
 
 from shared.vocabulary import LICENCES
 
@@ -144,6 +145,11 @@ FORMATS = {
     "image/png": "png",
     "tiff": "tiff",
     "geotiff": "tiff",
+    "gpkg": "gpkg",
+    "geopackage": "gpkg",
+    "ecw": "ecw",
+    "mapinfo tab": "tab",
+    "mapinfo": "tab",
     "image/tiff": "tiff",
 }
 # GeoNetwork's link protocols ("OGC:WMS-1.1.1-http-get-map", "WWW:LINK-1.0-http--link"): a download
@@ -173,8 +179,9 @@ def normalise_format(text: str | None) -> str | None:
             return name
     if key in FORMATS:
         return FORMATS[key]
-    first_word = re.split(r"[^a-z0-9]+", key, maxsplit=1)[0]  # "Shapefile (zip)", "CSV LonLat/XY"
-    return FORMATS.get(first_word, key) or None
+    # "Shapefile (zip)", "CSV LonLat/XY", "ESRI Shapefile (SHP)": the first word that is a format.
+    known = next((FORMATS[w] for w in re.split(r"[^a-z0-9]+", key) if w in FORMATS), None)
+    return known or key or None
 
 
 # --- Themes -----------------------------------------------------------------------------------------
@@ -210,6 +217,32 @@ INSPIRE_THEMES = {
     "mf": ("Environnement",), "of": ("Environnement",), "sr": ("Environnement",), "br": ("Environnement",),
     "hb": ("Environnement",), "sd": ("Environnement",), "er": ("Energie",), "mr": ("Environnement",),
     "so": ("Environnement",),
+}  # fmt: skip
+# INSPIRE's theme labels in French and English (the INSPIRE registry), read as their code: a label
+# maps as its code does ("Usage des sols" is lu, Urbanisme, not the Environnement of "sol").
+INSPIRE_LABEL_TEXTS = {
+    "ad": ("Adresses", "Addresses"), "au": ("Unités administratives", "Administrative units"),
+    "cp": ("Parcelles cadastrales", "Cadastral parcels"), "tn": ("Réseaux de transport", "Transport networks"),
+    "hy": ("Hydrographie", "Hydrography"), "ps": ("Sites protégés", "Protected sites"),
+    "ge": ("Géologie", "Geology"), "lc": ("Occupation des terres", "Land cover"),
+    "bu": ("Bâtiments", "Buildings"), "lu": ("Usage des sols", "Land use"),
+    "pd": ("Répartition de la population — démographie", "Population distribution — demography"),
+    "su": ("Unités statistiques", "Statistical units"),
+    "hh": ("Santé et sécurité des personnes", "Human health and safety"),
+    "us": ("Services d'utilité publique et services publics", "Utility and governmental services"),
+    "ef": ("Installations de suivi environnemental", "Environmental monitoring facilities"),
+    "pf": ("Lieux de production et sites industriels", "Production and industrial facilities"),
+    "af": ("Installations agricoles et aquacoles", "Agricultural and aquaculture facilities"),
+    "am": ("Zones de gestion, de restriction ou de réglementation et unités de déclaration",
+           "Area management/restriction/regulation zones and reporting units"),
+    "nz": ("Zones à risque naturel", "Natural risk zones"),
+    "ac": ("Conditions atmosphériques", "Atmospheric conditions"),
+    "mf": ("Caractéristiques géographiques météorologiques", "Meteorological geographical features"),
+    "of": ("Caractéristiques géographiques océanographiques", "Oceanographic geographical features"),
+    "sr": ("Régions maritimes", "Sea regions"), "br": ("Régions biogéographiques", "Bio-geographical regions"),
+    "hb": ("Habitats et biotopes", "Habitats and biotopes"), "sd": ("Répartition des espèces", "Species distribution"),
+    "er": ("Sources d'énergie", "Energy resources"), "mr": ("Ressources minérales", "Mineral resources"),
+    "so": ("Sols", "Soil"),
 }  # fmt: skip
 EU_DATA_THEME_IRI = re.compile(r"^https?://publications\.europa\.eu/resource/authority/data-theme/(?P<code>\w+)", re.I)
 INSPIRE_THEME_IRI = re.compile(r"^https?://inspire\.ec\.europa\.eu/theme/(?P<code>[a-z]+)", re.I)
@@ -257,6 +290,12 @@ def _words(text: str) -> list[str]:
     return [w[:-1] if len(w) > 3 and w[-1] in "sx" else w for w in re.findall(r"[a-z0-9]+", plain)]
 
 
+def _words_key(text: str) -> str:
+    return " ".join(_words(text))
+
+
+INSPIRE_LABELS = {_words_key(label): code for code, labels in INSPIRE_LABEL_TEXTS.items() for label in labels}
+
 # The keys read as labels are ("business" is "busines" on both sides), longest first.
 _THEME_KEYS = sorted(
     ((tuple(_words(word)), theme) for theme, words in THEME_WORDS.items() for word in words),
@@ -264,9 +303,12 @@ _THEME_KEYS = sorted(
 )
 
 
+@lru_cache(maxsize=8192)  # a catalogue repeats a few dozen labels thousands of times
 def themes_of_label(label: str) -> tuple[str, ...]:
     """The ODF themes a theme label or IRI names, in the order of THEMES; () when none."""
     text = label.strip()
+    if code := INSPIRE_LABELS.get(_words_key(text)):
+        return INSPIRE_THEMES.get(code, ())
     if match := EU_DATA_THEME_IRI.match(text):
         return EU_DATA_THEMES.get(match.group("code").lower(), ())
     if match := INSPIRE_THEME_IRI.match(text):

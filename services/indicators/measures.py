@@ -37,7 +37,7 @@ class DatasetFacts:
     themes: tuple[str, ...] = ()
     schemas: tuple[str, ...] = ()  # schema names its resources declare
     portals: tuple[str, ...] = ()  # portals that list it (records not withdrawn)
-    technologies: tuple[str, ...] = ()  # their families (udata, ods, ckan, dcat, arcgis)
+    technologies: tuple[str, ...] = ()  # their families (udata, ods, ckan, dcat, arcgis, csw)
     national: bool = False  # listed on the national portal (data.gouv.fr)
     local: bool = False  # listed on another portal
 

@@ -43,10 +43,10 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(scope="module")
 def mirrors_world(settings: Settings) -> World:
-    """Two ODS portals (the second federates the first), CKAN, DCAT, ArcGIS, udata, and data.gouv.fr
+    """Two ODS portals (the second federates the first), CKAN, DCAT, ArcGIS, udata, CSW, and data.gouv.fr
     holding copies of half the local datasets."""
     world = build_world(
-        portals=6, datasets_per_portal=24, seed=5, referentiel=settings.referentiel_path, mirrored_share=0.5
+        portals=7, datasets_per_portal=24, seed=5, referentiel=settings.referentiel_path, mirrored_share=0.5
     )
     assert [p.family for p in world.portals].count("ods") == 2
     return world

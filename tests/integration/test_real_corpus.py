@@ -24,7 +24,7 @@ from tests.support.harvest import add_source, events_of, run
 
 pytestmark = pytest.mark.integration
 CASES = load_cases()
-FAMILIES = ("udata", "ods", "ckan", "dcat", "arcgis")
+FAMILIES = ("udata", "ods", "ckan", "dcat", "arcgis", "csw")
 
 
 @pytest.fixture(scope="module")

@@ -26,6 +26,8 @@ from shared.events import DatasetDiscovered
         ("http://publications.europa.eu/resource/authority/data-theme/TRAN", ("Transport",)),
         ("http://inspire.ec.europa.eu/theme/tn", ("Transport",)),
         ("Habitats et biotopes", ("Environnement",)),  # not the Urbanisme of "habitat"
+        ("Usage des sols", ("Urbanisme",)),  # INSPIRE's label of lu (land use), not the Environnement of "sol"
+        ("Land use", ("Urbanisme",)),
         ("Habitat", ("Urbanisme",)),
         ("Environmental monitoring facilities", ("Environnement",)),
         ("Questions internationales", ()),
@@ -66,6 +68,10 @@ def test_labels_that_name_no_theme_are_kept_as_tags_and_unknown_iris_dropped():
         ("Web Page", "html"),
         ("ArcGIS GeoServices REST API", "api"),
         ("Parquet", "parquet"),
+        ("ESRI Shapefile (SHP)", "shp"),
+        ("Shapefile (zip)", "shp"),
+        ("CSV LonLat/XY", "csv"),
+        ("MapInfo TAB", "tab"),
     ],
 )
 def test_formats_from_media_types_iris_and_protocols(raw, expected):

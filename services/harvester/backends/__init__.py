@@ -3,12 +3,14 @@
 from services.harvester.backends.arcgis import ArcgisBackend
 from services.harvester.backends.base import HarvestBackend
 from services.harvester.backends.ckan import CkanBackend
+from services.harvester.backends.csw import CswBackend
 from services.harvester.backends.dcat import DcatBackend
 from services.harvester.backends.ods import OdsBackend
 from services.harvester.backends.udata import UdataBackend
 
 BACKENDS: dict[str, type[HarvestBackend]] = {
-    backend.family: backend for backend in (UdataBackend, OdsBackend, CkanBackend, DcatBackend, ArcgisBackend)
+    backend.family: backend
+    for backend in (UdataBackend, OdsBackend, CkanBackend, DcatBackend, ArcgisBackend, CswBackend)
 }
 
 
