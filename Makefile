@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: setup up demo down test lint status asyncapi infra-up bench
+.PHONY: setup up demo down test lint status asyncapi infra-up bench sources
 
 REFERENTIEL := infra/referentiel/node_modules/@etalab/decoupage-administratif/package.json
 
@@ -47,12 +47,17 @@ infra-up: setup
 	infra/postgres/postgres.sh start
 	$(PY) -m shared.admin init
 
+# The real observatory: the portals of France (infra/sources/france.yaml), first harvested within the
+# hour, then on their schedules. Offline, each run fails with its reason (`make status`).
 up: infra-up
 	infra/services.sh start
 	$(PY) -m services.consolidator load-referentiel
+	$(PY) -m services.harvester sources seed infra/sources/france.yaml --first-within 60
 
 # The simulated portals live on 127.0.0.1: the harvester may fetch private addresses in the demo only.
 demo: export OBS_ALLOW_PRIVATE_SOURCES := true
+demo: export OBS_HARVEST_PER_HOST_CONCURRENCY := 4
+demo: export OBS_HARVEST_PER_HOST_INTERVAL_SECONDS := 0
 demo: export OBS_NATIONAL_PORTALS := https://www.data.gouv.fr,http://127.0.0.1:8090/udata/datagouv
 demo: infra-up
 	infra/services.sh start simulator
@@ -80,6 +85,10 @@ lint: setup
 	$(VENV)/bin/mypy .
 	infra/install-compose.sh >/dev/null
 	docker compose config --quiet
+
+# Regenerate the catalogue of the real portals from Open Data France's registry (infra/sources/odf/).
+sources: setup
+	$(PY) infra/sources/build_france.py > infra/sources/france.yaml
 
 asyncapi: setup
 	$(PY) -m shared.asyncapi > docs/asyncapi.yaml

@@ -44,6 +44,11 @@ class Settings(BaseSettings):
     # Harvesting private or loopback addresses is refused unless allowed (the simulated portals need it).
     allow_private_sources: bool = False
     harvest_concurrency: int = 8  # harvest runs at the same time, one per source at most
+    # Politeness towards real portals: requests at a time to one host, least seconds between two
+    # requests to one host, and a contact address named in the User-Agent (where to complain).
+    harvest_per_host_concurrency: int = 2
+    harvest_per_host_interval_seconds: float = 0.25
+    harvest_contact_url: str | None = None
     # A dataset missing from its portal's complete runs for this long is withdrawn (udata waits 7 days).
     withdrawal_grace_seconds: float = 7 * 86400
     # The national portal(s), comma-separated: a dataset listed there is on "data.gouv.fr" for the

@@ -55,7 +55,21 @@ def routes(world: World) -> list[web.RouteDef]:
             }
         )
 
-    return [web.get("/{family:ckan}/{slug}/api/3/action/package_search", with_quirks(world, package_search))]
+    async def status_show(request: web.Request) -> web.Response:
+        """What every CKAN answers at `status_show` (ckan/logic/action/get.py), family detection reads it."""
+        portal_of(request, world)
+        return web.json_response({
+            "help": f"{request.url.origin()}/api/3/action/help_show?name=status_show",
+            "success": True,
+            "result": {"site_title": "CKAN", "site_url": str(request.url.origin()), "site_description": "",
+                       "locale_default": "fr", "error_emails_to": None, "ckan_version": "2.10.4",
+                       "extensions": ["activity", "datastore", "dcat"]},
+        })  # fmt: skip
+
+    return [
+        web.get("/{family:ckan}/{slug}/api/3/action/package_search", with_quirks(world, package_search)),
+        web.get("/{family:ckan}/{slug}/api/3/action/status_show", status_show),
+    ]
 
 
 def _failure(kind: str, message: str, status: int) -> web.Response:

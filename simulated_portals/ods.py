@@ -3,7 +3,8 @@
 `/api/explore/v2.1/catalog/datasets`: `{total_count, results}`, `limit` at most 100 (default 10) and
 `offset + limit` under 10,000, else 400 `{"message", "error_code"}`; `where=modified >= date'...'` and
 `order_by=modified desc` for incremental runs. `/catalog/exports/json` returns the whole catalogue
-without those limits. Federated datasets carry `federated` and `source_domain`.
+without those limits. Federated datasets carry `federated`, `source_domain` (the domain's name) and
+`source_domain_address` (its address), as ODS's documentation names them.
 """
 
 import re
@@ -96,23 +97,33 @@ def _base(request: web.Request, portal: PortalSpec) -> str:
 
 def _dataset(world: World, request: web.Request, d: SimDataset, base: str) -> dict[str, Any]:
     """A dataset as ODS lists it. A federated one is a copy of a dataset of another ODS portal of the
-    world (its metadata, its `source_domain` and `source_dataset`), under its own dataset_id here."""
-    source_domain, shown = d.federated_from, d
+    world (its metadata, and where it comes from: `source_domain`, the domain's name, its
+    `source_domain_address` and `source_dataset`), under its own dataset_id here."""
     origin = world.federation_source(d.portal) if d.federated_from else None
+    federation = (d.federated_from, d.federated_from) if d.federated_from else None
+    shown = d
     if origin is not None:
         shown = dataset(origin, d.index % origin.size)
-        source_domain = f"{request.url.raw_authority}{origin.path}"  # the simulator's stand-in for a domain
-    return _listing(d, shown, base, source_domain)
+        federation = (origin.slug, f"{request.url.raw_authority}{origin.path}")  # the simulator's domain address
+    return _listing(d, shown, base, federation)
 
 
-def _listing(d: SimDataset, shown: SimDataset, base: str, source_domain: str | None) -> dict[str, Any]:
+def _listing(d: SimDataset, shown: SimDataset, base: str, federation: tuple[str, str] | None) -> dict[str, Any]:
+    """`federation`: the source domain's name and address (ODS's theme documentation names them
+    `source_domain` and `source_domain_address`). Attachments are `odsfile://` URLs, as in v2.1."""
+    name, address = federation or (None, None)
     return {
         "dataset_id": d.id,
         "dataset_uid": f"da_{stable_hex(d.portal.slug, d.index, length=6)}",
         "has_records": True,
         "features": ["analyze"],
         "attachments": [
-            {"id": f"att-{n}", "title": url.rsplit("/", 1)[-1], "url": url, "mimetype": fmt}
+            {
+                "id": f"att-{n}",
+                "title": url.rsplit("/", 1)[-1],
+                "url": f"odsfile://{url.rsplit('/', 1)[-1]}",
+                "mimetype": fmt,
+            }
             for n, (url, fmt, _) in enumerate(shown.resources)
             if fmt == "pdf"
         ],
@@ -128,9 +139,11 @@ def _listing(d: SimDataset, shown: SimDataset, base: str, source_domain: str | N
                 "modified": shown.modified.isoformat(),
                 "metadata_processed": shown.modified.isoformat(),
                 "records_count": 10 + d.index,
-                "federated": source_domain is not None,
-                "source_domain": source_domain,
-                "source_dataset": shown.id if source_domain else None,
+                "federated": federation is not None,
+                "source_domain": name,
+                "source_domain_address": address,
+                "source_domain_title": f"Portail {name}" if name else None,
+                "source_dataset": shown.id if federation else None,
                 "references": d.landing_page(base),
             }
         },

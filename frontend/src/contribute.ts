@@ -15,7 +15,7 @@ export const ORGANISATION_FIELDS: Record<string, string> = {
   portal: "Portail de données manquant",
   dataset: "Jeu de données manquant",
 };
-const TECHNOLOGIES: Record<string, string> = { udata: "udata", ods: "OpenDataSoft", ckan: "CKAN", dcat: "Catalogue DCAT", arcgis: "ArcGIS Hub" };
+const TECHNOLOGIES: Record<string, string> = { auto: "Je ne sais pas (détectée à l'acceptation)", udata: "udata", ods: "OpenDataSoft", ckan: "CKAN", dcat: "Catalogue DCAT", arcgis: "ArcGIS Hub", csw: "Géocatalogue (CSW, GeoNetwork)" };
 
 export interface Submitted {
   id: string;

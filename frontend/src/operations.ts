@@ -5,7 +5,7 @@ import { number, plural } from "./format";
 
 interface Status {
   sources: { id: string; name: string; family: string; status: string | null; items_seen: number | null;
-    errors: number | null; finished_at: string | null; message: string | null }[];
+    errors: number | null; finished_at: string | null; message: string | null; next_run_at: string | null }[];
   lag: { group: string; topic: string; lag: number }[];
   dead_letters: { topic: string; messages: number }[];
 }
@@ -29,9 +29,10 @@ export async function renderOperations(target: HTMLElement): Promise<void> {
     h("h2", {}, "Exploitation"),
     h("p", {}, `${plural(status.sources.length, "source", "sources")} · ${plural(waiting, "message", "messages")} en lettre morte · ` +
       `retard total ${plural(status.lag.reduce((sum, g) => sum + g.lag, 0), "message", "messages")}`),
-    table("Sources et dernière moisson", ["Source", "Famille", "Statut", "Jeux vus", "Erreurs", "Fin", "Message"],
+    table("Sources et dernière moisson", ["Source", "Famille", "Statut", "Jeux vus", "Erreurs", "Fin", "Message", "Prochaine"],
       status.sources.map((s) => [s.name, s.family, s.status ? RUN_STATUS[s.status] ?? s.status : "jamais moissonnée",
-        s.items_seen ?? 0, s.errors ?? 0, s.finished_at ? new Date(s.finished_at).toLocaleString("fr-FR") : "", s.message ?? ""]),
+        s.items_seen ?? 0, s.errors ?? 0, s.finished_at ? new Date(s.finished_at).toLocaleString("fr-FR") : "", s.message ?? "",
+        s.next_run_at ? new Date(s.next_run_at).toLocaleString("fr-FR") : "manuelle"]),
       "operations-sources"),
     table("Retard des consommateurs", ["Groupe", "Topic", "Messages en attente"],
       status.lag.map((g) => [g.group, g.topic, g.lag]), "operations-lag"),

@@ -13,14 +13,16 @@ from shared.settings import Settings
 
 async def sources(conn: asyncpg.Connection) -> list[dict[str, Any]]:
     rows = await conn.fetch(
-        """SELECT s.id, s.name, s.family, s.url, s.enabled, r.status, r.mode, r.items_seen, r.errors, r.complete,
-                  r.finished_at, r.message
+        """SELECT s.id, s.name, s.family, s.url, s.enabled, s.next_run_at, r.status, r.mode, r.items_seen, r.errors,
+                  r.complete, r.finished_at, r.message
            FROM harvest.sources s
            LEFT JOIN LATERAL (SELECT * FROM harvest.runs WHERE source_id = s.id ORDER BY requested_at DESC LIMIT 1) r
                ON true
            ORDER BY (r.status IN ('failed', 'partial', 'done-errors')) DESC NULLS LAST, s.id"""
     )
-    return [{**dict(r), "finished_at": r["finished_at"].isoformat() if r["finished_at"] else None} for r in rows]
+    return [
+        {**dict(r), **{k: r[k].isoformat() if r[k] else None for k in ("finished_at", "next_run_at")}} for r in rows
+    ]
 
 
 async def status(conn: asyncpg.Connection, settings: Settings) -> dict[str, Any]:
@@ -38,7 +40,8 @@ def as_text(report: dict[str, Any]) -> str:
     lines = ["Sources (dernière moisson)"]
     for s in report["sources"]:
         counts = f"{s['items_seen'] or 0:>7} jeux {s['errors'] or 0:>5} erreurs"
-        last = f"{s['finished_at'] or ''}  {s['message'] or ''}".rstrip()
+        next_run = f"  prochaine : {s['next_run_at'][:16]}" if s["next_run_at"] else ""
+        last = f"{s['finished_at'] or ''}  {s['message'] or ''}{next_run}".rstrip()
         lines.append(f"  {s['id']:<40} {s['family']:<7} {s['status'] or 'jamais':<12} {counts}  {last}")
     lines.append("Retard des consommateurs")
     lines += [f"  {g['group']:<60} {g['topic']:<40} {g['lag']:>8}" for g in report["lag"]]

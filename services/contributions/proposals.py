@@ -99,7 +99,8 @@ def one_of(choices: tuple[str, ...]) -> Callable[[Any], str]:
 def portal(value: Any) -> dict[str, str]:
     if not isinstance(value, dict) or set(value) != {"url", "technology"}:
         raise Invalid("un portail se décrit par {url, technology}")
-    return {"url": web_url(value["url"]), "technology": one_of(PORTAL_FAMILIES)(value["technology"])}
+    # "auto": the contributor does not know; the harvester detects the family when a moderator accepts it.
+    return {"url": web_url(value["url"]), "technology": one_of((*PORTAL_FAMILIES, "auto"))(value["technology"])}
 
 
 def dataset(value: Any) -> dict[str, str]:

@@ -1,21 +1,25 @@
 """`python -m services.harvester` runs the service. Operator commands:
 
 python -m services.harvester sources add --id ID --url URL --family FAMILY --name NAME [--schedule @daily]
-python -m services.harvester sources seed FILE     add or update every source of a YAML sources file
+python -m services.harvester sources seed FILE [--first-within MINUTES]
+                                                  add or update every source of a YAML sources file
 python -m services.harvester sources list
+python -m services.harvester sources detect URL   which family reads URL, and why
 python -m services.harvester request SOURCE_ID [--mode full|incremental]
 """
 
 import argparse
 import asyncio
+import hashlib
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import yaml
 
 from services.harvester import repository, schedules
-from services.harvester.app import SourceIn, create_routes, create_runtime
+from services.harvester.app import SourceIn, create_routes, create_runtime, detect_family
 from shared.db import create_pool
 from shared.events import HarvestRequested
 from shared.kafka import create_broker
@@ -24,26 +28,53 @@ from shared.service import run
 from shared.settings import Settings
 
 
-async def save_sources(settings: Settings, sources: list[SourceIn]) -> None:
+async def save_sources(settings: Settings, sources: list[SourceIn], within: timedelta | None = None) -> None:
     pool = await create_pool(settings, "harvester", max_size=1)
-    now = datetime.now(UTC)
+    planned = first_runs(sources, datetime.now(UTC), within)
     async with pool.acquire() as conn:
         for s in sources:
             source = s.to_source()
-            await repository.add_source(conn, source, schedules.next_run(source.schedule, now))
+            await repository.add_source(conn, source, planned[source.id])
     await pool.close()
     print(f"{len(sources)} source(s) saved")
 
 
-def read_sources_file(path: Path) -> list[SourceIn]:
-    """A YAML list of sources: `- {id, url, family, name, owner?, schedule?}`; `${OBS_SIMULATOR_URL}`
-    in a URL is replaced by the simulated portals' address (for the demo)."""
+def read_sources_file(path: Path) -> tuple[list[SourceIn], list[dict[str, Any]]]:
+    """A YAML list of sources: `- {id, url, family, name, owner?, schedule?, departement?}`, and of
+    platforms listed as not harvested (`harvested: false` with a `reason`); other keys (`odf`) are
+    notes. `${OBS_SIMULATOR_URL}` in a URL is replaced by the simulated portals' address (the demo)."""
     settings = Settings()
     simulator = f"http://{settings.http_host}:{settings.simulator_port}"
     entries = yaml.safe_load(path.read_text()) or []
-    return [
-        SourceIn.model_validate({**e, "url": str(e["url"]).replace("${OBS_SIMULATOR_URL}", simulator)}) for e in entries
+    skipped = [e for e in entries if e.get("harvested") is False]
+    fields = set(SourceIn.model_fields)
+    sources = [
+        SourceIn.model_validate(
+            {k: v for k, v in e.items() if k in fields}
+            | {"url": str(e["url"]).replace("${OBS_SIMULATOR_URL}", simulator)}
+        )
+        for e in entries
+        if e.get("harvested") is not False
     ]
+    return sources, skipped
+
+
+def _expand(url: Any, simulator: str) -> str:
+    return str(url).replace("${OBS_SIMULATOR_URL}", simulator)
+
+
+def first_runs(sources: list[SourceIn], now: datetime, within: timedelta | None) -> dict[str, datetime | None]:
+    """When each source first runs: after its interval, or spread over `within` (a stable offset per
+    source, so that a whole catalogue does not start at the same second)."""
+    planned: dict[str, datetime | None] = {}
+    for s in sources:
+        source = s.to_source()
+        if within is None or schedules.interval(source.schedule) is None:
+            planned[source.id] = schedules.next_run(source.schedule, now)
+        else:
+            offset = int(hashlib.sha256(source.id.encode()).hexdigest(), 16) % max(int(within.total_seconds()), 1)
+            planned[source.id] = now + timedelta(seconds=offset)
+    return planned
 
 
 async def list_sources(settings: Settings) -> None:
@@ -84,7 +115,12 @@ def main(argv: list[str]) -> None:
     add.add_argument("--departement", help="the portal's territory (COG code), to tell homonym communes apart")
     seed = sources.add_parser("seed")
     seed.add_argument("file", type=Path)
+    seed.add_argument(
+        "--first-within", type=int, metavar="MINUTES", help="new sources first run within this delay, spread out"
+    )
     sources.add_parser("list")
+    probe = sources.add_parser("detect", help="which family reads URL, with the evidence")
+    probe.add_argument("url")
     ask = sub.add_parser("request")
     ask.add_argument("source_id")
     ask.add_argument("--mode", choices=["full", "incremental"], default="full")
@@ -103,7 +139,17 @@ def main(argv: list[str]) -> None:
         )
         asyncio.run(save_sources(settings, [source]))
     elif args.action == "seed":
-        asyncio.run(save_sources(settings, read_sources_file(args.file)))
+        entries, skipped = read_sources_file(args.file)
+        within = timedelta(minutes=args.first_within) if args.first_within else None
+        asyncio.run(save_sources(settings, entries, within))
+        if skipped:
+            print(f"{len(skipped)} platform(s) listed as not harvested (see their reason in {args.file})")
+    elif args.action == "detect":
+        found = asyncio.run(detect_family(settings, args.url))
+        for line in found.tried:
+            print(f"  essayé : {line}")
+        print(f"{found.family or 'aucune'}\t{found.url or ''}\t{found.evidence}")
+        sys.exit(0 if found.family else 1)
     else:
         asyncio.run(list_sources(settings))
 

@@ -1,17 +1,20 @@
 """Wiring of the harvester: consumes harvest.commands, runs harvests, publishes harvest.datasets and
 harvest.runs, schedules sources, serves the sources and runs API (operators write with a token)."""
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from services.harvester import handlers, repository, schedules
 from services.harvester.backends import BACKENDS
-from services.harvester.fetch import FetchError, FetchPolicy, check_address
+from services.harvester.detection import Detection, detect
+from services.harvester.fetch import Fetcher, FetchError, FetchPolicy, check_address
 from shared import topics
 from shared.auth import authenticate
 from shared.events import (
@@ -34,10 +37,17 @@ SCHEMA = "harvest"
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
+async def detect_family(settings: Settings, url: str) -> Detection:
+    """Probe `url` for its family, each probe once and quickly (an operator is waiting)."""
+    policy = replace(FetchPolicy.from_settings(settings), max_attempts=1, timeout_seconds=15)
+    async with aiohttp.ClientSession() as session:
+        return await detect(Fetcher(session, policy), url)
+
+
 def create_runtime(settings: Settings) -> Runtime:
     runtime = Runtime(settings, SERVICE, schema=SCHEMA, migrations=MIGRATIONS)
     broker = runtime.broker
-    policy = FetchPolicy(allow_private=settings.allow_private_sources)
+    policy = FetchPolicy.from_settings(settings)
 
     publisher = BulkPublisher(settings, "observatoire-harvester-runs")
 
@@ -61,7 +71,11 @@ def create_runtime(settings: Settings) -> Runtime:
         description="Accepted contributions of a portal: the portal becomes a harvest source.",
     )
     async def on_contribution(event: ContributionEventUnion) -> None:
-        handler = partial(handlers.contribution_accepted, policy=policy)
+        portal = handlers.accepted_portal(event)
+        detected = None
+        if portal and portal.get("technology") == "auto":  # probed before the transaction, not inside it
+            detected = await detect_family(settings, str(portal["url"]))
+        handler = partial(handlers.contribution_accepted, policy=policy, detected=detected)
         consumer = inbox_consumer(SERVICE, topics.CONTRIBUTIONS_EVENTS)
         await handle_once(runtime.pool, SCHEMA, settings, consumer, event, handler)
 
@@ -113,13 +127,14 @@ def create_runtime(settings: Settings) -> Runtime:
 class SourceIn(BaseModel):
     id: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")
     url: str = Field(min_length=8, max_length=2000, pattern=r"^https?://")
-    family: str
+    family: str | None = None  # None: detected from the address (services/harvester/detection.py)
     name: str = Field(min_length=1, max_length=300)
     owner: str | None = Field(default=None, max_length=40)
     schedule: str = "@daily"
     departement: str | None = Field(default=None, pattern=r"^(\d{2,3}|2[AB])$")
 
     def to_source(self) -> repository.Source:
+        assert self.family is not None, "the family is detected before the source is made"
         return repository.Source(
             id=self.id or slug(self.name),
             url=self.url,
@@ -132,8 +147,8 @@ class SourceIn(BaseModel):
 
     @field_validator("family")
     @classmethod
-    def known_family(cls, value: str) -> str:
-        if value not in BACKENDS:
+    def known_family(cls, value: str | None) -> str | None:
+        if value is not None and value not in BACKENDS:
             raise ValueError(f"famille inconnue ; familles : {', '.join(sorted(BACKENDS))}")
         return value
 
@@ -185,16 +200,26 @@ def create_routes() -> web.RouteTableDef:
         async with runtime.pool.acquire() as conn:
             principal = await authenticate(conn, request, "operator")
             body: SourceIn = await read_model(request, SourceIn)
-            source = body.to_source()
-            try:
-                await check_address(source.url, runtime.settings.allow_private_sources)
-            except FetchError as exc:
-                return error(422, f"adresse refusée : {exc.reason}")
+        try:
+            await check_address(body.url, runtime.settings.allow_private_sources)
+        except FetchError as exc:
+            return error(422, f"adresse refusée : {exc.reason}")
+        detected = None
+        if body.family is None:  # probed outside any transaction: it may take a few seconds
+            detected = await detect_family(runtime.settings, body.url)
+            if detected.family is None or detected.url is None:
+                return error(422, f"famille introuvable : {detected.evidence} ; essayé : {' ; '.join(detected.tried)}")
+            body = body.model_copy(update={"family": detected.family, "url": detected.url})
+        source = body.to_source()
+        async with runtime.pool.acquire() as conn:
             existing = await repository.source_with_url(conn, source.url)
             if existing and existing != source.id:
                 return error(409, f"la source {existing} a déjà cette adresse")
             await repository.add_source(conn, source, schedules.next_run(source.schedule, datetime.now(UTC)))
-        return web.json_response({"id": source.id, "created_by": principal.name}, status=201)
+        answer = {"id": source.id, "created_by": principal.name, "family": source.family, "url": source.url}
+        if detected:
+            answer["detected"] = detected.evidence
+        return web.json_response(answer, status=201)
 
     @routes.get("/api/v1/harvest/runs")
     async def list_runs(request: web.Request) -> web.Response:

@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import aiohttp
+import aiohttp.abc
 import pydantic_core
 
 USER_AGENT = "observatoire-opendata-harvester/0.1"
@@ -43,6 +44,20 @@ class FetchPolicy:
     allow_private: bool = False
     per_host_concurrency: int = 4
     per_host_interval_seconds: float = 0.0  # least time between two requests to one host
+    contact_url: str | None = None  # named in the User-Agent
+
+    @property
+    def user_agent(self) -> str:
+        return f"{USER_AGENT} (+{self.contact_url})" if self.contact_url else USER_AGENT
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> "FetchPolicy":
+        return cls(
+            allow_private=settings.allow_private_sources,
+            per_host_concurrency=settings.harvest_per_host_concurrency,
+            per_host_interval_seconds=settings.harvest_per_host_interval_seconds,
+            contact_url=settings.harvest_contact_url,
+        )
 
 
 class HostLimits:
@@ -65,11 +80,35 @@ class HostLimits:
             await asyncio.sleep(slot - now)
 
 
+class SystemResolver(aiohttp.abc.AbstractResolver):
+    """The system's resolver; tests and air-gapped sites give their own (same interface, which the
+    HTTP session's connector uses too, so that no name is ever resolved another way)."""
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[aiohttp.abc.ResolveResult]:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM, family=family)
+        return [
+            {"hostname": host, "host": str(info[4][0]), "port": port, "family": info[0], "proto": 0, "flags": 0}
+            for info in infos
+        ]
+
+    async def close(self) -> None:
+        return None
+
+
 class Fetcher:
-    def __init__(self, session: aiohttp.ClientSession, policy: FetchPolicy, limits: HostLimits | None = None) -> None:
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        policy: FetchPolicy,
+        limits: HostLimits | None = None,
+        resolver: aiohttp.abc.AbstractResolver | None = None,
+    ) -> None:
         self.session = session
         self.policy = policy
         self.limits = limits or HostLimits(policy)
+        self.resolver = resolver or SystemResolver()
 
     async def get_json(self, url: str) -> Any:
         """The JSON document at `url`; a body that does not parse is fetched again (a proxy may have cut
@@ -110,7 +149,7 @@ class Fetcher:
                         url,
                         allow_redirects=False,
                         timeout=aiohttp.ClientTimeout(total=self.policy.timeout_seconds),
-                        headers={"User-Agent": USER_AGENT, "Accept": "application/json, */*;q=0.5"},
+                        headers={"User-Agent": self.policy.user_agent, "Accept": "application/json, */*;q=0.5"},
                     ) as response:
                         if response.status == 200 or response.status in REDIRECT_STATUS:
                             body = await self._read_capped(response, url) if response.status == 200 else b""
@@ -122,7 +161,7 @@ class Fetcher:
             except FetchError:
                 raise
             except (TimeoutError, aiohttp.ClientError) as exc:
-                last_reason = f"{type(exc).__name__} {exc}".strip()
+                last_reason = network_reason(exc)
             if attempt < self.policy.max_attempts:
                 await asyncio.sleep(delay)
         raise FetchError(url, f"gave up after {self.policy.max_attempts} attempts, last: {last_reason}")
@@ -151,7 +190,7 @@ class Fetcher:
         return min(float(raw), self.policy.max_retry_after_seconds)
 
     async def _check_address(self, url: str) -> None:
-        await check_address(url, self.policy.allow_private)
+        await check_address(url, self.policy.allow_private, self.resolver)
 
 
 def parse_json(body: bytes) -> Any:
@@ -163,19 +202,50 @@ def parse_json(body: bytes) -> Any:
         return json.loads(body)
 
 
-async def check_address(url: str, allow_private: bool) -> None:
-    """Refuse what a harvester must not fetch: other schemes, and private, loopback, link-local or
-    reserved addresses unless allowed (a portal on the operator's own network, the simulated portals)."""
+async def check_address(url: str, allow_private: bool, resolver: aiohttp.abc.AbstractResolver | None = None) -> None:
+    """Refuse what a harvester must not fetch: other schemes, names that do not resolve, and private,
+    loopback, link-local or reserved addresses unless allowed (a portal on the operator's own
+    network, the simulated portals). A fetch passes its resolver: the name is looked up even where
+    private addresses are allowed, so that a name that does not resolve says so in French, as
+    operators read it."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise FetchError(url, "only http and https URLs can be harvested")
+    if allow_private and resolver is None:
+        return  # registering a source where private addresses are allowed: nothing to look up
+    try:
+        literal = ipaddress.ip_address(parts.hostname)
+    except ValueError:
+        literal = None
+    if literal is not None:
+        addresses = [literal]
+    else:
+        try:
+            answers = await (resolver or SystemResolver()).resolve(parts.hostname, parts.port or 443)
+        except OSError as exc:  # socket.gaierror, or a resolver's own refusal
+            raise FetchError(url, f"nom d'hôte introuvable : {parts.hostname}") from exc
+        addresses = [ipaddress.ip_address(a["host"]) for a in answers]
+        if not addresses:
+            raise FetchError(url, f"nom d'hôte introuvable : {parts.hostname}")
     if allow_private:
         return
-    try:
-        infos = await asyncio.get_running_loop().getaddrinfo(parts.hostname, parts.port or 443, type=socket.SOCK_STREAM)
-    except socket.gaierror as exc:
-        raise FetchError(url, f"host not found: {parts.hostname}") from exc
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0])
+    for address in addresses:
         if address.is_private or address.is_loopback or address.is_link_local or address.is_reserved:
             raise FetchError(url, f"refused: {parts.hostname} resolves to a private address ({address})")
+
+
+def network_reason(exc: BaseException) -> str:
+    """What went wrong on the wire, in the words an operator reads on the operations page."""
+    if isinstance(exc, aiohttp.ClientConnectorDNSError):
+        return "nom d'hôte introuvable"
+    if isinstance(exc, TimeoutError | aiohttp.ServerTimeoutError):
+        return "délai dépassé"
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError | aiohttp.ClientSSLError):
+        return "certificat TLS refusé"
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return "connexion impossible"
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return "connexion coupée par le serveur"
+    if isinstance(exc, aiohttp.ClientPayloadError):
+        return "réponse interrompue"
+    return f"{type(exc).__name__} {exc}".strip()

@@ -29,7 +29,8 @@ from aiokafka.errors import MessageSizeTooLargeError
 from services.harvester import repository, schedules
 from services.harvester.backends import backend_for
 from services.harvester.backends.base import HarvestAborted, RunContext
-from services.harvester.fetch import Fetcher, FetchError, FetchPolicy, HostLimits, check_address
+from services.harvester.detection import Detection
+from services.harvester.fetch import Fetcher, FetchError, FetchPolicy, HostLimits, SystemResolver, check_address
 from services.harvester.repository import QueuedRun
 from shared import metrics
 from shared.events import (
@@ -63,12 +64,30 @@ async def queue_requested(conn: asyncpg.Connection, command: HarvestRequested) -
     return []
 
 
-async def contribution_accepted(conn: asyncpg.Connection, event: ContributionEvent, policy: FetchPolicy) -> list[Event]:
+def accepted_portal(event: ContributionEvent) -> dict[str, Any] | None:
+    """The portal of an accepted contribution, if it is one."""
+    if isinstance(event, ContributionAccepted) and event.field == "portal" and isinstance(event.value, dict):
+        return event.value
+    return None
+
+
+async def contribution_accepted(
+    conn: asyncpg.Connection, event: ContributionEvent, policy: FetchPolicy, detected: Detection | None = None
+) -> list[Event]:
     """A portal a moderator accepted for an organisation becomes a source, harvested at once and then
-    daily, unless a source already has its address or the address is refused (logged)."""
-    if not (isinstance(event, ContributionAccepted) and event.field == "portal" and isinstance(event.value, dict)):
+    daily, unless a source already has its address or the address is refused (logged). A portal of
+    technology "auto" takes the family detection found (`detected`, probed before the transaction)."""
+    portal = accepted_portal(event)
+    if portal is None:
         return []
-    url, family = str(event.value["url"]), str(event.value["technology"])
+    url, family = str(portal["url"]), str(portal["technology"])
+    if family == "auto":
+        if detected is None or detected.family is None or detected.url is None:
+            log.warning(
+                "contributed portal of no known family", extra={"url": url, "tried": detected and detected.tried}
+            )
+            return []
+        url, family = detected.url, detected.family
     if await repository.source_with_url(conn, url):
         return []
     try:
@@ -118,11 +137,13 @@ class RunExecutor:
         max_concurrent: int = 8,
         poll_seconds: float = 1.0,
         heartbeat_seconds: float = 10.0,
+        resolver: aiohttp.abc.AbstractResolver | None = None,
     ) -> None:
         self.pool = pool
         self.publish = publish
         self.policy = policy
         self.limits = HostLimits(policy)
+        self.resolver = resolver or SystemResolver()
         self.max_concurrent = max_concurrent
         self.poll_seconds = poll_seconds
         self.heartbeat_seconds = heartbeat_seconds
@@ -132,7 +153,8 @@ class RunExecutor:
         self._session: aiohttp.ClientSession | None = None
 
     async def start(self) -> None:
-        self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=64, limit_per_host=16))
+        connector = aiohttp.TCPConnector(limit=64, limit_per_host=16, resolver=self.resolver)
+        self._session = aiohttp.ClientSession(connector=connector)
         self._loop = asyncio.create_task(self._run_forever(), name="harvest-runs")
 
     async def stop(self) -> None:
@@ -202,7 +224,8 @@ class RunExecutor:
     async def _execute(self, queued: QueuedRun) -> None:
         assert self._session is not None, "the executor is started"
         try:
-            await execute_run(self.pool, self.publish, Fetcher(self._session, self.policy, self.limits), queued)
+            fetcher = Fetcher(self._session, self.policy, self.limits, self.resolver)
+            await execute_run(self.pool, self.publish, fetcher, queued)
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -268,6 +291,10 @@ async def execute_run(
     )
     async with pool.acquire() as conn, conn.transaction():
         await repository.finish_run(conn, run.run_id, status, seen, finished.errors, finished.complete, aborted)
+        if status == "failed":
+            failures = await repository.consecutive_failures(conn, source.id)
+            if later := schedules.next_run_after_failures(source.schedule, failures, datetime.now(UTC)):
+                await repository.postpone_next_run(conn, source.id, later)
         if finished.complete:
             started = await repository.run_started_at(conn, run.run_id)
             await repository.set_watermark(conn, source.id, schedules.new_watermark(started), full=run.mode == "full")

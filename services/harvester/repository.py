@@ -192,6 +192,27 @@ async def set_next_run(conn: asyncpg.Connection, source_id: str, next_run_at: da
     await conn.execute("UPDATE harvest.sources SET next_run_at = $2 WHERE id = $1", source_id, next_run_at)
 
 
+async def consecutive_failures(conn: asyncpg.Connection, source_id: str) -> int:
+    """How many of the source's latest finished runs failed in a row."""
+    value: int = await conn.fetchval(
+        """SELECT count(*) FROM harvest.runs WHERE source_id = $1 AND finished_at IS NOT NULL
+             AND finished_at > coalesce((SELECT max(finished_at) FROM harvest.runs
+                                         WHERE source_id = $1 AND status <> 'failed' AND finished_at IS NOT NULL),
+                                        '-infinity')""",
+        source_id,
+    )
+    return value
+
+
+async def postpone_next_run(conn: asyncpg.Connection, source_id: str, not_before: datetime) -> None:
+    """The next run no sooner than `not_before` (a failing source is tried less often)."""
+    await conn.execute(
+        "UPDATE harvest.sources SET next_run_at = greatest(next_run_at, $2) WHERE id = $1 AND next_run_at IS NOT NULL",
+        source_id,
+        not_before,
+    )
+
+
 async def list_runs(conn: asyncpg.Connection, source_id: str | None, limit: int) -> list[dict[str, Any]]:
     rows = await conn.fetch(
         """SELECT run_id, source_id, mode, status, requested_by, requested_at, started_at, finished_at, items_seen,

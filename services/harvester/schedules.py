@@ -4,7 +4,8 @@ A schedule is `@hourly`, `@daily`, `@weekly`, `@manual` or `every <n><m|h|d>` (f
 `every 15m`). A due source gets an incremental run when its family supports it and a watermark
 exists, and a full run at least once a week (only a full, complete run may withdraw datasets).
 A complete run moves the watermark to its start minus an overlap, so nothing modified during the
-run is missed.
+run is missed. A source whose runs keep failing (a host gone, a machine offline) is tried less and
+less often, down to once a week.
 """
 
 import re
@@ -16,6 +17,7 @@ UNITS = {"m": "minutes", "h": "hours", "d": "days"}
 INCREMENTAL_FAMILIES = frozenset({"udata", "ods", "ckan"})
 FULL_RUN_EVERY = timedelta(weeks=1)
 WATERMARK_OVERLAP = timedelta(hours=1)
+FAILURE_BACKOFF_CAP = timedelta(weeks=1)
 
 
 def interval(schedule: str) -> timedelta | None:
@@ -36,6 +38,16 @@ def interval(schedule: str) -> timedelta | None:
 def next_run(schedule: str, now: datetime) -> datetime | None:
     step = interval(schedule)
     return now + step if step else None
+
+
+def next_run_after_failures(schedule: str, failures: int, now: datetime) -> datetime | None:
+    """A source that failed `failures` times in a row waits its interval doubled each time past the
+    first (1, 2, 4... days for a daily source), up to a week (or its interval, if longer)."""
+    step = interval(schedule)
+    if step is None or failures <= 0:
+        return None
+    wait: timedelta = min(step * 2 ** min(failures - 1, 16), max(step, FAILURE_BACKOFF_CAP))
+    return now + wait
 
 
 def mode_for(family: str, watermark: datetime | None, last_full_at: datetime | None, now: datetime) -> str:

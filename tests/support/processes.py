@@ -113,7 +113,8 @@ def isolated_settings(label: str, port_base: int, **overrides: Any) -> Settings:
         **ports,
         simulator_port=port_base + 90,
         allow_private_sources=True,
-        **overrides,
+        # Every simulated portal is on one host: no pacing between their requests.
+        **{"harvest_per_host_concurrency": 4, "harvest_per_host_interval_seconds": 0.0, **overrides},
     )
 
 

@@ -29,6 +29,12 @@ QUIRKY_PORTALS = [
     quirky("udata", "slow", size=5, quirks=Quirks(slow_seconds=0.2)),
     quirky("udata", "territory", size=5),  # no quirk: a local portal registered with its département
     quirky("arcgis", "paged-feed", size=45, paged=True, page_size=20),
+    quirky("ods", "undeclared", size=12),  # no quirk: registered without its family, which is detected
+    # GeoNetwork: an ows:ExceptionReport with HTTP 200 on the second page; a count of records it cannot
+    # list (the last page comes back empty); a nextRecord that always leads to the same records.
+    quirky("csw", "csw-exception", size=30, page_size=10, quirks=Quirks(ows_exception_every=2)),
+    quirky("csw", "csw-overcounted", size=40, page_size=20, quirks=Quirks(overcounted=3)),
+    quirky("csw", "endless-csw", quirks=Quirks(repeat_forever=True), page_size=10),
     *[
         quirky(
             "dcat",

@@ -93,7 +93,9 @@ class OdsBackend(HarvestBackend):
         resources += [
             resource(self._attachment_url(dataset_id, a), a.get("mimetype")) for a in raw.get("attachments") or ()
         ]
-        federated = metas.get("federated") and metas.get("source_domain")
+        # `source_domain` is the source domain's name ("rte"), `source_domain_address` where it is.
+        origin = metas.get("source_domain_address") or metas.get("source_domain")
+        federated = metas.get("federated") and origin
         return discovered(
             **self.common(f"{self.site}/explore/dataset/{dataset_id}/"),
             remote_url=f"{self.site}/explore/dataset/{dataset_id}/",
@@ -106,7 +108,7 @@ class OdsBackend(HarvestBackend):
             resources=resources,
             created=metas.get("created") or dcat.get("created") or dcat.get("issued"),
             modified=metas.get("modified"),
-            upstream=upstream_of(backend="ODS", domain=metas["source_domain"], remote_id=metas.get("source_dataset"))
+            upstream=upstream_of(backend="ODS", domain=origin, remote_id=metas.get("source_dataset"))
             if federated
             else None,
         )
