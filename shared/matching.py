@@ -7,8 +7,16 @@ Evidence, strongest first:
    portals use ("Commune de", "Ville de", "Mairie de", "CC du", "Communauté d'agglomération",
    "Métropole", "Département de", "Conseil départemental", "Région"...), and the core name looked up
    among the organisations of that type. Homonyms are decided by the territory (a département given
-   by the portal or written in the name, "Saint-Denis (974)"); otherwise the publisher is left
-   unmatched rather than guessed.
+   by the portal or written in the name, "Saint-Denis (974)", "Saint-Denis de la Réunion"), or by a
+   type hint (`REG`, `DEP`, `EPCI`, `COM`, `COLOM`); otherwise the publisher is left unmatched
+   rather than guessed. A région and a département of the same name (Guadeloupe, La Réunion) are
+   told apart only by a hint or a word ("Région", "Département"), unless one council serves both;
+4. the name as people write it: without its article ("Pont-de-Claix" for Le Pont-de-Claix), a
+   département by its number ("CD25", "Département 25"), an EPCI by the usual name or acronym its
+   official name carries ("CA du Grand Avignon (COGA)", "CA de Blois ''Agglopolys''") or that
+   shared/usual_names.csv lists (MEL, GPSO...), names joined by "+" or "/" (every part must name
+   the same organisation), and, only once a département narrows the candidates, a name one letter
+   off (two in long names): "Guinguamp" is Guingamp (22), never a commune of another département.
 
 Every match has a confidence; below `THRESHOLD` the publisher is unmatched. The index is in memory
 (about 36,000 organisations) and built from the registry.
@@ -16,6 +24,7 @@ Every match has a confidence; below `THRESHOLD` the publisher is unmatched. The 
 
 import asyncio
 import contextlib
+import csv
 import re
 import time
 import unicodedata
@@ -23,6 +32,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from shared.events import Organization
@@ -30,7 +40,18 @@ from shared.identifiers import siren_from
 
 THRESHOLD = 0.85
 
-CONFIDENCE = {"siren": 1.0, "alias": 0.98, "typed-name": 0.95, "name-and-territory": 0.92, "name": 0.9}
+CONFIDENCE = {
+    "siren": 1.0, "alias": 0.98, "typed-name": 0.95, "name-and-territory": 0.92, "name": 0.9, "usual-name": 0.9,
+    "departement-number": 0.95, "near-name-in-territory": 0.86,
+}  # fmt: skip
+HINT_FAMILIES = {"REG": "region", "DEP": "departement", "EPCI": "epci", "COM": "commune", "COLOM": "colom",
+                 **{t: "epci" for t in ("CC", "CA", "CU", "MET", "EPT")}}  # fmt: skip
+USUAL_NAMES = Path(__file__).with_name("usual_names.csv")
+NEAR_CACHE_SIZE = 20_000
+ARTICLES = ("le ", "la ", "les ", "l ")
+DEPARTEMENT_NUMBER = re.compile(r"^(?:cd|conseil departemental|departement|dept|dep)\s?(\d[\dab]|\d{3})$")
+PARTS = re.compile(r"\s[+/]\s|\s?\+\s?")
+USUAL_IN_NAME = re.compile(r"\(([^)]{2,40})\)|''([^']{2,40})''|\"([^\"]{2,40})\"")
 
 EPCI_TYPES = frozenset({"CC", "CA", "CU", "MET", "EPT"})
 FAMILY_OF_TYPE = {
@@ -159,20 +180,33 @@ class Indexed:
     type: str | None
     siren: str | None
     departement: str | None
+    council_id: str | None = None  # the council that serves it, when one serves several entries
 
     @classmethod
     def of(cls, organization: Organization) -> "Indexed":
         o = organization
-        return cls(o.id, o.name, o.type, o.siren, o.departement)
+        return cls(o.id, o.name, o.type, o.siren, o.departement, o.council_id)
 
 
 class Matcher:
-    def __init__(self, organizations: Iterable[Organization], aliases: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        organizations: Iterable[Organization],
+        aliases: dict[str, str] | None = None,
+        usual_names: dict[str, str] | None = None,
+    ) -> None:
         self.by_id: dict[str, Indexed] = {}
         self.by_family: dict[tuple[str, str], list[Indexed]] = defaultdict(list)
         self.by_name: dict[str, list[Indexed]] = defaultdict(list)
+        self.by_territory: dict[str, list[Indexed]] = defaultdict(list)  # communes and EPCI, for near names
+        self.departement_names: dict[str, list[Indexed]] = defaultdict(list)  # "reunion" -> DEP-974...
         self.aliases = dict(aliases or {})
+        self.usual_names = {
+            normalise(k): v for k, v in (read_usual_names() if usual_names is None else usual_names).items()
+        }
         self._indexed: dict[str, Indexed] = {}  # id -> the version of it the indexes hold
+        # Near names cost a scan of the département: kept until the index changes (publishers repeat).
+        self._near_cache: dict[tuple[str, str, str | None], MatchResult] = {}
         for organization in organizations:
             self.upsert(organization)
 
@@ -183,6 +217,7 @@ class Matcher:
     def index(self, entry: Indexed, active: bool) -> None:
         """Index `entry`, replacing what was indexed for its id; removed when it is no longer active."""
         self._remove(entry.id)
+        self._near_cache.clear()
         if not active:
             return
         self._indexed[entry.id] = entry
@@ -203,17 +238,31 @@ class Matcher:
                 del self.by_id[key]
 
     def _keys(self, organization: Indexed) -> list[tuple[dict[Any, list[Indexed]], Any]]:
-        name = normalise(organization.name)
-        keys: list[tuple[dict[Any, list[Indexed]], Any]] = [(self.by_name, name)]
+        names = name_keys(organization)
+        keys: list[tuple[dict[Any, list[Indexed]], Any]] = [(self.by_name, n) for n in names]
         family = FAMILY_OF_TYPE.get(organization.type or "")
         if family == "epci":
-            keys += [(self.by_family, ("epci", epci_core(name))), (self.by_family, ("epci", name))]
+            keys += [(self.by_family, ("epci", epci_core(n))) for n in names]
+            keys += [(self.by_family, ("epci", n)) for n in names]
         elif family:
-            keys.append((self.by_family, (family, name)))
-        return keys
+            keys += [(self.by_family, (family, n)) for n in names]
+        if family in ("commune", "epci") and organization.departement:
+            keys.append((self.by_territory, organization.departement))
+        if family in ("departement", "colom"):
+            keys += [(self.departement_names, n) for n in names]
+        unique: dict[tuple[int, Any], tuple[dict[Any, list[Indexed]], Any]] = {}
+        for index, key in keys:
+            unique.setdefault((id(index), key), (index, key))
+        return list(unique.values())
 
     def match(
-        self, name: str, *, siren: str | None = None, departement: str | None = None, alias_keys: Iterable[str] = ()
+        self,
+        name: str,
+        *,
+        siren: str | None = None,
+        departement: str | None = None,
+        alias_keys: Iterable[str] = (),
+        type_hint: str | None = None,
     ) -> MatchResult:
         identified = siren_from(siren) if siren else None
         if identified and identified in self.by_id:
@@ -221,26 +270,64 @@ class Matcher:
         for key in alias_keys:
             if key in self.aliases and self.aliases[key] in self.by_id:
                 return self._result([self.by_id[self.aliases[key]]], "alias")
+        hint = HINT_FAMILIES.get((type_hint or "").upper())
+        parts = [p for p in PARTS.split(name) if normalise(p)]
+        if len(parts) < 2:
+            return self._by_name(name, departement, hint)
+        # "Mairie de Toulouse + Ville de Toulouse": every part that names an organisation names the same one.
+        results = [self._by_name(p, departement, hint) for p in parts]
+        named = {r.best.organization_id for r in results if r.best}
+        if len(named) == 1 and all(r.best or not r.candidates for r in results):
+            return next(r for r in results if r.best)
+        candidates = [c for r in results for c in r.candidates]
+        reason = "its parts name different organisations" if named else "no part names one organisation"
+        return MatchResult(None, candidates, reason)
 
+    def _by_name(self, name: str, departement: str | None, hint: str | None) -> MatchResult:
         text = normalise(name)
         if written := TERRITORY.search(name.strip()):
             departement = departement or written.group(1).upper()
             text = normalise(TERRITORY.sub("", name.strip()))
         if not text:
             return MatchResult(None, [], "empty name")
+        if (number := DEPARTEMENT_NUMBER.match(text)) and (council := self.by_id.get(f"DEP-{number[1].upper()}")):
+            return self._result([council], "departement-number")
+        if (usual := self.usual_names.get(text)) and usual in self.by_id:
+            return self._result([self.by_id[usual]], "usual-name")
+        result = self._named(text, departement, hint)
+        if result.best or result.candidates:
+            return result
+        for suffix, code in self._territory_suffixes(text):  # "saint denis de la reunion"
+            if not departement or departement == code:
+                found = self._named(text[: -len(suffix)].strip(), code, hint)
+                if found.best or found.candidates:
+                    return found
+        if departement:
+            key = (text, departement, hint)
+            if key not in self._near_cache:
+                if len(self._near_cache) >= NEAR_CACHE_SIZE:
+                    self._near_cache.clear()
+                self._near_cache[key] = self._near(text, departement, hint)
+            return self._near_cache[key]
+        return result
+
+    def _named(self, text: str, departement: str | None, hint: str | None) -> MatchResult:
         family, rest = strip_prefix(text)
         found: list[Indexed] = []
         rule = "typed-name"
-        if family is not None:
-            variants = core_variants(rest) + ([rest] if family == "epci" else [])
-            if family == "epci":
+        searched = family or (hint if hint != "colom" else None)
+        if searched is not None:
+            variants = core_variants(rest) + ([rest] if searched == "epci" else [])
+            if searched == "epci":
                 variants = [epci_core(text), *variants]
             for variant in variants:
-                found = self.by_family.get((family, variant), []) + (
-                    self.by_family.get(("colom", variant), []) if family == "region" else []
+                found = self.by_family.get((searched, variant), []) + (
+                    self.by_family.get(("colom", variant), []) if searched == "region" else []
                 )
                 if found:
                     break
+            if family is None:
+                rule = "name"
         else:
             rule = "name"
             found = list(self.by_name.get(text, []))
@@ -248,6 +335,13 @@ class Matcher:
                 found = self.by_family.get(("epci", epci_core(text)), [])
                 rule = "typed-name"
         found = _distinct(found)
+        if hint:
+            found = [o for o in found if _family(o) == hint or (hint == "region" and o.type == "COLOM")]
+        found = self._one_council(found)
+        families = {_family(o) for o in found}
+        if family is None and hint is None and {"region", "departement"} <= families:
+            reason = "a région and a département of that name: a word or a type hint decides"
+            return MatchResult(None, self._candidates(found, rule), reason)
         if len(found) > 1 and departement:
             in_territory = [o for o in found if o.departement == departement]
             if in_territory:
@@ -260,6 +354,45 @@ class Matcher:
             return MatchResult(None, self._candidates(found, rule), "the only homonym is in another département")
         return self._result(found, rule)
 
+    def _one_council(self, found: list[Indexed]) -> list[Indexed]:
+        """Entries one council serves (Paris the commune and the département, Guyane) are that council."""
+        councils = {o.council_id or o.id for o in found}
+        if len(found) > 1 and len(councils) == 1 and (council := self.by_id.get(councils.pop())):
+            return [council]
+        return found
+
+    def _territory_suffixes(self, text: str) -> list[tuple[str, str]]:
+        """The département names `text` ends with ("... de la reunion"), as (suffix, code)."""
+        words = text.split()
+        found = []
+        for size in range(min(4, len(words) - 1), 0, -1):
+            tail = " ".join(words[-size:])
+            for council in self.departement_names.get(tail, []):
+                for connector in CONNECTORS:
+                    if text.endswith(f" {connector} {tail}"):
+                        found.append((f"{connector} {tail}", council.departement or ""))
+                found.append((tail, council.departement or ""))
+        return [(suffix, code) for suffix, code in found if code]
+
+    def _near(self, text: str, departement: str, hint: str | None) -> MatchResult:
+        """A commune or EPCI of `departement` whose name is one letter off (two past 12 letters)."""
+        if len(text) < 5:
+            return MatchResult(None, [], "no organisation with that name")
+        limit = 1 if len(text) < 12 else 2
+        family, rest = strip_prefix(text)
+        wanted = {text, *(core_variants(rest) if family else ())}
+        near = [
+            o
+            for o in self.by_territory.get(departement, [])
+            if (hint is None or _family(o) == hint)
+            and any(within(w, key, limit) for w in wanted for key in name_keys(o, with_core=True))
+        ]
+        near = _distinct(near)
+        if len(near) == 1:
+            return self._result(near, "near-name-in-territory")
+        reason = f"{len(near)} names one letter off in the département" if near else "no organisation with that name"
+        return MatchResult(None, self._candidates(near, "near-name-in-territory"), reason)
+
     def _result(self, found: list[Indexed], rule: str) -> MatchResult:
         candidates = self._candidates(found, rule)
         best = candidates[0] if len(candidates) == 1 and candidates[0].confidence >= THRESHOLD else None
@@ -268,6 +401,51 @@ class Matcher:
     @staticmethod
     def _candidates(found: list[Indexed], rule: str) -> list[Candidate]:
         return [Candidate(o.id, o.name, o.type, o.departement, CONFIDENCE[rule], rule) for o in found]
+
+
+def _family(organization: Indexed) -> str | None:
+    return FAMILY_OF_TYPE.get(organization.type or "")
+
+
+def name_keys(organization: Indexed, with_core: bool = False) -> list[str]:
+    """The names an organisation is looked up by: its own, without its article, and for an EPCI the
+    usual name or acronym its official name carries, and its name without them."""
+    name = normalise(organization.name)
+    keys = [name]
+    if name.startswith(ARTICLES):
+        keys.append(name.split(" ", 1)[1])
+    if _family(organization) == "epci":
+        usual = [normalise(next(g for g in m.groups() if g)) for m in USUAL_IN_NAME.finditer(organization.name)]
+        keys += [u for u in usual if u]
+        if usual:
+            keys.append(normalise(USUAL_IN_NAME.sub(" ", organization.name)))
+        if with_core:
+            keys += [epci_core(k) for k in keys]
+    return list(dict.fromkeys(k for k in keys if k))
+
+
+def within(a: str, b: str, limit: int) -> bool:
+    """Whether a and b are at most `limit` insertions, deletions or substitutions apart."""
+    if abs(len(a) - len(b)) > limit:
+        return False
+    if a == b:
+        return True
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb))
+        if min(current) > limit:
+            return False
+        previous = current
+    return previous[-1] <= limit
+
+
+def read_usual_names(path: Path = USUAL_NAMES) -> dict[str, str]:
+    """Usual names and acronyms -> organisation id (shared/usual_names.csv, with its provenance)."""
+    with path.open(encoding="utf-8", newline="") as f:
+        rows = [line for line in f if not line.startswith("#")]
+    return {r["usual_name"]: r["organization_id"] for r in csv.DictReader(rows)}
 
 
 def _distinct(organizations: list[Indexed]) -> list[Indexed]:
@@ -314,12 +492,14 @@ class MatcherCache:
         if changed:
             # The columns matching needs, not the whole state (no JSON to parse for 36,000 organisations).
             rows = await conn.fetch(
-                """SELECT id, name, type, siren, departement, status, updated_at FROM registry.organizations
+                """SELECT id, name, type, siren, departement, council_id, status, updated_at FROM registry.organizations
                    WHERE id = ANY($1::text[])""",
                 changed,
             )
             for row in rows:
-                entry = Indexed(row["id"], row["name"], row["type"], row["siren"], row["departement"])
+                entry = Indexed(
+                    row["id"], row["name"], row["type"], row["siren"], row["departement"], row.get("council_id")
+                )
                 self.matcher.index(entry, active=row["status"] == "active")
                 self._versions[row["id"]] = row["updated_at"]
             if len(rows) > self.FULL_LOAD and self.after_full_load:

@@ -16,7 +16,7 @@ import shared.asyncapi
 from services.api import exports, geodata, operations, repository
 from services.api.forwarding import forward
 from services.api.repository import SORTS, DatasetFilter, OrganizationFilter
-from shared.matching import MatcherCache
+from shared.matching import HINT_FAMILIES, MatcherCache
 from shared.population import NO_POPULATION, POPULATION_BINS
 from shared.service import Runtime
 from shared.settings import Settings
@@ -313,7 +313,11 @@ def create_routes() -> web.RouteTableDef:
             matcher = await matchers.get(conn)
         portal = request.query.get("portal")
         keys = [f"{portal}#name:{name.casefold()}"] if portal else []
-        result = matcher.match(name, departement=request.query.get("departement") or None, alias_keys=keys)
+        hint = request.query.get("type") or None
+        if hint and hint.upper() not in HINT_FAMILIES:
+            raise BadRequest(f"type inconnu ; types : {', '.join(sorted(HINT_FAMILIES))}")
+        departement = request.query.get("departement") or None
+        result = matcher.match(name, departement=departement, alias_keys=keys, type_hint=hint)
         return web.json_response(
             {
                 "name": name,

@@ -233,3 +233,36 @@ async def test_a_refresh_reads_the_aliases_written_since_the_previous_one_only()
     assert matcher.aliases["portal:a.test|publisher 3"] == "200000002"
     assert matcher.aliases["portal:a.test|publisher 4"] == "200000001"
     assert len(matcher.aliases) == 31
+
+
+@pytest.mark.parametrize(
+    "name, departement, hint, expected",
+    [
+        # Names real publishers write (the examples of issue 26), each with the rule that reads it.
+        ("CA GRAND AVIGNON", "84", None, "248400251"),  # the official name carries "(COGA)"
+        ("CA DE BLOIS", "41", None, "200030385"),  # ... and ''Agglopolys''
+        ("CARENE", "44", None, "244400644"),  # the acronym the official name carries
+        ("MEL", "59", None, "200093201"),  # a usual name of shared/usual_names.csv
+        ("PONT DE CLAIX", "38", None, "213803174"),  # Le Pont-de-Claix, without its article
+        ("PLESSIS TREVISE", "94", None, "219400595"),
+        ("CONFLANS SAINT HONORINE", "78", None, "217801729"),  # one letter off, in its département
+        ("GUINGUAMP", "22", None, "212200703"),
+        ("SAINT DENIS DE LA REUNION", None, None, "219740115"),  # the territory written as a suffix
+        ("CD25", "25", None, "DEP-25"),
+        ("Département 2A", None, None, "DEP-2A"),
+        ("PARIS", "75", None, "217500016"),  # the commune and the département are one council
+        ("GUYANE", "973", None, "REG-03"),  # one council for the région and the département
+        ("Mairie de Toulouse + Ville de Toulouse*", "31", None, "213105554"),
+        ("GUADELOUPE", "971", "REG", "REG-01"),
+        ("GUADELOUPE", "971", "DEP", "DEP-971"),
+        ("Région Guadeloupe", None, None, "REG-01"),
+        # Left unmatched rather than guessed:
+        ("GUADELOUPE", "971", None, None),  # a région and a département of that name, no hint, no word
+        ("GUINGUAMP", None, None, None),  # no département: no near names
+        ("GUINGUAMP", "29", None, None),  # never across départements
+        ("Ville de Rennes / Ville de Brest", None, None, None),  # parts that disagree
+    ],
+)
+def test_names_as_real_publishers_write_them(matcher, name, departement, hint, expected):
+    result = matcher.match(name, departement=departement, type_hint=hint)
+    assert (result.best.organization_id if result.best else None) == expected, result.reason
