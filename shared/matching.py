@@ -50,7 +50,8 @@ USUAL_NAMES = Path(__file__).with_name("usual_names.csv")
 NEAR_CACHE_SIZE = 20_000
 ARTICLES = ("le ", "la ", "les ", "l ")
 DEPARTEMENT_NUMBER = re.compile(r"^(?:cd|conseil departemental|departement|dept|dep)\s?(\d[\dab]|\d{3})$")
-PARTS = re.compile(r"\s[+/]\s|\s?\+\s?")
+PARTS = re.compile(r"\s[+/]\s")
+TYPE_SUFFIXES = (("gouvernement", "region"),)  # "NOUVELLE CALEDONIE GOUVERNEMENT"
 USUAL_IN_NAME = re.compile(r"\(([^)]{2,40})\)|''([^']{2,40})''|\"([^\"]{2,40})\"")
 
 EPCI_TYPES = frozenset({"CC", "CA", "CU", "MET", "EPT"})
@@ -92,6 +93,10 @@ PREFIXES: list[tuple[str, str]] = sorted(
         ("eurometropole", "epci"),
         ("etablissement public territorial", "epci"),
         ("ept", "epci"),
+        ("etp", "epci"),  # a common slip for EPT
+        ("gouvernement de la", "region"),  # Gouvernement de la Nouvelle-Calédonie, of Polynésie française
+        ("gouvernement de", "region"),
+        ("gouvernement", "region"),
     ],
     key=lambda p: -len(p[0]),
 )
@@ -133,7 +138,7 @@ class MatchResult:
 
 def normalise(text: str) -> str:
     """Lower case, no accents, no invisible marks, words separated by single spaces."""
-    decomposed = unicodedata.normalize("NFKD", text)
+    decomposed = unicodedata.normalize("NFKD", text.replace("&", " et "))
     kept = "".join(ch for ch in decomposed if unicodedata.category(ch) not in ("Mn", "Cf"))
     words = re.sub(r"[^a-z0-9]+", " ", kept.casefold()).split()
     return " ".join(ABBREVIATIONS.get(w, w) for w in words)
@@ -181,11 +186,12 @@ class Indexed:
     siren: str | None
     departement: str | None
     council_id: str | None = None  # the council that serves it, when one serves several entries
+    region: str | None = None
 
     @classmethod
     def of(cls, organization: Organization) -> "Indexed":
         o = organization
-        return cls(o.id, o.name, o.type, o.siren, o.departement, o.council_id)
+        return cls(o.id, o.name, o.type, o.siren, o.departement, o.council_id, o.region)
 
 
 class Matcher:
@@ -271,6 +277,8 @@ class Matcher:
             if key in self.aliases and self.aliases[key] in self.by_id:
                 return self._result([self.by_id[self.aliases[key]]], "alias")
         hint = HINT_FAMILIES.get((type_hint or "").upper())
+        if "+" in name and " " not in name.strip():
+            name = name.replace("+", " ")  # a name URL-encoded: "Ville+de+Quiberon"
         parts = [p for p in PARTS.split(name) if normalise(p)]
         if len(parts) < 2:
             return self._by_name(name, departement, hint)
@@ -297,6 +305,11 @@ class Matcher:
         result = self._named(text, departement, hint)
         if result.best or result.candidates:
             return result
+        if USUAL_IN_NAME.search(name):  # "EPT GRAND PARIS SEINE OUEST (GPSO - T3)", "CU ... (GPSEO)"
+            for other in (normalise(USUAL_IN_NAME.sub(" ", name)), *self._bracketed(name)):
+                named = self._by_name(other, departement, hint) if other and other != text else None
+                if named and named.best:
+                    return named
         for suffix, code in self._territory_suffixes(text):  # "saint denis de la reunion"
             if not departement or departement == code:
                 found = self._named(text[: -len(suffix)].strip(), code, hint)
@@ -311,8 +324,17 @@ class Matcher:
             return self._near_cache[key]
         return result
 
+    @staticmethod
+    def _bracketed(name: str) -> list[str]:
+        """What a name carries in brackets or quotes, each word group apart ("GPSO - T3": gpso, t3)."""
+        groups = [next(g for g in m.groups() if g) for m in USUAL_IN_NAME.finditer(name)]
+        return [normalise(piece) for g in groups for piece in re.split(r"\s-\s|,", g) if normalise(piece)]
+
     def _named(self, text: str, departement: str | None, hint: str | None) -> MatchResult:
         family, rest = strip_prefix(text)
+        for suffix, suffix_family in TYPE_SUFFIXES:
+            if family is None and text.endswith(" " + suffix):
+                family, rest = suffix_family, text[: -len(suffix) - 1]
         found: list[Indexed] = []
         rule = "typed-name"
         searched = family or (hint if hint != "colom" else None)
@@ -320,6 +342,7 @@ class Matcher:
             variants = core_variants(rest) + ([rest] if searched == "epci" else [])
             if searched == "epci":
                 variants = [epci_core(text), *variants]
+                variants += [v.split(" ", 1)[1] for v in variants if v.startswith(ARTICLES)]
             for variant in variants:
                 found = self.by_family.get((searched, variant), []) + (
                     self.by_family.get(("colom", variant), []) if searched == "region" else []
@@ -343,7 +366,7 @@ class Matcher:
             reason = "a région and a département of that name: a word or a type hint decides"
             return MatchResult(None, self._candidates(found, rule), reason)
         if len(found) > 1 and departement:
-            in_territory = [o for o in found if o.departement == departement]
+            in_territory = [o for o in found if self._serves(o, departement)]
             if in_territory:
                 found, rule = in_territory, "name-and-territory"
         if len(found) > 1:
@@ -353,6 +376,13 @@ class Matcher:
         if departement and found[0].departement and found[0].departement != departement and found[0].type == "COM":
             return MatchResult(None, self._candidates(found, rule), "the only homonym is in another département")
         return self._result(found, rule)
+
+    def _serves(self, organization: Indexed, departement: str) -> bool:
+        """Whether the organisation is of that département, or is the région it lies in."""
+        if organization.type == "REG":
+            council = self.by_id.get(f"DEP-{departement}")
+            return council is not None and council.region == organization.region
+        return organization.departement == departement
 
     def _one_council(self, found: list[Indexed]) -> list[Indexed]:
         """Entries one council serves (Paris the commune and the département, Guyane) are that council."""
@@ -381,10 +411,13 @@ class Matcher:
         limit = 1 if len(text) < 12 else 2
         family, rest = strip_prefix(text)
         wanted = {text, *(core_variants(rest) if family else ())}
+        kind = family or hint
+        council = self.by_id.get(f"DEP-{departement}") or self.by_id.get(f"COLOM-{departement}")
+        nearby = [*self.by_territory.get(departement, []), *([council] if council else [])]
         near = [
             o
-            for o in self.by_territory.get(departement, [])
-            if (hint is None or _family(o) == hint)
+            for o in nearby
+            if (kind is None or _family(o) == kind or (kind == "region" and o.type == "COLOM"))
             and any(within(w, key, limit) for w in wanted for key in name_keys(o, with_core=True))
         ]
         near = _distinct(near)
@@ -421,6 +454,8 @@ def name_keys(organization: Indexed, with_core: bool = False) -> list[str]:
             keys.append(normalise(USUAL_IN_NAME.sub(" ", organization.name)))
         if with_core:
             keys += [epci_core(k) for k in keys]
+        # "CA Communauté Paris-Saclay" is written "Communauté d'agglomération Paris-Saclay".
+        keys += [k.replace(f"{word} communaute ", f"{word} ", 1) for k in keys for word in ("ca", "cc", "cu")]
     return list(dict.fromkeys(k for k in keys if k))
 
 
@@ -492,14 +527,16 @@ class MatcherCache:
         if changed:
             # The columns matching needs, not the whole state (no JSON to parse for 36,000 organisations).
             rows = await conn.fetch(
-                """SELECT id, name, type, siren, departement, council_id, status, updated_at FROM registry.organizations
+                """SELECT id, name, type, siren, departement, council_id, region, status, updated_at
+                   FROM registry.organizations
                    WHERE id = ANY($1::text[])""",
                 changed,
             )
             for row in rows:
                 entry = Indexed(
-                    row["id"], row["name"], row["type"], row["siren"], row["departement"], row.get("council_id")
-                )
+                    row["id"], row["name"], row["type"], row["siren"], row["departement"], row.get("council_id"),
+                    row.get("region"),
+                )  # fmt: skip
                 self.matcher.index(entry, active=row["status"] == "active")
                 self._versions[row["id"]] = row["updated_at"]
             if len(rows) > self.FULL_LOAD and self.after_full_load:

@@ -71,6 +71,36 @@ def test_precision_and_recall_on_the_labelled_set(matcher, labelled):
     assert recall >= 0.95, mistakes
 
 
+REAL = LABELS.with_name("publishers_real.csv")  # names as real registries write them; see publishers_real.md
+
+
+def test_precision_and_recall_on_names_real_registries_write(matcher):
+    """Names from Open Data France's registry and data.gouv.fr, labelled by the SIREN the source gives
+    (départements and régions, which the référentiel gives no SIREN, by publishers_real_ids.csv). A
+    wrong organisation counts against both precision and recall."""
+    with REAL.open(newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    with REAL.with_name("publishers_real_ids.csv").open(newline="") as f:
+        councils = {r["siren"]: r["organization_id"] for r in csv.DictReader(f)}
+    assert len(rows) >= 400 and sum(1 for r in rows if not r["siren"]) >= 50  # publishers to leave unmatched
+    right = wrong = missed = 0
+    mistakes = []
+    for row in rows:
+        expected = None
+        if row["siren"]:
+            expected = matcher.by_id[row["siren"]].id if row["siren"] in matcher.by_id else councils[row["siren"]]
+        result = matcher.match(row["name"], departement=row["departement"] or None)
+        found = result.best.organization_id if result.best else None
+        right += bool(found and found == expected)
+        wrong += bool(found and found != expected)
+        missed += bool(expected and found != expected)
+        if found != expected:
+            mistakes.append((row["name"], row["departement"], expected, found or result.reason))
+    precision, recall = right / (right + wrong), right / (right + missed)
+    assert precision >= 0.99, [m for m in mistakes if m[3] and not m[3].startswith(("no ", "a ", "its "))]
+    assert recall >= 0.95, mistakes
+
+
 def test_a_homonym_is_never_guessed(matcher):
     result = matcher.match("Commune de Saint-Denis")
     assert result.best is None
