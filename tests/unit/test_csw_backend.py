@@ -435,3 +435,136 @@ async def test_another_server_s_records_point_at_get_record_by_id_and_a_capabili
         f"{endpoint}?portal=pnr&service=CSW&version=2.0.2&request=GetRecordById&elementSetName=full"
         "&outputSchema=http://www.isotc211.org/2005/gmd&id=fr-1%2F2"
     )
+
+
+# DCAT output: the same pages asked with outputSchema DCAT, each record an rdf:RDF of its own inside
+# csw:SearchResults, as geo2france's GeoNetwork answers them (tests/data/real/csw/geonetwork-dcat-page-*.xml).
+DCAT_ENDPOINT = f"{ENDPOINT}?outputSchema=http://www.w3.org/ns/dcat%23"
+RDF_NAMESPACES = (
+    'xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns:dct="http://purl.org/dc/terms/" '
+    'xmlns:dcat="http://www.w3.org/ns/dcat#" xmlns:foaf="http://xmlns.com/foaf/0.1/" '
+    'xmlns:skos="http://www.w3.org/2004/02/skos/core#"'
+)
+
+
+ECONOMIE = "https://geo.test/geonetwork/srv/resources/registries/vocabularies/Th%C3%A8mes/concepts/ECONOMIE"
+
+
+def dcat_page_url(start: int) -> str:
+    return page_url(start).replace("http://www.isotc211.org/2005/gmd", "http://www.w3.org/ns/dcat%23")
+
+
+def dcat_record(identifier: str, dataset: str = "") -> str:
+    """One record as GeoNetwork writes it in DCAT: a catalogue record, the dataset, its concepts,
+    distributions and organisation, in an rdf:RDF declaring its own prefixes."""
+    uuid = identifier.rsplit("/", 1)[-1]
+    record = f"https://geo.test/geonetwork/records/{uuid}"
+    return f"""
+    <rdf:RDF {RDF_NAMESPACES}>
+      <dcat:CatalogRecord rdf:about="{record}">
+        <dct:modified>2024-02-07</dct:modified>
+      </dcat:CatalogRecord>
+      <dcat:Dataset rdf:about="https://geo.test/geonetwork/srv/fre/catalog.search#/metadata/{uuid}">
+        <dct:identifier>{identifier}</dct:identifier>
+        <dcat:landingPage>https://geo.test/geonetwork/srv/resources/{identifier}</dcat:landingPage>
+        <dct:title>Zonage {identifier}</dct:title>
+        <dct:abstract>Zonage défini par un arrêté de 2018.</dct:abstract>
+        <dcat:keyword>COMMUNE</dcat:keyword>
+        <dcat:theme rdf:resource="{ECONOMIE}" />
+        <dct:issued>2020-05-28</dct:issued>
+        <dct:publisher rdf:resource="https://geo.test/organizations/G%C3%A9o2France" />
+        <dct:license>Licence Ouverte version 2.0  https://www.etalab.gouv.fr/wp-content/uploads/2017/04/ETALAB-Licence-Ouverte-v2.0.pdf</dct:license>
+        <dcat:distribution rdf:resource="{record}#OGC%3AWMS-bud" />
+        <dcat:distribution rdf:resource="{record}#OGC%3AWFS-bud" />{dataset}
+      </dcat:Dataset>
+      <skos:Concept rdf:about="{ECONOMIE}">
+        <skos:prefLabel>ECONOMIE</skos:prefLabel>
+      </skos:Concept>
+      <dcat:Distribution rdf:about="{record}#OGC%3AWMS-bud">
+        <dcat:accessURL>https://geo.test/geoserver/anct/ows</dcat:accessURL>
+        <dct:format>OGC:WMS</dct:format>
+      </dcat:Distribution>
+      <foaf:Organization rdf:about="https://geo.test/organizations/G%C3%A9o2France">
+        <foaf:name>Géo2France</foaf:name>
+      </foaf:Organization>
+    </rdf:RDF>"""
+
+
+async def test_a_source_asking_for_dcat_reads_the_pages_in_dcat_following_next_record():
+    documents = {
+        dcat_page_url(1): response(dcat_record("fr-1/a") + dcat_record("fr-1/b"), matched=6, returned=2, next_record=3),
+        dcat_page_url(3): response(dcat_record("c") + dcat_record("d"), matched=6, returned=2, next_record=5),
+        dcat_page_url(5): response(dcat_record("e") + dcat_record("f"), matched=6, returned=2, next_record=0),
+    }
+    items, fetcher = await harvest(documents, DCAT_ENDPOINT)
+    assert fetcher.asked == [dcat_page_url(1), dcat_page_url(3), dcat_page_url(5)]
+    assert list(events(items)) == ["fr-1/a", "fr-1/b", "c", "d", "e", "f"]
+    event = events(items)["fr-1/a"]  # the DCAT family's mapping
+    assert event.title == "Zonage fr-1/a"
+    assert event.description == "Zonage défini par un arrêté de 2018."  # dct:abstract
+    assert event.remote_url == "https://geo.test/geonetwork/srv/resources/fr-1/a"  # dcat:landingPage
+    assert event.publisher.name == "Géo2France"
+    assert event.licence == "licence-ouverte"
+    assert event.themes == ["Economie"] and "COMMUNE" in event.tags
+    assert [(r.url, r.format) for r in event.resources] == [("https://geo.test/geoserver/anct/ows", "wms")]
+    assert event.created.isoformat() == "2020-05-28T00:00:00+00:00"
+    assert event.modified is None  # the catalogue record's date is not the dataset's
+    assert event.portal_kind == "csw"
+
+
+@pytest.mark.parametrize(
+    "registered",
+    [
+        f"{ENDPOINT}?outputSchema=http://www.w3.org/ns/dcat#",
+        f"{ENDPOINT}?SERVICE=CSW&REQUEST=GetCapabilities&OUTPUTSCHEMA=http%3A%2F%2Fwww.w3.org%2Fns%2Fdcat%23",
+    ],
+)
+async def test_dcat_is_asked_whatever_way_the_source_url_writes_it(registered):
+    items, fetcher = await harvest({dcat_page_url(1): response(dcat_record("a"), 1, 1, 0)}, registered)
+    assert fetcher.asked == [dcat_page_url(1)] and list(events(items)) == ["a"]
+
+
+async def test_iso_19139_stays_the_default_and_another_output_schema_is_not_dcat():
+    registered = f"{ENDPOINT}?outputSchema=http://www.opengis.net/cat/csw/2.0.2"
+    items, fetcher = await harvest({page_url(1): response(record("a"), 1, 1, 0)}, registered)
+    assert fetcher.asked == [page_url(1)] and list(events(items)) == ["a"]
+
+
+async def test_a_dcat_record_that_cannot_be_read_is_an_item_error_beside_the_good_ones():
+    unreadable = f"""
+    <rdf:RDF {RDF_NAMESPACES}>
+      <dcat:Dataset rdf:about="https://geo.test/bad" rdf:nodeID="b1"><dct:identifier>bad</dct:identifier></dcat:Dataset>
+    </rdf:RDF>"""
+    untitled = dcat_record("untitled").replace("<dct:title>Zonage untitled</dct:title>", "")
+    iso = record("iso")  # a record in another schema among the RDF ones
+    body = response(dcat_record("a") + unreadable + untitled + iso + dcat_record("b"), 5, 5, 0)
+    items, _ = await harvest({dcat_page_url(1): body}, DCAT_ENDPOINT)
+    assert set(events(items)) == {"a", "b"}
+    errors = {item.remote_id: item.error or "" for item in items if item.error}
+    assert errors["bad"].startswith("unreadable record:")
+    assert "without a title" in errors["untitled"]
+    assert errors[None] == "not an RDF record: <MD_Metadata>"
+
+
+async def test_loose_dcat_nodes_in_the_results_are_read_with_the_prefixes_of_the_answer():
+    # Prefixes declared on the answer's root only, the records' nodes directly in csw:SearchResults.
+    nodes = """
+    <dcat:Dataset rdf:about="https://geo.test/d/1">
+      <dct:identifier>loose-1</dct:identifier><dct:title xml:lang="fr">Premier</dct:title>
+      <dcat:distribution><dcat:Distribution>
+        <dcat:downloadURL rdf:resource="https://geo.test/1.csv"/><dct:format>CSV</dct:format>
+      </dcat:Distribution></dcat:distribution>
+    </dcat:Dataset>
+    <rdf:Description rdf:about="https://geo.test/d/2">
+      <rdf:type rdf:resource="http://www.w3.org/ns/dcat#Dataset"/><dct:title>Second</dct:title>
+    </rdf:Description>"""
+    body = response(nodes, 2, 2, 0).replace("<csw:GetRecordsResponse", f"<csw:GetRecordsResponse {RDF_NAMESPACES}")
+    items, _ = await harvest({dcat_page_url(1): body}, DCAT_ENDPOINT)
+    found = events(items)
+    assert found["loose-1"].title == "Premier" and found["loose-1"].resources[0].format == "csv"
+    assert found["https://geo.test/d/2"].title == "Second"  # no dct:identifier: the IRI
+
+
+async def test_an_answer_without_any_rdf_record_stops_a_dcat_run():
+    with pytest.raises(HarvestAborted, match="no DCAT record"):
+        await harvest({dcat_page_url(1): response(record("a"), 1, 1, 0)}, DCAT_ENDPOINT)

@@ -65,13 +65,10 @@ class DcatBackend(HarvestBackend):
             page = await self._page(body, rdf_format, url, document)
             for identifier, reason in page.unreadable:
                 yield HarvestItem(remote_id=identifier, error=f"unreadable record: {reason}"[:1000])
-            datasets = sorted(
-                (s for s, p in page.graph.items() if NamedNode(DCAT + "Dataset") in p.get(RDF_TYPE, ())),
-                key=lambda s: str(s.value),
-            )
+            datasets = datasets_of(page.graph)
             guard.check_items((s.value for s in datasets), url)
             for node in datasets:
-                remote_id = _text(page.graph, node, DCT + "identifier") or _iri(node)
+                remote_id = remote_id_of(page.graph, node)
                 yield self.item(remote_id, partial(self._map, page.graph, node, remote_id))
             url = _next_page(page.graph)
 
@@ -111,27 +108,45 @@ class DcatBackend(HarvestBackend):
 
     def _map(self, graph: Graph, node: Term, remote_id: str | None) -> SerialisedEvent:
         assert remote_id is not None
-        distributions = _objects(graph, node, DCAT + "distribution")
-        return discovered(
-            **self.common(remote_id),
-            remote_url=_text(graph, node, DCAT + "landingPage") or _iri(node),
-            publisher=publisher_of(name=_publisher(graph, node) or "(inconnu)"),
-            title=_text(graph, node, DCT + "title"),
-            description=_text(graph, node, DCT + "description") or _text(graph, node, DCT + "abstract"),
-            licence=_licence(graph, node, distributions),
-            themes=[theme for t in _objects(graph, node, DCAT + "theme") if (theme := _theme(graph, t))],
-            tags=[k.value for k in _objects(graph, node, DCAT + "keyword") if isinstance(k, Literal)],
-            resources=[
-                resource(
-                    _text(graph, d, DCAT + "downloadURL") or _text(graph, d, DCAT + "accessURL"),
-                    _format(graph, d),
-                    _text(graph, d, DCT + "conformsTo"),
-                )
-                for d in distributions
-            ],
-            created=_text(graph, node, DCT + "issued"),
-            modified=_text(graph, node, DCT + "modified"),
-        )
+        return discovered(**self.common(remote_id), **dataset_fields(graph, node))
+
+
+def datasets_of(graph: Graph) -> list[Term]:
+    """The graph's `dcat:Dataset` nodes (never a `dcat:DataService`), in a stable order."""
+    return sorted(
+        (s for s, p in graph.items() if NamedNode(DCAT + "Dataset") in p.get(RDF_TYPE, ())),
+        key=lambda s: str(s.value),
+    )
+
+
+def remote_id_of(graph: Graph, node: Term) -> str | None:
+    """`dct:identifier`, else the dataset's IRI (as udata records it)."""
+    return _text(graph, node, DCT + "identifier") or _iri(node)
+
+
+def dataset_fields(graph: Graph, node: Term) -> dict[str, Any]:
+    """The fields of a DCAT dataset's event, but those common to the run (`HarvestBackend.common`):
+    the DCAT mapping, shared by the families that read DCAT (dcat, and csw asked for DCAT output)."""
+    distributions = _objects(graph, node, DCAT + "distribution")
+    return {
+        "remote_url": _text(graph, node, DCAT + "landingPage") or _iri(node),
+        "publisher": publisher_of(name=_publisher(graph, node) or "(inconnu)"),
+        "title": _text(graph, node, DCT + "title"),
+        "description": _text(graph, node, DCT + "description") or _text(graph, node, DCT + "abstract"),
+        "licence": _licence(graph, node, distributions),
+        "themes": [theme for t in _objects(graph, node, DCAT + "theme") if (theme := _theme(graph, t))],
+        "tags": [k.value for k in _objects(graph, node, DCAT + "keyword") if isinstance(k, Literal)],
+        "resources": [
+            resource(
+                _text(graph, d, DCAT + "downloadURL") or _text(graph, d, DCAT + "accessURL"),
+                _format(graph, d),
+                _text(graph, d, DCT + "conformsTo"),
+            )
+            for d in distributions
+        ],
+        "created": _text(graph, node, DCT + "issued"),
+        "modified": _text(graph, node, DCT + "modified"),
+    }
 
 
 def _json(body: bytes) -> Any:
