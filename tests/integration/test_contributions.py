@@ -266,6 +266,25 @@ async def test_a_missing_portal_becomes_a_harvest_source(referentiel, services, 
     assert added["family"] == "ckan" and added["owner_organization"] == vannes["id"]
 
 
+async def test_a_portal_of_unknown_technology_is_detected_when_accepted(
+    referentiel, services, settings, http, moderator, portal
+):
+    api = services["api"].url
+    lorient = await organisation(http, api, "Lorient")
+    await known_to_contributions(settings, lorient["id"])
+    base = f"{portal}/ckan/contributed"
+    sent = await submit(http, api, {"organization_id": lorient["id"], "field": "portal",
+                                    "value": {"url": base, "technology": "auto"}})  # fmt: skip
+    await decide(http, api, sent["id"], "accept", moderator)
+
+    async def source() -> dict[str, Any] | None:
+        async with http.get(f"{api}/api/v1/sources") as response:
+            return next((s for s in (await response.json())["data"] if s["url"] == base), None)
+
+    added = await wait_for(source, timeout=30)  # CKAN's status_show answered: the family is CKAN's
+    assert added["family"] == "ckan" and added["owner_organization"] == lorient["id"]
+
+
 async def test_a_missing_dataset_joins_the_registry_once(referentiel, services, settings, http, moderator):
     api = services["api"].url
     auray = await organisation(http, api, "Auray")

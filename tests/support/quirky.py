@@ -30,6 +30,7 @@ QUIRKY_PORTALS = [
     quirky("udata", "territory", size=5),  # no quirk: a local portal registered with its département
     quirky("arcgis", "paged-feed", size=45, paged=True, page_size=20),
     quirky("ods", "undeclared", size=12),  # no quirk: registered without its family, which is detected
+    quirky("ckan", "contributed", size=5),  # no quirk: proposed by a contributor who does not know its family
     # GeoNetwork: an ows:ExceptionReport with HTTP 200 on the second page; a count of records it cannot
     # list (the last page comes back empty); a nextRecord that always leads to the same records.
     quirky("csw", "csw-exception", size=30, page_size=10, quirks=Quirks(ows_exception_every=2)),
