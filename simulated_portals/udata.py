@@ -183,17 +183,24 @@ def csv_routes(world: World) -> list[web.RouteDef]:
     """`/api/1/site/datasets.csv` and `/organizations.csv`: the daily exports of a whole udata site,
     `;`-separated, as data.gouv.fr publishes them."""
 
-    async def datasets_csv(request: web.Request) -> web.Response:
+    def exported(request: web.Request) -> list[dict[str, Any]]:
+        """The site's datasets as its API gives them (data.gouv.fr's with the copies it holds)."""
         portal = portal_of(request, world)
         base = _base(request, portal)
         items = [(portal, i) for i in range(portal.size)]
         if portal.slug == world.datagouv_slug:
             items += world.mirrors
-        out = io.StringIO()
+        return [_dataset(dataset(p, i), base, mirrored=p is not portal, request=request) for p, i in items]
+
+    def csv_writer(out: io.StringIO, columns: tuple[str, ...]) -> Any:
         writer = csv.writer(out, delimiter=";", quotechar='"', quoting=csv.QUOTE_MINIMAL)
-        writer.writerow(CSV_COLUMNS)
-        for p, i in items:
-            row = _dataset(dataset(p, i), base, mirrored=p is not portal, request=request)
+        writer.writerow(columns)
+        return writer
+
+    async def datasets_csv(request: web.Request) -> web.Response:
+        out = io.StringIO()
+        writer = csv_writer(out, CSV_COLUMNS)
+        for row in exported(request):
             harvest = row["harvest"] or {}
             writer.writerow(
                 [
@@ -228,16 +235,9 @@ def csv_routes(world: World) -> list[web.RouteDef]:
 
     async def resources_csv(request: web.Request) -> web.Response:
         """One row per file, its dataset's fields first (udata's `ResourcesCsvAdapter`)."""
-        portal = portal_of(request, world)
-        base = _base(request, portal)
-        items = [(portal, i) for i in range(portal.size)]
-        if portal.slug == world.datagouv_slug:
-            items += world.mirrors
         out = io.StringIO()
-        writer = csv.writer(out, delimiter=";", quotechar='"', quoting=csv.QUOTE_MINIMAL)
-        writer.writerow(RESOURCE_CSV_COLUMNS)
-        for p, i in items:
-            row = _dataset(dataset(p, i), base, mirrored=p is not portal, request=request)
+        writer = csv_writer(out, RESOURCE_CSV_COLUMNS)
+        for row in exported(request):
             for n, file in enumerate(row["resources"]):
                 schema = file.get("schema") or {}
                 writer.writerow(

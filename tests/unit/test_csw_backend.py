@@ -8,8 +8,8 @@ import pytest
 
 from services.harvester.backends.base import HarvestAborted, HarvestItem, RunContext
 from services.harvester.backends.csw import CswBackend
-from services.harvester.fetch import FetchError
 from services.harvester.repository import Source
+from tests.support.fetchers import MemoryFetcher
 
 ENDPOINT = "https://geo.test/geonetwork/srv/fre/csw"
 GET_RECORDS = (
@@ -64,20 +64,6 @@ def record(identifier: str, identification: str = "", extra: str = "", level: st
       <gmd:identificationInfo><gmd:MD_DataIdentification>{identification}
       </gmd:MD_DataIdentification></gmd:identificationInfo>
     </gmd:MD_Metadata>"""
-
-
-class MemoryFetcher:
-    """URL -> body (served as application/xml with HTTP 200); anything else is a 404."""
-
-    def __init__(self, documents: dict[str, str]) -> None:
-        self.documents = documents
-        self.asked: list[str] = []
-
-    async def get_document(self, url: str) -> tuple[bytes, str]:
-        self.asked.append(url)
-        if url not in self.documents:
-            raise FetchError(url, "HTTP 404")
-        return self.documents[url].encode(), "application/xml"
 
 
 async def harvest(documents: dict[str, str], url: str = ENDPOINT) -> tuple[list[HarvestItem], MemoryFetcher]:

@@ -8,8 +8,8 @@ import pytest
 
 from services.harvester.backends.base import HarvestAborted, HarvestItem, RunContext
 from services.harvester.backends.dcat import DcatBackend
-from services.harvester.fetch import FetchError
 from services.harvester.repository import Source
+from tests.support.fetchers import MemoryFetcher
 
 CATALOG = "https://catalogue.test/catalog"
 RDF_XML = """<?xml version="1.0" encoding="UTF-8"?>
@@ -18,24 +18,6 @@ RDF_XML = """<?xml version="1.0" encoding="UTF-8"?>
          xmlns:skos="http://www.w3.org/2004/02/skos/core#" xmlns:vcard="http://www.w3.org/2006/vcard/ns#">
 {}
 </rdf:RDF>"""
-
-
-class MemoryFetcher:
-    """URL -> (body, Content-Type); anything else is a 404."""
-
-    def __init__(self, documents: dict[str, tuple[str | bytes, str]]) -> None:
-        self.documents = documents
-        self.asked: list[str] = []
-
-    async def get_document(self, url: str) -> tuple[bytes, str]:
-        self.asked.append(url)
-        if url not in self.documents:
-            raise FetchError(url, "HTTP 404")
-        body, media_type = self.documents[url]
-        return (body.encode() if isinstance(body, str) else body), media_type
-
-    async def get_json(self, url: str) -> Any:
-        return json.loads((await self.get_document(url))[0])
 
 
 async def harvest(documents: dict[str, tuple[str | bytes, str]], url: str = CATALOG) -> list[HarvestItem]:
