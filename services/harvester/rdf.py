@@ -66,7 +66,6 @@ Graph = dict[Term, dict[str, list[Term]]]
 class ParsedPage:
     graph: Graph
     unreadable: list[tuple[str | None, str]] = field(default_factory=list)  # (identifier, reason) per record
-    repaired: bool = False  # read only once repaired or cut into records
 
 
 class Unreadable(ValueError):
@@ -157,9 +156,7 @@ def _parse_rdf_xml(body: bytes, base_iri: str, first_error: Exception) -> Parsed
         raise Unreadable(f"not well-formed XML: {exc}") from exc
     _repair(root)
     try:
-        return ParsedPage(
-            _graph([_triples(ET.tostring(root), RdfFormat.RDF_XML, base_iri, lenient=True)]), repaired=True
-        )
+        return ParsedPage(_graph([_triples(ET.tostring(root), RdfFormat.RDF_XML, base_iri, lenient=True)]))
     except (SyntaxError, ValueError):
         pass
     records = [(_xml_identifier(node), ET.tostring(_wrapped(root, node))) for node in _xml_records(root)]
@@ -316,4 +313,4 @@ def _parse_records(
             unreadable.append((identifier, _reason(exc)))
     if not parts:
         raise Unreadable(_reason(first_error))
-    return ParsedPage(_graph(parts), unreadable, repaired=True)
+    return ParsedPage(_graph(parts), unreadable)
