@@ -11,7 +11,7 @@ from typing import Any
 
 from services.harvester import vocabularies
 from shared.events import DatasetDiscovered, SerialisedEvent, pydantic_style_json
-from shared.vocabulary import LICENCES
+from shared.vocabulary import LICENCES, OPEN_LICENCES
 
 JsonObject = dict[str, Any]
 
@@ -36,6 +36,11 @@ def clean_text(raw: Any) -> str | None:
 
 def normalise_licence(raw: Any) -> str | None:
     return vocabularies.normalise_licence(clean_text(raw))
+
+
+def first_open_licence(stated: list[str]) -> str | None:
+    """Of the licences a record states, the first that is open, else the first stated (as stated)."""
+    return next((text for text in stated if normalise_licence(text) in OPEN_LICENCES), stated[0] if stated else None)
 
 
 def normalise_format(raw: Any) -> str | None:

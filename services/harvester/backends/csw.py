@@ -42,8 +42,8 @@ from services.harvester.backends.dcat import dataset_fields, datasets_of, remote
 from services.harvester.fetch import FetchError
 from services.harvester.mapping import (
     discovered,
+    first_open_licence,
     normalise_format,
-    normalise_licence,
     parse_date,
     publisher_of,
     resource,
@@ -51,7 +51,6 @@ from services.harvester.mapping import (
 from services.harvester.rdf import Graph, Term, Unreadable, parse_page
 from services.harvester.vocabularies import INSPIRE_THEME_IRI
 from shared.events import SerialisedEvent
-from shared.vocabulary import OPEN_LICENCES
 
 MAX_RECORDS = 50
 OUTPUT_SCHEMA = "http://www.isotc211.org/2005/gmd"
@@ -298,7 +297,7 @@ class Reader:
             for prop in constraints.iterfind(f"{GMD}useLimitation"):
                 (legal_use if legal else other_use).extend(self._statements(prop))
         stated = [*other_constraints, *legal_use, *other_use]
-        return next((s for s in stated if normalise_licence(s) in OPEN_LICENCES), stated[0] if stated else None)
+        return first_open_licence(stated)
 
     def _statements(self, prop: Element) -> list[str]:
         return [s for s in (self.text(prop), _href(prop)) if s]

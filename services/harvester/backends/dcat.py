@@ -23,12 +23,11 @@ from pyoxigraph import Literal, NamedNode, RdfFormat
 from services.harvester.backends.arcgis import dcat_us_fields
 from services.harvester.backends.base import HarvestAborted, HarvestBackend, HarvestItem, PageGuard
 from services.harvester.fetch import FetchError
-from services.harvester.mapping import discovered, normalise_licence, publisher_of, resource
+from services.harvester.mapping import discovered, first_open_licence, publisher_of, resource
 from services.harvester.rdf import Graph, ParsedPage, Term, Unreadable, detect_format, is_dcat_us, parse_page
 from services.harvester.rdf import remote_contexts as contexts_named_in
 from services.harvester.vocabularies import EU_DATA_THEME_IRI, EU_FILE_TYPE_IRI, INSPIRE_THEME_IRI, MEDIA_TYPE_IRI
 from shared.events import SerialisedEvent
-from shared.vocabulary import OPEN_LICENCES
 
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 RDF_VALUE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#value"
@@ -214,10 +213,7 @@ def _licence(graph: Graph, node: Term, distributions: list[Term]) -> str | None:
         for value in _objects(graph, holder, predicate)
         if (text := _iri(value) or _label(graph, value))
     ]
-    licences = [normalise_licence(text) for text in stated]
-    return next((text for text, licence in zip(stated, licences, strict=True) if licence in OPEN_LICENCES), None) or (
-        stated[0] if stated else None
-    )
+    return first_open_licence(stated)
 
 
 def _format(graph: Graph, distribution: Term) -> str | None:
