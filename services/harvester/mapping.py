@@ -147,7 +147,7 @@ def discovered(
         "description": clean_text(description),
         "licence": normalise_licence(licence),
         "themes": odf_themes,
-        "tags": sorted({t for t in (clean_text(x) for x in [*tags, *other_themes]) if t}),
+        "tags": sorted({*(t for t in (clean_text(x) for x in tags) if t), *other_themes}),  # themes cleaned above
         "resources": [r for r in resources if r is not None],
         "created": parse_date(created),
         "modified": parse_date(modified),
