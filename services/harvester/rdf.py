@@ -26,7 +26,6 @@ import pyoxigraph
 from pyoxigraph import BlankNode, Literal, NamedNode, RdfFormat
 
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
-DCAT_DATASET = "http://www.w3.org/ns/dcat#Dataset"
 DCT_IDENTIFIER = "http://purl.org/dc/terms/identifier"
 
 FORMATS_BY_EXTENSION = {
