@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: setup up demo down test lint status asyncapi infra-up bench sources
+.PHONY: setup up demo down test lint status asyncapi infra-up bench sources predecessors
 
 REFERENTIEL := infra/referentiel/node_modules/@etalab/decoupage-administratif/package.json
 
@@ -31,6 +31,17 @@ $(FRONTEND): frontend/package-lock.json frontend/index.html frontend/vite.config
 $(REFERENTIEL): infra/referentiel/package-lock.json
 	cd infra/referentiel && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
+
+# Communes and EPCI of earlier editions of the référentiel, each with its successor in the pinned one
+# (committed: rebuild when the pinned version moves; tests/unit/test_referentiel.py checks it).
+EDITIONS := 0.3.0 0.5.1 0.7.0 0.8.0 0.9.0-5 1.0.0 1.1.1 2.0.0 2.3.1 3.0.0 3.1.1 4.0.0 5.0.0
+predecessors: $(REFERENTIEL) $(VENV)/.installed
+	@mkdir -p var/referentiel-editions
+	cd var/referentiel-editions && for v in $(EDITIONS); do [ -d $$v ] || { \
+		npm pack -q @etalab/decoupage-administratif@$$v >/dev/null && mkdir $$v && \
+		tar xzf etalab-decoupage-administratif-$$v.tgz -C $$v; }; done
+	$(PY) infra/referentiel/build_predecessors.py $(addsuffix /package,$(addprefix var/referentiel-editions/,$(EDITIONS))) \
+		> services/consolidator/predecessors.csv
 
 $(VENV)/.installed: requirements.lock
 	@command -v java >/dev/null && command -v mvn >/dev/null || infra/install-java.sh

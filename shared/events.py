@@ -196,6 +196,20 @@ class Obligation(BaseModel):
     agents_source: str | None = None
 
 
+class Predecessor(BaseModel):
+    """A commune or EPCI that no longer exists on its own and that an organisation succeeded: publishers
+    keep writing its name or SIREN for years."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    kind: Literal["commune-deleguee", "commune-associee", "commune", "epci"]
+    insee_code: str | None = None
+    siren: str | None = None
+    departement: str | None = None
+    last_edition: str | None = None  # the last edition of the référentiel that listed it on its own
+
+
 class Organization(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -221,6 +235,7 @@ class Organization(BaseModel):
     status: Literal["active", "merged", "replaced"] = "active"
     successor_id: str | None = None
     aliases: list[str] = Field(default_factory=list)  # other ids it is known by; all stay resolvable
+    predecessors: list[Predecessor] = Field(default_factory=list)  # the communes or EPCI it succeeded
     # field -> where its value comes from (referentiel:6.0.0, portal:..., contribution:...)
     provenance: dict[str, str] = Field(default_factory=dict)
 

@@ -16,7 +16,11 @@ Evidence, strongest first:
    official name carries ("CA du Grand Avignon (COGA)", "CA de Blois ''Agglopolys''") or that
    shared/usual_names.csv lists (MEL, GPSO...), names joined by "+" or "/" (every part must name
    the same organisation), and, only once a département narrows the candidates, a name one letter
-   off (two in long names): "Guinguamp" is Guingamp (22), never a commune of another département.
+   off (two in long names): "Guinguamp" is Guingamp (22), never a commune of another département;
+5. a former name or SIREN: a commune déléguée or a commune or EPCI gone since an earlier edition of
+   the référentiel ("Bellegarde-sur-Valserine" is Valserine-en-Bugey, the Métropole européenne de
+   Lille's SIREN before 2020 is the Métropole's), read from the `former-name:` and `former-siren:`
+   aliases a référentiel load writes; a current name always comes first.
 
 Every match has a confidence; below `THRESHOLD` the publisher is unmatched. The index is in memory
 (about 36,000 organisations) and built from the registry.
@@ -30,10 +34,10 @@ import time
 import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from shared.events import Organization
 from shared.identifiers import siren_from
@@ -42,7 +46,7 @@ THRESHOLD = 0.85
 
 CONFIDENCE = {
     "siren": 1.0, "alias": 0.98, "typed-name": 0.95, "name-and-territory": 0.92, "name": 0.9, "usual-name": 0.9,
-    "departement-number": 0.95, "near-name-in-territory": 0.86,
+    "departement-number": 0.95, "near-name-in-territory": 0.86, "former-siren": 0.97, "former-name": 0.9,
 }  # fmt: skip
 HINT_FAMILIES = {"REG": "region", "DEP": "departement", "EPCI": "epci", "COM": "commune", "COLOM": "colom",
                  **{t: "epci" for t in ("CC", "CA", "CU", "MET", "EPT")}}  # fmt: skip
@@ -100,7 +104,12 @@ PREFIXES: list[tuple[str, str]] = sorted(
     ],
     key=lambda p: -len(p[0]),
 )
+# The prefixes a name's first word may begin, longest first: most names begin none.
+PREFIXES_BY_FIRST_WORD: dict[str, list[tuple[str, str]]] = defaultdict(list)
+for _prefix, _family_read in PREFIXES:
+    PREFIXES_BY_FIRST_WORD[_prefix.split(" ", 1)[0]].append((_prefix + " ", _family_read))
 EPCI_SUFFIXES = ("metropole", "agglomeration", "agglo")
+EPCI_ENDINGS = tuple(" " + suffix for suffix in EPCI_SUFFIXES)
 CONNECTORS = ("de la", "de l", "des", "du", "de", "d")
 # How "du X" and "des X" read once the contraction is undone ("Commune du Mans" is Le Mans).
 CONTRACTIONS = {
@@ -112,11 +121,16 @@ CONTRACTIONS = {
     "d": ("",),
 }
 ABBREVIATIONS = {"st": "saint", "ste": "sainte", "s": "saint"}
+FORMER_PREFIXES = ("former-name:", "former-siren:")
+# Accents once decomposed, and invisible marks (soft hyphen, zero-width spaces, direction marks):
+# dropped, where other punctuation separates words. A regular expression, not a test of each
+# character's Unicode category: matching spends most of its time here.
+MARKS = re.compile("[\u0300-\u036f\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
+NOT_A_WORD = re.compile(r"[^a-z0-9]+")
 TERRITORY = re.compile(r"\(\s*(\d[\dab]|\d{3})\s*\)\s*$")
 
 
-@dataclass(frozen=True)
-class Candidate:
+class Candidate(NamedTuple):  # a tuple: built for every match, where a frozen dataclass cost 5 % of it
     organization_id: str
     name: str
     type: str | None
@@ -125,10 +139,9 @@ class Candidate:
     rule: str
 
 
-@dataclass(frozen=True)
-class MatchResult:
+class MatchResult(NamedTuple):  # a tuple too: one per match
     best: Candidate | None  # above the threshold and unambiguous, else None
-    candidates: list[Candidate] = field(default_factory=list)
+    candidates: list[Candidate]
     reason: str = ""
 
     @property
@@ -139,33 +152,38 @@ class MatchResult:
 def normalise(text: str) -> str:
     """Lower case, no accents, no invisible marks, words separated by single spaces."""
     decomposed = unicodedata.normalize("NFKD", text.replace("&", " et "))
-    kept = "".join(ch for ch in decomposed if unicodedata.category(ch) not in ("Mn", "Cf"))
-    words = re.sub(r"[^a-z0-9]+", " ", kept.casefold()).split()
+    if not decomposed.isascii():
+        decomposed = MARKS.sub("", decomposed)
+    words = NOT_A_WORD.sub(" ", decomposed.casefold()).split()
     return " ".join(ABBREVIATIONS.get(w, w) for w in words)
 
 
 def strip_prefix(text: str) -> tuple[str | None, str]:
     """('commune', 'de rennes') for 'commune de rennes'; (None, text) when no prefix is known."""
-    for prefix, family in PREFIXES:
-        if text == prefix:
-            return None, text
-        if text.startswith(prefix + " "):
-            return family, text[len(prefix) + 1 :]
+    for prefix, family in PREFIXES_BY_FIRST_WORD.get(text.partition(" ")[0], ()):
+        if text.startswith(prefix):  # prefix ends with its space: "commune "
+            return family, text[len(prefix) :]
     return None, text
 
 
 def core_variants(rest: str) -> list[str]:
     """The names `rest` may stand for once the connector after a prefix is removed."""
-    for connector in CONNECTORS:
-        if rest.startswith(connector + " "):
-            tail = rest[len(connector) + 1 :]
-            return [article + tail for article in CONTRACTIONS[connector]]
+    first, _, tail = rest.partition(" ")
+    if first == "de" and tail.startswith(("la ", "l ")):
+        article, _, tail = tail.partition(" ")
+        first = f"de {article}"
+    if first in CONTRACTIONS and tail:
+        return [article + tail for article in CONTRACTIONS[first]]
     return [rest]
 
 
 def epci_core(normalised_name: str) -> str:
     """'cc du pays de lumbres' -> 'pays de lumbres'; 'rennes metropole' -> 'rennes'."""
-    family, rest = strip_prefix(normalised_name)
+    return core_of(*strip_prefix(normalised_name))
+
+
+def core_of(family: str | None, rest: str) -> str:
+    """epci_core of a name whose prefix is already read: `strip_prefix` gave (family, rest)."""
     if family == "epci":
         rest = core_variants(rest)[-1]
     for suffix in EPCI_SUFFIXES:
@@ -206,19 +224,35 @@ class Matcher:
         self.by_name: dict[str, list[Indexed]] = defaultdict(list)
         self.by_territory: dict[str, list[Indexed]] = defaultdict(list)  # communes and EPCI, for near names
         self.departement_names: dict[str, list[Indexed]] = defaultdict(list)  # "reunion" -> DEP-974...
-        self.aliases = dict(aliases or {})
+        self.aliases: dict[str, str] = {}
+        self.former_names: dict[str, dict[tuple[str, str], None]] = defaultdict(dict)  # key -> (dép., id)
         self.usual_names = {
             normalise(k): v for k, v in (read_usual_names() if usual_names is None else usual_names).items()
         }
         self._indexed: dict[str, Indexed] = {}  # id -> the version of it the indexes hold
         # Near names cost a scan of the département: kept until the index changes (publishers repeat).
         self._near_cache: dict[tuple[str, str, str | None], MatchResult] = {}
+        for alias, organization_id in (aliases or {}).items():
+            self.learn_alias(alias, organization_id)
         for organization in organizations:
             self.upsert(organization)
 
     def upsert(self, organization: Organization) -> None:
         """Index `organization`, replacing what was indexed for its id; inactive ones are removed."""
         self.index(Indexed.of(organization), active=organization.status == "active")
+        for alias in organization.aliases:
+            if alias.startswith(FORMER_PREFIXES):
+                self.learn_alias(alias, organization.id)
+
+    def learn_alias(self, alias: str, organization_id: str) -> None:
+        """Remember an alias; a former name (`former-name:<département>:<name>`) is also indexed by name."""
+        self.aliases[alias] = organization_id
+        if alias.startswith("former-name:"):
+            _, departement, name = alias.split(":", 2)
+            normalised = normalise(name)
+            for key in {normalised, epci_core(normalised), *core_variants(normalised)}:
+                self.former_names[key][(departement, organization_id)] = None
+            self._near_cache.clear()
 
     def index(self, entry: Indexed, active: bool) -> None:
         """Index `entry`, replacing what was indexed for its id; removed when it is no longer active."""
@@ -273,13 +307,15 @@ class Matcher:
         identified = siren_from(siren) if siren else None
         if identified and identified in self.by_id:
             return self._result([self.by_id[identified]], "siren")
+        if identified and (successor := self.by_id.get(self.aliases.get(f"former-siren:{identified}", ""))):
+            return self._result([successor], "former-siren")
         for key in alias_keys:
             if key in self.aliases and self.aliases[key] in self.by_id:
                 return self._result([self.by_id[self.aliases[key]]], "alias")
-        hint = HINT_FAMILIES.get((type_hint or "").upper())
+        hint = HINT_FAMILIES.get(type_hint.upper()) if type_hint else None
         if "+" in name and " " not in name.strip():
             name = name.replace("+", " ")  # a name URL-encoded: "Ville+de+Quiberon"
-        parts = [p for p in PARTS.split(name) if normalise(p)]
+        parts = [p for p in PARTS.split(name) if normalise(p)] if " + " in name or " / " in name else [name]
         if len(parts) < 2:
             return self._by_name(name, departement, hint)
         # "Mairie de Toulouse + Ville de Toulouse": every part that names an organisation names the same one.
@@ -293,17 +329,30 @@ class Matcher:
 
     def _by_name(self, name: str, departement: str | None, hint: str | None) -> MatchResult:
         text = normalise(name)
-        if written := TERRITORY.search(name.strip()):
+        if ")" in name and (written := TERRITORY.search(name.strip())):
             departement = departement or written.group(1).upper()
             text = normalise(TERRITORY.sub("", name.strip()))
         if not text:
             return MatchResult(None, [], "empty name")
-        if (number := DEPARTEMENT_NUMBER.match(text)) and (council := self.by_id.get(f"DEP-{number[1].upper()}")):
+        if (
+            text[0] in "cd"
+            and (number := DEPARTEMENT_NUMBER.match(text))
+            and (council := self.by_id.get(f"DEP-{number[1].upper()}"))
+        ):
             return self._result([council], "departement-number")
         if (usual := self.usual_names.get(text)) and usual in self.by_id:
             return self._result([self.by_id[usual]], "usual-name")
         result = self._named(text, departement, hint)
-        if result.best or result.candidates:
+        if result.best:
+            return result
+        # A former name, unless a current organisation of that name is in the territory (or, with no
+        # territory given, unless current homonyms already make the name ambiguous).
+        in_territory = departement and any(c.departement == departement for c in result.candidates)
+        if self.former_names and not in_territory and (departement or not result.candidates):
+            former = self._former(text, departement, hint)
+            if former.best or (former.candidates and not result.candidates):
+                return former
+        if result.candidates:
             return result
         if USUAL_IN_NAME.search(name):  # "EPT GRAND PARIS SEINE OUEST (GPSO - T3)", "CU ... (GPSEO)"
             for other in (normalise(USUAL_IN_NAME.sub(" ", name)), *self._bracketed(name)):
@@ -341,7 +390,7 @@ class Matcher:
         if searched is not None:
             variants = core_variants(rest) + ([rest] if searched == "epci" else [])
             if searched == "epci":
-                variants = [epci_core(text), *variants]
+                variants = [core_of(family, rest), *variants]  # what strip_prefix(text) gave
                 variants += [v.split(" ", 1)[1] for v in variants if v.startswith(ARTICLES)]
             for variant in variants:
                 found = self.by_family.get((searched, variant), []) + (
@@ -354,15 +403,16 @@ class Matcher:
         else:
             rule = "name"
             found = list(self.by_name.get(text, []))
-            if not found and text.endswith(tuple(" " + s for s in EPCI_SUFFIXES)):
+            if not found and text.endswith(EPCI_ENDINGS):
                 found = self.by_family.get(("epci", epci_core(text)), [])
                 rule = "typed-name"
-        found = _distinct(found)
+        if len(found) > 1:
+            found = _distinct(found)
         if hint:
             found = [o for o in found if _family(o) == hint or (hint == "region" and o.type == "COLOM")]
-        found = self._one_council(found)
-        families = {_family(o) for o in found}
-        if family is None and hint is None and {"region", "departement"} <= families:
+        if len(found) > 1:
+            found = self._one_council(found)
+        if family is None and hint is None and len(found) > 1 and {"region", "departement"} <= set(map(_family, found)):
             reason = "a région and a département of that name: a word or a type hint decides"
             return MatchResult(None, self._candidates(found, rule), reason)
         if len(found) > 1 and departement:
@@ -376,6 +426,22 @@ class Matcher:
         if departement and found[0].departement and found[0].departement != departement and found[0].type == "COM":
             return MatchResult(None, self._candidates(found, rule), "the only homonym is in another département")
         return self._result(found, rule)
+
+    def _former(self, text: str, departement: str | None, hint: str | None) -> MatchResult:
+        """The organisation that succeeded a commune or EPCI of that name (of that département, if given)."""
+        family, rest = strip_prefix(text)
+        kind = family or hint
+        keys = [text, *(core_variants(rest) if family else ()), epci_core(text)]
+        found = [
+            self.by_id[organization_id]
+            for key in dict.fromkeys(keys)
+            for former_in, organization_id in self.former_names.get(key, {})
+            if organization_id in self.by_id and (departement is None or former_in == departement)
+        ]
+        found = [o for o in _distinct(found) if kind is None or _family(o) == kind]
+        if len(found) > 1:
+            return MatchResult(None, self._candidates(found, "former-name"), f"{len(found)} successors of that name")
+        return self._result(found, "former-name") if found else MatchResult(None, [], "no organisation with that name")
 
     def _serves(self, organization: Indexed, departement: str) -> bool:
         """Whether the organisation is of that département, or is the région it lies in."""
@@ -427,8 +493,9 @@ class Matcher:
         return MatchResult(None, self._candidates(near, "near-name-in-territory"), reason)
 
     def _result(self, found: list[Indexed], rule: str) -> MatchResult:
-        candidates = self._candidates(found, rule)
-        best = candidates[0] if len(candidates) == 1 and candidates[0].confidence >= THRESHOLD else None
+        confidence = CONFIDENCE[rule]
+        candidates = [Candidate(o.id, o.name, o.type, o.departement, confidence, rule) for o in found]
+        best = candidates[0] if len(candidates) == 1 and confidence >= THRESHOLD else None
         return MatchResult(best, candidates, "" if best else "below the threshold")
 
     @staticmethod
@@ -545,7 +612,8 @@ class MatcherCache:
         aliases = await conn.fetch(
             f"SELECT alias, organization_id FROM registry.aliases {changed_since} AND kind <> 'insee'", since
         )
-        self.matcher.aliases.update((r["alias"], r["organization_id"]) for r in aliases)
+        for r in aliases:
+            self.matcher.learn_alias(r["alias"], r["organization_id"])
         self._last_read_at = read_at
 
     def reset(self) -> None:

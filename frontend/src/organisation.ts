@@ -17,7 +17,29 @@ interface Card {
   website?: string | null;
   indicators: Record<string, number | null>;
   portals: { url: string; kind: string; datasets: number }[]; // those listing its datasets now
+  predecessors?: Predecessor[]; // the communes or EPCI it succeeded
   history: { daily: Snapshot[]; editions: Snapshot[] };
+}
+
+interface Predecessor {
+  name: string;
+  kind: "commune-deleguee" | "commune-associee" | "commune" | "epci";
+  insee_code: string | null;
+  siren: string | null;
+  last_edition: string | null;
+}
+
+const PREDECESSOR_KINDS: Record<Predecessor["kind"], string> = {
+  "commune-deleguee": "commune déléguée",
+  "commune-associee": "commune associée",
+  commune: "commune fusionnée",
+  epci: "intercommunalité fusionnée",
+};
+
+/** "Bellegarde-sur-Valserine (commune déléguée, INSEE 01033)": what publishers may still write. */
+function predecessorItem(p: Predecessor): HTMLElement {
+  const ids = [p.insee_code ? `INSEE ${p.insee_code}` : "", p.siren ? `SIREN ${p.siren}` : ""].filter(Boolean);
+  return h("li", {}, p.name, h("span", { class: "meta" }, ` · ${[PREDECESSOR_KINDS[p.kind], ...ids].join(", ")}`));
 }
 
 interface Snapshot {
@@ -86,6 +108,12 @@ export async function renderOrganisation(target: HTMLElement, id: string): Promi
         h("dt", {}, "Mis à jour depuis un an"), h("dd", {}, share(values.fresh_share)),
         h("dt", {}, "Avec un schéma"), h("dd", {}, share(values.schema_share))),
       website ? h("p", {}, h("a", { href: website, rel: "noopener" }, "Site de l'organisation")) : null,
+      card.predecessors?.length
+        ? h("details", { class: "predecessors" },
+            h("summary", {}, `Anciennement : ${plural(card.predecessors.length, "nom ou SIREN", "noms ou SIREN")}`),
+            h("p", {}, "Les portails qui les écrivent encore sont rattachés à cette organisation."),
+            h("ul", {}, ...card.predecessors.map(predecessorItem)))
+        : null,
       h("h3", {}, "Portails"),
       card.portals.length
         ? h("ul", { class: "portals" }, ...card.portals.map((p) => h("li", {}, link(p.url, p.url),

@@ -317,12 +317,13 @@ def create_routes() -> web.RouteTableDef:
         if hint and hint.upper() not in HINT_FAMILIES:
             raise BadRequest(f"type inconnu ; types : {', '.join(sorted(HINT_FAMILIES))}")
         departement = request.query.get("departement") or None
-        result = matcher.match(name, departement=departement, alias_keys=keys, type_hint=hint)
+        siren = request.query.get("siren") or None
+        result = matcher.match(name, siren=siren, departement=departement, alias_keys=keys, type_hint=hint)
         return web.json_response(
             {
                 "name": name,
-                "best": result.best.__dict__ if result.best else None,
-                "candidates": [c.__dict__ for c in result.candidates[:20]],
+                "best": result.best._asdict() if result.best else None,
+                "candidates": [c._asdict() for c in result.candidates[:20]],
                 "reason": result.reason,
             }
         )

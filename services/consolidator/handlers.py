@@ -20,6 +20,7 @@ from services.consolidator.organizations import (
     merged_into,
     organization_from_publisher,
     with_learned_siren,
+    without_taken_sirens,
 )
 from services.consolidator.overrides import (
     DATASET_FIELDS,
@@ -31,6 +32,7 @@ from services.consolidator.overrides import (
     organization_values,
     with_value,
 )
+from services.consolidator.referentiel import alias_kind
 from shared.events import (
     ContributionAccepted,
     ContributionEvent,
@@ -344,7 +346,7 @@ async def _resolve_publisher(
     result = matcher.match(publisher.name, siren=siren, departement=publisher.departement, alias_keys=keys)
     changed: list[Organization] = []
     attribution = {"rule": result.best.rule, "confidence": result.best.confidence} if result.best else None
-    if result.best and siren and result.best.rule != "siren":
+    if result.best and siren and result.best.rule not in ("siren", "former-siren"):
         matched = matcher.by_id[result.best.organization_id]
         if matched.siren is None and matched.type in ("DEP", "REG", "COLOM", "COM"):
             # the matcher indexes a few fields: the whole state, as this transaction sees it, is the registry's
@@ -499,19 +501,20 @@ async def referentiel_entries(conn: asyncpg.Connection, events: list[Referentiel
     registry_id = {i: owner for i, owner in (await repository.alias_owners(conn, list(listed))).items()}
     current = await repository.get_organizations(conn, [registry_id.get(i, i) for i in listed])
     merged = [merge_referentiel(current.get(registry_id.get(i, i)), o) for i, o in listed.items()]
+    merged = without_taken_sirens(merged, await repository.siren_holders(conn, [o.siren for o in merged if o.siren]))
     changed = {after.id: after for after in await with_contributions(conn, merged) if after != current.get(after.id)}
 
     # A commune merged into another: its INSEE code is now among the successor's former codes.
     alias_rows = [
-        (alias, registry_id.get(listed_id, listed_id), "insee")
+        (alias, registry_id.get(listed_id, listed_id), alias_kind(alias))
         for listed_id, organization in listed.items()
         for alias in organization.aliases
     ]
     previous_owners = await repository.alias_owners(conn, [alias for alias, _, _ in alias_rows])
     absorbed = {
         old: new
-        for alias, new, _ in alias_rows
-        if (old := previous_owners.get(alias)) and old != new and old not in listed
+        for alias, new, kind in alias_rows
+        if kind == "insee" and (old := previous_owners.get(alias)) and old != new and old not in listed
     }
     for old_id, organization in (await repository.get_organizations(conn, list(absorbed))).items():
         if organization.status != "merged" or organization.successor_id != absorbed[old_id]:

@@ -123,6 +123,15 @@ def merge_referentiel(current: Organization | None, listed: Organization) -> Org
     return listed.model_copy(update=update)
 
 
+def without_taken_sirens(listed: list[Organization], holders: dict[str, str]) -> list[Organization]:
+    """The organisations, less a SIREN the registry already gives another organisation (`holders`:
+    SIREN -> id). A committed list may give a council a SIREN that a portal made known first, as an
+    organisation of its own: both stay, the SIREN with the first, and the UNIQUE SIREN holds."""
+    return [
+        o.model_copy(update={"siren": None}) if o.siren and holders.get(o.siren, o.id) != o.id else o for o in listed
+    ]
+
+
 def merge_aliases(*lists: list[str]) -> list[str]:
     seen: dict[str, None] = {}
     for aliases in lists:

@@ -63,6 +63,12 @@ async def save_organizations(conn: asyncpg.Connection, organizations: list[Organ
     )
 
 
+async def siren_holders(conn: asyncpg.Connection, sirens: list[str]) -> dict[str, str]:
+    """SIREN -> the id of the organisation that holds it, for the SIRENs held."""
+    rows = await conn.fetch("SELECT siren, id FROM registry.organizations WHERE siren = ANY($1::text[])", sirens)
+    return {r["siren"]: r["id"] for r in rows}
+
+
 async def alias_owners(conn: asyncpg.Connection, aliases: list[str]) -> dict[str, str]:
     """alias -> organisation id, for the aliases known. A référentiel load reads it while it fills the
     table: the aliases given are joined rather than tested with `= ANY($1)`. Planned while the table
@@ -140,7 +146,7 @@ async def record_unmatched(conn: asyncpg.Connection, unmatched: list[Unmatched])
     rows: dict[tuple[str, str, str], tuple[str, str, int]] = {}
     for u in unmatched:  # one row per (portal, name, remote id), even if the publishers differ otherwise
         key = (u.portal_url, u.publisher.name, u.publisher.remote_id or "")
-        candidates = json.dumps([c.__dict__ for c in u.result.candidates[:10]])
+        candidates = json.dumps([c._asdict() for c in u.result.candidates[:10]])
         rows[key] = (u.result.reason, candidates, u.sightings + (rows[key][2] if key in rows else 0))
     if not rows:
         return

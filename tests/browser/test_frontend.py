@@ -248,6 +248,22 @@ async def test_the_organisation_page_shows_its_datasets(seeded, services, page):
     await no_serious_violations(page)
 
 
+async def test_the_organisation_page_names_what_it_was_before(referentiel, services, page):
+    """A commune nouvelle lists its communes déléguées, the names publishers may still write."""
+    match = await api_json(services, "/api/v1/organizations/match", name="Bellegarde-sur-Valserine", departement="01")
+    organization_id = match["best"]["organization_id"]
+    card = await api_json(services, f"/api/v1/organizations/{organization_id}")
+    await page.goto(f"{services['api'].url}/?vue=organisation&organisation={organization_id}")
+    await page.wait_for_selector("#vue[data-view=organisation][data-state=ready]")
+    summary = page.locator("details.predecessors summary")
+    assert await summary.text_content() == f"Anciennement : {len(card['predecessors'])} noms ou SIREN"
+    await summary.click()
+    items = await page.locator("details.predecessors li").all_text_contents()
+    assert "Bellegarde-sur-Valserine · commune déléguée, INSEE 01033" in items
+    assert len(items) == len(card["predecessors"])
+    await no_serious_violations(page)
+
+
 async def test_keyboard_and_phone(seeded, services, browser):
     context = await browser.new_context(viewport={"width": 375, "height": 740}, is_mobile=True, has_touch=True)
     page = await context.new_page()

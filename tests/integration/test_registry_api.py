@@ -1,12 +1,16 @@
 """The registry through the public API: lists and filters, cards by any id, matching, unmatched
 publishers, and what harvested publishers teach the registry (SIRENs, bodies outside the référentiel)."""
 
+import csv
+import json
 from functools import partial
 
 import pytest
 
+from services.consolidator.referentiel import PREDECESSORS
 from shared.events import Publisher
 from shared.identifiers import with_luhn_digit
+from shared.settings import Settings
 from tests.support.events import discovered, publish
 from tests.support.kafka import wait_for
 
@@ -122,3 +126,51 @@ async def test_the_portals_territory_decides_between_homonym_communes(referentie
         return card if card["indicators"].get("datasets") == 1 else None
 
     assert (await wait_for(counted))["departement"] == "974"
+
+
+def former_names_and_sirens() -> tuple[tuple[str, str, str], tuple[str, str]]:
+    """A commune déléguée (name, département, its commune nouvelle's id) as the package lists it, and
+    an EPCI SIREN of an earlier edition with its successor, as services/consolidator/predecessors.csv
+    gives them: read from the files, not from the code under test."""
+    package = Settings().referentiel_path / "data" / "communes.json"
+    communes = json.loads(package.read_text(encoding="utf-8"))
+    actual = {c["code"]: c for c in communes if c["type"] == "commune-actuelle"}
+    delegated = next(
+        c for c in communes
+        if c["type"] == "commune-deleguee" and c["nom"] == "Bellegarde-sur-Valserine" and c["chefLieu"] in actual
+    )  # fmt: skip
+    with PREDECESSORS.open(encoding="utf-8") as f:
+        rows = list(csv.DictReader(line for line in f if not line.startswith("#")))
+    lille = next(r for r in rows if r["kind"] == "epci" and r["former_name"] == "Métropole Européenne de Lille")
+    return (
+        (delegated["nom"], delegated["departement"], actual[delegated["chefLieu"]]["siren"]),
+        (lille["former_siren"], lille["successor_id"]),
+    )
+
+
+async def test_a_publisher_writing_a_former_name_or_siren_reaches_the_successor(referentiel, services, http):
+    api = services["api"].url
+    (name, departement, commune_id), (old_siren, epci_id) = former_names_and_sirens()
+    found = await get(http, f"{api}/api/v1/organizations/match?name=Mairie%20de%20{name}&departement={departement}")
+    assert (found["best"]["organization_id"], found["best"]["rule"]) == (commune_id, "former-name")
+    found = await get(http, f"{api}/api/v1/organizations/match?name=Lille%20M%C3%A9tropole&siren={old_siren}")
+    assert (found["best"]["organization_id"], found["best"]["rule"]) == (epci_id, "former-siren")
+
+    await publish(referentiel, registry_event("former-1", Publisher(name=f"Ville de {name}", departement=departement)))
+    await publish(referentiel, registry_event("former-2", Publisher(name="Lille Métropole", siren=old_siren)))
+
+    async def attributed(organization_id: str, remote_id: str):
+        body = await get(http, f"{api}/api/v1/organizations/{organization_id}/datasets?page_size=200")
+        return body if any(d["title"] == f"Jeu {remote_id}" for d in body["data"]) else None
+
+    assert await wait_for(lambda: attributed(commune_id, "former-1"))
+    assert await wait_for(lambda: attributed(epci_id, "former-2"))
+    # The history is on the cards: the commune déléguée, and the EPCI's SIREN before the merger.
+    card = await get(http, f"{api}/api/v1/organizations/{commune_id}")
+    assert {"name": name, "kind": "commune-deleguee"}.items() <= next(
+        p for p in card["predecessors"] if p["name"] == name
+    ).items()
+    card = await get(http, f"{api}/api/v1/organizations/{epci_id}")
+    assert any(p["siren"] == old_siren and p["kind"] == "epci" for p in card["predecessors"])
+    # No organisation was made up for the old SIREN.
+    await get(http, f"{api}/api/v1/organizations/{old_siren}", status=404)

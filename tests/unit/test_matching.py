@@ -2,6 +2,7 @@
 these tests (tests/data/publishers.csv): every organisation type and every trap portals set."""
 
 import csv
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -296,3 +297,53 @@ async def test_a_refresh_reads_the_aliases_written_since_the_previous_one_only()
 def test_names_as_real_publishers_write_them(matcher, name, departement, hint, expected):
     result = matcher.match(name, departement=departement, type_hint=hint)
     assert (result.best.organization_id if result.best else None) == expected, result.reason
+
+
+def test_a_former_name_reaches_its_successor_only_where_no_current_name_does(matcher, referentiel):
+    """Every commune déléguée or associée of the package whose name no current commune bears: written
+    with its département, the name reaches its commune nouvelle."""
+
+    def without_article(name: str) -> str:
+        return re.sub(r"^(le|la|les|l) ", "", normalise(name))
+
+    current = {without_article(o.name) for o in referentiel if o.type == "COM"}
+    tried = 0
+    for organization in referentiel:
+        for p in organization.predecessors:
+            if p.kind != "commune-deleguee" or without_article(p.name) in current:
+                continue  # "La Longeville" (25), déléguée, is also Longeville (25) without its article
+            result = matcher.match(f"Mairie de {p.name}", departement=p.departement)
+            assert result.best and result.best.organization_id == organization.id, (p.name, result.reason)
+            assert result.best.rule == "former-name"
+            tried += 1
+    assert tried > 1500
+    # A current commune of that name in the département comes first: Annecy is Annecy, not its déléguée.
+    annecy = matcher.match("Annecy", departement="74")
+    assert annecy.best and annecy.best.rule != "former-name"
+    # Without a département, current homonyms stay ambiguous: no former name decides for them.
+    assert matcher.match("Saint-Martin").best is None
+
+
+def test_a_former_siren_reaches_the_epci_that_succeeded(matcher, referentiel):
+    successors = [(p.siren, o.id) for o in referentiel for p in o.predecessors if p.kind == "epci" and p.siren]
+    assert len(successors) >= 10
+    for siren, organization_id in successors:
+        result = matcher.match("Un nom qui ne dit rien", siren=siren)
+        assert result.best and (result.best.organization_id, result.best.rule) == (organization_id, "former-siren")
+
+
+@pytest.mark.parametrize(
+    ("name", "departement", "expected"),
+    [
+        ("PROVINCE SUD - NOUVELLE CALEDONIE", "988", "200012490"),
+        ("Province des Iles Loyauté", None, "200012979"),
+        ("Province Nord", "988", "200012656"),
+        ("Gouvernement de la Nouvelle-Calédonie", None, "COLOM-988"),
+        ("Gouvernement de la Polynésie française", None, "COLOM-987"),
+        ("Collectivité territoriale de Saint-Pierre-et-Miquelon", None, "COLOM-975"),
+    ],
+)
+def test_overseas_councils_the_referentiel_lacks_or_names_otherwise(matcher, name, departement, expected):
+    result = matcher.match(name, departement=departement)
+    assert result.best and result.best.organization_id == expected, result.reason
+    assert matcher.match("Un nom", siren="200024933").best.organization_id == "COLOM-988"

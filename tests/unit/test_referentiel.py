@@ -1,13 +1,14 @@
 """The référentiel read from the pinned npm package (installed by `make setup`), checked against the
 package's own files read independently here."""
 
+import csv
 import json
 from collections import Counter
 
 import pytest
 
-from services.consolidator.organizations import merge_referentiel, merged_into
-from services.consolidator.referentiel import organizations, read_package
+from services.consolidator.organizations import merge_referentiel, merged_into, without_taken_sirens
+from services.consolidator.referentiel import COUNCILS, PREDECESSORS, organizations, read_package
 from shared.events import Obligation, Organization
 from shared.identifiers import luhn_valid
 from shared.settings import Settings
@@ -37,7 +38,8 @@ def test_one_organisation_per_cog_entry_of_every_type(raw, registry):
     assert types["EPT"] == len(raw["ept"]) == 11
     assert (types["CC"], types["CA"], types["CU"]) == (epci_types["CC"], epci_types["CA"], epci_types["CU"])
     assert types["MET"] == epci_types["METRO"] + epci_types["MET69"]
-    assert types["COLOM"] == len({d["code"] for d in raw["departements"] if d["zone"] == "com"}) == 8
+    overseas = {d["code"] for d in raw["departements"] if d["zone"] == "com"}
+    assert types["COLOM"] == len(overseas) + len(councils_added()) == 8 + 3
     assert len(registry) == sum(types.values())
 
 
@@ -136,3 +138,73 @@ def test_bodies_outside_the_referentiel_are_typed_from_their_name(name, expected
     from services.consolidator.organizations import infer_type
 
     assert infer_type(name) == expected
+
+
+def test_every_commune_deleguee_or_associee_is_a_predecessor_of_its_commune_nouvelle(raw, registry):
+    actual = {c["code"]: c for c in raw["communes"] if c["type"] == "commune-actuelle"}
+    former = [
+        c for c in raw["communes"]
+        if c["type"] in ("commune-deleguee", "commune-associee") and c["nom"] != actual[c["chefLieu"]]["nom"]
+    ]  # fmt: skip
+    assert len(former) > 2000
+    for c in former:
+        successor = registry[actual[c["chefLieu"]].get("siren") or f"COM-{c['chefLieu']}"]
+        assert (c["nom"], c["type"], c["code"]) in {(p.name, p.kind, p.insee_code) for p in successor.predecessors}
+        assert f"former-name:{c['departement']}:{c['nom']}" in successor.aliases
+
+
+def test_communes_and_epci_of_earlier_editions_reach_a_successor_of_the_pinned_one(raw, registry):
+    """predecessors.csv (built from earlier editions) names only successors the pinned edition holds,
+    and only gone organisations: regenerate it (`make predecessors`) when the pinned version moves."""
+    with PREDECESSORS.open(encoding="utf-8") as f:
+        assert f"({raw_version()})" in f.read(400)
+        f.seek(0)
+        rows = list(csv.DictReader(line for line in f if not line.startswith("#")))
+    current_sirens = {o.siren for o in registry.values() if o.siren}
+    assert {r["kind"] for r in rows} == {"commune", "epci"}
+    for row in rows:
+        assert row["former_siren"] not in current_sirens
+        if row["successor_id"]:
+            successor = registry[row["successor_id"]]
+            assert successor.type == ("COM" if row["kind"] == "commune" else successor.type) and successor.type != "DEP"
+            assert row["former_name"] in {p.name for p in successor.predecessors}
+            if row["former_siren"]:
+                assert f"former-siren:{row['former_siren']}" in successor.aliases
+        else:  # an EPCI split with no majority successor: left out
+            assert row["kind"] == "epci" and float(row["share"]) <= 0.5
+
+
+def raw_version() -> str:
+    return str(json.loads((PATH / "package.json").read_text())["version"])
+
+
+def councils_added() -> list[dict[str, str]]:
+    """The rows of councils.csv that add an organisation (a type given), read apart from the code."""
+    with COUNCILS.open(encoding="utf-8") as f:
+        return [r for r in csv.DictReader(line for line in f if not line.startswith("#")) if r["type"]]
+
+
+def test_councils_the_package_lacks_are_organisations_with_their_siren(registry):
+    added = councils_added()
+    assert {r["name"] for r in added} == {"Province Sud", "Province Nord", "Province des îles Loyauté"}
+    for row in added:
+        council = registry[row["siren"]]
+        assert (council.name, council.type, council.departement, council.siren) == (
+            row["name"],
+            "COLOM",
+            "988",
+            row["siren"],
+        )
+        assert council.obligated is True and council.provenance["population"] == row["population_source"]
+    # An entry the package lists without a SIREN gets it, and keeps its COG id.
+    assert registry["COLOM-988"].siren == "200024933"
+    assert registry["COLOM-988"].provenance["siren"].startswith("councils.csv")
+
+
+def test_a_siren_the_registry_gives_another_organisation_is_not_taken_twice(registry):
+    """COLOM-988 gets its SIREN from councils.csv; had a portal made that SIREN known first as an
+    organisation of its own, the référentiel entry leaves it there rather than break the UNIQUE SIREN."""
+    listed = [registry["COLOM-988"], registry["200012490"]]
+    kept = without_taken_sirens(listed, {"200024933": "200024933", "200012490": "200012490"})
+    assert [(o.id, o.siren) for o in kept] == [("COLOM-988", None), ("200012490", "200012490")]
+    assert without_taken_sirens(listed, {}) == listed
