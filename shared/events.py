@@ -82,6 +82,9 @@ class Publisher(BaseModel):
     # The département (COG code) of the portal's territory, when the source says it: decides between
     # homonym communes ("Saint-Denis" in 93 or 974).
     departement: str | None = None
+    # The organisation that runs the portal, when the source names it: decides between homonyms of
+    # which it is one ("DOUBS" on the Département du Doubs' portal), never against the words.
+    portal_owner: str | None = None
 
 
 class ResourceSchema(BaseModel):

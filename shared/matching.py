@@ -17,7 +17,10 @@ Evidence, strongest first:
    shared/usual_names.csv lists (MEL, GPSO...), names joined by "+" or "/" (every part must name
    the same organisation), and, only once a département narrows the candidates, a name one letter
    off (two in long names): "Guinguamp" is Guingamp (22), never a commune of another département;
-5. a former name or SIREN: a commune déléguée or a commune or EPCI gone since an earlier edition of
+5. the portal's owner, when its source names one: among homonyms, the owner itself ("DOUBS" on the
+   Département du Doubs' portal); between a région and a département of one name, the one of the
+   owner's kind;
+6. a former name or SIREN: a commune déléguée or a commune or EPCI gone since an earlier edition of
    the référentiel ("Bellegarde-sur-Valserine" is Valserine-en-Bugey, the Métropole européenne de
    Lille's SIREN before 2020 is the Métropole's), read from the `former-name:` and `former-siren:`
    aliases a référentiel load writes; a current name always comes first.
@@ -47,6 +50,7 @@ THRESHOLD = 0.85
 CONFIDENCE = {
     "siren": 1.0, "alias": 0.98, "typed-name": 0.95, "name-and-territory": 0.92, "name": 0.9, "usual-name": 0.9,
     "departement-number": 0.95, "near-name-in-territory": 0.86, "former-siren": 0.97, "former-name": 0.9,
+    "name-and-portal-owner": 0.92,
 }  # fmt: skip
 HINT_FAMILIES = {"REG": "region", "DEP": "departement", "EPCI": "epci", "COM": "commune", "COLOM": "colom",
                  **{t: "epci" for t in ("CC", "CA", "CU", "MET", "EPT")}}  # fmt: skip
@@ -303,6 +307,28 @@ class Matcher:
         departement: str | None = None,
         alias_keys: Iterable[str] = (),
         type_hint: str | None = None,
+        owner: str | None = None,
+    ) -> MatchResult:
+        result = self._match(name, siren, departement, alias_keys, type_hint)
+        if owner and not result.best and len(result.candidates) > 1:
+            return self._decided_by_owner(result, self.by_id.get(self.aliases.get(owner, owner)))
+        return result
+
+    def _decided_by_owner(self, result: MatchResult, owner: Indexed | None) -> MatchResult:
+        """Homonyms the portal's owner decides: itself among them ("DOUBS" on the Doubs' portal, not
+        the commune Doubs), or, between a région and a département of one name, the one of its kind."""
+        if owner is None:
+            return result
+        found = [c for c in result.candidates if c.organization_id == owner.id]
+        families = {FAMILY_OF_TYPE.get(c.type or "") for c in result.candidates}
+        if not found and families == {"region", "departement"}:
+            found = [c for c in result.candidates if FAMILY_OF_TYPE.get(c.type or "") == _family(owner)]
+        if len(found) != 1:
+            return result
+        return self._result([self.by_id[found[0].organization_id]], "name-and-portal-owner")
+
+    def _match(
+        self, name: str, siren: str | None, departement: str | None, alias_keys: Iterable[str], type_hint: str | None
     ) -> MatchResult:
         identified = siren_from(siren) if siren else None
         if identified and identified in self.by_id:

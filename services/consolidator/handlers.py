@@ -343,7 +343,9 @@ async def _resolve_publisher(
     publisher, source = event.publisher, f"portal:{event.portal_url}"
     keys = alias_keys(event.portal_url, publisher)
     siren = siren_from(publisher.siren)
-    result = matcher.match(publisher.name, siren=siren, departement=publisher.departement, alias_keys=keys)
+    result = matcher.match(
+        publisher.name, siren=siren, departement=publisher.departement, alias_keys=keys, owner=publisher.portal_owner
+    )
     changed: list[Organization] = []
     attribution = {"rule": result.best.rule, "confidence": result.best.confidence} if result.best else None
     if result.best and siren and result.best.rule not in ("siren", "former-siren"):

@@ -127,6 +127,7 @@ def discovered(
     modified: Any = None,
     upstream: JsonObject | None = None,
     territory: str | None = None,
+    owner: str | None = None,
 ) -> SerialisedEvent:
     """The DatasetDiscovered for one dataset, serialised; raises ValueError when the record cannot
     make one (no title), TypeError when a value cannot be written as JSON.
@@ -140,6 +141,8 @@ def discovered(
     odf_themes, other_themes = vocabularies.split_themes(t for t in (clean_text(x) for x in themes) if t)
     if territory and not publisher["departement"]:
         publisher = {**publisher, "departement": territory}
+    if owner:  # only then: the records of sources without an owner keep their content hashes
+        publisher = {**publisher, "portal_owner": owner}
     described: JsonObject = {  # HASHED_FIELDS, in the model's order
         "remote_url": optional_text(remote_url),
         "publisher": publisher,
@@ -193,4 +196,6 @@ def content_hash(event: DatasetDiscovered) -> str:
     """SHA-256 of what the portal says about the dataset, independent of the run that saw it: the
     JSON of HASHED_FIELDS in the model's order (themes and tags sorted). `discovered` computes the
     same from plain values; this is the definition, from the model."""
-    return hashlib.sha256(event.model_dump_json(include=HASHED_FIELDS).encode()).hexdigest()
+    # A publisher without a portal owner is written without the key, as before owners were carried.
+    unowned = {"publisher": {"portal_owner"}} if event.publisher.portal_owner is None else None
+    return hashlib.sha256(event.model_dump_json(include=HASHED_FIELDS, exclude=unowned).encode()).hexdigest()

@@ -174,3 +174,19 @@ async def test_a_publisher_writing_a_former_name_or_siren_reaches_the_successor(
     assert any(p["siren"] == old_siren and p["kind"] == "epci" for p in card["predecessors"])
     # No organisation was made up for the old SIREN.
     await get(http, f"{api}/api/v1/organizations/{old_siren}", status=404)
+
+
+async def test_the_portals_owner_decides_between_homonyms_of_which_it_is_one(referentiel, services, http):
+    """"DOUBS" is the département and a commune of the Doubs; on the département's own portal (a source
+    registered with its owner), it is the département."""
+    api = services["api"].url
+    ambiguous = await get(http, f"{api}/api/v1/organizations/match?name=DOUBS&departement=25")
+    assert ambiguous["best"] is None and "DEP-25" in {c["organization_id"] for c in ambiguous["candidates"]}
+    publisher = Publisher(name="DOUBS", departement="25", portal_owner="DEP-25")
+    await publish(referentiel, registry_event("owner-1", publisher))
+
+    async def attributed():
+        body = await get(http, f"{api}/api/v1/organizations/DEP-25/datasets?page_size=200")
+        return body if any(d["title"] == "Jeu owner-1" for d in body["data"]) else None
+
+    assert await wait_for(attributed)

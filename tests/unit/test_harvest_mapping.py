@@ -202,3 +202,20 @@ def test_resource_urls_are_never_read_as_html():
     assert resource("https://portal.test/wfs?service=WFS&amp;request=GetFeature")["url"] == (
         "https://portal.test/wfs?service=WFS&request=GetFeature"
     )
+
+
+def test_a_source_with_an_owner_names_it_beside_the_publisher_and_others_keep_their_hashes():
+    def written(owner: str | None) -> DatasetDiscovered:
+        event = discovered(
+            run_id="run", source_id="source", portal_kind="ods", portal_url="https://portal.test", remote_id="r-3",
+            remote_url=None, publisher=publisher_of("DOUBS"), title="Budget", territory="25", owner=owner,
+        )  # fmt: skip
+        return DatasetDiscovered.model_validate_json(event.payload)
+
+    owned, ownerless = written("DEP-25"), written(None)
+    assert owned.publisher.portal_owner == "DEP-25" and ownerless.publisher.portal_owner is None
+    assert owned.content_hash == content_hash(owned) and ownerless.content_hash == content_hash(ownerless)
+    assert b"portal_owner" not in discovered(
+        run_id="run", source_id="source", portal_kind="ods", portal_url="https://portal.test", remote_id="r-3",
+        remote_url=None, publisher=publisher_of("DOUBS"), title="Budget", territory="25",
+    ).payload  # fmt: skip

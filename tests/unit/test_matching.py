@@ -347,3 +347,20 @@ def test_overseas_councils_the_referentiel_lacks_or_names_otherwise(matcher, nam
     result = matcher.match(name, departement=departement)
     assert result.best and result.best.organization_id == expected, result.reason
     assert matcher.match("Un nom", siren="200024933").best.organization_id == "COLOM-988"
+
+
+def test_the_portals_owner_decides_between_homonyms_of_which_it_is_one(matcher):
+    doubs_commune = next(c for c in matcher.match("DOUBS", departement="25").candidates if c.type == "COM")
+    assert matcher.match("DOUBS", departement="25").best is None  # the département and a commune
+    assert matcher.match("DOUBS", departement="25", owner="DEP-25").best.organization_id == "DEP-25"
+    by_commune = matcher.match("DOUBS", departement="25", owner=doubs_commune.organization_id).best
+    assert by_commune.organization_id == doubs_commune.organization_id and by_commune.rule == "name-and-portal-owner"
+    besancon = matcher.match("Besançon", departement="25").best.organization_id
+    assert matcher.match("DOUBS", departement="25", owner=besancon).best is None  # a third body decides nothing
+    # A région and a département of one name: the owner of either kind decides, a commune does not.
+    assert matcher.match("GUADELOUPE", departement="971", owner="REG-01").best.organization_id == "REG-01"
+    assert matcher.match("GUADELOUPE", departement="971", owner="DEP-971").best.organization_id == "DEP-971"
+    pointe = matcher.match("Pointe-à-Pitre", departement="971").best.organization_id
+    assert matcher.match("GUADELOUPE", departement="971", owner=pointe).best is None
+    # Never against the words: "Commune de ..." stays a commune whoever runs the portal.
+    assert matcher.match("Commune de Saint-Denis", owner="DEP-93").best is None

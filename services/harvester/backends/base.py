@@ -105,6 +105,7 @@ class HarvestBackend(ABC):
         """The fields of every event of this run."""
         return {
             "territory": self.source.departement,
+            "owner": self.source.owner_organization,
             "run_id": self.run.run_id,
             "source_id": self.source.id,
             "portal_kind": self.family,
