@@ -177,7 +177,7 @@ async def test_a_publisher_writing_a_former_name_or_siren_reaches_the_successor(
 
 
 async def test_the_portals_owner_decides_between_homonyms_of_which_it_is_one(referentiel, services, http):
-    """"DOUBS" is the département and a commune of the Doubs; on the département's own portal (a source
+    """The name "DOUBS" is the département and a commune of the Doubs; on the département's portal (a source
     registered with its owner), it is the département."""
     api = services["api"].url
     ambiguous = await get(http, f"{api}/api/v1/organizations/match?name=DOUBS&departement=25")
