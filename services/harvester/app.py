@@ -7,14 +7,13 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 from aiohttp import web
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from services.harvester import handlers, repository, schedules
 from services.harvester.backends import BACKENDS
 from services.harvester.detection import Detection, detect
-from services.harvester.fetch import Fetcher, FetchError, FetchPolicy, check_address
+from services.harvester.fetch import Fetcher, FetchError, FetchPolicy, check_address, harvest_session
 from shared import topics
 from shared.auth import authenticate
 from shared.events import (
@@ -40,7 +39,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 async def detect_family(settings: Settings, url: str) -> Detection:
     """Probe `url` for its family, each probe once and quickly (an operator is waiting)."""
     policy = replace(FetchPolicy.from_settings(settings), max_attempts=1, timeout_seconds=15)
-    async with aiohttp.ClientSession() as session:
+    async with harvest_session(policy) as session:
         return await detect(Fetcher(session, policy), url)
 
 

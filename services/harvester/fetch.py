@@ -97,6 +97,52 @@ class SystemResolver(aiohttp.abc.AbstractResolver):
         return None
 
 
+class AddressRefused(OSError):
+    """A name resolved to an address a harvester must not reach."""
+
+
+def refused(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Every address that is not global: private, loopback, link-local, shared (100.64.0.0/10),
+    unique-local, reserved, multicast, and an IPv4 address written as IPv6 (::ffff:127.0.0.1)."""
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    return not address.is_global or address.is_multicast
+
+
+class GuardedResolver(aiohttp.abc.AbstractResolver):
+    """The resolver of every harvesting session's connector: it looks the name up once per connection
+    and answers only addresses a harvester may reach, so the connection goes to the very addresses
+    that were checked. A check before the request, then a second lookup to connect, let a name answer
+    a public address first and 127.0.0.1 next (DNS rebinding); a redirect or a retry is a new
+    connection, checked again."""
+
+    def __init__(self, inner: aiohttp.abc.AbstractResolver, allow_private: bool) -> None:
+        self.inner = inner
+        self.allow_private = allow_private
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[aiohttp.abc.ResolveResult]:
+        answers = await self.inner.resolve(host, port, family)
+        if not self.allow_private:
+            for answer in answers:
+                if refused(ipaddress.ip_address(answer["host"])):
+                    raise AddressRefused(f"refused: {host} resolves to a private address ({answer['host']})")
+        return answers
+
+    async def close(self) -> None:
+        await self.inner.close()
+
+
+def harvest_session(
+    policy: "FetchPolicy", resolver: aiohttp.abc.AbstractResolver | None = None
+) -> aiohttp.ClientSession:
+    """The HTTP session every fetch of a portal goes through (harvests, detection): names are resolved
+    by its connector only, through GuardedResolver."""
+    guarded = GuardedResolver(resolver or SystemResolver(), policy.allow_private)
+    return aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=64, limit_per_host=16, resolver=guarded))
+
+
 class Fetcher:
     def __init__(
         self,
@@ -160,6 +206,10 @@ class Fetcher:
                         delay = self._retry_after(response) or delay
             except FetchError:
                 raise
+            except aiohttp.ClientConnectorError as exc:
+                if isinstance(exc.os_error, AddressRefused) or isinstance(exc.__cause__, AddressRefused):
+                    raise FetchError(url, str(exc.__cause__ or exc.os_error)) from exc  # not retried
+                last_reason = network_reason(exc)
             except (TimeoutError, aiohttp.ClientError) as exc:
                 last_reason = network_reason(exc)
             if attempt < self.policy.max_attempts:
@@ -230,7 +280,7 @@ async def check_address(url: str, allow_private: bool, resolver: aiohttp.abc.Abs
     if allow_private:
         return
     for address in addresses:
-        if address.is_private or address.is_loopback or address.is_link_local or address.is_reserved:
+        if refused(address):
             raise FetchError(url, f"refused: {parts.hostname} resolves to a private address ({address})")
 
 

@@ -30,7 +30,15 @@ from services.harvester import repository, schedules
 from services.harvester.backends import backend_for
 from services.harvester.backends.base import HarvestAborted, RunContext
 from services.harvester.detection import Detection
-from services.harvester.fetch import Fetcher, FetchError, FetchPolicy, HostLimits, SystemResolver, check_address
+from services.harvester.fetch import (
+    Fetcher,
+    FetchError,
+    FetchPolicy,
+    HostLimits,
+    SystemResolver,
+    check_address,
+    harvest_session,
+)
 from services.harvester.repository import QueuedRun
 from shared import metrics
 from shared.events import (
@@ -153,8 +161,7 @@ class RunExecutor:
         self._session: aiohttp.ClientSession | None = None
 
     async def start(self) -> None:
-        connector = aiohttp.TCPConnector(limit=64, limit_per_host=16, resolver=self.resolver)
-        self._session = aiohttp.ClientSession(connector=connector)
+        self._session = harvest_session(self.policy, self.resolver)
         self._loop = asyncio.create_task(self._run_forever(), name="harvest-runs")
 
     async def stop(self) -> None:

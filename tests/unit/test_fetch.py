@@ -1,6 +1,8 @@
 """The harvesting HTTP client against small local servers."""
 
 import asyncio
+import ipaddress
+import socket
 import time
 
 import aiohttp
@@ -8,7 +10,16 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from services.harvester.fetch import Fetcher, FetchError, FetchPolicy, HostLimits, check_address, parse_json
+from services.harvester.fetch import (
+    Fetcher,
+    FetchError,
+    FetchPolicy,
+    HostLimits,
+    check_address,
+    harvest_session,
+    parse_json,
+    refused,
+)
 
 POLICY = FetchPolicy(allow_private=True, backoff_seconds=0.01, max_attempts=3, max_redirects=2)
 
@@ -128,3 +139,51 @@ def test_json_is_read_in_utf_8_with_or_without_a_byte_order_mark_and_in_utf_16(b
 def test_what_is_not_json_raises_a_value_error(body):
     with pytest.raises(ValueError):
         parse_json(body)
+
+
+class Rebinding(aiohttp.abc.AbstractResolver):
+    """A name that answers a public address to the first lookup and loopback to every later one."""
+
+    def __init__(self) -> None:
+        self.lookups = 0
+
+    async def resolve(self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET) -> list:
+        self.lookups += 1
+        address = "93.184.216.34" if self.lookups == 1 else "127.0.0.1"
+        return [{"hostname": host, "host": address, "port": port, "family": socket.AF_INET, "proto": 0, "flags": 0}]
+
+    async def close(self) -> None:
+        return None
+
+
+async def test_a_name_that_rebinds_to_loopback_after_the_check_is_never_connected_to():
+    reached: list[str] = []
+
+    async def secret(request: web.Request) -> web.Response:
+        reached.append(request.path)
+        return web.json_response({"secret": True})
+
+    app = web.Application()
+    app.add_routes([web.get("/secret", secret)])
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    policy = FetchPolicy(allow_private=False, backoff_seconds=0.01, max_attempts=2)
+    resolver = Rebinding()
+    try:
+        async with harvest_session(policy, resolver) as session:
+            fetcher = Fetcher(session, policy, resolver=resolver)
+            with pytest.raises(FetchError, match="private address \\(127.0.0.1\\)"):
+                await fetcher.get_json(f"http://portal.example:{server.port}/secret")
+    finally:
+        await server.close()
+    assert reached == [] and resolver.lookups == 2  # checked, then resolved once to connect: refused
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["100.64.0.1", "[::ffff:127.0.0.1]", "[fe80::1]", "[fc00::1]", "0.0.0.0", "224.0.0.1", "192.0.2.1", "[::]"],
+)
+async def test_every_address_that_is_not_global_is_refused(address):
+    with pytest.raises(FetchError, match="private address"):
+        await check_address(f"http://{address}/catalog", allow_private=False)
+    assert not refused(ipaddress.ip_address("93.184.216.34"))
