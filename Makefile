@@ -95,7 +95,8 @@ lint: setup
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy .
 	infra/install-compose.sh >/dev/null
-	docker compose config --quiet
+	infra/compose-env.sh var/compose-lint.env >/dev/null
+	docker compose --env-file var/compose-lint.env config --quiet
 
 # Regenerate the catalogue of the real portals from Open Data France's registry (infra/sources/odf/).
 sources: setup

@@ -58,6 +58,12 @@ class Settings(BaseSettings):
     # Public contributions: proposals one client may send per window (beyond: 429 with Retry-After).
     contributions_per_client: int = 20
     contributions_window_seconds: float = 3600.0
+    # The proxies whose X-Forwarded-For is believed (addresses or networks, comma-separated). The
+    # contributions service believes the api, which forwards from 127.0.0.1 when run locally and from
+    # the compose network under compose; the api believes the reverse proxies in front of it, none by
+    # default. Anyone else is known by the address of its connection, whatever header it sends.
+    contributions_trusted_proxies: str = "127.0.0.1,::1"
+    api_trusted_proxies: str = ""
 
     # The inbox forgets events handled longer ago than this, twice the broker's retention of the
     # topics that delete (7 days): an event that can still be read again is still recognised.

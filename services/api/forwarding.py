@@ -5,6 +5,7 @@ method, query, body and the headers that matter, and returns their answer as it 
 import aiohttp
 from aiohttp import web
 
+from shared.proxies import client_address, trusted_networks
 from shared.settings import Settings
 
 FORWARDED_HEADERS = ("Authorization", "Content-Type", "Accept")
@@ -23,7 +24,11 @@ async def forward(request: web.Request, settings: Settings, session: aiohttp.Cli
     if body is not None and len(body) > MAX_BODY:
         return web.json_response({"error": {"status": 413, "message": "corps de requête trop volumineux"}}, status=413)
     headers = {h: request.headers[h] for h in FORWARDED_HEADERS if h in request.headers}
-    headers["X-Forwarded-For"] = request.remote or ""  # whatever the client claimed: limits go by address
+    # The client as the api knows it (its address, or what a trusted reverse proxy says), never what
+    # the client claimed: the contributions service limits proposals by it.
+    headers["X-Forwarded-For"] = client_address(
+        request.remote, request.headers.get("X-Forwarded-For", ""), trusted_networks(settings.api_trusted_proxies)
+    )
     url = f"{settings.url_of(service)}{request.rel_url}"
     try:
         async with session.request(

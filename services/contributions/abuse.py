@@ -1,39 +1,24 @@
 """Limits that keep public submission open to people and closed to floods: a number of proposals
-per client in a sliding window, and a body size cap. Counted in this process: one contributions
-instance serves the public paths (docker-compose runs one); several would each allow the limit."""
+per client in a sliding window, counted in PostgreSQL (repository.take_submission_slot) so that
+every instance shares it, and a body size cap. A client is its address: the address of the
+connection, or the one a trusted proxy (the api, a reverse proxy in front of it) says it forwards
+for; nobody else's X-Forwarded-For is read."""
 
-import time
-from collections import OrderedDict, deque
+import hashlib
+import hmac
+from collections.abc import Iterable
 
 from aiohttp import web
 
+from shared.proxies import Network, client_address
+
 MAX_BODY_BYTES = 16 * 1024
-MAX_CLIENTS_TRACKED = 100_000
 
 
-class RateLimiter:
-    def __init__(self, limit: int, window_seconds: float) -> None:
-        self.limit = limit
-        self.window = window_seconds
-        self._seen: OrderedDict[str, deque[float]] = OrderedDict()
-
-    def retry_after(self, client: str, now: float | None = None) -> float:
-        """0 when the client may submit now (and count it), else the seconds to wait."""
-        now = time.monotonic() if now is None else now
-        times = self._seen.pop(client, deque())
-        while times and times[0] <= now - self.window:
-            times.popleft()
-        self._seen[client] = times  # most recently seen last; the oldest clients are forgotten first
-        while len(self._seen) > MAX_CLIENTS_TRACKED:
-            self._seen.popitem(last=False)
-        if len(times) >= self.limit:
-            return times[0] + self.window - now
-        times.append(now)
-        return 0.0
+def client_of(request: web.Request, trusted: Iterable[Network]) -> str:
+    return client_address(request.remote, request.headers.get("X-Forwarded-For", ""), trusted)
 
 
-def client_of(request: web.Request) -> str:
-    """The client's address: the api forwards the public paths and says whom for (it overwrites any
-    X-Forwarded-For the client sent); direct callers are known by their own address."""
-    forwarded = request.headers.get("X-Forwarded-For", "").split(",")[-1].strip()
-    return forwarded or request.remote or "unknown"
+def client_hash(key: str, client: str) -> str:
+    """A keyed hash of the client's address: counts a client's proposals, cannot name it."""
+    return hmac.new(key.encode(), client.encode(), hashlib.sha256).hexdigest()[:16]

@@ -2,10 +2,8 @@
 their current values), contributions.events out (through the outbox); the public submission API and
 the moderators' API (bearer tokens)."""
 
-import hashlib
-import hmac
 import json
-import secrets
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -14,7 +12,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from services.contributions import handlers, repository
-from services.contributions.abuse import MAX_BODY_BYTES, RateLimiter, client_of
+from services.contributions.abuse import MAX_BODY_BYTES, client_hash, client_of
 from services.contributions.proposals import Invalid, ProposalIn
 from shared import topics
 from shared.auth import authenticate
@@ -28,6 +26,7 @@ from shared.events import (
 )
 from shared.kafka import declare_publisher
 from shared.messaging import add_to_outbox
+from shared.proxies import trusted_networks
 from shared.service import Runtime
 from shared.settings import Settings
 
@@ -144,23 +143,23 @@ def _page(request: web.Request) -> tuple[int, int]:
 
 def create_routes(settings: Settings) -> web.RouteTableDef:
     routes = web.RouteTableDef()
-    limiter = RateLimiter(settings.contributions_per_client, settings.contributions_window_seconds)
-    salt = secrets.token_bytes(16)  # client hashes count a client's proposals, they cannot name it
+    trusted = trusted_networks(settings.contributions_trusted_proxies)
+    window = timedelta(seconds=settings.contributions_window_seconds)
 
     @routes.post("/api/v1/contributions")
     async def submit(request: web.Request) -> web.Response:
         """Anyone proposes a correction; the answer's `id` is the reference to follow it."""
         runtime: Runtime = request.app["runtime"]
-        client = client_of(request)
-        wait = limiter.retry_after(client)
+        async with runtime.pool.acquire() as conn:
+            client = client_hash(await repository.client_hash_key(conn), client_of(request, trusted))
+            wait = await repository.take_submission_slot(conn, client, settings.contributions_per_client, window)
         if wait:
             return error(429, "trop de propositions depuis cette adresse ; réessayer plus tard",
                          headers={"Retry-After": str(int(wait) + 1)})  # fmt: skip
         body: ProposalIn = await read_body(request, ProposalIn)
-        client_hash = hmac.new(salt, client.encode(), hashlib.sha256).hexdigest()[:16]
         async with runtime.pool.acquire() as conn, conn.transaction():
             try:
-                proposal, events = await handlers.submit(conn, body, client_hash)
+                proposal, events = await handlers.submit(conn, body, client)
             except Invalid as exc:
                 return error(422, "proposition invalide", [f"{body.field} : {exc}"])
             await add_to_outbox(conn, SCHEMA, runtime.settings, events)

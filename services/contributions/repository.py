@@ -2,7 +2,7 @@
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -158,3 +158,35 @@ async def audit_log(conn: asyncpg.Connection, proposal_id: UUID | None, limit: i
         proposal_id, limit,
     )  # fmt: skip
     return [{**dict(r), "at": r["at"].isoformat(), "proposal_id": str(r["proposal_id"])} for r in rows]
+
+
+async def client_hash_key(conn: asyncpg.Connection) -> str:
+    return str(await conn.fetchval("SELECT value FROM contributions.secrets WHERE name = 'client_hash_key'"))
+
+
+async def take_submission_slot(conn: asyncpg.Connection, client: str, limit: int, window: timedelta) -> float:
+    """0 when the client may submit now (and the submission is counted), else the seconds to wait.
+    One transaction per client at a time (an advisory lock on its hash): two instances receiving the
+    same client's proposals at once cannot both take the last place."""
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", client)
+        await conn.execute(
+            "DELETE FROM contributions.submissions WHERE client_hash = $1 AND at <= now() - $2::interval",
+            client, window,
+        )  # fmt: skip
+        oldest, count = await conn.fetchrow(
+            "SELECT min(at), count(*) FROM contributions.submissions WHERE client_hash = $1", client
+        )
+        if count >= limit:
+            waited = await conn.fetchval(
+                "SELECT extract(epoch FROM $1::timestamptz + $2::interval - now())", oldest, window
+            )
+            return max(float(waited), 0.001)
+        await conn.execute("INSERT INTO contributions.submissions (client_hash) VALUES ($1)", client)
+        # Clients that never come back: each submission takes away a few rows past the window.
+        await conn.execute(
+            """DELETE FROM contributions.submissions WHERE ctid = ANY (ARRAY(
+                   SELECT ctid FROM contributions.submissions WHERE at <= now() - $1::interval LIMIT 10))""",
+            window,
+        )
+        return 0.0

@@ -2,12 +2,16 @@
 moderation with tokens made by the documented command, accepted changes applied by the consolidator
 (and, for a portal, by the harvester) and visible in the API within seconds; attacks change nothing."""
 
+import asyncio
 import json
 import time
+from datetime import timedelta
 from typing import Any
 
+import aiohttp
 import pytest
 
+from services.contributions import repository
 from shared.events import Publisher
 from shared.identifiers import with_luhn_digit
 from shared.settings import Settings
@@ -311,3 +315,49 @@ async def _card_with_datasets(http, api: str, organization_id: str) -> dict[str,
     async with http.get(f"{api}/api/v1/organizations/{organization_id}") as response:
         card = await response.json()
     return card if card["indicators"].get("datasets") == 1 else None
+
+
+async def client_hashes(settings: Settings, ids: list[str]) -> set[str]:
+    conn = await connect_as(settings)
+    try:
+        rows = await conn.fetch("SELECT client_hash FROM contributions.proposals WHERE id = ANY($1::uuid[])", ids)
+    finally:
+        await conn.close()
+    return {r["client_hash"] for r in rows}
+
+
+async def test_only_a_trusted_proxy_names_the_client(referentiel, services, settings, http):
+    """Thirty proposals sent straight to the contributions service from a peer that is not a trusted
+    proxy (127.0.0.2), each with another invented X-Forwarded-For, are one client; the same headers
+    from the api's address (127.0.0.1, trusted) name thirty."""
+    direct = services["contributions"].url
+    brest = await organisation(http, services["api"].url, "Brest")
+    await known_to_contributions(settings, brest["id"])
+    body = {"organization_id": brest["id"], "field": "population", "value": "140001"}
+    sent: dict[str, list[str]] = {"127.0.0.2": [], "127.0.0.1": []}
+    for source in sent:
+        connector = aiohttp.TCPConnector(local_addr=(source, 0))
+        async with aiohttp.ClientSession(connector=connector) as session:
+            for n in range(30):
+                sent[source].append(
+                    (await submit(session, direct, body, headers={"X-Forwarded-For": f"198.51.100.{n}"}))["id"]
+                )
+    assert len(await client_hashes(settings, sent["127.0.0.2"])) == 1
+    assert len(await client_hashes(settings, sent["127.0.0.1"])) == 30
+
+
+async def test_the_rate_limit_is_shared_by_every_instance(settings):
+    """Two connections (two instances) taking places for one client at once: no more than the limit."""
+    conns = [await connect_as(settings, "contributions") for _ in range(2)]
+    client = f"test-{time.time_ns()}"
+    try:
+
+        async def take(conn) -> list[float]:
+            return [await repository.take_submission_slot(conn, client, 5, timedelta(hours=1)) for _ in range(6)]
+
+        first, second = await asyncio.gather(take(conns[0]), take(conns[1]))
+        waits = first + second
+        assert waits.count(0.0) == 5 and all(0 < w <= 3600 for w in waits if w)
+    finally:
+        for conn in conns:
+            await conn.close()

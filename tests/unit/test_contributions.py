@@ -2,8 +2,8 @@
 
 import pytest
 
-from services.contributions.abuse import RateLimiter
 from services.contributions.proposals import Invalid, ProposalIn, check_value, current_value, siren_of, web_url
+from shared.proxies import client_address, trusted_networks
 
 
 def test_sirens_and_sirets_are_checked_by_their_luhn_key():
@@ -59,9 +59,15 @@ def test_moderators_see_the_current_value():
     assert current_value("name", None, None) is None
 
 
-def test_the_rate_limit_counts_per_client_in_a_sliding_window():
-    limiter = RateLimiter(limit=2, window_seconds=60)
-    assert limiter.retry_after("a", now=0) == 0 and limiter.retry_after("a", now=10) == 0
-    assert limiter.retry_after("a", now=20) == 40  # the first one leaves the window at 60
-    assert limiter.retry_after("b", now=20) == 0  # another client is not held back
-    assert limiter.retry_after("a", now=60.5) == 0  # a refused attempt is not counted
+def test_a_forwarded_address_is_believed_only_from_a_trusted_proxy():
+    trusted = trusted_networks("127.0.0.1, ::1, 10.89.0.0/24")
+    # Anyone else is its own address, whatever it claims.
+    assert client_address("198.51.100.9", "203.0.113.7", trusted) == "198.51.100.9"
+    assert client_address("198.51.100.9", "", trusted) == "198.51.100.9"
+    # The api (trusted) names the client; behind a reverse proxy of the compose network, the proxy does.
+    assert client_address("127.0.0.1", "203.0.113.7", trusted) == "203.0.113.7"
+    assert client_address("10.89.0.5", "203.0.113.7, 10.89.0.9", trusted) == "203.0.113.7"
+    # What the client itself wrote before the proxies is not believed: the last untrusted hop is.
+    assert client_address("127.0.0.1", "1.2.3.4, 203.0.113.7", trusted) == "203.0.113.7"
+    assert client_address("127.0.0.1", "not-an-address", trusted) == "not-an-address"
+    assert client_address(None, "", trusted) == "unknown"

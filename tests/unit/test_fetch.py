@@ -172,7 +172,7 @@ async def test_a_name_that_rebinds_to_loopback_after_the_check_is_never_connecte
     try:
         async with harvest_session(policy, resolver) as session:
             fetcher = Fetcher(session, policy, resolver=resolver)
-            with pytest.raises(FetchError, match="private address \\(127.0.0.1\\)"):
+            with pytest.raises(FetchError, match=r"private address \(127\.0\.0\.1\)"):
                 await fetcher.get_json(f"http://portal.example:{server.port}/secret")
     finally:
         await server.close()
