@@ -54,9 +54,10 @@ async def bootstrap_database(settings: Settings) -> None:
             role = settings.db_user_of(service)
             await conn.execute(f"GRANT {role} TO {settings.db_admin_user}")
             await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema} AUTHORIZATION {role}")
-        # The harvester checks operator tokens, which the contributions service owns (its migration
-        # grants SELECT on that one table).
+        # The harvester and the api check operator tokens, which the contributions service owns (its
+        # migrations grant SELECT on that one table).
         await conn.execute(f"GRANT USAGE ON SCHEMA contributions TO {settings.db_user_of('harvester')}")
+        await conn.execute(f"GRANT USAGE ON SCHEMA contributions TO {settings.db_user_of('api')}")
         api = settings.db_user_of("api")
         for schema in API_READS:
             owner = settings.db_user_of(_owner_of(schema))

@@ -21,7 +21,7 @@ interface Queued {
   decision_comment: string | null;
 }
 
-const TOKEN_KEY = "observatoire-moderation-token";
+export const TOKEN_KEY = "observatoire-moderation-token"; // operators' tokens too: the operations page reads it
 const STATUSES: Record<string, string> = { pending: "En attente", accepted: "Acceptées", rejected: "Rejetées", spam: "Indésirables" };
 const FIELD_LABELS: Record<string, string> = {
   ...ORGANISATION_FIELDS,

@@ -19,7 +19,7 @@ async def print_status(settings: Settings) -> None:
     pool = await create_pool(settings, "api", max_size=1)
     try:
         async with pool.acquire() as conn:
-            print(operations.as_text(await operations.status(conn, settings)))
+            print(operations.as_text(await operations.status(conn, settings, operator=True)))
     finally:
         await pool.close()
 

@@ -16,6 +16,7 @@ import shared.asyncapi
 from services.api import exports, geodata, operations, repository
 from services.api.forwarding import forward
 from services.api.repository import SORTS, DatasetFilter, OrganizationFilter
+from shared.auth import optional_principal
 from shared.matching import HINT_FAMILIES, MatcherCache
 from shared.population import NO_POPULATION, POPULATION_BINS
 from shared.service import Runtime
@@ -431,7 +432,8 @@ def create_routes() -> web.RouteTableDef:
         """Each source's last harvest, every consumer group's lag, the dead letters waiting."""
         runtime: Runtime = request.app["runtime"]
         async with runtime.pool.acquire() as conn:
-            return json_response(await operations.status(conn, runtime.settings))
+            operator = await optional_principal(conn, request, "operator") is not None
+            return json_response(await operations.status(conn, runtime.settings, operator))
 
     @routes.get("/api/asyncapi.yaml")
     async def asyncapi(request: web.Request) -> web.Response:

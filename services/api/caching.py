@@ -85,8 +85,11 @@ def may_be_stale(path: str) -> bool:
 
 
 def cacheable(request: web.Request, forwarded: tuple[str, ...]) -> bool:
+    """Public answers only: a request with a token may get more than the public (an operator's
+    operations page), so it is neither answered from the cache nor put in it."""
     return (
         request.method in ("GET", "HEAD")
+        and "Authorization" not in request.headers
         and request.path.startswith("/api/")
         and not (request.path.startswith(forwarded) or request.path.startswith("/api/v1/exports/"))
     )

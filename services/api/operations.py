@@ -25,11 +25,17 @@ async def sources(conn: asyncpg.Connection) -> list[dict[str, Any]]:
     ]
 
 
-async def status(conn: asyncpg.Connection, settings: Settings) -> dict[str, Any]:
+async def status(conn: asyncpg.Connection, settings: Settings, operator: bool) -> dict[str, Any]:
+    """The report; the raw message of each source's last run only for an operator (it may quote what
+    a portal or another service answered), the public sees the status and the counts."""
     dead_letter_topics = [settings.topic(topics.dlq(spec.name)) for spec in topics.MAIN_TOPICS]
     counts = await message_counts(settings, dead_letter_topics)
+    listed = await sources(conn)
+    if not operator:
+        listed = [{**s, "message": None} for s in listed]
     return {
-        "sources": await sources(conn),
+        "messages_shown": operator,
+        "sources": listed,
         "lag": await groups_lag(settings),
         "dead_letters": [{"topic": t, "messages": n} for t, n in counts.items()],
     }

@@ -15,7 +15,7 @@ from services.harvester.backends import BACKENDS
 from services.harvester.detection import Detection, detect
 from services.harvester.fetch import Fetcher, FetchError, FetchPolicy, check_address, harvest_session
 from shared import topics
-from shared.auth import authenticate
+from shared.auth import authenticate, optional_principal
 from shared.events import (
     ContributionEventUnion,
     DatasetDiscovered,
@@ -163,6 +163,12 @@ class RunIn(BaseModel):
     mode: str = Field(default="full", pattern=r"^(full|incremental)$")
 
 
+def public_run(run: dict[str, Any], operator: bool) -> dict[str, Any]:
+    """A run as the public sees it: no operator's name, no raw message (which may quote what a portal
+    or a service answered); an operator's token shows both."""
+    return run if operator else {**run, "requested_by": None, "message": None}
+
+
 def error(status: int, message: str, details: Any = None) -> web.Response:
     body: dict[str, Any] = {"error": {"status": status, "message": message}}
     if details is not None:
@@ -222,19 +228,25 @@ def create_routes() -> web.RouteTableDef:
 
     @routes.get("/api/v1/harvest/runs")
     async def list_runs(request: web.Request) -> web.Response:
+        """The latest runs; who asked for them and their raw messages for operators only."""
         runtime: Runtime = request.app["runtime"]
         async with runtime.pool.acquire() as conn:
+            operator = await optional_principal(conn, request, "operator") is not None
             runs = await repository.list_runs(conn, request.query.get("source_id"), 200)
-        return web.json_response({"data": runs, "total": len(runs)})
+        return web.json_response({"data": [public_run(r, operator) for r in runs], "total": len(runs)})
 
     @routes.get("/api/v1/harvest/runs/{run_id}")
     async def show_run(request: web.Request) -> web.Response:
         runtime: Runtime = request.app["runtime"]
         async with runtime.pool.acquire() as conn:
+            operator = await optional_principal(conn, request, "operator") is not None
             run = await repository.get_run(conn, request.match_info["run_id"])
             if run is None:
                 return error(404, "aucune exécution avec cet identifiant")
-            return web.json_response({**run, "item_errors": await repository.run_errors(conn, run["run_id"])})
+            item_errors = await repository.run_errors(conn, run["run_id"])
+        if not operator:
+            item_errors = [{**e, "reason": None} for e in item_errors]
+        return web.json_response({**public_run(run, operator), "item_errors": item_errors})
 
     @routes.post("/api/v1/harvest/runs")
     async def request_run(request: web.Request) -> web.Response:

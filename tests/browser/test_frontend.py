@@ -304,6 +304,8 @@ async def test_the_operations_page_shows_sources_lag_and_dead_letters(seeded, se
     await page.goto(f"{services['api'].url}/?vue=operations")
     await page.wait_for_selector("#vue[data-view=operations][data-state=ready]")
     assert await page.locator("#operations-dlq tbody tr").count() == len(status["dead_letters"]) == 8
+    # Without an operator's token, the page says the raw messages are kept for operators.
+    assert not status["messages_shown"] and await page.locator("#operations-messages").count() == 1
     assert await page.locator("#operations-lag tbody tr").count() >= 1
     topics = await page.locator("#operations-dlq tbody tr td:first-child").all_text_contents()
     assert topics == [d["topic"] for d in status["dead_letters"]]

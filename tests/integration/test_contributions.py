@@ -361,3 +361,28 @@ async def test_the_rate_limit_is_shared_by_every_instance(settings):
     finally:
         for conn in conns:
             await conn.close()
+
+
+async def test_tokens_are_listed_revoked_and_expire(services, settings, http):
+    """A moderator's token works until revoked; one created already expired never works; `tokens list`
+    shows both by id, never the token."""
+    queue = f"{services['api'].url}/api/v1/contributions"
+    name = f"revoked-{time.time_ns()}"
+    token = (await run_module(settings, "services.contributions", "tokens", "create", "--role", "moderator",
+                              "--name", name)).strip()  # fmt: skip
+    bearer = {"Authorization": f"Bearer {token}"}
+    async with http.get(queue, headers=bearer) as response:
+        assert response.status == 200
+    listed = await run_module(settings, "services.contributions", "tokens", "list")
+    [line] = [row for row in listed.splitlines() if row.endswith(name)]
+    assert token not in listed and "moderator" in line
+    await run_module(settings, "services.contributions", "tokens", "revoke", line.split()[0])
+    async with http.get(queue, headers=bearer) as response:
+        assert response.status == 401
+
+    expired = (await run_module(settings, "services.contributions", "tokens", "create", "--role", "moderator",
+                                "--name", f"expired-{name}", "--expires-in-days", "-0.001")).strip()  # fmt: skip
+    async with http.get(queue, headers={"Authorization": f"Bearer {expired}"}) as response:
+        assert response.status == 401
+    with pytest.raises(RuntimeError, match="0 token"):  # an unknown id says so and fails
+        await run_module(settings, "services.contributions", "tokens", "revoke", "0" * 12)

@@ -116,7 +116,9 @@ async def test_quirky_portals_are_harvested_or_fail_clearly(services, portal, wo
             assert any(word in (result["message"] or "") for word in words), result
     errors = {}
     for spec, result in zip(specs, results, strict=True):
-        async with http.get(f"{services['harvester'].url}/api/v1/harvest/runs/{result['run_id']}") as response:
+        async with http.get(
+            f"{services['harvester'].url}/api/v1/harvest/runs/{result['run_id']}", headers=operator
+        ) as response:
             errors[spec.slug] = (await response.json())["item_errors"]
     assert len(errors["untitled"]) == 5 and all(
         "title" in e["reason"] and e["stage"] == "map" for e in errors["untitled"]
@@ -190,6 +192,11 @@ async def test_a_failing_source_never_stops_the_others(services, portal, world, 
     assert (bad_run["status"], bad_run["complete"]) == ("failed", False)
     assert "HTTP 404" in bad_run["message"]
     assert good_run["status"] == "done"
+    # The public sees the status, not who asked nor the raw message; the operator's token shows them.
+    async with http.get(f"{harvester}/api/v1/harvest/runs/{bad_run['run_id']}") as response:
+        public = await response.json()
+    assert (public["status"], public["message"], public["requested_by"]) == ("failed", None, None)
+    assert bad_run["requested_by"] == "test"
 
 
 async def test_operators_need_a_token_and_a_valid_source(services, portal, http, operator):

@@ -40,7 +40,9 @@ class NoAnswer(aiohttp.abc.AbstractResolver):
         return None
 
 
-async def test_offline_every_source_fails_with_its_reason_and_is_tried_less_often(services, settings: Settings, http):
+async def test_offline_every_source_fails_with_its_reason_and_is_tried_less_often(
+    services, settings: Settings, http, operator
+):
     sources, _ = read_sources_file(CATALOGUE)
     first: dict[str, repository.Source] = {}
     for entry in sources:
@@ -82,11 +84,15 @@ async def test_offline_every_source_fails_with_its_reason_and_is_tried_less_ofte
     for row in rows:  # two failures in a row: a daily source waits two days
         assert timedelta(days=1, hours=23) < row["next_run_at"] - datetime.now(UTC) <= timedelta(days=2)
 
-    async with http.get(f"{services['api'].url}/api/v1/operations/status") as response:
+    status = f"{services['api'].url}/api/v1/operations/status"
+    async with http.get(status, headers=operator) as response:
         report = {s["id"]: s for s in (await response.json())["sources"]}
+    async with http.get(status) as response:
+        public = {s["id"]: s for s in (await response.json())["sources"]}
     for source_id, host in hosts.items():
-        assert report[source_id]["status"] == "failed"
+        assert report[source_id]["status"] == public[source_id]["status"] == "failed"
         assert report[source_id]["message"] == f"nom d'hôte introuvable : {host}"
+        assert public[source_id]["message"] is None  # raw messages for operators only
         assert report[source_id]["next_run_at"]
     finished_events = [json.loads(r.value) for r in await read_all(settings, "harvest.runs", idle_ms=800)]
     statuses = {e["run_id"]: e["status"] for e in finished_events if e.get("event_type") == "HarvestRunFinished"}

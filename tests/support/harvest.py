@@ -23,7 +23,7 @@ async def run(http, harvester: str, operator, source_id: str, mode: str = "full"
         run_id = (await response.json())["run_id"]
 
     async def finished():
-        async with http.get(f"{harvester}/api/v1/harvest/runs/{run_id}") as response:
+        async with http.get(f"{harvester}/api/v1/harvest/runs/{run_id}", headers=operator) as response:
             if response.status != 200:
                 return None
             body = await response.json()
