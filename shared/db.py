@@ -16,7 +16,9 @@ from shared.settings import Settings
 log = logging.getLogger(__name__)
 
 
-async def create_pool(settings: Settings, service: str, *, max_size: int | None = None) -> asyncpg.Pool:
+async def create_pool(
+    settings: Settings, service: str, *, max_size: int | None = None, server_settings: dict[str, str] | None = None
+) -> asyncpg.Pool:
     pool = await asyncpg.create_pool(
         host=settings.db_host,
         port=settings.db_port,
@@ -27,6 +29,7 @@ async def create_pool(settings: Settings, service: str, *, max_size: int | None 
         max_size=max_size or settings.db_pool_max_size,
         command_timeout=60,
         ssl=tls_mode(settings.db_host),
+        server_settings=server_settings,
     )
     assert pool is not None
     return pool

@@ -85,6 +85,15 @@ class Settings(BaseSettings):
     geodata_dir: Path = PROJECT_ROOT / "var/geodata"
     frontend_dir: Path = PROJECT_ROOT / "frontend/dist"
 
+    # Full downloads (/api/v1/exports/) hold a database connection while the client reads: they have
+    # their own connections, this many, so that slow downloads never take the lists' and cards'. A
+    # download beyond them waits `export_wait_seconds` for one, then gets 503 with Retry-After; a
+    # download's statement, or its transaction left idle by a client that stopped reading, ends
+    # after `export_timeout_seconds`.
+    export_connections: int = 4
+    export_wait_seconds: float = 5.0
+    export_timeout_seconds: float = 600.0
+
     log_level: str = "INFO"
 
     def port_of(self, service: str) -> int:

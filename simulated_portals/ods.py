@@ -1,10 +1,13 @@
 """OpenDataSoft Explore API v2.1.
 
 `/api/explore/v2.1/catalog/datasets`: `{total_count, results}`, `limit` at most 100 (default 10) and
-`offset + limit` under 10,000, else 400 `{"message", "error_code"}`; `where=modified >= date'...'` and
-`order_by=modified desc` for incremental runs. `/catalog/exports/json` returns the whole catalogue
-without those limits. Federated datasets carry `federated`, `source_domain` (the domain's name) and
-`source_domain_address` (its address), as ODS's documentation names them.
+`offset + limit` at most 10,000, else 400 `{"message", "error_code"}` in the words real portals
+answer ("Invalid value for sum of offset + limit API parameter: 10001 was found but <= 10000 is
+expected.", error_code InvalidRESTParameterError, as a public question about a real portal quotes
+it); `where=modified >= date'...'` and `order_by=modified desc` for incremental runs.
+`/catalog/exports/json` returns the whole catalogue without those limits. Federated datasets carry
+`federated`, `source_domain` (the domain's name) and `source_domain_address` (its address), as ODS's
+documentation names them.
 """
 
 import re
@@ -27,10 +30,10 @@ def routes(world: World) -> list[web.RouteDef]:
         offset = _int(request, "offset", 0)
         if limit > 100 or limit < -1:
             return _error("Invalid value for limit: the maximum is 100.")
-        if offset + limit >= 10_000:
+        if offset + limit > 10_000:  # the real portals' rule and words (see the module docstring)
             return _error(
-                f"Invalid value for offset + limit ({offset + limit}): must be lower than 10000. "
-                "If you need more results, please use the /exports endpoint."
+                f"Invalid value for sum of offset + limit API parameter: {offset + limit} was found "
+                "but <= 10000 is expected."
             )
         indices = _selected(request, portal)
         base = _base(request, portal)

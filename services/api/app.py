@@ -17,6 +17,7 @@ from services.api import exports, geodata, operations, repository
 from services.api.forwarding import forward
 from services.api.repository import SORTS, DatasetFilter, OrganizationFilter
 from shared.auth import optional_principal
+from shared.db import create_pool
 from shared.matching import HINT_FAMILIES, MatcherCache
 from shared.population import NO_POPULATION, POPULATION_BINS
 from shared.service import Runtime
@@ -40,8 +41,19 @@ def create_runtime(settings: Settings) -> Runtime:
     async def load_geodata(rt: Runtime) -> None:
         geodata.preload(rt.settings.geodata_dir)
 
-    runtime.on_start.append(load_geodata)
-    runtime.on_stop.append(close_http)
+    async def open_export_pool(rt: Runtime) -> None:
+        timeout = str(int(rt.settings.export_timeout_seconds * 1000))
+        rt.background["exports"] = await create_pool(
+            rt.settings, SERVICE, max_size=rt.settings.export_connections,
+            server_settings={"statement_timeout": timeout, "idle_in_transaction_session_timeout": timeout},
+        )  # fmt: skip
+
+    async def close_export_pool(rt: Runtime) -> None:
+        if pool := rt.background.get("exports"):
+            await pool.close()
+
+    runtime.on_start += [load_geodata, open_export_pool]
+    runtime.on_stop += [close_http, close_export_pool]
     return runtime
 
 
@@ -370,7 +382,14 @@ def create_routes() -> web.RouteTableDef:
         if fmt == "geojson" and what != "organizations":
             raise BadRequest("GeoJSON : seules les organisations ont une position (organizations.geojson)")
         filename = f"observatoire-{what}"
-        async with runtime.pool.acquire() as conn:
+        try:
+            conn = await runtime.background["exports"].acquire(timeout=runtime.settings.export_wait_seconds)
+        except TimeoutError:
+            return web.json_response(
+                {"error": {"status": 503, "message": "trop de téléchargements en cours ; réessayer dans un instant"}},
+                status=503, headers={"Retry-After": "10"},
+            )  # fmt: skip
+        try:
             if what == "organizations":
                 where, sort = organization_filter(request), _sort(request)
                 places = geodata.points(runtime.settings.geodata_dir) if fmt == "geojson" else {}
@@ -386,6 +405,8 @@ def create_routes() -> web.RouteTableDef:
                 return await exports.stream(request, filename, fmt, batches, DATASET_COLUMNS)
             scope, scope_id = _scope(request)
             rows = await repository.current_indicators(conn, scope, scope_id)
+        finally:
+            await runtime.background["exports"].release(conn)
         flat = [{"scope": scope, "id": r["id"], "computed_at": r["computed_at"], **r["values"]} for r in rows]
         columns = ["scope", "id", "computed_at", *sorted({k for r in rows for k in r["values"]})]
         return await exports.stream(request, f"{filename}-{scope}", fmt, _once(flat), columns)

@@ -1,11 +1,15 @@
 """The public API beyond the registry lists: datasets with their sources, streamed exports that hold
 exactly the filtered rows, the map's GeoJSON, HTTP caching and compression, the OpenAPI document."""
 
+import asyncio
 import csv
 import io
 import json
+import socket
+import time
 from datetime import UTC, datetime
 
+import aiohttp
 import pytest
 
 from shared.events import DatasetDiscovered, Publisher, Resource, ResourceSchema
@@ -209,3 +213,50 @@ async def test_the_openapi_document_lists_every_public_path(services, http):
     for path in ("/api/v1/organizations", "/api/v1/datasets", "/api/v1/map/{level}.geojson",
                  "/api/v1/exports/{what}.{format}", "/api/v1/indicators/history"):  # fmt: skip
         assert path in document["paths"]
+
+
+def small_receive_buffer(addr_info) -> socket.socket:
+    """A client socket with a 4 kB receive buffer: the server feels a slow reader at once."""
+    family, kind, proto, _, _ = addr_info
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    return sock
+
+
+async def test_slow_downloads_never_take_the_lists_and_cards_connections(referentiel, services, settings, http):
+    """Ten clients read the organisations' export at 1 kB/s (more than the database connections of the
+    api's pool could serve if each held one); lists and cards, each computed (a new query each time,
+    no cache), keep answering within seconds. Downloads beyond the exports' own connections are told
+    to come back (503 with Retry-After) rather than left waiting."""
+    api = services["api"].url
+    statuses: list[int] = []
+    reading = asyncio.Event()
+
+    async def slow_download() -> None:
+        connector = aiohttp.TCPConnector(socket_factory=small_receive_buffer, force_close=True)
+        async with (
+            aiohttp.ClientSession(connector=connector) as session,
+            session.get(f"{api}/api/v1/exports/organizations.csv") as response,
+        ):
+            statuses.append(response.status)
+            reading.set()
+            for _ in range(3600 if response.status == 200 else 0):  # 1 kB a second, an hour at most
+                if not await response.content.read(1024):
+                    break
+                await asyncio.sleep(1)
+
+    downloads = [asyncio.create_task(slow_download()) for _ in range(10)]
+    try:
+        await asyncio.wait_for(reading.wait(), 30)
+        await asyncio.sleep(settings.export_wait_seconds + 1)  # those beyond the budget have had their answer
+        started = time.monotonic()
+        for n in range(12):
+            await get(http, f"{api}/api/v1/organizations", params={"q": f"saint {n}", "page_size": 5})
+            await get(http, f"{api}/api/v1/organizations/DEP-{10 + n}")
+        elapsed = time.monotonic() - started
+        assert sorted(set(statuses)) == [200, 503] and statuses.count(200) == settings.export_connections
+    finally:
+        for task in downloads:
+            task.cancel()
+        await asyncio.gather(*downloads, return_exceptions=True)
+    assert elapsed < 10, elapsed  # 24 computed answers; before, none came once ten downloads held the pool

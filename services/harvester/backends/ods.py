@@ -1,11 +1,12 @@
 """OpenDataSoft Explore API v2.1.
 
-Pages `/catalog/datasets` 100 at a time (the maximum), `offset + limit` staying under 10,000. A
-catalogue at or beyond 10,000 datasets is read whole from `/catalog/exports/json` instead, which has
-no such window; a source whose URL is that export is read from it directly. Incremental runs filter
-`where=modified >= date'...'`. Resource URLs are the dataset's exports
-(`/catalog/datasets/<id>/exports/<format>`) and its attachments (`odsfile://<file>` in v2.1, read
-from `/api/v2/catalog/datasets/<id>/attachments/<attachment id>`); federated datasets keep their
+Pages `/catalog/datasets` 100 at a time (the maximum), `offset + limit` never above 10,000 (the
+portals refuse `offset + limit > 10000`: the last page may be shorter). A catalogue of more than
+10,000 datasets is read whole from `/catalog/exports/json` instead, which has no such window; a
+source whose URL is that export is read from it directly. Incremental runs filter `where=modified >=
+date'...'`. Resource URLs are the dataset's exports (`/catalog/datasets/<id>/exports/<format>`) and
+its attachments (`odsfile://<file>` in v2.1, read from
+`/api/v2/catalog/datasets/<id>/attachments/<attachment id>`); federated datasets keep their
 `source_domain` as upstream origin; `remote_id` is the dataset's `/explore/dataset/<id>/` URL, the
 identifier data.gouv.fr records when it harvests ODS portals. The export's records list no
 attachments (only `has_attachments`): there, a dataset has its exports only.
@@ -51,14 +52,14 @@ class OdsBackend(HarvestBackend):
         guard = PageGuard()
         offset, total = 0, None
         while total is None or offset < total:
-            url = f"{self.api}/datasets?limit={LIMIT}&offset={offset}{self._filter()}"
+            url = f"{self.api}/datasets?limit={min(LIMIT, WINDOW - offset)}&offset={offset}{self._filter()}"
             guard.visit(url)
             page = await self.get_json(url)
             results = page.get("results") if isinstance(page, dict) else None
             if not isinstance(results, list) or not isinstance(page.get("total_count"), int):
                 raise malformed(url, "no total_count and results")
             total = page["total_count"]
-            if total >= WINDOW:
+            if total > WINDOW:
                 async for item in self._export():
                     yield item
                 return
