@@ -2,11 +2,14 @@
 
 Starts the simulated portals (1,000 portals × 200 datasets by default), the harvester,
 consolidator, indicators and api services, loads the référentiel, asks every source for a full run,
-and from then on drives the API with `--clients` loops over a mix of requests (organisations list and
-filters, an organisation's card and datasets, datasets, indicators, the map's points). Whenever
+and from then on drives the API with `--clients` loops over what visitors ask (bench/user_mix.py:
+searches, filters, sorts and pages of the lists, organisation cards and their datasets, indicators,
+statistics, the map's points, small exports), drawn so that few requests repeat: most answers are
+computed, and `X-Cache` counts those the api's micro-cache gave. Whenever
 every run has finished before the window ends, every source is asked for a full run again, so that
 the chain works during the whole window whatever the machine's speed. Target: zero errors (any
-status other than 200, or a failed connection). Reports the rate, p50/p99 latency, errors, and what
+status other than 200, or a failed connection). Reports the rate, p50/p99 latency, errors, answers
+from the cache, and what
 the harvest and the consolidation did during the window (they share the cores with the API).
 tests/reliability/test_load.py runs it and asserts zero errors.
 
@@ -15,9 +18,9 @@ tests/reliability/test_load.py runs it and asserts zero errors.
 
 import argparse
 import asyncio
-import itertools
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import aiohttp
@@ -35,6 +38,7 @@ from bench.support import (
     rss_mib,
     start_service,
 )
+from bench.user_mix import requests
 from shared.settings import Settings
 from tests.support.db import connect_as
 from tests.support.events import request_runs
@@ -43,18 +47,6 @@ from tests.support.processes import run_module, start_module
 from tests.support.referentiel import load_and_wait
 
 SERVICES = ("harvester", "consolidator", "indicators", "contributions", "api")  # the api last: its url is used
-PATHS = [
-    "/api/v1/organizations?page_size=50&sort=-population",
-    "/api/v1/organizations?type=COM&departement=35&page_size=24",
-    "/api/v1/organizations?q=saint&page_size=24",
-    "/api/v1/organizations/{commune}",
-    "/api/v1/organizations/{commune}/datasets",
-    "/api/v1/datasets?page_size=50",
-    "/api/v1/indicators?scope=departement",
-    "/api/v1/indicators?scope=national",
-    "/api/v1/organizations/stats?by=region",
-    "/api/v1/map/organizations.json?departement=29",
-]
 
 
 @dataclass
@@ -78,6 +70,7 @@ class LoadReport:
     seconds: float
     latencies: list[float]
     outcomes: Counter[str]
+    cached: int  # answers the api's micro-cache gave (X-Cache: hit)
     harvest: HarvestActivity = field(default_factory=HarvestActivity)
     peak_mib: dict[str, float] = field(default_factory=dict)  # each service's peak resident memory
 
@@ -92,6 +85,7 @@ class LoadReport:
             ("requests, rate", f"{len(self.latencies):,}, {len(self.latencies) / self.seconds:,.0f}/s"),
             ("latency p50, p99", f"{percentile(self.latencies, 0.5):.3f} s, {percentile(self.latencies, 0.99):.3f} s"),
             ("**errors** (target 0)", f"**{self.errors}** ({dict(self.outcomes)})"),
+            ("answers from the micro-cache (the others computed)", f"{self.cached:,} of {len(self.latencies):,}"),
             ("full harvests asked for, share of the window with a run going", f"{h.rounds}, {h.busy_share:.0%}"),
             ("datasets of finished runs, portal records consolidated in the window", f"{h.datasets:,}, {h.records:,}"),
             ("peak RSS per service (VmHWM)", self.memory()),
@@ -113,26 +107,28 @@ class LoadReport:
         ]
 
 
-async def drive(api: str, paths: list[str], clients: int, seconds: float) -> tuple[list[float], Counter[str]]:
+async def drive(api: str, paths: Iterator[str], clients: int, seconds: float) -> tuple[list[float], Counter[str], int]:
     latencies: list[float] = []
     outcomes: Counter[str] = Counter()
-    rotation = itertools.cycle(paths)
+    cached = 0
     deadline = time.perf_counter() + seconds
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=clients)) as session:
 
         async def client() -> None:
+            nonlocal cached
             while time.perf_counter() < deadline:
                 started = time.perf_counter()
                 try:
-                    async with session.get(api + next(rotation), headers={"Accept-Encoding": "gzip"}) as response:
+                    async with session.get(api + next(paths), headers={"Accept-Encoding": "gzip"}) as response:
                         await response.read()
                         outcomes[str(response.status)] += 1
+                        cached += response.headers.get("X-Cache") == "hit"
                 except (aiohttp.ClientError, TimeoutError) as exc:
                     outcomes[type(exc).__name__] += 1
                 latencies.append(time.perf_counter() - started)
 
         await asyncio.gather(*(client() for _ in range(clients)))
-    return latencies, outcomes
+    return latencies, outcomes, cached
 
 
 async def keep_harvesting(
@@ -175,18 +171,15 @@ async def measure(settings: Settings, seconds: float, clients: int, portals: int
         await wait_for(lambda: asyncio.to_thread(sources.exists), timeout=120)
         await run_module(settings, "services.harvester", "sources", "seed", str(sources))
         api = services[-1].url
-        rennes = {"q": "Rennes", "type": "COM"}
-        async with aiohttp.ClientSession() as session, session.get(f"{api}/api/v1/organizations", params=rennes) as r:
-            commune = (await r.json())["data"][0]["id"]
-        paths = [p.format(commune=commune) for p in PATHS]
         conn, watcher = await connect_as(settings), await connect_as(settings)
+        organisation_ids = [r["id"] for r in await conn.fetch("SELECT id FROM registry.organizations")]
         source_ids = [r["id"] for r in await conn.fetch("SELECT id FROM harvest.sources")]
         activity = HarvestActivity()
         harvesting = asyncio.create_task(keep_harvesting(settings, watcher, source_ids, activity))
         try:
             await asyncio.sleep(2)  # the first runs have started
             items_before, records_before = await counts(conn)
-            latencies, outcomes = await drive(api, paths, clients, seconds)
+            latencies, outcomes, cached = await drive(api, requests(1, organisation_ids), clients, seconds)
             items, records = await counts(conn)
         finally:
             harvesting.cancel()
@@ -195,7 +188,7 @@ async def measure(settings: Settings, seconds: float, clients: int, portals: int
             await watcher.close()
         activity.datasets, activity.records = items - items_before, records - records_before
         peaks = {s.name: rss_mib(s.process.pid, "VmHWM") for s in services if s.process is not None}
-        return LoadReport(clients, seconds, latencies, outcomes, activity, peaks)
+        return LoadReport(clients, seconds, latencies, outcomes, cached, activity, peaks)
     finally:
         for service in services:
             service.stop()

@@ -1,8 +1,13 @@
 """Benchmark: the public API and the front end over the whole référentiel.
 
-1. Organisations list (`GET /api/v1/organizations`, one page of 50): requests per second and p99
+1. Organisations list (`GET /api/v1/organizations`, pages of 24 or 50): requests per second and p99
    latency with 64 concurrent clients, against a static file of the same bytes served by the same
-   server (the front end's file route) in the same run. Targets: ≥ 30 % of the static rate, p99 < 100 ms.
+   server (the front end's file route) in the same run, every client sending a browser's
+   Accept-Encoding to both. Two figures, side by side: *computed*, each client asking another search,
+   filter, sort and page (bench/user_mix.py: few repeat, `X-Cache` counts those that came from the
+   micro-cache), which the target is read on; and *cached*, one URL asked again and again, answered
+   from the api's two-second micro-cache, already gzipped. Targets: ≥ 30 % of the static rate,
+   p99 < 100 ms.
 2. In Debian's Chromium, before the load above: time from navigation to the first table rows, and
    to the map drawn with every commune placed (supercluster over ≈35,000 points), three fresh pages
    each, the median against the target. Targets: < 1.5 s and < 2 s. The map pages come a few seconds
@@ -19,9 +24,12 @@ limit, which is why they are compared as a ratio.
 
 import argparse
 import asyncio
+import itertools
 import shutil
 import tempfile
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from statistics import median
 
@@ -39,33 +47,49 @@ from bench.support import (
     print_table,
     start_service,
 )
+from bench.user_mix import list_requests
 from tests.support.browser import ARGS, CHROMIUM
 from tests.support.processes import ROOT
 from tests.support.referentiel import load_and_wait
 
+BROWSER_ENCODINGS = {"Accept-Encoding": "gzip, deflate, br, zstd"}  # Chromium's, on both sides
 
-async def load(url: str, clients: int, seconds: float) -> tuple[float, float, int]:
-    """Requests per second, p99 latency (s) and errors, with `clients` concurrent loops."""
+
+@dataclass
+class Load:
+    rate: float  # requests per second
+    p99: float  # seconds
+    errors: int
+    cached: int  # answers the api's micro-cache gave (X-Cache: hit)
+    requests: int
+
+    def figures(self) -> str:
+        hits = f", {self.cached:,} of {self.requests:,} from the cache" if self.requests else ""
+        return f"{self.rate:,.0f}/s, p99 {self.p99 * 1000:.0f} ms, {self.errors} errors{hits}"
+
+
+async def load(base: str, paths: Iterator[str], clients: int, seconds: float) -> Load:
+    """`clients` concurrent loops, each asking the next path of `paths` for `seconds`."""
     latencies: list[float] = []
-    errors = 0
+    errors = cached = 0
     deadline = time.perf_counter() + seconds
     connector = aiohttp.TCPConnector(limit=clients)
     async with aiohttp.ClientSession(connector=connector) as session:
 
         async def client() -> None:
-            nonlocal errors
+            nonlocal errors, cached
             while time.perf_counter() < deadline:
                 started = time.perf_counter()
-                async with session.get(url) as response:
+                async with session.get(base + next(paths), headers=BROWSER_ENCODINGS) as response:
                     await response.read()
-                    if response.status != 200:
-                        errors += 1
+                    errors += response.status != 200
+                    cached += response.headers.get("X-Cache") == "hit"
                 latencies.append(time.perf_counter() - started)
 
         started = time.perf_counter()
         await asyncio.gather(*(client() for _ in range(clients)))
         elapsed = time.perf_counter() - started
-    return len(latencies) / elapsed, percentile(latencies, 0.99), errors
+    return Load(len(latencies) / elapsed, percentile(latencies, 0.99), errors, cached, len(latencies))
 
 
 async def indicators_caught_up(api: str, timeout: float = 600) -> None:
@@ -142,8 +166,9 @@ async def main(seconds: float, clients: int) -> None:
         # The browser first, on a quiet machine: right after the load below, the same page takes a
         # few tenths of a second longer (measured), which says more about the load than the page.
         tables, maps, placed, fetches = await browser_timings(api)
-        static_rate, static_p99, static_errors = await load(f"{api}/same-size.json", clients, seconds)
-        api_rate, api_p99, api_errors = await load(list_url, clients, seconds)
+        static = await load(api, itertools.repeat("/same-size.json"), clients, seconds)
+        computed = await load(api, list_requests(seed=1), clients, seconds)
+        cached = await load(api, itertools.repeat(list_url.removeprefix(api)), clients, seconds)
     finally:
         for service in services:
             service.stop()
@@ -152,11 +177,12 @@ async def main(seconds: float, clients: int) -> None:
 
     rows = [
         ("response size (one page of 50 organisations)", f"{len(body):,} bytes"),
-        (f"static file of the same size, {clients} clients: rate, p99, errors",
-         f"{static_rate:,.0f}/s, {static_p99 * 1000:.0f} ms, {static_errors}"),
-        (f"organisations list, {clients} clients: rate, p99, errors",
-         f"{api_rate:,.0f}/s, {api_p99 * 1000:.0f} ms, {api_errors}"),
-        ("ratio list / static (target ≥ 0.30)", f"{api_rate / static_rate:.2f}"),
+        (f"static file of the same size, {clients} clients", static.figures()),
+        (f"organisations list computed (varied searches, filters, sorts, pages), {clients} clients",
+         computed.figures()),
+        (f"organisations list cached (one URL, from the micro-cache), {clients} clients", cached.figures()),
+        ("ratio list computed / static (target ≥ 0.30)", f"{computed.rate / static.rate:.2f}"),
+        ("ratio list cached / static (not the target: the cache's speed)", f"{cached.rate / static.rate:.2f}"),
         ("Chromium: first table rows, median (max) of 3 pages (target < 1.5 s)",
          f"{median(tables):.2f} s ({max(tables):.2f} s)"),
         ("Chromium: map drawn with every commune, first visitor (points computed while waiting)",
@@ -168,12 +194,12 @@ async def main(seconds: float, clients: int) -> None:
     print_table(rows)
     print_headlines(
         Headline(
-            f"organisations list, {clients} clients",
-            f"{api_rate:,.0f}/s, p99 {api_p99 * 1000:.0f} ms",
-            f"static file of the same size {static_rate:,.0f}/s",
-            f"{api_rate / static_rate:.2f}",
+            f"organisations list computed (varied queries), {clients} clients",
+            f"{computed.rate:,.0f}/s, p99 {computed.p99 * 1000:.0f} ms ({cached.rate:,.0f}/s cached)",
+            f"static file of the same size {static.rate:,.0f}/s",
+            f"{computed.rate / static.rate:.2f}",
             "≥ 0.30, p99 < 100 ms",
-            api_rate / static_rate >= 0.30 and api_p99 < 0.1,
+            computed.rate / static.rate >= 0.30 and computed.p99 < 0.1,
         ),
         Headline(
             "Chromium: first table rows, median of 3",

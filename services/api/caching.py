@@ -95,11 +95,18 @@ def cacheable(request: web.Request, forwarded: tuple[str, ...]) -> bool:
     )
 
 
-def answer(request: web.Request, item: Cached) -> web.Response:
+def answer(request: web.Request, item: Cached, hit: bool) -> web.Response:
+    """The cached answer; `X-Cache` says whether it was computed for this request (miss) or not (hit),
+    so that a benchmark can tell the work from the cache."""
     control = f"public, max-age={CACHE_SECONDS}, " + (
         f"stale-while-revalidate={STALE_SECONDS:.0f}" if may_be_stale(request.path) else "must-revalidate"
     )
-    headers = {"ETag": item.etag, "Cache-Control": control, "Vary": "Accept-Encoding"}
+    headers = {
+        "ETag": item.etag,
+        "Cache-Control": control,
+        "Vary": "Accept-Encoding",
+        "X-Cache": "hit" if hit else "miss",
+    }
     if item.etag in [t.strip() for t in request.headers.get("If-None-Match", "").split(",")]:
         return web.Response(status=304, headers=headers)
     if item.gzipped is not None and "gzip" in request.headers.get("Accept-Encoding", ""):
@@ -143,18 +150,18 @@ def http_caching(forwarded: tuple[str, ...], cache: MicroCache | None = None) ->
         key = request.path_qs
         item = cache.get(key)
         if item is not None and (cache.fresh(item) or key in computing):
-            return answer(request, item)
+            return answer(request, item, hit=True)
         if item is not None and cache.servable_stale(request.path, item):
             task = asyncio.create_task(compute(request, handler, begin(key)))
             background.add(task)
             task.add_done_callback(_forget(background))
-            return answer(request, item)
+            return answer(request, item, hit=True)
         if key in computing:
             result = await asyncio.shield(computing[key])
             if isinstance(result, Cached):
-                return answer(request, result)
+                return answer(request, result, hit=True)  # computed for another request
         result = await compute(request, handler, begin(key))
-        return answer(request, result) if isinstance(result, Cached) else result
+        return answer(request, result, hit=False) if isinstance(result, Cached) else result
 
     return middleware
 

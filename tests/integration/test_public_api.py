@@ -154,14 +154,15 @@ async def test_the_map_places_communes_and_colours_areas(referentiel, services, 
 
 
 async def test_answers_carry_an_etag_and_are_compressed(referentiel, services, http):
-    url = f"{services['api'].url}/api/v1/organizations?type=DEP&page_size=200"
+    url = f"{services['api'].url}/api/v1/organizations?type=DEP&page_size=200&unique={time.time_ns()}"
     async with http.get(url, headers={"Accept-Encoding": "gzip"}) as response:
-        assert response.status == 200
+        assert response.status == 200 and response.headers["X-Cache"] == "miss"  # computed for this request
         etag = response.headers["ETag"]
         assert response.headers["Content-Encoding"] == "gzip"
         assert "max-age" in response.headers["Cache-Control"]
     async with http.get(url, headers={"If-None-Match": etag}) as response:
         assert response.status == 304 and response.headers["ETag"] == etag
+        assert response.headers["X-Cache"] == "hit"  # within the micro-cache's two seconds
 
 
 async def test_stats_group_the_selection(referentiel, services, http):
