@@ -8,7 +8,7 @@ snapshotted for the day and announced on `indicators.updated`.
 
 import contextlib
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 
 import asyncpg
@@ -80,26 +80,46 @@ async def serialise(conn: asyncpg.Connection) -> None:
 class Projection:
     """The organisations and publication summaries (a `Registry`), kept in memory between batches:
     every batch needs all of them (the national scope, the coverage). It is the database's copy as of
-    `version`; a batch that finds another version in the database reloads it, and one that fails
-    forgets it."""
+    `version`. A batch that finds a newer version (another instance's batches) reloads only the
+    organisations those versions changed (`indicators.projection_changes`), or everything when that
+    cannot be told; one that fails forgets the copy."""
 
     def __init__(self) -> None:
         self.version = -1
         self.registry = Registry({}, {})
+        self.reloads = {"full": 0, "partial": 0}  # how the copy was brought up to date
 
     async def current(self, conn: asyncpg.Connection) -> Registry:
         version = await repository.projection_version(conn)
-        if version != self.version:
+        if version == self.version:
+            return self.registry
+        changed = await repository.changed_since(conn, self.version, version) if self.version >= 0 else None
+        if changed is None:
             organizations = await repository.organizations(conn)
-            publications, outdated = await repository.all_publications(conn)
-            if outdated:
-                publications |= await tally_again(conn, outdated)
+            publications = await self._publications(conn, None)
             self.registry = Registry(organizations, publications)
-            self.version = version
+            self.reloads["full"] += 1
+        else:
+            ids = sorted(changed)
+            for organization in (await repository.organizations(conn, ids)).values():
+                self.registry.set_organization(organization)
+            for owner, publication in (await self._publications(conn, ids)).items():
+                self.registry.set_publication(owner, publication)
+            self.reloads["partial"] += 1
+        self.version = version
         return self.registry
 
-    async def changed(self, conn: asyncpg.Connection) -> None:
-        self.version = await repository.bump_projection_version(conn)
+    @staticmethod
+    async def _publications(conn: asyncpg.Connection, ids: list[str] | None) -> dict[str, Publication]:
+        publications, outdated = await repository.all_publications(conn, ids)
+        if outdated:
+            publications |= await tally_again(conn, outdated)
+        return publications
+
+    async def changed(self, conn: asyncpg.Connection, organization_ids: Iterable[str] | None) -> None:
+        """After this instance changed these organisations' facts or publications (None: everything)."""
+        ids = sorted(set(organization_ids)) if organization_ids is not None else None
+        self.version = await repository.bump_projection_version(conn, ids)
 
     def forget(self) -> None:
         self.version = -1
@@ -126,7 +146,7 @@ async def organizations_changed(
         await repository.upsert_organizations(conn, list(changed.values()))
         for organization in changed.values():
             registry.set_organization(organization)
-        await projection.changed(conn)
+        await projection.changed(conn, changed)
         communes = registry.communes()
         scopes: set[Scope] = set()
         for organization in changed.values():
@@ -161,7 +181,7 @@ async def datasets_changed(
         await repository.save_publications(conn, publications)
         for owner, publication in publications.items():
             registry.set_publication(owner, publication)
-        await projection.changed(conn)
+        await projection.changed(conn, publications)
         communes = registry.communes() if flipped else None
         scopes: set[Scope] = {NATIONAL}
         for owner in publications:
@@ -207,7 +227,7 @@ async def recompute_all(conn: asyncpg.Connection) -> list[Event]:
     await tally_again(conn, await repository.all_organization_ids_with_datasets(conn))
     projection = Projection()
     registry = await projection.current(conn)
-    await projection.changed(conn)  # running instances reload what this changed
+    await projection.changed(conn, None)  # running instances reload everything
     return await recompute(conn, all_scopes(registry.organizations.values()), registry, "recompute")
 
 

@@ -30,8 +30,11 @@ async def upsert_organizations(conn: asyncpg.Connection, organizations: list[Org
     )
 
 
-async def organizations(conn: asyncpg.Connection) -> dict[str, OrganizationFacts]:
-    rows = await conn.fetch(f"SELECT {ORGANIZATION_COLUMNS} FROM indicators.organizations")
+async def organizations(conn: asyncpg.Connection, ids: list[str] | None = None) -> dict[str, OrganizationFacts]:
+    """Every organisation's facts, or those of `ids`."""
+    rows = await conn.fetch(
+        f"SELECT {ORGANIZATION_COLUMNS} FROM indicators.organizations WHERE $1::text[] IS NULL OR id = ANY($1)", ids
+    )
     return {r["id"]: OrganizationFacts(**dict(r)) for r in rows}
 
 
@@ -77,10 +80,16 @@ async def save_publications(conn: asyncpg.Connection, publications: dict[str, Pu
     )
 
 
-async def all_publications(conn: asyncpg.Connection) -> tuple[dict[str, Publication], list[str]]:
-    """Every publication summary, and the organisations whose summary is in an older format (to tally
-    again from their datasets)."""
-    rows = await conn.fetch("SELECT organization_id, summary FROM indicators.publications")
+async def all_publications(
+    conn: asyncpg.Connection, ids: list[str] | None = None
+) -> tuple[dict[str, Publication], list[str]]:
+    """Every publication summary (or those of `ids`), and the organisations whose summary is in an
+    older format (to tally again from their datasets)."""
+    rows = await conn.fetch(
+        """SELECT organization_id, summary FROM indicators.publications
+           WHERE $1::text[] IS NULL OR organization_id = ANY($1)""",
+        ids,
+    )
     publications, outdated = {}, []
     for row in rows:
         summary = json.loads(row["summary"])
@@ -161,9 +170,35 @@ def _publication(summary: dict[str, Any]) -> Publication:
     return Publication(**fields)
 
 
+KEPT_CHANGES = 10_000  # versions whose changes are kept: an instance further behind reloads everything
+
+
 async def projection_version(conn: asyncpg.Connection) -> int:
     return int(await conn.fetchval("SELECT version FROM indicators.projection_version"))
 
 
-async def bump_projection_version(conn: asyncpg.Connection) -> int:
-    return int(await conn.fetchval("UPDATE indicators.projection_version SET version = version + 1 RETURNING version"))
+async def bump_projection_version(conn: asyncpg.Connection, organization_ids: list[str] | None) -> int:
+    """The next version, recorded with the organisations it changed (None: all of them)."""
+    version = int(
+        await conn.fetchval("UPDATE indicators.projection_version SET version = version + 1 RETURNING version")
+    )
+    await conn.execute(
+        "INSERT INTO indicators.projection_changes (version, organization_ids) VALUES ($1, $2)",
+        version,
+        organization_ids,
+    )
+    await conn.execute("DELETE FROM indicators.projection_changes WHERE version <= $1", version - KEPT_CHANGES)
+    return version
+
+
+async def changed_since(conn: asyncpg.Connection, version: int, current: int) -> set[str] | None:
+    """The organisations changed after `version` up to `current`, or None when that cannot be told
+    (a change of everything, or changes no longer kept): then everything is reloaded."""
+    rows = await conn.fetch(
+        "SELECT organization_ids FROM indicators.projection_changes WHERE version > $1 AND version <= $2",
+        version,
+        current,
+    )
+    if len(rows) != current - version or any(r["organization_ids"] is None for r in rows):
+        return None
+    return {i for r in rows for i in r["organization_ids"]}

@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 
+from services.indicators import handlers
+from services.indicators.handlers import Projection
 from shared.events import (
     CanonicalDataset,
     DatasetChanged,
@@ -18,6 +20,7 @@ from shared.events import (
     Resource,
 )
 from shared.settings import Settings
+from tests.support.db import connect_as
 from tests.support.kafka import drained, produce, wait_for
 from tests.support.processes import run_module
 
@@ -144,3 +147,35 @@ async def test_a_territory_s_indicators_match_the_hand_computed_values(services,
 
     async with http.get(f"{api}/api/v1/indicators", params={"scope": "planet"}) as response:
         assert response.status == 400 and "portée inconnue" in (await response.json())["error"]["message"]
+
+
+async def test_two_instances_bring_each_other_up_to_date_by_what_changed(services, settings: Settings) -> None:
+    """Two indicators instances share the work (one consumer group): each batch of one moves the
+    projection's version, and the other brings its copy up to date by reloading the organisations that
+    batch changed, not the whole registry; the copy then equals a full load."""
+    first, second = Projection(), Projection()
+    conns = [await connect_as(settings, "indicators") for _ in range(2)]
+    owner = organization("IND-PROJ", "COM", 9_000)
+    try:
+        for conn, projection in zip(conns, (first, second), strict=True):
+            async with conn.transaction():
+                await projection.current(conn)
+        async with conns[0].transaction():
+            await handlers.organizations_changed(
+                conns[0], [OrganizationChanged(producer="test", organization=owner)], first
+            )
+        async with conns[0].transaction():
+            changed = [DatasetChanged(producer="test", change="created", dataset=dataset("ind-proj-1", owner.id))]
+            await handlers.datasets_changed(conns[0], changed, ("https://www.data.gouv.fr",), first)
+        async with conns[1].transaction():
+            await handlers.serialise(conns[1])  # nobody changes the projection while both are compared
+            caught_up = await second.current(conns[1])
+            full = await Projection().current(conns[1])
+            scopes = {("national", "FR"), ("departement", DEP), ("organization", owner.id)}
+            assert caught_up.organizations == full.organizations and caught_up.publications == full.publications
+            assert caught_up.compute(scopes) == full.compute(scopes)
+    finally:
+        for conn in conns:
+            await conn.close()
+    assert caught_up.publications[owner.id].datasets == 1
+    assert second.reloads["full"] == 1 and second.reloads["partial"] >= 1  # loaded once, then by changes
