@@ -1,10 +1,12 @@
 """Faults during a harvest of 50,000 datasets: the chain ends in the state a fault-free run ends in.
 
 Each run has its own database and topic prefix, the simulated portals as a process, and the
-harvester, consolidator and indicators services as processes. The fault-free run is the reference;
-the others kill -9 services or restart the broker and PostgreSQL in the middle of the harvest, then
-wait for the chain to settle and compare: every canonical dataset and organisation (none lost, none
-doubled), every indicator value, and the latest event of every key of the compacted topics.
+harvester, consolidator, indicators and contributions services as processes; once the harvest has
+settled, moderators accept a few corrections. The fault-free run with one instance of each service
+is the reference; the others kill -9 services, restart the broker and PostgreSQL in the middle of
+the harvest, or run two instances of every service in their consumer groups, then wait for the
+chain to settle and compare: every canonical dataset and organisation (none lost, none doubled),
+every indicator value, and the latest event of every key of the compacted topics.
 """
 
 import asyncio
@@ -19,6 +21,7 @@ import pytest
 from shared.bootstrap import bootstrap_database, delete_topics, drop_database, ensure_topics
 from shared.kafka import consumer_lag
 from shared.settings import Settings
+from tests.support.contributions import known_to_contributions
 from tests.support.db import connect_as
 from tests.support.events import request_runs
 from tests.support.kafka import read_all, wait_for
@@ -35,9 +38,12 @@ from tests.support.referentiel import load_and_wait
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
 
 PORTALS, DATASETS_PER_PORTAL = 100, 500  # 50,000 datasets, plus their copies on the simulated data.gouv.fr
-CHAIN = ("harvester", "consolidator", "indicators")
-CONSUMED = {"consolidator": ("harvest.datasets", "harvest.runs"),
-            "indicators": ("registry.organizations", "registry.datasets")}  # fmt: skip
+CHAIN = ("harvester", "consolidator", "indicators", "contributions")
+CONSUMED = {"harvester": ("harvest.commands", "contributions.events"),
+            "consolidator": ("harvest.datasets", "harvest.runs", "contributions.events"),
+            "indicators": ("registry.organizations", "registry.datasets"),
+            "contributions": ("registry.organizations", "registry.datasets")}  # fmt: skip
+CORRECTIONS = 5  # populations moderators correct once the harvest has settled
 
 
 @dataclass
@@ -71,7 +77,7 @@ async def settled(chain: Chain) -> None:
         try:
             pending = await conn.fetchval("SELECT count(*) FROM harvest.runs WHERE status IN ('queued', 'running')")
             outboxes = [await conn.fetchval(f"SELECT count(*) FROM {s}.outbox")
-                        for s in ("harvest", "registry", "indicators")]  # fmt: skip
+                        for s in ("harvest", "registry", "indicators", "contributions")]  # fmt: skip
         finally:
             await conn.close()
         lags = [await consumer_lag(settings, settings.group(service, topic), settings.topic(topic))
@@ -102,8 +108,8 @@ async def snapshot(settings: Settings) -> dict[str, Any]:
                       array_agg(s.source_id || ':' || s.remote_id ORDER BY s.source_id, s.remote_id) AS records
                FROM registry.datasets d JOIN registry.dataset_sources s ON s.dataset_id = d.id
                GROUP BY d.id""")  # fmt: skip
-        organizations = {r["id"]: (r["name"], r["type"], r["status"]) for r in await conn.fetch(
-            "SELECT id, name, type, status FROM registry.organizations")}  # fmt: skip
+        organizations = {r["id"]: (r["name"], r["type"], r["status"], r["population"]) for r in await conn.fetch(
+            "SELECT id, name, type, status, population FROM registry.organizations")}  # fmt: skip
         indicators = {(r["scope"], r["scope_id"]): json.loads(r["values"]) for r in await conn.fetch(
             'SELECT scope, scope_id, "values" FROM indicators.current_values')}  # fmt: skip
         runs = [r["status"] for r in await conn.fetch("SELECT status FROM harvest.runs")]
@@ -172,6 +178,8 @@ async def harvest(fault: Fault | None, label: str) -> dict[str, Any]:
         if fault is not None:
             await fault(chain)
         await settled(chain)
+        await correct(chain)
+        await settled(chain)
         return await snapshot(settings)
     finally:
         for service in chain.services.values():
@@ -182,6 +190,32 @@ async def harvest(fault: Fault | None, label: str) -> dict[str, Any]:
         await delete_topics(settings)
 
 
+async def correct(chain: Chain) -> None:
+    """Moderators accept corrections of the population of a few communes, as the public proposed them."""
+    settings = chain.settings
+    token = (await run_module(settings, "services.contributions", "tokens", "create", "--role", "moderator",
+                              "--name", "reliability")).strip()  # fmt: skip
+    conn = await connect_as(settings)
+    try:
+        rows = await conn.fetch(
+            "SELECT id FROM registry.organizations WHERE type = 'COM' ORDER BY id COLLATE \"C\" LIMIT $1", CORRECTIONS
+        )
+    finally:
+        await conn.close()
+    contributions = chain.services["contributions"].url
+    async with aiohttp.ClientSession() as http:
+        for n, row in enumerate(rows):
+            await known_to_contributions(settings, row["id"])
+            body = {"organization_id": row["id"], "field": "population", "value": str(1_000 + n)}
+            async with http.post(f"{contributions}/api/v1/contributions", json=body) as response:
+                assert response.status == 201, await response.text()
+                proposal = await response.json()
+            decision = f"{contributions}/api/v1/contributions/{proposal['id']}/accept"
+            headers = {"Authorization": f"Bearer {token}"}
+            async with http.post(decision, json={"comment": "vu"}, headers=headers) as response:
+                assert response.status == 200, await response.text()
+
+
 @pytest.fixture(scope="module")
 async def reference() -> dict[str, Any]:
     state = await harvest(None, "ref")
@@ -189,6 +223,8 @@ async def reference() -> dict[str, Any]:
     assert state["records"] == state["items"] >= PORTALS * DATASETS_PER_PORTAL
     assert PORTALS * DATASETS_PER_PORTAL * 0.9 <= len(state["datasets"]) < state["records"]
     assert set(state["runs"]) <= {"done", "done-errors"}, set(state["runs"])
+    communes = sorted(i for i, o in state["organizations"].items() if o[1] == "COM")[:CORRECTIONS]
+    assert [state["organizations"][i][3] for i in communes] == [1_000 + n for n in range(CORRECTIONS)]  # corrected
     return state
 
 
@@ -226,6 +262,24 @@ async def test_restarting_kafka_and_postgresql_loses_and_doubles_nothing(referen
         await _run("infra/postgres/postgres.sh", "start")
 
     assert_same(await harvest(restart_infrastructure, "infra"), reference)
+
+
+async def test_two_instances_of_every_service_end_in_the_state_one_ends_in(reference):
+    """Every consumer service scaled out (two instances in each consumer group, from the start of the
+    harvest to the end of the corrections) ends in the one-instance state."""
+
+    async def second_instances(chain: Chain) -> None:
+        logs = chain.services["harvester"].log_path.parent / "second"
+        logs.mkdir(exist_ok=True)
+        ports = {f"{name}_port": chain.settings.port_of(name) + 50 for name in CHAIN}
+        second = chain.settings.model_copy(update=ports)
+        for name in CHAIN:
+            chain.services[f"{name}-2"] = ServiceProcess(name, second, logs)
+            chain.services[f"{name}-2"].start()
+        for name in CHAIN:
+            await chain.services[f"{name}-2"].wait_ready(timeout=120)
+
+    assert_same(await harvest(second_instances, "scale"), reference)
 
 
 async def _serving(settings: Settings) -> bool:
