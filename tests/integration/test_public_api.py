@@ -253,11 +253,12 @@ async def test_slow_downloads_never_take_the_lists_and_cards_connections(referen
         started = time.monotonic()
         for n in range(12):
             await get(http, f"{api}/api/v1/organizations", params={"q": f"saint {n}", "page_size": 5})
-            await get(http, f"{api}/api/v1/organizations/DEP-{10 + n}")
+            await get(http, f"{api}/api/v1/organizations/DEP-{n + 1:02d}")
         elapsed = time.monotonic() - started
-        assert sorted(set(statuses)) == [200, 503] and statuses.count(200) == settings.export_connections
     finally:
         for task in downloads:
             task.cancel()
         await asyncio.gather(*downloads, return_exceptions=True)
-    assert elapsed < 10, elapsed  # 24 computed answers; before, none came once ten downloads held the pool
+    # 24 computed answers: 0.5 s measured; 12.8 s when the downloads took the lists' connections.
+    assert elapsed < 5, elapsed
+    assert sorted(set(statuses)) == [200, 503] and statuses.count(200) == settings.export_connections
