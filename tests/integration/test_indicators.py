@@ -8,7 +8,10 @@ from typing import Any
 import pytest
 
 from services.indicators import handlers
+from services.indicators.app import MIGRATIONS
 from services.indicators.handlers import Projection
+from shared.bootstrap import bootstrap_database, drop_database
+from shared.db import apply_migrations, create_pool
 from shared.events import (
     CanonicalDataset,
     DatasetChanged,
@@ -22,7 +25,7 @@ from shared.events import (
 from shared.settings import Settings
 from tests.support.db import connect_as
 from tests.support.kafka import drained, produce, wait_for
-from tests.support.processes import run_module
+from tests.support.processes import ensure_infrastructure, isolated_settings, run_module
 
 pytestmark = pytest.mark.integration
 NOW = datetime.now(UTC)
@@ -149,10 +152,17 @@ async def test_a_territory_s_indicators_match_the_hand_computed_values(services,
         assert response.status == 400 and "portée inconnue" in (await response.json())["error"]["message"]
 
 
-async def test_two_instances_bring_each_other_up_to_date_by_what_changed(services, settings: Settings) -> None:
+async def test_two_instances_bring_each_other_up_to_date_by_what_changed() -> None:
     """Two indicators instances share the work (one consumer group): each batch of one moves the
     projection's version, and the other brings its copy up to date by reloading the organisations that
-    batch changed, not the whole registry; the copy then equals a full load."""
+    batch changed, not the whole registry; the copy then equals a full load. On a database of its own:
+    the organisations it adds exist nowhere else."""
+    settings = isolated_settings("projection", 26000)
+    ensure_infrastructure()
+    await bootstrap_database(settings)
+    pool = await create_pool(settings, "indicators", max_size=2)
+    await apply_migrations(pool, "indicators", MIGRATIONS)
+    await pool.close()
     first, second = Projection(), Projection()
     conns = [await connect_as(settings, "indicators") for _ in range(2)]
     owner = organization("IND-PROJ", "COM", 9_000)
@@ -177,5 +187,6 @@ async def test_two_instances_bring_each_other_up_to_date_by_what_changed(service
     finally:
         for conn in conns:
             await conn.close()
+        await drop_database(settings)
     assert caught_up.publications[owner.id].datasets == 1
     assert second.reloads["full"] == 1 and second.reloads["partial"] >= 1  # loaded once, then by changes

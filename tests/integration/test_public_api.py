@@ -227,8 +227,8 @@ def small_receive_buffer(addr_info) -> socket.socket:
 async def test_slow_downloads_never_take_the_lists_and_cards_connections(referentiel, services, settings, http):
     """Ten clients read the organisations' export at 1 kB/s (more than the database connections of the
     api's pool could serve if each held one); lists and cards, each computed (a new query each time,
-    no cache), keep answering within seconds. Downloads beyond the exports' own connections are told
-    to come back (503 with Retry-After) rather than left waiting."""
+    no cache), keep answering within seconds. Downloads beyond the exports' own connections wait a
+    few seconds for one, then are told to come back (503 with Retry-After), never left waiting."""
     api = services["api"].url
     statuses: list[int] = []
     reading = asyncio.Event()
@@ -261,4 +261,5 @@ async def test_slow_downloads_never_take_the_lists_and_cards_connections(referen
         await asyncio.gather(*downloads, return_exceptions=True)
     # 24 computed answers: 0.5 s measured; 12.8 s when the downloads took the lists' connections.
     assert elapsed < 5, elapsed
-    assert sorted(set(statuses)) == [200, 503] and statuses.count(200) == settings.export_connections
+    # Each download got its file or, past the exports' connections and a short wait, a clear "come back".
+    assert set(statuses) <= {200, 503} and 200 in statuses
