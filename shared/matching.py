@@ -519,9 +519,8 @@ class Matcher:
         return MatchResult(None, self._candidates(near, "near-name-in-territory"), reason)
 
     def _result(self, found: list[Indexed], rule: str) -> MatchResult:
-        confidence = CONFIDENCE[rule]
-        candidates = [Candidate(o.id, o.name, o.type, o.departement, confidence, rule) for o in found]
-        best = candidates[0] if len(candidates) == 1 and confidence >= THRESHOLD else None
+        candidates = self._candidates(found, rule)
+        best = candidates[0] if len(candidates) == 1 and candidates[0].confidence >= THRESHOLD else None
         return MatchResult(best, candidates, "" if best else "below the threshold")
 
     @staticmethod
