@@ -41,8 +41,7 @@ def create_runtime(settings: Settings) -> Runtime:
     grace = timedelta(seconds=settings.withdrawal_grace_seconds)
 
     async def datasets_discovered(conn: asyncpg.Connection, events: list[DatasetDiscovered]) -> list[Emitted]:
-        # identity keys are claimed on a pooled connection of their own (see handlers._claim_keys)
-        return await handlers.datasets_discovered(conn, events, matchers, grace, key_pool=runtime.pool)
+        return await handlers.datasets_discovered(conn, events, matchers, grace)
 
     subscribe_batch(
         runtime,

@@ -60,25 +60,16 @@ class PublisherMatch:
 
 
 async def datasets_discovered(
-    conn: asyncpg.Connection,
-    events: list[DatasetDiscovered],
-    matchers: MatcherCache,
-    grace: timedelta,
-    key_pool: asyncpg.Pool | None = None,
+    conn: asyncpg.Connection, events: list[DatasetDiscovered], matchers: MatcherCache, grace: timedelta
 ) -> list[Emitted]:
     """A batch, in one transaction: attribute each record, find its canonical dataset, store what
-    changed, recompute the datasets it touched, then account the runs for withdrawals. With a
-    `key_pool`, the batch claims its new identity keys in a short transaction of its own (`_claim_keys`)."""
+    changed, recompute the datasets it touched, then account the runs for withdrawals."""
     with matchers.rolled_back_with():  # organisations it remembers are rolled back with the transaction
-        return await _consolidate(conn, events, matchers, grace, key_pool)
+        return await _consolidate(conn, events, matchers, grace)
 
 
 async def _consolidate(
-    conn: asyncpg.Connection,
-    events: list[DatasetDiscovered],
-    matchers: MatcherCache,
-    grace: timedelta,
-    key_pool: asyncpg.Pool | None,
+    conn: asyncpg.Connection, events: list[DatasetDiscovered], matchers: MatcherCache, grace: timedelta
 ) -> list[Emitted]:
     now = datetime.now(UTC)
     emitted: list[Emitted] = []
@@ -101,6 +92,9 @@ async def _consolidate(
                 unmatched,
             )
 
+    # From here to the commit, one instance at a time: which dataset a record joins depends on every
+    # key and merge committed before (see repository.lock_identities).
+    await repository.lock_identities(conn)
     known = await repository.known_records(conn, list(latest))
     unchanged, updates = [], []
     for record_key, event in latest.items():
@@ -112,7 +106,7 @@ async def _consolidate(
             updates.append((event, before, match))
     await repository.touch_records(conn, unchanged, now)
 
-    dataset_of, merges, minted = await _identify(conn, [(event, before) for event, before, _ in updates], key_pool)
+    dataset_of, merges, minted = await _identify(conn, [(event, before) for event, before, _ in updates])
     await repository.save_records(
         conn,
         [
@@ -157,7 +151,6 @@ def _unchanged(before: repository.KnownRecord, event: DatasetDiscovered, match: 
 async def _identify(
     conn: asyncpg.Connection,
     records: list[tuple[DatasetDiscovered, repository.KnownRecord | None]],
-    key_pool: asyncpg.Pool | None,
 ) -> tuple[dict[tuple[str, str], str], dict[str, str], set[str]]:
     """The canonical dataset of each record, and the datasets found to be one (absorbed -> survivor).
 
@@ -188,56 +181,11 @@ async def _identify(
             owners.setdefault(key, dataset_id)  # a later record of the same batch finds it too
     merges = {absorbed: _survivor(absorbed, merges) for absorbed in merges}
     dataset_of = {record: _survivor(d, merges) for record, d in dataset_of.items()}
-    claims = {k: _survivor(d, merges) for k, d in owners.items() if k not in stored}
-    saved = await _claim_keys(conn, key_pool, sorted(claims.items()))  # sorted: instances lock keys in one order
+    await repository.save_keys(conn, sorted((k, _survivor(d, merges)) for k, d in owners.items() if k not in stored))
     await repository.merge_datasets(conn, merges)
     # A dataset minted here that absorbed a stored one holds stored records too: it is read back.
     minted -= set(merges) | set(merges.values())
-    if saved < len(claims):  # another instance claimed some of these keys since they were read
-        joined = await _claimed_meanwhile(conn, keys_of, dataset_of, claims, minted)
-        dataset_of = {record: joined.get(d, d) for record, d in dataset_of.items()}
-        minted -= set(joined)
     return dataset_of, merges, minted
-
-
-async def _claim_keys(conn: asyncpg.Connection, key_pool: asyncpg.Pool | None, pairs: list[tuple[str, str]]) -> int:
-    """Claim new keys (key, dataset id); return how many were claimed (the others were taken).
-
-    Claimed in the batch's transaction, a key stays locked until the whole batch commits, and an
-    instance that meets the same key waits that long: a local record and its data.gouv.fr copy sit in
-    different partitions (in the benchmark, 40 % of the database sessions' active samples). Claimed on a
-    connection of its own, the key is there at once: the other instance finds it and joins the
-    dataset (it still waits for the dataset's advisory lock, taken later, when it recomputes it).
-    A claim outlives a batch that then fails, harmlessly: a key names its dataset by an id derived
-    from its record's origin, and the record, read again, derives the same. The claim is made before
-    the batch writes any stored key (merges), so it never waits on its own batch; were it to wait on
-    another instance that waits on this batch, the lock timeout ends it and the batch is read again."""
-    if key_pool is None:
-        return await repository.save_keys(conn, pairs)
-    async with key_pool.acquire() as own, own.transaction():
-        await own.execute("SET LOCAL lock_timeout = '10s'")
-        return await repository.save_keys(own, pairs)
-
-
-async def _claimed_meanwhile(
-    conn: asyncpg.Connection,
-    keys_of: dict[tuple[str, str], list[str]],
-    dataset_of: dict[tuple[str, str], str],
-    claims: dict[str, str],
-    minted: set[str],
-) -> dict[str, str]:
-    """Datasets minted here whose keys another instance claimed first (it committed while this one
-    waited on them): each joins the dataset of its strongest such key, as it would have had the other
-    instance committed before this batch read the keys. Returns minted dataset -> dataset it joins."""
-    contested = sorted(k for k, d in claims.items() if d in minted)
-    taken = {k: d for k, d in (await repository.datasets_by_key(conn, contested)).items() if d != claims[k]}
-    joined: dict[str, str] = {}
-    for record, dataset_id in dataset_of.items():
-        lost = [k for k in keys_of[record] if k in taken]  # strongest first
-        if dataset_id in minted and dataset_id not in joined and lost:
-            joined[dataset_id] = taken[lost[0]]
-    await repository.merge_datasets(conn, joined)  # the keys it did claim follow it
-    return joined
 
 
 def _survivor(dataset_id: str, merges: dict[str, str]) -> str:

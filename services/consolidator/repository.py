@@ -335,6 +335,19 @@ async def save_records(conn: asyncpg.Connection, updates: list[RecordUpdate], no
     )
 
 
+IDENTITY_LOCK = 0x0B5E1D  # the advisory lock of the datasets' identities (any constant no other lock uses)
+
+
+async def lock_identities(conn: asyncpg.Connection) -> None:
+    """One consolidator instance at a time decides which dataset records join, until it commits.
+
+    A record's dataset follows from every key and merge committed before it: an instance that read
+    the keys while another merged datasets, or claimed the same keys, would group records otherwise
+    than one instance does (a record left in a dataset merged away a moment before). Publisher
+    matching, the costly part of a batch, runs before this lock, in parallel."""
+    await conn.execute("SELECT pg_advisory_xact_lock($1)", IDENTITY_LOCK)
+
+
 async def lock_datasets(conn: asyncpg.Connection, dataset_ids: list[str]) -> None:
     """Serialise work on these datasets across consolidator instances until the transaction ends: an
     instance recomputing a dataset then sees the records another one committed for it. Taken in one

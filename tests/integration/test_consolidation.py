@@ -17,7 +17,6 @@ from services.consolidator import handlers
 from services.consolidator.identity import canonical_id, identity_key
 from services.harvester.handlers import run_id_for
 from services.harvester.repository import Source, add_source
-from shared.db import create_pool
 from shared.events import (
     ContributionAccepted,
     DatasetDiscovered,
@@ -25,6 +24,7 @@ from shared.events import (
     HarvestRunFinished,
     Publisher,
     Resource,
+    UpstreamOrigin,
 )
 from shared.identifiers import with_luhn_digit
 from shared.matching import MatcherCache
@@ -362,47 +362,77 @@ async def test_identity_rules_between_sources_and_over_time(
     assert [r["organization"] for r in history] == [first, second]
 
 
-@pytest.mark.parametrize("keys_apart", [False, True], ids=["keys-in-the-batch", "keys-apart"])
-async def test_two_instances_consolidating_a_dataset_and_its_copy_at_once_make_one_dataset(
-    services, settings: Settings, registry: asyncpg.Connection, keys_apart: bool
+async def _while_another_instance_holds(
+    settings: Settings, registry: asyncpg.Connection, first_events: list[DatasetDiscovered], second: DatasetDiscovered
 ) -> None:
-    """Two records of one dataset on two portals, known as one by their files only, consolidated at
-    the same moment by two instances. Keys claimed in the batch's transaction: the second instance
-    waits on the first one's keys, then joins its dataset. Keys claimed apart (as the service does):
-    the second one finds the keys at once, joins the dataset, and waits to recompute it."""
-    tag = "apart" if keys_apart else "batch"
-    files = (f"http://portal-r.test/files/arbres-remarquables-{tag}.csv",)
-    original = record(f"portal-r-{tag}", "arbres", f"r-run-{tag}", files=files)
-    copy = record(f"portal-s-{tag}", "arbres-copie", f"s-run-{tag}", files=files)
-    first, second = await connect_as(settings, "consolidator"), await connect_as(settings, "consolidator")
-    key_pool = await create_pool(settings, "consolidator") if keys_apart else None
+    """Consolidate `first_events` in an open transaction of one instance, `second` on another
+    instance meanwhile, then commit the first: the second must wait for it (on the identity lock)."""
+    one, other = await connect_as(settings, "consolidator"), await connect_as(settings, "consolidator")
 
     async def consolidate(conn: asyncpg.Connection, event: DatasetDiscovered) -> None:
         async with conn.transaction():
-            await handlers.datasets_discovered(conn, [event], MatcherCache(), timedelta(days=7), key_pool)
+            await handlers.datasets_discovered(conn, [event], MatcherCache(), timedelta(days=7))
 
     try:
-        in_first = first.transaction()
-        await in_first.start()
-        await handlers.datasets_discovered(first, [original], MatcherCache(), timedelta(days=7), key_pool)
-        waiting = asyncio.create_task(consolidate(second, copy))
+        open_batch = one.transaction()
+        await open_batch.start()
+        await handlers.datasets_discovered(one, first_events, MatcherCache(), timedelta(days=7))
+        waiting = asyncio.create_task(consolidate(other, second))
 
-        async def blocked() -> bool:  # on a lock the first transaction holds: its keys, or its dataset's
-            query = "SELECT wait_event, wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = $1"
-            row = await registry.fetchrow(query, second.get_server_pid())
-            return bool(row and row[1] and row[0] == ("advisory" if keys_apart else "transactionid"))
+        async def blocked() -> bool:
+            query = "SELECT wait_event FROM pg_stat_activity WHERE pid = $1 AND wait_event_type = 'Lock'"
+            return bool(await registry.fetchval(query, other.get_server_pid()) == "advisory")
 
         await wait_for(blocked, timeout=30)
-        await in_first.commit()
+        await open_batch.commit()
         await asyncio.wait_for(waiting, timeout=30)
     finally:
-        await first.close()
-        await second.close()
-        if key_pool:
-            await key_pool.close()
-    joined = await dataset_of(registry, f"portal-s-{tag}", "arbres-copie")
-    assert joined["id"] == (await dataset_of(registry, f"portal-r-{tag}", "arbres"))["id"]
-    assert sorted(s["source_id"] for s in joined["sources"]) == [f"portal-r-{tag}", f"portal-s-{tag}"]
+        await one.close()
+        await other.close()
+
+
+async def test_two_instances_consolidating_a_dataset_and_its_copy_at_once_make_one_dataset(
+    services, settings: Settings, registry: asyncpg.Connection
+) -> None:
+    """Two records of one dataset on two portals, known as one by their files only, consolidated at
+    the same moment by two instances: the second waits for the first, then joins its dataset."""
+    files = ("http://portal-r.test/files/arbres-remarquables.csv",)
+    original = record("portal-r", "arbres", "r-run", files=files)
+    copy = record("portal-s", "arbres-copie", "s-run", files=files)
+    await _while_another_instance_holds(settings, registry, [original], copy)
+    joined = await dataset_of(registry, "portal-s", "arbres-copie")
+    assert joined["id"] == (await dataset_of(registry, "portal-r", "arbres"))["id"]
+    assert sorted(s["source_id"] for s in joined["sources"]) == ["portal-r", "portal-s"]
+
+
+async def test_a_record_that_joins_a_dataset_another_instance_is_merging_ends_in_the_merged_one(
+    services, settings: Settings, registry: asyncpg.Connection
+) -> None:
+    """Instance one merges dataset A into dataset B (a federated copy names both); instance two
+    meanwhile consolidates a record known to A by its files. One at a time, the record ends with A's
+    records in B, whichever comes first; it must not end alone in A, withdrawn a moment before."""
+    files = ("http://portal-ma.test/files/bornes.csv",)
+    a = record("portal-ma", "bornes", "ma-run", files=files)
+    b = record("portal-mb", "bornes-b", "mb-run")
+    await send(settings, a, b)
+    await wait_for(lambda: _consolidated(registry, ["portal-ma", "portal-mb"]))
+    federated = record("portal-mc", "https://portal-ma.test/explore/dataset/bornes/", "mc-run").model_copy(
+        update={"upstream": UpstreamOrigin(remote_id="bornes-b", domain="portal-mb.test")}
+    )
+    same_files = record("portal-md", "bornes-d", "md-run", files=files)
+    await _while_another_instance_holds(settings, registry, [federated], same_files)
+    ids = {source: (await dataset_of(registry, source, remote))["id"] for source, remote in
+           (("portal-ma", "bornes"), ("portal-mb", "bornes-b"), ("portal-mc", federated.remote_id),
+            ("portal-md", "bornes-d"))}  # fmt: skip
+    assert len(set(ids.values())) == 1, ids
+    merged = await dataset_of(registry, "portal-md", "bornes-d")
+    assert not merged["withdrawn"]
+    assert sorted(s["source_id"] for s in merged["sources"]) == ["portal-ma", "portal-mb", "portal-mc", "portal-md"]
+
+
+async def _consolidated(registry: asyncpg.Connection, sources: list[str]) -> bool:
+    query = "SELECT count(DISTINCT source_id) FROM registry.dataset_sources WHERE source_id = ANY($1::text[])"
+    return bool(await registry.fetchval(query, sources) == len(sources))
 
 
 async def test_a_contribution_wins_until_the_portal_changes_the_value(
