@@ -13,6 +13,9 @@ export function plural(n: number, one: string, many: string): string {
 
 const day = new Intl.DateTimeFormat("fr-FR", { day: "numeric", month: "short", year: "numeric", timeZone: "UTC" });
 
+/** "2 déc. 2026" */
+export const shortDate = (date: Date): string => day.format(date);
+
 /** Plot's x axis over daily snapshots, in French: one tick per day when they are few (Plot's own
  *  ticks would fall every few hours, in English), else six on whole days. */
 export function dailyAxis(dates: Date[]): { type: "utc"; label: null; ticks: Date[] | number; tickFormat: (date: Date) => string } {

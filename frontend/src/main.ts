@@ -3,9 +3,11 @@ import { getJson, type Organisation, type Page } from "./api";
 import { renderCards } from "./cards";
 import { h, replace } from "./dom";
 import { BINS, number, plural, TECHNOLOGIES, TYPES } from "./format";
+import { renderHome } from "./home";
 import { renderMap } from "./map";
-import { apiQuery, FILTERS, fromUrl, toUrl, type State, type Update } from "./state";
+import { apiQuery, FILTERS, fromUrl, toUrl, type FilterName, type State, type Update } from "./state";
 import { renderTable } from "./table";
+import { departementNames, territories } from "./territories";
 import "./style.css";
 
 let state: State = fromUrl(location.search);
@@ -17,6 +19,7 @@ const count = document.getElementById("compte") as HTMLElement;
 const downloads = document.getElementById("telechargements") as HTMLElement;
 const moreFilters = document.getElementById("plus-de-filtres") as HTMLButtonElement;
 const layout = document.querySelector(".layout") as HTMLElement;
+const chips = document.getElementById("filtres-actifs") as HTMLElement;
 
 function options(select: HTMLSelectElement, entries: [string, string][]): void {
   replace(select, h("option", { value: "" }, "Tous"), ...entries.map(([value, label]) => h("option", { value }, label)));
@@ -28,23 +31,51 @@ async function fillForm(): Promise<void> {
   options(form.publishes as HTMLSelectElement, [["true", "Publie"], ["false", "Ne publie pas"]]);
   options(form.technology as HTMLSelectElement, Object.entries(TECHNOLOGIES));
   options(form.population_bin as HTMLSelectElement, Object.entries(BINS));
-  // The overseas collectivités (Polynésie française...) are their communes' région and département.
-  const [regions, departements, overseas] = await Promise.all([
-    getJson<Page<Organisation>>("/api/v1/organizations?type=REG&page_size=200"),
-    getJson<Page<Organisation>>("/api/v1/organizations?type=DEP&page_size=200&sort=name"),
-    getJson<Page<Organisation>>("/api/v1/organizations?type=COLOM&page_size=200&sort=name"),
-  ]);
-  options(form.region as HTMLSelectElement, [...regions.data, ...overseas.data].map((o) => [o.region ?? "", o.name]));
-  options(form.departement as HTMLSelectElement,
-    [...departements.data, ...overseas.data].map((o) => [o.departement ?? "", `${o.departement} – ${o.name}`] as [string, string])
-      .sort((a, b) => a[0].localeCompare(b[0])));
+  const { regions } = await territories();
+  options(form.region as HTMLSelectElement, regions.map((r) => [r.code, r.name]));
+  await fillDepartements();
   showFilters();
+}
+
+/** The départements of the chosen région only (all of them without one). */
+async function fillDepartements(): Promise<void> {
+  const { departements } = await territories();
+  const region = state.filters.region;
+  const listed = departements.filter((d) => !region || d.region === region);
+  options(form.departement as HTMLSelectElement, listed.map((d) => [d.code, `${d.code} – ${d.name}`]));
+}
+
+const FILTER_LABELS: Record<FilterName, string> = {
+  q: "Recherche", type: "Type", region: "Région", departement: "Département", obligated: "Obligation",
+  publishes: "Publie", technology: "Technologie", population_bin: "Population",
+};
+
+/** Each active filter as a chip that removes it. */
+function showChips(): void {
+  const active = FILTERS.filter((name) => state.filters[name]);
+  replace(chips, ...active.map((name) => {
+    const field = form.elements.namedItem(name) as HTMLInputElement | HTMLSelectElement;
+    const shown = field instanceof HTMLSelectElement ? field.selectedOptions[0]?.textContent ?? state.filters[name] : state.filters[name];
+    const chip = h("button", { type: "button", class: "chip", "aria-label": `Retirer le filtre ${FILTER_LABELS[name]} : ${shown}` },
+      `${FILTER_LABELS[name]} : ${shown} ✕`);
+    chip.addEventListener("click", () => {
+      update((current) => {
+        const filters = { ...current.filters };
+        delete filters[name];
+        if (name === "region") delete filters.departement;
+        return { filters, page: 1 };
+      });
+      showFilters();
+    });
+    return chip;
+  }));
+  chips.hidden = active.length === 0;
 }
 
 function showFilters(): void {
   for (const name of FILTERS) {
     const field = form.elements.namedItem(name) as HTMLInputElement | HTMLSelectElement;
-    field.value = state.filters[name] ?? "";
+    if (field !== document.activeElement) field.value = state.filters[name] ?? ""; // never under the typing hand
   }
 }
 
@@ -55,7 +86,9 @@ function labelMoreFilters(): void {
 }
 
 const update: Update = (patch) => {
+  const region = state.filters.region;
   state = { ...state, ...(typeof patch === "function" ? patch(state) : patch) };
+  if (state.filters.region !== region) void fillDepartements().then(showFilters); // the région narrows them
   history.pushState(null, "", toUrl(state));
   void render();
 };
@@ -66,14 +99,20 @@ function readForm(): void {
     const value = (form.elements.namedItem(name) as HTMLInputElement).value.trim();
     if (value) filters[name] = value;
   }
-  update({ filters, page: 1, view: state.view === "organisation" ? "table" : state.view, organisation: null });
+  // A search box left after typing fires "change" again: nothing changed, nothing to draw (a redraw
+  // would replace the chip or link being clicked between the press and the release of the button).
+  const toTable = ["organisation", "home", "suivi"].includes(state.view);
+  if (!toTable && FILTERS.every((name) => filters[name] === state.filters[name])) return;
+  update({ filters, page: 1, view: toTable ? "table" : state.view, organisation: null, proposal: null });
 }
 
 function renderDownloads(): void {
-  const query = apiQuery(state);
-  const link = (format: string, label: string) =>
-    h("a", { href: `/api/v1/exports/organizations.${format}${query ? `?${query}` : ""}`, download: "" }, label);
-  replace(downloads, "Télécharger la sélection : ", link("csv", "CSV"), " · ", link("json", "JSON"), " · ", link("geojson", "GeoJSON"));
+  const link = (format: string, label: string, extra: Record<string, string> = {}) => {
+    const query = apiQuery(state, state.sort ? { sort: state.sort, ...extra } : extra); // the table's order
+    return h("a", { href: `/api/v1/exports/organizations.${format}${query ? `?${query}` : ""}`, download: "" }, label);
+  };
+  replace(downloads, "Télécharger la sélection : ", link("csv", "CSV", { lang: "fr" }), " (tableur) · ",
+    link("csv", "CSV brut"), " · ", link("json", "JSON"), " · ", link("geojson", "GeoJSON"));
 }
 
 function markCurrentView(): void {
@@ -84,17 +123,32 @@ function markCurrentView(): void {
   }
 }
 
-const NOT_OF_ORGANISATIONS: State["view"][] = ["publishers", "moderation", "operations"];
+const NOT_OF_ORGANISATIONS: State["view"][] = ["publishers", "moderation", "operations", "suivi"];
+
+/** No organisation matches: say so, and offer the way out. */
+function nothingFound(): HTMLElement {
+  const reset = h("button", { type: "button" }, "Retirer tous les filtres");
+  reset.addEventListener("click", () => {
+    update({ filters: {}, page: 1 });
+    showFilters();
+  });
+  const search = state.filters.q ? ` pour « ${state.filters.q} »` : "";
+  return h("div", { class: "empty", role: "status" },
+    h("p", {}, `Aucune organisation ne correspond${search} avec ces filtres.`),
+    h("p", {}, "Essayez un autre mot, un code INSEE, un SIREN ou « Nom 35 » pour chercher dans un département. "),
+    reset);
+}
 
 async function render(): Promise<void> {
   const mine = ++generation;
   markCurrentView();
   renderDownloads();
   labelMoreFilters();
+  showChips();
   // The filters and downloads are of organisations: shown beside their views only.
   const ofOrganisations = !NOT_OF_ORGANISATIONS.includes(state.view);
   layout.classList.toggle("unfiltered", !ofOrganisations);
-  downloads.hidden = !ofOrganisations || state.view === "organisation";
+  downloads.hidden = !ofOrganisations || state.view === "organisation" || state.view === "home";
   view.dataset.view = state.view;
   view.dataset.state = "loading"; // each view says "ready" once drawn (some load their code first)
   try {
@@ -102,8 +156,15 @@ async function render(): Promise<void> {
       count.textContent = "";
       if (state.view === "publishers") await (await import("./contribute")).renderPublishers(view, state, update);
       else if (state.view === "moderation") (await import("./moderation")).renderModeration(view);
+      else if (state.view === "suivi") await (await import("./follow")).renderFollow(view, state.proposal ?? "");
       else await (await import("./operations")).renderOperations(view);
       view.dataset.state = "ready";
+      return;
+    }
+    if (state.view === "home") {
+      count.textContent = "";
+      await renderHome(view, update);
+      if (mine === generation) view.dataset.state = "ready";
       return;
     }
     if (state.view === "organisation" && state.organisation) {
@@ -124,12 +185,15 @@ async function render(): Promise<void> {
     }
     // The charts load their own data at once, and their library only when shown.
     const charts = state.view === "charts" ? import("./charts").then((c) => c.renderCharts(view, state)) : null;
-    const selection = await getJson<Page<Organisation>>(
-      `/api/v1/organizations?${apiQuery(state, { sort: state.sort, page: String(state.page), page_size: "24" })}`,
-    );
+    const paging = { page: String(state.page), page_size: String(state.view === "table" ? state.pageSize : 24) };
+    const [selection, names] = await Promise.all([
+      getJson<Page<Organisation>>(`/api/v1/organizations?${apiQuery(state, state.sort ? { sort: state.sort, ...paging } : paging)}`),
+      departementNames(),
+    ]);
     if (mine !== generation) return;
     await showCount(selection.total);
-    if (state.view === "table") replace(view, renderTable(selection, state, update));
+    if (selection.total === 0 && state.view !== "charts") replace(view, nothingFound());
+    else if (state.view === "table") replace(view, renderTable(selection, state, update, names));
     else if (state.view === "cards") replace(view, renderCards(selection, update));
     else await charts;
     view.dataset.state = "ready";
@@ -161,12 +225,12 @@ document.getElementById("reinitialiser")!.addEventListener("click", () => {
 for (const link of document.querySelectorAll<HTMLAnchorElement>("nav.views a")) {
   link.addEventListener("click", (event) => {
     event.preventDefault();
-    update({ view: link.dataset.view as State["view"], page: 1, organisation: null });
+    update({ view: link.dataset.view as State["view"], page: 1, organisation: null, proposal: null });
   });
 }
 window.addEventListener("popstate", () => {
   state = fromUrl(location.search);
-  showFilters();
+  void fillDepartements().then(showFilters);
   void render();
 });
 

@@ -6,7 +6,7 @@ import "leaflet/dist/leaflet.css";
 import Supercluster from "supercluster";
 import { getJson } from "./api";
 import { h } from "./dom";
-import { INDICATORS, share, number, status } from "./format";
+import { INDICATORS, number, plural, share, status } from "./format";
 import type { State, Update } from "./state";
 import { apiQuery } from "./state";
 
@@ -18,7 +18,9 @@ type Areas = GeoJSON.FeatureCollection<GeoJSON.Geometry, { code: string; nom: st
 
 const COLOURS = ["#f1eef6", "#bdc9e1", "#74a9cf", "#2b8cbe", "#045a8d"];
 const STATUS_COLOURS = { yes: "#1b7837", no: "#c51b7d", neutral: "#7f7f7f" };
-const METROPOLE: L.LatLngBoundsExpression = [[41.3, -5.2], [51.1, 9.6]];
+// Clusters of points in a colour no class of the areas uses (the classes are blues): see .cluster.
+const CLUSTER_COLOUR = "#b35806";
+const METROPOLE: L.LatLngBoundsLiteral = [[41.3, -5.2], [51.1, 9.6]];
 // Each inset draws only its own area (its département or région code: "01" is a région overseas
 // but a département in the mainland), not the hundred others out of its view.
 const OVERSEAS: { name: string; bounds: L.LatLngBoundsExpression; codes: Record<State["level"], string> }[] = [
@@ -36,18 +38,44 @@ export function statusOf(p: { publishes: boolean; obligated: boolean | null }): 
   return p.publishes ? "yes" : p.obligated ? "no" : "neutral";
 }
 
-/** Class breaks: shares on fixed fifths, counts on quantiles of the values. */
-export function breaks(values: number[], isShare: boolean): number[] {
-  if (isShare) return [0.2, 0.4, 0.6, 0.8];
+/** Class breaks from the data: quintiles of the values. When many territories share the lowest
+ *  value (often 0: nobody publishes there), that value is a class of its own and the quartiles of
+ *  the others make the rest, or every territory but a few would have one colour. A value below the
+ *  first cut is in class 0, one at or above the last in the last class. */
+export function breaks(values: number[]): number[] {
   const sorted = [...values].sort((a, b) => a - b);
-  if (!sorted.length) return [1, 2, 3, 4];
-  return [0.2, 0.4, 0.6, 0.8].map((q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]);
+  const at = (list: number[], q: number) => list[Math.min(list.length - 1, Math.floor(q * list.length))];
+  const above = sorted.filter((v) => v > sorted[0]);
+  const cuts = sorted.length - above.length >= sorted.length / 5 && above.length
+    ? [above[0], ...[0.25, 0.5, 0.75].map((q) => at(above, q))]
+    : [0.2, 0.4, 0.6, 0.8].map((q) => at(sorted, q));
+  return [...new Set(cuts)].filter((cut) => cut > sorted[0]);
+}
+
+/** The palette's colours spread over the classes there are (two classes: its two ends). */
+export function classColours(cuts: number[]): string[] {
+  const classes = cuts.length + 1;
+  if (classes === 1) return [COLOURS[2]];
+  return Array.from({ length: classes }, (_, i) => COLOURS[Math.round((i * (COLOURS.length - 1)) / (classes - 1))]);
 }
 
 function colour(value: number | null, cuts: number[]): string {
   if (value == null) return "#ffffff";
   const index = cuts.findIndex((cut) => value < cut);
-  return COLOURS[index === -1 ? COLOURS.length - 1 : index];
+  const colours = classColours(cuts);
+  return colours[index === -1 ? colours.length - 1 : index];
+}
+
+/** Each class with its real bounds: "low à moins de cut", the last up to the largest value; a class
+ *  that holds one value only (the lowest, shared by many) is that value. */
+export function classLabels(cuts: number[], values: number[], fmt: (x: number) => string): string[] {
+  const low = Math.min(...values), high = Math.max(...values);
+  if (!cuts.length) return [low === high ? fmt(low) : `${fmt(low)} à ${fmt(high)}`];
+  return [low, ...cuts].map((from, i) => {
+    if (i === cuts.length) return from === high ? fmt(high) : `${fmt(from)} à ${fmt(high)}`;
+    const single = !values.some((v) => v > from && v < cuts[i]);
+    return single ? fmt(from) : `${fmt(from)} à moins de ${fmt(cuts[i])}`;
+  });
 }
 
 class Panel {
@@ -80,6 +108,10 @@ class Panel {
       onEachFeature: (f, layer) =>
         layer.bindTooltip(`${f.properties.nom} : ${isShare ? share(f.properties.value) : number(f.properties.value)}`),
     }).addTo(this.areas);
+  }
+
+  clearPoints(): void {
+    this.points.clearLayers();
   }
 
   drawPoints(index: Supercluster<PointProperties>): void {
@@ -129,11 +161,13 @@ export async function renderMap(
   const tiles = new URLSearchParams(location.search).get("fond") === "ign";
   const main = h("div", { id: "carte", class: "map", role: "region", "aria-label": "Carte des organisations" });
   const insets = OVERSEAS.map((o) => h("div", { class: "inset", role: "region", "aria-label": `Carte : ${o.name}` }));
-  const legend = h("div", { class: "legend", "aria-label": "Légende" });
+  const legend = h("div", { class: "legend", role: "group", "aria-label": "Légende" });
+  const toggle = h("input", { type: "checkbox", id: "carte-points" });
   target.replaceChildren(
     h("div", { class: "map-controls" },
       h("label", { for: "carte-niveau" }, "Territoires"), level,
-      h("label", { for: "carte-indicateur" }, "Indicateur"), indicator),
+      h("label", { for: "carte-indicateur" }, "Indicateur"), indicator,
+      h("span", {}, toggle, h("label", { for: "carte-points" }, " Afficher les organisations"))),
     main,
     h("div", { class: "insets" }, ...insets.map((inset, i) => h("figure", {}, inset, h("figcaption", {}, OVERSEAS[i].name)))),
     legend,
@@ -144,7 +178,7 @@ export async function renderMap(
   const areas = await areasAnswer;
   const isShare = state.indicator.endsWith("_rate") || state.indicator.endsWith("_share");
   const values = areas.features.map((f) => f.properties.value).filter((v): v is number => v != null);
-  const cuts = breaks(values, isShare);
+  const cuts = breaks(values);
   const only = (keep: (code: string) => boolean): Areas => ({ ...areas, features: areas.features.filter((f) => keep(f.properties.code)) });
   const overseas = new Set(OVERSEAS.map((o) => o.codes[state.level]));
   const mainland = only((code) => !overseas.has(code));
@@ -160,15 +194,31 @@ export async function renderMap(
   const counted = showCount(points.length + columns.unplaced);
   const index = new Supercluster<PointProperties>({ radius: 50, maxZoom: 10 }).load(points);
   performance.mark("map:clustered");
+  // The points are the selection: shown when one is made, off over the whole country (where the
+  // territories' shades say more), switchable either way.
+  const selected = Object.keys(state.filters).length > 0;
+  const shown = state.points === "" ? selected : state.points === "oui";
+  toggle.checked = shown;
+  toggle.addEventListener("change", () => update({ points: toggle.checked ? "oui" : "non" }));
   for (const panel of panels) {
+    if (!shown) continue;
     panel.drawPoints(index);
     panel.map.on("moveend", () => panel.drawPoints(index));
   }
-  renderLegend(legend, cuts, isShare, state.indicator, points.length);
+  if (selected && points.length) zoomTo(panels[0].map, points);
+  renderLegend(legend, { cuts, values, isShare, indicator: state.indicator, placed: points.length, unplaced: columns.unplaced, shown });
   target.dataset.points = String(points.length);
+  target.dataset.pointsShown = String(shown);
   performance.mark("map:drawn");
   await counted;
   target.dataset.state = "ready";
+}
+
+/** The main map on the selection's mainland points (the insets show the others). */
+function zoomTo(map: L.Map, points: Point[]): void {
+  const mainland = L.latLngBounds(METROPOLE);
+  const inside = points.map((p) => L.latLng(p.geometry.coordinates[1], p.geometry.coordinates[0])).filter((p) => mainland.contains(p));
+  if (inside.length) map.fitBounds(L.latLngBounds(inside), { maxZoom: 11, padding: [20, 20] });
 }
 
 export function features(columns: PointColumns): Point[] {
@@ -179,15 +229,36 @@ export function features(columns: PointColumns): Point[] {
   }));
 }
 
-function renderLegend(legend: HTMLElement, cuts: number[], isShare: boolean, indicator: string, count: number): void {
+interface LegendFacts {
+  cuts: number[];
+  values: number[];
+  isShare: boolean;
+  indicator: string;
+  placed: number;
+  unplaced: number;
+  shown: boolean;
+}
+
+function renderLegend(legend: HTMLElement, facts: LegendFacts): void {
+  const { cuts, values, isShare, placed, unplaced } = facts;
   const fmt = isShare ? share : number;
-  const labels = [`moins de ${fmt(cuts[0])}`, ...cuts.slice(0, -1).map((c, i) => `${fmt(c)} à ${fmt(cuts[i + 1])}`), `${fmt(cuts[cuts.length - 1])} et plus`];
+  const labels = values.length ? classLabels(cuts, values, fmt) : [];
+  const colours = classColours(cuts);
+  const where = unplaced
+    ? ` ${plural(unplaced, "autre n'a", "autres n'ont")} pas de position : organismes sans commune de siège connue ` +
+      "(syndicats, agences, offices…) et communes des collectivités d'outre-mer absentes du fond IGN " +
+      "(Saint-Pierre-et-Miquelon, Saint-Barthélemy, Saint-Martin, Wallis-et-Futuna, Polynésie française, Nouvelle-Calédonie)."
+    : "";
   legend.replaceChildren(
-    h("p", {}, h("strong", {}, INDICATORS[indicator] ?? indicator)),
-    h("ul", {}, ...labels.map((label, i) => h("li", {}, h("span", { class: "swatch", style: `background:${COLOURS[i]}` }), label))),
-    h("p", {}, `${number(count)} organisations placées. Points : `,
+    h("p", {}, h("strong", {}, INDICATORS[facts.indicator] ?? facts.indicator),
+      ` — ${labels.length > 1 ? `${labels.length} classes tirées des valeurs (quantiles)` : "une seule valeur"}`),
+    h("ul", { id: "legende-classes" }, ...labels.map((label, i) => h("li", {}, h("span", { class: "swatch", style: `background:${colours[i]}` }), label)),
+      h("li", {}, h("span", { class: "swatch", style: "background:#ffffff" }), "sans valeur")),
+    h("p", { id: "legende-points" }, `${plural(placed, "organisation placée", "organisations placées")}${facts.shown ? "" : " (points masqués)"}.${where}`),
+    h("p", {}, "Points : ",
       ...(["yes", "no", "neutral"] as const).map((s) =>
         h("span", { class: "point-key" }, h("span", { class: "dot", style: `background:${STATUS_COLOURS[s]}` }),
-          s === "yes" ? "publie" : s === "no" ? "obligée, ne publie pas" : "ne publie pas"))),
+          s === "yes" ? "publie" : s === "no" ? "obligée, ne publie pas" : "ne publie pas")),
+      h("span", { class: "point-key" }, h("span", { class: "dot", style: `background:${CLUSTER_COLOUR}` }), "groupe d'organisations")),
   );
 }

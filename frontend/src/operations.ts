@@ -38,7 +38,7 @@ export async function renderOperations(target: HTMLElement): Promise<void> {
   const waiting = status.dead_letters.reduce((sum, d) => sum + d.messages, 0);
   replace(target,
     h("h2", {}, "Exploitation"),
-    h("p", {}, `${plural(status.sources.length, "source", "sources")} · ${plural(waiting, "message", "messages")} en lettre morte · ` +
+    h("p", {}, `${plural(status.sources.length, "source", "sources")} · ${plural(waiting, "message", "messages")} mis de côté (illisibles ou refusés, à rejouer) · ` +
       `retard total ${plural(status.lag.reduce((sum, g) => sum + g.lag, 0), "message", "messages")}`),
     table("Sources et dernière moisson", ["Source", "Famille", "Statut", "Jeux vus", "Erreurs", "Fin", "Message", "Prochaine"],
       status.sources.map((s) => [s.name, s.family, s.status ? RUN_STATUS[s.status] ?? s.status : "jamais moissonnée",
@@ -49,5 +49,5 @@ export async function renderOperations(target: HTMLElement): Promise<void> {
       : h("p", { class: "meta", id: "operations-messages" }, "Les messages des moissons sont réservés aux jetons d'exploitation (à coller sur la page de modération)."),
     table("Retard des consommateurs", ["Groupe", "Topic", "Messages en attente"],
       status.lag.map((g) => [g.group, g.topic, g.lag]), "operations-lag"),
-    table("Lettres mortes", ["Topic", "Messages"], status.dead_letters.map((d) => [d.topic, d.messages]), "operations-dlq"));
+    table("Messages mis de côté (file des rejets)", ["Flux", "Messages"], status.dead_letters.map((d) => [d.topic, d.messages]), "operations-dlq"));
 }

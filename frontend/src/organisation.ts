@@ -2,7 +2,7 @@
 import * as Plot from "@observablehq/plot";
 import { getJson, type Page } from "./api";
 import { organisationForm } from "./contribute";
-import { asImage, h } from "./dom";
+import { asImage, h, replace } from "./dom";
 import { dailyAxis, LICENCES, number, plural, share, status, TECHNOLOGIES, TYPES } from "./format";
 
 interface Card {
@@ -18,7 +18,24 @@ interface Card {
   indicators: Record<string, number | null>;
   portals: { url: string; kind: string; datasets: number }[]; // those listing its datasets now
   predecessors?: Predecessor[]; // the communes or EPCI it succeeded
+  obligation?: Obligation | null;
+  territory?: Record<"departement" | "region" | "epci", Place | null>;
   history: { daily: Snapshot[]; editions: Snapshot[] };
+}
+
+interface Obligation {
+  obligated: boolean | null;
+  method: "population_only" | "population_and_agents" | "not_a_collectivite" | "unknown";
+  population: number | null;
+  population_source: string | null;
+  agents: number | null;
+  agents_source: string | null;
+}
+
+interface Place {
+  id: string;
+  name: string;
+  code: string | null;
 }
 
 interface Predecessor {
@@ -52,10 +69,53 @@ interface Dataset {
   title: string;
   licence: string | null;
   modified: string | null;
+  resources?: { format: string | null }[];
   sources: { portal_url: string; remote_url: string | null; withdrawn_at: string | null }[];
 }
 
-const SHOWN = 100; // datasets listed on the page; the download holds them all
+const PAGE = 20; // datasets per page of the table; the download holds them all
+const YEAR_MS = 365 * 24 * 3600 * 1000;
+const day = new Intl.DateTimeFormat("fr-FR", { day: "numeric", month: "short", year: "numeric", timeZone: "UTC" });
+
+/** Why the organisation must publish, or not, in words: the rule, its figures and their sources. */
+export function obligationText(o: Obligation | null | undefined): string {
+  if (!o) return "Obligation non déterminée.";
+  const source = (name: string | null) => (name ? ` (source : ${name})` : "");
+  const inhabitants = `${number(o.population)} habitants${source(o.population_source)}`;
+  switch (o.method) {
+    case "not_a_collectivite":
+      return "Hors du champ de l'obligation : ce n'est pas une collectivité territoriale (syndicat, agence, office…).";
+    case "unknown":
+      return "Obligation non déterminée : la population n'est pas connue.";
+    case "population_and_agents":
+      return o.obligated
+        ? `Obligée : ${inhabitants}, plus de 3 500, et ${number(o.agents)} agents${source(o.agents_source)}, au moins 50.`
+        : `Non obligée : ${inhabitants} et ${number(o.agents)} agents${source(o.agents_source)} ; il faut plus de 3 500 habitants et au moins 50 agents.`;
+    default:
+      return o.obligated
+        ? `Obligée : ${inhabitants}, plus de 3 500. Le nombre d'agents n'est pas connu : comme l'Observatoire, on suppose qu'une collectivité de cette taille en a au moins 50.`
+        : `Non obligée : ${inhabitants}, pas plus de 3 500.`;
+  }
+}
+
+/** "data.quimper.fr", linked to the portal's home page rather than its API or feed. */
+function portalItem(p: Card["portals"][number]): HTMLElement {
+  const safe = safeUrl(p.url);
+  const home = safe ? new URL(safe) : null;
+  const name = home ? home.hostname.replace(/^www\./, "") : p.url;
+  return h("li", {}, home ? h("a", { href: `${home.origin}/`, rel: "noopener" }, name) : name,
+    h("span", { class: "meta" }, ` · ${TECHNOLOGIES[p.kind] ?? p.kind} · ${plural(p.datasets, "jeu de données", "jeux de données")}`));
+}
+
+function territoryList(card: Card): HTMLElement | null {
+  const places = card.territory;
+  if (!places) return null;
+  const item = (label: string, place: Place | null) =>
+    place ? [h("dt", {}, label), h("dd", {}, h("a", { href: `?vue=organisation&organisation=${encodeURIComponent(place.id)}` },
+      place.code && label !== "Intercommunalité" ? `${place.name} (${place.code})` : place.name))] : [];
+  const rows = [...item("Intercommunalité", places.epci), ...item("Département", places.departement), ...item("Région", places.region)];
+  return rows.length ? h("dl", { class: "territory" }, ...rows) : null;
+}
 
 function safeUrl(url: string | null | undefined): string | null {
   return url && /^https?:\/\//i.test(url) ? url : null;
@@ -67,12 +127,77 @@ function link(url: string | null | undefined, text: string): HTMLElement | strin
   return safe ? h("a", { href: safe, rel: "noopener" }, text) : text;
 }
 
-/** A dataset: its title, linked to its page on a portal still listing it, its licence, its portals. */
-function datasetItem(dataset: Dataset): HTMLElement {
+/** A dataset as a row: its title linked to a portal still listing it, formats, licence, freshness. */
+function datasetRow(dataset: Dataset): HTMLElement {
   const live = dataset.sources.filter((s) => !s.withdrawn_at);
-  const licence = LICENCES[dataset.licence ?? "non-specifiee"] ?? dataset.licence;
-  return h("li", {}, link(live.find((s) => safeUrl(s.remote_url))?.remote_url, dataset.title),
-    h("span", { class: "meta" }, ` · ${licence} · ${plural(live.length, "portail", "portails")}`));
+  const licence = LICENCES[dataset.licence ?? "non-specifiee"] ?? dataset.licence ?? "—";
+  const formats = [...new Set((dataset.resources ?? []).map((r) => (r.format ?? "").toUpperCase()).filter(Boolean))].sort();
+  const modified = dataset.modified ? new Date(dataset.modified) : null;
+  const fresh = modified !== null && Date.now() - modified.getTime() < YEAR_MS;
+  return h("tr", {},
+    h("th", { scope: "row" }, link(live.find((s) => safeUrl(s.remote_url))?.remote_url, dataset.title)),
+    h("td", {}, formats.join(", ") || "—"),
+    h("td", {}, licence),
+    h("td", {}, modified ? day.format(modified) : "non datée", fresh ? h("span", { class: "badge yes" }, " dans l'année") : null),
+    h("td", { class: "num" }, String(live.length)));
+}
+
+/** The datasets as a table with its own search and pages (the page's URL keeps the organisation only). */
+function datasetTable(encoded: string, first: Page<Dataset>): HTMLElement {
+  const search = h("input", { id: "org-recherche", type: "search", autocomplete: "off" });
+  const body = h("tbody", {});
+  const caption = h("caption", {});
+  const previous = h("button", { type: "button" }, "Précédents");
+  const next = h("button", { type: "button" }, "Suivants");
+  let page = 1, asked = 0;
+  const show = (answer: Page<Dataset>) => {
+    const pages = Math.max(1, Math.ceil(answer.total / PAGE));
+    replace(body, ...(answer.data.length ? answer.data.map(datasetRow)
+      : [h("tr", {}, h("td", { colspan: 5 }, "Aucun jeu de données ne correspond."))]));
+    caption.textContent = `${plural(answer.total, "jeu de données", "jeux de données")}, page ${answer.page} sur ${pages}`;
+    previous.disabled = answer.page <= 1;
+    next.disabled = answer.page >= pages;
+  };
+  const load = async () => {
+    const mine = ++asked;
+    const q = search.value.trim();
+    const answer = await getJson<Page<Dataset>>(
+      `/api/v1/organizations/${encoded}/datasets?page_size=${PAGE}&page=${page}${q ? `&q=${encodeURIComponent(q)}` : ""}`);
+    if (mine === asked) show(answer);
+  };
+  let typing: number | undefined;
+  search.addEventListener("input", () => {
+    clearTimeout(typing);
+    typing = window.setTimeout(() => { page = 1; void load(); }, 250);
+  });
+  previous.addEventListener("click", () => { page -= 1; void load(); });
+  next.addEventListener("click", () => { page += 1; void load(); });
+  show(first);
+  return h("div", { class: "org-datasets" },
+    h("label", { for: "org-recherche" }, "Chercher un jeu de données "), search,
+    h("div", { class: "table-wrap" }, h("table", { id: "jeux" }, caption,
+      h("thead", {}, h("tr", {}, ...["Titre", "Formats", "Licence", "Mis à jour", "Portails"].map((x) => h("th", { scope: "col" }, x)))),
+      body)),
+    h("nav", { class: "pager", "aria-label": "Pages des jeux de données" }, previous, next));
+}
+
+/** The history as a time series once there are two days of it; before that, said in words. */
+function historyOf(card: Card): HTMLElement {
+  const points = card.history.daily.filter((s) => s.values.datasets != null)
+    .map((s) => ({ date: new Date(s.at), value: s.values.datasets as number }));
+  if (points.length < 2) {
+    const since = points.length ? day.format(points[0].date) : "aujourd'hui";
+    return h("p", { id: "org-historique" }, `L'historique commence le ${since} : un point s'y ajoute chaque jour où ses indicateurs changent.`);
+  }
+  const high = Math.max(...points.map((p) => p.value));
+  const chart = Plot.plot({
+    height: 180,
+    x: dailyAxis(points.map((p) => p.date)),
+    y: { label: "jeux de données", grid: true, domain: [0, Math.max(1, Math.ceil(high * 1.15))], tickFormat: number },
+    marks: [Plot.lineY(points, { x: "date", y: "value", curve: "step-after" }), Plot.dot(points, { x: "date", y: "value" })],
+  });
+  asImage(chart, "Jeux de données au fil du temps");
+  return h("figure", { class: "chart", id: "org-historique" }, chart);
 }
 
 export async function renderOrganisation(target: HTMLElement, id: string): Promise<void> {
@@ -80,24 +205,18 @@ export async function renderOrganisation(target: HTMLElement, id: string): Promi
   const encoded = encodeURIComponent(id);
   const [card, datasets] = await Promise.all([
     getJson<Card>(`/api/v1/organizations/${encoded}`),
-    getJson<Page<Dataset>>(`/api/v1/organizations/${encoded}/datasets?page_size=${SHOWN}`),
+    getJson<Page<Dataset>>(`/api/v1/organizations/${encoded}/datasets?page_size=${PAGE}`),
   ]);
   const values = card.indicators;
   const website = safeUrl(card.website);
-  const points = card.history.daily.filter((s) => s.values.datasets != null).map((s) => ({ date: new Date(s.at), value: s.values.datasets as number }));
-  const chart = Plot.plot({
-    height: 180,
-    x: dailyAxis(points.map((p) => p.date)),
-    y: { label: "jeux de données", grid: true, zero: true, tickFormat: number },
-    marks: [Plot.lineY(points, { x: "date", y: "value" }), Plot.dot(points, { x: "date", y: "value" })],
-  });
-  asImage(chart, "Jeux de données au fil du temps");
   const publishes = (values.publishes ?? 0) > 0;
   target.replaceChildren(
     h("article", { class: "organisation" },
       h("h2", {}, card.name),
       h("p", { class: "subtitle" }, `${TYPES[card.type ?? ""] ?? card.type ?? ""}${card.siren ? ` · SIREN ${card.siren}` : ""}`),
       h("p", {}, h("span", { class: `badge ${publishes ? "yes" : card.obligated ? "no" : "neutral"}` }, status({ publishes, obligated: card.obligated }))),
+      territoryList(card),
+      h("p", { class: "obligation", id: "org-obligation" }, obligationText(card.obligation)),
       h("dl", { class: "figures" },
         h("dt", {}, "Population"), h("dd", {}, number(card.population)),
         h("dt", {}, "Obligation d'ouverture"), h("dd", {}, card.obligated == null ? "Inconnue" : card.obligated ? "Oui" : "Non"),
@@ -115,24 +234,19 @@ export async function renderOrganisation(target: HTMLElement, id: string): Promi
             h("ul", {}, ...card.predecessors.map(predecessorItem)))
         : null,
       h("h3", {}, "Portails"),
-      card.portals.length
-        ? h("ul", { class: "portals" }, ...card.portals.map((p) => h("li", {}, link(p.url, p.url),
-            h("span", { class: "meta" }, ` · ${TECHNOLOGIES[p.kind] ?? p.kind} · ${plural(p.datasets, "jeu de données", "jeux de données")}`))))
-        : h("p", {}, "Aucun portail connu."),
+      card.portals.length ? h("ul", { class: "portals" }, ...card.portals.map(portalItem)) : h("p", {}, "Aucun portail connu."),
       h("h3", {}, `Jeux de données (${number(datasets.total)})`),
-      datasets.data.length
-        ? h("ul", { class: "datasets" }, ...datasets.data.map(datasetItem))
-        : h("p", {}, "Aucun jeu de données trouvé."),
+      datasets.total ? datasetTable(encoded, datasets) : h("p", {}, "Aucun jeu de données trouvé."),
       datasets.total
-        ? h("p", { class: "more" }, datasets.total > datasets.data.length ? `Les ${number(datasets.data.length)} premiers, par titre. ` : "",
-            h("a", { href: `/api/v1/exports/datasets.csv?organization=${encoded}`, download: "" },
-              `Télécharger la liste complète (CSV, ${plural(datasets.total, "jeu", "jeux")})`))
+        ? h("p", { class: "more" }, h("a", { href: `/api/v1/exports/datasets.csv?organization=${encoded}&lang=fr`, download: "" },
+            `Télécharger la liste complète (CSV, ${plural(datasets.total, "jeu", "jeux")})`))
         : null,
       h("h3", {}, "Historique"),
-      h("figure", { class: "chart" }, chart),
+      historyOf(card),
       h("h3", {}, "Contribuer"),
       h("p", {}, "Une information manque ou est fausse ? Proposez une correction : elle sera relue avant d'être appliquée."),
-      organisationForm(card.id)),
+      organisationForm(card.id, { name: card.name, population: card.population, agents: card.obligation?.agents ?? null,
+        website: card.website ?? null })),
   );
   target.dataset.state = "ready";
 }

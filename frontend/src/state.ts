@@ -2,16 +2,20 @@
 
 export const FILTERS = ["q", "type", "region", "departement", "obligated", "publishes", "technology", "population_bin"] as const;
 export type FilterName = (typeof FILTERS)[number];
-export type View = "table" | "cards" | "map" | "charts" | "organisation" | "publishers" | "moderation" | "operations";
+export type View = "home" | "table" | "cards" | "map" | "charts" | "organisation" | "publishers" | "moderation" | "operations" | "suivi";
 
 export interface State {
   filters: Partial<Record<FilterName, string>>;
   view: View;
-  sort: string;
+  sort: string; // "" leaves the order to the API: by name, or by relevance for a search
   page: number;
+  pageSize: number;
   indicator: string;
   level: "departements" | "regions";
+  points: "" | "oui" | "non"; // the map's points: "" shows them for a selection only
   organisation: string | null;
+  proposal: string | null; // the proposal followed on the "suivi" view
+  publisherSearch: string; // the search of the publishers' view (its own: not a filter of organisations)
 }
 
 /**
@@ -21,7 +25,8 @@ export interface State {
  */
 export type Update = (patch: Partial<State> | ((current: State) => Partial<State>)) => void;
 
-const VIEWS: View[] = ["table", "cards", "map", "charts", "organisation", "publishers", "moderation", "operations"];
+export const PAGE_SIZES = [24, 50, 100];
+const VIEWS: View[] = ["home", "table", "cards", "map", "charts", "organisation", "publishers", "moderation", "operations", "suivi"];
 
 export function fromUrl(search: string): State {
   const params = new URLSearchParams(search);
@@ -32,14 +37,21 @@ export function fromUrl(search: string): State {
   }
   const view = params.get("vue") as View;
   const page = Number(params.get("page") ?? "1");
+  const pageSize = Number(params.get("par_page") ?? PAGE_SIZES[0]);
+  // The bare address is the home page; a link with filters but no view (older links) is the table.
+  const implicit: View = [...params.keys()].length ? "table" : "home";
   return {
     filters,
-    view: VIEWS.includes(view) ? view : "table",
-    sort: params.get("tri") ?? "name",
+    view: VIEWS.includes(view) ? view : implicit,
+    sort: params.get("tri") ?? "",
     page: Number.isInteger(page) && page > 0 ? page : 1,
+    pageSize: PAGE_SIZES.includes(pageSize) ? pageSize : PAGE_SIZES[0],
     indicator: params.get("indicateur") ?? "opening_rate",
     level: params.get("niveau") === "regions" ? "regions" : "departements",
+    points: params.get("points") === "oui" ? "oui" : params.get("points") === "non" ? "non" : "",
     organisation: params.get("organisation"),
+    proposal: params.get("proposition"),
+    publisherSearch: params.get("editeur") ?? "",
   };
 }
 
@@ -49,12 +61,16 @@ export function toUrl(state: State): string {
     const value = state.filters[name];
     if (value) params.set(name, value);
   }
-  if (state.view !== "table") params.set("vue", state.view);
-  if (state.sort !== "name") params.set("tri", state.sort);
+  if (state.view !== "home") params.set("vue", state.view);
+  if (state.sort) params.set("tri", state.sort);
   if (state.page > 1) params.set("page", String(state.page));
+  if (state.pageSize !== PAGE_SIZES[0]) params.set("par_page", String(state.pageSize));
   if (state.indicator !== "opening_rate") params.set("indicateur", state.indicator);
   if (state.level !== "departements") params.set("niveau", state.level);
+  if (state.points) params.set("points", state.points);
   if (state.organisation) params.set("organisation", state.organisation);
+  if (state.proposal) params.set("proposition", state.proposal);
+  if (state.publisherSearch) params.set("editeur", state.publisherSearch);
   const query = params.toString();
   return query ? `?${query}` : location.pathname;
 }

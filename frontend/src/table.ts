@@ -2,7 +2,7 @@
 import type { Organisation, Page } from "./api";
 import { h } from "./dom";
 import { number, status, TYPES } from "./format";
-import type { State, Update } from "./state";
+import { PAGE_SIZES, type State, type Update } from "./state";
 
 const COLUMNS: { key: string; label: string; sort?: string }[] = [
   { key: "name", label: "Organisation", sort: "name" },
@@ -22,7 +22,14 @@ export function organisationLink(o: Organisation, update: Update): HTMLAnchorEle
   return link;
 }
 
-export function renderTable(page: Page<Organisation>, state: State, update: Update): HTMLElement {
+/** "35 – Ille-et-Vilaine": homonyms are told apart by a name, not a bare code. */
+function territory(code: string | null, names: Map<string, string>): string {
+  if (!code) return "—";
+  const name = names.get(code);
+  return name ? `${code} – ${name}` : code;
+}
+
+export function renderTable(page: Page<Organisation>, state: State, update: Update, names: Map<string, string>): HTMLElement {
   const head = h(
     "tr",
     {},
@@ -42,7 +49,7 @@ export function renderTable(page: Page<Organisation>, state: State, update: Upda
       {},
       h("th", { scope: "row" }, organisationLink(o, update)),
       h("td", {}, TYPES[o.type ?? ""] ?? o.type ?? "—"),
-      h("td", {}, o.departement ?? "—"),
+      h("td", {}, territory(o.departement, names)),
       h("td", { class: "num" }, number(o.population)),
       h("td", { class: "num" }, number(o.datasets)),
       h("td", {}, h("span", { class: `badge ${o.publishes ? "yes" : o.obligated ? "no" : "neutral"}` }, status(o))),
@@ -55,14 +62,20 @@ export function renderTable(page: Page<Organisation>, state: State, update: Upda
     h("thead", {}, head),
     h("tbody", {}, ...rows),
   );
-  return h("div", { class: "table-wrap" }, table, pager(page, update));
+  return h("div", {}, h("div", { class: "table-wrap" }, table), pager(page, update, pageSizes(state, update)));
 }
 
-export function pager(page: Page<unknown>, update: Update): HTMLElement {
+function pageSizes(state: State, update: Update): HTMLElement {
+  const select = h("select", { id: "par-page" }, ...PAGE_SIZES.map((n) => h("option", { value: n, selected: n === state.pageSize }, String(n))));
+  select.addEventListener("change", () => update({ pageSize: Number(select.value), page: 1 }));
+  return h("span", { class: "page-size" }, h("label", { for: "par-page" }, "Lignes par page "), select);
+}
+
+export function pager(page: Page<unknown>, update: Update, ...extra: HTMLElement[]): HTMLElement {
   const pages = Math.max(1, Math.ceil(page.total / page.page_size));
   const previous = h("button", { type: "button", disabled: page.page <= 1 }, "Page précédente");
   const next = h("button", { type: "button", disabled: page.page >= pages }, "Page suivante");
   previous.addEventListener("click", () => update((current) => ({ page: Math.max(1, current.page - 1) })));
   next.addEventListener("click", () => update((current) => ({ page: Math.min(pages, current.page + 1) })));
-  return h("nav", { class: "pager", "aria-label": "Pagination" }, previous, h("span", {}, `Page ${page.page} sur ${pages}`), next);
+  return h("nav", { class: "pager", "aria-label": "Pagination" }, previous, h("span", {}, `Page ${page.page} sur ${pages}`), next, ...extra);
 }

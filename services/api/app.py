@@ -96,7 +96,8 @@ def paginated(request: web.Request, data: list[dict[str, Any]], total: int, page
 
 
 def _sort(request: web.Request) -> str:
-    sort = request.query.get("sort", "name")
+    # A search is ranked by relevance unless another order is asked for.
+    sort = request.query.get("sort") or ("relevance" if request.query.get("q") else "name")
     if sort not in SORTS:
         raise BadRequest(f"tri inconnu : {sort} (tris : {', '.join(SORTS)})")
     return sort
@@ -445,7 +446,7 @@ def create_routes() -> web.RouteTableDef:
         runtime: Runtime = request.app["runtime"]
         page, page_size = _page(request)
         async with runtime.pool.acquire() as conn:
-            data, total = await repository.unmatched_publishers(conn, page, page_size)
+            data, total = await repository.unmatched_publishers(conn, page, page_size, _text(request, "q", 200))
         return paginated(request, data, total, page, page_size)
 
     @routes.get("/api/v1/operations/status")

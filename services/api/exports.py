@@ -16,6 +16,28 @@ CONTENT_TYPES = {
 }
 CHUNK_ROWS = 500
 
+# The French CSV (`lang=fr`) is for people with a spreadsheet: ";" between cells, French headers,
+# Oui/Non, decimal commas, the type's label beside its code. The default CSV stays the machine form.
+TYPE_LABELS = {
+    "REG": "Région", "DEP": "Département", "COLOM": "Collectivité d'outre-mer", "MET": "Métropole",
+    "CU": "Communauté urbaine", "CA": "Communauté d'agglomération", "CC": "Communauté de communes",
+    "EPT": "Établissement public territorial", "COM": "Commune", "AGCT": "Agence", "OACT": "Office",
+    "DSPT": "Délégataire",
+}  # fmt: skip
+FRENCH_HEADERS = {
+    "id": "Identifiant", "siren": "SIREN", "name": "Nom", "type": "Type", "type_label": "Type (libellé)",
+    "insee_code": "Code INSEE", "departement": "Département", "region": "Région", "epci": "Intercommunalité (SIREN)",
+    "population": "Population", "obligated": "Obligée", "council_id": "Conseil", "datasets": "Jeux de données",
+    "publishes": "Publie", "platforms": "Portails", "on_local_portal": "Sur un portail local",
+    "on_national_portal": "Sur data.gouv.fr", "open_format_share": "Part en format ouvert",
+    "open_licence_share": "Part sous licence ouverte", "fresh_share": "Part mise à jour dans l'année",
+    "schema_share": "Part avec un schéma", "scdl_schemas": "Schémas SCDL", "organization_id": "Organisation",
+    "title": "Titre", "licence": "Licence", "formats": "Formats", "schemas": "Schémas", "themes": "Thèmes",
+    "created": "Créé le", "modified": "Modifié le", "portals": "Portails", "sources": "Fiches sur les portails",
+    "scope": "Portée", "computed_at": "Calculé le",
+}  # fmt: skip
+FLAGS = {"obligated", "publishes", "on_local_portal", "on_national_portal"}  # 0/1 indicators read as yes/no
+
 
 def csv_cell(value: Any) -> Any:
     """Lists joined, nested objects as JSON; text that a spreadsheet would run as a formula is quoted
@@ -29,19 +51,37 @@ def csv_cell(value: Any) -> Any:
     return value
 
 
+def french_cell(column: str, value: Any) -> Any:
+    """A cell as a French spreadsheet reads it."""
+    if value is None:
+        return ""
+    if isinstance(value, bool) or (column in FLAGS and value in (0, 1)):
+        return "Oui" if value else "Non"
+    if isinstance(value, float):
+        return f"{value:.4g}".replace(".", ",")
+    return csv_cell(value)
+
+
 class CsvWriter:
-    def __init__(self, columns: list[str], separator: str) -> None:
+    def __init__(self, columns: list[str], separator: str, french: bool = False) -> None:
+        if french and "type" in columns:
+            columns = [*columns[: columns.index("type") + 1], "type_label", *columns[columns.index("type") + 1 :]]
         self.columns = columns
+        self.french = french
         self.buffer = io.StringIO()
-        self.writer = csv.writer(self.buffer, delimiter=separator, lineterminator="\r\n")
+        self.writer = csv.writer(self.buffer, delimiter=";" if french else separator, lineterminator="\r\n")
 
     def header(self) -> bytes:
-        self.writer.writerow(self.columns)
+        self.writer.writerow([FRENCH_HEADERS.get(c, c) for c in self.columns] if self.french else self.columns)
         return self._flush(prefix="\ufeff")  # the BOM tells spreadsheets it is UTF-8
 
     def rows(self, items: Iterable[dict[str, Any]]) -> bytes:
         for item in items:
-            self.writer.writerow([csv_cell(item.get(c)) for c in self.columns])
+            if self.french:
+                item = {**item, "type_label": TYPE_LABELS.get(item.get("type") or "", "")}
+                self.writer.writerow([french_cell(c, item.get(c)) for c in self.columns])
+            else:
+                self.writer.writerow([csv_cell(item.get(c)) for c in self.columns])
         return self._flush()
 
     def _flush(self, prefix: str = "") -> bytes:
@@ -70,7 +110,8 @@ async def stream(
     response.enable_compression()
     await response.prepare(request)
     if fmt == "csv":
-        writer = CsvWriter(columns, ";" if request.query.get("sep") == ";" else ",")
+        french = request.query.get("lang") == "fr"
+        writer = CsvWriter(columns, ";" if request.query.get("sep") == ";" else ",", french)
         await response.write(writer.header())
         async for batch in batches:
             await response.write(writer.rows(batch))

@@ -8,7 +8,7 @@ from typing import Any
 
 import asyncpg
 
-from shared.matching import normalise
+from services.api.search import read_search
 from shared.population import NO_POPULATION, POPULATION_BOUNDS, population_bounds
 
 CHUNK = 500  # rows per batch of an export
@@ -21,7 +21,13 @@ SORTS = {
     "datasets": "datasets",
     "-datasets": "datasets DESC",
     "type": "o.type, o.name",
+    "relevance": "o.name",  # without a search; with one, OrganizationFilter.order_by ranks first
 }
+
+
+def contains(text: str) -> str:
+    """A LIKE pattern for values containing `text`, its wildcards taken literally."""
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
 class Where:
@@ -37,6 +43,11 @@ class Where:
             self.args.append(value)
             sql = sql.replace("?", f"${len(self.args)}", 1)
         self.clauses.append(sql)
+
+    def param(self, value: Any) -> str:
+        """A placeholder for `value`, for SQL written after the conditions (ORDER BY)."""
+        self.args.append(value)
+        return f"${len(self.args)}"
 
     def built(self) -> tuple[str, list[Any]]:
         return " AND ".join(self.clauses), self.args
@@ -55,10 +66,37 @@ class OrganizationFilter:
     status: str = "active"
 
     def where(self) -> tuple[str, list[Any]]:
+        return self._where().built()
+
+    def query(self, sort: str) -> tuple[str, str, list[Any]]:
+        """The WHERE and ORDER BY of a list in this order, and their arguments."""
+        where = self._where()
+        order = SORTS[sort]
+        if sort == "relevance" and self.q:
+            order = f"{self._rank(where)}, o.population DESC NULLS LAST, o.name"
+        sql, args = where.built()
+        return sql, order, args
+
+    def _rank(self, where: Where) -> str:
+        """0 the exact name or code, 1 a name that starts with the text, 2 a word that does, 3 others."""
+        search = read_search(self.q or "")
+        typed, text, place = where.param(search.typed), where.param(search.text), where.param(search.place)
+        return f"""CASE WHEN o.search_name IN ({text}, {place}) OR {typed} IN (o.id, o.insee_code, o.siren) THEN 0
+            WHEN o.search_name LIKE {text} || '%' OR o.search_name LIKE {place} || '%' THEN 1
+            WHEN o.search_name LIKE '% ' || {text} || '%' OR o.search_name LIKE '% ' || {place} || '%' THEN 2
+            ELSE 3 END"""
+
+    def _where(self) -> Where:
         where = Where("o.status = ?", self.status)
         add = where.add
         if self.q:
-            add("(o.search_name LIKE ? OR o.id = ? OR o.insee_code = ?)", f"%{normalise(self.q)}%", self.q, self.q)
+            search = read_search(self.q)
+            named = "o.search_name LIKE ? OR ? IN (o.id, o.insee_code, o.siren)"
+            if search.departement:  # "Rennes 35": Rennes in the 35, or a name that ends in 35
+                add(f"({named} OR (o.search_name LIKE ? AND o.departement = ?))", f"%{search.text}%",
+                    search.typed, f"%{search.place}%", search.departement)  # fmt: skip
+            else:
+                add(f"({named})", f"%{search.text}%", search.typed)
         if self.types:
             add("o.type = ANY(?::text[])", list(self.types))
         if self.region:
@@ -79,7 +117,7 @@ class OrganizationFilter:
                     add("o.population < ?", high)
         if self.publishes is not None:
             add(f"{PUBLISHING} = ?", self.publishes)
-        return where.built()
+        return where
 
 
 PUBLISHING = "coalesce(v.publishes, false)"  # the generated column of indicators.current_values
@@ -95,8 +133,9 @@ async def list_organizations(
 ) -> tuple[list[dict[str, Any]], int]:
     sql, args = where.where()
     total = await conn.fetchval(f"SELECT count(*) FROM {FROM} WHERE {sql}", *args)
+    sql, order, args = where.query(sort)
     rows = await conn.fetch(
-        f"SELECT {LIST_COLUMNS} FROM {FROM} WHERE {sql} ORDER BY {SORTS[sort]}, o.id "
+        f"SELECT {LIST_COLUMNS} FROM {FROM} WHERE {sql} ORDER BY {order}, o.id "
         f"LIMIT {page_size} OFFSET {(page - 1) * page_size}",
         *args,
     )
@@ -133,11 +172,36 @@ async def organization_card(conn: asyncpg.Connection, organization_id: str) -> d
     card["indicators"] = json.loads(row["indicators"]) if row["indicators"] else {}
     card["indicators_computed_at"] = row["computed_at"].isoformat() if row["computed_at"] else None
     card["portals"] = await organization_portals(conn, organization_id)
+    card["territory"] = await territory_of(conn, card)
     card["history"] = {
         "daily": await indicator_history(conn, "organization", organization_id, "daily", (), CARD_HISTORY_DAYS),
         "editions": await indicator_history(conn, "organization", organization_id, "edition", ()),
     }
     return card
+
+
+async def territory_of(conn: asyncpg.Connection, card: dict[str, Any]) -> dict[str, Any]:
+    """The organisation's département, région and intercommunalité, each with its id and name (for
+    links), from the registry's own rows: {"departement": {...} | None, "region": ..., "epci": ...}."""
+    rows = await conn.fetch(
+        """SELECT id, name, type, departement, region, siren FROM registry.organizations
+           WHERE status = 'active' AND ((type = 'DEP' AND departement = $1) OR (type = 'REG' AND region = $2)
+                 OR (type IN ('CC', 'CA', 'CU', 'MET') AND siren = $3))""",
+        card.get("departement"),
+        card.get("region"),
+        card.get("epci"),
+    )
+    found = {r["type"] if r["type"] in ("DEP", "REG") else "EPCI": r for r in rows if r["id"] != card.get("id")}
+
+    def named(kind: str, code_field: str) -> dict[str, Any] | None:
+        row = found.get(kind)
+        return {"id": row["id"], "name": row["name"], "code": row[code_field]} if row else None
+
+    return {
+        "departement": named("DEP", "departement"),
+        "region": named("REG", "region"),
+        "epci": named("EPCI", "siren"),
+    }
 
 
 async def organization_portals(conn: asyncpg.Connection, organization_id: str) -> list[dict[str, Any]]:
@@ -153,12 +217,18 @@ async def organization_portals(conn: asyncpg.Connection, organization_id: str) -
     return [dict(r) for r in rows]
 
 
-async def unmatched_publishers(conn: asyncpg.Connection, page: int, page_size: int) -> tuple[list[dict[str, Any]], int]:
-    total = await conn.fetchval("SELECT count(*) FROM registry.unmatched_publishers WHERE matched_to IS NULL")
+async def unmatched_publishers(
+    conn: asyncpg.Connection, page: int, page_size: int, q: str | None = None
+) -> tuple[list[dict[str, Any]], int]:
+    """Publishers no organisation was found for, most seen first; `q` in their name or portal."""
+    where = "matched_to IS NULL AND ($1::text IS NULL OR name ILIKE $1 OR portal_url ILIKE $1)"
+    pattern = contains(q) if q else None
+    total = await conn.fetchval(f"SELECT count(*) FROM registry.unmatched_publishers WHERE {where}", pattern)
     rows = await conn.fetch(
-        """SELECT portal_url, name, remote_id, sightings, reason, candidates, first_seen, last_seen
-           FROM registry.unmatched_publishers WHERE matched_to IS NULL
-           ORDER BY sightings DESC, name LIMIT $1 OFFSET $2""",
+        f"""SELECT portal_url, name, remote_id, sightings, reason, candidates, first_seen, last_seen
+            FROM registry.unmatched_publishers WHERE {where}
+            ORDER BY sightings DESC, name LIMIT $2 OFFSET $3""",
+        pattern,
         page_size,
         (page - 1) * page_size,
     )
@@ -226,7 +296,7 @@ class DatasetFilter:
         if self.schema:
             add("? = ANY(d.schemas)", self.schema)
         if self.q:
-            add("d.title ILIKE ?", "%" + self.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
+            add("d.title ILIKE ?", contains(self.q))
         if self.modified_since:
             add("d.modified >= ?", self.modified_since)
         return where.built()
@@ -278,10 +348,10 @@ async def _batches(conn: asyncpg.Connection, sql: str, args: list[Any]) -> Async
 async def organization_batches(
     conn: asyncpg.Connection, where: OrganizationFilter, sort: str
 ) -> AsyncIterator[list[dict[str, Any]]]:
-    sql, args = where.where()
+    sql, order, args = where.query(sort)
     indicators = ", ".join(f"v.\"values\"->'{name}' AS {name}" for name in EXPORT_INDICATORS)
     query = f"""SELECT {LIST_COLUMNS}, o.epci, {indicators} FROM {FROM} WHERE {sql}
-                ORDER BY {SORTS[sort]}, o.id"""
+                ORDER BY {order}, o.id"""
     async for rows in _batches(conn, query, args):
         yield [_decoded(r) for r in rows]
 

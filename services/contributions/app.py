@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from services.contributions import handlers, repository
 from services.contributions.abuse import MAX_BODY_BYTES, client_hash, client_of
-from services.contributions.proposals import Invalid, ProposalIn
+from services.contributions.proposals import Invalid, ProposalIn, field_label
 from shared import topics
 from shared.auth import authenticate
 from shared.batch import subscribe_batch
@@ -90,7 +90,7 @@ async def read_body(request: web.Request, model: type[BaseModel]) -> Any:
     try:
         return model.model_validate(json.loads(raw or b"{}"))
     except ValidationError as exc:
-        details = [f"{'.'.join(map(str, e['loc']))} : {in_french(e)}" for e in exc.errors()]
+        details = [f"{' › '.join(field_label(str(part)) for part in e['loc'])} : {in_french(e)}" for e in exc.errors()]
         raise web.HTTPUnprocessableEntity(
             text=error(422, "proposition invalide", details).text, content_type="application/json"
         ) from exc
@@ -161,7 +161,7 @@ def create_routes(settings: Settings) -> web.RouteTableDef:
             try:
                 proposal, events = await handlers.submit(conn, body, client)
             except Invalid as exc:
-                return error(422, "proposition invalide", [f"{body.field} : {exc}"])
+                return error(422, "proposition invalide", [f"{field_label(body.field)} : {exc}"])
             await add_to_outbox(conn, SCHEMA, runtime.settings, events)
         reference = {"id": str(proposal.id), "status": "pending", "follow": f"/api/v1/contributions/{proposal.id}"}
         return web.json_response(reference, status=201)

@@ -135,6 +135,20 @@ DATASET_FIELDS: dict[str, Callable[[Any], Any]] = {
     "licence": one_of(LICENCES),
     "organization_id": organization_id,  # the dataset belongs to another organisation
 }
+# How a contributor reads each field in an error message ("Nom : un texte de 2 à 300 caractères…").
+FIELD_LABELS = {
+    "name": "Nom", "population": "Population", "agents": "Nombre d'agents", "website": "Site web",
+    "contact_url": "Page de contact", "portal": "Portail", "dataset": "Jeu de données", "title": "Titre",
+    "description": "Description", "licence": "Licence", "organization_id": "Organisation", "publisher": "Éditeur",
+    "field": "Information", "value": "Valeur proposée", "comment": "Commentaire", "dataset_id": "Jeu de données",
+    "homepage": "Champ piège", "portal_url": "Adresse du portail", "remote_id": "Identifiant sur le portail",
+}  # fmt: skip
+
+
+def field_label(name: str) -> str:
+    return FIELD_LABELS.get(name, name)
+
+
 PUBLISHER_FIELD = "publisher"  # the SIREN of the body behind an unmatched publisher
 
 

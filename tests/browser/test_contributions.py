@@ -7,7 +7,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-from playwright.async_api import Browser, Dialog, Page
+from playwright.async_api import Browser, Dialog, Page, expect
 
 from shared.events import Publisher
 from tests.browser.test_frontend import no_serious_violations
@@ -77,12 +77,32 @@ async def test_a_correction_proposed_in_the_page_is_moderated_and_shown(referent
     await page.goto(f"{api}/?vue=organisation&organisation={vitre['id']}")
     await page.wait_for_selector("#vue[data-state=ready]")
     form = page.locator("form.contribution")
+    # The current value is in view; a mistake is said beside the field, in French, before anything is sent.
+    assert await form.locator(".current").text_content() == "Valeur actuelle : Vitré"
+    sent: list[str] = []
+    page.on("request", lambda request: sent.append(request.url) if request.method == "POST" else None)
+    await form.get_by_role("button", name="Envoyer la proposition").click()
+    await expect(form.locator(".problem")).to_have_text("Indiquez la valeur proposée.")
+    await form.get_by_label("Information").select_option("population")
+    assert await form.locator(".current").text_content() == f"Valeur actuelle : {vitre['population']:,}".replace(
+        ",", "\u202f"
+    )
+    await form.get_by_label("Valeur proposée").fill("99999999")
+    await form.get_by_role("button", name="Envoyer la proposition").click()
+    await expect(form.locator(".problem")).to_have_text("Un nombre entier d'habitants, au plus 3 000 000.")
+    assert sent == []
+
     await form.get_by_label("Information").select_option("contact_url")
     await form.get_by_label("Valeur proposée").fill("https://www.vitre.bzh/contact")
     await form.get_by_label("Commentaire ou source (facultatif)").fill(ATTACKS[0])
     await form.get_by_role("button", name="Envoyer la proposition").click()
     reference = await form.locator("a.reference").text_content()
     assert reference and len(reference) == 36
+    await no_serious_violations(page)
+    # The reference opens a page that says where the proposal stands, in words.
+    await form.locator("a.reference").click()
+    await page.wait_for_selector("#vue[data-view=suivi][data-state=ready]")
+    assert await page.locator("#suivi-statut").text_content() == "En attente de relecture"
     await no_serious_violations(page)
 
     await page.goto(f"{api}/?vue=moderation")
@@ -130,7 +150,8 @@ async def test_a_publisher_with_homonyms_is_linked_by_choosing_one_of_its_candid
 
     await page.goto(f"{api}/?vue=publishers&page={number}")
     await page.wait_for_selector("#vue[data-view=publishers][data-state=ready]")
-    item = page.locator("ul.publishers > li").filter(has_text=portal)
+    item = page.locator("table.publishers tbody tr").filter(has_text="buxerolles.test")
+    await item.get_by_text("Rattacher", exact=True).click()  # each row opens its own form
     assert await item.locator("ul.candidates li").all_text_contents() == [
         f"Buxerolles (Commune, {c['departement']}) · SIREN {c['organization_id']} Choisir"
         for c in publisher["candidates"][:5]
@@ -139,6 +160,10 @@ async def test_a_publisher_with_homonyms_is_linked_by_choosing_one_of_its_candid
     assert await item.get_by_label("SIREN ou SIRET de l'organisation").input_value() == vienne["organization_id"]
     await item.get_by_role("button", name="Envoyer la proposition").click()
     reference = await item.locator("a.reference").text_content()
+    # The list is searched by name or portal, from the first page.
+    await page.fill("#editeurs-recherche", "buxerolles.test")
+    await page.wait_for_url("**editeur=buxerolles.test**")
+    await expect(page.locator("table.publishers tbody tr")).to_have_count(1)
     # The filters and downloads of organisations are not of this page; back on the table they are.
     assert not await page.is_visible("#telechargements") and not await page.is_visible("#filtres")
     await no_serious_violations(page)
@@ -193,7 +218,7 @@ async def test_contributed_markup_stays_text_everywhere(referentiel, services, s
         await page.wait_for_function(f"document.querySelector('#vue').textContent.includes({hostile!r})")
     await page.goto(f"{api}/?vue=publishers&page={number}")
     await page.wait_for_selector("#vue[data-state=ready]")
-    assert await page.get_by_role("heading", name=publisher.name, exact=True).count() == 1
+    assert await page.get_by_role("rowheader", name=publisher.name, exact=True).count() == 1
     await no_serious_violations(page)
     await page.goto(f"{api}/?vue=moderation")
     await page.get_by_label("Jeton de modération").fill(token)

@@ -114,6 +114,81 @@ async def test_the_table_shows_the_filtered_organisations(seeded, services, page
     await expect(rows).to_have_text(ascending[::-1])
 
 
+def french_number(n: int) -> str:
+    return f"{n:,}".replace(",", "\u202f")
+
+
+async def test_the_home_page_says_who_opens_their_data(seeded, services, page):
+    national = (await api_json(services, "/api/v1/indicators", scope="national"))["data"][0]["values"]
+    departements = (await api_json(services, "/api/v1/indicators", scope="departement"))["data"]
+    await page.goto(f"{services['api'].url}/")
+    await page.wait_for_selector("#vue[data-view=home][data-state=ready]")
+    figure = page.locator("#chiffre-collectivites .value")
+    assert await figure.text_content() == french_number(national["collectivites_publishing"]) != "0"
+    assert await page.locator("#chiffre-jeux .value").text_content() == french_number(national["datasets"])
+    share = "x => new Intl.NumberFormat('fr-FR', {style: 'percent', maximumFractionDigits: 1}).format(x)"
+    opening = await page.evaluate(share, national["opening_rate"])
+    assert await page.locator("#chiffre-ouverture .value").text_content() == opening
+    definition = await page.locator("#chiffre-ouverture .definition").text_content() or ""
+    assert definition.startswith(
+        f"{french_number(national['obligated_publishing'])} sur {french_number(national['obligated'])}"
+    )
+    assert "3 500 habitants" in (await page.locator(".obligation").text_content() or "")
+    assert await page.locator("#tendance").count() == 1
+
+    # The départements ahead: the highest opening rates first (Quimper publishes: Finistère's is not 0).
+    rated = [d for d in departements if (d["values"].get("obligated") or 0) > 0]
+    best = max(d["values"]["opening_rate"] for d in rated)
+    assert best > 0
+    leading = page.locator("#departements-en-tete li")
+    assert await leading.count() == min(5, len(rated))
+    assert (await leading.first.text_content() or "").split(" : ")[1].startswith(await page.evaluate(share, best))
+    assert await page.locator("#departements-en-retrait li").count() == min(5, len(rated))
+
+    # The staff's pages are not public tabs; the ways in lead to the views.
+    tabs = await page.locator("nav.views a").all_text_contents()
+    assert "Modération" not in tabs and "Exploitation" not in tabs
+    assert await page.locator("footer nav.staff a").all_text_contents() == ["Modération", "Exploitation"]
+    await no_serious_violations(page)
+    await page.locator(".ways a", has_text="Carte").click()
+    await page.wait_for_url("**vue=map**")
+
+
+async def test_a_search_finds_the_place_and_filters_explain_themselves(seeded, services, page):
+    await page.goto(f"{services['api'].url}/")
+    await page.wait_for_selector("#vue[data-view=home][data-state=ready]")
+    await page.fill("#f-q", "Rennes")
+    await page.wait_for_url("**q=Rennes**")  # as typed, without Enter
+    first = page.locator("table.organisations tbody tr").first
+    await expect(first.locator("th")).to_have_text("Rennes")
+    assert await first.locator("td").nth(1).text_content() == "35 – Ille-et-Vilaine"
+
+    # A région narrows the départements; each filter shows as a chip that removes it.
+    await page.select_option("#f-region", "53")
+    await page.wait_for_url("**region=53**")
+    await expect(page.locator("#f-departement option")).to_have_text(
+        ["Tous", "22 – Côtes-d'Armor", "29 – Finistère", "35 – Ille-et-Vilaine", "56 – Morbihan"]
+    )
+    chips = page.locator("#filtres-actifs .chip")
+    await expect(chips).to_have_text(["Recherche : Rennes ✕", "Région : Bretagne ✕"])
+    await chips.nth(1).click()  # the search box still has the focus: leaving it must not redraw the chips
+    await page.wait_for_url(lambda url: "region=" not in url)
+    assert await page.locator("#f-departement option").count() > 100
+
+    # Nothing found: said, with a way out.
+    await page.fill("#f-q", "Zzyzx introuvable")
+    await expect(page.locator(".empty")).to_contain_text("Aucune organisation ne correspond pour « Zzyzx introuvable »")
+    await page.get_by_role("button", name="Retirer tous les filtres").click()
+    await page.wait_for_url(lambda url: "q=" not in url)
+    await expect(page.locator("#f-q")).to_have_value("")
+
+    # Fifty rows a page when asked, kept in the URL.
+    await page.select_option("#par-page", "50")
+    await page.wait_for_url("**par_page=50**")
+    await expect(page.locator("table.organisations tbody tr")).to_have_count(50)
+    await no_serious_violations(page)
+
+
 async def test_quick_clicks_act_on_the_newest_state_not_on_the_rows_still_shown(seeded, services, page):
     """A second click that lands before the API has answered the first (slowed here) still toggles the
     sort and turns the page from the newest state, not from the one the old rows were drawn with."""
@@ -148,7 +223,7 @@ async def test_quick_clicks_act_on_the_newest_state_not_on_the_rows_still_shown(
 
 
 async def test_one_filter_drives_every_view_and_the_url_restores_it(seeded, services, page):
-    await open_view(page, services, "")
+    await open_view(page, services, "?vue=table")
     await page.select_option("#f-type", "COM")
     await page.select_option("#f-departement", "29")
     await page.wait_for_url("**departement=29**")
@@ -185,20 +260,55 @@ async def test_one_filter_drives_every_view_and_the_url_restores_it(seeded, serv
     assert (await other.text_content("#compte") or "").startswith(str(expected["total"]))
 
 
+async def test_the_map_shows_differences_and_says_what_it_leaves_out(seeded, services, page):
+    areas = await api_json(services, "/api/v1/map/departements.geojson", indicator="opening_rate")
+    values = sorted(v for f in areas["features"] if (v := f["properties"]["value"]) is not None)
+    placed = await api_json(services, "/api/v1/map/organizations.json")
+    await page.goto(f"{services['api'].url}/?vue=map")
+    await page.wait_for_selector("#vue[data-state=ready]")
+    # Over the whole country the territories speak; the points wait to be asked for.
+    assert await page.get_attribute("#vue", "data-points-shown") == "false"
+    assert not await page.is_checked("#carte-points")
+
+    # Classes from the data: the many départements where no obligated body publishes are one class,
+    # the others share the rest, and the last class ends at the highest value, not at 100 %.
+    share = "x => new Intl.NumberFormat('fr-FR', {style: 'percent', maximumFractionDigits: 1}).format(x)"
+    classes = await page.locator("#legende-classes li").all_text_contents()
+    assert classes[-1] == "sans valeur"
+    assert values[0] == 0 < values[-1] and values.count(0) > len(values) / 5
+    assert classes[0] == await page.evaluate(share, 0)
+    assert classes[-2].endswith(await page.evaluate(share, values[-1]))
+    assert 2 <= len(classes) - 1 <= 5 and len(set(classes)) == len(classes)
+
+    # Every organisation is accounted for: placed, or counted and explained.
+    legend = await page.locator("#legende-points").text_content() or ""
+    assert legend.startswith(f"{french_number(len(placed['id']))} organisations placées (points masqués).")
+    assert f"{french_number(placed['unplaced'])} autres n'ont pas de position" in legend
+    await page.check("#carte-points")
+    await page.wait_for_url("**points=oui**")
+    await page.wait_for_selector("#vue[data-state=ready][data-points-shown=true]")
+    await no_serious_violations(page)
+
+
 FRENCH_MONTHS = ["janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.", "nov.", "déc."]
 
 
 async def test_charts_and_filters_speak_french_and_name_the_overseas_collectivites(seeded, services, page):
     await open_view(page, services, "?vue=charts&type=COM")
     await page.wait_for_selector("#vue[data-view=charts][data-state=ready]")
-    by_type, by_region, over_time = [await figure.locator("svg text").all_text_contents()
-                                     for figure in await page.locator("figure.chart").all()]  # fmt: skip
+    by_type, by_region = [await figure.locator("svg text").all_text_contents()
+                          for figure in await page.locator("figure.chart.counts").all()]  # fmt: skip
     assert "30\u202f000" in by_type and not [tick for tick in by_type if "," in tick]  # not Plot's 30,000
     assert "Polynésie française" in by_region and not [label for label in by_region if label.isdigit() and
                                                           len(label) == 3]  # fmt: skip
+    # Rates beside counts: the share that publishes per type, in French percentages.
+    rates = await page.locator("figure.chart.rates").first.locator("svg text").all_text_contents()
+    assert "Commune" in rates and [tick for tick in rates if tick.endswith("%")]
     history = await api_json(services, "/api/v1/indicators/history", scope="national",
                              indicator="organizations_publishing")  # fmt: skip
     last = date.fromisoformat(history["series"][-1]["at"])
+    over_time = await page.locator("figure.chart.time").text_content() or ""
+    # a time series once there are two days; before that, a sentence that says where it starts
     assert f"{last.day} {FRENCH_MONTHS[last.month - 1]} {last.year}" in over_time
 
     # Their communes are found from the filters too.
@@ -215,13 +325,22 @@ async def test_a_download_holds_exactly_the_filtered_rows(seeded, services, page
     await open_view(page, services, "?type=COM&departement=22&publishes=false")
     expected = await api_json(services, "/api/v1/organizations", type="COM", departement="22", publishes="false",
                               page_size=1)  # fmt: skip
+    # People get the spreadsheet form, in the table's order; machines the raw one.
+    await page.get_by_role("button", name="Population").click()
+    await page.wait_for_url("**tri=population**")
     async with page.expect_download() as waiting:
-        await page.get_by_role("link", name="CSV").click()
-    download = await waiting.value
-    text = read(await download.path(), "utf-8-sig")
-    rows = list(csv.DictReader(io.StringIO(text)))
+        await page.get_by_role("link", name="CSV", exact=True).click()
+    text = read(await (await waiting.value).path(), "utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(text), delimiter=";"))
     assert len(rows) == expected["total"] > 0
-    assert {r["departement"] for r in rows} == {"22"} and {r["publishes"] for r in rows} == {"False"}
+    assert {r["Département"] for r in rows} == {"22"} and {r["Publie"] for r in rows} == {"Non"}
+    assert {r["Type (libellé)"] for r in rows} == {"Commune"}
+    populations = [int(r["Population"]) for r in rows if r["Population"]]
+    assert populations == sorted(populations)
+    async with page.expect_download() as waiting:
+        await page.get_by_role("link", name="CSV brut").click()
+    rows = list(csv.DictReader(io.StringIO(read(await (await waiting.value).path(), "utf-8-sig"))))
+    assert len(rows) == expected["total"] and {r["publishes"] for r in rows} == {"False"}
 
     async with page.expect_download() as waiting:
         await page.get_by_role("link", name="GeoJSON").click()
@@ -234,17 +353,28 @@ async def test_the_organisation_page_shows_its_datasets(seeded, services, page):
     await page.get_by_role("link", name="Quimper").click()
     await page.wait_for_selector("#vue[data-view=organisation][data-state=ready]")
     assert await page.text_content("#org-datasets") == "2"
+    # Where it is, why it must publish, its portals by name and home page.
+    territory = await page.locator("dl.territory dd").all_text_contents()
+    assert "Finistère (29)" in territory and "Bretagne (53)" in territory and len(territory) == 3
+    obligation = await page.text_content("#org-obligation") or ""
+    assert obligation.startswith(f"Obligée : {french_number(seeded['population'])} habitants"), obligation
     assert await page.locator("ul.portals li").all_text_contents() == [
-        "https://data.quimper.test · udata (data.gouv.fr) · 2 jeux de données"
+        "data.quimper.test · udata (data.gouv.fr) · 2 jeux de données"
     ]
-    titles = page.locator("ul.datasets li a")
-    assert await titles.all_text_contents() == ["Jeu qp-1", "Jeu qp-2"]
-    assert await titles.first.get_attribute("href") == "https://data.quimper.test/d/qp-1"
-    assert await page.locator("ul.datasets li").first.text_content() == "Jeu qp-1 · licence non précisée · 1 portail"
+    assert await page.locator("ul.portals li a").get_attribute("href") == "https://data.quimper.test/"
+    # The datasets in a table with their formats and licence, searchable.
+    rows = page.locator("#jeux tbody tr")
+    assert await rows.locator("th").all_text_contents() == ["Jeu qp-1", "Jeu qp-2"]
+    assert await rows.first.locator("th a").get_attribute("href") == "https://data.quimper.test/d/qp-1"
+    assert (await rows.first.locator("td").all_text_contents())[:2] == ["CSV", "licence non précisée"]
+    await page.fill("#org-recherche", "qp-2")
+    await expect(rows.locator("th")).to_have_text(["Jeu qp-2"])
+    history = await page.text_content("#org-historique") or ""
+    assert history.startswith("L'historique commence le") or await page.locator("#org-historique svg").count() == 1
     async with page.expect_download() as waiting:
         await page.get_by_role("link", name="Télécharger la liste complète (CSV, 2 jeux)").click()
-    rows = list(csv.DictReader(io.StringIO(read(await (await waiting.value).path(), "utf-8-sig"))))
-    assert sorted(r["title"] for r in rows) == ["Jeu qp-1", "Jeu qp-2"]
+    rows_csv = list(csv.DictReader(io.StringIO(read(await (await waiting.value).path(), "utf-8-sig")), delimiter=";"))
+    assert sorted(r["Titre"] for r in rows_csv) == ["Jeu qp-1", "Jeu qp-2"]
     await no_serious_violations(page)
 
 
@@ -268,8 +398,10 @@ async def test_keyboard_and_phone(seeded, services, browser):
     context = await browser.new_context(viewport={"width": 375, "height": 740}, is_mobile=True, has_touch=True)
     page = await context.new_page()
     await page.goto(f"{services['api'].url}/")
-    await page.wait_for_function("document.querySelector('#compte').textContent.includes('/')")
+    await page.wait_for_selector("#vue[data-view=home][data-state=ready]")
     assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    tabs = [await tab.bounding_box() for tab in await page.locator("nav.views a").all()]
+    assert len({round(box["y"]) for box in tabs if box}) == 1  # one row of tabs, scrolled sideways
     await page.keyboard.press("Tab")  # the skip link first
     assert await page.evaluate("document.activeElement.className") == "skip"
     await page.focus("#f-q")

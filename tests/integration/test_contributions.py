@@ -151,10 +151,11 @@ async def test_invalid_proposals_are_refused_with_their_reason(referentiel, serv
         "organisation inconnue": {"organization_id": "999999999", "field": "name", "value": "Nouveau nom"},
         "valeurs possibles": {"organization_id": brest["id"], "field": "portal",
                               "value": {"url": "https://data.brest.fr", "technology": "sharepoint"}},
-        "comment : trop long (au plus 2000": {"organization_id": brest["id"], "field": "name", "value": "Brest",
+        "Commentaire : trop long (au plus 2000": {"organization_id": brest["id"], "field": "name", "value": "Brest",
                                                "comment": "x" * 2001},
         "is_admin : champ non prévu": {"organization_id": brest["id"], "field": "name", "value": "Brest",
                                        "is_admin": True},
+        "Nom : un texte de 2 à 300 caractères": {"organization_id": brest["id"], "field": "name", "value": " "},
     }  # fmt: skip
     for reason, body in refused.items():
         answer = await submit(http, api, body, status=422)

@@ -104,6 +104,31 @@ async def test_a_csv_export_holds_exactly_the_filtered_rows(referentiel, service
     assert len({r["id"] for r in rows}) == len(rows)
 
 
+async def test_a_search_puts_the_place_people_mean_first(referentiel, services, http):
+    api = services["api"].url
+
+    async def found(q: str, **params: str) -> list[dict]:
+        data: list[dict] = (await get(http, f"{api}/api/v1/organizations", params={"q": q, **params}))["data"]
+        return data
+
+    rennes = await found("Rennes")
+    assert (rennes[0]["name"], rennes[0]["type"], rennes[0]["departement"]) == ("Rennes", "COM", "35")
+    names = [o["name"].lower() for o in rennes]
+    starting = [n for n in names if n.startswith("rennes")]
+    assert len(starting) >= 3 and names[: len(starting)] == starting  # Rennes-le-Château before Varennes
+    assert any("varennes" in n for n in names)
+    assert (await found("Rennes", sort="name"))[0]["name"] != "Rennes"  # another order when asked
+
+    in_35 = await found("Rennes 35")
+    assert in_35[0]["id"] == rennes[0]["id"] and {o["departement"] for o in in_35} == {"35"}
+    saint_denis = (await found("Saint Denis 93"))[0]
+    assert (saint_denis["name"], saint_denis["departement"]) == ("Saint-Denis", "93")
+    for code in (rennes[0]["siren"], rennes[0]["insee_code"]):
+        assert (await found(code))[0]["id"] == rennes[0]["id"]
+    exported, _ = await text(http, f"{api}/api/v1/exports/organizations.csv", params={"q": "Rennes"})
+    assert next(csv.DictReader(io.StringIO(exported.removeprefix("\ufeff"))))["id"] == rennes[0]["id"]
+
+
 async def test_json_and_geojson_exports_match_the_list(referentiel, services, http):
     api = services["api"].url
     params = {"type": "REG"}
