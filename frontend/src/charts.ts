@@ -31,11 +31,11 @@ function dataTable(caption: string, headers: string[], rows: (string | number)[]
 /** Room for the longest label on the left, without taking more than 45 % of a phone's width. */
 function layout(labels: string[]): { width: number; marginLeft: number; shorten: (label: string) => string } {
   const width = Math.max(300, Math.min(900, (document.getElementById("vue")?.clientWidth ?? 640) - 24));
-  const room = Math.floor((width * 0.45) / 7); // characters that fit, at about 7 px each
+  const room = Math.floor((width * 0.45) / 7.5); // characters that fit, at about 7.5 px each
   const longest = Math.max(...labels.map((l) => l.length), 4);
   const chars = Math.min(longest, room);
   const shorten = (label: string) => (label.length > chars ? `${label.slice(0, chars - 1)}…` : label);
-  return { width, marginLeft: chars * 7 + 12, shorten };
+  return { width, marginLeft: Math.ceil(chars * 7.5) + 24, shorten }; // + the ticks and their padding
 }
 
 function groupChart(title: string, groups: Group[]): HTMLElement {

@@ -35,6 +35,7 @@ async function fillForm(): Promise<void> {
   options(form.region as HTMLSelectElement, regions.map((r) => [r.code, r.name]));
   await fillDepartements();
   showFilters();
+  showChips(); // drawn before the lists had their labels: "Type : Commune", not "Type : COM"
 }
 
 /** The départements of the chosen région only (all of them without one). */

@@ -98,12 +98,13 @@ export function obligationText(o: Obligation | null | undefined): string {
   }
 }
 
-/** "data.quimper.fr", linked to the portal's home page rather than its API or feed. */
+/** "data.quimper.fr" (with its path when the portal lives under one), linked to the portal itself. */
 function portalItem(p: Card["portals"][number]): HTMLElement {
   const safe = safeUrl(p.url);
   const home = safe ? new URL(safe) : null;
-  const name = home ? home.hostname.replace(/^www\./, "") : p.url;
-  return h("li", {}, home ? h("a", { href: `${home.origin}/`, rel: "noopener" }, name) : name,
+  const path = home ? home.pathname.replace(/\/+$/, "") : "";
+  const name = home ? `${home.hostname.replace(/^www\./, "")}${path}` : p.url;
+  return h("li", {}, home ? h("a", { href: `${home.origin}${path}/`, rel: "noopener" }, name) : name,
     h("span", { class: "meta" }, ` · ${TECHNOLOGIES[p.kind] ?? p.kind} · ${plural(p.datasets, "jeu de données", "jeux de données")}`));
 }
 
