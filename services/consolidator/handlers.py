@@ -92,9 +92,6 @@ async def _consolidate(
                 unmatched,
             )
 
-    # From here to the commit, one instance at a time: which dataset a record joins depends on every
-    # key and merge committed before (see repository.lock_identities).
-    await repository.lock_identities(conn)
     known = await repository.known_records(conn, list(latest))
     unchanged, updates = [], []
     for record_key, event in latest.items():
@@ -104,7 +101,14 @@ async def _consolidate(
             unchanged.append(event)
         else:
             updates.append((event, before, match))
-    await repository.touch_records(conn, unchanged, now)
+    await repository.touch_records(conn, unchanged, now)  # a record seen again as it was: no grouping decided
+    if updates:
+        # From here to the commit, one instance at a time: which dataset a record joins depends on
+        # every key and merge committed before (see repository.lock_identities). Under the lock, the
+        # records are read again: another instance may have merged their dataset into another meanwhile.
+        await repository.lock_identities(conn)
+        current = await repository.known_records(conn, [(e.source_id, e.remote_id) for e, _, _ in updates])
+        updates = [(event, current.get((event.source_id, event.remote_id)), m) for event, _, m in updates]
 
     dataset_of, merges, minted = await _identify(conn, [(event, before) for event, before, _ in updates])
     await repository.save_records(

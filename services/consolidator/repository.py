@@ -344,7 +344,8 @@ async def lock_identities(conn: asyncpg.Connection) -> None:
     A record's dataset follows from every key and merge committed before it: an instance that read
     the keys while another merged datasets, or claimed the same keys, would group records otherwise
     than one instance does (a record left in a dataset merged away a moment before). Publisher
-    matching, the costly part of a batch, runs before this lock, in parallel."""
+    matching, the costly part of a batch, and records seen again unchanged (most of a re-harvest) are
+    handled before this lock, in parallel."""
     await conn.execute("SELECT pg_advisory_xact_lock($1)", IDENTITY_LOCK)
 
 

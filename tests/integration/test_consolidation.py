@@ -430,6 +430,31 @@ async def test_a_record_that_joins_a_dataset_another_instance_is_merging_ends_in
     assert sorted(s["source_id"] for s in merged["sources"]) == ["portal-ma", "portal-mb", "portal-mc", "portal-md"]
 
 
+async def test_a_record_seen_again_unchanged_waits_for_no_other_instance(
+    services, settings: Settings, registry: asyncpg.Connection
+) -> None:
+    """Most of a re-harvest is records seen again as they were: they decide no grouping, so they are
+    handled while another instance holds the identity lock (its batch still open here)."""
+    seen = record("portal-u", "stable", "u-run-1")
+    await send(settings, seen)
+    await dataset_of(registry, "portal-u", "stable")
+    one, other = await connect_as(settings, "consolidator"), await connect_as(settings, "consolidator")
+    try:
+        open_batch = one.transaction()
+        await open_batch.start()
+        await handlers.datasets_discovered(one, [record("portal-v", "new", "v-run")], MatcherCache(), timedelta(days=7))
+        async with other.transaction():
+            again = seen.model_copy(update={"run_id": "u-run-2"})
+            emitted = await asyncio.wait_for(
+                handlers.datasets_discovered(other, [again], MatcherCache(), timedelta(days=7)), timeout=10
+            )
+        assert emitted == []  # nothing changed, nothing announced
+        await open_batch.rollback()
+    finally:
+        await one.close()
+        await other.close()
+
+
 async def _consolidated(registry: asyncpg.Connection, sources: list[str]) -> bool:
     query = "SELECT count(DISTINCT source_id) FROM registry.dataset_sources WHERE source_id = ANY($1::text[])"
     return bool(await registry.fetchval(query, sources) == len(sources))
