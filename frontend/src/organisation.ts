@@ -3,7 +3,7 @@ import * as Plot from "@observablehq/plot";
 import { getJson, type Page } from "./api";
 import { organisationForm } from "./contribute";
 import { asImage, h, replace } from "./dom";
-import { dailyAxis, LICENCES, number, plural, share, status, TECHNOLOGIES, TYPES } from "./format";
+import { dailyAxis, LICENCES, number, plural, share, shortDate, status, TECHNOLOGIES, TYPES } from "./format";
 
 interface Card {
   id: string;
@@ -75,7 +75,6 @@ interface Dataset {
 
 const PAGE = 20; // datasets per page of the table; the download holds them all
 const YEAR_MS = 365 * 24 * 3600 * 1000;
-const day = new Intl.DateTimeFormat("fr-FR", { day: "numeric", month: "short", year: "numeric", timeZone: "UTC" });
 
 /** Why the organisation must publish, or not, in words: the rule, its figures and their sources. */
 export function obligationText(o: Obligation | null | undefined): string {
@@ -139,7 +138,7 @@ function datasetRow(dataset: Dataset): HTMLElement {
     h("th", { scope: "row" }, link(live.find((s) => safeUrl(s.remote_url))?.remote_url, dataset.title)),
     h("td", {}, formats.join(", ") || "—"),
     h("td", {}, licence),
-    h("td", {}, modified ? day.format(modified) : "non datée", fresh ? h("span", { class: "badge yes" }, " dans l'année") : null),
+    h("td", {}, modified ? shortDate(modified) : "non datée", fresh ? h("span", { class: "badge yes" }, " dans l'année") : null),
     h("td", { class: "num" }, String(live.length)));
 }
 
@@ -187,7 +186,7 @@ function historyOf(card: Card): HTMLElement {
   const points = card.history.daily.filter((s) => s.values.datasets != null)
     .map((s) => ({ date: new Date(s.at), value: s.values.datasets as number }));
   if (points.length < 2) {
-    const since = points.length ? day.format(points[0].date) : "aujourd'hui";
+    const since = points.length ? shortDate(points[0].date) : "aujourd'hui";
     return h("p", { id: "org-historique" }, `L'historique commence le ${since} : un point s'y ajoute chaque jour où ses indicateurs changent.`);
   }
   const high = Math.max(...points.map((p) => p.value));
