@@ -112,13 +112,15 @@ function ways(update: Update): HTMLElement {
     way("charts", "Graphiques", "qui publie, par type et par région, et l'évolution"));
 }
 
-export async function renderHome(view: HTMLElement, update: Update): Promise<void> {
+/** Draws the home page into `view`, unless the visitor has gone elsewhere meanwhile (`current`). */
+export async function renderHome(view: HTMLElement, update: Update, current: () => boolean): Promise<void> {
   const [national, departements, history, names] = await Promise.all([
     getJson<{ data: Scope[] }>("/api/v1/indicators?scope=national"),
     getJson<{ data: Scope[] }>("/api/v1/indicators?scope=departement"),
     getJson<History>("/api/v1/indicators/history?scope=national&indicator=collectivites_publishing"),
     departementNames(),
   ]);
+  if (!current()) return;
   const values = national.data[0]?.values ?? {};
   const updated = national.data[0] ? ` Chiffres du ${day.format(new Date(national.data[0].computed_at))}.` : "";
   replace(view,

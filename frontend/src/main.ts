@@ -164,7 +164,7 @@ async function render(): Promise<void> {
     }
     if (state.view === "home") {
       count.textContent = "";
-      await renderHome(view, update);
+      await renderHome(view, update, () => mine === generation);
       if (mine === generation) view.dataset.state = "ready";
       return;
     }
