@@ -5,12 +5,13 @@ import { number, status, TYPES } from "./format";
 import type { Update } from "./state";
 import { organisationLink, pager } from "./table";
 
-export function card(o: Organisation, update: Update): HTMLElement {
+export function card(o: Organisation, update: Update, names: Map<string, string>): HTMLElement {
+  const place = o.departement ? ` · ${names.get(o.departement) ?? "département"} (${o.departement})` : "";
   return h(
     "article",
     { class: "card" },
     h("h3", {}, organisationLink(o, update)),
-    h("p", { class: "subtitle" }, `${TYPES[o.type ?? ""] ?? o.type ?? ""}${o.departement ? ` · département ${o.departement}` : ""}`),
+    h("p", { class: "subtitle" }, `${TYPES[o.type ?? ""] ?? o.type ?? ""}${place}`),
     h(
       "dl",
       {},
@@ -25,6 +26,6 @@ export function card(o: Organisation, update: Update): HTMLElement {
   );
 }
 
-export function renderCards(page: Page<Organisation>, update: Update): HTMLElement {
-  return h("div", {}, h("div", { class: "cards" }, ...page.data.map((o) => card(o, update))), pager(page, update));
+export function renderCards(page: Page<Organisation>, update: Update, names: Map<string, string>): HTMLElement {
+  return h("div", {}, h("div", { class: "cards" }, ...page.data.map((o) => card(o, update, names))), pager(page, update));
 }

@@ -195,7 +195,7 @@ async function render(): Promise<void> {
     await showCount(selection.total);
     if (selection.total === 0 && state.view !== "charts") replace(view, nothingFound());
     else if (state.view === "table") replace(view, renderTable(selection, state, update, names));
-    else if (state.view === "cards") replace(view, renderCards(selection, update));
+    else if (state.view === "cards") replace(view, renderCards(selection, update, names));
     else await charts;
     view.dataset.state = "ready";
   } catch (error) {

@@ -235,6 +235,7 @@ async def test_one_filter_drives_every_view_and_the_url_restores_it(seeded, serv
     await page.wait_for_selector("article.card")
     assert (await count_text(page)).startswith(str(expected["total"]))
     assert await page.locator("article.card").count() == min(24, expected["total"])
+    assert await page.locator("article.card .subtitle").first.text_content() == "Commune · Finistère (29)"
 
     await page.get_by_role("link", name="Carte").click()
     await page.wait_for_selector("#vue[data-state=ready]")
