@@ -21,7 +21,7 @@ SORTS = {
     "datasets": "datasets",
     "-datasets": "datasets DESC",
     "type": "o.type, o.name",
-    "relevance": "o.name",  # without a search; with one, OrganizationFilter.order_by ranks first
+    "relevance": "o.name",  # without a search; with one, OrganizationFilter.query ranks first
 }
 
 
