@@ -267,6 +267,8 @@ async def touch_records(conn: asyncpg.Connection, events: list[DatasetDiscovered
 
 
 async def datasets_by_key(conn: asyncpg.Connection, keys: list[str]) -> dict[str, str]:
+    if not keys:  # a batch of records seen again unchanged: nothing to look up
+        return {}
     rows = await conn.fetch("SELECT key, dataset_id FROM registry.dataset_keys WHERE key = ANY($1::text[])", keys)
     return {r["key"]: r["dataset_id"] for r in rows}
 
