@@ -59,10 +59,10 @@ export function classColours(cuts: number[]): string[] {
   return Array.from({ length: classes }, (_, i) => COLOURS[Math.round((i * (COLOURS.length - 1)) / (classes - 1))]);
 }
 
-function colour(value: number | null, cuts: number[]): string {
+/** The colour of a value's class; `colours` are the classes' (classColours of the same cuts). */
+function colour(value: number | null, cuts: number[], colours: string[]): string {
   if (value == null) return "#ffffff";
   const index = cuts.findIndex((cut) => value < cut);
-  const colours = classColours(cuts);
   return colours[index === -1 ? colours.length - 1 : index];
 }
 
@@ -103,15 +103,12 @@ class Panel {
   drawAreas(areas: Areas, cuts: number[], isShare: boolean): void {
     this.areas.clearLayers();
     this.map.getContainer().dataset.areas = String(areas.features.length); // drawn on a canvas: say how many
+    const colours = classColours(cuts);
     L.geoJSON(areas, {
-      style: (f) => ({ weight: 0.6, color: "#555", fillOpacity: 0.75, fillColor: colour(f?.properties.value ?? null, cuts) }),
+      style: (f) => ({ weight: 0.6, color: "#555", fillOpacity: 0.75, fillColor: colour(f?.properties.value ?? null, cuts, colours) }),
       onEachFeature: (f, layer) =>
         layer.bindTooltip(`${f.properties.nom} : ${isShare ? share(f.properties.value) : number(f.properties.value)}`),
     }).addTo(this.areas);
-  }
-
-  clearPoints(): void {
-    this.points.clearLayers();
   }
 
   drawPoints(index: Supercluster<PointProperties>): void {
