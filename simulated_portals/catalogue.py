@@ -8,15 +8,19 @@ format spellings). A share of each local portal's datasets also appears on the s
 data.gouv.fr with `harvest.remote_id`, `remote_url` and `domain` pointing back to the local portal.
 """
 
+import bisect
 import hashlib
 import itertools
 import json
+import math
 import random
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cache, cached_property
 from pathlib import Path
+from typing import Any
 
 from shared.identifiers import with_luhn_digit
 
@@ -55,7 +59,14 @@ SCHEMAS = (
     ("etalab/schema-irve-statique", "2.3.1"),
     ("scdl/subventions", "2.1.1"),
 )
-EPOCH = datetime(2022, 1, 1, tzinfo=UTC)
+CATALOGUE_YEARS = 6  # datasets were created over the six years before the world's anchor date
+
+
+def month_start() -> datetime:
+    """The first day of the current month: the default anchor of a world's dates, so the same seed
+    gives the same catalogue all month long while freshness still means something today."""
+    now = datetime.now(UTC)
+    return datetime(now.year, now.month, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -103,6 +114,8 @@ class PortalSpec:
     page_size: int = 100  # DCAT and ArcGIS paged feeds, CSW's largest page
     paged: bool = False  # ArcGIS: data.json paged with ?page=N (404 after the last page)
     rows_max: int = 1000  # CKAN: rows silently clamped to this
+    anchor: datetime = field(default_factory=month_start)  # no dataset is created or modified after it
+    publisher_weights: tuple[float, ...] = ()  # how many datasets each publisher has, relatively
 
     @property
     def path(self) -> str:
@@ -148,15 +161,14 @@ class SimDataset:
 def dataset(portal: PortalSpec, index: int) -> SimDataset:
     """Dataset `index` of `portal`: always the same for the same seed."""
     rng = random.Random(f"{portal.seed}:{portal.slug}:{index}")
-    publisher = (
-        portal.publishers[index % len(portal.publishers)]
-        if portal.publishers
-        else Publisher("Éditeur inconnu", None, "0" * 24)
-    )
+    publisher = publisher_of(portal, index)
     subject = rng.choice(SUBJECTS)
-    year = 2018 + rng.randrange(8)
-    created = EPOCH + timedelta(days=rng.randrange(0, 900), seconds=rng.randrange(86400))
-    modified = created + timedelta(days=rng.randrange(0, 500), seconds=rng.randrange(86400))
+    year = portal.anchor.year - rng.randrange(CATALOGUE_YEARS)
+    # Created over the years before the anchor, modified between then and the anchor: about half the
+    # datasets were modified in the last year, the older ones less often.
+    age = timedelta(days=rng.randrange(1, 365 * CATALOGUE_YEARS), seconds=rng.randrange(86400))
+    created = portal.anchor - age
+    modified = created + age * rng.random()
     untitled = portal.quirks.untitled_every and index % portal.quirks.untitled_every == portal.quirks.untitled_every - 1
     title = "" if untitled else f"{subject} {year} - {publisher.name.strip()}" + (" " if rng.random() < 0.1 else "")
     identifier = {
@@ -194,6 +206,24 @@ def dataset(portal: PortalSpec, index: int) -> SimDataset:
         modified=modified,
         federated_from=f"federe-{index % 7}.portail.example" if federated else None,
     )
+
+
+def publisher_of(portal: PortalSpec, index: int) -> Publisher:
+    """The publisher of dataset `index`: each publisher has one of the first datasets, the others go
+    to publishers in proportion to their weight (a région publishes more than a village)."""
+    publishers = portal.publishers
+    if not publishers:
+        return Publisher("Éditeur inconnu", None, "0" * 24)
+    if index < len(publishers) or len(portal.publisher_weights) != len(publishers):
+        return publishers[index % len(publishers)]
+    draw = random.Random(f"{portal.seed}:{portal.slug}:{index}:publisher").random()
+    return publishers[bisect.bisect_left(_cumulative(portal.publisher_weights), draw)]
+
+
+@cache
+def _cumulative(weights: tuple[float, ...]) -> tuple[float, ...]:
+    total = sum(weights)
+    return (*(running / total for running in itertools.accumulate(weights[:-1])), 1.0)
 
 
 def is_mirrored(portal: PortalSpec, index: int) -> bool:
@@ -270,36 +300,102 @@ def _uuid(rng: random.Random) -> str:
 # --- publishers from the référentiel ---------------------------------------------------------
 
 
-def publisher_pool(referentiel: Path | None, seed: int, count: int) -> list[tuple[str, str | None, str, str]]:
-    """(name as written, SIREN or None, type, département) for `count` organisations of the
-    référentiel (communes above 3,500 inhabitants, EPCI, départements, régions)."""
-    rng = random.Random(seed)
+@dataclass(frozen=True)
+class PoolEntry:
+    """An organisation of the référentiel that publishes in the simulated world."""
+
+    name: str
+    siren: str | None
+    kind: str  # REG, DEP, EPCI or COM
+    code: str  # the région's, département's or commune's INSEE code, the EPCI's SIREN
+    departement: str
+    population: int
+    of: str = "de "  # how French says "of" before the name (INSEE's typeLiaison): "du Nord", "de la Gironde"
+
+
+# Share of each kind of collectivité that publishes open data, from the Observatoire's published
+# figures (the domain reference, section 4): 100 % of régions and 60 % of départements in 2020;
+# 60 % of collectivités above 100,000 inhabitants, 21 % of those of 20,000 to 80,000 and 7 % below
+# (Banque des territoires, 2020). Below 3,500 inhabitants nothing is published: we take one
+# commune in a hundred above 1,000 inhabitants and one in five hundred below.
+REGION_SHARE = 1.0
+DEPARTEMENT_SHARE = 0.6
+SIZE_SHARES = ((100_000, 0.6), (20_000, 0.21), (3_500, 0.07), (1_000, 0.01), (0, 0.002))
+
+
+def publishing_share(kind: str, population: int) -> float:
+    """The chance that a collectivité of this kind and size publishes."""
+    if kind == "REG":
+        return REGION_SHARE
+    if kind == "DEP":
+        return DEPARTEMENT_SHARE
+    return next(share for floor, share in SIZE_SHARES if population >= floor)
+
+
+def publisher_pool(referentiel: Path | None, seed: int, count: int) -> list[PoolEntry]:
+    """The organisations of the référentiel that publish, each drawn with its kind and size's
+    `publishing_share`: about 800 of France's 36,000 collectivités, as many as the Observatoire counts.
+    Without the référentiel, `count` made-up communes."""
     if referentiel is None or not (referentiel / "data" / "communes.json").exists():
-        return [(f"Commune de Test {n}", with_luhn_digit(f"21{n:06d}"), "COM", "35") for n in range(count)]
+        return [
+            PoolEntry(f"Commune de Test {n}", with_luhn_digit(f"21{n:06d}"), "COM", f"35{n:03d}", "35", 1000)
+            for n in range(count)
+        ]
     data = referentiel / "data"
     communes = [
         c
         for c in json.loads((data / "communes.json").read_text())
-        if c["type"] == "commune-actuelle" and c.get("siren") and (c.get("population") or 0) > 3500
+        if c["type"] == "commune-actuelle" and c.get("siren")
     ]
-    epci = json.loads((data / "epci.json").read_text())
-    departements = [d for d in json.loads((data / "departements.json").read_text()) if d["zone"] != "com"]
-    chosen: list[tuple[str, str | None, str, str]] = []
-    for _ in range(count):
-        kind = rng.random()
-        if kind < 0.7:
-            c = rng.choice(communes)
-            chosen.append((c["nom"], c["siren"], "COM", c["departement"]))
-        elif kind < 0.9:
-            e = rng.choice(epci)
-            chosen.append((e["nom"], e["code"], "EPCI", ""))
-        else:
-            d = rng.choice(departements)
-            chosen.append((d["nom"], None, "DEP", d["code"]))
-    return chosen
+    in_region: Counter[str] = Counter()
+    in_departement: Counter[str] = Counter()
+    for c in communes:
+        in_region[c.get("region") or ""] += c.get("population") or 0
+        in_departement[c.get("departement") or ""] += c.get("population") or 0
+    candidates = [
+        *(
+            PoolEntry(r["nom"], None, "REG", r["code"], "", in_region[r["code"]], _of(r))
+            for r in _read(data / "regions.json")
+            if r["zone"] != "com"
+        ),
+        *(
+            PoolEntry(d["nom"], None, "DEP", d["code"], d["code"], in_departement[d["code"]], _of(d))
+            for d in _read(data / "departements.json")
+            if d["zone"] != "com"
+        ),
+        *(
+            PoolEntry(e["nom"], e["code"], "EPCI", e["code"], "", e.get("populationTotale") or 0)
+            for e in _read(data / "epci.json")
+        ),
+        *(
+            PoolEntry(c["nom"], c["siren"], "COM", c["code"], c["departement"], c.get("population") or 0)
+            for c in communes
+        ),
+    ]
+    rng = random.Random(seed)
+    return [c for c in candidates if rng.random() < publishing_share(c.kind, c.population)]
 
 
-def spelled(name: str, kind: str, rng: random.Random) -> str:
+LIAISONS = ("de ", "d'", "du ", "de la ", "des ", "de l'")  # INSEE's typeLiaison 0 to 5
+
+
+def _of(area: dict[str, Any]) -> str:
+    """ "du ", "de la "... for a région or a département, the article dropped from the name it precedes."""
+    return LIAISONS[int(area.get("typeLiaison") or 0)]
+
+
+def _read(path: Path) -> list[dict[str, Any]]:
+    entries: list[dict[str, Any]] = json.loads(path.read_text())
+    return entries
+
+
+def dataset_weight(entry: PoolEntry) -> float:
+    """How much an organisation publishes, relatively: with the square root of its population, so a
+    région of 5 million inhabitants has about 40 times the datasets of a town of 3,000."""
+    return math.sqrt(max(entry.population, 100))
+
+
+def spelled(name: str, kind: str, rng: random.Random, of: str = "de ") -> str:
     """How portals write an organisation's name."""
     if kind == "COM":
         return rng.choice(
@@ -314,20 +410,26 @@ def spelled(name: str, kind: str, rng: random.Random) -> str:
             ]
         )
     if kind == "DEP":
-        connector = "d'" if name[0] in "AEIOUYÉÈÎ" else "de "
-        return rng.choice([f"Département {connector}{name}", f"Conseil départemental {connector}{name}"])
+        return rng.choice([f"Département {of}{name}", f"Conseil départemental {of}{name}"])
+    if kind == "REG":
+        return rng.choice([f"Région {name}", f"Conseil régional {of}{name}"])
     return rng.choice([name, name.upper()])
 
 
 def publishers_for(
-    pool: list[tuple[str, str | None, str, str]], seed: int, count: int, with_siret: float
-) -> tuple[Publisher, ...]:
+    pool: list[PoolEntry], seed: int, count: int | None, with_siret: float
+) -> tuple[tuple[Publisher, ...], tuple[float, ...]]:
+    """`count` organisations of the pool (all of it for None) as a portal spells them, with the weight
+    of each in the portal's datasets."""
     rng = random.Random(seed)
-    result = []
-    for name, siren, kind, _ in rng.sample(pool, min(count, len(pool))):
-        siret = f"{siren}00017" if siren and rng.random() < with_siret else None
-        result.append(Publisher(spelled(name, kind, rng), siret, f"{rng.getrandbits(96):024x}"))
-    return tuple(result)
+    chosen = rng.sample(pool, len(pool) if count is None else min(count, len(pool)))
+    publishers = []
+    for entry in chosen:
+        siret = f"{entry.siren}00017" if entry.siren and rng.random() < with_siret else None
+        publishers.append(
+            Publisher(spelled(entry.name, entry.kind, rng, entry.of), siret, f"{rng.getrandbits(96):024x}")
+        )
+    return tuple(publishers), tuple(dataset_weight(entry) for entry in chosen)
 
 
 def build_world(
@@ -338,34 +440,42 @@ def build_world(
     referentiel: Path | None = None,
     mirrored_share: float = 0.3,
     quirks: Quirks | None = None,
+    national_publishers: int | None = 20,
+    national_datasets: int | None = None,
 ) -> World:
-    """A world of `portals` local portals, spread over the families, plus data.gouv.fr."""
+    """A world of `portals` local portals, spread over the families, plus data.gouv.fr with
+    `national_publishers` of the publishing organisations (all for None) and `national_datasets`
+    datasets of its own (half a local portal's by default)."""
     pool = publisher_pool(referentiel, seed, max(50, portals * 3))
     specs: list[PortalSpec] = []
     local_families = ("ods", "ckan", "dcat", "arcgis", "udata", "csw")
     formats = ("turtle", "xml", "json-ld")
     for n in range(portals):
         family = local_families[n % len(local_families)]
+        publishers, weights = publishers_for(pool, seed + n, 1 + n % 4, 0.8 if family == "udata" else 0.0)
         specs.append(
             PortalSpec(
                 family=family,
                 slug=f"{family}-{n:04d}",
                 size=datasets_per_portal,
                 seed=seed,
-                publishers=publishers_for(pool, seed + n, 1 + n % 4, with_siret=0.8 if family == "udata" else 0.0),
+                publishers=publishers,
+                publisher_weights=weights,
                 quirks=quirks or Quirks(),
                 mirrored_share=mirrored_share if family != "udata" else 0.0,
                 federated_share=0.1 if family == "ods" else 0.0,
                 dcat_format=formats[n % 3],
             )
         )
+    publishers, weights = publishers_for(pool, seed, national_publishers, with_siret=0.8)
     specs.append(
         PortalSpec(
             family="udata",
             slug="datagouv",
-            size=max(10, datasets_per_portal // 2),
+            size=national_datasets or max(10, datasets_per_portal // 2),
             seed=seed,
-            publishers=publishers_for(pool, seed, 20, with_siret=0.8),
+            publishers=publishers,
+            publisher_weights=weights,
             quirks=quirks or Quirks(),
         )
     )
