@@ -34,7 +34,7 @@ from shared.settings import Settings
 from tests.support.db import connect_as
 from tests.support.events import request_runs
 from tests.support.kafka import end_offsets
-from tests.support.processes import national_portal_arguments, run_module, start_module
+from tests.support.processes import run_module, small_world_arguments, start_module
 
 
 async def raw_kafka_rate(settings: Settings, count: int, size: int) -> float:
@@ -133,7 +133,7 @@ async def main(portals: int, datasets: int, harvesters: int, only: list[str]) ->
             str(datasets),
             "--mirrored-share",
             "0",
-            *national_portal_arguments(datasets),
+            *small_world_arguments(datasets),
             "--cache-responses",
             "--sources-file",
             str(sources),

@@ -43,7 +43,7 @@ from shared.settings import Settings
 from tests.support.db import connect_as
 from tests.support.events import request_runs
 from tests.support.kafka import wait_for
-from tests.support.processes import national_portal_arguments, run_module, start_module
+from tests.support.processes import run_module, small_world_arguments, start_module
 from tests.support.referentiel import load_and_wait
 
 SERVICES = ("harvester", "consolidator", "indicators", "contributions", "api")  # the api last: its url is used
@@ -161,7 +161,7 @@ async def measure(settings: Settings, seconds: float, clients: int, portals: int
     logs = log_dir(f"load-during-harvest-{settings.topic_prefix.rstrip('.')}")
     sources = logs / "sources.yaml"
     sources.unlink(missing_ok=True)
-    arguments = ["--portals", str(portals), "--datasets", str(datasets), *national_portal_arguments(datasets)]
+    arguments = ["--portals", str(portals), "--datasets", str(datasets), *small_world_arguments(datasets)]
     arguments += ["--sources-file", str(sources)]
     simulator = start_module("simulated_portals", arguments, settings, logs / "simulator.log")
     services = [start_service(name, settings, logs) for name in SERVICES]

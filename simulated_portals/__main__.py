@@ -1,13 +1,13 @@
 """`python -m simulated_portals`: serve generated portals on 127.0.0.1:$OBS_SIMULATOR_PORT (8090).
 
     python -m simulated_portals [--portals 8] [--datasets 250] [--seed 2026] [--sources-file FILE]
-                                [--national-publishers N] [--national-datasets 4000]
+                                [--publishers france|few] [--national-datasets 4000]
 
 Portals are named `<family>-<nnnn>` plus `udata/datagouv`; `--sources-file` writes the harvest
-sources for them (the demo's `infra/sources/demo.yaml` matches the defaults). By default the
-simulated data.gouv.fr lists every organisation drawn as publishing (about 750 of the référentiel's,
-larger collectivités more often, as in the Observatoire's figures), so the demo's indicators look
-like France's.
+sources for them (the demo's `infra/sources/demo.yaml` matches the defaults). By default
+(`--publishers france`) about 750 organisations of the référentiel publish, larger collectivités more
+often, on a local platform, on data.gouv.fr or both, in the proportions the Observatoire measured, so
+the demo's indicators look like France's; `--publishers few` gives tests and benchmarks a handful.
 """
 
 import argparse
@@ -27,9 +27,7 @@ def main() -> None:
     parser.add_argument("--datasets", type=int, default=250, help="datasets per portal")
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--mirrored-share", type=float, default=0.3, help="share of datasets also on data.gouv.fr")
-    parser.add_argument(
-        "--national-publishers", type=int, help="organisations on data.gouv.fr (default: every publishing one)"
-    )
+    parser.add_argument("--publishers", choices=("france", "few"), default="france")
     parser.add_argument("--national-datasets", type=int, default=4000, help="data.gouv.fr's own datasets")
     parser.add_argument("--sources-file", type=Path)
     parser.add_argument("--cache-responses", action="store_true", help="serve every page again from memory")
@@ -41,7 +39,7 @@ def main() -> None:
         seed=args.seed,
         referentiel=settings.referentiel_path,
         mirrored_share=args.mirrored_share,
-        national_publishers=args.national_publishers,
+        publishers=args.publishers,
         national_datasets=args.national_datasets,
     )
     if args.sources_file:

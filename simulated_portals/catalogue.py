@@ -50,10 +50,8 @@ SUBJECTS = (
 THEMES = ("Transports", "Environnement", "Urbanisme", "Culture", "Finances", "Citoyenneté", "Santé", "Éducation")
 FORMATS = ("csv", "CSV", ".csv", "text/csv", "json", "geojson", "GeoJSON", "xlsx", "pdf", "shp", "zip", "")
 LICENCES = ("fr-lo", "lov2", "Licence Ouverte v2.0 (Etalab)", "odc-odbl", "ODbL", "cc-by", "notspecified", "")
+SCHEMA_SHARE = 0.1  # files declaring a schema: few do
 SCHEMAS = (
-    None,
-    None,
-    None,
     ("scdl/budget", "0.8.3"),
     ("scdl/deliberations", "2.1.5"),
     ("etalab/schema-irve-statique", "2.3.1"),
@@ -187,7 +185,7 @@ def dataset(portal: PortalSpec, index: int) -> SimDataset:
     if portal.quirks.huge_every and index % portal.quirks.huge_every == portal.quirks.huge_every - 1:
         files = portal.quirks.huge_files
     resources = tuple(
-        (f"https://{portal.domain}/files/{_slug(subject)}-{index}-{n}", rng.choice(FORMATS), rng.choice(SCHEMAS))
+        (f"https://{portal.domain}/files/{_slug(subject)}-{index}-{n}", rng.choice(FORMATS), _schema(rng))
         for n in range(files)
     )
     federated = portal.family == "ods" and rng.random() < portal.federated_share
@@ -224,6 +222,10 @@ def publisher_of(portal: PortalSpec, index: int) -> Publisher:
 def _cumulative(weights: tuple[float, ...]) -> tuple[float, ...]:
     total = sum(weights)
     return (*(running / total for running in itertools.accumulate(weights[:-1])), 1.0)
+
+
+def _schema(rng: random.Random) -> tuple[str, str] | None:
+    return rng.choice(SCHEMAS) if rng.random() < SCHEMA_SHARE else None
 
 
 def is_mirrored(portal: PortalSpec, index: int) -> bool:
@@ -417,19 +419,57 @@ def spelled(name: str, kind: str, rng: random.Random, of: str = "de ") -> str:
 
 
 def publishers_for(
-    pool: list[PoolEntry], seed: int, count: int | None, with_siret: float
+    entries: list[PoolEntry], seed: int, with_siret: float
 ) -> tuple[tuple[Publisher, ...], tuple[float, ...]]:
-    """`count` organisations of the pool (all of it for None) as a portal spells them, with the weight
-    of each in the portal's datasets."""
+    """Organisations of the pool as a portal spells them, with the weight of each in its datasets."""
     rng = random.Random(seed)
-    chosen = rng.sample(pool, len(pool) if count is None else min(count, len(pool)))
     publishers = []
-    for entry in chosen:
+    for entry in entries:
         siret = f"{entry.siren}00017" if entry.siren and rng.random() < with_siret else None
-        publishers.append(
-            Publisher(spelled(entry.name, entry.kind, rng, entry.of), siret, f"{rng.getrandbits(96):024x}")
-        )
-    return tuple(publishers), tuple(dataset_weight(entry) for entry in chosen)
+        spelling = spelled(entry.name, entry.kind, rng, entry.of)
+        publishers.append(Publisher(spelling, siret, f"{rng.getrandbits(96):024x}"))
+    return tuple(publishers), tuple(dataset_weight(entry) for entry in entries)
+
+
+# Where France's publishers list their datasets, from the Observatoire's 2022 file of 891 organisations
+# (the domain reference, indicator 20): 351 on a local platform only, 146 on both, 394 on data.gouv.fr only.
+LOCAL_ONLY, BOTH = 351 / 891, 146 / 891
+
+
+@dataclass(frozen=True)
+class Hosting:
+    """Which organisations each local portal lists, and which data.gouv.fr lists."""
+
+    local: list[list[PoolEntry]]
+    national: list[PoolEntry]
+    mirrored: list[bool]  # whether data.gouv.fr harvests each local portal
+
+
+def few_publishers(pool: list[PoolEntry], portals: int, seed: int) -> Hosting:
+    """One to four organisations per local portal, 20 on data.gouv.fr, drawn independently: small
+    worlds for tests and benchmarks. data.gouv.fr harvests every local portal but udata ones."""
+    local = [random.Random(seed + n).sample(pool, min(1 + n % 4, len(pool))) for n in range(portals)]
+    national = random.Random(seed).sample(pool, min(20, len(pool)))
+    return Hosting(local, national, [LOCAL_FAMILIES[n % len(LOCAL_FAMILIES)] != "udata" for n in range(portals)])
+
+
+def france_publishers(pool: list[PoolEntry], portals: int, seed: int) -> Hosting:
+    """Every organisation of the pool, on the channels in France's proportions: those on both channels
+    on local portals data.gouv.fr harvests (even ones), those on a local platform only on the others."""
+    shuffled = random.Random(seed).sample(pool, len(pool))
+    local_only, both = round(len(pool) * LOCAL_ONLY), round(len(pool) * BOTH)
+    on_local, national = shuffled[: local_only + both], shuffled[local_only:]
+    local: list[list[PoolEntry]] = [[] for _ in range(portals)]
+    mirrored = [n % 2 == 0 and LOCAL_FAMILIES[n % len(LOCAL_FAMILIES)] != "udata" for n in range(portals)]
+    harvested = [n for n in range(portals) if mirrored[n]] or list(range(portals))
+    alone = [n for n in range(portals) if not mirrored[n]] or list(range(portals))
+    for i, entry in enumerate(on_local):
+        hosts = alone if i < local_only else harvested
+        local[hosts[i % len(hosts)]].append(entry)
+    return Hosting(local, national, mirrored)
+
+
+LOCAL_FAMILIES = ("ods", "ckan", "dcat", "arcgis", "udata", "csw")
 
 
 def build_world(
@@ -440,41 +480,41 @@ def build_world(
     referentiel: Path | None = None,
     mirrored_share: float = 0.3,
     quirks: Quirks | None = None,
-    national_publishers: int | None = 20,
+    publishers: str = "few",
     national_datasets: int | None = None,
 ) -> World:
     """A world of `portals` local portals, spread over the families, plus data.gouv.fr with
-    `national_publishers` of the publishing organisations (all for None) and `national_datasets`
-    datasets of its own (half a local portal's by default)."""
+    `national_datasets` datasets of its own (half a local portal's by default). `publishers`: "few"
+    (`few_publishers`) or "france" (`france_publishers`, the demo's)."""
     pool = publisher_pool(referentiel, seed, max(50, portals * 3))
+    hosting = (france_publishers if publishers == "france" else few_publishers)(pool, portals, seed)
     specs: list[PortalSpec] = []
-    local_families = ("ods", "ckan", "dcat", "arcgis", "udata", "csw")
     formats = ("turtle", "xml", "json-ld")
     for n in range(portals):
-        family = local_families[n % len(local_families)]
-        publishers, weights = publishers_for(pool, seed + n, 1 + n % 4, 0.8 if family == "udata" else 0.0)
+        family = LOCAL_FAMILIES[n % len(LOCAL_FAMILIES)]
+        names, weights = publishers_for(hosting.local[n], seed + n, 0.8 if family == "udata" else 0.0)
         specs.append(
             PortalSpec(
                 family=family,
                 slug=f"{family}-{n:04d}",
                 size=datasets_per_portal,
                 seed=seed,
-                publishers=publishers,
+                publishers=names,
                 publisher_weights=weights,
                 quirks=quirks or Quirks(),
-                mirrored_share=mirrored_share if family != "udata" else 0.0,
+                mirrored_share=mirrored_share if hosting.mirrored[n] else 0.0,
                 federated_share=0.1 if family == "ods" else 0.0,
                 dcat_format=formats[n % 3],
             )
         )
-    publishers, weights = publishers_for(pool, seed, national_publishers, with_siret=0.8)
+    names, weights = publishers_for(hosting.national, seed, with_siret=0.8)
     specs.append(
         PortalSpec(
             family="udata",
             slug="datagouv",
             size=national_datasets or max(10, datasets_per_portal // 2),
             seed=seed,
-            publishers=publishers,
+            publishers=names,
             publisher_weights=weights,
             quirks=quirks or Quirks(),
         )

@@ -30,8 +30,8 @@ from tests.support.processes import (
     ServiceProcess,
     ensure_infrastructure,
     isolated_settings,
-    national_portal_arguments,
     run_module,
+    small_world_arguments,
     start_module,
 )
 from tests.support.referentiel import load_and_wait
@@ -162,7 +162,7 @@ async def harvest(fault: Fault | None, label: str) -> dict[str, Any]:
     await ensure_topics(settings)
     sources = logs / "sources.yaml"
     arguments = ["--portals", str(PORTALS), "--datasets", str(DATASETS_PER_PORTAL), "--sources-file", str(sources)]
-    arguments += national_portal_arguments(DATASETS_PER_PORTAL)
+    arguments += small_world_arguments(DATASETS_PER_PORTAL)
     simulator = start_module("simulated_portals", arguments, settings, logs / "simulator.log")
     chain = Chain(settings, {name: ServiceProcess(name, settings, logs) for name in CHAIN})
     try:

@@ -135,7 +135,7 @@ async def run_module(settings: Settings, *args: str) -> str:
     return out.decode()
 
 
-def national_portal_arguments(datasets_per_portal: int) -> list[str]:
-    """Simulator arguments for a data.gouv.fr as small as `build_world` makes it by default (20
-    publishers, half a local portal's datasets) instead of the demo's, where every publisher is."""
-    return ["--national-publishers", "20", "--national-datasets", str(max(10, datasets_per_portal // 2))]
+def small_world_arguments(datasets_per_portal: int) -> list[str]:
+    """Simulator arguments for a world as small as `build_world` makes it by default (a few publishers,
+    data.gouv.fr with half a local portal's datasets) instead of the demo's."""
+    return ["--publishers", "few", "--national-datasets", str(max(10, datasets_per_portal // 2))]

@@ -10,7 +10,7 @@ import pytest
 from services.consolidator.referentiel import organizations, read_package
 from shared.events import Organization
 from shared.settings import Settings
-from simulated_portals.catalogue import PoolEntry, World, build_world, dataset, publisher_pool
+from simulated_portals.catalogue import PoolEntry, World, build_world, dataset, france_publishers, publisher_pool
 
 REFERENTIEL = Settings().referentiel_path
 
@@ -29,7 +29,7 @@ def registry() -> list[Organization]:
 def demo() -> World:
     """The world `python -m simulated_portals` serves by default (the demo's)."""
     return build_world(
-        portals=8, datasets_per_portal=250, referentiel=REFERENTIEL, national_publishers=None, national_datasets=4000
+        portals=8, datasets_per_portal=250, referentiel=REFERENTIEL, publishers="france", national_datasets=4000
     )
 
 
@@ -61,9 +61,7 @@ def test_the_opening_rate_of_obligated_collectivites_is_near_the_observatoire_s(
     sirens = {e.siren for e in pool if e.siren}
     obligated = [o for o in registry if o.obligated and o.status == "active"]
     publishing = [
-        o
-        for o in obligated
-        if o.siren in sirens or (o.type, o.region if o.type == "REG" else o.departement) in ids
+        o for o in obligated if o.siren in sirens or (o.type, o.region if o.type == "REG" else o.departement) in ids
     ]
     assert 0.06 < len(publishing) / len(obligated) < 0.25  # 6.5 % in 2018, about 16 % in 2022
 
@@ -91,9 +89,27 @@ def test_dates_run_up_to_the_anchor_and_about_half_the_datasets_are_fresh(demo):
     assert min(d.created for d in datasets) > anchor - timedelta(days=6 * 366)
 
 
+def test_publishers_list_their_datasets_on_the_channels_in_france_s_proportions(pool, demo):
+    hosting = france_publishers(pool, portals=8, seed=2026)
+    national = set(hosting.national)
+    on_local = {entry for portal in hosting.local for entry in portal}
+    on_harvested = {entry for n, portal in enumerate(hosting.local) if hosting.mirrored[n] for entry in portal}
+    assert national | on_local == set(pool)
+    assert on_harvested <= national  # data.gouv.fr harvests their portal: they are on both channels
+    local_only, both = len(on_local - national) / len(pool), len(on_local & national) / len(pool)
+    assert abs(local_only - 351 / 891) < 0.01 and abs(both - 146 / 891) < 0.01  # the Observatoire's 2022 file
+    assert [bool(p.mirrored_share) for p in demo.portals[:-1]] == hosting.mirrored
+
+
+def test_a_minority_of_datasets_declare_a_schema(demo):
+    datasets = [dataset(portal, i) for portal in demo.portals for i in range(portal.size)]
+    with_schema = sum(1 for d in datasets if any(schema for _, _, schema in d.resources)) / len(datasets)
+    assert 0.05 < with_schema < 0.35
+
+
 def test_the_same_seed_gives_the_same_world(demo):
     again = build_world(
-        portals=8, datasets_per_portal=250, referentiel=REFERENTIEL, national_publishers=None, national_datasets=4000
+        portals=8, datasets_per_portal=250, referentiel=REFERENTIEL, publishers="france", national_datasets=4000
     )
     assert [dataset(p, i) for p in again.portals for i in (0, 7, 249)] == [
         dataset(p, i) for p in demo.portals for i in (0, 7, 249)
