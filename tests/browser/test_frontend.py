@@ -241,11 +241,16 @@ async def test_one_filter_drives_every_view_and_the_url_restores_it(seeded, serv
     await page.wait_for_selector("#vue[data-state=ready]")
     assert int(await page.get_attribute("#vue", "data-points") or 0) == expected["total"]
     assert await page.get_attribute("#vue", "data-areas") == "96"  # 101 départements, 5 of them in the insets
-    assert [await inset.get_attribute("data-areas") for inset in await page.locator(".inset").all()] == ["1"] * 5
+    # Every overseas département and collectivité in an inset of its own, each drawing its one area.
+    assert await page.locator(".insets figcaption").all_text_contents() == [
+        "Guadeloupe", "Martinique", "Guyane", "La Réunion", "Mayotte", "Saint-Pierre-et-Miquelon",
+        "Saint-Barthélemy", "Saint-Martin", "Wallis-et-Futuna", "Polynésie française", "Nouvelle-Calédonie",
+    ]  # fmt: skip
+    assert [await inset.get_attribute("data-areas") for inset in await page.locator(".inset").all()] == ["1"] * 11
     await no_serious_violations(page)
     await page.select_option("#carte-niveau", "regions")
     await page.wait_for_url("**niveau=regions**")
-    await page.wait_for_selector("#vue[data-state=ready][data-areas='13']")  # 18 régions, 5 overseas in insets
+    await page.wait_for_selector("#vue[data-state=ready][data-areas='13']")  # 18 régions and 6 COM, 11 in insets
 
     await page.get_by_role("link", name="Graphiques").click()
     await page.wait_for_selector("#vue[data-view=charts][data-state=ready]")
