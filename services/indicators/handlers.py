@@ -151,8 +151,10 @@ async def organizations_changed(
         scopes: set[Scope] = set()
         for organization in changed.values():
             previous = before.get(organization.id)
-            covered = [*covered_by(previous, communes), *covered_by(organization, communes)]
-            scopes |= touched_scopes(previous, organization, covered)
+            scopes |= touched_scopes(previous, organization, covered_by(previous, communes))
+            scopes |= registry.touched_by(organization, coverage_moved=True)  # its council's other rows too
+            if previous is not None and previous.council != organization.council:
+                scopes |= registry.touched_by(previous, coverage_moved=True)
         emitted = await recompute(conn, scopes, registry, events[-1].correlation_id)
     observe_latency("organizations", events)
     return emitted
@@ -182,13 +184,11 @@ async def datasets_changed(
         for owner, publication in publications.items():
             registry.set_publication(owner, publication)
         await projection.changed(conn, publications)
-        communes = registry.communes() if flipped else None
         scopes: set[Scope] = {NATIONAL}
         for owner in publications:
             if organization := registry.organizations.get(owner):
-                # Coverage moves only when whether it publishes moves.
-                covered = covered_by(organization, communes) if communes and owner in flipped else []
-                scopes |= touched_scopes(organization, organization, covered)
+                # Coverage moves only when whether it publishes moves; a council's every row moves with it.
+                scopes |= registry.touched_by(organization, coverage_moved=owner in flipped)
         emitted = await recompute(conn, scopes, registry, events[-1].correlation_id)
     observe_latency("datasets", events)
     return emitted

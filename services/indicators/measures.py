@@ -6,8 +6,9 @@ publications. `touched_scopes` says which scopes a change can move, so that reco
 gives the same values as recomputing everything (property-tested).
 """
 
+import contextlib
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cached_property
@@ -55,6 +56,12 @@ class OrganizationFacts:
     council_id: str | None = None
     active: bool = True
 
+    @property
+    def council(self) -> str:
+        """The council it belongs to: a single council (Collectivité de Corse, CeA, Guyane, Martinique,
+        Mayotte, Ville de Paris) is several rows, one per COG entry it serves, sharing a `council_id`."""
+        return self.council_id or self.id
+
     @cached_property
     def territories(self) -> tuple[Scope, ...]:
         """Its type and territories as scopes (cached: each recomputation asks for tens of thousands)."""
@@ -91,27 +98,43 @@ class Publication:
 
 
 EMPTY = Publication()
+COUNTS = ("datasets", "open_format", "open_licence", "with_schema", "local", "national", "fresh")
+TALLIES = ("modified_days", "scdl_schemas", "portals", "technologies", "themes")
+
+
+def merged(publications: Iterable[Publication]) -> Publication:
+    """One council's publication: what its rows publish, together."""
+    publishing = [p for p in publications if p.datasets]
+    if len(publishing) < 2:
+        return publishing[0] if publishing else EMPTY
+    counts = {name: sum(getattr(p, name) for p in publishing) for name in COUNTS}
+    tallies: dict[str, Counter[str]] = {
+        name: sum((getattr(p, name) for p in publishing), Counter()) for name in TALLIES
+    }
+    return Publication(**counts, **tallies)  # type: ignore[arg-type]  # mypy: two ** of two types
 
 
 @dataclass
 class Coverage:
     """Who publishes, for the population covered: a commune is covered when it, its EPCI, its
-    département or its région publishes. Kept by counts, so that an organisation can be taken out
-    as well as put in (`Registry` follows changes this way)."""
+    département's council or its région's council publishes. A single council publishing covers
+    every COG entry it serves (the CeA covers the Bas-Rhin and the Haut-Rhin). Kept by counts of
+    rows whose council publishes, so that a row can be taken out as well as put in (`Registry`)."""
 
-    publishing: set[str] = field(default_factory=set)
-    departements: Counter[str] = field(default_factory=Counter)  # publishing département councils per code
+    publishing: set[str] = field(default_factory=set)  # rows whose council publishes
+    departements: Counter[str] = field(default_factory=Counter)  # such département rows per code
     regions: Counter[str] = field(default_factory=Counter)
 
     @classmethod
-    def of(cls, organizations: Iterable[tuple[OrganizationFacts, Publication]]) -> "Coverage":
+    def of(cls, rows: Iterable[tuple[OrganizationFacts, bool]]) -> "Coverage":
+        """From every row and whether its council publishes."""
         coverage = cls()
-        for organization, publication in organizations:
-            coverage.add(organization, publication, 1)
+        for organization, council_publishes in rows:
+            coverage.add(organization, council_publishes, 1)
         return coverage
 
-    def add(self, organization: OrganizationFacts, publication: Publication, sign: int) -> None:
-        if not (publication.publishes and organization.active):
+    def add(self, organization: OrganizationFacts, council_publishes: bool, sign: int) -> None:
+        if not (council_publishes and organization.active):
             return
         if sign > 0:
             self.publishing.add(organization.id)
@@ -129,6 +152,15 @@ class Coverage:
             or (commune.departement is not None and self.departements[commune.departement] > 0)
             or (commune.region is not None and self.regions[commune.region] > 0)
         )
+
+
+def council_publications(organizations: Iterable[tuple[OrganizationFacts, Publication]]) -> dict[str, Publication]:
+    """Each council's publication, over its active rows."""
+    rows: dict[str, list[Publication]] = {}
+    for organization, publication in organizations:
+        if organization.active:
+            rows.setdefault(organization.council, []).append(publication)
+    return {council: merged(publications) for council, publications in rows.items()}
 
 
 def publication_of(datasets: Iterable[DatasetFacts], now: datetime) -> Publication:
@@ -206,30 +238,37 @@ def organization_values(organization: OrganizationFacts, publication: Publicatio
 
 
 def scope_values(
-    members: list[tuple[OrganizationFacts, Publication]], coverage: Coverage, unattributed: Publication | None = None
+    members: Iterable[OrganizationFacts],
+    coverage: Coverage,
+    councils: Mapping[str, Publication],
+    unattributed: Publication | None = None,
 ) -> Values:
     """A territory's or a type's values from its active organisations (and, nationally, the datasets no
-    organisation is known for, which count in the dataset totals only)."""
+    organisation is known for, which count in the dataset totals only). Each council present in the
+    scope counts once, with what it publishes through any of its rows (`councils`): the Collectivité
+    de Corse publishing is a publishing council in Corse-du-Sud as in Haute-Corse."""
     # One pass over the members (a national or commune-type scope has tens of thousands of them);
-    # the sums below only need the publishing ones.
+    # the sums below only need the publishing councils.
     organizations, population, covered = 0, 0, 0
-    obligated: set[str] = set()
-    obligated_publishing: set[str] = set()
-    publishing: list[tuple[OrganizationFacts, Publication]] = []
-    for o, p in members:
+    present: dict[str, list[OrganizationFacts]] = {}
+    for o in members:
         if not o.active:
             continue
         organizations += 1
-        if p.datasets:
-            publishing.append((o, p))
-        if o.obligated and o.type in COLLECTIVITE_TYPES:
-            obligated.add(o.council_id or o.id)
-            if p.datasets:
-                obligated_publishing.add(o.council_id or o.id)
+        present.setdefault(o.council, []).append(o)
         if o.type == "COM" and o.population:
             population += o.population
             if coverage.covers(o):
                 covered += o.population
+    obligated, obligated_publishing = 0, 0
+    publishing: list[tuple[OrganizationFacts, Publication]] = []
+    for council, rows in present.items():
+        publication = councils.get(council, EMPTY)
+        is_obligated = any(o.obligated and o.type in COLLECTIVITE_TYPES for o in rows)
+        obligated += is_obligated
+        if publication.datasets:
+            publishing.append((representative(council, rows), publication))
+            obligated_publishing += is_obligated
     publications = [p for _, p in publishing] + ([unattributed] if unattributed and unattributed.datasets else [])
     datasets = sum(p.datasets for p in publications)
     portals = frozenset(portal for p in publications for portal in p.portals)
@@ -239,9 +278,9 @@ def scope_values(
         "collectivites_publishing": sum(1 for o, _ in publishing if o.type in COLLECTIVITE_TYPES),
         "associated_publishing": sum(1 for o, _ in publishing if o.type in ASSOCIATED_TYPES),
         "datasets": datasets,
-        "obligated": len(obligated),
-        "obligated_publishing": len(obligated_publishing),
-        "opening_rate": _share(len(obligated_publishing), len(obligated)),
+        "obligated": obligated,
+        "obligated_publishing": obligated_publishing,
+        "opening_rate": _share(obligated_publishing, obligated),
         "population": population,
         "population_covered": covered,
         "coverage_rate": _share(covered, population),
@@ -266,6 +305,12 @@ def scope_values(
     types = Counter(o.type or "-" for o, _ in publishing)
     values |= {f"type:{t}": n for t, n in sorted(types.items())}
     return values
+
+
+def representative(council: str, rows: list[OrganizationFacts]) -> OrganizationFacts:
+    """The row a council is counted as in a scope (its type, its population bin): its own row when
+    the scope holds it (the région row in a région), else the first of those it holds."""
+    return next((o for o in rows if o.id == council), None) or min(rows, key=lambda o: o.id)
 
 
 def touched_scopes(
@@ -335,11 +380,25 @@ def all_scopes(organizations: Iterable[OrganizationFacts]) -> set[Scope]:
     return scopes
 
 
+@dataclass(frozen=True, slots=True)
+class Contribution:
+    """What one council brings to one scope's tally (an organisation on its own is a council of one
+    row): its rows there, their communes' population and how much of it is covered, whether it is an
+    obligated collectivité, the row it is counted as (`representative`), and what it publishes."""
+
+    rows: int
+    population: int
+    covered: int
+    obligated: bool
+    unit: OrganizationFacts
+    publication: Publication
+
+
 @dataclass
 class Tally:
-    """A scope's running sums over its active organisations, so that its values follow a change by
-    taking the organisation's previous contribution out and its new one in (`Registry`), never by
-    iterating over the scope's members again. `scope_values` is the definition it must agree with."""
+    """A scope's running sums over its councils, so that its values follow a change by taking a
+    council's previous contribution out and its new one in (`Registry`), never by iterating over the
+    scope's members again. `scope_values` is the definition it must agree with."""
 
     organizations: int = 0
     publishing: int = 0
@@ -347,6 +406,8 @@ class Tally:
     associated_publishing: int = 0
     population: int = 0
     covered: int = 0
+    obligated: int = 0
+    obligated_publishing: int = 0
     channel_local_only: int = 0
     channel_national_only: int = 0
     channel_both: int = 0
@@ -356,28 +417,21 @@ class Tally:
     open_licence: int = 0
     fresh: int = 0
     with_schema: int = 0
-    obligated: Counter[str] = field(default_factory=Counter)  # council -> obligated members
-    obligated_publishing: Counter[str] = field(default_factory=Counter)
     portals: Counter[str] = field(default_factory=Counter)  # portal -> publications listing it
-    technologies: Counter[str] = field(default_factory=Counter)  # -> publishing organisations
+    technologies: Counter[str] = field(default_factory=Counter)  # -> publishing councils
     themes: Counter[str] = field(default_factory=Counter)  # -> datasets
-    bins: Counter[str] = field(default_factory=Counter)  # -> publishing organisations
-    types: Counter[str] = field(default_factory=Counter)  # -> publishing organisations
+    bins: Counter[str] = field(default_factory=Counter)  # -> publishing councils
+    types: Counter[str] = field(default_factory=Counter)  # -> publishing councils
 
-    def add(self, o: OrganizationFacts, p: Publication, covered: bool, sign: int) -> None:
-        if not o.active:
-            return
-        self.organizations += sign
-        council = o.council_id or o.id
-        if o.obligated and o.type in COLLECTIVITE_TYPES:
-            _move(self.obligated, council, sign)
-            if p.datasets:
-                _move(self.obligated_publishing, council, sign)
-        if o.type == "COM" and o.population:
-            self.population += sign * o.population
-            self.covered += sign * o.population * covered
+    def add(self, c: Contribution, sign: int) -> None:
+        self.organizations += sign * c.rows
+        self.population += sign * c.population
+        self.covered += sign * c.covered
+        self.obligated += sign * c.obligated
+        p, o = c.publication, c.unit
         if not p.datasets:
             return
+        self.obligated_publishing += sign * c.obligated
         self.publishing += sign
         self.collectivites_publishing += sign * (o.type in COLLECTIVITE_TYPES)
         self.associated_publishing += sign * (o.type in ASSOCIATED_TYPES)
@@ -416,9 +470,9 @@ class Tally:
             "collectivites_publishing": self.collectivites_publishing,
             "associated_publishing": self.associated_publishing,
             "datasets": datasets,
-            "obligated": len(self.obligated),
-            "obligated_publishing": len(self.obligated_publishing),
-            "opening_rate": _share(len(self.obligated_publishing), len(self.obligated)),
+            "obligated": self.obligated,
+            "obligated_publishing": self.obligated_publishing,
+            "opening_rate": _share(self.obligated_publishing, self.obligated),
             "population": self.population,
             "population_covered": self.covered,
             "coverage_rate": _share(self.covered, self.population),
@@ -447,46 +501,59 @@ def _move(counter: Counter[str], key: str, by: int) -> None:
 
 class Registry:
     """Every organisation's facts and publication ('' holds the datasets of no known organisation),
-    with a `Tally` per scope kept up to date: each organisation's contribution (its facts, its
-    publication, whether it is covered) is in the tallies of its territories, its type and the nation,
-    and moves when any of the three changes. A service keeps one in memory, so that recomputing the
-    nation or a type costs the same as recomputing a commune."""
+    grouped in councils, with a `Tally` per scope kept up to date: each council's contribution to each
+    scope its rows are in (the nation, their territories and types) moves when its rows' facts, what
+    it publishes or whether its communes are covered change. A service keeps one in memory, so that
+    recomputing the nation or a type costs the same as recomputing a commune."""
 
     def __init__(self, organizations: dict[str, OrganizationFacts], publications: dict[str, Publication]) -> None:
         self.organizations = organizations
         self.publications = publications
         self.tallies: dict[Scope, Tally] = {}
-        self._contributions: dict[str, tuple[OrganizationFacts, Publication, bool]] = {}
+        self._contributions: dict[str, dict[Scope, Contribution]] = {}  # council -> scope -> its share
         self._communes = Communes(organizations.values())
-        self._coverage = Coverage.of((o, publications.get(o.id, EMPTY)) for o in organizations.values())
-        for organization_id in organizations:
-            self._refresh(organization_id)
+        self._rows: dict[str, set[str]] = {}  # council -> the ids of its rows
+        for organization in organizations.values():
+            self._rows.setdefault(organization.council, set()).add(organization.id)
+        self._councils = {council: self._merged(council) for council in self._rows}
+        self._coverage = Coverage.of((o, self._councils[o.council].publishes) for o in organizations.values())
+        for council in self._rows:
+            self._refresh(council)
 
     def set_organization(self, organization: OrganizationFacts) -> None:
         before = self.organizations.get(organization.id)
-        publication = self.publications.get(organization.id, EMPTY)
-        if before is not None:
-            self._coverage.add(before, publication, -1)
-            self._communes.remove(before)
-        self.organizations[organization.id] = organization
-        self._communes.add(organization)
-        self._coverage.add(organization, publication, 1)
-        self._refresh(organization.id)
+        councils = {organization.council} | ({before.council} if before else set())
+        with self._changing(councils):
+            if before is not None:
+                self._communes.remove(before)
+                self._rows[before.council].discard(before.id)
+            self.organizations[organization.id] = organization
+            self._communes.add(organization)
+            self._rows.setdefault(organization.council, set()).add(organization.id)
         self._refresh_covered_by(before, organization)
 
     def set_publication(self, organization_id: str, publication: Publication) -> None:
-        before = self.publications.get(organization_id, EMPTY)
         organization = self.organizations.get(organization_id)
-        if organization is not None:
-            self._coverage.add(organization, before, -1)
-            self._coverage.add(organization, publication, 1)
-        self.publications[organization_id] = publication
-        self._refresh(organization_id)
-        if organization is not None and before.publishes != publication.publishes:
-            self._refresh_covered_by(organization)
+        if organization is None:  # '': the datasets of no known organisation
+            self.publications[organization_id] = publication
+            return
+        with self._changing({organization.council}):
+            self.publications[organization_id] = publication
 
     def communes(self) -> "Communes":
         return self._communes
+
+    def council_rows(self, organization: OrganizationFacts) -> list[OrganizationFacts]:
+        """Every row of the organisation's council (itself alone for most)."""
+        return self._rows_of(organization.council) or [organization]
+
+    def touched_by(self, organization: OrganizationFacts, coverage_moved: bool) -> set[Scope]:
+        """The scopes a change of this organisation's council can move: its rows' territories and, when
+        whether it publishes moved, those of the communes any of its rows covers."""
+        scopes: set[Scope] = set()
+        for row in self.council_rows(organization):
+            scopes |= touched_scopes(row, row, covered_by(row, self._communes) if coverage_moved else [])
+        return scopes
 
     def compute(self, scopes: Iterable[Scope]) -> dict[Scope, Values]:
         """The values of these scopes."""
@@ -502,27 +569,76 @@ class Registry:
                 result[scope] = self.tallies.get(scope, Tally()).values(unattributed)
         return result
 
-    def _refresh(self, organization_id: str) -> None:
-        """Put the organisation's current contribution in its scopes' tallies in place of the previous one."""
-        organization = self.organizations.get(organization_id)
-        if organization is None:
+    @contextlib.contextmanager
+    def _changing(self, councils: set[str]) -> Iterator[None]:
+        """Around a change of these councils' rows or publications: their rows' coverage taken out and
+        put back, their contributions refreshed, and the communes they cover refreshed when whether
+        they publish moved."""
+        rows_before = {c: self._rows_of(c) for c in councils}
+        publishing_before = {c: self._councils.get(c, EMPTY).publishes for c in councils}
+        for council, rows in rows_before.items():
+            for row in rows:
+                self._coverage.add(row, publishing_before[council], -1)
+        yield
+        for council in councils:
+            self._councils[council] = self._merged(council)
+            for row in self._rows_of(council):
+                self._coverage.add(row, self._councils[council].publishes, 1)
+        for council in councils:
+            self._refresh(council)
+            if self._councils[council].publishes != publishing_before[council]:
+                self._refresh_covered_by(*rows_before[council], *self._rows_of(council))
+
+    def _rows_of(self, council: str) -> list[OrganizationFacts]:
+        return [self.organizations[i] for i in sorted(self._rows.get(council, ()))]
+
+    def _merged(self, council: str) -> Publication:
+        rows = self._rows.get(council, ())
+        return merged(self.publications.get(i, EMPTY) for i in rows if self.organizations[i].active)
+
+    def _refresh(self, council: str) -> None:
+        """Put the council's current contributions in its scopes' tallies in place of the previous ones."""
+        rows = [o for o in self._rows_of(council) if o.active]
+        current = self._contributions_of(council, rows)
+        previous = self._contributions.get(council, {})
+        if current == previous:
             return
-        publication = self.publications.get(organization_id, EMPTY)
-        contribution = (organization, publication, organization.type == "COM" and self._coverage.covers(organization))
-        previous = self._contributions.get(organization_id)
-        if previous == contribution:
-            return
-        if previous is not None:
-            for scope in (NATIONAL, *previous[0].territories):
-                self.tallies[scope].add(*previous, -1)
-        for scope in (NATIONAL, *organization.territories):
-            self.tallies.setdefault(scope, Tally()).add(*contribution, 1)
-        self._contributions[organization_id] = contribution
+        for scope in previous.keys() | current.keys():
+            before, after = previous.get(scope), current.get(scope)
+            if before == after:
+                continue
+            tally = self.tallies.setdefault(scope, Tally())
+            if before is not None:
+                tally.add(before, -1)
+            if after is not None:
+                tally.add(after, 1)
+        self._contributions[council] = current
+
+    def _contributions_of(self, council: str, rows: list[OrganizationFacts]) -> dict[Scope, Contribution]:
+        publication = self._councils.get(council, EMPTY)
+        if len(rows) == 1:  # most councils: one row, the same contribution to each of its scopes
+            return dict.fromkeys((NATIONAL, *rows[0].territories), self._contribution(council, rows, publication))
+        present: dict[Scope, list[OrganizationFacts]] = {}
+        for row in rows:
+            for scope in (NATIONAL, *row.territories):
+                present.setdefault(scope, []).append(row)
+        return {scope: self._contribution(council, members, publication) for scope, members in present.items()}
+
+    def _contribution(self, council: str, rows: list[OrganizationFacts], publication: Publication) -> Contribution:
+        communes = [o for o in rows if o.type == "COM" and o.population]
+        return Contribution(
+            rows=len(rows),
+            population=sum(o.population or 0 for o in communes),
+            covered=sum(o.population or 0 for o in communes if self._coverage.covers(o)),
+            obligated=any(o.obligated and o.type in COLLECTIVITE_TYPES for o in rows),
+            unit=representative(council, rows),
+            publication=publication,
+        )
 
     def _refresh_covered_by(self, *organizations: OrganizationFacts | None) -> None:
         for organization in organizations:
             for commune in covered_by(organization, self._communes):
-                self._refresh(commune.id)
+                self._refresh(commune.council)
 
 
 def compute_scopes(
@@ -533,11 +649,12 @@ def compute_scopes(
     """The values of these scopes by their definition (`scope_values` over every member), from every
     organisation and its publication: what the incremental `Registry` must agree with."""
     pairs = list(organizations.values())
-    coverage = Coverage.of(pairs)
-    members: dict[Scope, list[tuple[OrganizationFacts, Publication]]] = {}
-    for pair in pairs:
-        for territory in pair[0].territories:
-            members.setdefault(territory, []).append(pair)
+    councils = council_publications(pairs)
+    coverage = Coverage.of((o, councils.get(o.council, EMPTY).publishes) for o, _ in pairs)
+    members: dict[Scope, list[OrganizationFacts]] = {}
+    for organization, _ in pairs:
+        for territory in organization.territories:
+            members.setdefault(territory, []).append(organization)
     result: dict[Scope, Values] = {}
     for scope in set(scopes):
         kind, scope_id = scope
@@ -545,9 +662,9 @@ def compute_scopes(
             if scope_id in organizations:
                 result[scope] = organization_values(*organizations[scope_id])
         elif scope == NATIONAL:
-            result[scope] = scope_values(pairs, coverage, unattributed)
+            result[scope] = scope_values([o for o, _ in pairs], coverage, councils, unattributed)
         else:
-            result[scope] = scope_values(members.get(scope, []), coverage)
+            result[scope] = scope_values(members.get(scope, []), coverage, councils)
     return result
 
 

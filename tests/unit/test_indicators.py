@@ -39,6 +39,24 @@ QUIMPER = OrganizationFacts("C4", "Quimper", "COM", "29", "53", population=63_00
 OFFICE = OrganizationFacts("O", "Office de tourisme", "OACT", "35", "53")
 ORGANIZATIONS = [REGION, DEPT, EPCI, RENNES, BRUZ, VITRE, QUIMPER, OFFICE]
 
+# Single councils: one council, several rows (one per COG entry it serves) sharing a council_id. The
+# Collectivité de Corse serves its région and both départements; Guyane its région and département.
+CORSE = OrganizationFacts("REG-94", "Corse", "REG", None, "94", population=350_000, obligated=True, council_id="REG-94")
+CORSE_DU_SUD = OrganizationFacts("DEP-2A", "Corse-du-Sud", "DEP", "2A", "94", population=160_000, obligated=True,
+                                 council_id="REG-94")  # fmt: skip
+HAUTE_CORSE = OrganizationFacts("DEP-2B", "Haute-Corse", "DEP", "2B", "94", population=190_000, obligated=True,
+                                council_id="REG-94")  # fmt: skip
+AJACCIO = OrganizationFacts("C5", "Ajaccio", "COM", "2A", "94", population=70_000, obligated=True)
+BASTIA = OrganizationFacts("C6", "Bastia", "COM", "2B", "94", population=45_000, obligated=True)
+GUYANE = OrganizationFacts(
+    "REG-03", "Guyane", "REG", None, "03", population=290_000, obligated=True, council_id="REG-03"
+)
+DEP_GUYANE = OrganizationFacts("DEP-973", "Guyane", "DEP", "973", "03", population=290_000, obligated=True,
+                               council_id="REG-03")  # fmt: skip
+CAYENNE = OrganizationFacts("C7", "Cayenne", "COM", "973", "03", population=63_000, obligated=True)
+KOUROU = OrganizationFacts("C8", "Kourou", "COM", "973", "03", population=25_000, obligated=True)
+COUNCILS = [CORSE, CORSE_DU_SUD, HAUTE_CORSE, AJACCIO, BASTIA, GUYANE, DEP_GUYANE, CAYENNE, KOUROU]
+
 DATASETS = [
     # The métropole: on its portal and on data.gouv.fr, open, fresh, with an SCDL schema.
     DatasetFacts("d1", "E", False, "licence-ouverte", ("csv",), RECENT, ("Transport",), ("scdl/budget",),
@@ -126,9 +144,49 @@ def test_population_bins_follow_the_observatoire():
     ]
 
 
+def test_a_single_council_publishing_publishes_and_covers_in_every_territory_it_serves():
+    # The Collectivité de Corse's datasets sit on its région row: both départements count it.
+    organizations, unattributed = state(COUNCILS, [DatasetFacts("c", "REG-94", False, "odbl", ("csv",), RECENT)])
+    values = compute_scopes(organizations, unattributed, all_scopes(COUNCILS))
+    for departement in ("2A", "2B"):
+        scope = values[("departement", departement)]
+        assert (scope["obligated"], scope["obligated_publishing"], scope["opening_rate"]) == (2, 1, 0.5)
+        assert scope["coverage_rate"] == 1.0  # its communes are covered by their département's council
+        assert (scope["organizations_publishing"], scope["datasets"], scope["type:DEP"]) == (1, 1, 1)
+    corse = values[("region", "94")]
+    assert (corse["obligated"], corse["obligated_publishing"]) == (3, 1)  # one council, two communes
+    assert (corse["organizations"], corse["organizations_publishing"], corse["type:REG"]) == (5, 1, 1)
+    national = values[NATIONAL]
+    assert (national["obligated_publishing"], national["datasets"], national["organizations_publishing"]) == (1, 1, 1)
+    assert values[("organization", "DEP-2A")]["publishes"] == 0  # the row's own card: its own datasets
+
+
+def test_a_council_s_region_and_departement_agree_where_their_definitions_agree():
+    # Guyane's council publishes through its département row: the région says the same.
+    organizations, unattributed = state(COUNCILS, [DatasetFacts("g", "DEP-973", False, "odbl", ("csv",), RECENT)])
+    values = compute_scopes(organizations, unattributed, all_scopes(COUNCILS))
+    region, departement = values[("region", "03")], values[("departement", "973")]
+    differ = {"organizations", "type:REG", "type:DEP"}  # the région holds one more row; each counts it as its row
+    assert {k: v for k, v in region.items() if k not in differ} == {
+        k: v for k, v in departement.items() if k not in differ
+    }
+    assert region["opening_rate"] == departement["opening_rate"] == round(1 / 3, 6)
+    assert (region["organizations"], departement["organizations"]) == (4, 3)
+
+
+def test_a_council_publishing_through_two_rows_counts_once():
+    datasets = [DatasetFacts("a", "DEP-2A", False), DatasetFacts("b", "DEP-2B", False)]
+    organizations, unattributed = state(COUNCILS, datasets)
+    values = compute_scopes(organizations, unattributed, [NATIONAL, ("region", "94"), ("departement", "2A")])
+    assert values[("region", "94")]["organizations_publishing"] == 1 and values[("region", "94")]["datasets"] == 2
+    assert values[("departement", "2A")]["datasets"] == 2  # the council's, wherever they sit
+    assert values[NATIONAL]["obligated_publishing"] == 1
+
+
 # --- incremental equals full ---------------------------------------------------------------------
 
-org_ids = st.sampled_from([o.id for o in ORGANIZATIONS])
+EVERYONE = ORGANIZATIONS + COUNCILS
+org_ids = st.sampled_from([o.id for o in EVERYONE])
 dataset_changes = st.builds(
     DatasetFacts,
     id=st.sampled_from([f"x{n}" for n in range(6)]),
@@ -145,15 +203,17 @@ dataset_changes = st.builds(
     local=st.booleans(),
 )
 organization_changes = st.builds(
-    lambda base, departement, epci, obligated, active: OrganizationFacts(
-        base.id, base.name, base.type, departement, base.region, epci, base.population, obligated, None, active
+    lambda base, departement, epci, obligated, council, active: OrganizationFacts(
+        base.id, base.name, base.type, departement, base.region, epci, base.population, obligated,
+        base.council_id if council == "same" else council, active,
     ),
-    st.sampled_from(ORGANIZATIONS),
-    st.sampled_from(["35", "29", "56"]),
+    st.sampled_from(EVERYONE),
+    st.sampled_from(["35", "29", "56", "2A", "973"]),
     st.sampled_from([None, "E"]),
     st.sampled_from([None, True, False]),
+    st.sampled_from(["same", None, "REG-94", "REG-03"]),  # councils joined and left
     st.booleans(),
-)
+)  # fmt: skip
 
 
 @settings(max_examples=150, deadline=None)
@@ -161,7 +221,7 @@ organization_changes = st.builds(
 def test_recomputing_touched_scopes_equals_recomputing_everything(changes):
     """The service's way (one Registry kept up to date, each publication tallied by the change alone,
     only the touched scopes recomputed) against a registry built afresh and every scope computed."""
-    organizations = {o.id: o for o in ORGANIZATIONS}
+    organizations = {o.id: o for o in EVERYONE}
     datasets: dict[str, DatasetFacts] = {}
     registry = Registry(dict(organizations), {})
     stored = registry.compute(all_scopes(organizations.values()))
@@ -178,15 +238,14 @@ def test_recomputing_touched_scopes_equals_recomputing_everything(changes):
                     owner or "", tallied(registry.publications.get(owner or "", EMPTY), removed, added, NOW)
                 )
                 if owner:
-                    organization = organizations[owner]
-                    covered = covered_by(organization, Communes(organizations.values()))
-                    touched |= touched_scopes(organization, organization, covered)
+                    touched |= registry.touched_by(organizations[owner], coverage_moved=True)
         else:
             before = organizations[change.id]
             organizations[change.id] = change
             registry.set_organization(change)
             communes = Communes(organizations.values())
-            touched |= touched_scopes(before, change, [*covered_by(before, communes), *covered_by(change, communes)])
+            touched |= touched_scopes(before, change, covered_by(before, communes))
+            touched |= registry.touched_by(change, coverage_moved=True) | registry.touched_by(before, True)
         stored.update(registry.compute(touched))
 
     full = compute_scopes(
