@@ -56,7 +56,7 @@ def test_a_council_publishing_through_any_row_publishes_and_covers_everywhere_it
             expected = compute_scopes(pairs, EMPTY, served)
             for scope in served:
                 values = expected[scope]
-                assert values["obligated_publishing"] >= 1 and values["organizations_publishing"] >= 1, (row.id, scope)
+                assert values["obligated_publishing"] == values["organizations_publishing"] == 1, (row.id, scope)
                 assert values["datasets"] == 1, (row.id, scope)
             for scope in whole:  # the territories its rows stand for are covered whole
                 assert expected[scope]["coverage_rate"] == 1.0, (row.id, scope)
