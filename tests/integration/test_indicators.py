@@ -152,6 +152,49 @@ async def test_a_territory_s_indicators_match_the_hand_computed_values(services,
         assert response.status == 400 and "portée inconnue" in (await response.json())["error"]["message"]
 
 
+def council_row(id_: str, type_: str, departement: str | None) -> Organization:
+    """A row of a single council serving région 98 and its départements 9Y and 9X (as the Collectivité de
+    Corse serves 94, 2A and 2B)."""
+    return Organization(
+        id=id_, name=f"Test {id_}", type=type_, departement=departement, region="98", population=300_000,
+        obligation=Obligation(obligated=True, method="population_only", population=300_000), council_id="IND-R98",
+    )  # fmt: skip
+
+
+async def test_a_single_council_publishing_through_its_region_row_publishes_in_its_departements(
+    services, settings: Settings, http
+) -> None:
+    api = services["api"].url
+    rows = [
+        council_row("IND-R98", "REG", None),
+        council_row("IND-D9Y", "DEP", "9Y"),
+        council_row("IND-D9X", "DEP", "9X"),
+    ]
+    communes = [
+        Organization(id=f"IND-C{d}", name=f"Test C{d}", type="COM", departement=d, region="98", population=10_000,
+                     obligation=Obligation(obligated=True, method="population_only", population=10_000))
+        for d in ("9Y", "9X")
+    ]  # fmt: skip
+    await send(settings, *[OrganizationChanged(producer="test", organization=o) for o in [*rows, *communes]])
+    await send(settings, DatasetChanged(producer="test", change="created", dataset=dataset("ind-r98", "IND-R98")))
+
+    async def departement(code: str, publishing: int) -> dict[str, Any] | None:
+        values = await indicators(http, api, "departement", code)
+        return values if values and values["obligated"] == 2 and values["obligated_publishing"] == publishing else None
+
+    for code in ("9Y", "9X"):
+        values = await wait_for(lambda code=code: departement(code, 1), timeout=60)
+        assert (values["opening_rate"], values["coverage_rate"], values["datasets"]) == (0.5, 1.0, 1)
+    region = await indicators(http, api, "region", "98")
+    assert region and (region["obligated"], region["obligated_publishing"], region["datasets"]) == (3, 1, 1)
+
+    # The council withdraws its only dataset: it stops publishing in each territory it serves.
+    withdrawn = dataset("ind-r98", "IND-R98", withdrawn=True)
+    await send(settings, DatasetChanged(producer="test", change="withdrawn", dataset=withdrawn))
+    values = await wait_for(lambda: departement("9X", 0), timeout=60)
+    assert (values["population_covered"], values["datasets"]) == (0, 0)
+
+
 async def test_two_instances_bring_each_other_up_to_date_by_what_changed() -> None:
     """Two indicators instances share the work (one consumer group): each batch of one moves the
     projection's version, and the other brings its copy up to date by reloading the organisations that
