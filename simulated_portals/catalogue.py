@@ -56,6 +56,10 @@ SCHEMAS = (
     ("scdl/deliberations", "2.1.5"),
     ("etalab/schema-irve-statique", "2.3.1"),
     ("scdl/subventions", "2.1.1"),
+    # Schemas declared by their file elsewhere, as portals also do: an SCDL schema in Open Data
+    # France's repository, a Table Schema on GitHub.
+    ("https://git.opendatafrance.net/scdl/deliberations/raw/v2.1.5/schema.json", ""),
+    ("https://raw.githubusercontent.com/etalab/schema-irve/v2.3.0/statique/schema.json", ""),
 )
 CATALOGUE_YEARS = 6  # datasets were created over the six years before the world's anchor date
 
@@ -279,6 +283,9 @@ class World:
 
 
 def schema_url(schema: tuple[str, str]) -> str:
+    """The schema's URL: schema.data.gouv.fr's for a named schema, else the URL it is declared by."""
+    if schema[0].startswith("https://"):
+        return schema[0]
     return f"https://schema.data.gouv.fr/schemas/{schema[0]}/{schema[1]}/schema.json"
 
 

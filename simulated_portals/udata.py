@@ -137,9 +137,7 @@ def _dataset(d: SimDataset, base: str, mirrored: bool, request: web.Request) -> 
                 "type": "main",
                 "format": fmt,
                 "url": url,
-                "schema": {"name": schema[0], "version": schema[1], "url": None}
-                if schema
-                else {"name": None, "version": None, "url": None},
+                "schema": _schema(schema),
             }
             for n, (url, fmt, schema) in enumerate(d.resources)
         ],
@@ -255,3 +253,12 @@ def csv_routes(world: World) -> list[web.RouteDef]:
         web.get(f"{prefix}/datasets.csv", with_quirks(world, datasets_csv)),
         web.get(f"{prefix}/organizations.csv", with_quirks(world, organizations_csv)),
     ]
+
+
+def _schema(schema: tuple[str, str] | None) -> dict[str, Any]:
+    """udata's resource schema: a known schema by its name, an unknown one by its URL alone."""
+    if schema is None:
+        return {"name": None, "version": None, "url": None}
+    if schema[0].startswith("https://"):
+        return {"name": None, "version": None, "url": schema[0]}
+    return {"name": schema[0], "version": schema[1], "url": None}

@@ -17,6 +17,10 @@ JsonObject = dict[str, Any]
 
 LICENCE_VOCABULARY = LICENCES
 SCHEMA_URL = re.compile(r"^https?://schema\.data\.gouv\.fr/schemas/(?P<name>[^/]+/[^/]+)/(?P<version>[^/]+)/")
+# An SCDL schema in Open Data France's repositories: .../scdl/<name>/raw/<version>/schema.json (or blob/).
+SCDL_URL = re.compile(r"^https?://[^/]+/scdl/(?P<name>[a-z0-9-]+)/(?:-/)?(?:raw|blob)/v?(?P<version>[^/]+)/")
+# A Table Schema or JSON Schema file anywhere else (GitHub, GitLab, a portal's own files): a JSON file.
+SCHEMA_FILE = re.compile(r"^https?://[^?#]+\.json(?:[?#].*)?$", re.IGNORECASE)
 TAGS = re.compile(r"<[^>]+>")
 # Control characters that are not whitespace (NUL, BEL...): portals' exports leave some in titles,
 # and PostgreSQL's text refuses NUL.
@@ -48,14 +52,26 @@ def normalise_format(raw: Any) -> str | None:
 
 
 def schema_of(raw: Any) -> JsonObject | None:
-    """A resource's schema from udata's {name, version} or a schema.data.gouv.fr URL."""
+    """A resource's declared schema: udata's {name, version, url} (a known schema by its name, an
+    unknown one by its URL), or a URL as CKAN's `schema`, DCAT's and ArcGIS' `conformsTo` give it:
+    schema.data.gouv.fr's (named as there, "scdl/budget"), an SCDL repository's (named "scdl/<name>"
+    like schema.data.gouv.fr's, so it counts as SCDL), or any other JSON file (a Table Schema or JSON
+    Schema, named by its URL). Anything else (a CRS, a regulation) declares no schema."""
     if isinstance(raw, dict):
         if raw.get("name"):
             return {"name": str(raw["name"]), "version": optional_text(raw.get("version"))}
         raw = raw.get("url")
-    if isinstance(raw, str) and (match := SCHEMA_URL.match(raw.strip())):
+    if not isinstance(raw, str):
+        return None
+    url = raw.strip()
+    if match := SCHEMA_URL.match(url):
         version = match.group("version")
         return {"name": match.group("name"), "version": None if version == "latest" else version}
+    if match := SCDL_URL.match(url):
+        version = match.group("version")
+        return {"name": f"scdl/{match.group('name')}", "version": None if version in ("master", "main") else version}
+    if SCHEMA_FILE.match(url):
+        return {"name": url, "version": None}
     return None
 
 

@@ -40,6 +40,7 @@ async def test_every_family_maps_every_dataset(services, portal, world, settings
     assert {p.family for p in local} == {"ods", "ckan", "dcat", "arcgis", "udata", "csw"}
     runs = {spec.slug: await harvest(http, services, operator, world, portal, spec) for spec in local}
     events = await events_of(settings, {r["run_id"] for r in runs.values()})
+    names: set[str] = set()
     for spec in local:
         result = runs[spec.slug]
         assert (result["status"], result["complete"], result["items_seen"]) == ("done", True, spec.size), spec.slug
@@ -57,6 +58,20 @@ async def test_every_family_maps_every_dataset(services, portal, world, settings
             assert {r["url"] for r in event["resources"]} >= (
                 set() if spec.family == "ods" else {url for url, _, _ in source.resources}
             )
+        if spec.family in ("ckan", "dcat", "arcgis", "udata"):  # the families whose files declare schemas
+            declared = {
+                SCHEMA_NAMES.get(s[0], s[0]) for i in range(spec.size) for _, _, s in dataset(spec, i).resources if s
+            }
+            found = {r["schema"]["name"] for e in received.values() for r in e["resources"] if r.get("schema")}
+            assert found == declared and found, spec.slug
+            names |= found
+    assert {"scdl/deliberations", IRVE_ON_GITHUB} <= names  # schemas declared by a file elsewhere, too
+
+
+# What a schema declared by its URL is named (schema.data.gouv.fr's are named as there).
+SCDL_DELIBERATIONS = "https://git.opendatafrance.net/scdl/deliberations/raw/v2.1.5/schema.json"
+SCHEMA_NAMES = {SCDL_DELIBERATIONS: "scdl/deliberations"}
+IRVE_ON_GITHUB = "https://raw.githubusercontent.com/etalab/schema-irve/v2.3.0/statique/schema.json"
 
 
 async def test_datagouv_gives_the_upstream_origin_of_harvested_datasets(

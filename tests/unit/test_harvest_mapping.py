@@ -71,7 +71,23 @@ def test_schemas_come_from_udata_fields_or_schema_urls():
     from_url = schema_of("https://schema.data.gouv.fr/schemas/scdl/deliberations/2.1.5/schema.json")
     assert from_url == {"name": "scdl/deliberations", "version": "2.1.5"}
     assert schema_of({"name": None, "url": None, "version": None}) is None
-    assert schema_of("https://example.org/my-schema.json") is None
+
+
+def test_a_schema_declared_by_its_file_anywhere_counts_and_scdl_ones_are_named_as_scdl():
+    # A Table Schema on GitHub (etalab's IRVE repository), as CKAN's `schema` or DCAT's conformsTo give it.
+    irve = "https://raw.githubusercontent.com/etalab/schema-irve/v2.3.0/statique/schema.json"
+    assert schema_of(irve) == {"name": irve, "version": None}
+    # udata's "unknown schema": a URL, no name (udata's Schema document: url set, name and version maybe).
+    assert schema_of({"name": None, "version": None, "url": irve}) == {"name": irve, "version": None}
+    # SCDL schemas in Open Data France's repository, as its documentation links them.
+    scdl = "https://git.opendatafrance.net/scdl/subventions/raw/v2.0.2/schema.json"
+    assert schema_of(scdl) == {"name": "scdl/subventions", "version": "2.0.2"}
+    on_master = "https://git.opendatafrance.net/scdl/marches-publics/blob/master/schema.json"
+    assert schema_of(on_master) == {"name": "scdl/marches-publics", "version": None}
+    # What DCAT's conformsTo also carries and is no schema: a reference system, a regulation, a page.
+    for other in ("http://www.opengis.net/def/crs/EPSG/0/2154", "http://data.europa.eu/eli/reg/2010/1089",
+                  "https://project-open-data.cio.gov/v1.1/schema", "pas une URL"):  # fmt: skip
+        assert schema_of(other) is None, other
 
 
 def test_dates_keep_the_portals_value_and_zone():
