@@ -13,7 +13,8 @@ from shared.settings import Settings
 
 async def sources(conn: asyncpg.Connection) -> list[dict[str, Any]]:
     rows = await conn.fetch(
-        """SELECT s.id, s.name, s.family, s.url, s.enabled, s.next_run_at, r.status, r.mode, r.items_seen, r.errors,
+        """SELECT s.id, s.name, s.family, s.url, s.enabled, s.removed_at, s.next_run_at, r.status, r.mode, r.items_seen,
+                  r.errors,
                   r.complete, r.finished_at, r.message
            FROM harvest.sources s
            LEFT JOIN LATERAL (SELECT * FROM harvest.runs WHERE source_id = s.id ORDER BY requested_at DESC LIMIT 1) r
@@ -21,7 +22,8 @@ async def sources(conn: asyncpg.Connection) -> list[dict[str, Any]]:
            ORDER BY (r.status IN ('failed', 'partial', 'done-errors')) DESC NULLS LAST, s.id"""
     )
     return [
-        {**dict(r), **{k: r[k].isoformat() if r[k] else None for k in ("finished_at", "next_run_at")}} for r in rows
+        {**dict(r), **{k: r[k].isoformat() if r[k] else None for k in ("finished_at", "next_run_at", "removed_at")}}
+        for r in rows
     ]
 
 

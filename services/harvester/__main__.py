@@ -5,6 +5,9 @@ python -m services.harvester sources seed FILE [--first-within MINUTES]
                                                   add or update every source of a YAML sources file
 python -m services.harvester sources list
 python -m services.harvester sources detect URL   which family reads URL, and why
+python -m services.harvester sources pause|resume|remove SOURCE_ID [--by NAME]
+python -m services.harvester sources move SOURCE_ID URL [--by NAME]
+                                                  an operator's decision, audited (services/harvester/lifecycle.py)
 python -m services.harvester request SOURCE_ID [--mode full|incremental]
 """
 
@@ -18,8 +21,9 @@ from typing import Any
 
 import yaml
 
-from services.harvester import repository, schedules
+from services.harvester import lifecycle, repository, schedules
 from services.harvester.app import SourceIn, create_routes, create_runtime, detect_family
+from services.harvester.fetch import FetchError, check_address
 from shared.db import create_pool
 from shared.events import HarvestRequested
 from shared.kafka import create_broker
@@ -99,6 +103,30 @@ async def request(settings: Settings, source_id: str, mode: str) -> None:
     print(f"harvest of {source_id} requested ({mode})")
 
 
+async def change_source(settings: Settings, source_id: str, action: str, actor: str, url: str | None) -> None:
+    pool = await create_pool(settings, "harvester", max_size=1)
+    try:
+        async with pool.acquire() as conn:
+            source = await repository.get_source(conn, source_id)
+            if source is None:
+                sys.exit(f"source inconnue : {source_id}")
+            async with conn.transaction():
+                if action == "move":
+                    assert url is not None
+                    await check_address(url, settings.allow_private_sources)
+                    await lifecycle.move(conn, source, actor, url)
+                else:
+                    change = {"pause": lifecycle.pause, "resume": lifecycle.resume, "remove": lifecycle.remove}[action]
+                    await change(conn, source, actor, datetime.now(UTC))
+    except lifecycle.Refused as exc:
+        sys.exit(str(exc))
+    except FetchError as exc:
+        sys.exit(f"adresse refusée : {exc.reason}")
+    finally:
+        await pool.close()
+    print(f"{source_id}: {action} done")
+
+
 def main(argv: list[str]) -> None:
     settings = Settings()
     if not argv:
@@ -121,6 +149,12 @@ def main(argv: list[str]) -> None:
     sources.add_parser("list")
     probe = sources.add_parser("detect", help="which family reads URL, with the evidence")
     probe.add_argument("url")
+    for action in ("pause", "resume", "remove", "move"):
+        change = sources.add_parser(action)
+        change.add_argument("source_id")
+        if action == "move":
+            change.add_argument("url")
+        change.add_argument("--by", default="cli", help="who decides (kept in the source's history)")
     ask = sub.add_parser("request")
     ask.add_argument("source_id")
     ask.add_argument("--mode", choices=["full", "incremental"], default="full")
@@ -144,6 +178,8 @@ def main(argv: list[str]) -> None:
         asyncio.run(save_sources(settings, entries, within))
         if skipped:
             print(f"{len(skipped)} platform(s) listed as not harvested (see their reason in {args.file})")
+    elif args.action in ("pause", "resume", "remove", "move"):
+        asyncio.run(change_source(settings, args.source_id, args.action, args.by, getattr(args, "url", None)))
     elif args.action == "detect":
         found = asyncio.run(detect_family(settings, args.url))
         for line in found.tried:

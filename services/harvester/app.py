@@ -1,8 +1,9 @@
 """Wiring of the harvester: consumes harvest.commands, runs harvests, publishes harvest.datasets and
 harvest.runs, schedules sources, serves the sources and runs API (operators write with a token)."""
 
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
-from services.harvester import handlers, repository, schedules
+from services.harvester import handlers, lifecycle, repository, schedules
 from services.harvester.backends import BACKENDS
 from services.harvester.detection import Detection, detect
 from services.harvester.fetch import Fetcher, FetchError, FetchPolicy, check_address, harvest_session
@@ -83,7 +84,14 @@ def create_runtime(settings: Settings) -> Runtime:
         executor = handlers.RunExecutor(rt.pool, publish, policy, max_concurrent=settings.harvest_concurrency)
         await executor.start()
         rt.background["executor"] = executor
-        rt.spawn(handlers.scheduler_loop(rt.pool, write_outbox, settings.schedule_check_seconds))
+        rt.spawn(
+            handlers.scheduler_loop(
+                rt.pool,
+                write_outbox,
+                settings.schedule_check_seconds,
+                timedelta(seconds=settings.withdrawal_grace_seconds),
+            )
+        )
 
     async def write_outbox(conn: Any, events: list[Event]) -> None:
         await add_to_outbox(conn, SCHEMA, settings, events)
@@ -158,6 +166,10 @@ class SourceIn(BaseModel):
         return value
 
 
+class MoveIn(BaseModel):
+    url: str = Field(min_length=8, max_length=2000, pattern=r"^https?://")
+
+
 class RunIn(BaseModel):
     source_id: str = Field(min_length=1, max_length=64)
     mode: str = Field(default="full", pattern=r"^(full|incremental)$")
@@ -226,6 +238,59 @@ def create_routes() -> web.RouteTableDef:
             answer["detected"] = detected.evidence
         return web.json_response(answer, status=201)
 
+    async def changed_source(
+        request: web.Request, change: Callable[[Any, repository.Source, str], Awaitable[None]]
+    ) -> web.Response:
+        """An operator's change of one source (services/harvester/lifecycle.py), made and audited in one
+        transaction; the source as it is then."""
+        runtime: Runtime = request.app["runtime"]
+        async with runtime.pool.acquire() as conn:
+            principal = await authenticate(conn, request, "operator")
+            source = await repository.get_source(conn, request.match_info["source_id"])
+            if source is None:
+                return error(404, f"source inconnue : {request.match_info['source_id']}")
+            try:
+                async with conn.transaction():
+                    await change(conn, source, principal.name)
+            except lifecycle.Refused as exc:
+                return error(409, str(exc))
+            current = await repository.get_source(conn, source.id)
+        assert current is not None
+        removed_at = current.removed_at.isoformat() if current.removed_at else None
+        return web.json_response(
+            {"id": current.id, "url": current.url, "enabled": current.enabled, "removed_at": removed_at}
+        )
+
+    @routes.post("/api/v1/sources/{source_id}/{action:pause|resume}")
+    async def pause_or_resume_source(request: web.Request) -> web.Response:
+        action = lifecycle.pause if request.match_info["action"] == "pause" else lifecycle.resume
+        return await changed_source(request, partial_now(action))
+
+    @routes.delete("/api/v1/sources/{source_id}")
+    async def remove_source(request: web.Request) -> web.Response:
+        return await changed_source(request, partial_now(lifecycle.remove))
+
+    @routes.patch("/api/v1/sources/{source_id}")
+    async def move_source(request: web.Request) -> web.Response:
+        """A new address for the same source: its id, runs, records and history stay."""
+        runtime: Runtime = request.app["runtime"]
+        async with runtime.pool.acquire() as conn:
+            await authenticate(conn, request, "operator")  # before the body is read: a stranger learns nothing
+        body: MoveIn = await read_model(request, MoveIn)
+        try:
+            await check_address(body.url, runtime.settings.allow_private_sources)
+        except FetchError as exc:
+            return error(422, f"adresse refusée : {exc.reason}")
+        return await changed_source(request, lambda conn, source, actor: lifecycle.move(conn, source, actor, body.url))
+
+    @routes.get("/api/v1/sources/{source_id}/changes")
+    async def source_changes(request: web.Request) -> web.Response:
+        """Who paused, resumed, moved or removed the source, and when."""
+        runtime: Runtime = request.app["runtime"]
+        async with runtime.pool.acquire() as conn:
+            changes = await repository.source_changes(conn, request.match_info["source_id"])
+        return web.json_response({"data": changes, "total": len(changes)})
+
     @routes.get("/api/v1/harvest/runs")
     async def list_runs(request: web.Request) -> web.Response:
         """The latest runs; who asked for them and their raw messages for operators only."""
@@ -254,8 +319,13 @@ def create_routes() -> web.RouteTableDef:
         async with runtime.pool.acquire() as conn:
             principal = await authenticate(conn, request, "operator")
             body: RunIn = await read_model(request, RunIn)
-            if await repository.get_source(conn, body.source_id) is None:
+            source = await repository.get_source(conn, body.source_id)
+            if source is None:
                 return error(404, f"source inconnue : {body.source_id}")
+            if source.removed_at is not None:
+                return error(
+                    409, f"source supprimée le {source.removed_at.isoformat()} : la reprendre d'abord (resume)"
+                )
             command = HarvestRequested(
                 producer="harvester-api",
                 source_id=body.source_id,
@@ -269,6 +339,13 @@ def create_routes() -> web.RouteTableDef:
         )
 
     return routes
+
+
+def partial_now(
+    action: Callable[[Any, repository.Source, str, datetime], Awaitable[None]],
+) -> Callable[[Any, repository.Source, str], Awaitable[None]]:
+    """A lifecycle action made now."""
+    return lambda conn, source, actor: action(conn, source, actor, datetime.now(UTC))
 
 
 def slug(name: str) -> str:

@@ -16,8 +16,8 @@
 import asyncio
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
@@ -112,11 +112,17 @@ async def contribution_accepted(
     return []
 
 
-async def schedule_due_sources(conn: asyncpg.Connection, now: datetime) -> list[Event]:
-    """HarvestRequested for every due source (the caller writes them to the outbox)."""
+async def schedule_due_sources(conn: asyncpg.Connection, now: datetime, grace: timedelta) -> list[Event]:
+    """HarvestRequested for every due source (the caller writes them to the outbox). A removed source
+    gets full runs that list nothing, until its records' withdrawal grace has passed."""
     requests: list[Event] = []
     for source in await repository.due_sources(conn):
-        mode = schedules.mode_for(source["family"], source["watermark"], source["last_full_at"], now)
+        removed_at = source["removed_at"]
+        mode = (
+            "full"
+            if removed_at
+            else schedules.mode_for(source["family"], source["watermark"], source["last_full_at"], now)
+        )
         requests.append(
             HarvestRequested(
                 producer="harvester-scheduler",
@@ -125,7 +131,12 @@ async def schedule_due_sources(conn: asyncpg.Connection, now: datetime) -> list[
                 requested_by="scheduler",
             )
         )
-        await repository.set_next_run(conn, source["id"], schedules.next_run(source["schedule"], now))
+        later = (
+            schedules.next_run_of_removed(removed_at, grace, now)
+            if removed_at
+            else schedules.next_run(source["schedule"], now)
+        )
+        await repository.set_next_run(conn, source["id"], later)
     return requests
 
 
@@ -256,7 +267,8 @@ async def execute_run(
     in_flight: list[Any] = []
     errors: list[tuple[str | None, str, str]] = []
     try:
-        async for item in backend_for(source.family)(fetcher, source, run).items():
+        items = backend_for(source.family)(fetcher, source, run).items() if source.removed_at is None else _nothing()
+        async for item in items:
             if item.dataset is None:
                 item_errors += 1
                 if item.remote_id:
@@ -325,6 +337,13 @@ async def execute_run(
     return finished
 
 
+async def _nothing() -> AsyncIterator[Any]:
+    """What a removed source lists: nothing, without asking its portal (a complete run of no dataset,
+    so the consolidator finds every record missing and withdraws it after the grace)."""
+    return
+    yield
+
+
 async def _flush_errors(pool: asyncpg.Pool, run_id: str, errors: list[tuple[str | None, str, str]]) -> None:
     if errors:
         async with pool.acquire() as conn:
@@ -333,12 +352,15 @@ async def _flush_errors(pool: asyncpg.Pool, run_id: str, errors: list[tuple[str 
 
 
 async def scheduler_loop(
-    pool: asyncpg.Pool, write_outbox: Callable[[asyncpg.Connection, list[Event]], Awaitable[None]], every_seconds: float
+    pool: asyncpg.Pool,
+    write_outbox: Callable[[asyncpg.Connection, list[Event]], Awaitable[None]],
+    every_seconds: float,
+    grace: timedelta,
 ) -> None:
     while True:
         try:
             async with pool.acquire() as conn, conn.transaction():
-                await write_outbox(conn, await schedule_due_sources(conn, datetime.now(UTC)))
+                await write_outbox(conn, await schedule_due_sources(conn, datetime.now(UTC), grace))
         except asyncio.CancelledError:
             raise
         except Exception:

@@ -1,12 +1,13 @@
 """SQL of the harvest schema: sources, runs, per-item errors, watermarks."""
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import asyncpg
 
-SOURCE_COLUMNS = "id, url, family, name, owner_organization, schedule, enabled, departement"
+SOURCE_COLUMNS = "id, url, family, name, owner_organization, schedule, enabled, departement, removed_at"
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,7 @@ class Source:
     schedule: str = "@daily"
     enabled: bool = True
     departement: str | None = None  # the portal's territory (COG code), when it has one
+    removed_at: datetime | None = None  # removed by an operator: lists nothing from then on
 
 
 @dataclass(frozen=True)
@@ -30,11 +32,13 @@ class QueuedRun:
 
 
 async def add_source(conn: asyncpg.Connection, source: Source, next_run_at: datetime | None = None) -> None:
+    """Add a source, or update its description; whether it is paused or removed is an operator's
+    decision (`set_paused`, `remove`) that seeding the catalogue again never undoes."""
     await conn.execute(
-        f"""INSERT INTO harvest.sources ({SOURCE_COLUMNS}, next_run_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+        """INSERT INTO harvest.sources (id, url, family, name, owner_organization, schedule, enabled, departement,
+                                        next_run_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
             ON CONFLICT (id) DO UPDATE SET url = $2, family = $3, name = $4, owner_organization = $5,
-                schedule = $6, enabled = $7, departement = $8,
-                next_run_at = coalesce(harvest.sources.next_run_at, $9)""",
+                schedule = $6, departement = $8, next_run_at = coalesce(harvest.sources.next_run_at, $9)""",
         source.id,
         source.url,
         source.family,
@@ -45,6 +49,50 @@ async def add_source(conn: asyncpg.Connection, source: Source, next_run_at: date
         source.departement,
         next_run_at,
     )
+
+
+async def set_paused(conn: asyncpg.Connection, source_id: str, paused: bool, next_run_at: datetime | None) -> None:
+    """Pause (not scheduled) or resume (scheduled from `next_run_at`; a removed source comes back)."""
+    await conn.execute(
+        """UPDATE harvest.sources SET enabled = NOT $2,
+               removed_at = CASE WHEN $2 THEN removed_at END,
+               next_run_at = CASE WHEN $2 THEN next_run_at ELSE $3 END
+           WHERE id = $1""",
+        source_id,
+        paused,
+        next_run_at,
+    )
+
+
+async def remove(conn: asyncpg.Connection, source_id: str, now: datetime) -> None:
+    """Removed now: scheduled at once, for a run that lists nothing (`schedules.next_run_of_removed`)."""
+    await conn.execute(
+        "UPDATE harvest.sources SET removed_at = $2, enabled = true, next_run_at = $2 WHERE id = $1", source_id, now
+    )
+
+
+async def move(conn: asyncpg.Connection, source_id: str, url: str) -> None:
+    await conn.execute("UPDATE harvest.sources SET url = $2 WHERE id = $1", source_id, url)
+
+
+async def record_change(
+    conn: asyncpg.Connection, source_id: str, action: str, actor: str, detail: dict[str, Any] | None = None
+) -> None:
+    await conn.execute(
+        "INSERT INTO harvest.source_changes (source_id, action, actor, detail) VALUES ($1, $2, $3, $4::jsonb)",
+        source_id,
+        action,
+        actor,
+        json.dumps(detail or {}),
+    )
+
+
+async def source_changes(conn: asyncpg.Connection, source_id: str) -> list[dict[str, Any]]:
+    rows = await conn.fetch(
+        """SELECT action, detail, actor, at FROM harvest.source_changes WHERE source_id = $1 ORDER BY at, id""",
+        source_id,
+    )
+    return [_jsonable({**dict(r), "detail": json.loads(r["detail"])}) for r in rows]
 
 
 async def source_with_url(conn: asyncpg.Connection, url: str) -> str | None:
@@ -180,7 +228,7 @@ async def record_item_errors(conn: asyncpg.Connection, run_id: str, errors: list
 async def due_sources(conn: asyncpg.Connection) -> list[asyncpg.Record]:
     """Enabled sources whose next run is due, with what decides the run's mode; locked for the caller."""
     rows: list[asyncpg.Record] = await conn.fetch(
-        """SELECT s.id, s.family, s.schedule, s.last_full_at, w.watermark FROM harvest.sources s
+        """SELECT s.id, s.family, s.schedule, s.last_full_at, s.removed_at, w.watermark FROM harvest.sources s
            LEFT JOIN harvest.watermarks w ON w.source_id = s.id
            WHERE s.enabled AND s.next_run_at IS NOT NULL AND s.next_run_at <= now()
            FOR UPDATE OF s SKIP LOCKED"""

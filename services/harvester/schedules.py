@@ -5,7 +5,8 @@ A schedule is `@hourly`, `@daily`, `@weekly`, `@manual` or `every <n><m|h|d>` (f
 exists, and a full run at least once a week (only a full, complete run may withdraw datasets).
 A complete run moves the watermark to its start minus an overlap, so nothing modified during the
 run is missed. A source whose runs keep failing (a host gone, a machine offline) is tried less and
-less often, down to once a week.
+less often, down to once a week. A paused source is not scheduled; a removed one runs twice more,
+listing nothing (`next_run_of_removed`).
 """
 
 import re
@@ -60,3 +61,10 @@ def mode_for(family: str, watermark: datetime | None, last_full_at: datetime | N
 
 def new_watermark(run_started_at: datetime) -> datetime:
     return run_started_at - WATERMARK_OVERLAP
+
+
+def next_run_of_removed(removed_at: datetime, grace: timedelta, now: datetime) -> datetime | None:
+    """A removed source runs twice without fetching anything: at once (its records become missing),
+    then once the withdrawal grace has passed (the consolidator withdraws them); then never again."""
+    final = removed_at + grace + timedelta(seconds=1)
+    return final if now < final else None

@@ -453,3 +453,32 @@ async def test_the_operations_page_shows_sources_lag_and_dead_letters(seeded, se
         f"{sources} source{'s' if sources > 1 else ''} · {waiting} message{'s' if waiting > 1 else ''}"
     )
     await no_serious_violations(page)
+
+
+async def test_an_operator_pauses_resumes_and_removes_a_source_from_the_operations_page(services, page, operator):
+    api = services["api"].url
+    body = {"id": "ops-page", "url": "http://127.0.0.1:9/ops-page", "family": "ckan", "name": "Portail à retirer",
+            "schedule": "@manual"}  # fmt: skip
+    async with aiohttp.ClientSession() as http, http.post(f"{api}/api/v1/sources", json=body, headers=operator) as r:
+        assert r.status == 201, await r.text()
+    token = operator["Authorization"].removeprefix("Bearer ")
+    await page.add_init_script(f"sessionStorage.setItem('observatoire-moderation-token', {json.dumps(token)})")
+    await page.goto(f"{api}/?vue=operations")
+    await page.wait_for_selector("#vue[data-view=operations][data-state=ready]")
+    row = page.locator("#operations-sources tbody tr", has_text="Portail à retirer")
+    assert await page.locator("#operations-messages").count() == 0  # an operator's page: messages and actions
+
+    await row.get_by_role("button", name="Mettre en pause").click()
+    await expect(page.locator("#operations-notice")).to_have_text("Portail à retirer : mise en pause.")
+    await expect(row.locator("td").nth(2)).to_have_text("en pause")
+    await row.get_by_role("button", name="Reprendre").click()
+    await expect(row.locator("td").nth(2)).to_have_text("active")
+
+    page.once("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))  # "Supprimer la source … ?"
+    await row.get_by_role("button", name="Supprimer").click()
+    await expect(row.locator("td").nth(2)).to_contain_text("supprimée le")
+    await expect(row.get_by_role("button", name="Supprimer")).to_have_count(0)
+    async with aiohttp.ClientSession() as http, http.get(f"{api}/api/v1/sources/ops-page/changes") as r:
+        changes = (await r.json())["data"]
+    assert [c["action"] for c in changes] == ["paused", "resumed", "removed"]
+    await no_serious_violations(page)
