@@ -20,6 +20,7 @@ interface Card {
   predecessors?: Predecessor[]; // the communes or EPCI it succeeded
   obligation?: Obligation | null;
   territory?: Record<"departement" | "region" | "epci", Place | null>;
+  council?: { id: string; name: string | null; serves: { id: string; name: string; type: string | null; code: string | null }[] } | null;
   history: { daily: Snapshot[]; editions: Snapshot[] };
 }
 
@@ -115,6 +116,19 @@ function territoryList(card: Card): HTMLElement | null {
       place.code && label !== "Intercommunalité" ? `${place.name} (${place.code})` : place.name))] : [];
   const rows = [...item("Intercommunalité", places.epci), ...item("Département", places.departement), ...item("Région", places.region)];
   return rows.length ? h("dl", { class: "territory" }, ...rows) : null;
+}
+
+const SERVED: Record<string, string> = { REG: "la région", DEP: "le département", COM: "la commune", COLOM: "la collectivité" };
+
+/** For a single council (one council, several rows of the COG: the Collectivité de Corse...), the
+ *  territories it serves, in each of which its datasets count (docs/indicators.md). */
+function councilNote(card: Card): HTMLElement | null {
+  const council = card.council;
+  if (!council) return null;
+  const served = council.serves.map((t, i) => [i ? ", " : "", `${SERVED[t.type ?? ""] ?? ""} `,
+    h("a", { href: `?vue=organisation&organisation=${encodeURIComponent(t.id)}` }, t.code ? `${t.name} (${t.code})` : t.name)]).flat();
+  return h("p", { id: "conseil" }, "Conseil unique : une même assemblée sert ", ...served,
+    ". Ce qu'elle publie compte dans chacun de ces territoires, une fois.");
 }
 
 function safeUrl(url: string | null | undefined): string | null {
@@ -216,6 +230,7 @@ export async function renderOrganisation(target: HTMLElement, id: string): Promi
       h("p", { class: "subtitle" }, `${TYPES[card.type ?? ""] ?? card.type ?? ""}${card.siren ? ` · SIREN ${card.siren}` : ""}`),
       h("p", {}, h("span", { class: `badge ${publishes ? "yes" : card.obligated ? "no" : "neutral"}` }, status({ publishes, obligated: card.obligated }))),
       territoryList(card),
+      councilNote(card),
       h("p", { class: "obligation", id: "org-obligation" }, obligationText(card.obligation)),
       h("dl", { class: "figures" },
         h("dt", {}, "Population"), h("dd", {}, number(card.population)),

@@ -124,6 +124,7 @@ PUBLISHING = "coalesce(v.publishes, false)"  # the generated column of indicator
 LIST_COLUMNS = f"""o.id, o.siren, o.name, o.type, o.insee_code, o.departement, o.region, o.population, o.obligated,
     o.council_id, coalesce((v."values"->>'datasets')::int, 0) AS datasets,
     {PUBLISHING} AS publishes"""
+COUNCIL = "coalesce(o.council_id, o.id)"  # the council a row belongs to (itself for most)
 FROM = """registry.organizations o
     LEFT JOIN indicators.current_values v ON v.scope = 'organization' AND v.scope_id = o.id"""
 
@@ -173,6 +174,7 @@ async def organization_card(conn: asyncpg.Connection, organization_id: str) -> d
     card["indicators_computed_at"] = row["computed_at"].isoformat() if row["computed_at"] else None
     card["portals"] = await organization_portals(conn, organization_id)
     card["territory"] = await territory_of(conn, card)
+    card["council"] = await council_of(conn, card)
     card["history"] = {
         "daily": await indicator_history(conn, "organization", organization_id, "daily", (), CARD_HISTORY_DAYS),
         "editions": await indicator_history(conn, "organization", organization_id, "edition", ()),
@@ -202,6 +204,22 @@ async def territory_of(conn: asyncpg.Connection, card: dict[str, Any]) -> dict[s
         "region": named("REG", "region"),
         "epci": named("EPCI", "siren"),
     }
+
+
+async def council_of(conn: asyncpg.Connection, card: dict[str, Any]) -> dict[str, Any] | None:
+    """For a single council (several rows sharing a `council_id`: the Collectivité de Corse...), the
+    council's row and every territory it serves, in whose indicators it counts; None for others."""
+    council = card.get("council_id") or card.get("id")
+    rows = await conn.fetch(
+        """SELECT id, name, type, coalesce(departement, region) AS code, id = $1 AS is_council
+           FROM registry.organizations WHERE coalesce(council_id, id) = $1 AND status = 'active'
+           ORDER BY (id = $1) DESC, type DESC, code""",
+        council,
+    )
+    if len(rows) < 2:
+        return None
+    serves = [{"id": r["id"], "name": r["name"], "type": r["type"], "code": r["code"]} for r in rows]
+    return {"id": council, "name": rows[0]["name"] if rows[0]["is_council"] else None, "serves": serves}
 
 
 async def organization_portals(conn: asyncpg.Connection, organization_id: str) -> list[dict[str, Any]]:
@@ -407,16 +425,25 @@ GROUPINGS = {
 
 
 async def organization_groups(conn: asyncpg.Connection, where: OrganizationFilter, by: str) -> list[dict[str, Any]]:
-    """Counts of the selection per group: organisations, publishing, obligated (councils counted once
-    per organisation here), obligated and publishing; with each group's name where it has one."""
+    """Counts of the selection per group: organisations (rows), publishing councils, obligated councils,
+    obligated and publishing ones; with each group's name where it has one."""
     sql, args = where.where()
     key = GROUPINGS[by] if by != "population_bin" else population_case()
+    # As the indicators count (docs/indicators.md, single councils): a council once per group, and
+    # publishing through any of its rows (the Collectivité de Corse publishes in 2A and in 2B).
     rows = await conn.fetch(
-        f"""SELECT {key} AS key, count(*) AS organizations,
-                   count(*) FILTER (WHERE {PUBLISHING}) AS publishing,
-                   count(*) FILTER (WHERE o.obligated) AS obligated,
-                   count(*) FILTER (WHERE o.obligated AND {PUBLISHING}) AS obligated_publishing
-            FROM {FROM} WHERE {sql} GROUP BY 1 ORDER BY 1""",
+        f"""WITH publishing_councils AS (
+                SELECT DISTINCT coalesce(c.council_id, c.id) AS council
+                FROM registry.organizations c
+                JOIN indicators.current_values cv ON cv.scope = 'organization' AND cv.scope_id = c.id
+                WHERE cv.publishes AND c.status = 'active')
+            SELECT {key} AS key, count(*) AS organizations,
+                   count(DISTINCT {COUNCIL}) FILTER (WHERE pc.council IS NOT NULL) AS publishing,
+                   count(DISTINCT {COUNCIL}) FILTER (WHERE o.obligated) AS obligated,
+                   count(DISTINCT {COUNCIL}) FILTER (WHERE o.obligated AND pc.council IS NOT NULL)
+                       AS obligated_publishing
+            FROM {FROM} LEFT JOIN publishing_councils pc ON pc.council = {COUNCIL}
+            WHERE {sql} GROUP BY 1 ORDER BY 1""",
         *args,
     )
     names: dict[str, str] = {}

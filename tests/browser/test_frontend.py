@@ -482,3 +482,33 @@ async def test_an_operator_pauses_resumes_and_removes_a_source_from_the_operatio
         changes = (await r.json())["data"]
     assert [c["action"] for c in changes] == ["paused", "resumed", "removed"]
     await no_serious_violations(page)
+
+
+async def test_a_single_council_counts_in_every_territory_it_serves_on_its_page_and_in_the_tables(
+    seeded, services, settings, page
+):
+    # The Collectivité européenne d'Alsace publishes (its datasets join its Bas-Rhin row, the council's).
+    event = discovered("cea-1", Publisher(name="Collectivité européenne d'Alsace"), source_id="browser-cea",
+                       portal_url="https://data.alsace.test")  # fmt: skip
+    await publish(
+        settings, event.model_copy(update={"resources": [Resource(url="https://f.test/cea.csv", format="csv")]})
+    )
+
+    async def haut_rhin():
+        values = (await api_json(services, "/api/v1/indicators", scope="departement", id="68"))["data"][0]["values"]
+        return values if values.get("datasets") else None
+
+    values = await wait_for(haut_rhin, timeout=90)
+    assert values["obligated_publishing"] >= 1 and values["coverage_rate"] == 1.0  # the CeA covers the Haut-Rhin
+    # The charts' table of départements counts as the indicators do: the council once, publishing there.
+    groups = {g["key"]: g for g in (await api_json(services, "/api/v1/organizations/stats", by="departement"))["data"]}
+    assert (groups["68"]["obligated"], groups["68"]["obligated_publishing"]) == (
+        values["obligated"], values["obligated_publishing"])  # fmt: skip
+    assert groups["68"]["publishing"] == values["organizations_publishing"]
+
+    # The Haut-Rhin's page says which assembly it is and where it counts.
+    await page.goto(f"{services['api'].url}/?vue=organisation&organisation=DEP-68")
+    note = page.locator("#conseil")
+    await expect(note).to_contain_text("Conseil unique")
+    assert await note.get_by_role("link").all_text_contents() == ["Bas-Rhin (67)", "Haut-Rhin (68)"]
+    await no_serious_violations(page)
