@@ -171,11 +171,13 @@ async def test_the_map_places_communes_and_colours_areas(referentiel, services, 
     assert as_columns == as_features
     assert columns["unplaced"] == points["unplaced"]
     departements = await get(http, f"{api}/api/v1/map/departements.geojson", params={"indicator": "population"})
-    assert len(departements["features"]) == 101
+    assert len(departements["features"]) == 101 + 6  # and the six overseas collectivités, 975 to 988
     finistere = next(f for f in departements["features"] if f["properties"]["code"] == "29")
     assert finistere["properties"]["indicator"] == "population" and finistere["properties"]["value"] > 900_000
     regions = await get(http, f"{api}/api/v1/map/regions.geojson")
-    assert len(regions["features"]) == 18 and regions["features"][0]["properties"]["indicator"] == "opening_rate"
+    assert len(regions["features"]) == 18 + 6 and regions["features"][0]["properties"]["indicator"] == "opening_rate"
+    polynesie = next(f for f in regions["features"] if f["properties"]["code"] == "987")
+    assert polynesie["properties"]["nom"] == "Polynésie française" and "value" in polynesie["properties"]
 
 
 async def test_answers_carry_an_etag_and_are_compressed(referentiel, services, http):
