@@ -75,6 +75,19 @@ function sparkline(values: number[], label: string): SVGSVGElement {
   return svg;
 }
 
+/** Who started and who stopped publishing since the last yearly edition (ODF indicator 3). */
+function entriesAndExits(values: Record<string, number | null>): HTMLElement {
+  const year = values.since_edition;
+  if (year == null) {
+    return h("p", { id: "entrees-sorties" }, "Les entrées et les sorties se compteront à partir de la première édition annuelle, le 8 octobre.");
+  }
+  const entered = values.entered_since_edition ?? 0, left = values.left_since_edition ?? 0, net = entered - left;
+  return h("p", { id: "entrees-sorties" },
+    `Depuis l'édition ${year} : ${plural(entered, "organisation s'est mise", "organisations se sont mises")} à publier, ` +
+    `${plural(left, "a cessé", "ont cessé")} (plus aucun jeu en ligne : disparues du radar) ; ` +
+    `solde ${net > 0 ? "+" : net < 0 ? "−" : "±"}${number(Math.abs(net))}.`);
+}
+
 /** The five départements with the highest and the lowest opening rate (ties: the most obligated). */
 function leaders(scopes: Scope[], names: Map<string, string>, update: Update): HTMLElement {
   const rated = scopes.filter((s) => (s.values.obligated ?? 0) > 0 && s.values.opening_rate != null);
@@ -133,6 +146,7 @@ export async function renderHome(view: HTMLElement, update: Update, current: () 
       "code des relations entre le public et l'administration)."),
     h("h3", {}, "Évolution nationale"),
     trend(history),
+    entriesAndExits(values),
     leaders(departements.data, names, update),
     ways(update));
 }

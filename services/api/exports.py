@@ -34,7 +34,8 @@ FRENCH_HEADERS = {
     "schema_share": "Part avec un schéma", "scdl_schemas": "Schémas SCDL", "organization_id": "Organisation",
     "title": "Titre", "licence": "Licence", "formats": "Formats", "schemas": "Schémas", "themes": "Thèmes",
     "created": "Créé le", "modified": "Modifié le", "portals": "Portails", "sources": "Fiches sur les portails",
-    "scope": "Portée", "computed_at": "Calculé le",
+    "scope": "Portée", "computed_at": "Calculé le", "since_edition": "Depuis l'édition",
+    "entered_since_edition": "Entrées depuis l'édition", "left_since_edition": "Sorties depuis l'édition",
 }  # fmt: skip
 FLAGS = {"obligated", "publishes", "on_local_portal", "on_national_portal"}  # 0/1 indicators read as yes/no
 

@@ -23,11 +23,14 @@ async def recompute_everything(settings: Settings) -> list[str]:
 
 
 async def take_edition(settings: Settings, year: int | None) -> int:
-    """Keep today's values of every scope as the edition of `year` (this year by default)."""
+    """Keep today's values of every scope as the edition of `year` (this year by default); entries and
+    exits then count from the last edition, so every scope is recomputed (and announced) at once."""
     pool = await create_pool(settings, "indicators", max_size=1)
     try:
-        async with pool.acquire() as conn:
+        async with pool.acquire() as conn, conn.transaction():
             now = datetime.now(UTC)
-            return await repository.take_edition(conn, year or now.year, now)
+            kept = await repository.take_edition(conn, year or now.year, now)
+            await add_to_outbox(conn, SCHEMA, settings, await handlers.recompute_all(conn))
+            return kept
     finally:
         await pool.close()

@@ -17,6 +17,7 @@ from services.indicators import repository
 from services.indicators.measures import (
     EMPTY,
     NATIONAL,
+    Baseline,
     DatasetFacts,
     OrganizationFacts,
     Publication,
@@ -24,6 +25,7 @@ from services.indicators.measures import (
     Scope,
     Values,
     all_scopes,
+    baseline_of,
     covered_by,
     publication_of,
     tallied,
@@ -97,7 +99,7 @@ class Projection:
         if changed is None:
             organizations = await repository.organizations(conn)
             publications = await self._publications(conn, None)
-            self.registry = Registry(organizations, publications)
+            self.registry = Registry(organizations, publications, await baseline(conn, organizations))
             self.reloads["full"] += 1
         else:
             ids = sorted(changed)
@@ -203,13 +205,25 @@ def observe_latency(trigger: str, events: list[OrganizationChanged] | list[Datas
 async def recompute(
     conn: asyncpg.Connection, scopes: set[Scope], registry: Registry, correlation_id: str | None = None
 ) -> list[Event]:
-    """Compute these scopes; store, snapshot and announce the values that changed."""
+    """Compute these scopes; store, snapshot and announce the values that changed. The year's edition
+    is taken on the first recomputation from its day on; entries and exits then count from it, in
+    every scope, and the other instances reload (their baseline moved)."""
     now = datetime.now(UTC)
     values = registry.compute(scopes)
     changed = await repository.save_values(conn, values, now)
     if (now.month, now.day) >= EDITION_DAY and not await repository.has_edition(conn, now.year):
         await repository.take_edition(conn, now.year, now)
+        registry.set_baseline(Baseline(now.year, registry.publishing_councils()))
+        await repository.bump_projection_version(conn, None)
+        values = registry.compute(all_scopes(registry.organizations.values()))
+        changed = await repository.save_values(conn, values, now)
     return [_updated(scope, values[scope], now, correlation_id) for scope in changed]
+
+
+async def baseline(conn: asyncpg.Connection, organizations: dict[str, OrganizationFacts]) -> Baseline | None:
+    """The last edition's publishers, as councils (None before the first edition)."""
+    edition = await repository.last_edition_publishers(conn)
+    return baseline_of(edition[0], edition[1], organizations) if edition else None
 
 
 async def tally_again(conn: asyncpg.Connection, owners: list[str]) -> dict[str, Publication]:

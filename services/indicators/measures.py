@@ -237,11 +237,21 @@ def organization_values(organization: OrganizationFacts, publication: Publicatio
     }
 
 
+@dataclass(frozen=True)
+class Baseline:
+    """The councils publishing at the last edition (`year`): who entered and who left since is
+    counted against it (ODF indicator 3)."""
+
+    year: int
+    councils: frozenset[str]
+
+
 def scope_values(
     members: Iterable[OrganizationFacts],
     coverage: Coverage,
     councils: Mapping[str, Publication],
     unattributed: Publication | None = None,
+    baseline: Baseline | None = None,
 ) -> Values:
     """A territory's or a type's values from its active organisations (and, nationally, the datasets no
     organisation is known for, which count in the dataset totals only). Each council present in the
@@ -260,12 +270,15 @@ def scope_values(
             population += o.population
             if coverage.covers(o):
                 covered += o.population
-    obligated, obligated_publishing = 0, 0
+    obligated, obligated_publishing, entered, left = 0, 0, 0, 0
     publishing: list[tuple[OrganizationFacts, Publication]] = []
     for council, rows in present.items():
         publication = councils.get(council, EMPTY)
         is_obligated = any(o.obligated and o.type in COLLECTIVITE_TYPES for o in rows)
         obligated += is_obligated
+        was_publishing = baseline is not None and council in baseline.councils
+        entered += bool(publication.datasets) and not was_publishing
+        left += was_publishing and not publication.datasets
         if publication.datasets:
             publishing.append((representative(council, rows), publication))
             obligated_publishing += is_obligated
@@ -293,6 +306,7 @@ def scope_values(
         "fresh_share": _share(sum(p.fresh for p in publications), datasets),
         "schema_share": _share(sum(p.with_schema for p in publications), datasets),
         "scdl_publishers": sum(1 for _, p in publishing if p.scdl_schemas),
+        **since_edition(baseline, entered, left),
     }
     technologies = Counter(t for _, p in publishing for t in p.technologies)
     values |= {f"technology:{t}": n for t, n in sorted(technologies.items())}
@@ -305,6 +319,18 @@ def scope_values(
     types = Counter(o.type or "-" for o, _ in publishing)
     values |= {f"type:{t}": n for t, n in sorted(types.items())}
     return values
+
+
+def baseline_of(year: int, publishing: Iterable[str], organizations: Mapping[str, OrganizationFacts]) -> Baseline:
+    """The councils of the organisations publishing at an edition."""
+    return Baseline(year, frozenset(organizations[i].council if i in organizations else i for i in publishing))
+
+
+def since_edition(baseline: Baseline | None, entered: int, left: int) -> Values:
+    """Publishers that entered and left since the last edition (None before the first one)."""
+    if baseline is None:
+        return {"since_edition": None, "entered_since_edition": None, "left_since_edition": None}
+    return {"since_edition": baseline.year, "entered_since_edition": entered, "left_since_edition": left}
 
 
 def representative(council: str, rows: list[OrganizationFacts]) -> OrganizationFacts:
@@ -392,6 +418,7 @@ class Contribution:
     obligated: bool
     unit: OrganizationFacts
     publication: Publication
+    was_publishing: bool = False  # at the last edition
 
 
 @dataclass
@@ -408,6 +435,8 @@ class Tally:
     covered: int = 0
     obligated: int = 0
     obligated_publishing: int = 0
+    entered: int = 0  # councils publishing that did not at the last edition
+    left: int = 0  # councils that published at the last edition and no longer do
     channel_local_only: int = 0
     channel_national_only: int = 0
     channel_both: int = 0
@@ -429,6 +458,8 @@ class Tally:
         self.covered += sign * c.covered
         self.obligated += sign * c.obligated
         p, o = c.publication, c.unit
+        self.entered += sign * (bool(p.datasets) and not c.was_publishing)
+        self.left += sign * (c.was_publishing and not p.datasets)
         if not p.datasets:
             return
         self.obligated_publishing += sign * c.obligated
@@ -456,7 +487,7 @@ class Tally:
         for theme, count in p.themes.items():
             _move(self.themes, theme, sign * count)
 
-    def values(self, unattributed: Publication | None = None) -> Values:
+    def values(self, unattributed: Publication | None = None, baseline: Baseline | None = None) -> Values:
         sums = self
         if unattributed and unattributed.datasets:
             sums = Tally(portals=Counter(self.portals), themes=Counter(self.themes), **{
@@ -485,6 +516,7 @@ class Tally:
             "fresh_share": _share(sums.fresh, datasets),
             "schema_share": _share(sums.with_schema, datasets),
             "scdl_publishers": self.scdl_publishers,
+            **since_edition(baseline, self.entered, self.left),
         }
         values |= {f"technology:{t}": n for t, n in sorted(self.technologies.items())}
         values |= {f"theme:{t}": n for t, n in sorted(sums.themes.items())}
@@ -506,9 +538,15 @@ class Registry:
     it publishes or whether its communes are covered change. A service keeps one in memory, so that
     recomputing the nation or a type costs the same as recomputing a commune."""
 
-    def __init__(self, organizations: dict[str, OrganizationFacts], publications: dict[str, Publication]) -> None:
+    def __init__(
+        self,
+        organizations: dict[str, OrganizationFacts],
+        publications: dict[str, Publication],
+        baseline: Baseline | None = None,
+    ) -> None:
         self.organizations = organizations
         self.publications = publications
+        self.baseline = baseline
         self.tallies: dict[Scope, Tally] = {}
         self._contributions: dict[str, dict[Scope, Contribution]] = {}  # council -> scope -> its share
         self._communes = Communes(organizations.values())
@@ -543,6 +581,15 @@ class Registry:
     def communes(self) -> "Communes":
         return self._communes
 
+    def publishing_councils(self) -> frozenset[str]:
+        return frozenset(council for council, publication in self._councils.items() if publication.publishes)
+
+    def set_baseline(self, baseline: Baseline | None) -> None:
+        """A new edition was taken: entries and exits are counted against it from now on."""
+        self.baseline = baseline
+        for council in self._rows:
+            self._refresh(council)
+
     def council_rows(self, organization: OrganizationFacts) -> list[OrganizationFacts]:
         """Every row of the organisation's council (itself alone for most)."""
         return self._rows_of(organization.council) or [organization]
@@ -566,7 +613,7 @@ class Registry:
                     result[scope] = organization_values(organization, self.publications.get(scope_id, EMPTY))
             else:
                 unattributed = self.publications.get("", EMPTY) if scope == NATIONAL else None
-                result[scope] = self.tallies.get(scope, Tally()).values(unattributed)
+                result[scope] = self.tallies.get(scope, Tally()).values(unattributed, self.baseline)
         return result
 
     @contextlib.contextmanager
@@ -633,6 +680,7 @@ class Registry:
             obligated=any(o.obligated and o.type in COLLECTIVITE_TYPES for o in rows),
             unit=representative(council, rows),
             publication=publication,
+            was_publishing=self.baseline is not None and council in self.baseline.councils,
         )
 
     def _refresh_covered_by(self, *organizations: OrganizationFacts | None) -> None:
@@ -645,6 +693,7 @@ def compute_scopes(
     organizations: dict[str, tuple[OrganizationFacts, Publication]],
     unattributed: Publication,
     scopes: Iterable[Scope],
+    baseline: Baseline | None = None,
 ) -> dict[Scope, Values]:
     """The values of these scopes by their definition (`scope_values` over every member), from every
     organisation and its publication: what the incremental `Registry` must agree with."""
@@ -662,9 +711,9 @@ def compute_scopes(
             if scope_id in organizations:
                 result[scope] = organization_values(*organizations[scope_id])
         elif scope == NATIONAL:
-            result[scope] = scope_values([o for o, _ in pairs], coverage, councils, unattributed)
+            result[scope] = scope_values([o for o, _ in pairs], coverage, councils, unattributed, baseline)
         else:
-            result[scope] = scope_values(members.get(scope, []), coverage, councils)
+            result[scope] = scope_values(members.get(scope, []), coverage, councils, baseline=baseline)
     return result
 
 

@@ -151,6 +151,16 @@ async def take_edition(conn: asyncpg.Connection, year: int, taken_at: datetime) 
     return affected_rows(status)
 
 
+async def last_edition_publishers(conn: asyncpg.Connection) -> tuple[int, list[str]] | None:
+    """The last edition's year and the organisations that published then, if an edition exists."""
+    row = await conn.fetchrow(
+        """SELECT year, array_agg(scope_id) FILTER (WHERE ("values"->>'publishes')::int = 1) AS publishing
+           FROM indicators.editions WHERE scope = 'organization'
+             AND year = (SELECT max(year) FROM indicators.editions) GROUP BY year"""
+    )
+    return (int(row["year"]), list(row["publishing"] or [])) if row else None
+
+
 async def has_edition(conn: asyncpg.Connection, year: int) -> bool:
     return bool(await conn.fetchval("SELECT EXISTS (SELECT 1 FROM indicators.editions WHERE year = $1)", year))
 

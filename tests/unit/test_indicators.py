@@ -11,6 +11,7 @@ from services.indicators import repository
 from services.indicators.measures import (
     EMPTY,
     NATIONAL,
+    Baseline,
     Communes,
     DatasetFacts,
     OrganizationFacts,
@@ -183,6 +184,25 @@ def test_a_council_publishing_through_two_rows_counts_once():
     assert values[NATIONAL]["obligated_publishing"] == 1
 
 
+def test_entries_and_exits_count_councils_against_the_last_edition():
+    # At the 2025 edition, the Collectivité de Corse and Ajaccio published; now Corse and Guyane do.
+    baseline = Baseline(2025, frozenset({"REG-94", "C5"}))
+    datasets = [DatasetFacts("c", "DEP-2B", False), DatasetFacts("g", "DEP-973", False)]
+    organizations, unattributed = state(COUNCILS, datasets)
+    values = compute_scopes(organizations, unattributed, all_scopes(COUNCILS), baseline)
+    national = values[NATIONAL]
+    assert (national["since_edition"], national["entered_since_edition"], national["left_since_edition"]) == (
+        2025,
+        1,
+        1,
+    )
+    corse_du_sud = values[("departement", "2A")]  # Corse still publishes (through another row); Ajaccio left
+    assert (corse_du_sud["entered_since_edition"], corse_du_sud["left_since_edition"]) == (0, 1)
+    assert values[("region", "03")]["entered_since_edition"] == 1  # Guyane's council, once
+    before_any_edition = compute_scopes(organizations, unattributed, [NATIONAL])[NATIONAL]
+    assert before_any_edition["since_edition"] is None and before_any_edition["entered_since_edition"] is None
+
+
 # --- incremental equals full ---------------------------------------------------------------------
 
 EVERYONE = ORGANIZATIONS + COUNCILS
@@ -216,19 +236,28 @@ organization_changes = st.builds(
 )  # fmt: skip
 
 
+NEW_EDITION = "new edition"  # a change of the sequence: an edition is taken, entries and exits count from it
+councils_at_start = st.one_of(st.none(), st.frozensets(st.sampled_from([o.council for o in EVERYONE])))
+
+
 @settings(max_examples=150, deadline=None)
-@given(st.lists(st.one_of(dataset_changes, organization_changes), max_size=25))
-def test_recomputing_touched_scopes_equals_recomputing_everything(changes):
+@given(st.lists(st.one_of(dataset_changes, organization_changes, st.just(NEW_EDITION)), max_size=25), councils_at_start)
+def test_recomputing_touched_scopes_equals_recomputing_everything(changes, published_at_edition):
     """The service's way (one Registry kept up to date, each publication tallied by the change alone,
     only the touched scopes recomputed) against a registry built afresh and every scope computed."""
     organizations = {o.id: o for o in EVERYONE}
     datasets: dict[str, DatasetFacts] = {}
-    registry = Registry(dict(organizations), {})
+    baseline = None if published_at_edition is None else Baseline(2025, published_at_edition)
+    registry = Registry(dict(organizations), {}, baseline)
     stored = registry.compute(all_scopes(organizations.values()))
 
     for change in changes:
         touched: set = {NATIONAL}
-        if isinstance(change, DatasetFacts):
+        if change == NEW_EDITION:  # as `recompute` does: every scope again
+            baseline = Baseline(2026, registry.publishing_councils())
+            registry.set_baseline(baseline)
+            touched |= all_scopes(organizations.values())
+        elif isinstance(change, DatasetFacts):
             previous = datasets.get(change.id)
             datasets[change.id] = change
             for owner in {d.organization_id for d in (previous, change) if d is not None}:
@@ -249,7 +278,7 @@ def test_recomputing_touched_scopes_equals_recomputing_everything(changes):
         stored.update(registry.compute(touched))
 
     full = compute_scopes(
-        *state(list(organizations.values()), list(datasets.values())), all_scopes(organizations.values())
+        *state(list(organizations.values()), list(datasets.values())), all_scopes(organizations.values()), baseline
     )
     assert {scope: stored.get(scope) for scope in full} == full
 
