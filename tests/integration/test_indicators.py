@@ -195,6 +195,37 @@ async def test_a_single_council_publishing_through_its_region_row_publishes_in_i
     assert (values["population_covered"], values["datasets"]) == (0, 0)
 
 
+async def test_entries_and_exits_count_from_the_last_edition(services, settings: Settings, http) -> None:
+    api = services["api"].url
+    communes = [
+        Organization(id=f"IND-E{n}", name=f"Test E{n}", type="COM", departement="9W", region="97", population=5_000,
+                     obligation=Obligation(obligated=True, method="population_only", population=5_000))
+        for n in (1, 2)
+    ]  # fmt: skip
+    await send(settings, *[OrganizationChanged(producer="test", organization=o) for o in communes])
+    await send(settings, DatasetChanged(producer="test", change="created", dataset=dataset("ent-1", "IND-E1")))
+
+    async def territory(**expected: Any) -> dict[str, Any] | None:
+        values = await indicators(http, api, "departement", "9W")
+        return values if values and all(values.get(k) == v for k, v in expected.items()) else None
+
+    await wait_for(lambda: territory(datasets=1), timeout=60)
+    # This year's edition, taken by hand: E1 publishes then; every scope now counts from it.
+    await drained(settings, "indicators", "registry.datasets")
+    await run_module(settings, "services.indicators", "edition", "--year", str(NOW.year))
+    values = await wait_for(lambda: territory(entered_since_edition=0), timeout=60)
+    assert (values["since_edition"], values["left_since_edition"]) == (NOW.year, 0)
+
+    # E2 starts publishing and E1's only dataset is withdrawn: one entry, one exit, through the service.
+    await send(
+        settings,
+        DatasetChanged(producer="test", change="created", dataset=dataset("ent-2", "IND-E2")),
+        DatasetChanged(producer="test", change="withdrawn", dataset=dataset("ent-1", "IND-E1", withdrawn=True)),
+    )
+    values = await wait_for(lambda: territory(entered_since_edition=1, left_since_edition=1), timeout=60)
+    assert values["organizations_publishing"] == 1
+
+
 async def test_two_instances_bring_each_other_up_to_date_by_what_changed() -> None:
     """Two indicators instances share the work (one consumer group): each batch of one moves the
     projection's version, and the other brings its copy up to date by reloading the organisations that
@@ -209,6 +240,12 @@ async def test_two_instances_bring_each_other_up_to_date_by_what_changed() -> No
     first, second = Projection(), Projection()
     conns = [await connect_as(settings, "indicators") for _ in range(2)]
     owner = organization("IND-PROJ", "COM", 9_000)
+    # This year's edition exists already (taking it, from 8 October on, makes every instance reload).
+    await conns[0].execute(
+        """INSERT INTO indicators.editions (year, scope, scope_id, "values", taken_at)
+           VALUES ($1, 'national', 'FR', '{}', now())""",
+        NOW.year,
+    )
     try:
         for conn, projection in zip(conns, (first, second), strict=True):
             async with conn.transaction():
