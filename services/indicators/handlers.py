@@ -216,7 +216,8 @@ async def recompute(
         registry.set_baseline(Baseline(now.year, registry.publishing_councils()))
         await repository.bump_projection_version(conn, None)
         values = registry.compute(all_scopes(registry.organizations.values()))
-        changed = await repository.save_values(conn, values, now)
+        # The batch's own changes are announced too, with their values as of the new baseline.
+        changed = list(dict.fromkeys([*changed, *await repository.save_values(conn, values, now)]))
     return [_updated(scope, values[scope], now, correlation_id) for scope in changed]
 
 

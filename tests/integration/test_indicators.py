@@ -17,6 +17,7 @@ from shared.events import (
     DatasetChanged,
     DatasetSource,
     Event,
+    IndicatorsUpdated,
     Obligation,
     Organization,
     OrganizationChanged,
@@ -270,3 +271,28 @@ async def test_two_instances_bring_each_other_up_to_date_by_what_changed() -> No
         await drop_database(settings)
     assert caught_up.publications[owner.id].datasets == 1
     assert second.reloads["full"] == 1 and second.reloads["partial"] >= 1  # loaded once, then by changes
+
+
+async def test_the_batch_that_takes_the_edition_still_announces_its_own_changes(monkeypatch) -> None:
+    """From 8 October the first recomputation takes the year's edition and recomputes every scope; the
+    scopes of the batch itself, stored before, are announced all the same. On a database of its own."""
+    monkeypatch.setattr(handlers, "EDITION_DAY", (1, 1))  # whatever today's date: the edition is due
+    settings = isolated_settings("edition", 26100)
+    ensure_infrastructure()
+    await bootstrap_database(settings)
+    pool = await create_pool(settings, "indicators", max_size=1)
+    await apply_migrations(pool, "indicators", MIGRATIONS)
+    await pool.close()
+    conn = await connect_as(settings, "indicators")
+    newcomer = organization("IND-EDITION", "COM", 4_000)
+    try:
+        async with conn.transaction():
+            emitted = await handlers.organizations_changed(
+                conn, [OrganizationChanged(producer="test", organization=newcomer)], Projection()
+            )
+        assert await conn.fetchval("SELECT count(*) FROM indicators.editions WHERE year = $1", NOW.year) > 0
+    finally:
+        await conn.close()
+        await drop_database(settings)
+    announced = {(e.scope, e.scope_id) for e in emitted if isinstance(e, IndicatorsUpdated)}
+    assert {("organization", "IND-EDITION"), ("departement", DEP), ("national", "FR")} <= announced
