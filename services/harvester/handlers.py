@@ -117,12 +117,11 @@ async def schedule_due_sources(conn: asyncpg.Connection, now: datetime, grace: t
     gets full runs that list nothing, until its records' withdrawal grace has passed."""
     requests: list[Event] = []
     for source in await repository.due_sources(conn):
-        removed_at = source["removed_at"]
-        mode = (
-            "full"
-            if removed_at
-            else schedules.mode_for(source["family"], source["watermark"], source["last_full_at"], now)
-        )
+        if removed_at := source["removed_at"]:
+            mode, later = "full", schedules.next_run_of_removed(removed_at, grace, now)
+        else:
+            mode = schedules.mode_for(source["family"], source["watermark"], source["last_full_at"], now)
+            later = schedules.next_run(source["schedule"], now)
         requests.append(
             HarvestRequested(
                 producer="harvester-scheduler",
@@ -130,11 +129,6 @@ async def schedule_due_sources(conn: asyncpg.Connection, now: datetime, grace: t
                 mode=mode,
                 requested_by="scheduler",
             )
-        )
-        later = (
-            schedules.next_run_of_removed(removed_at, grace, now)
-            if removed_at
-            else schedules.next_run(source["schedule"], now)
         )
         await repository.set_next_run(conn, source["id"], later)
     return requests
