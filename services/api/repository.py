@@ -209,7 +209,9 @@ async def territory_of(conn: asyncpg.Connection, card: dict[str, Any]) -> dict[s
 async def council_of(conn: asyncpg.Connection, card: dict[str, Any]) -> dict[str, Any] | None:
     """For a single council (several rows sharing a `council_id`: the Collectivité de Corse...), the
     council's row and every territory it serves, in whose indicators it counts; None for others."""
-    council = card.get("council_id") or card.get("id")
+    council = card.get("council_id")
+    if not council:  # most organisations: no query on the card's path
+        return None
     rows = await conn.fetch(
         """SELECT id, name, type, coalesce(departement, region) AS code, id = $1 AS is_council
            FROM registry.organizations WHERE coalesce(council_id, id) = $1 AND status = 'active'
