@@ -227,17 +227,23 @@ async def test_entries_and_exits_count_from_the_last_edition(services, settings:
     assert values["organizations_publishing"] == 1
 
 
+async def database_of_its_own(label: str, port: int) -> Settings:
+    """Settings of a database only this test uses, with the indicators' schema migrated (dropped by the test)."""
+    settings = isolated_settings(label, port)
+    ensure_infrastructure()
+    await bootstrap_database(settings)
+    pool = await create_pool(settings, "indicators", max_size=1)
+    await apply_migrations(pool, "indicators", MIGRATIONS)
+    await pool.close()
+    return settings
+
+
 async def test_two_instances_bring_each_other_up_to_date_by_what_changed() -> None:
     """Two indicators instances share the work (one consumer group): each batch of one moves the
     projection's version, and the other brings its copy up to date by reloading the organisations that
     batch changed, not the whole registry; the copy then equals a full load. On a database of its own:
     the organisations it adds exist nowhere else."""
-    settings = isolated_settings("projection", 26000)
-    ensure_infrastructure()
-    await bootstrap_database(settings)
-    pool = await create_pool(settings, "indicators", max_size=2)
-    await apply_migrations(pool, "indicators", MIGRATIONS)
-    await pool.close()
+    settings = await database_of_its_own("projection", 26000)
     first, second = Projection(), Projection()
     conns = [await connect_as(settings, "indicators") for _ in range(2)]
     owner = organization("IND-PROJ", "COM", 9_000)
@@ -277,12 +283,7 @@ async def test_the_batch_that_takes_the_edition_still_announces_its_own_changes(
     """From 8 October the first recomputation takes the year's edition and recomputes every scope; the
     scopes of the batch itself, stored before, are announced all the same. On a database of its own."""
     monkeypatch.setattr(handlers, "EDITION_DAY", (1, 1))  # whatever today's date: the edition is due
-    settings = isolated_settings("edition", 26100)
-    ensure_infrastructure()
-    await bootstrap_database(settings)
-    pool = await create_pool(settings, "indicators", max_size=1)
-    await apply_migrations(pool, "indicators", MIGRATIONS)
-    await pool.close()
+    settings = await database_of_its_own("edition", 26100)
     conn = await connect_as(settings, "indicators")
     newcomer = organization("IND-EDITION", "COM", 4_000)
     try:
