@@ -387,7 +387,8 @@ class ContributionRejected(ContributionEvent):
 
 # --- indicators.updated -----------------------------------------------------------------------
 
-Scope = Literal["organization", "departement", "region", "type", "national"]
+# A platform's scope id is its address (ODF's platforms: the portals the records come from).
+Scope = Literal["organization", "departement", "region", "type", "national", "platform"]
 
 
 class IndicatorsUpdated(Event):

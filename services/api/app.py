@@ -251,14 +251,14 @@ def _refuse_unstorable(request: web.Request) -> None:
 
 
 FORWARDED_PREFIXES = ("/api/v1/sources", "/api/v1/harvest/", "/api/v1/contributions")
-SCOPES = ("national", "region", "departement", "type", "organization")
+SCOPES = ("national", "region", "departement", "type", "organization", "platform")
 
 
 def _scope(request: web.Request) -> tuple[str, str | None]:
     scope = request.query.get("scope", "national")
     if scope not in SCOPES:
         raise BadRequest(f"portée inconnue : {scope} (portées : {', '.join(SCOPES)})")
-    scope_id = "FR" if scope == "national" else _text(request, "id", 64)
+    scope_id = "FR" if scope == "national" else _text(request, "id", 2000 if scope == "platform" else 64)
     return scope, scope_id
 
 
@@ -374,6 +374,32 @@ def create_routes() -> web.RouteTableDef:
             where = dataset_filter(request, await _organization_param(conn, request))
             data, total = await repository.list_datasets(conn, where, page, page_size)
         return paginated(request, data, total, page, page_size)
+
+    @routes.get("/api/v1/platforms")
+    async def platforms(request: web.Request) -> web.Response:
+        """Every platform with its technology, typology, hosted councils and datasets (ODF 8, 9, 11, 13, 19)."""
+        runtime: Runtime = request.app["runtime"]
+        async with runtime.pool.acquire() as conn:
+            data = await repository.platforms(conn)
+        return json_response({"total": len(data), "data": data})
+
+    @routes.get("/api/v1/platforms/{source_id}/organizations")
+    async def platform_organizations(request: web.Request) -> web.Response:
+        """The organisations whose live datasets a platform (a harvested source) lists."""
+        runtime: Runtime = request.app["runtime"]
+        async with runtime.pool.acquire() as conn:
+            data = await repository.platform_organizations(conn, request.match_info["source_id"])
+        if data is None:
+            raise web.HTTPNotFound()
+        return json_response({"total": len(data), "data": data})
+
+    @routes.get(r"/api/v1/exports/platforms.{fmt:csv|json}")
+    async def export_platforms(request: web.Request) -> web.StreamResponse:
+        runtime: Runtime = request.app["runtime"]
+        async with runtime.pool.acquire() as conn:
+            rows = await repository.platforms(conn)
+        fmt = request.match_info["fmt"]
+        return await exports.stream(request, "observatoire-platforms", fmt, _once(rows), repository.PLATFORM_COLUMNS)
 
     @routes.get(r"/api/v1/exports/{what:organizations|datasets|indicators}.{fmt:csv|json|geojson}")
     async def export(request: web.Request) -> web.StreamResponse:

@@ -36,6 +36,9 @@ FRENCH_HEADERS = {
     "created": "Créé le", "modified": "Modifié le", "portals": "Portails", "sources": "Fiches sur les portails",
     "scope": "Portée", "computed_at": "Calculé le", "since_edition": "Depuis l'édition",
     "entered_since_edition": "Entrées depuis l'édition", "left_since_edition": "Sorties depuis l'édition",
+    "url": "Adresse", "technology": "Technologie", "typology": "Typologie",
+    "organizations_hosted": "Organisations hébergées", "source_id": "Source", "status": "Moissonnage",
+    "carrier_id": "Porteur", "carrier_name": "Porteur (nom)", "carrier_type": "Porteur (type)",
 }  # fmt: skip
 FLAGS = {"obligated", "publishes", "on_local_portal", "on_national_portal"}  # 0/1 indicators read as yes/no
 

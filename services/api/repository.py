@@ -5,6 +5,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import asyncpg
 
@@ -233,6 +234,60 @@ async def organization_portals(conn: asyncpg.Connection, organization_id: str) -
            WHERE d.organization_id = $1 AND NOT d.withdrawn AND s.withdrawn_at IS NULL
            GROUP BY 1, 2 ORDER BY 3 DESC, 1""",
         organization_id,
+    )
+    return [dict(r) for r in rows]
+
+
+PLATFORM_COLUMNS = ["url", "name", "technology", "typology", "organizations_hosted", "datasets", "source_id",
+                    "status", "departement", "carrier_id", "carrier_name", "carrier_type"]  # fmt: skip
+
+
+async def platforms(conn: asyncpg.Connection) -> list[dict[str, Any]]:
+    """Every platform (ODF's platforms): each harvested source and any portal the indicators know, with
+    its technology, the typology and hosted councils the indicators computed, its declared carrier
+    (the source's owner), most hosting first."""
+    rows = await conn.fetch(
+        """SELECT coalesce(s.url, v.scope_id) AS url, s.id AS source_id, s.name, s.family, s.departement,
+                  CASE WHEN s.id IS NULL THEN NULL WHEN s.removed_at IS NOT NULL THEN 'removed'
+                       WHEN s.enabled THEN 'harvested' ELSE 'paused' END AS status,
+                  s.owner_organization AS carrier_id, o.name AS carrier_name, o.type AS carrier_type, v."values"
+           FROM harvest.sources s
+           FULL JOIN (SELECT scope_id, "values" FROM indicators.current_values WHERE scope = 'platform') v
+                  ON v.scope_id = s.url
+           LEFT JOIN registry.organizations o ON o.id = s.owner_organization"""
+    )
+    result = [_platform(r) for r in rows]
+    result.sort(key=lambda p: (-p["organizations_hosted"], -p["datasets"], p["name"].casefold()))
+    return result
+
+
+def _platform(row: asyncpg.Record) -> dict[str, Any]:
+    values = json.loads(row["values"]) if row["values"] else {}
+    keyed = {prefix: next((k.split(":", 1)[1] for k in values if k.startswith(prefix + ":")), None)
+             for prefix in ("typology", "technology")}  # fmt: skip
+    platform = dict(row)
+    del platform["values"], platform["family"]
+    return platform | {
+        "name": row["name"] or urlsplit(row["url"]).netloc or row["url"],
+        "technology": row["family"] or keyed["technology"],
+        "typology": keyed["typology"],
+        "organizations_hosted": values.get("organizations_hosted", 0),
+        "datasets": values.get("datasets", 0),
+    }
+
+
+async def platform_organizations(conn: asyncpg.Connection, source_id: str) -> list[dict[str, Any]] | None:
+    """The organisations whose live datasets a source lists, most datasets first (None: no such source)."""
+    if not await conn.fetchval("SELECT true FROM harvest.sources WHERE id = $1", source_id):
+        return None
+    rows = await conn.fetch(
+        """SELECT o.id, o.name, o.type, o.departement, count(DISTINCT d.id) AS datasets
+           FROM registry.dataset_sources s
+           JOIN registry.datasets d ON d.id = s.dataset_id AND NOT d.withdrawn
+           JOIN registry.organizations o ON o.id = d.organization_id
+           WHERE s.source_id = $1 AND s.withdrawn_at IS NULL
+           GROUP BY o.id ORDER BY datasets DESC, o.name""",
+        source_id,
     )
     return [dict(r) for r in rows]
 

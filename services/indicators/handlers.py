@@ -20,6 +20,7 @@ from services.indicators.measures import (
     Baseline,
     DatasetFacts,
     OrganizationFacts,
+    PlatformFacts,
     Publication,
     Registry,
     Scope,
@@ -72,6 +73,13 @@ def dataset_facts(dataset: CanonicalDataset, national_portals: tuple[str, ...]) 
     )
 
 
+def platform_facts(dataset: CanonicalDataset, national_portals: tuple[str, ...]) -> list[PlatformFacts]:
+    """The platforms of the dataset's records (withdrawn ones too: the platform exists)."""
+    return [
+        PlatformFacts(s.portal_url, s.portal_kind, s.portal_url.startswith(national_portals)) for s in dataset.sources
+    ]
+
+
 async def serialise(conn: asyncpg.Connection) -> None:
     """One recomputation at a time (both consumers, every instance): each then sees what the previous
     one committed, so an organisation and its datasets arriving on two topics at once are never
@@ -99,7 +107,8 @@ class Projection:
         if changed is None:
             organizations = await repository.organizations(conn)
             publications = await self._publications(conn, None)
-            self.registry = Registry(organizations, publications, await baseline(conn, organizations))
+            platforms = await repository.platforms(conn)
+            self.registry = Registry(organizations, publications, await baseline(conn, organizations), platforms)
             self.reloads["full"] += 1
         else:
             ids = sorted(changed)
@@ -107,6 +116,7 @@ class Projection:
                 self.registry.set_organization(organization)
             for owner, publication in (await self._publications(conn, ids)).items():
                 self.registry.set_publication(owner, publication)
+            self.registry.platforms = await repository.platforms(conn)  # a few hundred rows
             self.reloads["partial"] += 1
         self.version = version
         return self.registry
@@ -169,6 +179,11 @@ async def datasets_changed(
     with projection.kept_true():
         registry = await projection.current(conn)
         latest = {e.dataset.id: dataset_facts(e.dataset, national_portals) for e in events}
+        platforms = {p.url: p for e in events for p in platform_facts(e.dataset, national_portals)}
+        if new := [p for p in platforms.values() if registry.platforms.get(p.url) != p]:
+            await repository.upsert_platforms(conn, new)
+            for platform in new:
+                registry.set_platform(platform)
         previous = await repository.upsert_datasets(conn, list(latest.values()))
         removed: dict[str, list[DatasetFacts]] = defaultdict(list)
         added: dict[str, list[DatasetFacts]] = defaultdict(list)

@@ -25,6 +25,8 @@ COLLECTIVITE_TYPES = frozenset({"COM", "CC", "CA", "CU", "MET", "EPT", "DEP", "R
 ASSOCIATED_TYPES = frozenset({"AGCT", "OACT", "DSPT"})
 EPCI_TYPES = frozenset({"CC", "CA", "CU", "MET", "EPT"})
 FRESH_DAYS = 365
+MUTUALISED_FROM = 4  # councils: a platform hosting this many is mutualised, two or three is shared
+PLATFORM: str = "platform"  # the scope of a platform, by its address
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,16 @@ class DatasetFacts:
     technologies: tuple[str, ...] = ()  # their families (udata, ods, ckan, dcat, arcgis, csw)
     national: bool = False  # listed on the national portal (data.gouv.fr)
     local: bool = False  # listed on another portal
+
+
+@dataclass(frozen=True)
+class PlatformFacts:
+    """A portal the records come from (a harvested source), by its address: the family of software
+    that serves it and whether it is the national portal."""
+
+    url: str
+    technology: str
+    national: bool = False
 
 
 @dataclass(frozen=True)
@@ -310,9 +322,12 @@ def scope_values(
     }
     technologies = Counter(t for _, p in publishing for t in p.technologies)
     values |= {f"technology:{t}": n for t, n in sorted(technologies.items())}
+    technology_datasets: Counter[str] = Counter()
     themes: Counter[str] = Counter()
     for p in publications:
+        technology_datasets.update(p.technologies)
         themes.update(p.themes)
+    values |= {f"technology_datasets:{t}": n for t, n in sorted(technology_datasets.items())}
     values |= {f"theme:{t}": n for t, n in sorted(themes.items())}
     bins = Counter(population_bin(o.population) for o, _ in publishing)
     values |= {f"population_bin:{b}": n for b, n in sorted(bins.items())}
@@ -331,6 +346,52 @@ def since_edition(baseline: Baseline | None, entered: int, left: int) -> Values:
     if baseline is None:
         return {"since_edition": None, "entered_since_edition": None, "left_since_edition": None}
     return {"since_edition": baseline.year, "entered_since_edition": entered, "left_since_edition": left}
+
+
+def typology(platform: PlatformFacts | None, hosted: int) -> str:
+    """ODF's typology of platforms (its `Collab` field), observed rather than declared: the national
+    portal concentrates; a platform listing the datasets of one council is dedicated to it, of two or
+    three shared, of more mutualised."""
+    if platform is not None and platform.national:
+        return "concentrateur"
+    if hosted == 0:
+        return "indeterminee"  # only datasets of no known organisation
+    if hosted == 1:
+        return "dedie"
+    return "partage" if hosted < MUTUALISED_FROM else "mutualise"
+
+
+def platform_scopes(
+    platforms: Mapping[str, PlatformFacts], councils: Iterable[Publication], unattributed: Publication
+) -> tuple[dict[Scope, Values], Values]:
+    """Each platform's values (ODF 19: the councils it hosts; its datasets, typology and technology)
+    and the nation's platform indicators (ODF 8 and 9 over platforms listing a live dataset; ODF 13's
+    mutualisation: councils publishing through a local platform that hosts others too), from what
+    each council publishes. Every known platform has values: one that lists nothing any more, zeros."""
+    hosted: Counter[str] = Counter()
+    datasets: Counter[str] = Counter(unattributed.portals)
+    publishing = [p for p in councils if p.datasets]
+    for publication in publishing:
+        hosted.update(publication.portals.keys())
+        datasets.update(publication.portals)
+    scopes: dict[Scope, Values] = {}
+    for url in platforms.keys() | datasets.keys():
+        platform = platforms.get(url)
+        values: Values = {"datasets": datasets[url], "organizations_hosted": hosted[url],
+                          f"typology:{typology(platform, hosted[url])}": 1}  # fmt: skip
+        if platform is not None:
+            values[f"technology:{platform.technology}"] = 1
+        scopes[(PLATFORM, url)] = values
+    live = [url for url in datasets if datasets[url]]
+    typologies = Counter(typology(platforms.get(url), hosted[url]) for url in live)
+    technologies = Counter(platforms[url].technology if url in platforms else "-" for url in live)
+    shared = {url for url in live if typology(platforms.get(url), hosted[url]) in ("partage", "mutualise")}
+    national: Values = {
+        "organizations_on_shared_platforms": sum(1 for p in publishing if shared.intersection(p.portals))
+    }
+    national |= {f"platform_typology:{t}": n for t, n in sorted(typologies.items())}
+    national |= {f"platform_technology:{t}": n for t, n in sorted(technologies.items())}
+    return scopes, national
 
 
 def representative(council: str, rows: list[OrganizationFacts]) -> OrganizationFacts:
@@ -448,6 +509,7 @@ class Tally:
     with_schema: int = 0
     portals: Counter[str] = field(default_factory=Counter)  # portal -> publications listing it
     technologies: Counter[str] = field(default_factory=Counter)  # -> publishing councils
+    technology_datasets: Counter[str] = field(default_factory=Counter)  # -> datasets
     themes: Counter[str] = field(default_factory=Counter)  # -> datasets
     bins: Counter[str] = field(default_factory=Counter)  # -> publishing councils
     types: Counter[str] = field(default_factory=Counter)  # -> publishing councils
@@ -484,16 +546,25 @@ class Tally:
         self.with_schema += sign * p.with_schema
         for portal in p.portals:
             _move(self.portals, portal, sign)
+        for technology, count in p.technologies.items():
+            _move(self.technology_datasets, technology, sign * count)
         for theme, count in p.themes.items():
             _move(self.themes, theme, sign * count)
 
+    def with_unattributed(self, unattributed: Publication | None) -> "Tally":
+        """Its dataset sums with the datasets of no known organisation added (the nation's)."""
+        if not (unattributed and unattributed.datasets):
+            return self
+        sums = Tally()
+        for name in DATASET_COUNTS:
+            setattr(sums, name, getattr(self, name))
+        for name in DATASET_TALLIES:
+            setattr(sums, name, Counter(getattr(self, name)))
+        sums.add_datasets(unattributed, 1)
+        return sums
+
     def values(self, unattributed: Publication | None = None, baseline: Baseline | None = None) -> Values:
-        sums = self
-        if unattributed and unattributed.datasets:
-            sums = Tally(portals=Counter(self.portals), themes=Counter(self.themes), **{
-                k: getattr(self, k) for k in ("datasets", "open_format", "open_licence", "fresh", "with_schema")
-            })  # fmt: skip
-            sums.add_datasets(unattributed, 1)
+        sums = self.with_unattributed(unattributed)
         datasets = sums.datasets
         values: Values = {
             "organizations": self.organizations,
@@ -519,10 +590,15 @@ class Tally:
             **since_edition(baseline, self.entered, self.left),
         }
         values |= {f"technology:{t}": n for t, n in sorted(self.technologies.items())}
+        values |= {f"technology_datasets:{t}": n for t, n in sorted(sums.technology_datasets.items())}
         values |= {f"theme:{t}": n for t, n in sorted(sums.themes.items())}
         values |= {f"population_bin:{b}": n for b, n in sorted(self.bins.items())}
         values |= {f"type:{t}": n for t, n in sorted(self.types.items())}
         return values
+
+
+DATASET_COUNTS = ("datasets", "open_format", "open_licence", "fresh", "with_schema")
+DATASET_TALLIES = ("portals", "technology_datasets", "themes")  # what `add_datasets` moves
 
 
 def _move(counter: Counter[str], key: str, by: int) -> None:
@@ -543,10 +619,12 @@ class Registry:
         organizations: dict[str, OrganizationFacts],
         publications: dict[str, Publication],
         baseline: Baseline | None = None,
+        platforms: dict[str, PlatformFacts] | None = None,
     ) -> None:
         self.organizations = organizations
         self.publications = publications
         self.baseline = baseline
+        self.platforms = platforms if platforms is not None else {}
         self.tallies: dict[Scope, Tally] = {}
         self._contributions: dict[str, dict[Scope, Contribution]] = {}  # council -> scope -> its share
         self._communes = Communes(organizations.values())
@@ -578,6 +656,9 @@ class Registry:
         with self._changing({organization.council}):
             self.publications[organization_id] = publication
 
+    def set_platform(self, platform: PlatformFacts) -> None:
+        self.platforms[platform.url] = platform
+
     def communes(self) -> "Communes":
         return self._communes
 
@@ -603,7 +684,8 @@ class Registry:
         return scopes
 
     def compute(self, scopes: Iterable[Scope]) -> dict[Scope, Values]:
-        """The values of these scopes."""
+        """The values of these scopes; the nation's come with every platform's (both follow from what
+        each council publishes: a few hundred platforms, a few thousand publishing councils)."""
         result: dict[Scope, Values] = {}
         for scope in set(scopes):
             kind, scope_id = scope
@@ -611,9 +693,14 @@ class Registry:
                 if scope_id in self.organizations:
                     organization = self.organizations[scope_id]
                     result[scope] = organization_values(organization, self.publications.get(scope_id, EMPTY))
-            else:
+            elif kind != PLATFORM:
                 unattributed = self.publications.get("", EMPTY) if scope == NATIONAL else None
                 result[scope] = self.tallies.get(scope, Tally()).values(unattributed, self.baseline)
+        if NATIONAL in result:
+            national = [c[NATIONAL].publication for c in self._contributions.values() if NATIONAL in c]
+            platforms, summary = platform_scopes(self.platforms, national, self.publications.get("", EMPTY))
+            result[NATIONAL] |= summary
+            result |= platforms
         return result
 
     @contextlib.contextmanager
@@ -694,9 +781,11 @@ def compute_scopes(
     unattributed: Publication,
     scopes: Iterable[Scope],
     baseline: Baseline | None = None,
+    platforms: Mapping[str, PlatformFacts] | None = None,
 ) -> dict[Scope, Values]:
     """The values of these scopes by their definition (`scope_values` over every member), from every
-    organisation and its publication: what the incremental `Registry` must agree with."""
+    organisation and its publication: what the incremental `Registry` must agree with. The nation's
+    come with every platform's, as there."""
     pairs = list(organizations.values())
     councils = council_publications(pairs)
     coverage = Coverage.of((o, councils.get(o.council, EMPTY).publishes) for o, _ in pairs)
@@ -712,6 +801,9 @@ def compute_scopes(
                 result[scope] = organization_values(*organizations[scope_id])
         elif scope == NATIONAL:
             result[scope] = scope_values([o for o, _ in pairs], coverage, councils, unattributed, baseline)
+            platform_values, summary = platform_scopes(platforms or {}, councils.values(), unattributed)
+            result[scope] |= summary
+            result |= platform_values
         else:
             result[scope] = scope_values(members.get(scope, []), coverage, councils, baseline=baseline)
     return result

@@ -9,7 +9,7 @@ from typing import Any
 
 import asyncpg
 
-from services.indicators.measures import DatasetFacts, OrganizationFacts, Publication, Scope, Values
+from services.indicators.measures import DatasetFacts, OrganizationFacts, PlatformFacts, Publication, Scope, Values
 from shared.db import affected_rows
 
 ORGANIZATION_COLUMNS = "id, name, type, departement, region, epci, population, obligated, council_id, active"
@@ -36,6 +36,19 @@ async def organizations(conn: asyncpg.Connection, ids: list[str] | None = None) 
         f"SELECT {ORGANIZATION_COLUMNS} FROM indicators.organizations WHERE $1::text[] IS NULL OR id = ANY($1)", ids
     )
     return {r["id"]: OrganizationFacts(**dict(r)) for r in rows}
+
+
+async def upsert_platforms(conn: asyncpg.Connection, platforms: list[PlatformFacts]) -> None:
+    await conn.executemany(
+        """INSERT INTO indicators.platforms (url, technology, national) VALUES ($1, $2, $3)
+           ON CONFLICT (url) DO UPDATE SET technology = $2, national = $3""",
+        [(p.url, p.technology, p.national) for p in platforms],
+    )
+
+
+async def platforms(conn: asyncpg.Connection) -> dict[str, PlatformFacts]:
+    rows = await conn.fetch("SELECT url, technology, national FROM indicators.platforms")
+    return {r["url"]: PlatformFacts(**dict(r)) for r in rows}
 
 
 async def upsert_datasets(conn: asyncpg.Connection, datasets: list[DatasetFacts]) -> dict[str, DatasetFacts]:

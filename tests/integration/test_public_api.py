@@ -239,7 +239,7 @@ async def test_the_openapi_document_lists_every_public_path(services, http):
     document = await get(http, f"{services['api'].url}/api/openapi.json")
     assert document["openapi"].startswith("3.")
     for path in ("/api/v1/organizations", "/api/v1/datasets", "/api/v1/map/{level}.geojson",
-                 "/api/v1/exports/{what}.{format}", "/api/v1/indicators/history"):  # fmt: skip
+                 "/api/v1/exports/{what}.{format}", "/api/v1/indicators/history", "/api/v1/platforms"):  # fmt: skip
         assert path in document["paths"]
 
 

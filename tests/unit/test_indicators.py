@@ -15,6 +15,7 @@ from services.indicators.measures import (
     Communes,
     DatasetFacts,
     OrganizationFacts,
+    PlatformFacts,
     Publication,
     Registry,
     all_scopes,
@@ -79,6 +80,15 @@ DATASETS = [
 ]  # fmt: skip
 
 
+METROPOLE_PORTAL, NATIONAL_PORTAL = "https://data.metropole.fr", "https://www.data.gouv.fr"
+PLATFORMS = {
+    METROPOLE_PORTAL: PlatformFacts(METROPOLE_PORTAL, "ods"),
+    NATIONAL_PORTAL: PlatformFacts(NATIONAL_PORTAL, "udata", national=True),
+    "https://a.fr": PlatformFacts("https://a.fr", "ods"),
+    "https://b.fr": PlatformFacts("https://b.fr", "ckan"),
+}
+
+
 def state(
     organizations: list[OrganizationFacts], datasets: list[DatasetFacts]
 ) -> tuple[dict[str, tuple[OrganizationFacts, Publication]], Publication]:
@@ -119,12 +129,52 @@ def test_every_indicator_on_a_hand_computed_registry():
     assert values[("departement", "29")]["opening_rate"] == 1.0
     assert values[("type", "COM")]["organizations_publishing"] == 1
 
+    assert national["technology_datasets:ods"] == 2 and national["technology_datasets:udata"] == 4  # ODF 11
+    assert values[("departement", "35")]["technology_datasets:udata"] == 2  # the métropole's d1, the office's d5
+
     metropole = values[("organization", "E")]
     assert (metropole["datasets"], metropole["publishes"], metropole["platforms"]) == (2, 1, 2)
     assert (metropole["on_local_portal"], metropole["on_national_portal"]) == (1, 1)
     assert metropole["open_format_share"] == 0.5 and metropole["scdl_schemas"] == 1
     assert values[("organization", "C1")]["publishes"] == 0
     assert values[("organization", "C1")]["open_format_share"] is None  # no dataset: no share
+
+
+def test_platforms_their_hosted_councils_typology_and_the_nation_s_platform_indicators():
+    values = compute_scopes(*state(ORGANIZATIONS, DATASETS), [NATIONAL], platforms=PLATFORMS)
+    # The métropole's portal lists its two datasets: dedicated to it. The national portal lists the
+    # datasets of the métropole, Quimper, the office and one of no known publisher: a concentrator.
+    assert values[("platform", METROPOLE_PORTAL)] == {
+        "datasets": 2, "organizations_hosted": 1, "typology:dedie": 1, "technology:ods": 1
+    }  # fmt: skip
+    assert values[("platform", NATIONAL_PORTAL)] == {
+        "datasets": 4, "organizations_hosted": 3, "typology:concentrateur": 1, "technology:udata": 1
+    }  # fmt: skip
+    # Known platforms that list nothing (a.fr, b.fr) have values too: zeros, no typology to tell.
+    assert values[("platform", "https://a.fr")]["datasets"] == 0
+    assert values[("platform", "https://a.fr")]["typology:indeterminee"] == 1
+    national = values[NATIONAL]
+    assert (national["platform_typology:dedie"], national["platform_typology:concentrateur"]) == (1, 1)
+    assert (national["platform_technology:ods"], national["platform_technology:udata"]) == (1, 1)
+    assert national["organizations_on_shared_platforms"] == 0  # the national portal shares nothing
+
+    # Rennes and Bruz join the métropole's portal: shared by three; Quimper and the office too: mutualised.
+    shared = DATASETS + [DatasetFacts(f"s{o}", o, False, portals=(METROPOLE_PORTAL,)) for o in ("C1", "C2")]
+    values = compute_scopes(*state(ORGANIZATIONS, shared), [NATIONAL], platforms=PLATFORMS)
+    assert values[("platform", METROPOLE_PORTAL)]["typology:partage"] == 1
+    assert values[NATIONAL]["organizations_on_shared_platforms"] == 3  # E, C1, C2
+    mutualised = shared + [DatasetFacts(f"m{o}", o, False, portals=(METROPOLE_PORTAL,)) for o in ("C4", "O")]
+    values = compute_scopes(*state(ORGANIZATIONS, mutualised), [NATIONAL], platforms=PLATFORMS)
+    assert values[("platform", METROPOLE_PORTAL)]["organizations_hosted"] == 5
+    assert values[("platform", METROPOLE_PORTAL)]["typology:mutualise"] == 1
+    assert values[NATIONAL]["organizations_on_shared_platforms"] == 5
+
+
+def test_a_council_publishing_on_a_platform_through_two_rows_is_hosted_once():
+    datasets = [DatasetFacts(f"c{row}", row, False, portals=("https://a.fr",)) for row in ("REG-94", "DEP-2B")]
+    values = compute_scopes(*state(COUNCILS, datasets), [NATIONAL], platforms=PLATFORMS)
+    assert values[("platform", "https://a.fr")]["organizations_hosted"] == 1
+    assert values[("platform", "https://a.fr")]["datasets"] == 2
 
 
 def test_a_region_publishing_covers_every_commune_of_the_region():
@@ -218,7 +268,7 @@ dataset_changes = st.builds(
     themes=st.sampled_from([(), ("Transport",), ("Transport", "Culture")]),
     schemas=st.sampled_from([(), ("scdl/budget",), ("etalab/irve",)]),
     technologies=st.sampled_from([(), ("ods",), ("ods", "udata")]),
-    portals=st.sampled_from([("https://a.fr",), ("https://b.fr", "https://www.data.gouv.fr")]),
+    portals=st.sampled_from([("https://a.fr",), ("https://b.fr", "https://www.data.gouv.fr"), ("https://c.fr",)]),
     national=st.booleans(),
     local=st.booleans(),
 )
@@ -248,7 +298,7 @@ def test_recomputing_touched_scopes_equals_recomputing_everything(changes, publi
     organizations = {o.id: o for o in EVERYONE}
     datasets: dict[str, DatasetFacts] = {}
     baseline = None if published_at_edition is None else Baseline(2025, published_at_edition)
-    registry = Registry(dict(organizations), {}, baseline)
+    registry = Registry(dict(organizations), {}, baseline, dict(PLATFORMS))
     stored = registry.compute(all_scopes(organizations.values()))
 
     for change in changes:
@@ -278,8 +328,12 @@ def test_recomputing_touched_scopes_equals_recomputing_everything(changes, publi
         stored.update(registry.compute(touched))
 
     full = compute_scopes(
-        *state(list(organizations.values()), list(datasets.values())), all_scopes(organizations.values()), baseline
+        *state(list(organizations.values()), list(datasets.values())),
+        all_scopes(organizations.values()),
+        baseline,
+        PLATFORMS,
     )
+    assert any(kind == "platform" for kind, _ in full)
     assert {scope: stored.get(scope) for scope in full} == full
 
 

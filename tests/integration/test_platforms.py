@@ -1,0 +1,97 @@
+"""Platforms as first-class (ODF indicators 8, 9, 11, 13, 19), through the real broker: simulated
+portals hosting one, two and four organisations are harvested; the indicators service computes each
+platform's hosted councils, datasets, typology and technology, announces them on indicators.updated,
+and the api lists the platforms, the organisations each hosts, and exports them."""
+
+import csv
+import io
+import json
+from collections import Counter
+from collections.abc import AsyncIterator
+
+import pytest
+from aiohttp import web
+
+from shared.settings import Settings
+from simulated_portals.app import build_app, source_url
+from simulated_portals.catalogue import PortalSpec, World, build_world, dataset
+from tests.support.harvest import add_source, run
+from tests.support.kafka import read_all, wait_for
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def platform_world(settings: Settings) -> World:
+    """Local portals hosting one (ods), two (ckan) and four (arcgis) organisations, served apart (a seed
+    whose publishers are named without homonyms: a "Saint-Cyprien" stays unattributed, as it should)."""
+    small = build_world(portals=4, datasets_per_portal=20, seed=66, referentiel=settings.referentiel_path)
+    return World([p for p in small.portals if p.slug in ("ods-0000", "ckan-0001", "arcgis-0003")])
+
+
+@pytest.fixture(scope="module")
+async def platform_portal(settings: Settings, platform_world: World) -> AsyncIterator[str]:
+    runner = web.AppRunner(build_app(platform_world))
+    await runner.setup()
+    await web.TCPSite(runner, settings.http_host, settings.simulator_port + 3).start()
+    yield f"http://{settings.http_host}:{settings.simulator_port + 3}"
+    await runner.cleanup()
+
+
+def hosted(spec: PortalSpec) -> Counter[str]:
+    """The publishers whose datasets the simulated portal lists, with how many: what the simulator
+    drew (names of the référentiel's organisations), read independently of the services."""
+    return Counter(dataset(spec, i).publisher.name for i in range(spec.size))
+
+
+async def get(http, url: str):
+    async with http.get(url) as response:
+        assert response.status == 200, await response.text()
+        return await response.json()
+
+
+async def test_platforms_list_what_they_host_with_their_typology(
+    referentiel, services, settings, http, operator, platform_world, platform_portal
+):
+    api, harvester = services["api"].url, services["harvester"].url
+    expected_typology = {"ods-0000": "dedie", "ckan-0001": "partage", "arcgis-0003": "mutualise"}
+    for spec in platform_world.portals:
+        assert len(hosted(spec)) == {"dedie": 1, "partage": 2, "mutualise": 4}[expected_typology[spec.slug]]
+        address = source_url(platform_world, platform_portal, spec.family, spec.slug)
+        await add_source(http, harvester, operator, spec.slug, address, spec.family)
+        assert (await run(http, harvester, operator, spec.slug))["status"] == "done"
+
+    async def listed():
+        body = await get(http, f"{api}/api/v1/platforms")
+        ours = {p["source_id"]: p for p in body["data"] if p["source_id"] in expected_typology}
+        complete = len(ours) == 3 and all(p["datasets"] == 20 for p in ours.values())
+        return ours if complete else None
+
+    platforms = await wait_for(listed, timeout=90)
+    for spec in platform_world.portals:
+        platform = platforms[spec.slug]
+        assert platform["organizations_hosted"] == len(hosted(spec)), spec.slug
+        assert platform["typology"] == expected_typology[spec.slug]
+        assert (platform["technology"], platform["status"]) == (spec.family, "harvested")
+        # The organisations it hosts, most datasets first, as the simulator drew them.
+        organisations = (await get(http, f"{api}/api/v1/platforms/{spec.slug}/organizations"))["data"]
+        assert [o["datasets"] for o in organisations] == sorted(hosted(spec).values(), reverse=True)
+
+    national = (await get(http, f"{api}/api/v1/indicators"))["data"][0]["values"]
+    for typology in expected_typology.values():
+        assert national[f"platform_typology:{typology}"] >= 1
+    assert national["platform_technology:arcgis"] >= 1 and national["technology_datasets:arcgis"] >= 20
+    assert national["organizations_on_shared_platforms"] >= 6  # the ckan portal's two, the arcgis one's four
+
+    # Other systems follow platforms on indicators.updated, keyed by their address.
+    arcgis = platforms["arcgis-0003"]["url"]
+    events = [json.loads(r.value) for r in await read_all(settings, "indicators.updated") if r.key]
+    announced = [e for e in events if e["scope"] == "platform" and e["scope_id"] == arcgis]
+    assert announced and announced[-1]["values"]["organizations_hosted"] == 4
+
+    async with http.get(f"{api}/api/v1/exports/platforms.csv") as response:
+        assert response.status == 200
+        rows = {r["source_id"]: r for r in csv.DictReader(io.StringIO(await response.text()))}
+    assert rows["ckan-0001"]["typology"] == "partage" and rows["ckan-0001"]["organizations_hosted"] == "2"
+    async with http.get(f"{api}/api/v1/platforms/no-such-source/organizations") as response:
+        assert response.status == 404
