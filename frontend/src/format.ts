@@ -80,6 +80,7 @@ export const INDICATORS: Record<string, string> = {
   open_licence_share: "Part sous licence ouverte",
   fresh_share: "Part mise à jour depuis un an",
   schema_share: "Part avec un schéma",
+  platforms: "Plateformes utilisées par les organisations du territoire",
   entered_since_edition: "Entrées depuis la dernière édition",
   left_since_edition: "Sorties depuis la dernière édition (disparues du radar)",
 };

@@ -124,7 +124,7 @@ function markCurrentView(): void {
   }
 }
 
-const NOT_OF_ORGANISATIONS: State["view"][] = ["publishers", "moderation", "operations", "suivi"];
+const NOT_OF_ORGANISATIONS: State["view"][] = ["publishers", "moderation", "operations", "suivi", "platforms"];
 
 /** No organisation matches: say so, and offer the way out. */
 function nothingFound(): HTMLElement {
@@ -158,6 +158,7 @@ async function render(): Promise<void> {
       if (state.view === "publishers") await (await import("./contribute")).renderPublishers(view, state, update);
       else if (state.view === "moderation") (await import("./moderation")).renderModeration(view);
       else if (state.view === "suivi") await (await import("./follow")).renderFollow(view, state.proposal ?? "");
+      else if (state.view === "platforms") await (await import("./platforms")).renderPlatforms(view, update);
       else await (await import("./operations")).renderOperations(view);
       view.dataset.state = "ready";
       return;

@@ -2,7 +2,7 @@
 
 export const FILTERS = ["q", "type", "region", "departement", "obligated", "publishes", "technology", "population_bin"] as const;
 export type FilterName = (typeof FILTERS)[number];
-export type View = "home" | "table" | "cards" | "map" | "charts" | "organisation" | "publishers" | "moderation" | "operations" | "suivi";
+export type View = "home" | "table" | "cards" | "map" | "charts" | "organisation" | "publishers" | "moderation" | "operations" | "suivi" | "platforms";
 
 export interface State {
   filters: Partial<Record<FilterName, string>>;
@@ -26,7 +26,7 @@ export interface State {
 export type Update = (patch: Partial<State> | ((current: State) => Partial<State>)) => void;
 
 export const PAGE_SIZES = [24, 50, 100];
-const VIEWS: View[] = ["home", "table", "cards", "map", "charts", "organisation", "publishers", "moderation", "operations", "suivi"];
+const VIEWS: View[] = ["home", "table", "cards", "map", "charts", "organisation", "publishers", "moderation", "operations", "suivi", "platforms"];
 
 export function fromUrl(search: string): State {
   const params = new URLSearchParams(search);

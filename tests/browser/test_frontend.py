@@ -512,3 +512,42 @@ async def test_a_single_council_counts_in_every_territory_it_serves_on_its_page_
     await expect(note).to_contain_text("Conseil unique")
     assert await note.get_by_role("link").all_text_contents() == ["Bas-Rhin (67)", "Haut-Rhin (68)"]
     await no_serious_violations(page)
+
+
+async def test_the_platforms_view_shows_each_platform_and_the_organisations_it_hosts(seeded, services, page, operator):
+    api = services["api"].url
+    # Quimper's datasets came from source "browser" at this address: registered as the portal it is.
+    body = {"id": "browser", "url": "https://data.quimper.test", "family": "udata", "name": "Portail de Quimper",
+            "schedule": "@manual"}  # fmt: skip
+    async with aiohttp.ClientSession() as http, http.post(f"{api}/api/v1/sources", json=body, headers=operator) as r:
+        assert r.status == 201, await r.text()
+    listed = await api_json(services, "/api/v1/platforms")
+    quimper = next(p for p in listed["data"] if p["source_id"] == "browser")
+    assert (quimper["organizations_hosted"], quimper["datasets"], quimper["typology"]) == (1, 2, "dedie")
+
+    await page.goto(f"{api}/?vue=platforms")
+    await page.wait_for_selector("#vue[data-view=platforms][data-state=ready]")
+    assert await page.locator("nav.views a[aria-current=page]").text_content() == "Plateformes"
+    assert await page.locator("#plateformes tbody tr").count() == listed["total"]
+    row = page.locator("#plateformes tbody tr", has_text="Portail de Quimper")
+    cells = [c.strip() for c in await row.locator("td").all_text_contents()]
+    assert cells == ["udata (data.gouv.fr)", "Dédiée", "1", "2", "moissonnée"]
+
+    # The bars say the nation's platform indicators, as the API computed them.
+    national = (await api_json(services, "/api/v1/indicators"))["data"][0]["values"]
+    typologies = await page.locator("#par-typologie tbody tr").all_text_contents()
+    dedicated = national["platform_typology:dedie"]
+    assert any(t.startswith("Dédiée") and f"{dedicated} plateforme" in t for t in typologies), typologies
+    await expect(page.locator("#plateformes-resume")).to_contain_text(
+        f"{national['organizations_on_shared_platforms']} organisation"
+    )
+
+    # The organisations it hosts open under its row, each a way to its page.
+    await row.get_by_role("button", name="1").click()
+    hosted = page.get_by_role("list", name="Organisations hébergées par Portail de Quimper")
+    await expect(hosted.locator("li")).to_have_count(1)
+    await expect(hosted).to_contain_text("Quimper (Commune, 29) : 2 jeux")
+    await no_serious_violations(page)
+    await hosted.get_by_role("link", name="Quimper").click()
+    await page.wait_for_selector("#vue[data-view=organisation]")
+    assert "organisation=" in page.url
