@@ -145,6 +145,36 @@ class DatasetDiscovered(Event):
         return f"{self.source_id}:{self.remote_id}"
 
 
+# --- harvest.reuses ---------------------------------------------------------------------------
+
+
+class ReuseDiscovered(Event):
+    """A reuse a portal lists (udata's réutilisations): an application, a visualisation, an article...
+    made with some of that portal's datasets, named by their ids there (`datasets`)."""
+
+    topic: ClassVar[str] = "harvest.reuses"
+    event_type: Literal["ReuseDiscovered"] = "ReuseDiscovered"
+    schema_version: Literal[1] = 1
+    run_id: str
+    source_id: str
+    portal_url: str
+    remote_id: str = Field(max_length=MAX_REMOTE_ID_LENGTH)
+    title: str
+    type: str | None = None  # the portal's type (udata: application, visualization, api, news_article...)
+    url: str | None = None  # the reuse itself
+    remote_url: str | None = None  # its page on the portal
+    datasets: list[str] = Field(default_factory=list)  # remote ids, on this source, of the datasets it uses
+    created: datetime | None = None
+    modified: datetime | None = None
+
+    def key(self) -> str:
+        return f"{self.source_id}:{self.remote_id}"
+
+    def record_keys(self) -> list[str]:
+        """Its datasets as the keys of their portal records (`source_id:remote_id`)."""
+        return sorted({f"{self.source_id}:{remote_id}" for remote_id in self.datasets})
+
+
 # --- harvest.runs -----------------------------------------------------------------------------
 
 
@@ -415,6 +445,7 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     HarvestRequested,
     ReferentielEntry,
     DatasetDiscovered,
+    ReuseDiscovered,
     HarvestRunStarted,
     HarvestRunFinished,
     OrganizationChanged,

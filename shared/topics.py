@@ -5,6 +5,7 @@ from dataclasses import dataclass
 HARVEST_COMMANDS = "harvest.commands"
 HARVEST_DATASETS = "harvest.datasets"
 HARVEST_RUNS = "harvest.runs"
+HARVEST_REUSES = "harvest.reuses"
 REGISTRY_REFERENTIEL = "registry.referentiel"
 REGISTRY_ORGANIZATIONS = "registry.organizations"
 REGISTRY_DATASETS = "registry.datasets"
@@ -34,6 +35,8 @@ MAIN_TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(HARVEST_COMMANDS, partitions=3),
     TopicSpec(HARVEST_DATASETS, partitions=6),
     TopicSpec(HARVEST_RUNS, partitions=3),
+    # The reuses portals list, each its latest state (keyed source:remote id, compacted).
+    TopicSpec(HARVEST_REUSES, partitions=3, compacted=True),
     # Commands to the consolidator: the organisations of the official référentiel, one per event.
     TopicSpec(REGISTRY_REFERENTIEL, partitions=3),
     TopicSpec(REGISTRY_ORGANIZATIONS, partitions=6, compacted=True),

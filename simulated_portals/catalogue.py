@@ -210,6 +210,45 @@ def dataset(portal: PortalSpec, index: int) -> SimDataset:
     )
 
 
+# Reuses on udata portals: about one for eight datasets, each made with one to three of the portal's
+# datasets, of the types udata knows (most are applications and visualisations on data.gouv.fr).
+REUSE_EVERY = 8
+REUSE_TYPES = ("application", "visualization", "visualization", "application", "api", "news_article", "paper",
+               "post", "idea", "hardware")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class SimReuse:
+    portal: PortalSpec
+    index: int
+    id: str
+    title: str
+    type: str
+    url: str
+    datasets: tuple[int, ...]  # indexes of the portal's datasets it uses
+    created: datetime
+
+
+def reuses(portal: PortalSpec) -> list[SimReuse]:
+    """The reuses a udata portal lists (other families publish none here): always the same."""
+    if portal.family != "udata" or portal.size == 0:
+        return []
+    found = []
+    for index in range(portal.size // REUSE_EVERY):
+        rng = random.Random(f"{portal.seed}:{portal.slug}:reuse:{index}")
+        used = tuple(sorted(rng.sample(range(portal.size), min(portal.size, rng.randint(1, 3)))))
+        kind = rng.choice(REUSE_TYPES)
+        first = dataset(portal, used[0])
+        latest = max(dataset(portal, i).created for i in used)
+        found.append(SimReuse(
+            portal=portal, index=index, id=stable_hex(portal.slug, "reuse", index),
+            title=f"{kind.capitalize()} : {first.title.strip() or 'données'}", type=kind,
+            url=f"https://reutilisation-{index}.{portal.domain}/", datasets=used,
+            created=min(portal.anchor, latest + timedelta(days=rng.randrange(90))),
+        ))  # fmt: skip
+    return found
+
+
 def publisher_of(portal: PortalSpec, index: int) -> Publisher:
     """The publisher of dataset `index`: each publisher has one of the first datasets, the others go
     to publishers in proportion to their weight (a région publishes more than a village)."""

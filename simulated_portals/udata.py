@@ -4,6 +4,7 @@
 `next_page` URLs; `page` and `page_size` must be positive (400 otherwise); `sort=-last_update` orders
 by last modification. `/api/1/organizations/<id>/` gives `business_number_id` (a SIRET). On the
 `datagouv` portal, datasets harvested from local portals carry their `harvest` block.
+`/api/1/reuses/` pages the portal's reuses the same way, each naming its datasets as references.
 """
 
 import csv
@@ -14,7 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
-from simulated_portals.catalogue import PortalSpec, Publisher, SimDataset, World, dataset, stable_hex
+from simulated_portals.catalogue import PortalSpec, Publisher, SimDataset, SimReuse, World, dataset, reuses, stable_hex
 from simulated_portals.quirks import portal_of, with_quirks
 
 DEFAULT_PAGE_SIZE = 20
@@ -62,9 +63,29 @@ def routes(world: World) -> list[web.RouteDef]:
             return web.json_response({"message": "Not found", "status": 404}, status=404)
         return web.json_response(_organization(publisher, _base(request, portal), full=True))
 
+    async def reuse_list(request: web.Request) -> web.Response:
+        portal = portal_of(request, world)
+        page = _positive_int(request, "page", 1)
+        page_size = _positive_int(request, "page_size", DEFAULT_PAGE_SIZE)
+        listed = reuses(portal)
+        chosen = listed[(page - 1) * page_size : page * page_size]
+        has_next = page * page_size < len(listed)
+        base = _base(request, portal)
+        return web.json_response(
+            {
+                "data": [_reuse(r, base) for r in chosen],
+                "page": page,
+                "page_size": page_size,
+                "total": len(listed),
+                "next_page": str(request.url.update_query(page=page + 1)) if has_next else None,
+                "previous_page": str(request.url.update_query(page=page - 1)) if page > 1 else None,
+            }
+        )
+
     prefix = "/{family:udata}/{slug}/api/1"
     return [
         web.get(f"{prefix}/datasets/", with_quirks(world, datasets)),
+        web.get(f"{prefix}/reuses/", with_quirks(world, reuse_list)),
         web.get(f"{prefix}/organizations/{{org_id}}/", with_quirks(world, organization)),
     ]
 
@@ -147,6 +168,39 @@ def _dataset(d: SimDataset, base: str, mirrored: bool, request: web.Request) -> 
     }
 
 
+def _dataset_reference(d: SimDataset, base: str) -> dict[str, Any]:
+    return {"id": d.id, "title": d.title, "class": "Dataset", "acronym": None,
+            "page": f"{base}/datasets/{d.id}/", "uri": f"{base}/api/1/datasets/{d.id}/"}  # fmt: skip
+
+
+def _dataset_reference(d: SimDataset, base: str) -> dict[str, Any]:
+    return {"id": d.id, "title": d.title, "class": "Dataset", "acronym": None,
+            "page": f"{base}/datasets/{d.id}/", "uri": f"{base}/api/1/datasets/{d.id}/"}  # fmt: skip
+
+
+def _reuse(r: SimReuse, base: str) -> dict[str, Any]:
+    """A reuse as udata's API v1 gives it: its datasets as references (id, title, uri, page)."""
+    used = [dataset(r.portal, i) for i in r.datasets]
+    return {
+        "id": r.id,
+        "title": r.title,
+        "slug": r.id,
+        "type": r.type,
+        "url": r.url,
+        "page": f"{base}/reuses/{r.id}/",
+        "uri": f"{base}/api/1/reuses/{r.id}/",
+        "description": f"Réutilisation de {len(used)} jeu(x) de données.",
+        "datasets": [_dataset_reference(d, base) for d in used],
+        "organization": _organization(used[0].publisher, base),
+        "owner": None,
+        "created_at": r.created.isoformat(),
+        "last_modified": r.created.isoformat(),
+        "deleted": None,
+        "private": False,
+        "metrics": {"datasets": len(used), "discussions": 0, "followers": 0, "views": 0},
+    }
+
+
 CSV_COLUMNS = (
     "id",
     "title",
@@ -174,6 +228,14 @@ RESOURCE_CSV_COLUMNS = (
     "format", "mime", "filesize", "checksum.type", "checksum.value", "created_at", "modified", "downloads",
     "harvest.issued_at", "harvest.modified_at", "harvest.last_update", "schema_name", "schema_version", "preview_url",
     "extras",
+)  # fmt: skip
+
+
+# udata's reuse export (ReuseCsvAdapter, udata/core/reuse/csv.py), in its order.
+REUSE_CSV_COLUMNS = (
+    "id", "title", "slug", "url", "type", "description", "remote_url", "organization", "organization_id", "owner",
+    "owner_id", "image", "featured", "created_at", "last_modified", "archived", "topic", "tags", "datasets",
+    "metric.discussions", "metric.datasets", "metric.followers", "metric.views",
 )  # fmt: skip
 
 
@@ -247,8 +309,26 @@ def csv_routes(world: World) -> list[web.RouteDef]:
                 )  # fmt: skip
         return web.Response(text=out.getvalue(), content_type="text/csv", charset="utf-8")
 
+    async def reuses_csv(request: web.Request) -> web.Response:
+        """One row per reuse (udata's reuse export): `url` is its page on the site, `remote_url` the
+        reuse itself, `datasets` its datasets' ids separated by commas."""
+        portal = portal_of(request, world)
+        base = _base(request, portal)
+        out = io.StringIO()
+        writer = csv_writer(out, REUSE_CSV_COLUMNS)
+        for reuse in reuses(portal):
+            r = _reuse(reuse, base)
+            writer.writerow(
+                [r["id"], r["title"], r["slug"], r["page"], r["type"], r["description"], r["url"],
+                 r["organization"]["name"], r["organization"]["id"], "", "", "", "False", r["created_at"],
+                 r["last_modified"], "False", "", "", ",".join(d["id"] for d in r["datasets"]), "0",
+                 str(len(r["datasets"])), "0", "0"]
+            )  # fmt: skip
+        return web.Response(text=out.getvalue(), content_type="text/csv", charset="utf-8")
+
     prefix = "/{family:udata}/{slug}/api/1/site"
     return [
+        web.get(f"{prefix}/reuses.csv", with_quirks(world, reuses_csv)),
         web.get(f"{prefix}/resources.csv", with_quirks(world, resources_csv)),
         web.get(f"{prefix}/datasets.csv", with_quirks(world, datasets_csv)),
         web.get(f"{prefix}/organizations.csv", with_quirks(world, organizations_csv)),

@@ -24,6 +24,7 @@ from shared.events import (
     HarvestRequested,
     HarvestRunFinished,
     HarvestRunStarted,
+    ReuseDiscovered,
     SerialisedEvent,
 )
 from shared.kafka import declare_publisher, subscriber_options
@@ -111,6 +112,14 @@ def create_runtime(settings: Settings) -> Runtime:
         topics.HARVEST_DATASETS,
         schema=DatasetDiscovered,
         description="One event per dataset found on a portal, keyed source_id:remote_id.",
+    )
+    declare_publisher(
+        broker,
+        settings,
+        SERVICE,
+        topics.HARVEST_REUSES,
+        schema=ReuseDiscovered,
+        description="One event per reuse a portal lists, with its datasets' ids there, keyed source_id:remote_id.",
     )
     declare_publisher(
         broker,

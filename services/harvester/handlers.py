@@ -285,6 +285,9 @@ async def execute_run(
     except HarvestAborted as exc:
         aborted = str(exc)
         errors.append((None, "fetch", aborted))
+    if aborted is None and source.removed_at is None:
+        reuses = await publish_reuses(backend_for(source.family)(fetcher, source, run), publish, errors)
+        log.info("reuses harvested", extra={"source_id": source.id, "run_id": run.run_id, "reuses": reuses})
     await asyncio.gather(*in_flight)
     await _flush_errors(pool, run.run_id, errors)
 
@@ -329,6 +332,26 @@ async def execute_run(
         },
     )
     return finished
+
+
+async def publish_reuses(backend: Any, publish: PublishFn, errors: list[tuple[str | None, str, str]]) -> int:
+    """Publish every reuse the portal lists; a reuse that cannot be mapped, or a list that cannot be
+    read, is an item error of stage `reuse` that leaves the run's status to its datasets."""
+    published, in_flight = 0, []
+    try:
+        async for item in backend.reuses():
+            if item.reuse is None:
+                errors.append((item.remote_id, "reuse", item.error or "unknown error"))
+                continue
+            in_flight.append(await publish(item.reuse, False))
+            published += 1
+            if len(in_flight) >= ACK_WINDOW:
+                await asyncio.gather(*in_flight)
+                in_flight.clear()
+    except HarvestAborted as exc:
+        errors.append((None, "reuse", str(exc)))
+    await asyncio.gather(*in_flight)
+    return published
 
 
 async def _nothing() -> AsyncIterator[Any]:

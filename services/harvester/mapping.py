@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from services.harvester import vocabularies
-from shared.events import DatasetDiscovered, SerialisedEvent, pydantic_style_json
+from shared.events import DatasetDiscovered, ReuseDiscovered, SerialisedEvent, pydantic_style_json
 from shared.vocabulary import LICENCES, OPEN_LICENCES
 
 JsonObject = dict[str, Any]
@@ -215,3 +215,41 @@ def content_hash(event: DatasetDiscovered) -> str:
     # A publisher without a portal owner is written without the key, as before owners were carried.
     unowned = {"publisher": {"portal_owner"}} if event.publisher.portal_owner is None else None
     return hashlib.sha256(event.model_dump_json(include=HASHED_FIELDS, exclude=unowned).encode()).hexdigest()
+
+
+def reuse_discovered(
+    *,
+    run_id: str,
+    source_id: str,
+    portal_url: str,
+    remote_id: str,
+    title: Any,
+    type: Any = None,
+    url: Any = None,
+    remote_url: Any = None,
+    datasets: Any = (),
+    created: Any = None,
+    modified: Any = None,
+) -> SerialisedEvent:
+    """The ReuseDiscovered for one reuse a portal lists; raises ValueError without a title. Its
+    datasets are the ids the portal gives them, kept in order, once each."""
+    clean_title = clean_text(title)
+    if not clean_title:
+        raise ValueError("reuse without a title")
+    ids = [str(d).strip() for d in datasets if d is not None and str(d).strip()]
+    event = ReuseDiscovered(
+        producer="harvester",
+        correlation_id=run_id,
+        run_id=run_id,
+        source_id=source_id,
+        portal_url=portal_url,
+        remote_id=remote_id,
+        title=clean_title,
+        type=optional_text(type),
+        url=optional_text(url),
+        remote_url=optional_text(remote_url),
+        datasets=list(dict.fromkeys(ids)),
+        created=parse_date(created),
+        modified=parse_date(modified),
+    )
+    return SerialisedEvent.of(event)

@@ -35,6 +35,13 @@ class HarvestItem:
         return DatasetDiscovered.model_validate_json(self.dataset.payload) if self.dataset else None
 
 
+@dataclass(frozen=True)
+class ReuseItem:
+    remote_id: str | None
+    reuse: SerialisedEvent | None = None  # its ReuseDiscovered, ready to publish
+    error: str | None = None
+
+
 class HarvestAborted(Exception):
     """The walk cannot go on; what was yielded before stays valid but the run is not complete."""
 
@@ -80,6 +87,25 @@ class HarvestBackend(ABC):
     @abstractmethod
     def items(self) -> AsyncIterator[HarvestItem]:
         """Yield every dataset of the source (or, in an incremental run, every one changed since)."""
+
+    async def reuses(self) -> AsyncIterator[ReuseItem]:
+        """Yield every reuse the portal lists, after its datasets (families whose API carries none: nothing)."""
+        return
+        yield
+
+    @staticmethod
+    def reuse_item(remote_id: Any, build: Callable[[], SerialisedEvent]) -> ReuseItem:
+        """Map one reuse, capturing its failure as an item error."""
+        if not remote_id or not str(remote_id).strip() or len(str(remote_id)) > MAX_REMOTE_ID_LENGTH:
+            return ReuseItem(remote_id=None, error="reuse without a usable identifier")
+        try:
+            return ReuseItem(remote_id=str(remote_id), reuse=build())
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            return ReuseItem(remote_id=str(remote_id), error=f"cannot map the reuse: {exc}"[:1000])
+
+    def reuse_common(self, remote_id: str) -> dict[str, Any]:
+        return {"run_id": self.run.run_id, "source_id": self.source.id, "portal_url": self.source.url,
+                "remote_id": remote_id}  # fmt: skip
 
     async def get_json(self, url: str) -> Any:
         try:

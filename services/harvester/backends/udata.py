@@ -9,6 +9,11 @@ A source whose URL ends with `/api/1/site/datasets.csv` is read from the site's 
 instead: one `;`-separated file for the whole site (what a country-wide scan of data.gouv.fr
 should use), with the organisations' SIRETs from `organizations.csv` and the files (URL, format,
 schema) from `resources.csv` next to it (`dataset.id` links a file to its dataset).
+
+Reuses come after the datasets: `/api/1/reuses/` paged the same way (each names its datasets as
+objects with an `id`), or the export's `reuses.csv` (its `datasets` column: ids separated by commas;
+its `url` is the reuse's page on the portal and `remote_url` the reuse itself, as udata's export
+adapter names them).
 """
 
 import csv
@@ -18,9 +23,16 @@ from collections.abc import AsyncIterator
 from functools import partial
 from typing import Any
 
-from services.harvester.backends.base import HarvestAborted, HarvestBackend, HarvestItem, PageGuard, malformed
+from services.harvester.backends.base import (
+    HarvestAborted,
+    HarvestBackend,
+    HarvestItem,
+    PageGuard,
+    ReuseItem,
+    malformed,
+)
 from services.harvester.fetch import FetchError
-from services.harvester.mapping import discovered, parse_date, publisher_of, resource, upstream_of
+from services.harvester.mapping import discovered, parse_date, publisher_of, resource, reuse_discovered, upstream_of
 from shared.events import SerialisedEvent
 from shared.identifiers import siren_from
 
@@ -32,7 +44,7 @@ class UdataBackend(HarvestBackend):
 
     async def items(self) -> AsyncIterator[HarvestItem]:
         self._sirets: dict[str, str | None] = {}
-        if self.source.url.split("?", 1)[0].endswith("/api/1/site/datasets.csv"):
+        if self._is_export():
             async for item in self._export():
                 yield item
             return
@@ -54,6 +66,52 @@ class UdataBackend(HarvestBackend):
                 yield self.item(_get(raw, "id"), partial(self._map, raw))
             next_page = page.get("next_page")
             url = next_page if isinstance(next_page, str) and next_page else None
+
+    async def reuses(self) -> AsyncIterator[ReuseItem]:
+        if self._is_export():
+            beside = self.source.url.split("?", 1)[0].removesuffix("datasets.csv")
+            try:
+                rows = _csv_rows(await self.fetcher.get_document(beside + "reuses.csv"))
+            except FetchError as exc:
+                raise HarvestAborted(exc.reason) from exc
+            for row in rows:
+                if None in row or None in row.values():
+                    yield ReuseItem(remote_id=row.get("id") or None, error="row whose fields do not match the columns")
+                    continue
+                yield self.reuse_item(row.get("id"), partial(self._map_reuse_csv, row))
+            return
+        url: str | None = f"{self.source.url.rstrip('/')}/api/1/reuses/?page=1&page_size={PAGE_SIZE}"
+        guard = PageGuard()
+        while url:
+            guard.visit(url)
+            page = await self.get_json(url)
+            data = page.get("data") if isinstance(page, dict) else None
+            if not isinstance(data, list):
+                raise malformed(url, "no list of reuses")
+            guard.check_items((r.get("id") for r in data if isinstance(r, dict)), url)
+            for raw in data:
+                yield self.reuse_item(_get(raw, "id"), partial(self._map_reuse, raw))
+            next_page = page.get("next_page")
+            url = next_page if isinstance(next_page, str) and next_page else None
+
+    def _map_reuse(self, raw: dict[str, Any]) -> SerialisedEvent:
+        datasets = [d.get("id") if isinstance(d, dict) else d for d in raw.get("datasets") or ()]
+        return reuse_discovered(
+            **self.reuse_common(raw["id"]), title=raw.get("title"), type=_type_id(raw.get("type")),
+            url=raw.get("url"), remote_url=raw.get("page"), datasets=datasets,
+            created=raw.get("created_at"), modified=raw.get("last_modified"),
+        )  # fmt: skip
+
+    def _map_reuse_csv(self, row: dict[str, str]) -> SerialisedEvent:
+        return reuse_discovered(
+            **self.reuse_common(row["id"]), title=row.get("title"), type=row.get("type"),
+            url=row.get("remote_url"), remote_url=row.get("url"),
+            datasets=(row.get("datasets") or "").split(","),
+            created=row.get("created_at"), modified=row.get("last_modified"),
+        )  # fmt: skip
+
+    def _is_export(self) -> bool:
+        return self.source.url.split("?", 1)[0].endswith("/api/1/site/datasets.csv")
 
     def _map(self, raw: dict[str, Any]) -> SerialisedEvent:
         organization = raw.get("organization") or _owner(raw.get("owner"))
@@ -160,6 +218,11 @@ def _owner(user: Any) -> dict[str, Any]:
         return {}
     name = " ".join(str(user.get(k) or "").strip() for k in ("first_name", "last_name")).strip()
     return {"name": name or user.get("slug"), "id": None}
+
+
+def _type_id(raw: Any) -> Any:
+    """A reuse's type: an id, or (some udata versions) an object with its id and label."""
+    return raw.get("id") if isinstance(raw, dict) else raw
 
 
 def _get(raw: Any, key: str) -> Any:
