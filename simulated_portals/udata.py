@@ -231,11 +231,12 @@ RESOURCE_CSV_COLUMNS = (
 )  # fmt: skip
 
 
-# udata's reuse export (ReuseCsvAdapter, udata/core/reuse/csv.py), in its order.
+# The header of data.gouv.fr's reuse export (tests/data/real/udata/datagouv-export-reuses.csv), in its order.
 REUSE_CSV_COLUMNS = (
     "id", "title", "slug", "url", "type", "description", "remote_url", "organization", "organization_id", "owner",
     "owner_id", "image", "featured", "created_at", "last_modified", "archived", "topic", "tags", "datasets",
-    "metric.discussions", "metric.datasets", "metric.followers", "metric.views",
+    "metric.discussions", "metric.discussions_open", "metric.datasets", "metric.followers",
+    "metric.followers_by_months", "metric.views",
 )  # fmt: skip
 
 
@@ -321,8 +322,8 @@ def csv_routes(world: World) -> list[web.RouteDef]:
             writer.writerow(
                 [r["id"], r["title"], r["slug"], r["page"], r["type"], r["description"], r["url"],
                  r["organization"]["name"], r["organization"]["id"], "", "", "", "False", r["created_at"],
-                 r["last_modified"], "False", "", "", ",".join(d["id"] for d in r["datasets"]), "0",
-                 str(len(r["datasets"])), "0", "0"]
+                 r["last_modified"], "False", "others", "", ",".join(d["id"] for d in r["datasets"]), "0", "0",
+                 str(len(r["datasets"])), "0", "0", "0"]
             )  # fmt: skip
         return web.Response(text=out.getvalue(), content_type="text/csv", charset="utf-8")
 

@@ -43,6 +43,8 @@ class DatasetFacts:
     technologies: tuple[str, ...] = ()  # their families (udata, ods, ckan, dcat, arcgis, csw)
     national: bool = False  # listed on the national portal (data.gouv.fr)
     local: bool = False  # listed on another portal
+    records: tuple[str, ...] = ()  # its live portal records, as source_id:remote_id
+    reuses: tuple[str, ...] = ()  # the reuses (source_id:remote_id) portals list with any of its records
 
 
 @dataclass(frozen=True)
@@ -98,11 +100,13 @@ class Publication:
     local: int = 0  # datasets listed on a local portal
     national: int = 0  # datasets listed on data.gouv.fr
     fresh: int = 0  # datasets modified within FRESH_DAYS, as of the last change
+    reused: int = 0  # datasets with at least one reuse
     modified_days: Counter[str] = field(default_factory=Counter)  # ISO day -> datasets last modified that day
     scdl_schemas: Counter[str] = field(default_factory=Counter)
     portals: Counter[str] = field(default_factory=Counter)
     technologies: Counter[str] = field(default_factory=Counter)
     themes: Counter[str] = field(default_factory=Counter)
+    reuses: Counter[str] = field(default_factory=Counter)  # reuse -> its datasets among these
 
     @property
     def publishes(self) -> bool:
@@ -110,8 +114,8 @@ class Publication:
 
 
 EMPTY = Publication()
-COUNTS = ("datasets", "open_format", "open_licence", "with_schema", "local", "national", "fresh")
-TALLIES = ("modified_days", "scdl_schemas", "portals", "technologies", "themes")
+COUNTS = ("datasets", "open_format", "open_licence", "with_schema", "local", "national", "fresh", "reused")
+TALLIES = ("modified_days", "scdl_schemas", "portals", "technologies", "themes", "reuses")
 
 
 def merged(publications: Iterable[Publication]) -> Publication:
@@ -191,6 +195,7 @@ def tallied(
         "with_schema": publication.with_schema,
         "local": publication.local,
         "national": publication.national,
+        "reused": publication.reused,
     }
     tallies = {
         "modified_days": Counter(publication.modified_days),
@@ -198,6 +203,7 @@ def tallied(
         "portals": Counter(publication.portals),
         "technologies": Counter(publication.technologies),
         "themes": Counter(publication.themes),
+        "reuses": Counter(publication.reuses),
     }
     for sign, datasets in ((-1, removed), (1, added)):
         for dataset in datasets:
@@ -218,6 +224,7 @@ def _count(counts: dict[str, int], tallies: dict[str, Counter[str]], dataset: Da
     counts["with_schema"] += sign * bool(dataset.schemas)
     counts["local"] += sign * dataset.local
     counts["national"] += sign * dataset.national
+    counts["reused"] += sign * bool(dataset.reuses)
     if dataset.modified is not None:
         tallies["modified_days"][dataset.modified.date().isoformat()] += sign
     for tally, keys in (
@@ -225,6 +232,7 @@ def _count(counts: dict[str, int], tallies: dict[str, Counter[str]], dataset: Da
         (tallies["portals"], set(dataset.portals)),
         (tallies["technologies"], set(dataset.technologies)),
         (tallies["themes"], set(dataset.themes)),
+        (tallies["reuses"], set(dataset.reuses)),
     ):
         for key in keys:
             tally[key] += sign
@@ -243,6 +251,8 @@ def organization_values(organization: OrganizationFacts, publication: Publicatio
         "fresh_share": _share(publication.fresh, n),
         "schema_share": _share(publication.with_schema, n),
         "scdl_schemas": len(publication.scdl_schemas),
+        "reuses": len(publication.reuses),
+        "reused_share": _share(publication.reused, n),
         "obligated": None if organization.obligated is None else int(organization.obligated),
         **{f"theme:{theme}": count for theme, count in sorted(publication.themes.items())},
         **{f"technology:{t}": 1 for t in sorted(publication.technologies)},
@@ -318,6 +328,8 @@ def scope_values(
         "fresh_share": _share(sum(p.fresh for p in publications), datasets),
         "schema_share": _share(sum(p.with_schema for p in publications), datasets),
         "scdl_publishers": sum(1 for _, p in publishing if p.scdl_schemas),
+        "reuses": len(frozenset(reuse for p in publications for reuse in p.reuses)),
+        "reused_share": _share(sum(p.reused for p in publications), datasets),
         **since_edition(baseline, entered, left),
     }
     technologies = Counter(t for _, p in publishing for t in p.technologies)
@@ -507,7 +519,9 @@ class Tally:
     open_licence: int = 0
     fresh: int = 0
     with_schema: int = 0
+    reused: int = 0
     portals: Counter[str] = field(default_factory=Counter)  # portal -> publications listing it
+    reuses: Counter[str] = field(default_factory=Counter)  # reuse -> publications with a dataset it uses
     technologies: Counter[str] = field(default_factory=Counter)  # -> publishing councils
     technology_datasets: Counter[str] = field(default_factory=Counter)  # -> datasets
     themes: Counter[str] = field(default_factory=Counter)  # -> datasets
@@ -544,8 +558,11 @@ class Tally:
         self.open_licence += sign * p.open_licence
         self.fresh += sign * p.fresh
         self.with_schema += sign * p.with_schema
+        self.reused += sign * p.reused
         for portal in p.portals:
             _move(self.portals, portal, sign)
+        for reuse in p.reuses:
+            _move(self.reuses, reuse, sign)
         for technology, count in p.technologies.items():
             _move(self.technology_datasets, technology, sign * count)
         for theme, count in p.themes.items():
@@ -587,6 +604,8 @@ class Tally:
             "fresh_share": _share(sums.fresh, datasets),
             "schema_share": _share(sums.with_schema, datasets),
             "scdl_publishers": self.scdl_publishers,
+            "reuses": len(sums.reuses),
+            "reused_share": _share(sums.reused, datasets),
             **since_edition(baseline, self.entered, self.left),
         }
         values |= {f"technology:{t}": n for t, n in sorted(self.technologies.items())}
@@ -597,8 +616,8 @@ class Tally:
         return values
 
 
-DATASET_COUNTS = ("datasets", "open_format", "open_licence", "fresh", "with_schema")
-DATASET_TALLIES = ("portals", "technology_datasets", "themes")  # what `add_datasets` moves
+DATASET_COUNTS = ("datasets", "open_format", "open_licence", "fresh", "with_schema", "reused")
+DATASET_TALLIES = ("portals", "technology_datasets", "themes", "reuses")  # what `add_datasets` moves
 
 
 def _move(counter: Counter[str], key: str, by: int) -> None:

@@ -1,5 +1,7 @@
 """The udata backend against the simulated udata portal, over real HTTP on loopback (no Kafka)."""
 
+from pathlib import Path
+
 import aiohttp
 import pytest
 from aiohttp import web
@@ -9,9 +11,10 @@ from services.harvester.backends.base import HarvestAborted, RunContext
 from services.harvester.backends.udata import UdataBackend
 from services.harvester.fetch import Fetcher, FetchError, FetchPolicy
 from services.harvester.repository import Source
+from shared.events import ReuseDiscovered
 from shared.identifiers import siren_from, with_luhn_digit
 from simulated_portals.app import build_app
-from simulated_portals.catalogue import PortalSpec, Publisher, World, dataset
+from simulated_portals.catalogue import PortalSpec, Publisher, World, dataset, reuses
 
 POLICY = FetchPolicy(allow_private=True, backoff_seconds=0.01, max_attempts=3)
 PORTAL = PortalSpec(
@@ -166,3 +169,69 @@ async def test_a_user_s_dataset_is_published_by_the_user_and_a_file_s_format_fal
     [item] = await collect(app, "/portal")
     assert item.event.publisher.name == "Jeanne Martin"
     assert [(r.url, r.format) for r in item.event.resources] == [("https://files.test/a?x=1&region=2", "csv")]
+
+
+# --- reuses ------------------------------------------------------------------------------------
+
+REAL = Path(__file__).resolve().parents[1] / "data/real/udata"
+
+
+def answering(response: web.Response):
+    async def handler(_: web.Request) -> web.Response:
+        return response
+
+    return handler
+
+
+async def test_the_real_reuse_export_gives_each_reuse_with_its_datasets():
+    """data.gouv.fr's reuse export as its own pipelines keep it (tests/data/real/udata/README.md):
+    expected values read from the file. Its `url` is the reuse's page on data.gouv.fr, its
+    `remote_url` the reuse itself."""
+    exported = (REAL / "datagouv-export-reuses.csv").read_bytes()
+    app = web.Application()
+    app.router.add_get("/api/1/site/reuses.csv", answering(web.Response(body=exported, content_type="text/csv")))
+    async with TestServer(app) as server, aiohttp.ClientSession() as session:
+        source = Source(id="dg", url=str(server.make_url("/api/1/site/datasets.csv")), family="udata", name="dg")
+        backend = UdataBackend(Fetcher(session, POLICY), source, RunContext(run_id="r", mode="full"))
+        items = [item async for item in backend.reuses()]
+    assert [i.error for i in items] == [None, None]
+    cadastre, commande = (ReuseDiscovered.model_validate_json(i.reuse.payload) for i in items)
+    assert (cadastre.remote_id, cadastre.title, cadastre.type) == (
+        "61bf7ab31fe699954ebd3fa8", "cadastre.data.gouv.fr", "application"
+    )  # fmt: skip
+    assert cadastre.url == "https://cadastre.data.gouv.fr/"
+    assert cadastre.remote_url == "https://www.data.gouv.fr/reuses/cadastre-data-gouv-fr/"
+    assert cadastre.datasets == ["59b0020ec751df07d5f13bcf", "58e5924b88ee3802ca255566"]
+    assert cadastre.record_keys() == ["dg:58e5924b88ee3802ca255566", "dg:59b0020ec751df07d5f13bcf"]
+    assert cadastre.created is not None and cadastre.created.year == 2021
+    assert (commande.type, len(commande.datasets)) == ("visualization", 5)
+
+
+async def test_the_api_s_reuses_are_read_across_pages_with_their_datasets():
+    portal = PortalSpec(family="udata", slug="reuses", size=1700, seed=3, publishers=PORTAL.publishers)
+    async with TestServer(build_app(World([portal]))) as server, aiohttp.ClientSession() as session:
+        source = Source(id="s", url=str(server.make_url(portal.path)), family="udata", name="test")
+        backend = UdataBackend(Fetcher(session, POLICY), source, RunContext(run_id="r", mode="full"))
+        items = [item async for item in backend.reuses()]
+    expected = reuses(portal)
+    assert len(expected) > 200  # three pages of 100
+    read = [ReuseDiscovered.model_validate_json(i.reuse.payload) for i in items]
+    assert [r.remote_id for r in read] == [r.id for r in expected]
+    assert [r.datasets for r in read] == [[dataset(portal, n).id for n in r.datasets] for r in expected]
+    assert {r.type for r in read} <= {"application", "visualization", "api", "news_article", "paper", "post",
+                                      "idea", "hardware"}  # fmt: skip
+
+
+async def test_a_reuse_without_a_title_is_an_item_error_and_the_others_are_kept():
+    listed = [{"id": "a", "title": " ", "datasets": []}, {"id": "b", "title": "Carte", "datasets": [{"id": "d"}]}]
+    page = {"data": listed, "next_page": None}
+    app = web.Application()
+    app.router.add_get("/p/api/1/reuses/", answering(web.json_response(page)))
+    async with TestServer(app) as server, aiohttp.ClientSession() as session:
+        source = Source(id="s", url=str(server.make_url("/p")), family="udata", name="test")
+        backend = UdataBackend(Fetcher(session, POLICY), source, RunContext(run_id="r", mode="full"))
+        items = [item async for item in backend.reuses()]
+    assert [(i.remote_id, i.error) for i in items] == [
+        ("a", "cannot map the reuse: reuse without a title"),
+        ("b", None),
+    ]
