@@ -173,11 +173,6 @@ def _dataset_reference(d: SimDataset, base: str) -> dict[str, Any]:
             "page": f"{base}/datasets/{d.id}/", "uri": f"{base}/api/1/datasets/{d.id}/"}  # fmt: skip
 
 
-def _dataset_reference(d: SimDataset, base: str) -> dict[str, Any]:
-    return {"id": d.id, "title": d.title, "class": "Dataset", "acronym": None,
-            "page": f"{base}/datasets/{d.id}/", "uri": f"{base}/api/1/datasets/{d.id}/"}  # fmt: skip
-
-
 def _reuse(r: SimReuse, base: str) -> dict[str, Any]:
     """A reuse as udata's API v1 gives it: its datasets as references (id, title, uri, page)."""
     used = [dataset(r.portal, i) for i in r.datasets]

@@ -1,4 +1,4 @@
-"""Wiring of the indicators service: registry.organizations and registry.datasets in,
+"""Wiring of the indicators service: registry.organizations, registry.datasets and harvest.reuses in,
 indicators.updated out (through the outbox)."""
 
 from functools import partial
@@ -7,7 +7,7 @@ from pathlib import Path
 from services.indicators import handlers
 from shared import topics
 from shared.batch import subscribe_batch
-from shared.events import DatasetChanged, IndicatorsUpdated, OrganizationChanged
+from shared.events import DatasetChanged, IndicatorsUpdated, OrganizationChanged, ReuseDiscovered
 from shared.kafka import declare_publisher
 from shared.service import Runtime
 from shared.settings import Settings
@@ -36,6 +36,14 @@ def create_runtime(settings: Settings) -> Runtime:
         DatasetChanged,
         partial(handlers.datasets_changed, national_portals=national_portals, projection=projection),
         "Recomputes the indicators of the dataset's organisation and the national scope.",
+    )
+
+    subscribe_batch(
+        runtime,
+        topics.HARVEST_REUSES,
+        ReuseDiscovered,
+        partial(handlers.reuses_changed, projection=projection),
+        "Counts the reuses portals list with the datasets they use, in batches.",
     )
 
     declare_publisher(

@@ -8,7 +8,8 @@ snapshotted for the day and announced on `indicators.updated`.
 
 import contextlib
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import asyncpg
@@ -33,7 +34,15 @@ from services.indicators.measures import (
     touched_scopes,
 )
 from shared import metrics
-from shared.events import CanonicalDataset, DatasetChanged, Event, IndicatorsUpdated, Organization, OrganizationChanged
+from shared.events import (
+    CanonicalDataset,
+    DatasetChanged,
+    Event,
+    IndicatorsUpdated,
+    Organization,
+    OrganizationChanged,
+    ReuseDiscovered,
+)
 
 PRODUCER = "indicators"
 EDITION_DAY = (10, 8)  # the Observatoire publishes its yearly edition around 8 October
@@ -54,9 +63,13 @@ def organization_facts(organization: Organization) -> OrganizationFacts:
     )
 
 
-def dataset_facts(dataset: CanonicalDataset, national_portals: tuple[str, ...]) -> DatasetFacts:
+def dataset_facts(
+    dataset: CanonicalDataset, national_portals: tuple[str, ...], reuses_of: Mapping[str, list[str]] | None = None
+) -> DatasetFacts:
+    """Its facts; `reuses_of` gives the reuses naming each portal record (`source_id:remote_id`)."""
     live = [s for s in dataset.sources if s.withdrawn_at is None]
     national = [s.portal_url.startswith(national_portals) for s in live]
+    records = sorted(f"{s.source_id}:{s.remote_id}" for s in live)
     return DatasetFacts(
         id=dataset.id,
         organization_id=dataset.organization_id,
@@ -70,7 +83,17 @@ def dataset_facts(dataset: CanonicalDataset, national_portals: tuple[str, ...]) 
         technologies=tuple(sorted({s.portal_kind for s in live})),
         national=any(national),
         local=not all(national),
+        records=tuple(records),
+        reuses=reused(records, reuses_of or {}),
     )
+
+
+def reused(records: Iterable[str], reuses_of: Mapping[str, list[str]]) -> tuple[str, ...]:
+    return tuple(sorted({reuse for record in records for reuse in reuses_of.get(record, ())}))
+
+
+def live_records(dataset: CanonicalDataset) -> list[str]:
+    return [f"{s.source_id}:{s.remote_id}" for s in dataset.sources if s.withdrawn_at is None]
 
 
 def platform_facts(dataset: CanonicalDataset, national_portals: tuple[str, ...]) -> list[PlatformFacts]:
@@ -178,37 +201,69 @@ async def datasets_changed(
     await serialise(conn)
     with projection.kept_true():
         registry = await projection.current(conn)
-        latest = {e.dataset.id: dataset_facts(e.dataset, national_portals) for e in events}
+        records = sorted({r for e in events for r in live_records(e.dataset)})
+        reuses_of = await repository.reuses_of_records(conn, records)
+        latest = {e.dataset.id: dataset_facts(e.dataset, national_portals, reuses_of) for e in events}
         platforms = {p.url: p for e in events for p in platform_facts(e.dataset, national_portals)}
         if new := [p for p in platforms.values() if registry.platforms.get(p.url) != p]:
             await repository.upsert_platforms(conn, new)
             for platform in new:
                 registry.set_platform(platform)
-        previous = await repository.upsert_datasets(conn, list(latest.values()))
-        removed: dict[str, list[DatasetFacts]] = defaultdict(list)
-        added: dict[str, list[DatasetFacts]] = defaultdict(list)
-        for dataset in latest.values():
-            if before := previous.get(dataset.id):
-                removed[before.organization_id or ""].append(before)
-            added[dataset.organization_id or ""].append(dataset)
-        now = datetime.now(UTC)
-        publications = {
-            owner: tallied(registry.publications.get(owner, EMPTY), removed[owner], added[owner], now)
-            for owner in removed.keys() | added.keys()
-        }
-        flipped = {o for o, p in publications.items() if registry.publications.get(o, EMPTY).publishes != p.publishes}
-        await repository.save_publications(conn, publications)
-        for owner, publication in publications.items():
-            registry.set_publication(owner, publication)
-        await projection.changed(conn, publications)
-        scopes: set[Scope] = {NATIONAL}
-        for owner in publications:
-            if organization := registry.organizations.get(owner):
-                # Coverage moves only when whether it publishes moves; a council's every row moves with it.
-                scopes |= registry.touched_by(organization, coverage_moved=owner in flipped)
-        emitted = await recompute(conn, scopes, registry, events[-1].correlation_id)
+        emitted = await apply_facts(conn, latest, registry, projection, events[-1].correlation_id)
     observe_latency("datasets", events)
     return emitted
+
+
+async def reuses_changed(
+    conn: asyncpg.Connection, events: list[ReuseDiscovered], projection: Projection
+) -> list[Event]:
+    """Reuses change the facts of the datasets whose records they name, before and now."""
+    await serialise(conn)
+    with projection.kept_true():
+        registry = await projection.current(conn)
+        named = await repository.upsert_reuses(conn, list({e.key(): e for e in events}.values()))
+        stored = await repository.datasets_with_records(conn, sorted(named))
+        reuses_of = await repository.reuses_of_records(conn, sorted({r for d in stored.values() for r in d.records}))
+        latest = {
+            i: replace(d, reuses=reused(d.records, reuses_of))
+            for i, d in stored.items()
+            if reused(d.records, reuses_of) != d.reuses
+        }
+        return await apply_facts(conn, latest, registry, projection, events[-1].correlation_id) if latest else []
+
+
+async def apply_facts(
+    conn: asyncpg.Connection,
+    latest: dict[str, DatasetFacts],
+    registry: Registry,
+    projection: Projection,
+    correlation_id: str | None,
+) -> list[Event]:
+    """Store these datasets' facts, move their organisations' publications by what changed, and
+    recompute the scopes that moves."""
+    previous = await repository.upsert_datasets(conn, list(latest.values()))
+    removed: dict[str, list[DatasetFacts]] = defaultdict(list)
+    added: dict[str, list[DatasetFacts]] = defaultdict(list)
+    for dataset in latest.values():
+        if before := previous.get(dataset.id):
+            removed[before.organization_id or ""].append(before)
+        added[dataset.organization_id or ""].append(dataset)
+    now = datetime.now(UTC)
+    publications = {
+        owner: tallied(registry.publications.get(owner, EMPTY), removed[owner], added[owner], now)
+        for owner in removed.keys() | added.keys()
+    }
+    flipped = {o for o, p in publications.items() if registry.publications.get(o, EMPTY).publishes != p.publishes}
+    await repository.save_publications(conn, publications)
+    for owner, publication in publications.items():
+        registry.set_publication(owner, publication)
+    await projection.changed(conn, publications)
+    scopes: set[Scope] = {NATIONAL}
+    for owner in publications:
+        if organization := registry.organizations.get(owner):
+            # Coverage moves only when whether it publishes moves; a council's every row moves with it.
+            scopes |= registry.touched_by(organization, coverage_moved=owner in flipped)
+    return await recompute(conn, scopes, registry, correlation_id)
 
 
 def observe_latency(trigger: str, events: list[OrganizationChanged] | list[DatasetChanged]) -> None:

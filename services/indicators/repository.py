@@ -11,12 +11,13 @@ import asyncpg
 
 from services.indicators.measures import DatasetFacts, OrganizationFacts, PlatformFacts, Publication, Scope, Values
 from shared.db import affected_rows
+from shared.events import ReuseDiscovered
 
 ORGANIZATION_COLUMNS = "id, name, type, departement, region, epci, population, obligated, council_id, active"
-SUMMARY_FORMAT = 2  # publication summaries as tallies (1: sets and flags, without the days of modification)
+SUMMARY_FORMAT = 3  # publication summaries as tallies with reuses (2: without them; 1: sets and flags)
 DATASET_COLUMNS = (
     "id, organization_id, withdrawn, licence, formats, modified, themes, schemas, portals, technologies, "
-    "national, local"
+    "national, local, records, reuses"
 )
 
 
@@ -58,11 +59,43 @@ async def upsert_datasets(conn: asyncpg.Connection, datasets: list[DatasetFacts]
     )
     await conn.executemany(
         f"""INSERT INTO indicators.datasets ({DATASET_COLUMNS})
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
             ON CONFLICT (id) DO UPDATE SET organization_id = $2, withdrawn = $3, licence = $4, formats = $5,
                 modified = $6, themes = $7, schemas = $8, portals = $9, technologies = $10, national = $11,
-                local = $12""",
+                local = $12, records = $13, reuses = $14""",
         [tuple(_listed(v) for v in asdict(d).values()) for d in datasets],
+    )
+    return {r["id"]: _dataset_facts(r) for r in rows}
+
+
+async def upsert_reuses(conn: asyncpg.Connection, reuses: list[ReuseDiscovered]) -> set[str]:
+    """Store the reuses; return the records they named before or name now (whose datasets may move)."""
+    keys = [r.key() for r in reuses]
+    before = await conn.fetch("SELECT records FROM indicators.reuses WHERE key = ANY($1::text[])", keys)
+    await conn.executemany(
+        """INSERT INTO indicators.reuses (key, source_id, title, type, url, remote_url, records, created, modified)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+           ON CONFLICT (key) DO UPDATE SET title = $3, type = $4, url = $5, remote_url = $6, records = $7,
+               created = $8, modified = $9, seen_at = now()""",
+        [(r.key(), r.source_id, r.title, r.type, r.url, r.remote_url, r.record_keys(), r.created, r.modified)
+         for r in reuses],
+    )  # fmt: skip
+    return {record for row in before for record in row["records"]} | {k for r in reuses for k in r.record_keys()}
+
+
+async def reuses_of_records(conn: asyncpg.Connection, records: list[str]) -> dict[str, list[str]]:
+    """The reuses naming each of these records."""
+    rows = await conn.fetch(
+        """SELECT record, array_agg(key ORDER BY key) AS reuses FROM indicators.reuses, unnest(records) AS record
+           WHERE records && $1::text[] AND record = ANY($1::text[]) GROUP BY record""",
+        records,
+    )
+    return {r["record"]: list(r["reuses"]) for r in rows}
+
+
+async def datasets_with_records(conn: asyncpg.Connection, records: list[str]) -> dict[str, DatasetFacts]:
+    rows = await conn.fetch(
+        f"SELECT {DATASET_COLUMNS} FROM indicators.datasets WHERE records && $1::text[]", sorted(records)
     )
     return {r["id"]: _dataset_facts(r) for r in rows}
 

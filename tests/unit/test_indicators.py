@@ -62,12 +62,13 @@ COUNCILS = [CORSE, CORSE_DU_SUD, HAUTE_CORSE, AJACCIO, BASTIA, GUYANE, DEP_GUYAN
 DATASETS = [
     # The métropole: on its portal and on data.gouv.fr, open, fresh, with an SCDL schema.
     DatasetFacts("d1", "E", False, "licence-ouverte", ("csv",), RECENT, ("Transport",), ("scdl/budget",),
-                 ("https://data.metropole.fr", "https://www.data.gouv.fr"), ("ods", "udata"), True, True),
+                 ("https://data.metropole.fr", "https://www.data.gouv.fr"), ("ods", "udata"), True, True,
+                 reuses=("dg:carte", "dg:appli")),
     DatasetFacts("d2", "E", False, "autre", ("pdf",), OLD, ("Transport",), (), ("https://data.metropole.fr",),
                  ("ods",), local=True),
     # Quimper on data.gouv.fr only.
     DatasetFacts("d3", "C4", False, "odbl", ("xlsx",), RECENT, ("Culture",), ("etalab/schema-irve",),
-                 ("https://www.data.gouv.fr",), ("udata",), national=True),
+                 ("https://www.data.gouv.fr",), ("udata",), national=True, reuses=("dg:carte",)),
     # A withdrawn dataset counts nowhere.
     DatasetFacts("d4", "C1", True, "odbl", ("csv",), RECENT, (), (), ("https://www.data.gouv.fr",), ("udata",),
                  national=True),
@@ -130,12 +131,16 @@ def test_every_indicator_on_a_hand_computed_registry():
     assert values[("type", "COM")]["organizations_publishing"] == 1
 
     assert national["technology_datasets:ods"] == 2 and national["technology_datasets:udata"] == 4  # ODF 11
+    # Reuses (ODF 17): the map uses d1 and d3, the app d1; counted once each, over the datasets reused.
+    assert (national["reuses"], national["reused_share"]) == (2, round(2 / 5, 6))
+    assert values[("departement", "29")]["reuses"] == 1  # Quimper's d3, by the map
     assert values[("departement", "35")]["technology_datasets:udata"] == 2  # the métropole's d1, the office's d5
 
     metropole = values[("organization", "E")]
     assert (metropole["datasets"], metropole["publishes"], metropole["platforms"]) == (2, 1, 2)
     assert (metropole["on_local_portal"], metropole["on_national_portal"]) == (1, 1)
     assert metropole["open_format_share"] == 0.5 and metropole["scdl_schemas"] == 1
+    assert (metropole["reuses"], metropole["reused_share"]) == (2, 0.5)
     assert values[("organization", "C1")]["publishes"] == 0
     assert values[("organization", "C1")]["open_format_share"] is None  # no dataset: no share
 
@@ -271,6 +276,7 @@ dataset_changes = st.builds(
     portals=st.sampled_from([("https://a.fr",), ("https://b.fr", "https://www.data.gouv.fr"), ("https://c.fr",)]),
     national=st.booleans(),
     local=st.booleans(),
+    reuses=st.sampled_from([(), ("s:r1",), ("s:r1", "s:r2")]),
 )
 organization_changes = st.builds(
     lambda base, departement, epci, obligated, council, active: OrganizationFacts(
