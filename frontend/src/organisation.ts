@@ -17,11 +17,35 @@ interface Card {
   website?: string | null;
   indicators: Record<string, number | null>;
   portals: { url: string; kind: string; datasets: number }[]; // those listing its datasets now
+  reuses: Reuse[]; // reuses portals list with its datasets, most of them used first
   predecessors?: Predecessor[]; // the communes or EPCI it succeeded
   obligation?: Obligation | null;
   territory?: Record<"departement" | "region" | "epci", Place | null>;
   council?: { id: string; name: string | null; serves: { id: string; name: string; type: string | null; code: string | null }[] } | null;
   history: { daily: Snapshot[]; editions: Snapshot[] };
+}
+
+interface Reuse {
+  id: string;
+  title: string;
+  type: string | null;
+  url: string | null;
+  remote_url: string | null;
+  datasets: number;
+}
+
+/** udata's reuse types, as data.gouv.fr names them. */
+const REUSE_TYPES: Record<string, string> = {
+  application: "Application", visualization: "Visualisation", api: "API", news_article: "Article de presse",
+  paper: "Article scientifique", post: "Billet de blog", idea: "Idée", hardware: "Objet connecté",
+};
+
+function reuseItem(r: Reuse): HTMLElement {
+  const page = safeUrl(r.remote_url);
+  return h("li", {}, link(r.url ?? r.remote_url, r.title),
+    h("span", { class: "meta" }, ` · ${REUSE_TYPES[r.type ?? ""] ?? r.type ?? "réutilisation"} · `,
+      `${plural(r.datasets, "jeu utilisé", "jeux utilisés")}`, page ? " · " : null,
+      page ? h("a", { href: page, rel: "noopener" }, "sa page sur le portail") : null));
 }
 
 interface Obligation {
@@ -240,7 +264,8 @@ export async function renderOrganisation(target: HTMLElement, id: string): Promi
         h("dt", {}, "Formats ouverts"), h("dd", {}, share(values.open_format_share)),
         h("dt", {}, "Licence ouverte"), h("dd", {}, share(values.open_licence_share)),
         h("dt", {}, "Mis à jour depuis un an"), h("dd", {}, share(values.fresh_share)),
-        h("dt", {}, "Avec un schéma"), h("dd", {}, share(values.schema_share))),
+        h("dt", {}, "Avec un schéma"), h("dd", {}, share(values.schema_share)),
+        h("dt", {}, "Réutilisations"), h("dd", { id: "org-reuses" }, number(values.reuses ?? 0))),
       website ? h("p", {}, h("a", { href: website, rel: "noopener" }, "Site de l'organisation")) : null,
       card.predecessors?.length
         ? h("details", { class: "predecessors" },
@@ -250,6 +275,10 @@ export async function renderOrganisation(target: HTMLElement, id: string): Promi
         : null,
       h("h3", {}, "Portails"),
       card.portals.length ? h("ul", { class: "portals" }, ...card.portals.map(portalItem)) : h("p", {}, "Aucun portail connu."),
+      h("h3", {}, `Réutilisations (${number(values.reuses ?? 0)})`),
+      card.reuses.length
+        ? h("ul", { class: "reuses", id: "org-reuses-list" }, ...card.reuses.map(reuseItem))
+        : h("p", {}, "Aucune réutilisation connue : seuls les portails qui les publient (udata, data.gouv.fr) les font connaître."),
       h("h3", {}, `Jeux de données (${number(datasets.total)})`),
       datasets.total ? datasetTable(encoded, datasets) : h("p", {}, "Aucun jeu de données trouvé."),
       datasets.total

@@ -174,6 +174,7 @@ async def organization_card(conn: asyncpg.Connection, organization_id: str) -> d
     card["indicators"] = json.loads(row["indicators"]) if row["indicators"] else {}
     card["indicators_computed_at"] = row["computed_at"].isoformat() if row["computed_at"] else None
     card["portals"] = await organization_portals(conn, organization_id)
+    card["reuses"] = await organization_reuses(conn, organization_id)
     card["territory"] = await territory_of(conn, card)
     card["council"] = await council_of(conn, card)
     card["history"] = {
@@ -292,6 +293,24 @@ async def platform_organizations(conn: asyncpg.Connection, source_id: str) -> li
     return [dict(r) for r in rows]
 
 
+CARD_REUSES = 100  # the card's reuses, most datasets used first (their count: the `reuses` indicator)
+
+
+async def organization_reuses(conn: asyncpg.Connection, organization_id: str) -> list[dict[str, Any]]:
+    """The reuses portals list with the organisation's live datasets: title, type, link to the reuse
+    and to its page, how many of its datasets each uses."""
+    rows = await conn.fetch(
+        """SELECT r.key AS id, r.title, r.type, r.url, r.remote_url, count(*) AS datasets
+           FROM indicators.datasets d CROSS JOIN LATERAL unnest(d.reuses) AS used (key)
+           JOIN indicators.reuses r ON r.key = used.key
+           WHERE d.organization_id = $1 AND NOT d.withdrawn
+           GROUP BY r.key ORDER BY datasets DESC, r.title LIMIT $2""",
+        organization_id,
+        CARD_REUSES,
+    )
+    return [dict(r) for r in rows]
+
+
 async def unmatched_publishers(
     conn: asyncpg.Connection, page: int, page_size: int, q: str | None = None
 ) -> tuple[list[dict[str, Any]], int]:
@@ -384,11 +403,12 @@ async def list_datasets(
     sql, args = where.where()
     total = await conn.fetchval(f"SELECT count(*) FROM registry.datasets d WHERE {sql}", *args)
     rows = await conn.fetch(
-        f"""SELECT d.state FROM registry.datasets d WHERE {sql} ORDER BY d.title, d.id
-            LIMIT {page_size} OFFSET {(page - 1) * page_size}""",
+        f"""SELECT d.state, cardinality(i.reuses) AS reuses FROM registry.datasets d
+            LEFT JOIN indicators.datasets i ON i.id = d.id
+            WHERE {sql} ORDER BY d.title, d.id LIMIT {page_size} OFFSET {(page - 1) * page_size}""",
         *args,
     )
-    return [json.loads(r["state"]) for r in rows if r["state"]], int(total)
+    return [json.loads(r["state"]) | {"reuses": r["reuses"] or 0} for r in rows if r["state"]], int(total)
 
 
 EXPORT_INDICATORS = (

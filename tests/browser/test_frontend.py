@@ -16,9 +16,9 @@ import aiohttp
 import pytest
 from playwright.async_api import Browser, Page, Route, expect
 
-from shared.events import Publisher, Resource
+from shared.events import Publisher, Resource, ReuseDiscovered
 from tests.support.events import discovered, publish
-from tests.support.kafka import wait_for
+from tests.support.kafka import produce, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -551,3 +551,30 @@ async def test_the_platforms_view_shows_each_platform_and_the_organisations_it_h
     await hosted.get_by_role("link", name="Quimper").click()
     await page.wait_for_selector("#vue[data-view=organisation]")
     assert "organisation=" in page.url
+
+
+async def test_the_organisation_page_lists_the_reuses_of_its_datasets(seeded, services, settings, page):
+    # A map on the portal of Quimper's datasets, made with its first dataset.
+    reuse = ReuseDiscovered(
+        producer="test", run_id="browser", source_id="browser", portal_url="https://data.quimper.test",
+        remote_id="carte-velo", title="Carte des stations vélo", type="visualization",
+        url="https://carte.quimper.test/", remote_url="https://data.quimper.test/reuses/carte-velo/", datasets=["qp-1"],
+    )  # fmt: skip
+    await produce(settings, "harvest.reuses", reuse.model_dump_json().encode(), key=reuse.key().encode())
+
+    async def counted():
+        card = await api_json(services, f"/api/v1/organizations/{seeded['id']}")
+        return card if card["indicators"].get("reuses") == 1 else None
+
+    await wait_for(counted, timeout=60)
+    await page.goto(f"{services['api'].url}/?vue=organisation&organisation={seeded['id']}")
+    await page.wait_for_selector("#vue[data-view=organisation][data-state=ready]")
+    assert await page.text_content("#org-reuses") == "1"
+    items = page.locator("#org-reuses-list li")
+    assert await items.all_text_contents() == [
+        "Carte des stations vélo · Visualisation · 1 jeu utilisé · sa page sur le portail"
+    ]
+    assert await items.get_by_role("link", name="Carte des stations vélo").get_attribute("href") == (
+        "https://carte.quimper.test/"
+    )
+    await no_serious_violations(page)
