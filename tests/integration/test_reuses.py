@@ -5,6 +5,7 @@ each dataset's count; a reuse that arrives before its dataset is counted once th
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from typing import Any
 
 import aiohttp
 import pytest
@@ -28,7 +29,7 @@ async def get(http, url: str):
         return await response.json()
 
 
-async def commune(http, api: str, name: str) -> dict:
+async def commune(http, api: str, name: str) -> Any:
     return (await get(http, f"{api}/api/v1/organizations?q={name}&type=COM"))["data"][0]
 
 
