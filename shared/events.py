@@ -175,6 +175,31 @@ class ReuseDiscovered(Event):
         return sorted({f"{self.source_id}:{remote_id}" for remote_id in self.datasets})
 
 
+# --- harvest.audience -------------------------------------------------------------------------
+
+
+class AudienceMeasured(Event):
+    """What a portal says of its datasets' audience at a run (views, downloads, followers...), for up
+    to AUDIENCE_CHUNK of its records: counts as that portal's software counts them (`counted_by`, its
+    family), never to be added to another software's."""
+
+    topic: ClassVar[str] = "harvest.audience"
+    event_type: Literal["AudienceMeasured"] = "AudienceMeasured"
+    schema_version: Literal[1] = 1
+    run_id: str
+    source_id: str
+    counted_by: str  # the family whose counters these are (udata, ods)
+    measured_at: datetime
+    chunk: int = 0
+    records: dict[str, dict[str, int]]  # remote id -> metric -> count
+
+    def key(self) -> str:
+        return f"{self.source_id}:{self.chunk}"
+
+
+AUDIENCE_CHUNK = 2_000  # records per AudienceMeasured: about 150 kB of JSON
+
+
 # --- harvest.runs -----------------------------------------------------------------------------
 
 
@@ -446,6 +471,7 @@ EVENT_TYPES: tuple[type[Event], ...] = (
     ReferentielEntry,
     DatasetDiscovered,
     ReuseDiscovered,
+    AudienceMeasured,
     HarvestRunStarted,
     HarvestRunFinished,
     OrganizationChanged,

@@ -6,6 +6,7 @@ HARVEST_COMMANDS = "harvest.commands"
 HARVEST_DATASETS = "harvest.datasets"
 HARVEST_RUNS = "harvest.runs"
 HARVEST_REUSES = "harvest.reuses"
+HARVEST_AUDIENCE = "harvest.audience"
 REGISTRY_REFERENTIEL = "registry.referentiel"
 REGISTRY_ORGANIZATIONS = "registry.organizations"
 REGISTRY_DATASETS = "registry.datasets"
@@ -37,6 +38,8 @@ MAIN_TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(HARVEST_RUNS, partitions=3),
     # The reuses portals list, each its latest state (keyed source:remote id, compacted).
     TopicSpec(HARVEST_REUSES, partitions=3, compacted=True),
+    # The audience portals give their datasets at each run, in chunks of records.
+    TopicSpec(HARVEST_AUDIENCE, partitions=3),
     # Commands to the consolidator: the organisations of the official référentiel, one per event.
     TopicSpec(REGISTRY_REFERENTIEL, partitions=3),
     TopicSpec(REGISTRY_ORGANIZATIONS, partitions=6, compacted=True),

@@ -249,6 +249,20 @@ def reuses(portal: PortalSpec) -> list[SimReuse]:
     return found
 
 
+@dataclass(frozen=True)
+class SimAudience:
+    views: int
+    downloads: int
+    followers: int
+
+
+def audience_of(d: SimDataset) -> SimAudience:
+    """What the portal counts of a dataset: a few hundred views for most, a few very popular ones."""
+    rng = random.Random(f"{d.portal.seed}:{d.portal.slug}:{d.index}:audience")
+    views = int(rng.paretovariate(1.2) * 40)
+    return SimAudience(views=views, downloads=int(views * rng.uniform(0.1, 2.0)), followers=rng.randrange(4))
+
+
 def publisher_of(portal: PortalSpec, index: int) -> Publisher:
     """The publisher of dataset `index`: each publisher has one of the first datasets, the others go
     to publishers in proportion to their weight (a région publishes more than a village)."""

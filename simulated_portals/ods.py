@@ -16,7 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
-from simulated_portals.catalogue import PortalSpec, SimDataset, World, dataset, stable_hex
+from simulated_portals.catalogue import PortalSpec, SimDataset, World, audience_of, dataset, stable_hex
 from simulated_portals.quirks import portal_of, with_quirks
 
 WHERE_MODIFIED = re.compile(r"^\s*modified\s*>=\s*date'([^']+)'\s*$")
@@ -148,6 +148,14 @@ def _listing(d: SimDataset, shown: SimDataset, base: str, federation: tuple[str,
                 "source_domain_title": f"Portail {name}" if name else None,
                 "source_dataset": shown.id if federation else None,
                 "references": d.landing_page(base),
-            }
+            },
+            "explore": {
+                "reuse_count": 0,
+                "download_count": audience_of(d).downloads,
+                "attachment_download_count": 0,
+                "file_field_download_count": 0,
+                "api_call_count": audience_of(d).views,
+                "popularity_score": 1.0,
+            },
         },
     }

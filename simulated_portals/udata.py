@@ -15,7 +15,17 @@ from typing import Any
 
 from aiohttp import web
 
-from simulated_portals.catalogue import PortalSpec, Publisher, SimDataset, SimReuse, World, dataset, reuses, stable_hex
+from simulated_portals.catalogue import (
+    PortalSpec,
+    Publisher,
+    SimDataset,
+    SimReuse,
+    World,
+    audience_of,
+    dataset,
+    reuses,
+    stable_hex,
+)
 from simulated_portals.quirks import portal_of, with_quirks
 
 DEFAULT_PAGE_SIZE = 20
@@ -122,6 +132,7 @@ def _organization(publisher: Publisher, base: str, full: bool = False) -> dict[s
 
 def _dataset(d: SimDataset, base: str, mirrored: bool, request: web.Request) -> dict[str, Any]:
     udata_id = d.id if d.portal.family == "udata" else stable_hex(d.portal.slug, d.index)
+    counted = audience_of(d)
     harvest = None
     if mirrored:
         # Where data.gouv.fr harvested it from: the local portal as served here.
@@ -165,6 +176,13 @@ def _dataset(d: SimDataset, base: str, mirrored: bool, request: web.Request) -> 
         "archived": None,
         "deleted": None,
         "private": False,
+        "metrics": {
+            "discussions": 0,
+            "followers": counted.followers,
+            "reuses": 0,
+            "views": counted.views,
+            "resources_downloads": counted.downloads,
+        },
     }
 
 
@@ -213,6 +231,9 @@ CSV_COLUMNS = (
     "harvest.domain",
     "harvest.remote_id",
     "harvest.remote_url",
+    "metric.followers",
+    "metric.views",
+    "metric.resources_downloads",
 )
 
 
@@ -276,6 +297,9 @@ def csv_routes(world: World) -> list[web.RouteDef]:
                     harvest.get("domain", ""),
                     harvest.get("remote_id", ""),
                     harvest.get("remote_url", ""),
+                    row["metrics"]["followers"],
+                    row["metrics"]["views"],
+                    row["metrics"]["resources_downloads"],
                 ]
             )
         return web.Response(text=out.getvalue(), content_type="text/csv", charset="utf-8")

@@ -18,6 +18,7 @@ from services.harvester.fetch import Fetcher, FetchError, FetchPolicy, check_add
 from shared import topics
 from shared.auth import authenticate, optional_principal
 from shared.events import (
+    AudienceMeasured,
     ContributionEventUnion,
     DatasetDiscovered,
     Event,
@@ -120,6 +121,14 @@ def create_runtime(settings: Settings) -> Runtime:
         topics.HARVEST_REUSES,
         schema=ReuseDiscovered,
         description="One event per reuse a portal lists, with its datasets' ids there, keyed source_id:remote_id.",
+    )
+    declare_publisher(
+        broker,
+        settings,
+        SERVICE,
+        topics.HARVEST_AUDIENCE,
+        schema=AudienceMeasured,
+        description="What portals count of their datasets at each run (views, downloads...), in chunks of records.",
     )
     declare_publisher(
         broker,

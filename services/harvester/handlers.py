@@ -42,6 +42,8 @@ from services.harvester.fetch import (
 from services.harvester.repository import QueuedRun
 from shared import metrics
 from shared.events import (
+    AUDIENCE_CHUNK,
+    AudienceMeasured,
     ContributionAccepted,
     ContributionEvent,
     Event,
@@ -260,6 +262,7 @@ async def execute_run(
     failed_ids: set[str] = set()
     in_flight: list[Any] = []
     errors: list[tuple[str | None, str, str]] = []
+    audience: dict[str, dict[str, int]] = {}
     try:
         items = backend_for(source.family)(fetcher, source, run).items() if source.removed_at is None else _nothing()
         async for item in items:
@@ -272,6 +275,8 @@ async def execute_run(
                 try:
                     in_flight.append(await publish(item.dataset, False))
                     seen += 1
+                    if item.audience and item.remote_id:
+                        audience[item.remote_id] = item.audience
                 except MessageSizeTooLargeError as exc:  # no retry would publish it: an item error, not a failed run
                     item_errors += 1
                     if item.remote_id:
@@ -285,6 +290,8 @@ async def execute_run(
     except HarvestAborted as exc:
         aborted = str(exc)
         errors.append((None, "fetch", aborted))
+    for chunk in audience_events(source.id, source.family, run.run_id, audience):
+        in_flight.append(await publish(chunk, False))
     if aborted is None and source.removed_at is None:
         reuses = await publish_reuses(backend_for(source.family)(fetcher, source, run), publish, errors)
         log.info("reuses harvested", extra={"source_id": source.id, "run_id": run.run_id, "reuses": reuses})
@@ -332,6 +339,26 @@ async def execute_run(
         },
     )
     return finished
+
+
+def audience_events(
+    source_id: str, family: str, run_id: str, audience: dict[str, dict[str, int]]
+) -> list[AudienceMeasured]:
+    """The run's audience counters in chunks of records, all measured at the end of the walk."""
+    measured_at, remote_ids = datetime.now(UTC), sorted(audience)
+    return [
+        AudienceMeasured(
+            producer="harvester",
+            correlation_id=run_id,
+            run_id=run_id,
+            source_id=source_id,
+            counted_by=family,
+            measured_at=measured_at,
+            chunk=n // AUDIENCE_CHUNK,
+            records={r: audience[r] for r in remote_ids[n : n + AUDIENCE_CHUNK]},
+        )
+        for n in range(0, len(remote_ids), AUDIENCE_CHUNK)
+    ]
 
 
 async def publish_reuses(backend: Any, publish: PublishFn, errors: list[tuple[str | None, str, str]]) -> int:

@@ -1,5 +1,5 @@
-"""Wiring of the indicators service: registry.organizations, registry.datasets and harvest.reuses in,
-indicators.updated out (through the outbox)."""
+"""Wiring of the indicators service: registry.organizations, registry.datasets, harvest.reuses and
+harvest.audience in, indicators.updated out (through the outbox)."""
 
 from functools import partial
 from pathlib import Path
@@ -7,7 +7,7 @@ from pathlib import Path
 from services.indicators import handlers
 from shared import topics
 from shared.batch import subscribe_batch
-from shared.events import DatasetChanged, IndicatorsUpdated, OrganizationChanged, ReuseDiscovered
+from shared.events import AudienceMeasured, DatasetChanged, IndicatorsUpdated, OrganizationChanged, ReuseDiscovered
 from shared.kafka import declare_publisher
 from shared.service import Runtime
 from shared.settings import Settings
@@ -44,6 +44,14 @@ def create_runtime(settings: Settings) -> Runtime:
         ReuseDiscovered,
         partial(handlers.reuses_changed, projection=projection),
         "Counts the reuses portals list with the datasets they use, in batches.",
+    )
+
+    subscribe_batch(
+        runtime,
+        topics.HARVEST_AUDIENCE,
+        AudienceMeasured,
+        partial(handlers.audience_measured, projection=projection),
+        "Sums what portals count of their datasets (views, downloads...), per software, in batches.",
     )
 
     declare_publisher(

@@ -7,7 +7,7 @@ snapshotted for the day and announced on `indicators.updated`.
 """
 
 import contextlib
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -35,6 +35,7 @@ from services.indicators.measures import (
 )
 from shared import metrics
 from shared.events import (
+    AudienceMeasured,
     CanonicalDataset,
     DatasetChanged,
     Event,
@@ -64,9 +65,13 @@ def organization_facts(organization: Organization) -> OrganizationFacts:
 
 
 def dataset_facts(
-    dataset: CanonicalDataset, national_portals: tuple[str, ...], reuses_of: Mapping[str, list[str]] | None = None
+    dataset: CanonicalDataset,
+    national_portals: tuple[str, ...],
+    reuses_of: Mapping[str, list[str]] | None = None,
+    audience_of: Mapping[str, dict[str, int]] | None = None,
 ) -> DatasetFacts:
-    """Its facts; `reuses_of` gives the reuses naming each portal record (`source_id:remote_id`)."""
+    """Its facts; `reuses_of` gives the reuses naming each portal record (`source_id:remote_id`),
+    `audience_of` each record's counters."""
     live = [s for s in dataset.sources if s.withdrawn_at is None]
     national = [s.portal_url.startswith(national_portals) for s in live]
     records = sorted(f"{s.source_id}:{s.remote_id}" for s in live)
@@ -85,7 +90,17 @@ def dataset_facts(
         local=not all(national),
         records=tuple(records),
         reuses=reused(records, reuses_of or {}),
+        audience=audience(records, audience_of or {}),
     )
+
+
+def audience(records: Iterable[str], audience_of: Mapping[str, dict[str, int]]) -> tuple[tuple[str, int], ...]:
+    """The counters of its records summed per software and metric: data.gouv.fr's views and another
+    udata portal's add up, never a udata portal's views and an OpenDataSoft one's downloads."""
+    sums: Counter[str] = Counter()
+    for record in records:
+        sums.update(audience_of.get(record, {}))
+    return tuple(sorted((counter, n) for counter, n in sums.items() if n))
 
 
 def reused(records: Iterable[str], reuses_of: Mapping[str, list[str]]) -> tuple[str, ...]:
@@ -203,7 +218,8 @@ async def datasets_changed(
         registry = await projection.current(conn)
         records = sorted({r for e in events for r in live_records(e.dataset)})
         reuses_of = await repository.reuses_of_records(conn, records)
-        latest = {e.dataset.id: dataset_facts(e.dataset, national_portals, reuses_of) for e in events}
+        audience_of = await repository.audience_of_records(conn, records)
+        latest = {e.dataset.id: dataset_facts(e.dataset, national_portals, reuses_of, audience_of) for e in events}
         platforms = {p.url: p for e in events for p in platform_facts(e.dataset, national_portals)}
         if new := [p for p in platforms.values() if registry.platforms.get(p.url) != p]:
             await repository.upsert_platforms(conn, new)
@@ -228,6 +244,26 @@ async def reuses_changed(
             i: replace(d, reuses=reused(d.records, reuses_of))
             for i, d in stored.items()
             if reused(d.records, reuses_of) != d.reuses
+        }
+        return await apply_facts(conn, latest, registry, projection, events[-1].correlation_id) if latest else []
+
+
+async def audience_measured(
+    conn: asyncpg.Connection, events: list[AudienceMeasured], projection: Projection
+) -> list[Event]:
+    """New counters move the audience of the datasets whose live records they measure."""
+    await serialise(conn)
+    with projection.kept_true():
+        registry = await projection.current(conn)
+        measured = await repository.upsert_audience(conn, events)
+        stored = await repository.datasets_with_records(conn, measured)
+        audience_of = await repository.audience_of_records(
+            conn, sorted({r for d in stored.values() for r in d.records})
+        )
+        latest = {
+            i: replace(d, audience=audience(d.records, audience_of))
+            for i, d in stored.items()
+            if audience(d.records, audience_of) != d.audience
         }
         return await apply_facts(conn, latest, registry, projection, events[-1].correlation_id) if latest else []
 

@@ -45,6 +45,7 @@ class DatasetFacts:
     local: bool = False  # listed on another portal
     records: tuple[str, ...] = ()  # its live portal records, as source_id:remote_id
     reuses: tuple[str, ...] = ()  # the reuses (source_id:remote_id) portals list with any of its records
+    audience: tuple[tuple[str, int], ...] = ()  # ("udata:views", 120): its records' counters, per software
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,7 @@ class Publication:
     technologies: Counter[str] = field(default_factory=Counter)
     themes: Counter[str] = field(default_factory=Counter)
     reuses: Counter[str] = field(default_factory=Counter)  # reuse -> its datasets among these
+    audience: Counter[str] = field(default_factory=Counter)  # "udata:views" -> the sum over these datasets
 
     @property
     def publishes(self) -> bool:
@@ -115,7 +117,7 @@ class Publication:
 
 EMPTY = Publication()
 COUNTS = ("datasets", "open_format", "open_licence", "with_schema", "local", "national", "fresh", "reused")
-TALLIES = ("modified_days", "scdl_schemas", "portals", "technologies", "themes", "reuses")
+TALLIES = ("modified_days", "scdl_schemas", "portals", "technologies", "themes", "reuses", "audience")
 
 
 def merged(publications: Iterable[Publication]) -> Publication:
@@ -204,6 +206,7 @@ def tallied(
         "technologies": Counter(publication.technologies),
         "themes": Counter(publication.themes),
         "reuses": Counter(publication.reuses),
+        "audience": Counter(publication.audience),
     }
     for sign, datasets in ((-1, removed), (1, added)):
         for dataset in datasets:
@@ -227,6 +230,8 @@ def _count(counts: dict[str, int], tallies: dict[str, Counter[str]], dataset: Da
     counts["reused"] += sign * bool(dataset.reuses)
     if dataset.modified is not None:
         tallies["modified_days"][dataset.modified.date().isoformat()] += sign
+    for counter, count in dataset.audience:
+        tallies["audience"][counter] += sign * count
     for tally, keys in (
         (tallies["scdl_schemas"], {s for s in dataset.schemas if s.startswith("scdl/")}),
         (tallies["portals"], set(dataset.portals)),
@@ -256,6 +261,7 @@ def organization_values(organization: OrganizationFacts, publication: Publicatio
         "obligated": None if organization.obligated is None else int(organization.obligated),
         **{f"theme:{theme}": count for theme, count in sorted(publication.themes.items())},
         **{f"technology:{t}": 1 for t in sorted(publication.technologies)},
+        **{f"audience:{counter}": n for counter, n in sorted(publication.audience.items())},
     }
 
 
@@ -336,11 +342,14 @@ def scope_values(
     values |= {f"technology:{t}": n for t, n in sorted(technologies.items())}
     technology_datasets: Counter[str] = Counter()
     themes: Counter[str] = Counter()
+    audience: Counter[str] = Counter()
     for p in publications:
         technology_datasets.update(p.technologies)
         themes.update(p.themes)
+        audience.update(p.audience)
     values |= {f"technology_datasets:{t}": n for t, n in sorted(technology_datasets.items())}
     values |= {f"theme:{t}": n for t, n in sorted(themes.items())}
+    values |= {f"audience:{c}": n for c, n in sorted(audience.items()) if n}
     bins = Counter(population_bin(o.population) for o, _ in publishing)
     values |= {f"population_bin:{b}": n for b, n in sorted(bins.items())}
     types = Counter(o.type or "-" for o, _ in publishing)
@@ -522,6 +531,7 @@ class Tally:
     reused: int = 0
     portals: Counter[str] = field(default_factory=Counter)  # portal -> publications listing it
     reuses: Counter[str] = field(default_factory=Counter)  # reuse -> publications with a dataset it uses
+    audience: Counter[str] = field(default_factory=Counter)  # "udata:views" -> sum
     technologies: Counter[str] = field(default_factory=Counter)  # -> publishing councils
     technology_datasets: Counter[str] = field(default_factory=Counter)  # -> datasets
     themes: Counter[str] = field(default_factory=Counter)  # -> datasets
@@ -567,6 +577,8 @@ class Tally:
             _move(self.technology_datasets, technology, sign * count)
         for theme, count in p.themes.items():
             _move(self.themes, theme, sign * count)
+        for counter, count in p.audience.items():
+            _move(self.audience, counter, sign * count)
 
     def with_unattributed(self, unattributed: Publication | None) -> "Tally":
         """Its dataset sums with the datasets of no known organisation added (the nation's)."""
@@ -611,13 +623,14 @@ class Tally:
         values |= {f"technology:{t}": n for t, n in sorted(self.technologies.items())}
         values |= {f"technology_datasets:{t}": n for t, n in sorted(sums.technology_datasets.items())}
         values |= {f"theme:{t}": n for t, n in sorted(sums.themes.items())}
+        values |= {f"audience:{c}": n for c, n in sorted(sums.audience.items())}
         values |= {f"population_bin:{b}": n for b, n in sorted(self.bins.items())}
         values |= {f"type:{t}": n for t, n in sorted(self.types.items())}
         return values
 
 
 DATASET_COUNTS = ("datasets", "open_format", "open_licence", "fresh", "with_schema", "reused")
-DATASET_TALLIES = ("portals", "technology_datasets", "themes", "reuses")  # what `add_datasets` moves
+DATASET_TALLIES = ("portals", "technology_datasets", "themes", "reuses", "audience")  # what `add_datasets` moves
 
 
 def _move(counter: Counter[str], key: str, by: int) -> None:

@@ -11,13 +11,13 @@ import asyncpg
 
 from services.indicators.measures import DatasetFacts, OrganizationFacts, PlatformFacts, Publication, Scope, Values
 from shared.db import affected_rows
-from shared.events import ReuseDiscovered
+from shared.events import AudienceMeasured, ReuseDiscovered
 
 ORGANIZATION_COLUMNS = "id, name, type, departement, region, epci, population, obligated, council_id, active"
 SUMMARY_FORMAT = 3  # publication summaries as tallies with reuses (2: without them; 1: sets and flags)
 DATASET_COLUMNS = (
     "id, organization_id, withdrawn, licence, formats, modified, themes, schemas, portals, technologies, "
-    "national, local, records, reuses"
+    "national, local, records, reuses, audience"
 )
 
 
@@ -59,11 +59,11 @@ async def upsert_datasets(conn: asyncpg.Connection, datasets: list[DatasetFacts]
     )
     await conn.executemany(
         f"""INSERT INTO indicators.datasets ({DATASET_COLUMNS})
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
             ON CONFLICT (id) DO UPDATE SET organization_id = $2, withdrawn = $3, licence = $4, formats = $5,
                 modified = $6, themes = $7, schemas = $8, portals = $9, technologies = $10, national = $11,
-                local = $12, records = $13, reuses = $14""",
-        [tuple(_listed(v) for v in asdict(d).values()) for d in datasets],
+                local = $12, records = $13, reuses = $14, audience = $15""",
+        [_dataset_row(d) for d in datasets],
     )
     return {r["id"]: _dataset_facts(r) for r in rows}
 
@@ -115,7 +115,37 @@ async def datasets_of(conn: asyncpg.Connection, organization_ids: list[str]) -> 
 
 def _dataset_facts(row: asyncpg.Record) -> DatasetFacts:
     fields: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in dict(row).items()}
+    counted = (entry.rpartition("=") for entry in fields["audience"])
+    fields["audience"] = tuple((counter, int(count)) for counter, _, count in counted)
     return DatasetFacts(**fields)
+
+
+def _dataset_row(dataset: DatasetFacts) -> tuple[Any, ...]:
+    """Its facts as the columns take them (the audience as "udata:views=120" entries)."""
+    fields = {f.name: getattr(dataset, f.name) for f in dataclasses.fields(dataset)}
+    fields["audience"] = [f"{counter}={count}" for counter, count in dataset.audience]
+    return tuple(_listed(v) for v in fields.values())
+
+
+async def upsert_audience(conn: asyncpg.Connection, measures: list[AudienceMeasured]) -> list[str]:
+    """Keep each record's latest measure; return the records measured."""
+    rows = [(f"{m.source_id}:{remote_id}", m.counted_by, json.dumps(counts), m.measured_at)
+            for m in measures for remote_id, counts in m.records.items()]  # fmt: skip
+    await conn.executemany(
+        """INSERT INTO indicators.audience (record, counted_by, metrics, measured_at) VALUES ($1, $2, $3, $4)
+           ON CONFLICT (record) DO UPDATE SET counted_by = $2, metrics = $3, measured_at = $4
+           WHERE indicators.audience.measured_at <= $4""",
+        rows,
+    )
+    return sorted({row[0] for row in rows})
+
+
+async def audience_of_records(conn: asyncpg.Connection, records: list[str]) -> dict[str, dict[str, int]]:
+    """Each record's counters, as "udata:views" -> count."""
+    rows = await conn.fetch(
+        "SELECT record, counted_by, metrics FROM indicators.audience WHERE record = ANY($1::text[])", records
+    )
+    return {r["record"]: {f"{r['counted_by']}:{k}": v for k, v in json.loads(r["metrics"]).items()} for r in rows}
 
 
 async def save_publications(conn: asyncpg.Connection, publications: dict[str, Publication]) -> None:

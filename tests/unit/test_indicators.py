@@ -63,12 +63,13 @@ DATASETS = [
     # The métropole: on its portal and on data.gouv.fr, open, fresh, with an SCDL schema.
     DatasetFacts("d1", "E", False, "licence-ouverte", ("csv",), RECENT, ("Transport",), ("scdl/budget",),
                  ("https://data.metropole.fr", "https://www.data.gouv.fr"), ("ods", "udata"), True, True,
-                 reuses=("dg:carte", "dg:appli")),
+                 reuses=("dg:carte", "dg:appli"), audience=(("ods:downloads", 7), ("udata:views", 100))),
     DatasetFacts("d2", "E", False, "autre", ("pdf",), OLD, ("Transport",), (), ("https://data.metropole.fr",),
                  ("ods",), local=True),
     # Quimper on data.gouv.fr only.
     DatasetFacts("d3", "C4", False, "odbl", ("xlsx",), RECENT, ("Culture",), ("etalab/schema-irve",),
-                 ("https://www.data.gouv.fr",), ("udata",), national=True, reuses=("dg:carte",)),
+                 ("https://www.data.gouv.fr",), ("udata",), national=True, reuses=("dg:carte",),
+                 audience=(("udata:views", 20),)),
     # A withdrawn dataset counts nowhere.
     DatasetFacts("d4", "C1", True, "odbl", ("csv",), RECENT, (), (), ("https://www.data.gouv.fr",), ("udata",),
                  national=True),
@@ -134,6 +135,9 @@ def test_every_indicator_on_a_hand_computed_registry():
     # Reuses (ODF 17): the map uses d1 and d3, the app d1; counted once each, over the datasets reused.
     assert (national["reuses"], national["reused_share"]) == (2, round(2 / 5, 6))
     assert values[("departement", "29")]["reuses"] == 1  # Quimper's d3, by the map
+    # Audience, summed per software and never across: udata's views apart from OpenDataSoft's downloads.
+    assert (national["audience:udata:views"], national["audience:ods:downloads"]) == (120, 7)
+    assert "audience:ods:downloads" not in values[("departement", "29")]
     assert values[("departement", "35")]["technology_datasets:udata"] == 2  # the métropole's d1, the office's d5
 
     metropole = values[("organization", "E")]
@@ -141,6 +145,7 @@ def test_every_indicator_on_a_hand_computed_registry():
     assert (metropole["on_local_portal"], metropole["on_national_portal"]) == (1, 1)
     assert metropole["open_format_share"] == 0.5 and metropole["scdl_schemas"] == 1
     assert (metropole["reuses"], metropole["reused_share"]) == (2, 0.5)
+    assert (metropole["audience:udata:views"], metropole["audience:ods:downloads"]) == (100, 7)
     assert values[("organization", "C1")]["publishes"] == 0
     assert values[("organization", "C1")]["open_format_share"] is None  # no dataset: no share
 
@@ -277,6 +282,7 @@ dataset_changes = st.builds(
     national=st.booleans(),
     local=st.booleans(),
     reuses=st.sampled_from([(), ("s:r1",), ("s:r1", "s:r2")]),
+    audience=st.sampled_from([(), (("udata:views", 3),), (("ods:downloads", 2), ("udata:views", 5))]),
 )
 organization_changes = st.builds(
     lambda base, departement, epci, obligated, council, active: OrganizationFacts(
@@ -347,6 +353,12 @@ def test_a_publication_summary_reads_back_as_stored():
     publication = publication_of(DATASETS, NOW)
     assert publication.themes == {"Transport": 2, "Culture": 1}
     assert repository._publication(json.loads(json.dumps(repository._summary(publication)))) == publication
+
+
+def test_a_dataset_s_facts_read_back_as_stored():
+    for facts in DATASETS:
+        row = dict(zip(repository.DATASET_COLUMNS.split(", "), repository._dataset_row(facts), strict=True))
+        assert repository._dataset_facts(row) == facts  # type: ignore[arg-type]  # a dict stands for the record
 
 
 def test_taking_every_dataset_out_leaves_nothing():

@@ -1,4 +1,5 @@
-"""The udata backend against the simulated udata portal, over real HTTP on loopback (no Kafka)."""
+"""The udata backend against the simulated udata portal and real payloads, over real HTTP on loopback
+(no Kafka); the audience counters of the OpenDataSoft family beside udata's."""
 
 from pathlib import Path
 
@@ -7,6 +8,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from services.harvester.backends import backend_for
 from services.harvester.backends.base import HarvestAborted, RunContext
 from services.harvester.backends.udata import UdataBackend
 from services.harvester.fetch import Fetcher, FetchError, FetchPolicy
@@ -235,3 +237,36 @@ async def test_a_reuse_without_a_title_is_an_item_error_and_the_others_are_kept(
         ("a", "cannot map the reuse: reuse without a title"),
         ("b", None),
     ]
+
+
+# --- audience ----------------------------------------------------------------------------------
+
+
+async def test_the_real_export_s_counters_are_each_dataset_s_audience():
+    """data.gouv.fr's `metric.views`, `metric.followers` and `metric.resources_downloads`, as the
+    file gives them (an empty counter is left out, not read as zero)."""
+    app = web.Application()
+    for name in ("datasets", "organizations", "resources"):
+        body = (REAL / f"datagouv-export-{name}.csv").read_bytes()
+        app.router.add_get(f"/api/1/site/{name}.csv", answering(web.Response(body=body, content_type="text/csv")))
+    async with TestServer(app) as server, aiohttp.ClientSession() as session:
+        source = Source(id="dg", url=str(server.make_url("/api/1/site/datasets.csv")), family="udata", name="dg")
+        backend = UdataBackend(Fetcher(session, POLICY), source, RunContext(run_id="r", mode="full"))
+        audience = {item.remote_id: item.audience async for item in backend.items() if item.error is None}
+    assert audience["5b3cc551c751df4822526c1c"] == {"views": 353899, "downloads": 42418438, "followers": 16}
+    assert audience["67164a231c2a52cc06b9b618"] == {"views": 4969, "downloads": 5833, "followers": 0}
+    assert audience["68c8103f65789f729ee0c3c1"] == {"views": 180, "followers": 0}
+
+
+async def test_the_real_ods_catalogue_s_explore_counters_are_its_audience():
+    """data.economie.gouv.fr's `metas.explore` (tests/data/real/ods/README.md): downloads and API calls."""
+    body = (REAL.parent / "ods/data-economie-catalog-datasets.json").read_bytes()
+    app = web.Application()
+    app.router.add_get(
+        "/api/explore/v2.1/catalog/datasets", answering(web.Response(body=body, content_type="application/json"))
+    )
+    async with TestServer(app) as server, aiohttp.ClientSession() as session:
+        source = Source(id="eco", url=str(server.make_url("/")), family="ods", name="eco")
+        backend = backend_for("ods")(Fetcher(session, POLICY), source, RunContext(run_id="r", mode="full"))
+        items = [item async for item in backend.items()]
+    assert [i.audience for i in items] == [{"downloads": 105, "api_calls": 11824}]

@@ -28,6 +28,7 @@ class HarvestItem:
     remote_id: str | None
     dataset: SerialisedEvent | None = None  # its DatasetDiscovered, ready to publish
     error: str | None = None  # why the item could not be mapped
+    audience: dict[str, int] | None = None  # what the portal counts of it (views, downloads...)
 
     @property
     def event(self) -> DatasetDiscovered | None:
@@ -40,6 +41,21 @@ class ReuseItem:
     remote_id: str | None
     reuse: SerialisedEvent | None = None  # its ReuseDiscovered, ready to publish
     error: str | None = None
+
+
+def counters(raw: Any) -> dict[str, int] | None:
+    """A portal's counters as {metric: count}: numbers or numeric text ("37144", "4.0"), others left out."""
+    if not isinstance(raw, dict):
+        return None
+    kept: dict[str, int] = {}
+    for metric, value in raw.items():
+        try:
+            count = int(float(value))
+        except (TypeError, ValueError, OverflowError):
+            continue
+        if count >= 0:
+            kept[str(metric)] = count
+    return kept or None
 
 
 class HarvestAborted(Exception):
@@ -114,8 +130,9 @@ class HarvestBackend(ABC):
             raise HarvestAborted(exc.reason) from exc
 
     @staticmethod
-    def item(remote_id: Any, build: Callable[[], SerialisedEvent]) -> HarvestItem:
-        """Map one record, capturing its failure as an item error rather than stopping the run."""
+    def item(remote_id: Any, build: Callable[[], SerialisedEvent], audience: Any = None) -> HarvestItem:
+        """Map one record, capturing its failure as an item error rather than stopping the run;
+        `audience`: the portal's counters of it, the non-negative integers kept."""
         if not remote_id or not str(remote_id).strip():
             return HarvestItem(remote_id=None, error="dataset without an identifier")
         if len(str(remote_id)) > MAX_REMOTE_ID_LENGTH:
@@ -123,7 +140,7 @@ class HarvestBackend(ABC):
                 remote_id=str(remote_id), error=f"identifier longer than {MAX_REMOTE_ID_LENGTH} characters"
             )
         try:
-            return HarvestItem(remote_id=str(remote_id), dataset=build())
+            return HarvestItem(remote_id=str(remote_id), dataset=build(), audience=counters(audience))
         except (ValueError, TypeError, KeyError, AttributeError) as exc:  # TypeError: not writable as JSON
             return HarvestItem(remote_id=str(remote_id), error=f"cannot map the dataset: {exc}"[:1000])
 

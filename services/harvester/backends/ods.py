@@ -67,7 +67,7 @@ class OdsBackend(HarvestBackend):
             if not results:
                 return
             for raw in results:
-                yield self.item(raw.get("dataset_id") if isinstance(raw, dict) else None, partial(self._map, raw))
+                yield self.item(_id(raw), partial(self._map, raw), _audience(raw))
             offset += len(results)
 
     async def _export(self) -> AsyncIterator[HarvestItem]:
@@ -76,7 +76,7 @@ class OdsBackend(HarvestBackend):
         if not isinstance(records, list):
             raise malformed(url, "the export is not a list")
         for raw in records:
-            yield self.item(raw.get("dataset_id") if isinstance(raw, dict) else None, partial(self._map, raw))
+            yield self.item(_id(raw), partial(self._map, raw), _audience(raw))
 
     def _attachment_url(self, dataset_id: str, attachment: dict[str, Any]) -> Any:
         """v2.1 names an attachment `odsfile://<file>`: it is downloaded from the API by its id."""
@@ -113,3 +113,16 @@ class OdsBackend(HarvestBackend):
             if federated
             else None,
         )
+
+
+def _id(raw: Any) -> Any:
+    return raw.get("dataset_id") if isinstance(raw, dict) else None
+
+
+def _audience(raw: Any) -> dict[str, Any]:
+    """OpenDataSoft's counters of a dataset (`metas.explore`): downloads of its exports, API calls."""
+    explore = ((raw.get("metas") or {}).get("explore") or {}) if isinstance(raw, dict) else {}
+    if not isinstance(explore, dict):
+        return {}
+    return {ours: explore[theirs] for theirs, ours in (("download_count", "downloads"), ("api_call_count", "api_calls"))
+            if theirs in explore}  # fmt: skip

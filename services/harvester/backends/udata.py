@@ -63,7 +63,7 @@ class UdataBackend(HarvestBackend):
                     return  # sorted by last update: everything after this is older than the watermark
                 if isinstance(raw, dict):
                     await self._prefetch_siret(raw)
-                yield self.item(_get(raw, "id"), partial(self._map, raw))
+                yield self.item(_get(raw, "id"), partial(self._map, raw), _audience(_get(raw, "metrics") or {}))
             next_page = page.get("next_page")
             url = next_page if isinstance(next_page, str) and next_page else None
 
@@ -169,7 +169,8 @@ class UdataBackend(HarvestBackend):
             if None in row or None in row.values():  # more fields than columns, or fewer: values shifted
                 yield HarvestItem(remote_id=row.get("id") or None, error="row whose fields do not match the columns")
                 continue
-            yield self.item(row.get("id"), partial(self._map_csv, row))
+            metrics = {k.removeprefix("metric."): v for k, v in row.items() if k and k.startswith("metric.")}
+            yield self.item(row.get("id"), partial(self._map_csv, row), _audience(metrics))
 
     def _map_csv(self, row: dict[str, str]) -> SerialisedEvent:
         organization_id = row.get("organization_id") or None
@@ -218,6 +219,16 @@ def _owner(user: Any) -> dict[str, Any]:
         return {}
     name = " ".join(str(user.get(k) or "").strip() for k in ("first_name", "last_name")).strip()
     return {"name": name or user.get("slug"), "id": None}
+
+
+AUDIENCE = {"views": "views", "resources_downloads": "downloads", "followers": "followers"}
+
+
+def _audience(metrics: Any) -> dict[str, Any]:
+    """udata's counters of a dataset (its API's `metrics`, its export's `metric.*`), by our names."""
+    if not isinstance(metrics, dict):
+        return {}
+    return {ours: metrics[theirs] for theirs, ours in AUDIENCE.items() if theirs in metrics}
 
 
 def _type_id(raw: Any) -> Any:
