@@ -358,7 +358,7 @@ def test_a_publication_summary_reads_back_as_stored():
 def test_a_dataset_s_facts_read_back_as_stored():
     for facts in DATASETS:
         row = dict(zip(repository.DATASET_COLUMNS.split(", "), repository._dataset_row(facts), strict=True))
-        assert repository._dataset_facts(row) == facts  # type: ignore[arg-type]  # a dict stands for the record
+        assert repository._dataset_facts(row) == facts
 
 
 def test_taking_every_dataset_out_leaves_nothing():
