@@ -18,11 +18,37 @@ interface Card {
   indicators: Record<string, number | null>;
   portals: { url: string; kind: string; datasets: number }[]; // those listing its datasets now
   reuses: Reuse[]; // reuses portals list with its datasets, most of them used first
+  audience: Counted[]; // its datasets' counters, per software that counts them
   predecessors?: Predecessor[]; // the communes or EPCI it succeeded
   obligation?: Obligation | null;
   territory?: Record<"departement" | "region" | "epci", Place | null>;
   council?: { id: string; name: string | null; serves: { id: string; name: string; type: string | null; code: string | null }[] } | null;
   history: { daily: Snapshot[]; editions: Snapshot[] };
+}
+
+interface Counted {
+  counted_by: string;
+  metric: string;
+  count: number;
+  measured_at: string | null;
+}
+
+const METRICS: Record<string, [string, string]> = {
+  views: ["vue", "vues"], downloads: ["téléchargement", "téléchargements"], followers: ["abonné", "abonnés"],
+  api_calls: ["appel d'API", "appels d'API"],
+};
+const COUNTED_BY: Record<string, string> = { udata: "Portails udata (dont data.gouv.fr)", ods: "Portails OpenDataSoft" };
+
+/** One line per software that counts: its counters are never added to another's. */
+function audienceList(counted: Counted[]): HTMLElement {
+  if (!counted.length) return h("p", {}, "Aucune mesure : seuls udata (data.gouv.fr) et OpenDataSoft publient la leur.");
+  const by = [...new Set(counted.map((c) => c.counted_by))];
+  return h("ul", { class: "audience", id: "org-audience" }, ...by.map((software) => {
+    const mine = counted.filter((c) => c.counted_by === software);
+    const at = mine[0].measured_at ? ` (mesuré le ${shortDate(new Date(mine[0].measured_at))})` : "";
+    return h("li", {}, `${COUNTED_BY[software] ?? software} : `,
+      mine.map((c) => plural(c.count, ...(METRICS[c.metric] ?? [c.metric, c.metric]))).join(", "), at);
+  }));
 }
 
 interface Reuse {
@@ -279,6 +305,8 @@ export async function renderOrganisation(target: HTMLElement, id: string): Promi
       card.reuses.length
         ? h("ul", { class: "reuses", id: "org-reuses-list" }, ...card.reuses.map(reuseItem))
         : h("p", {}, "Aucune réutilisation connue : seuls les portails qui les publient (udata, data.gouv.fr) les font connaître."),
+      h("h3", {}, "Audience"),
+      audienceList(card.audience ?? []),
       h("h3", {}, `Jeux de données (${number(datasets.total)})`),
       datasets.total ? datasetTable(encoded, datasets) : h("p", {}, "Aucun jeu de données trouvé."),
       datasets.total

@@ -175,6 +175,7 @@ async def organization_card(conn: asyncpg.Connection, organization_id: str) -> d
     card["indicators_computed_at"] = row["computed_at"].isoformat() if row["computed_at"] else None
     card["portals"] = await organization_portals(conn, organization_id)
     card["reuses"] = await organization_reuses(conn, organization_id)
+    card["audience"] = await organization_audience(conn, organization_id, card["indicators"])
     card["territory"] = await territory_of(conn, card)
     card["council"] = await council_of(conn, card)
     card["history"] = {
@@ -311,6 +312,31 @@ async def organization_reuses(conn: asyncpg.Connection, organization_id: str) ->
     return [dict(r) for r in rows]
 
 
+async def organization_audience(
+    conn: asyncpg.Connection, organization_id: str, indicators: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Its datasets' counters per software (`counted_by`) and metric, each with the day of the latest
+    measure that software gave: never summed across software that count differently."""
+    rows = await conn.fetch(
+        """SELECT a.counted_by, max(a.measured_at) AS measured_at
+           FROM indicators.datasets d CROSS JOIN LATERAL unnest(d.records) AS live (record)
+           JOIN indicators.audience a ON a.record = live.record
+           WHERE d.organization_id = $1 AND NOT d.withdrawn GROUP BY a.counted_by""",
+        organization_id,
+    )
+    measured = {r["counted_by"]: r["measured_at"].isoformat() for r in rows}
+    counted = (key.split(":", 2)[1:] for key in sorted(indicators) if key.startswith("audience:"))
+    return [
+        {
+            "counted_by": by,
+            "metric": metric,
+            "count": indicators[f"audience:{by}:{metric}"],
+            "measured_at": measured.get(by),
+        }
+        for by, metric in counted
+    ]
+
+
 async def unmatched_publishers(
     conn: asyncpg.Connection, page: int, page_size: int, q: str | None = None
 ) -> tuple[list[dict[str, Any]], int]:
@@ -420,6 +446,8 @@ EXPORT_INDICATORS = (
     "fresh_share",
     "schema_share",
     "scdl_schemas",
+    "reuses",
+    "reused_share",
 )
 EXPORT_COLUMNS = [
     "id", "siren", "name", "type", "insee_code", "departement", "region", "epci", "population", "obligated",

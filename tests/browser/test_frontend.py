@@ -8,7 +8,7 @@ import io
 import json
 import re
 from collections.abc import AsyncIterator
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -16,7 +16,7 @@ import aiohttp
 import pytest
 from playwright.async_api import Browser, Page, Route, expect
 
-from shared.events import Publisher, Resource, ReuseDiscovered
+from shared.events import AudienceMeasured, Publisher, Resource, ReuseDiscovered
 from tests.support.events import discovered, publish
 from tests.support.kafka import produce, wait_for
 
@@ -553,7 +553,9 @@ async def test_the_platforms_view_shows_each_platform_and_the_organisations_it_h
     assert "organisation=" in page.url
 
 
-async def test_the_organisation_page_lists_the_reuses_of_its_datasets(seeded, services, settings, page):
+async def test_the_organisation_page_lists_the_reuses_and_the_audience_of_its_datasets(
+    seeded, services, settings, page
+):
     # A map on the portal of Quimper's datasets, made with its first dataset.
     reuse = ReuseDiscovered(
         producer="test", run_id="browser", source_id="browser", portal_url="https://data.quimper.test",
@@ -561,10 +563,17 @@ async def test_the_organisation_page_lists_the_reuses_of_its_datasets(seeded, se
         url="https://carte.quimper.test/", remote_url="https://data.quimper.test/reuses/carte-velo/", datasets=["qp-1"],
     )  # fmt: skip
     await produce(settings, "harvest.reuses", reuse.model_dump_json().encode(), key=reuse.key().encode())
+    # What its portal counts of its two datasets (udata's counters).
+    measured = AudienceMeasured(
+        producer="test", run_id="browser", source_id="browser", counted_by="udata",
+        measured_at=datetime(2026, 11, 30, 23, tzinfo=UTC),
+        records={"qp-1": {"views": 12, "downloads": 5}, "qp-2": {"views": 30}},
+    )  # fmt: skip
+    await produce(settings, "harvest.audience", measured.model_dump_json().encode(), key=measured.key().encode())
 
     async def counted():
         card = await api_json(services, f"/api/v1/organizations/{seeded['id']}")
-        return card if card["indicators"].get("reuses") == 1 else None
+        return card if card["indicators"].get("reuses") == 1 and card["audience"] else None
 
     await wait_for(counted, timeout=60)
     await page.goto(f"{services['api'].url}/?vue=organisation&organisation={seeded['id']}")
@@ -577,4 +586,7 @@ async def test_the_organisation_page_lists_the_reuses_of_its_datasets(seeded, se
     assert await items.get_by_role("link", name="Carte des stations vélo").get_attribute("href") == (
         "https://carte.quimper.test/"
     )
+    assert await page.locator("#org-audience li").all_text_contents() == [
+        "Portails udata (dont data.gouv.fr) : 5 téléchargements, 42 vues (mesuré le 30 nov. 2026)"
+    ]
     await no_serious_violations(page)

@@ -1,7 +1,8 @@
-"""Reuses (ODF indicator 17) through the real broker: a simulated udata portal lists datasets of two
-communes and reuses made with them; the harvester publishes both, the indicators service counts the
-reuses per organisation and nationally, and the api shows each reuse on the organisation's card and
-each dataset's count; a reuse that arrives before its dataset is counted once the dataset does."""
+"""Reuses (ODF indicator 17) and audience through the real broker: a simulated udata portal lists
+datasets of two communes, their counters, and reuses made with them; the harvester publishes them, the
+indicators service counts the reuses and sums the counters per organisation and nationally, and the
+api shows each reuse and the audience on the organisation's card and each dataset's reuses; a reuse
+that arrives before its dataset is counted once the dataset does."""
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -15,7 +16,7 @@ from shared.events import Publisher as EventPublisher
 from shared.events import ReuseDiscovered
 from shared.settings import Settings
 from simulated_portals.app import build_app, source_url
-from simulated_portals.catalogue import PortalSpec, Publisher, World, dataset, reuses
+from simulated_portals.catalogue import PortalSpec, Publisher, World, audience_of, dataset, reuses
 from tests.support.events import discovered, publish
 from tests.support.harvest import add_source, run
 from tests.support.kafka import produce, wait_for
@@ -61,7 +62,7 @@ def expected_reuses(spec: PortalSpec, publisher: str) -> dict[str, int]:
     return found
 
 
-async def test_reuses_are_counted_per_organisation_and_shown_on_its_card(
+async def test_reuses_and_audience_are_counted_per_organisation_and_shown_on_its_card(
     services, settings, http, operator, reuse_portal
 ):
     world, base, communes = reuse_portal
@@ -76,7 +77,8 @@ async def test_reuses_are_counted_per_organisation_and_shown_on_its_card(
 
         async def counted(organisation=organisation, expected=expected):
             card = await get(http, f"{api}/api/v1/organizations/{organisation['id']}")
-            return card if card["indicators"].get("reuses") == len(expected) else None
+            counted = card["indicators"].get("reuses") == len(expected) and card["audience"]  # two consumers
+            return card if counted else None
 
         card = await wait_for(counted, timeout=90)
         assert {r["title"]: r["datasets"] for r in card["reuses"]} == expected
@@ -87,6 +89,17 @@ async def test_reuses_are_counted_per_organisation_and_shown_on_its_card(
         assert card["indicators"]["reused_share"] == round(reused / published, 6)
         listed = await get(http, f"{api}/api/v1/organizations/{organisation['id']}/datasets?page_size=100")
         assert sum(1 for d in listed["data"] if d["reuses"]) == reused
+        # Its audience: udata's counters summed over its datasets, as the simulated portal gave them.
+        mine = [audience_of(dataset(spec, i)) for i in range(spec.size)
+                if dataset(spec, i).publisher.name == f"Ville de {name}"]  # fmt: skip
+        counted = {(c["counted_by"], c["metric"]): c["count"] for c in card["audience"]}
+        assert counted == {
+            ("udata", metric): total
+            for metric, total in (("views", sum(a.views for a in mine)), ("downloads", sum(a.downloads for a in mine)),
+                                  ("followers", sum(a.followers for a in mine)))
+            if total
+        }  # fmt: skip
+        assert all(c["measured_at"] for c in card["audience"])
 
     national = (await get(http, f"{api}/api/v1/indicators"))["data"][0]["values"]
     assert national["reuses"] >= len(reuses(spec))
