@@ -92,8 +92,8 @@ async def test_reuses_and_audience_are_counted_per_organisation_and_shown_on_its
         # Its audience: udata's counters summed over its datasets, as the simulated portal gave them.
         mine = [audience_of(dataset(spec, i)) for i in range(spec.size)
                 if dataset(spec, i).publisher.name == f"Ville de {name}"]  # fmt: skip
-        counted = {(c["counted_by"], c["metric"]): c["count"] for c in card["audience"]}
-        assert counted == {
+        by_metric = {(c["counted_by"], c["metric"]): c["count"] for c in card["audience"]}
+        assert by_metric == {
             ("udata", metric): total
             for metric, total in (("views", sum(a.views for a in mine)), ("downloads", sum(a.downloads for a in mine)),
                                   ("followers", sum(a.followers for a in mine)))
