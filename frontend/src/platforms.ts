@@ -16,6 +16,7 @@ interface Platform {
   status: string | null;
   carrier_id: string | null;
   carrier_name: string | null;
+  data_requests_url: string | null; // where the public can ask for data (ODF 18)
 }
 
 interface Hosted {
@@ -59,13 +60,14 @@ function prefixed(values: Values, prefix: string, labels: (key: string) => strin
 const technology = (key: string | null) => (key ? TECHNOLOGIES[key] ?? key : "—");
 const typology = (key: string | null) => (key ? TYPOLOGIES[key]?.[0] ?? key : "—");
 
-function summary(v: Values): HTMLElement {
+function summary(v: Values, asking: number): HTMLElement {
   const live = Object.entries(v).filter(([k]) => k.startsWith("platform_typology:")).reduce((sum, [, n]) => sum + (n ?? 0), 0);
   return h("section", { class: "platform-summary" },
     h("p", { id: "plateformes-resume" },
       `${plural(live, "plateforme liste", "plateformes listent")} des jeux de données vivants ; `,
       `${plural(v.organizations_on_shared_platforms ?? 0, "organisation publie", "organisations publient")} `,
-      "sur une plateforme partagée ou mutualisée avec d'autres."),
+      "sur une plateforme partagée ou mutualisée avec d'autres ; ",
+      `${plural(asking, "plateforme moissonnée propose", "plateformes moissonnées proposent")} un espace de demande de données (ODF 18).`),
     h("div", { class: "bar-tables" },
       bars("par-typologie", "Plateformes par typologie (ODF 8)", prefixed(v, "platform_typology:", typology), ["plateforme", "plateformes"]),
       bars("par-technologie", "Plateformes par technologie (ODF 9)", prefixed(v, "platform_technology:", technology), ["plateforme", "plateformes"]),
@@ -86,7 +88,7 @@ function hostedButton(p: Platform, row: HTMLTableRowElement, update: Update): HT
       return;
     }
     const { data } = await getJson<{ data: Hosted[] }>(`/api/v1/platforms/${encodeURIComponent(p.source_id!)}/organizations`);
-    details = h("tr", { class: "hosted" }, h("td", { colspan: 6 },
+    details = h("tr", { class: "hosted" }, h("td", { colspan: 7 },
       h("ul", { "aria-label": `Organisations hébergées par ${p.name}` }, ...data.map((o) => {
         const link = h("a", { href: `?vue=organisation&organisation=${encodeURIComponent(o.id)}` }, o.name);
         link.addEventListener("click", (event) => {
@@ -103,7 +105,7 @@ function hostedButton(p: Platform, row: HTMLTableRowElement, update: Update): HT
 }
 
 function platformTable(platforms: Platform[], update: Update): HTMLElement {
-  const headers = ["Plateforme", "Technologie", "Typologie", "Organisations hébergées", "Jeux de données", "Moissonnage"];
+  const headers = ["Plateforme", "Technologie", "Typologie", "Organisations hébergées", "Jeux de données", "Moissonnage", "Demandes de données"];
   const rows = platforms.map((p) => {
     const row = h("tr", {});
     row.append(
@@ -113,7 +115,9 @@ function platformTable(platforms: Platform[], update: Update): HTMLElement {
       h("td", {}, typology(p.typology)),
       h("td", { class: "num" }, hostedButton(p, row, update)),
       h("td", { class: "num" }, number(p.datasets)),
-      h("td", {}, p.status ? STATUS[p.status] ?? p.status : "—"));
+      h("td", {}, p.status ? STATUS[p.status] ?? p.status : "—"),
+      h("td", {}, p.data_requests_url && /^https?:\/\//.test(p.data_requests_url)
+        ? h("a", { href: p.data_requests_url, rel: "noopener noreferrer" }, "Demander des données") : "—"));
     return row;
   });
   return h("div", { class: "table-wrap" }, h("table", { class: "platforms", id: "plateformes" },
@@ -123,8 +127,8 @@ function platformTable(platforms: Platform[], update: Update): HTMLElement {
 }
 
 export async function renderPlatforms(view: HTMLElement, update: Update): Promise<void> {
-  const [{ data }, national] = await Promise.all([
-    getJson<{ data: Platform[] }>("/api/v1/platforms"),
+  const [{ data, with_data_requests: asking }, national] = await Promise.all([
+    getJson<{ data: Platform[]; with_data_requests: number }>("/api/v1/platforms"),
     getJson<{ data: { values: Values }[] }>("/api/v1/indicators"),
   ]);
   const map = h("a", { href: "?vue=map&indicateur=platforms" }, "la carte des plateformes utilisées par département");
@@ -134,7 +138,7 @@ export async function renderPlatforms(view: HTMLElement, update: Update): Promis
   });
   replace(view,
     h("h2", {}, "Plateformes"),
-    summary(national.data[0]?.values ?? {}),
+    summary(national.data[0]?.values ?? {}, asking),
     h("p", {}, "Voir aussi ", map, ". Télécharger : ",
       h("a", { href: "/api/v1/exports/platforms.csv?lang=fr", download: "" }, "CSV (tableur)"), " · ",
       h("a", { href: "/api/v1/exports/platforms.json", download: "" }, "JSON")),

@@ -381,7 +381,9 @@ def create_routes() -> web.RouteTableDef:
         runtime: Runtime = request.app["runtime"]
         async with runtime.pool.acquire() as conn:
             data = await repository.platforms(conn)
-        return json_response({"total": len(data), "data": data})
+        # ODF 18: the platforms harvested that declare where the public can ask for data.
+        asking = sum(1 for p in data if p["data_requests_url"] and p["status"] == "harvested")
+        return json_response({"total": len(data), "with_data_requests": asking, "data": data})
 
     @routes.get("/api/v1/platforms/{source_id}/organizations")
     async def platform_organizations(request: web.Request) -> web.Response:

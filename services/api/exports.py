@@ -38,7 +38,7 @@ FRENCH_HEADERS = {
     "entered_since_edition": "Entrées depuis l'édition", "left_since_edition": "Sorties depuis l'édition",
     "url": "Adresse", "technology": "Technologie", "typology": "Typologie",
     "organizations_hosted": "Organisations hébergées", "source_id": "Source", "status": "Moissonnage",
-    "reuses": "Réutilisations", "reused_share": "Part réutilisée",
+    "reuses": "Réutilisations", "reused_share": "Part réutilisée", "data_requests_url": "Demandes de données",
     "carrier_id": "Porteur", "carrier_name": "Porteur (nom)", "carrier_type": "Porteur (type)",
 }  # fmt: skip
 FLAGS = {"obligated", "publishes", "on_local_portal", "on_national_portal"}  # 0/1 indicators read as yes/no

@@ -241,7 +241,8 @@ async def organization_portals(conn: asyncpg.Connection, organization_id: str) -
 
 
 PLATFORM_COLUMNS = ["url", "name", "technology", "typology", "organizations_hosted", "datasets", "source_id",
-                    "status", "departement", "carrier_id", "carrier_name", "carrier_type"]  # fmt: skip
+                    "status", "departement", "carrier_id", "carrier_name", "carrier_type",
+                    "data_requests_url"]  # fmt: skip
 
 
 async def platforms(conn: asyncpg.Connection) -> list[dict[str, Any]]:
@@ -252,7 +253,8 @@ async def platforms(conn: asyncpg.Connection) -> list[dict[str, Any]]:
         """SELECT coalesce(s.url, v.scope_id) AS url, s.id AS source_id, s.name, s.family, s.departement,
                   CASE WHEN s.id IS NULL THEN NULL WHEN s.removed_at IS NOT NULL THEN 'removed'
                        WHEN s.enabled THEN 'harvested' ELSE 'paused' END AS status,
-                  s.owner_organization AS carrier_id, o.name AS carrier_name, o.type AS carrier_type, v."values"
+                  s.owner_organization AS carrier_id, o.name AS carrier_name, o.type AS carrier_type,
+                  s.data_requests_url, v."values"
            FROM harvest.sources s
            FULL JOIN (SELECT scope_id, "values" FROM indicators.current_values WHERE scope = 'platform') v
                   ON v.scope_id = s.url

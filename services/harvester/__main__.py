@@ -44,7 +44,8 @@ async def save_sources(settings: Settings, sources: list[SourceIn], within: time
 
 
 def read_sources_file(path: Path) -> tuple[list[SourceIn], list[dict[str, Any]]]:
-    """A YAML list of sources: `- {id, url, family, name, owner?, schedule?, departement?}`, and of
+    """A YAML list of sources: `- {id, url, family, name, owner?, schedule?, departement?,
+    data_requests_url?}`, and of
     platforms listed as not harvested (`harvested: false` with a `reason`); other keys (`odf`) are
     notes. `${OBS_SIMULATOR_URL}` in a URL is replaced by the simulated portals' address (the demo)."""
     settings = Settings()

@@ -157,6 +157,7 @@ class SourceIn(BaseModel):
     owner: str | None = Field(default=None, max_length=40)
     schedule: str = "@daily"
     departement: str | None = Field(default=None, pattern=r"^(\d{2,3}|2[AB])$")
+    data_requests_url: str | None = Field(default=None, max_length=2000, pattern=r"^https?://")
 
     def to_source(self) -> repository.Source:
         assert self.family is not None, "the family is detected before the source is made"
@@ -168,6 +169,7 @@ class SourceIn(BaseModel):
             owner_organization=self.owner,
             schedule=self.schedule,
             departement=self.departement,
+            data_requests_url=self.data_requests_url,
         )
 
     @field_validator("family")

@@ -7,7 +7,9 @@ from typing import Any
 
 import asyncpg
 
-SOURCE_COLUMNS = "id, url, family, name, owner_organization, schedule, enabled, departement, removed_at"
+SOURCE_COLUMNS = (
+    "id, url, family, name, owner_organization, schedule, enabled, departement, removed_at, data_requests_url"
+)
 
 
 @dataclass(frozen=True)
@@ -21,6 +23,7 @@ class Source:
     enabled: bool = True
     departement: str | None = None  # the portal's territory (COG code), when it has one
     removed_at: datetime | None = None  # removed by an operator: lists nothing from then on
+    data_requests_url: str | None = None  # where the platform lets the public ask for data (ODF 18)
 
 
 @dataclass(frozen=True)
@@ -36,9 +39,10 @@ async def add_source(conn: asyncpg.Connection, source: Source, next_run_at: date
     decision (`set_paused`, `remove`) that seeding the catalogue again never undoes."""
     await conn.execute(
         """INSERT INTO harvest.sources (id, url, family, name, owner_organization, schedule, enabled, departement,
-                                        next_run_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                                        next_run_at, data_requests_url) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
             ON CONFLICT (id) DO UPDATE SET url = $2, family = $3, name = $4, owner_organization = $5,
-                schedule = $6, departement = $8, next_run_at = coalesce(harvest.sources.next_run_at, $9)""",
+                schedule = $6, departement = $8, next_run_at = coalesce(harvest.sources.next_run_at, $9),
+                data_requests_url = $10""",
         source.id,
         source.url,
         source.family,
@@ -48,6 +52,7 @@ async def add_source(conn: asyncpg.Connection, source: Source, next_run_at: date
         source.enabled,
         source.departement,
         next_run_at,
+        source.data_requests_url,
     )
 
 

@@ -518,7 +518,7 @@ async def test_the_platforms_view_shows_each_platform_and_the_organisations_it_h
     api = services["api"].url
     # Quimper's datasets came from source "browser" at this address: registered as the portal it is.
     body = {"id": "browser", "url": "https://data.quimper.test", "family": "udata", "name": "Portail de Quimper",
-            "schedule": "@manual"}  # fmt: skip
+            "schedule": "@manual", "data_requests_url": "https://data.quimper.test/demandes"}  # fmt: skip
     async with aiohttp.ClientSession() as http, http.post(f"{api}/api/v1/sources", json=body, headers=operator) as r:
         assert r.status == 201, await r.text()
     listed = await api_json(services, "/api/v1/platforms")
@@ -531,7 +531,13 @@ async def test_the_platforms_view_shows_each_platform_and_the_organisations_it_h
     assert await page.locator("#plateformes tbody tr").count() == listed["total"]
     row = page.locator("#plateformes tbody tr", has_text="Portail de Quimper")
     cells = [c.strip() for c in await row.locator("td").all_text_contents()]
-    assert cells == ["udata (data.gouv.fr)", "Dédiée", "1", "2", "moissonnée"]
+    assert cells == ["udata (data.gouv.fr)", "Dédiée", "1", "2", "moissonnée", "Demander des données"]
+    assert await row.get_by_role("link", name="Demander des données").get_attribute("href") == (
+        "https://data.quimper.test/demandes"
+    )
+    asking = listed["with_data_requests"]
+    assert asking >= 1
+    await expect(page.locator("#plateformes-resume")).to_contain_text(f"{asking} plateforme")
 
     # The bars say the nation's platform indicators, as the API computed them.
     national = (await api_json(services, "/api/v1/indicators"))["data"][0]["values"]

@@ -95,3 +95,22 @@ async def test_platforms_list_what_they_host_with_their_typology(
     assert rows["ckan-0001"]["typology"] == "partage" and rows["ckan-0001"]["organizations_hosted"] == "2"
     async with http.get(f"{api}/api/v1/platforms/no-such-source/organizations") as response:
         assert response.status == 404
+
+    # ODF 18: an operator declares where the ckan platform takes requests for data; a link that is
+    # not a web address is refused.
+    spec = platform_world.portals[1]
+    body = {"id": spec.slug, "url": platforms[spec.slug]["url"], "family": "ckan", "name": "Plateforme partagée",
+            "data_requests_url": "ftp://demandes.test"}  # fmt: skip
+    async with http.post(f"{harvester}/api/v1/sources", json=body, headers=operator) as response:
+        assert response.status in (400, 422), await response.text()
+    body["data_requests_url"] = "https://demandes.test/formulaire"
+    async with http.post(f"{harvester}/api/v1/sources", json=body, headers=operator) as response:
+        assert response.status in (200, 201), await response.text()
+    declared = await get(http, f"{api}/api/v1/platforms")
+    ckan = next(p for p in declared["data"] if p["source_id"] == spec.slug)
+    assert ckan["data_requests_url"] == "https://demandes.test/formulaire"
+    assert (
+        declared["with_data_requests"]
+        == sum(1 for p in declared["data"] if p["data_requests_url"] and p["status"] == "harvested")
+        >= 1
+    )
