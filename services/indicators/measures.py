@@ -382,13 +382,21 @@ def typology(platform: PlatformFacts | None, hosted: int) -> str:
     return "partage" if hosted < MUTUALISED_FROM else "mutualise"
 
 
+@dataclass(frozen=True)
+class PlatformSums:
+    scopes: dict[Scope, Values]  # each platform's values
+    national: Values  # the nation's platform indicators
+    shared: frozenset[str]  # the platforms shared or mutualised between councils
+
+
 def platform_scopes(
     platforms: Mapping[str, PlatformFacts], councils: Iterable[Publication], unattributed: Publication
-) -> tuple[dict[Scope, Values], Values]:
-    """Each platform's values (ODF 19: the councils it hosts; its datasets, typology and technology)
-    and the nation's platform indicators (ODF 8 and 9 over platforms listing a live dataset; ODF 13's
-    mutualisation: councils publishing through a local platform that hosts others too), from what
-    each council publishes. Every known platform has values: one that lists nothing any more, zeros."""
+) -> PlatformSums:
+    """Each platform's values (ODF 19: the councils it hosts; its datasets, typology and technology),
+    the nation's platform indicators (ODF 8 and 9 over platforms listing a live dataset), and which
+    platforms several councils share (ODF 13's mutualisation, counted per scope by
+    `on_shared_platform`), from what each council publishes. Every known platform has values: one
+    that lists nothing any more, zeros."""
     hosted: Counter[str] = Counter()
     datasets: Counter[str] = Counter(unattributed.portals)
     publishing = [p for p in councils if p.datasets]
@@ -406,13 +414,15 @@ def platform_scopes(
     live = [url for url in datasets if datasets[url]]
     typologies = Counter(typology(platforms.get(url), hosted[url]) for url in live)
     technologies = Counter(platforms[url].technology if url in platforms else "-" for url in live)
-    shared = {url for url in live if typology(platforms.get(url), hosted[url]) in ("partage", "mutualise")}
-    national: Values = {
-        "organizations_on_shared_platforms": sum(1 for p in publishing if shared.intersection(p.portals))
-    }
-    national |= {f"platform_typology:{t}": n for t, n in sorted(typologies.items())}
+    shared = frozenset(url for url in live if typology(platforms.get(url), hosted[url]) in ("partage", "mutualise"))
+    national: Values = {f"platform_typology:{t}": n for t, n in sorted(typologies.items())}
     national |= {f"platform_technology:{t}": n for t, n in sorted(technologies.items())}
-    return scopes, national
+    return PlatformSums(scopes, national, shared)
+
+
+def on_shared_platform(publication: Publication, shared: frozenset[str]) -> bool:
+    """Whether a council publishes through a platform it shares with other councils (cooperation)."""
+    return bool(publication.datasets) and not shared.isdisjoint(publication.portals)
 
 
 def representative(council: str, rows: list[OrganizationFacts]) -> OrganizationFacts:
@@ -728,11 +738,23 @@ class Registry:
             elif kind != PLATFORM:
                 unattributed = self.publications.get("", EMPTY) if scope == NATIONAL else None
                 result[scope] = self.tallies.get(scope, Tally()).values(unattributed, self.baseline)
-        if NATIONAL in result:
-            national = [c[NATIONAL].publication for c in self._contributions.values() if NATIONAL in c]
-            platforms, summary = platform_scopes(self.platforms, national, self.publications.get("", EMPTY))
-            result[NATIONAL] |= summary
-            result |= platforms
+        if not any(kind not in ("organization", PLATFORM) for kind, _ in result):
+            return result
+        national = [c[NATIONAL].publication for c in self._contributions.values() if NATIONAL in c]
+        sums = platform_scopes(self.platforms, national, self.publications.get("", EMPTY))
+        if NATIONAL in result:  # with it, every platform and every territory and type (a few hundred)
+            result[NATIONAL] |= sums.national
+            result |= sums.scopes
+            for scope in self.tallies.keys() - result.keys():
+                result[scope] = self.tallies[scope].values(None, self.baseline)
+        # Whether a council's platform is shared moves with other councils: counted afresh.
+        cooperating: Counter[Scope] = Counter()
+        for council, publication in self._councils.items():
+            if on_shared_platform(publication, sums.shared):
+                cooperating.update(self._contributions.get(council, {}).keys())
+        for scope, values in result.items():
+            if scope[0] not in ("organization", PLATFORM):
+                values["organizations_on_shared_platforms"] = cooperating[scope]
         return result
 
     @contextlib.contextmanager
@@ -825,19 +847,28 @@ def compute_scopes(
     for organization, _ in pairs:
         for territory in organization.territories:
             members.setdefault(territory, []).append(organization)
+    sums = platform_scopes(platforms or {}, councils.values(), unattributed)
+    wanted = set(scopes)
+    if NATIONAL in wanted:  # with it, every territory and type, as the Registry gives them
+        wanted |= set(members)
     result: dict[Scope, Values] = {}
-    for scope in set(scopes):
+    for scope in wanted:
         kind, scope_id = scope
         if kind == "organization":
             if scope_id in organizations:
                 result[scope] = organization_values(*organizations[scope_id])
-        elif scope == NATIONAL:
-            result[scope] = scope_values([o for o, _ in pairs], coverage, councils, unattributed, baseline)
-            platform_values, summary = platform_scopes(platforms or {}, councils.values(), unattributed)
-            result[scope] |= summary
-            result |= platform_values
-        else:
-            result[scope] = scope_values(members.get(scope, []), coverage, councils, baseline=baseline)
+            continue
+        in_scope = [o for o, _ in pairs] if scope == NATIONAL else members.get(scope, [])
+        result[scope] = scope_values(
+            in_scope, coverage, councils, unattributed if scope == NATIONAL else None, baseline
+        )
+        present = {o.council for o in in_scope if o.active}
+        result[scope]["organizations_on_shared_platforms"] = sum(
+            on_shared_platform(councils.get(c, EMPTY), sums.shared) for c in present
+        )
+    if NATIONAL in result:
+        result[NATIONAL] |= sums.national
+        result |= sums.scopes
     return result
 
 
