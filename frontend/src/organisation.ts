@@ -26,6 +26,8 @@ interface Card {
   history: { daily: Snapshot[]; editions: Snapshot[] };
 }
 
+const EPCI = ["CC", "CA", "CU", "MET", "EPT"]; // an intercommunality publishes for its communes (cooperation)
+
 interface Counted {
   counted_by: string;
   metric: string;
@@ -291,7 +293,10 @@ export async function renderOrganisation(target: HTMLElement, id: string): Promi
         h("dt", {}, "Licence ouverte"), h("dd", {}, share(values.open_licence_share)),
         h("dt", {}, "Mis à jour depuis un an"), h("dd", {}, share(values.fresh_share)),
         h("dt", {}, "Avec un schéma"), h("dd", {}, share(values.schema_share)),
-        h("dt", {}, "Réutilisations"), h("dd", { id: "org-reuses" }, number(values.reuses ?? 0))),
+        h("dt", {}, "Réutilisations"), h("dd", { id: "org-reuses" }, number(values.reuses ?? 0)),
+        ...(EPCI.includes(card.type ?? "")
+          ? [h("dt", {}, "Communes membres nommées par ses jeux"), h("dd", { id: "org-communes" }, number(values.member_communes_served ?? 0))]
+          : [])),
       website ? h("p", {}, h("a", { href: website, rel: "noopener" }, "Site de l'organisation")) : null,
       card.predecessors?.length
         ? h("details", { class: "predecessors" },

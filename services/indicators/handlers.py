@@ -17,6 +17,7 @@ import asyncpg
 from services.indicators import repository
 from services.indicators.measures import (
     EMPTY,
+    EPCI_TYPES,
     NATIONAL,
     Baseline,
     DatasetFacts,
@@ -33,6 +34,7 @@ from services.indicators.measures import (
     tallied,
     touched_scopes,
 )
+from services.indicators.places import communes_named
 from shared import metrics
 from shared.events import (
     AudienceMeasured,
@@ -69,9 +71,10 @@ def dataset_facts(
     national_portals: tuple[str, ...],
     reuses_of: Mapping[str, list[str]] | None = None,
     audience_of: Mapping[str, dict[str, int]] | None = None,
+    registry: Registry | None = None,
 ) -> DatasetFacts:
     """Its facts; `reuses_of` gives the reuses naming each portal record (`source_id:remote_id`),
-    `audience_of` each record's counters."""
+    `audience_of` each record's counters, `registry` an intercommunality's communes."""
     live = [s for s in dataset.sources if s.withdrawn_at is None]
     national = [s.portal_url.startswith(national_portals) for s in live]
     records = sorted(f"{s.source_id}:{s.remote_id}" for s in live)
@@ -91,7 +94,17 @@ def dataset_facts(
         records=tuple(records),
         reuses=reused(records, reuses_of or {}),
         audience=audience(records, audience_of or {}),
+        communes=members_named(dataset, registry) if registry else (),
     )
+
+
+def members_named(dataset: CanonicalDataset, registry: Registry) -> tuple[str, ...]:
+    """The member communes an intercommunality's dataset names in its title (as of its communes now)."""
+    epci = registry.organizations.get(dataset.organization_id or "")
+    if epci is None or epci.type not in EPCI_TYPES:
+        return ()
+    members = registry.communes().by_epci.get(epci.id, {}).values()
+    return communes_named(dataset.title, epci.name, [(c.id, c.name) for c in members])
 
 
 def audience(records: Iterable[str], audience_of: Mapping[str, dict[str, int]]) -> tuple[tuple[str, int], ...]:
@@ -219,7 +232,9 @@ async def datasets_changed(
         records = sorted({r for e in events for r in live_records(e.dataset)})
         reuses_of = await repository.reuses_of_records(conn, records)
         audience_of = await repository.audience_of_records(conn, records)
-        latest = {e.dataset.id: dataset_facts(e.dataset, national_portals, reuses_of, audience_of) for e in events}
+        latest = {
+            e.dataset.id: dataset_facts(e.dataset, national_portals, reuses_of, audience_of, registry) for e in events
+        }
         platforms = {p.url: p for e in events for p in platform_facts(e.dataset, national_portals)}
         if new := [p for p in platforms.values() if registry.platforms.get(p.url) != p]:
             await repository.upsert_platforms(conn, new)

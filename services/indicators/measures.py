@@ -46,6 +46,7 @@ class DatasetFacts:
     records: tuple[str, ...] = ()  # its live portal records, as source_id:remote_id
     reuses: tuple[str, ...] = ()  # the reuses (source_id:remote_id) portals list with any of its records
     audience: tuple[tuple[str, int], ...] = ()  # ("udata:views", 120): its records' counters, per software
+    communes: tuple[str, ...] = ()  # an intercommunality's dataset: the member communes its title names
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,7 @@ class Publication:
     themes: Counter[str] = field(default_factory=Counter)
     reuses: Counter[str] = field(default_factory=Counter)  # reuse -> its datasets among these
     audience: Counter[str] = field(default_factory=Counter)  # "udata:views" -> the sum over these datasets
+    communes: Counter[str] = field(default_factory=Counter)  # member commune -> datasets naming it
 
     @property
     def publishes(self) -> bool:
@@ -117,7 +119,7 @@ class Publication:
 
 EMPTY = Publication()
 COUNTS = ("datasets", "open_format", "open_licence", "with_schema", "local", "national", "fresh", "reused")
-TALLIES = ("modified_days", "scdl_schemas", "portals", "technologies", "themes", "reuses", "audience")
+TALLIES = ("modified_days", "scdl_schemas", "portals", "technologies", "themes", "reuses", "audience", "communes")
 
 
 def merged(publications: Iterable[Publication]) -> Publication:
@@ -207,6 +209,7 @@ def tallied(
         "themes": Counter(publication.themes),
         "reuses": Counter(publication.reuses),
         "audience": Counter(publication.audience),
+        "communes": Counter(publication.communes),
     }
     for sign, datasets in ((-1, removed), (1, added)):
         for dataset in datasets:
@@ -238,6 +241,7 @@ def _count(counts: dict[str, int], tallies: dict[str, Counter[str]], dataset: Da
         (tallies["technologies"], set(dataset.technologies)),
         (tallies["themes"], set(dataset.themes)),
         (tallies["reuses"], set(dataset.reuses)),
+        (tallies["communes"], set(dataset.communes)),
     ):
         for key in keys:
             tally[key] += sign
@@ -258,6 +262,7 @@ def organization_values(organization: OrganizationFacts, publication: Publicatio
         "scdl_schemas": len(publication.scdl_schemas),
         "reuses": len(publication.reuses),
         "reused_share": _share(publication.reused, n),
+        "member_communes_served": len(publication.communes),
         "obligated": None if organization.obligated is None else int(organization.obligated),
         **{f"theme:{theme}": count for theme, count in sorted(publication.themes.items())},
         **{f"technology:{t}": 1 for t in sorted(publication.technologies)},
@@ -336,6 +341,8 @@ def scope_values(
         "scdl_publishers": sum(1 for _, p in publishing if p.scdl_schemas),
         "reuses": len(frozenset(reuse for p in publications for reuse in p.reuses)),
         "reused_share": _share(sum(p.reused for p in publications), datasets),
+        "epci_serving_communes": sum(1 for _, p in publishing if p.communes),
+        "communes_served_by_epci": sum(len(p.communes) for _, p in publishing),
         **since_edition(baseline, entered, left),
     }
     technologies = Counter(t for _, p in publishing for t in p.technologies)
@@ -533,6 +540,8 @@ class Tally:
     channel_national_only: int = 0
     channel_both: int = 0
     scdl_publishers: int = 0
+    epci_serving_communes: int = 0  # publishing councils whose datasets name member communes
+    communes_served_by_epci: int = 0  # the communes they name (an EPCI's communes are its own)
     datasets: int = 0
     open_format: int = 0
     open_licence: int = 0
@@ -566,6 +575,8 @@ class Tally:
         self.channel_national_only += sign * bool(p.national and not p.local)
         self.channel_both += sign * bool(p.national and p.local)
         self.scdl_publishers += sign * bool(p.scdl_schemas)
+        self.epci_serving_communes += sign * bool(p.communes)
+        self.communes_served_by_epci += sign * len(p.communes)
         _move(self.bins, population_bin(o.population), sign)
         _move(self.types, o.type or "-", sign)
         for technology in p.technologies:
@@ -628,6 +639,8 @@ class Tally:
             "scdl_publishers": self.scdl_publishers,
             "reuses": len(sums.reuses),
             "reused_share": _share(sums.reused, datasets),
+            "epci_serving_communes": self.epci_serving_communes,
+            "communes_served_by_epci": self.communes_served_by_epci,
             **since_edition(baseline, self.entered, self.left),
         }
         values |= {f"technology:{t}": n for t, n in sorted(self.technologies.items())}

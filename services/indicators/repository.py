@@ -14,10 +14,10 @@ from shared.db import affected_rows
 from shared.events import AudienceMeasured, ReuseDiscovered
 
 ORGANIZATION_COLUMNS = "id, name, type, departement, region, epci, population, obligated, council_id, active"
-SUMMARY_FORMAT = 3  # publication summaries as tallies with reuses (2: without them; 1: sets and flags)
+SUMMARY_FORMAT = 4  # tallies with reuses, audience and communes named (3: without the last two; 2: without reuses)
 DATASET_COLUMNS = (
     "id, organization_id, withdrawn, licence, formats, modified, themes, schemas, portals, technologies, "
-    "national, local, records, reuses, audience"
+    "national, local, records, reuses, audience, communes"
 )
 
 
@@ -59,10 +59,10 @@ async def upsert_datasets(conn: asyncpg.Connection, datasets: list[DatasetFacts]
     )
     await conn.executemany(
         f"""INSERT INTO indicators.datasets ({DATASET_COLUMNS})
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
             ON CONFLICT (id) DO UPDATE SET organization_id = $2, withdrawn = $3, licence = $4, formats = $5,
                 modified = $6, themes = $7, schemas = $8, portals = $9, technologies = $10, national = $11,
-                local = $12, records = $13, reuses = $14, audience = $15""",
+                local = $12, records = $13, reuses = $14, audience = $15, communes = $16""",
         [_dataset_row(d) for d in datasets],
     )
     return {r["id"]: _dataset_facts(r) for r in rows}

@@ -1,7 +1,8 @@
 """Platforms as first-class (ODF indicators 8, 9, 11, 13, 19), through the real broker: simulated
 portals hosting one, two and four organisations are harvested; the indicators service computes each
 platform's hosted councils, datasets, typology and technology, announces them on indicators.updated,
-and the api lists the platforms, the organisations each hosts, and exports them."""
+and the api lists the platforms, the organisations each hosts, and exports them; an intercommunality
+publishing for a member commune counts as cooperation."""
 
 import csv
 import io
@@ -12,9 +13,11 @@ from collections.abc import AsyncIterator
 import pytest
 from aiohttp import web
 
+from shared.events import Publisher
 from shared.settings import Settings
 from simulated_portals.app import build_app, source_url
 from simulated_portals.catalogue import PortalSpec, World, build_world, dataset
+from tests.support.events import discovered, publish
 from tests.support.harvest import add_source, run
 from tests.support.kafka import read_all, wait_for
 
@@ -114,3 +117,28 @@ async def test_platforms_list_what_they_host_with_their_typology(
         == sum(1 for p in declared["data"] if p["data_requests_url"] and p["status"] == "harvested")
         >= 1
     )
+
+
+async def test_an_intercommunality_publishing_for_a_member_commune_counts_as_cooperation(
+    referentiel, services, settings, http
+):
+    api = services["api"].url
+    commune = (await get(http, f"{api}/api/v1/organizations?q=Chateaubourg&type=COM&departement=35"))["data"][0]
+    epci_id = (await get(http, f"{api}/api/v1/organizations/{commune['id']}"))["territory"]["epci"]["id"]
+    epci = await get(http, f"{api}/api/v1/organizations/{epci_id}")
+    publisher = Publisher(name=epci["name"], siren=epci["siren"])
+    for remote_id, title in (
+        ("piscine", "Horaires de la piscine de Châteaubourg"),
+        ("budget", f"Budget {epci['name']}"),
+    ):
+        await publish(settings, discovered(remote_id, publisher, portal_url="https://epci.test", source_id="epci",
+                                           title=title))  # fmt: skip
+
+    async def counted():
+        card = await get(http, f"{api}/api/v1/organizations/{epci_id}")
+        return card if card["indicators"].get("datasets") == 2 else None
+
+    card = await wait_for(counted, timeout=60)
+    assert card["indicators"]["member_communes_served"] == 1  # Châteaubourg; its own name names none
+    departement = (await get(http, f"{api}/api/v1/indicators?scope=departement&id=35"))["data"][0]["values"]
+    assert departement["epci_serving_communes"] >= 1 and departement["communes_served_by_epci"] >= 1

@@ -65,7 +65,7 @@ DATASETS = [
                  ("https://data.metropole.fr", "https://www.data.gouv.fr"), ("ods", "udata"), True, True,
                  reuses=("dg:carte", "dg:appli"), audience=(("ods:downloads", 7), ("udata:views", 100))),
     DatasetFacts("d2", "E", False, "autre", ("pdf",), OLD, ("Transport",), (), ("https://data.metropole.fr",),
-                 ("ods",), local=True),
+                 ("ods",), local=True, communes=("C1", "C2")),  # its title names Rennes and Bruz
     # Quimper on data.gouv.fr only.
     DatasetFacts("d3", "C4", False, "odbl", ("xlsx",), RECENT, ("Culture",), ("etalab/schema-irve",),
                  ("https://www.data.gouv.fr",), ("udata",), national=True, reuses=("dg:carte",),
@@ -138,6 +138,9 @@ def test_every_indicator_on_a_hand_computed_registry():
     # Audience, summed per software and never across: udata's views apart from OpenDataSoft's downloads.
     assert (national["audience:udata:views"], national["audience:ods:downloads"]) == (120, 7)
     assert "audience:ods:downloads" not in values[("departement", "29")]
+    # Cooperation: the métropole publishes for two of its communes (its d2 names them).
+    assert (national["epci_serving_communes"], national["communes_served_by_epci"]) == (1, 2)
+    assert values[("departement", "29")]["epci_serving_communes"] == 0
     assert values[("departement", "35")]["technology_datasets:udata"] == 2  # the métropole's d1, the office's d5
 
     metropole = values[("organization", "E")]
@@ -146,6 +149,7 @@ def test_every_indicator_on_a_hand_computed_registry():
     assert metropole["open_format_share"] == 0.5 and metropole["scdl_schemas"] == 1
     assert (metropole["reuses"], metropole["reused_share"]) == (2, 0.5)
     assert (metropole["audience:udata:views"], metropole["audience:ods:downloads"]) == (100, 7)
+    assert metropole["member_communes_served"] == 2
     assert values[("organization", "C1")]["publishes"] == 0
     assert values[("organization", "C1")]["open_format_share"] is None  # no dataset: no share
 
@@ -286,6 +290,7 @@ dataset_changes = st.builds(
     local=st.booleans(),
     reuses=st.sampled_from([(), ("s:r1",), ("s:r1", "s:r2")]),
     audience=st.sampled_from([(), (("udata:views", 3),), (("ods:downloads", 2), ("udata:views", 5))]),
+    communes=st.sampled_from([(), ("C1",), ("C1", "C2")]),
 )
 organization_changes = st.builds(
     lambda base, departement, epci, obligated, council, active: OrganizationFacts(
