@@ -117,6 +117,38 @@ function timeChart(title: string, history: History, indicator: string): HTMLElem
     dataTable(title, ["date", "valeur"], points.map((p) => [p.date.toISOString().slice(0, 10), number(p.value)])));
 }
 
+interface Scoped {
+  id: string;
+  values: Record<string, number | null>;
+}
+
+/** ODF 3 per région: the councils that started publishing since the last yearly edition (right) and
+ *  those that stopped ("disparues du radar", left). */
+function movesChart(title: string, regions: Scoped[], names: Map<string, string>): HTMLElement {
+  const year = regions.find((r) => r.values.since_edition != null)?.values.since_edition;
+  if (year == null) {
+    return h("figure", { class: "chart moves", id: "entrees-sorties" }, h("figcaption", {}, title),
+      h("p", {}, "Pas encore d'édition annuelle : les entrées et sorties se comptent à partir de la première (vers le 8 octobre)."));
+  }
+  const rows = regions.map((r) => ({ label: names.get(r.id) ?? r.id, entered: r.values.entered_since_edition ?? 0,
+    left: r.values.left_since_edition ?? 0 })).filter((r) => r.entered || r.left);
+  const long = rows.flatMap((r) => [{ label: r.label, sens: "entrées", n: r.entered }, { label: r.label, sens: "sorties", n: -r.left }]);
+  const { width, marginLeft, shorten } = layout(rows.map((r) => r.label));
+  const chart = Plot.plot({
+    width, marginLeft, style: { fontSize: "12px" }, height: Math.max(120, rows.length * 22 + 40),
+    x: { label: "collectivités et acteurs", grid: true, tickFormat: (n: number) => number(Math.abs(n)), ticks: width < 500 ? 3 : 6 },
+    y: { label: null, tickFormat: shorten },
+    color: { domain: ["entrées", "sorties"], range: ["#1b7837", "#b2182b"], legend: true },
+    marks: [Plot.barX(long, { x: "n", y: "label", fill: "sens" }), Plot.ruleX([0])],
+  });
+  asImage(chart, title);
+  const caption = `${title} (depuis l'édition ${year})`;
+  return h("figure", { class: "chart moves", id: "entrees-sorties" }, h("figcaption", {}, caption),
+    rows.length ? chart : h("p", {}, "Aucune entrée ni sortie depuis l'édition."),
+    dataTable(caption, ["région", "entrées", "sorties", "solde"],
+      rows.map((r) => [r.label, number(r.entered), number(r.left), number(r.entered - r.left)])));
+}
+
 /** The scope whose history fits the filter: a département, a région, else the nation. */
 export function historyScope(state: State): string {
   if (state.filters.departement) return `scope=departement&id=${encodeURIComponent(state.filters.departement)}`;
@@ -126,11 +158,13 @@ export function historyScope(state: State): string {
 
 export async function renderCharts(target: HTMLElement, state: State): Promise<void> {
   target.dataset.state = "loading";
-  const [byType, byRegion, history] = await Promise.all([
+  const [byType, byRegion, history, regions] = await Promise.all([
     getJson<{ data: Group[] }>(`/api/v1/organizations/stats?${apiQuery(state, { by: "type" })}`),
     getJson<{ data: Group[] }>(`/api/v1/organizations/stats?${apiQuery(state, { by: "region" })}`),
     getJson<History>(`/api/v1/indicators/history?${historyScope(state)}&indicator=organizations_publishing`),
+    getJson<{ data: Scoped[] }>("/api/v1/indicators?scope=region"),
   ]);
+  const regionNames = new Map(byRegion.data.map((g) => [g.key ?? "", g.label ?? g.key ?? ""]));
   const types = byType.data.map((g) => ({ ...g, label: TYPES[g.key ?? ""] ?? g.key }));
   target.replaceChildren(
     rateChart("Part qui publie et taux d'ouverture, par type", types),
@@ -138,6 +172,7 @@ export async function renderCharts(target: HTMLElement, state: State): Promise<v
     rateChart("Part qui publie et taux d'ouverture, par région", byRegion.data),
     groupChart("Organisations de la sélection par région", byRegion.data),
     timeChart("Organisations qui publient, au fil du temps", history, "organizations_publishing"),
+    movesChart("Entrées et sorties par région", regions.data, regionNames),
   );
   target.dataset.state = "ready";
 }

@@ -81,6 +81,10 @@ export const INDICATORS: Record<string, string> = {
   fresh_share: "Part mise à jour depuis un an",
   schema_share: "Part avec un schéma",
   platforms: "Plateformes utilisées par les organisations du territoire",
+  organizations_on_shared_platforms: "Organisations publiant sur une plateforme partagée",
+  communes_served_by_epci: "Communes dont l'intercommunalité publie des données",
+  reuses: "Réutilisations",
+  reused_share: "Part des jeux réutilisés",
   entered_since_edition: "Entrées depuis la dernière édition",
   left_since_edition: "Sorties depuis la dernière édition (disparues du radar)",
 };

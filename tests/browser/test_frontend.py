@@ -596,3 +596,21 @@ async def test_the_organisation_page_lists_the_reuses_and_the_audience_of_its_da
         "Portails udata (dont data.gouv.fr) : 5 téléchargements, 42 vues (mesuré le 30 nov. 2026)"
     ]
     await no_serious_violations(page)
+
+
+async def test_the_charts_show_entries_and_exits_per_region_since_the_edition(seeded, services, page):
+    regions = (await api_json(services, "/api/v1/indicators", scope="region"))["data"]
+    moved = {r["id"]: (r["values"]["entered_since_edition"], r["values"]["left_since_edition"]) for r in regions
+             if r["values"].get("entered_since_edition") or r["values"].get("left_since_edition")}  # fmt: skip
+    year = next(r["values"]["since_edition"] for r in regions if r["values"].get("since_edition"))
+    assert moved.get("53", (0, 0))[0] >= 1  # Quimper (Bretagne) publishes since the edition of the session
+    await page.goto(f"{services['api'].url}/?vue=charts")
+    await page.wait_for_selector("#vue[data-view=charts][data-state=ready]")
+    figure = page.locator("#entrees-sorties")
+    await expect(figure.locator("figcaption")).to_have_text(f"Entrées et sorties par région (depuis l'édition {year})")
+    await figure.locator("summary").click()
+    rows = [await r.locator("td").all_text_contents() for r in await figure.locator("tbody tr").all()]
+    assert len(rows) == len(moved)
+    bretagne = next(r for r in rows if r[0] == "Bretagne")
+    assert bretagne[1:3] == [str(moved["53"][0]), str(moved["53"][1])]
+    await no_serious_violations(page)
