@@ -275,8 +275,8 @@ async def execute_run(
                 try:
                     in_flight.append(await publish(item.dataset, False))
                     seen += 1
-                    if item.audience and item.remote_id:
-                        audience[item.remote_id] = item.audience
+                    if item.audience:  # by the record's remote id (an ODS item's is its page, not its dataset_id)
+                        audience[item.dataset.key.removeprefix(f"{source.id}:")] = item.audience
                 except MessageSizeTooLargeError as exc:  # no retry would publish it: an item error, not a failed run
                     item_errors += 1
                     if item.remote_id:

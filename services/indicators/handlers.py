@@ -3,7 +3,9 @@
 A batch of registry events updates the projection, then the publication summary of each organisation
 whose datasets changed, then the values of the scopes those changes touch (`measures.touched_scopes`),
 once for the whole batch: bursts are absorbed by batching. Only values that changed are stored,
-snapshotted for the day and announced on `indicators.updated`.
+snapshotted for the day and announced on `indicators.updated`. Reuses and audience counters
+(`harvest.reuses`, `harvest.audience`) change the facts of the datasets whose portal records they
+name, and go the same way from there (`apply_facts`).
 """
 
 import contextlib
@@ -77,7 +79,7 @@ def dataset_facts(
     `audience_of` each record's counters, `registry` an intercommunality's communes."""
     live = [s for s in dataset.sources if s.withdrawn_at is None]
     national = [s.portal_url.startswith(national_portals) for s in live]
-    records = sorted(f"{s.source_id}:{s.remote_id}" for s in live)
+    records = sorted(live_records(dataset))
     return DatasetFacts(
         id=dataset.id,
         organization_id=dataset.organization_id,

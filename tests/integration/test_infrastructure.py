@@ -50,7 +50,8 @@ async def test_every_topic_exists_with_its_partitions_and_cleanup_policy(infrast
     # Events larger than Kafka's default 1 MB (a dataset with thousands of files) fit, dead-lettered too.
     assert {c["max.message.bytes"] for c in configs.values()} == {str(settings.max_event_bytes)}
     assert {n for n, s in specs.items() if s.compacted} == {
-        settings.topic(t) for t in ("registry.organizations", "registry.datasets", "indicators.updated")
+        settings.topic(t)
+        for t in ("registry.organizations", "registry.datasets", "indicators.updated", "harvest.reuses")
     }
 
 

@@ -1,14 +1,16 @@
 """Platforms as first-class (ODF indicators 8, 9, 11, 13, 19), through the real broker: simulated
 portals hosting one, two and four organisations are harvested; the indicators service computes each
 platform's hosted councils, datasets, typology and technology, announces them on indicators.updated,
-and the api lists the platforms, the organisations each hosts, and exports them; an intercommunality
-publishing for a member commune counts as cooperation."""
+and the api lists the platforms, the organisations each hosts, and exports them; OpenDataSoft's
+counters make an audience of their own; an intercommunality publishing for a member commune counts as
+cooperation."""
 
 import csv
 import io
 import json
 from collections import Counter
 from collections.abc import AsyncIterator
+from dataclasses import replace
 
 import pytest
 from aiohttp import web
@@ -16,7 +18,7 @@ from aiohttp import web
 from shared.events import Publisher
 from shared.settings import Settings
 from simulated_portals.app import build_app, source_url
-from simulated_portals.catalogue import PortalSpec, World, build_world, dataset
+from simulated_portals.catalogue import PortalSpec, World, audience_of, build_world, dataset
 from tests.support.events import discovered, publish
 from tests.support.harvest import add_source, run
 from tests.support.kafka import read_all, wait_for
@@ -29,7 +31,10 @@ def platform_world(settings: Settings) -> World:
     """Local portals hosting one (ods), two (ckan) and four (arcgis) organisations, served apart (a seed
     whose publishers are named without homonyms: a "Saint-Cyprien" stays unattributed, as it should)."""
     small = build_world(portals=4, datasets_per_portal=20, seed=66, referentiel=settings.referentiel_path)
-    return World([p for p in small.portals if p.slug in ("ods-0000", "ckan-0001", "arcgis-0003")])
+    # Slugs of their own: a portal's slug names its files' domain, and files shared with the session's
+    # "arcgis-0003" would merge datasets of the two worlds (docs/consolidation.md).
+    chosen = [p for p in small.portals if p.slug in ("ods-0000", "ckan-0001", "arcgis-0003")]
+    return World([replace(p, slug=f"plat-{p.family}") for p in chosen])
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +62,7 @@ async def test_platforms_list_what_they_host_with_their_typology(
     referentiel, services, settings, http, operator, platform_world, platform_portal
 ):
     api, harvester = services["api"].url, services["harvester"].url
-    expected_typology = {"ods-0000": "dedie", "ckan-0001": "partage", "arcgis-0003": "mutualise"}
+    expected_typology = {"plat-ods": "dedie", "plat-ckan": "partage", "plat-arcgis": "mutualise"}
     for spec in platform_world.portals:
         assert len(hosted(spec)) == {"dedie": 1, "partage": 2, "mutualise": 4}[expected_typology[spec.slug]]
         address = source_url(platform_world, platform_portal, spec.family, spec.slug)
@@ -80,6 +85,20 @@ async def test_platforms_list_what_they_host_with_their_typology(
         organisations = (await get(http, f"{api}/api/v1/platforms/{spec.slug}/organizations"))["data"]
         assert [o["datasets"] for o in organisations] == sorted(hosted(spec).values(), reverse=True)
 
+    # OpenDataSoft's counters (metas.explore) as the dedicated portal's organisation's audience, apart
+    # from any udata counter: downloads and API calls summed over its 20 datasets.
+    ods = platform_world.portals[0]
+    (only,) = (await get(http, f"{api}/api/v1/platforms/{ods.slug}/organizations"))["data"]
+
+    async def measured():
+        card = await get(http, f"{api}/api/v1/organizations/{only['id']}")
+        return card if any(c["counted_by"] == "ods" for c in card["audience"]) else None
+
+    card = await wait_for(measured, timeout=60)
+    counted = [audience_of(dataset(ods, i)) for i in range(ods.size)]
+    ods_counters = {c["metric"]: c["count"] for c in card["audience"] if c["counted_by"] == "ods"}
+    assert ods_counters == {"downloads": sum(a.downloads for a in counted), "api_calls": sum(a.views for a in counted)}
+
     national = (await get(http, f"{api}/api/v1/indicators"))["data"][0]["values"]
     for typology in expected_typology.values():
         assert national[f"platform_typology:{typology}"] >= 1
@@ -87,7 +106,7 @@ async def test_platforms_list_what_they_host_with_their_typology(
     assert national["organizations_on_shared_platforms"] >= 6  # the ckan portal's two, the arcgis one's four
 
     # Other systems follow platforms on indicators.updated, keyed by their address.
-    arcgis = platforms["arcgis-0003"]["url"]
+    arcgis = platforms["plat-arcgis"]["url"]
     events = [json.loads(r.value) for r in await read_all(settings, "indicators.updated") if r.key]
     announced = [e for e in events if e["scope"] == "platform" and e["scope_id"] == arcgis]
     assert announced and announced[-1]["values"]["organizations_hosted"] == 4
@@ -95,7 +114,7 @@ async def test_platforms_list_what_they_host_with_their_typology(
     async with http.get(f"{api}/api/v1/exports/platforms.csv") as response:
         assert response.status == 200
         rows = {r["source_id"]: r for r in csv.DictReader(io.StringIO(await response.text()))}
-    assert rows["ckan-0001"]["typology"] == "partage" and rows["ckan-0001"]["organizations_hosted"] == "2"
+    assert rows["plat-ckan"]["typology"] == "partage" and rows["plat-ckan"]["organizations_hosted"] == "2"
     async with http.get(f"{api}/api/v1/platforms/no-such-source/organizations") as response:
         assert response.status == 404
 
