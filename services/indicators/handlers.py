@@ -255,14 +255,7 @@ async def reuses_changed(
     with projection.kept_true():
         registry = await projection.current(conn)
         named = await repository.upsert_reuses(conn, list({e.key(): e for e in events}.values()))
-        stored = await repository.datasets_with_records(conn, sorted(named))
-        reuses_of = await repository.reuses_of_records(conn, sorted({r for d in stored.values() for r in d.records}))
-        latest = {
-            i: replace(d, reuses=reused(d.records, reuses_of))
-            for i, d in stored.items()
-            if reused(d.records, reuses_of) != d.reuses
-        }
-        return await apply_facts(conn, latest, registry, projection, events[-1].correlation_id) if latest else []
+        return await read_again(conn, named, registry, projection, events[-1].correlation_id)
 
 
 async def audience_measured(
@@ -273,16 +266,28 @@ async def audience_measured(
     with projection.kept_true():
         registry = await projection.current(conn)
         measured = await repository.upsert_audience(conn, events)
-        stored = await repository.datasets_with_records(conn, measured)
-        audience_of = await repository.audience_of_records(
-            conn, sorted({r for d in stored.values() for r in d.records})
-        )
-        latest = {
-            i: replace(d, audience=audience(d.records, audience_of))
-            for i, d in stored.items()
-            if audience(d.records, audience_of) != d.audience
-        }
-        return await apply_facts(conn, latest, registry, projection, events[-1].correlation_id) if latest else []
+        return await read_again(conn, measured, registry, projection, events[-1].correlation_id)
+
+
+async def read_again(
+    conn: asyncpg.Connection,
+    records: Iterable[str],
+    registry: Registry,
+    projection: Projection,
+    correlation_id: str | None,
+) -> list[Event]:
+    """The reuses and audience of the datasets whose live records these are, read again; those that
+    moved go the way of any dataset change."""
+    stored = await repository.datasets_with_records(conn, sorted(records))
+    theirs = sorted({r for d in stored.values() for r in d.records})
+    reuses_of = await repository.reuses_of_records(conn, theirs)
+    audience_of = await repository.audience_of_records(conn, theirs)
+    latest = {
+        i: replace(d, reuses=reused(d.records, reuses_of), audience=audience(d.records, audience_of))
+        for i, d in stored.items()
+    }
+    moved = {i: d for i, d in latest.items() if d != stored[i]}
+    return await apply_facts(conn, moved, registry, projection, correlation_id) if moved else []
 
 
 async def apply_facts(

@@ -75,10 +75,14 @@ async def test_reuses_and_audience_are_counted_per_organisation_and_shown_on_its
         expected = expected_reuses(spec, f"Ville de {name}")
         assert expected, name  # the seed gives each commune reuses
 
-        async def counted(organisation=organisation, expected=expected):
+        own = sum(1 for i in range(spec.size) if dataset(spec, i).publisher.name == f"Ville de {name}")
+
+        async def counted(organisation=organisation, expected=expected, own=own):
+            # Every dataset in, every reuse and the counters too (three topics, three consumers).
             card = await get(http, f"{api}/api/v1/organizations/{organisation['id']}")
-            counted = card["indicators"].get("reuses") == len(expected) and card["audience"]  # two consumers
-            return card if counted else None
+            values = card["indicators"]
+            complete = values.get("datasets") == own and values.get("reuses") == len(expected) and card["audience"]
+            return card if complete else None
 
         card = await wait_for(counted, timeout=90)
         assert {r["title"]: r["datasets"] for r in card["reuses"]} == expected

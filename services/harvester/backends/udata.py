@@ -49,21 +49,26 @@ class UdataBackend(HarvestBackend):
                 yield item
             return
         order = "&sort=-last_update" if self.run.since else ""
-        url: str | None = f"{self.source.url.rstrip('/')}/api/1/datasets/?page=1&page_size={PAGE_SIZE}{order}"
+        async for raw in self._pages(f"/api/1/datasets/?page=1&page_size={PAGE_SIZE}{order}", "datasets"):
+            if self.run.since and (modified := parse_date(_get(raw, "last_update"))) and modified < self.run.since:
+                return  # sorted by last update: everything after this is older than the watermark
+            if isinstance(raw, dict):
+                await self._prefetch_siret(raw)
+            yield self.item(_get(raw, "id"), partial(self._map, raw), _audience(_get(raw, "metrics") or {}))
+
+    async def _pages(self, path: str, what: str) -> AsyncIterator[Any]:
+        """Every object of an API v1 list, page after page by its absolute `next_page`."""
+        url: str | None = f"{self.source.url.rstrip('/')}{path}"
         guard = PageGuard()
         while url:
             guard.visit(url)
             page = await self.get_json(url)
             data = page.get("data") if isinstance(page, dict) else None
             if not isinstance(data, list):
-                raise malformed(url)
+                raise malformed(url, f"no list of {what}")
             guard.check_items((d.get("id") for d in data if isinstance(d, dict)), url)
             for raw in data:
-                if self.run.since and (modified := parse_date(_get(raw, "last_update"))) and modified < self.run.since:
-                    return  # sorted by last update: everything after this is older than the watermark
-                if isinstance(raw, dict):
-                    await self._prefetch_siret(raw)
-                yield self.item(_get(raw, "id"), partial(self._map, raw), _audience(_get(raw, "metrics") or {}))
+                yield raw
             next_page = page.get("next_page")
             url = next_page if isinstance(next_page, str) and next_page else None
 
@@ -80,19 +85,8 @@ class UdataBackend(HarvestBackend):
                     continue
                 yield self.reuse_item(row.get("id"), partial(self._map_reuse_csv, row))
             return
-        url: str | None = f"{self.source.url.rstrip('/')}/api/1/reuses/?page=1&page_size={PAGE_SIZE}"
-        guard = PageGuard()
-        while url:
-            guard.visit(url)
-            page = await self.get_json(url)
-            data = page.get("data") if isinstance(page, dict) else None
-            if not isinstance(data, list):
-                raise malformed(url, "no list of reuses")
-            guard.check_items((r.get("id") for r in data if isinstance(r, dict)), url)
-            for raw in data:
-                yield self.reuse_item(_get(raw, "id"), partial(self._map_reuse, raw))
-            next_page = page.get("next_page")
-            url = next_page if isinstance(next_page, str) and next_page else None
+        async for raw in self._pages(f"/api/1/reuses/?page=1&page_size={PAGE_SIZE}", "reuses"):
+            yield self.reuse_item(_get(raw, "id"), partial(self._map_reuse, raw))
 
     def _map_reuse(self, raw: dict[str, Any]) -> SerialisedEvent:
         datasets = [d.get("id") if isinstance(d, dict) else d for d in raw.get("datasets") or ()]
