@@ -263,8 +263,9 @@ async def execute_run(
     in_flight: list[Any] = []
     errors: list[tuple[str | None, str, str]] = []
     audience: dict[str, dict[str, int]] = {}
+    backend = backend_for(source.family)(fetcher, source, run)
     try:
-        items = backend_for(source.family)(fetcher, source, run).items() if source.removed_at is None else _nothing()
+        items = backend.items() if source.removed_at is None else _nothing()
         async for item in items:
             if item.dataset is None:
                 item_errors += 1
@@ -282,9 +283,7 @@ async def execute_run(
                     if item.remote_id:
                         failed_ids.add(item.remote_id)
                     errors.append((item.remote_id, "publish", f"too large for Kafka: {exc}"))
-            if len(in_flight) >= ACK_WINDOW:
-                await asyncio.gather(*in_flight)
-                in_flight.clear()
+            await _within_window(in_flight)
             if len(errors) >= ERRORS_BATCH:
                 await _flush_errors(pool, run.run_id, errors)
     except HarvestAborted as exc:
@@ -293,7 +292,7 @@ async def execute_run(
     for chunk in audience_events(source.id, source.family, run.run_id, audience):
         in_flight.append(await publish(chunk, False))
     if aborted is None and source.removed_at is None:
-        reuses = await publish_reuses(backend_for(source.family)(fetcher, source, run), publish, errors)
+        reuses = await publish_reuses(backend, publish, in_flight, errors)
         log.info("reuses harvested", extra={"source_id": source.id, "run_id": run.run_id, "reuses": reuses})
     await asyncio.gather(*in_flight)
     await _flush_errors(pool, run.run_id, errors)
@@ -361,10 +360,13 @@ def audience_events(
     ]
 
 
-async def publish_reuses(backend: Any, publish: PublishFn, errors: list[tuple[str | None, str, str]]) -> int:
-    """Publish every reuse the portal lists; a reuse that cannot be mapped, or a list that cannot be
-    read, is an item error of stage `reuse` that leaves the run's status to its datasets."""
-    published, in_flight = 0, []
+async def publish_reuses(
+    backend: Any, publish: PublishFn, in_flight: list[Any], errors: list[tuple[str | None, str, str]]
+) -> int:
+    """Publish every reuse the portal lists, in the run's window of acknowledgements; a reuse that
+    cannot be mapped, or a list that cannot be read, is an item error of stage `reuse` that leaves
+    the run's status to its datasets."""
+    published = 0
     try:
         async for item in backend.reuses():
             if item.reuse is None:
@@ -372,13 +374,17 @@ async def publish_reuses(backend: Any, publish: PublishFn, errors: list[tuple[st
                 continue
             in_flight.append(await publish(item.reuse, False))
             published += 1
-            if len(in_flight) >= ACK_WINDOW:
-                await asyncio.gather(*in_flight)
-                in_flight.clear()
+            await _within_window(in_flight)
     except HarvestAborted as exc:
         errors.append((None, "reuse", str(exc)))
-    await asyncio.gather(*in_flight)
     return published
+
+
+async def _within_window(in_flight: list[Any]) -> None:
+    """Wait for Kafka's acknowledgements once ACK_WINDOW publishes are in flight (bounds memory)."""
+    if len(in_flight) >= ACK_WINDOW:
+        await asyncio.gather(*in_flight)
+        in_flight.clear()
 
 
 async def _nothing() -> AsyncIterator[Any]:

@@ -58,6 +58,16 @@ def counters(raw: Any) -> dict[str, int] | None:
     return kept or None
 
 
+def checked_identifier(remote_id: Any, what: str) -> tuple[str | None, str | None]:
+    """A record's identifier as text (None when blank), and why it cannot key the record (None when it can)."""
+    kept = str(remote_id) if remote_id and str(remote_id).strip() else None
+    if kept is None:
+        return None, f"{what} without an identifier"
+    if len(kept) > MAX_REMOTE_ID_LENGTH:
+        return kept, f"identifier longer than {MAX_REMOTE_ID_LENGTH} characters"
+    return kept, None
+
+
 class HarvestAborted(Exception):
     """The walk cannot go on; what was yielded before stays valid but the run is not complete."""
 
@@ -112,12 +122,13 @@ class HarvestBackend(ABC):
     @staticmethod
     def reuse_item(remote_id: Any, build: Callable[[], SerialisedEvent]) -> ReuseItem:
         """Map one reuse, capturing its failure as an item error."""
-        if not remote_id or not str(remote_id).strip() or len(str(remote_id)) > MAX_REMOTE_ID_LENGTH:
-            return ReuseItem(remote_id=None, error="reuse without a usable identifier")
+        kept, unusable = checked_identifier(remote_id, "reuse")
+        if unusable:
+            return ReuseItem(remote_id=kept, error=unusable)
         try:
-            return ReuseItem(remote_id=str(remote_id), reuse=build())
+            return ReuseItem(remote_id=kept, reuse=build())
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
-            return ReuseItem(remote_id=str(remote_id), error=f"cannot map the reuse: {exc}"[:1000])
+            return ReuseItem(remote_id=kept, error=f"cannot map the reuse: {exc}"[:1000])
 
     def reuse_common(self, remote_id: str) -> dict[str, Any]:
         return {"run_id": self.run.run_id, "source_id": self.source.id, "portal_url": self.source.url,
@@ -133,16 +144,13 @@ class HarvestBackend(ABC):
     def item(remote_id: Any, build: Callable[[], SerialisedEvent], audience: Any = None) -> HarvestItem:
         """Map one record, capturing its failure as an item error rather than stopping the run;
         `audience`: the portal's counters of it, the non-negative integers kept."""
-        if not remote_id or not str(remote_id).strip():
-            return HarvestItem(remote_id=None, error="dataset without an identifier")
-        if len(str(remote_id)) > MAX_REMOTE_ID_LENGTH:
-            return HarvestItem(
-                remote_id=str(remote_id), error=f"identifier longer than {MAX_REMOTE_ID_LENGTH} characters"
-            )
+        kept, unusable = checked_identifier(remote_id, "dataset")
+        if unusable:
+            return HarvestItem(remote_id=kept, error=unusable)
         try:
-            return HarvestItem(remote_id=str(remote_id), dataset=build(), audience=counters(audience))
+            return HarvestItem(remote_id=kept, dataset=build(), audience=counters(audience))
         except (ValueError, TypeError, KeyError, AttributeError) as exc:  # TypeError: not writable as JSON
-            return HarvestItem(remote_id=str(remote_id), error=f"cannot map the dataset: {exc}"[:1000])
+            return HarvestItem(remote_id=kept, error=f"cannot map the dataset: {exc}"[:1000])
 
     def common(self, remote_id: str) -> dict[str, Any]:
         """The fields of every event of this run."""
