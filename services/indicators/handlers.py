@@ -10,7 +10,7 @@ name, and go the same way from there (`apply_facts`).
 
 import contextlib
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -189,12 +189,14 @@ class Projection:
     def forget(self) -> None:
         self.version = -1
 
-    @contextlib.contextmanager
-    def kept_true(self) -> Iterator[None]:
-        """Around a batch: if it fails, its changes to the registry in memory are rolled back with the
-        transaction, so the copy is forgotten (reloaded next time)."""
+    @contextlib.asynccontextmanager
+    async def batch(self, conn: asyncpg.Connection) -> AsyncIterator[Registry]:
+        """Around a batch: recomputations serialised, the registry up to date; if the batch fails, its
+        changes to the registry in memory are rolled back with the transaction, so the copy is
+        forgotten (reloaded next time)."""
+        await serialise(conn)
         try:
-            yield
+            yield await self.current(conn)
         except BaseException:
             self.forget()
             raise
@@ -203,9 +205,7 @@ class Projection:
 async def organizations_changed(
     conn: asyncpg.Connection, events: list[OrganizationChanged], projection: Projection
 ) -> list[Event]:
-    await serialise(conn)
-    with projection.kept_true():
-        registry = await projection.current(conn)
+    async with projection.batch(conn) as registry:
         changed = {e.organization.id: organization_facts(e.organization) for e in events}
         before = {i: registry.organizations[i] for i in changed if i in registry.organizations}
         await repository.upsert_organizations(conn, list(changed.values()))
@@ -228,9 +228,7 @@ async def organizations_changed(
 async def datasets_changed(
     conn: asyncpg.Connection, events: list[DatasetChanged], national_portals: tuple[str, ...], projection: Projection
 ) -> list[Event]:
-    await serialise(conn)
-    with projection.kept_true():
-        registry = await projection.current(conn)
+    async with projection.batch(conn) as registry:
         records = sorted({r for e in events for r in live_records(e.dataset)})
         reuses_of = await repository.reuses_of_records(conn, records)
         audience_of = await repository.audience_of_records(conn, records)
@@ -251,9 +249,7 @@ async def reuses_changed(
     conn: asyncpg.Connection, events: list[ReuseDiscovered], projection: Projection
 ) -> list[Event]:
     """Reuses change the facts of the datasets whose records they name, before and now."""
-    await serialise(conn)
-    with projection.kept_true():
-        registry = await projection.current(conn)
+    async with projection.batch(conn) as registry:
         named = await repository.upsert_reuses(conn, list({e.key(): e for e in events}.values()))
         return await read_again(conn, named, registry, projection, events[-1].correlation_id)
 
@@ -262,9 +258,7 @@ async def audience_measured(
     conn: asyncpg.Connection, events: list[AudienceMeasured], projection: Projection
 ) -> list[Event]:
     """New counters move the audience of the datasets whose live records they measure."""
-    await serialise(conn)
-    with projection.kept_true():
-        registry = await projection.current(conn)
+    async with projection.batch(conn) as registry:
         measured = await repository.upsert_audience(conn, events)
         return await read_again(conn, measured, registry, projection, events[-1].correlation_id)
 

@@ -753,8 +753,7 @@ class Registry:
                 result[scope] = self.tallies.get(scope, Tally()).values(unattributed, self.baseline)
         if not any(kind not in ("organization", PLATFORM) for kind, _ in result):
             return result
-        national = [c[NATIONAL].publication for c in self._contributions.values() if NATIONAL in c]
-        sums = platform_scopes(self.platforms, national, self.publications.get("", EMPTY))
+        sums = platform_scopes(self.platforms, self._councils.values(), self.publications.get("", EMPTY))
         if NATIONAL in result:  # with it, every platform and every territory and type (a few hundred)
             result[NATIONAL] |= sums.national
             result |= sums.scopes

@@ -94,9 +94,7 @@ async def reuses_of_records(conn: asyncpg.Connection, records: list[str]) -> dic
 
 
 async def datasets_with_records(conn: asyncpg.Connection, records: list[str]) -> dict[str, DatasetFacts]:
-    rows = await conn.fetch(
-        f"SELECT {DATASET_COLUMNS} FROM indicators.datasets WHERE records && $1::text[]", sorted(records)
-    )
+    rows = await conn.fetch(f"SELECT {DATASET_COLUMNS} FROM indicators.datasets WHERE records && $1::text[]", records)
     return {r["id"]: _dataset_facts(r) for r in rows}
 
 
