@@ -11,15 +11,14 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from aiohttp import web
 
 from shared.auth import token_hash
 from shared.bootstrap import bootstrap_database, delete_topics, drop_database, ensure_topics
 from shared.identifiers import with_luhn_digit
 from shared.settings import Settings
-from simulated_portals.app import build_app
 from simulated_portals.catalogue import PortalSpec, Publisher, World, build_world, stable_hex
 from tests.support.db import connect_as
+from tests.support.portals import serving
 from tests.support.processes import ServiceProcess, all_services, ensure_infrastructure, isolated_settings, run_module
 from tests.support.quirky import QUIRKY_PORTALS
 from tests.support.referentiel import load_and_wait
@@ -101,12 +100,8 @@ def world(settings: Settings) -> World:
 @pytest.fixture(scope="session")
 async def portal(settings: Settings, world: World) -> AsyncIterator[str]:
     """The simulated portals, served over HTTP on the simulator port; yields their base URL."""
-    runner = web.AppRunner(build_app(world))
-    await runner.setup()
-    site = web.TCPSite(runner, settings.http_host, settings.simulator_port)
-    await site.start()
-    yield f"http://{settings.http_host}:{settings.simulator_port}"
-    await runner.cleanup()
+    async with serving(world, settings) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,6 @@ from typing import Any
 
 import asyncpg
 import pytest
-from aiohttp import web
 
 from services.consolidator import handlers
 from services.consolidator.identity import canonical_id, identity_key
@@ -29,11 +28,12 @@ from shared.events import (
 from shared.identifiers import with_luhn_digit
 from shared.matching import MatcherCache
 from shared.settings import Settings
-from simulated_portals.app import build_app, source_url
+from simulated_portals.app import source_url
 from simulated_portals.catalogue import World, build_world, dataset, is_mirrored
 from tests.support.db import connect_as
 from tests.support.events import request_runs
 from tests.support.kafka import drained, produce, produce_many, read_all, wait_for
+from tests.support.portals import serving
 
 pytestmark = pytest.mark.integration
 
@@ -54,12 +54,8 @@ def mirrors_world(settings: Settings) -> World:
 
 @pytest.fixture(scope="module")
 async def mirrors_portal(settings: Settings, mirrors_world: World) -> AsyncIterator[str]:
-    runner = web.AppRunner(build_app(mirrors_world))
-    await runner.setup()
-    site = web.TCPSite(runner, settings.http_host, settings.simulator_port + 1)
-    await site.start()
-    yield f"http://{settings.http_host}:{settings.simulator_port + 1}"
-    await runner.cleanup()
+    async with serving(mirrors_world, settings, 1) as url:
+        yield url
 
 
 @pytest.fixture

@@ -13,15 +13,15 @@ from collections.abc import AsyncIterator
 from dataclasses import replace
 
 import pytest
-from aiohttp import web
 
 from shared.events import Publisher
 from shared.settings import Settings
-from simulated_portals.app import build_app, source_url
+from simulated_portals.app import source_url
 from simulated_portals.catalogue import PortalSpec, World, audience_of, build_world, dataset
 from tests.support.events import discovered, publish
 from tests.support.harvest import add_source, run
 from tests.support.kafka import read_all, wait_for
+from tests.support.portals import serving
 
 pytestmark = pytest.mark.integration
 
@@ -39,11 +39,8 @@ def platform_world(settings: Settings) -> World:
 
 @pytest.fixture(scope="module")
 async def platform_portal(settings: Settings, platform_world: World) -> AsyncIterator[str]:
-    runner = web.AppRunner(build_app(platform_world))
-    await runner.setup()
-    await web.TCPSite(runner, settings.http_host, settings.simulator_port + 3).start()
-    yield f"http://{settings.http_host}:{settings.simulator_port + 3}"
-    await runner.cleanup()
+    async with serving(platform_world, settings, 3) as url:
+        yield url
 
 
 def hosted(spec: PortalSpec) -> Counter[str]:

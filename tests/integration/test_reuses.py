@@ -10,16 +10,16 @@ from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp import web
 
 from shared.events import Publisher as EventPublisher
 from shared.events import ReuseDiscovered
 from shared.settings import Settings
-from simulated_portals.app import build_app, source_url
+from simulated_portals.app import source_url
 from simulated_portals.catalogue import PortalSpec, Publisher, World, audience_of, dataset, reuses
 from tests.support.events import discovered, publish
 from tests.support.harvest import add_source, run
 from tests.support.kafka import produce, wait_for
+from tests.support.portals import serving
 
 pytestmark = pytest.mark.integration
 
@@ -44,11 +44,8 @@ async def reuse_portal(referentiel, services, settings: Settings) -> AsyncIterat
         Publisher(f"Ville de {name}", f"{c['siren']}00017", f"{n:024x}") for n, (name, c) in enumerate(communes.items())
     ))  # fmt: skip
     world = World([spec])
-    runner = web.AppRunner(build_app(world))
-    await runner.setup()
-    await web.TCPSite(runner, settings.http_host, settings.simulator_port + 4).start()
-    yield world, f"http://{settings.http_host}:{settings.simulator_port + 4}", communes
-    await runner.cleanup()
+    async with serving(world, settings, 4) as url:
+        yield world, url, communes
 
 
 def expected_reuses(spec: PortalSpec, publisher: str) -> dict[str, int]:

@@ -8,14 +8,14 @@ from collections.abc import AsyncIterator
 from dataclasses import replace
 
 import pytest
-from aiohttp import web
 
 from shared.settings import Settings
-from simulated_portals.app import build_app, source_url
+from simulated_portals.app import source_url
 from simulated_portals.catalogue import World, build_world, dataset, is_mirrored
 from tests.support.db import connect_as
 from tests.support.harvest import add_source, run
 from tests.support.kafka import wait_for
+from tests.support.portals import serving
 
 pytestmark = pytest.mark.integration
 
@@ -32,11 +32,8 @@ def life_world(settings: Settings) -> World:
 
 @pytest.fixture(scope="module")
 async def life_portal(settings: Settings, life_world: World) -> AsyncIterator[str]:
-    runner = web.AppRunner(build_app(life_world))
-    await runner.setup()
-    await web.TCPSite(runner, settings.http_host, settings.simulator_port + 2).start()
-    yield f"http://{settings.http_host}:{settings.simulator_port + 2}"
-    await runner.cleanup()
+    async with serving(life_world, settings, 2) as url:
+        yield url
 
 
 async def test_a_removed_source_s_datasets_are_withdrawn_unless_another_source_lists_them(
