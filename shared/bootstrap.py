@@ -49,6 +49,9 @@ async def bootstrap_database(settings: Settings) -> None:
     conn = await admin_connect(settings, settings.db_name)
     try:
         await conn.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
+        # Trigram indexes for the lists' text searches (PostgreSQL's contrib; trusted: the database's
+        # owner may create it). In public, where every service's migrations name it.
+        await conn.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm WITH SCHEMA public")
         await conn.execute(f"GRANT {settings.db_user_of('api')} TO {settings.db_admin_user}")
         for service, schema in OWNED_SCHEMAS.items():
             role = settings.db_user_of(service)

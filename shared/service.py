@@ -40,6 +40,8 @@ class Runtime:
     service: str
     schema: str | None = None  # the schema the service owns (None for the api)
     migrations: Path | None = None
+    stateless_sessions: bool = False  # its pool's sessions keep no state (shared.db.rollback_only)
+    pool_size: int | None = None  # its pool's most connections (None: settings.db_pool_max_size)
     broker: KafkaBroker = field(init=False)
     dead_letters: DeadLetterPolicy = field(init=False)
     _pool: asyncpg.Pool | None = None
@@ -126,7 +128,12 @@ async def _start_logged(runtime: Runtime, relay: list[OutboxRelay]) -> None:
 
 
 async def _start_dependencies(runtime: Runtime, relay: list[OutboxRelay]) -> None:
-    pool = await _retry_forever(lambda: create_pool(runtime.settings, runtime.service), "postgresql")
+    pool = await _retry_forever(
+        lambda: create_pool(
+            runtime.settings, runtime.service, max_size=runtime.pool_size, stateless_sessions=runtime.stateless_sessions
+        ),
+        "postgresql",
+    )
     if runtime.schema and runtime.migrations:
         await apply_migrations(pool, runtime.schema, runtime.migrations)
     runtime._pool = pool

@@ -14,16 +14,40 @@ from shared.population import NO_POPULATION, POPULATION_BOUNDS, population_bound
 
 CHUNK = 500  # rows per batch of an export
 
-SORTS = {
-    "name": "o.name",
-    "-name": "o.name DESC",
-    "population": "o.population NULLS FIRST",
-    "-population": "o.population DESC NULLS LAST",
-    "datasets": "datasets",
-    "-datasets": "datasets DESC",
-    "type": "o.type, o.name",
-    "relevance": "o.name",  # without a search; with one, OrganizationFilter.query ranks first
+# Each sort as its ORDER BY keys (expression, descending, nulls first), the id breaking ties: the
+# indexes of indicators.organization_list follow them, and keyset pages (`after`) continue them.
+SortKey = tuple[str, bool, bool]
+SORTS: dict[str, tuple[SortKey, ...]] = {
+    "name": (("o.name", False, False),),
+    "-name": (("o.name", True, True),),
+    "population": (("o.population", False, True),),
+    "-population": (("o.population", True, False),),
+    "datasets": (("o.datasets", False, False),),
+    "-datasets": (("o.datasets", True, True),),
+    "type": (("o.type", False, False), ("o.name", False, False)),
+    "relevance": (("o.name", False, False),),  # without a search; with one, OrganizationFilter.query ranks first
 }
+ID_KEY: SortKey = ("o.id", False, False)
+
+
+def order_by(keys: tuple[SortKey, ...]) -> str:
+    return ", ".join(f"{e}{' DESC' if d else ''} NULLS {'FIRST' if first else 'LAST'}" for e, d, first in keys)
+
+
+def after_clause(where: "Where", keys: tuple[SortKey, ...], values: list[Any]) -> None:
+    """Rows that come after the row whose sort keys were `values`, in the order of `keys` (keyset
+    pagination): for some key, every key before it equal and that one beyond."""
+    branches = []
+    for n, ((expression, desc, nulls_first), value) in enumerate(zip(keys, values, strict=True)):
+        equal = [f"{e} IS NOT DISTINCT FROM {where.param(v)}" for (e, _, _), v in zip(keys, values[:n], strict=False)]
+        if value is None:  # NULLs come first (then anything not NULL is beyond) or last (nothing is)
+            beyond = f"{expression} IS NOT NULL" if nulls_first else "FALSE"
+        else:
+            beyond = f"{expression} {'<' if desc else '>'} {where.param(value)}"
+            if not nulls_first:
+                beyond = f"({beyond} OR {expression} IS NULL)"
+        branches.append(" AND ".join([*equal, beyond]))
+    where.add("(" + " OR ".join(f"({b})" for b in branches) + ")")
 
 
 def contains(text: str) -> str:
@@ -34,10 +58,11 @@ def contains(text: str) -> str:
 class Where:
     """A WHERE clause built condition by condition: each `?` of a condition becomes the next `$n`."""
 
-    def __init__(self, sql: str, *values: Any) -> None:
+    def __init__(self, sql: str | None = None, *values: Any) -> None:
         self.clauses: list[str] = []
         self.args: list[Any] = []
-        self.add(sql, *values)
+        if sql:
+            self.add(sql, *values)
 
     def add(self, sql: str, *values: Any) -> None:
         for value in values:
@@ -51,11 +76,13 @@ class Where:
         return f"${len(self.args)}"
 
     def built(self) -> tuple[str, list[Any]]:
-        return " AND ".join(self.clauses), self.args
+        return " AND ".join(self.clauses) or "TRUE", self.args
 
 
 @dataclass(frozen=True)
 class OrganizationFilter:
+    """A selection of active organisations (indicators.organization_list holds no other)."""
+
     q: str | None = None
     types: tuple[str, ...] = ()
     region: str | None = None
@@ -64,17 +91,20 @@ class OrganizationFilter:
     publishes: bool | None = None
     technology: str | None = None  # a portal family among its datasets' portals
     population_bin: str | None = None
-    status: str = "active"
 
     def where(self) -> tuple[str, list[Any]]:
         return self._where().built()
 
-    def query(self, sort: str) -> tuple[str, str, list[Any]]:
-        """The WHERE and ORDER BY of a list in this order, and their arguments."""
+    def query(self, sort: str, after: list[Any] | None = None) -> tuple[str, str, list[Any]]:
+        """The WHERE and ORDER BY of a list in this order (from the row after `after`'s sort keys,
+        when given), and their arguments."""
         where = self._where()
-        order = SORTS[sort]
+        keys = (*SORTS[sort], ID_KEY)
+        if after is not None:
+            after_clause(where, keys, after)
+        order = order_by(keys)
         if sort == "relevance" and self.q:
-            order = f"{self._rank(where)}, o.population DESC NULLS LAST, o.name"
+            order = f"{self._rank(where)}, o.population DESC NULLS LAST, o.name, o.id"
         sql, args = where.built()
         return sql, order, args
 
@@ -88,16 +118,17 @@ class OrganizationFilter:
             ELSE 3 END"""
 
     def _where(self) -> Where:
-        where = Where("o.status = ?", self.status)
+        where = Where()
         add = where.add
         if self.q:
             search = read_search(self.q)
-            named = "o.search_name LIKE ? OR ? IN (o.id, o.insee_code, o.siren)"
+            named = "o.search_name LIKE ? OR o.id = ? OR o.insee_code = ? OR o.siren = ?"
+            typed = (search.typed,) * 3
             if search.departement:  # "Rennes 35": Rennes in the 35, or a name that ends in 35
-                add(f"({named} OR (o.search_name LIKE ? AND o.departement = ?))", f"%{search.text}%",
-                    search.typed, f"%{search.place}%", search.departement)  # fmt: skip
+                add(f"({named} OR (o.search_name LIKE ? AND o.departement = ?))", contains(search.text), *typed,
+                    contains(search.place or ""), search.departement)  # fmt: skip
             else:
-                add(f"({named})", f"%{search.text}%", search.typed)
+                add(f"({named})", contains(search.text), *typed)
         if self.types:
             add("o.type = ANY(?::text[])", list(self.types))
         if self.region:
@@ -107,7 +138,7 @@ class OrganizationFilter:
         if self.obligated is not None:
             add("o.obligated IS NOT DISTINCT FROM ?", self.obligated)
         if self.technology:
-            add('jsonb_exists(v."values", ?)', f"technology:{self.technology}")
+            add("? = ANY(o.technologies)", self.technology)
         if self.population_bin:
             low, high = population_bounds(self.population_bin)
             if low is None:
@@ -117,31 +148,52 @@ class OrganizationFilter:
                 if high is not None:
                     add("o.population < ?", high)
         if self.publishes is not None:
-            add(f"{PUBLISHING} = ?", self.publishes)
+            add("o.publishes = ?", self.publishes)
         return where
 
 
-PUBLISHING = "coalesce(v.publishes, false)"  # the generated column of indicators.current_values
-LIST_COLUMNS = f"""o.id, o.siren, o.name, o.type, o.insee_code, o.departement, o.region, o.population, o.obligated,
-    o.council_id, coalesce((v."values"->>'datasets')::int, 0) AS datasets,
-    {PUBLISHING} AS publishes"""
+LIST_COLUMNS = """o.id, o.siren, o.name, o.type, o.insee_code, o.departement, o.region, o.population, o.obligated,
+    o.council_id, o.datasets, o.publishes"""
 COUNCIL = "coalesce(o.council_id, o.id)"  # the council a row belongs to (itself for most)
-FROM = """registry.organizations o
+LIST = "indicators.organization_list o"  # the api's read model of the registry and its values
+WITH_VALUES = f"""{LIST}
     LEFT JOIN indicators.current_values v ON v.scope = 'organization' AND v.scope_id = o.id"""
 
 
 async def list_organizations(
-    conn: asyncpg.Connection, where: OrganizationFilter, sort: str, page: int, page_size: int
-) -> tuple[list[dict[str, Any]], int]:
-    sql, args = where.where()
-    total = await conn.fetchval(f"SELECT count(*) FROM {FROM} WHERE {sql}", *args)
-    sql, order, args = where.query(sort)
+    conn: asyncpg.Connection,
+    where: OrganizationFilter,
+    sort: str,
+    page_size: int,
+    page: int = 1,
+    after: list[Any] | None = None,
+) -> list[dict[str, Any]]:
+    """A page of the selection in this order: the `page`-th, or the one after `after`'s sort keys."""
+    sql, order, args = where.query(sort, after)
+    offset = (page - 1) * page_size if after is None else 0
+    # LIMIT and OFFSET as parameters: one statement text per shape of the filter, which asyncpg prepares
+    # once per connection, not once per page.
+    limit, skip = f"${len(args) + 1}", f"${len(args) + 2}"
     rows = await conn.fetch(
-        f"SELECT {LIST_COLUMNS} FROM {FROM} WHERE {sql} ORDER BY {order}, o.id "
-        f"LIMIT {page_size} OFFSET {(page - 1) * page_size}",
-        *args,
-    )
-    return [dict(r) for r in rows], int(total)
+        f"SELECT {LIST_COLUMNS} FROM {LIST} WHERE {sql} ORDER BY {order} LIMIT {limit} OFFSET {skip}",
+        *args, page_size, offset,
+    )  # fmt: skip
+    return [dict(r) for r in rows]
+
+
+def sort_keys(row: dict[str, Any], sort: str) -> list[Any]:
+    """A row's values of the sort's keys and its id: what `after` continues from."""
+    return [row[expression.removeprefix("o.")] for expression, _, _ in (*SORTS[sort], ID_KEY)]
+
+
+async def count_organizations(conn: asyncpg.Connection, where: OrganizationFilter) -> int:
+    sql, args = where.where()
+    return int(await conn.fetchval(f"SELECT count(*) FROM {LIST} WHERE {sql}", *args))
+
+
+async def list_version(conn: asyncpg.Connection) -> int:
+    """The version of the indicators' projection, which every change of the lists' read models bumps."""
+    return int(await conn.fetchval("SELECT version FROM indicators.projection_version"))
 
 
 async def resolve_id(conn: asyncpg.Connection, any_id: str) -> str | None:
@@ -163,8 +215,9 @@ CARD_HISTORY_DAYS = 366  # the card's daily history: the last days its values ch
 
 async def organization_card(conn: asyncpg.Connection, organization_id: str) -> dict[str, Any] | None:
     row = await conn.fetchrow(
-        f"""SELECT o.state, v."values" AS indicators, v.computed_at
-            FROM {FROM} WHERE o.id = $1""",
+        """SELECT o.state, v."values" AS indicators, v.computed_at FROM registry.organizations o
+           LEFT JOIN indicators.current_values v ON v.scope = 'organization' AND v.scope_id = o.id
+           WHERE o.id = $1""",
         organization_id,
     )
     if row is None:
@@ -475,8 +528,8 @@ async def organization_batches(
 ) -> AsyncIterator[list[dict[str, Any]]]:
     sql, order, args = where.query(sort)
     indicators = ", ".join(f"v.\"values\"->'{name}' AS {name}" for name in EXPORT_INDICATORS)
-    query = f"""SELECT {LIST_COLUMNS}, o.epci, {indicators} FROM {FROM} WHERE {sql}
-                ORDER BY {order}, o.id"""
+    query = f"""SELECT {LIST_COLUMNS}, o.epci, {indicators} FROM {WITH_VALUES} WHERE {sql}
+                ORDER BY {order}"""
     async for rows in _batches(conn, query, args):
         yield [_decoded(r) for r in rows]
 
@@ -494,14 +547,14 @@ def _decoded(row: asyncpg.Record) -> dict[str, Any]:
 
 MAP_FIELDS = {"id": "o.id", "siren": "o.siren", "name": "o.name", "type": "o.type", "insee_code": "o.insee_code",
               "departement": "o.departement", "region": "o.region", "obligated": "o.obligated",
-              "publishes": PUBLISHING}  # fmt: skip
+              "publishes": "o.publishes"}  # fmt: skip
 
 
 async def map_points(conn: asyncpg.Connection, where: OrganizationFilter) -> list[asyncpg.Record]:
     """What placing and colouring each organisation of the filter needs."""
     sql, args = where.where()
     fields = ", ".join(f"{expression} AS {name}" for name, expression in MAP_FIELDS.items())
-    return list(await conn.fetch(f"SELECT {fields} FROM {FROM} WHERE {sql}", *args))
+    return list(await conn.fetch(f"SELECT {fields} FROM {LIST} WHERE {sql}", *args))
 
 
 async def map_columns(conn: asyncpg.Connection, where: OrganizationFilter) -> dict[str, list[Any]]:
@@ -511,7 +564,7 @@ async def map_columns(conn: asyncpg.Connection, where: OrganizationFilter) -> di
     arrays = ", ".join(
         f"coalesce(array_agg({expression}), '{{}}') AS {name}" for name, expression in MAP_FIELDS.items()
     )
-    row = await conn.fetchrow(f"SELECT {arrays} FROM {FROM} WHERE {sql}", *args)
+    row = await conn.fetchrow(f"SELECT {arrays} FROM {LIST} WHERE {sql}", *args)
     assert row is not None, "an aggregate always returns a row"
     return {name: row[name] for name in MAP_FIELDS}
 
@@ -541,15 +594,13 @@ async def organization_groups(conn: asyncpg.Connection, where: OrganizationFilte
     rows = await conn.fetch(
         f"""WITH publishing_councils AS (
                 SELECT DISTINCT coalesce(c.council_id, c.id) AS council
-                FROM registry.organizations c
-                JOIN indicators.current_values cv ON cv.scope = 'organization' AND cv.scope_id = c.id
-                WHERE cv.publishes AND c.status = 'active')
+                FROM indicators.organization_list c WHERE c.publishes)
             SELECT {key} AS key, count(*) AS organizations,
                    count(DISTINCT {COUNCIL}) FILTER (WHERE pc.council IS NOT NULL) AS publishing,
                    count(DISTINCT {COUNCIL}) FILTER (WHERE o.obligated) AS obligated,
                    count(DISTINCT {COUNCIL}) FILTER (WHERE o.obligated AND pc.council IS NOT NULL)
                        AS obligated_publishing
-            FROM {FROM} LEFT JOIN publishing_councils pc ON pc.council = {COUNCIL}
+            FROM {LIST} LEFT JOIN publishing_councils pc ON pc.council = {COUNCIL}
             WHERE {sql} GROUP BY 1 ORDER BY 1""",
         *args,
     )

@@ -209,6 +209,7 @@ async def organizations_changed(
         changed = {e.organization.id: organization_facts(e.organization) for e in events}
         before = {i: registry.organizations[i] for i in changed if i in registry.organizations}
         await repository.upsert_organizations(conn, list(changed.values()))
+        await repository.list_organizations(conn, list({e.organization.id: e.organization for e in events}.values()))
         for organization in changed.values():
             registry.set_organization(organization)
         await projection.changed(conn, changed)
@@ -340,6 +341,7 @@ async def recompute(
         values = registry.compute(all_scopes(registry.organizations.values()))
         # The batch's own changes are announced too, with their values as of the new baseline.
         changed = list(dict.fromkeys([*changed, *await repository.save_values(conn, values, now)]))
+    await repository.list_values(conn, [scope_id for scope, scope_id in changed if scope == "organization"])
     return [_updated(scope, values[scope], now, correlation_id) for scope in changed]
 
 
@@ -365,7 +367,9 @@ async def recompute_all(conn: asyncpg.Connection) -> list[Event]:
     projection = Projection()
     registry = await projection.current(conn)
     await projection.changed(conn, None)  # running instances reload everything
-    return await recompute(conn, all_scopes(registry.organizations.values()), registry, "recompute")
+    emitted = await recompute(conn, all_scopes(registry.organizations.values()), registry, "recompute")
+    await repository.list_values(conn, None)
+    return emitted
 
 
 def _updated(scope: Scope, values: Values, now: datetime, correlation_id: str | None) -> IndicatorsUpdated:

@@ -11,7 +11,8 @@ import asyncpg
 
 from services.indicators.measures import DatasetFacts, OrganizationFacts, PlatformFacts, Publication, Scope, Values
 from shared.db import affected_rows
-from shared.events import AudienceMeasured, ReuseDiscovered
+from shared.events import AudienceMeasured, Organization, ReuseDiscovered
+from shared.matching import normalise
 
 ORGANIZATION_COLUMNS = "id, name, type, departement, region, epci, population, obligated, council_id, active"
 SUMMARY_FORMAT = 4  # tallies with reuses, audience and communes named (3: without the last two; 2: without reuses)
@@ -37,6 +38,55 @@ async def organizations(conn: asyncpg.Connection, ids: list[str] | None = None) 
         f"SELECT {ORGANIZATION_COLUMNS} FROM indicators.organizations WHERE $1::text[] IS NULL OR id = ANY($1)", ids
     )
     return {r["id"]: OrganizationFacts(**dict(r)) for r in rows}
+
+
+# The organisations list's columns read from an organisation's current values (v).
+LISTED_VALUES = """coalesce((v."values"->>'datasets')::int, 0) AS datasets, coalesce(v.publishes, false) AS publishes,
+    ARRAY(SELECT substr(k, 12) FROM jsonb_object_keys(v."values") k WHERE k LIKE 'technology:%' ORDER BY 1)
+        AS technologies"""
+
+
+async def list_organizations(conn: asyncpg.Connection, organizations: list[Organization]) -> None:
+    """The api's organisations list (indicators.organization_list): the registry's columns of these
+    organisations, the active ones listed with their current values, the others taken off."""
+    active = [o for o in organizations if o.status == "active"]
+    await conn.execute(
+        "DELETE FROM indicators.organization_list WHERE id = ANY($1::text[])",
+        [o.id for o in organizations if o.status != "active"],
+    )
+    await conn.executemany(
+        """INSERT INTO indicators.organization_list (id, siren, name, search_name, type, insee_code, departement,
+               region, epci, population, obligated, council_id)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+           ON CONFLICT (id) DO UPDATE SET siren = $2, name = $3, search_name = $4, type = $5, insee_code = $6,
+               departement = $7, region = $8, epci = $9, population = $10, obligated = $11, council_id = $12
+           WHERE (organization_list.siren, organization_list.name, organization_list.type,
+                  organization_list.insee_code, organization_list.departement, organization_list.region,
+                  organization_list.epci, organization_list.population, organization_list.obligated,
+                  organization_list.council_id)
+                 IS DISTINCT FROM ($2, $3, $5, $6, $7, $8, $9, $10, $11, $12)""",
+        [
+            (o.id, o.siren, o.name, normalise(o.name), o.type, o.insee_code, o.departement, o.region, o.epci,
+             o.population, o.obligated, o.council_id)
+            for o in active
+        ],
+    )  # fmt: skip
+    await list_values(conn, [o.id for o in active])
+
+
+async def list_values(conn: asyncpg.Connection, organization_ids: list[str] | None) -> None:
+    """The values the organisations list shows and filters on, as current_values holds them now, for
+    these organisations (None: all); rows whose values did not move are left alone."""
+    await conn.execute(
+        f"""UPDATE indicators.organization_list l
+            SET (datasets, publishes, technologies) = (x.datasets, x.publishes, x.technologies)
+            FROM (SELECT o.id, {LISTED_VALUES} FROM indicators.organization_list o
+                  LEFT JOIN indicators.current_values v ON v.scope = 'organization' AND v.scope_id = o.id
+                  WHERE $1::text[] IS NULL OR o.id = ANY($1)) x
+            WHERE l.id = x.id AND (l.datasets, l.publishes, l.technologies)
+                                  IS DISTINCT FROM (x.datasets, x.publishes, x.technologies)""",
+        organization_ids,
+    )
 
 
 async def upsert_platforms(conn: asyncpg.Connection, platforms: list[PlatformFacts]) -> None:
