@@ -32,6 +32,40 @@ def organisations_list(rng: random.Random) -> str:
     return "/api/v1/organizations?" + urlencode(params)
 
 
+# What API users filter datasets by (values of the simulated portals: bench/README.md), and the words
+# the organisation page's search box gets.
+FORMATS = ("csv", "json", "xlsx", "shp", "geojson", "pdf", "zip")
+LICENCES = ("odc-odbl", "cc-by", "fr-lo", "lov2", "ODbL", "notspecified")
+TITLE_WORDS = ("eau", "budget", "velo", "arbres", "election", "parking", "deliberations", "population")
+
+
+def datasets_list(rng: random.Random, publisher_ids: list[str]) -> str:
+    """One page of datasets: an organisation's page of its datasets (mostly), or an API user's filtered
+    list (format, licence, modification date), its first pages by number (deeper, `next_after`)."""
+    if rng.random() < 0.6:
+        params: dict[str, str | int] = {"page_size": 24, "page": rng.randint(1, 4)}
+        if rng.random() < 0.3:
+            params["q"] = rng.choice(TITLE_WORDS)
+        return f"/api/v1/organizations/{rng.choice(publisher_ids)}/datasets?" + urlencode(params)
+    params = {"page_size": 50, "page": rng.randint(1, 5)}
+    if rng.random() < 0.4:
+        params["format"] = rng.choice(FORMATS)
+    if rng.random() < 0.3:
+        params["licence"] = rng.choice(LICENCES)
+    if rng.random() < 0.3:
+        params["modified_since"] = f"2026-{rng.randint(1, 11):02d}-01"
+    if rng.random() < 0.1:
+        params["q"] = rng.choice(TITLE_WORDS)
+    return "/api/v1/datasets?" + urlencode(params)
+
+
+def dataset_requests(seed: int, publisher_ids: list[str]) -> Iterator[str]:
+    """Only the datasets lists' pages: the datasets benchmark's computed figure."""
+    rng = random.Random(seed)
+    while True:
+        yield datasets_list(rng, publisher_ids)
+
+
 def requests(seed: int, organisation_ids: list[str]) -> Iterator[str]:
     """An endless stream of paths, in the proportions of a visit: mostly lists and cards."""
     rng = random.Random(seed)

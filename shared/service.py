@@ -42,6 +42,7 @@ class Runtime:
     migrations: Path | None = None
     stateless_sessions: bool = False  # its pool's sessions keep no state (shared.db.rollback_only)
     pool_size: int | None = None  # its pool's most connections (None: settings.db_pool_max_size)
+    session_settings: dict[str, str] | None = None  # PostgreSQL settings of its pool's sessions
     broker: KafkaBroker = field(init=False)
     dead_letters: DeadLetterPolicy = field(init=False)
     _pool: asyncpg.Pool | None = None
@@ -130,7 +131,11 @@ async def _start_logged(runtime: Runtime, relay: list[OutboxRelay]) -> None:
 async def _start_dependencies(runtime: Runtime, relay: list[OutboxRelay]) -> None:
     pool = await _retry_forever(
         lambda: create_pool(
-            runtime.settings, runtime.service, max_size=runtime.pool_size, stateless_sessions=runtime.stateless_sessions
+            runtime.settings,
+            runtime.service,
+            max_size=runtime.pool_size,
+            server_settings=runtime.session_settings,
+            stateless_sessions=runtime.stateless_sessions,
         ),
         "postgresql",
     )

@@ -5,6 +5,7 @@ export interface Page<T> {
   page: number;
   page_size: number;
   total: number;
+  total_exact: boolean; // false: the database's estimate of a large selection
   next_page: string | null;
 }
 

@@ -220,7 +220,8 @@ function datasetTable(encoded: string, first: Page<Dataset>): HTMLElement {
     const pages = Math.max(1, Math.ceil(answer.total / PAGE));
     replace(body, ...(answer.data.length ? answer.data.map(datasetRow)
       : [h("tr", {}, h("td", { colspan: 5 }, "Aucun jeu de données ne correspond."))]));
-    caption.textContent = `${plural(answer.total, "jeu de données", "jeux de données")}, page ${answer.page} sur ${pages}`;
+    const about = answer.total_exact === false ? "environ " : "";
+    caption.textContent = `${about}${plural(answer.total, "jeu de données", "jeux de données")}, page ${answer.page} sur ${pages}`;
     previous.disabled = answer.page <= 1;
     next.disabled = answer.page >= pages;
   };
@@ -312,7 +313,7 @@ export async function renderOrganisation(target: HTMLElement, id: string): Promi
         : h("p", {}, "Aucune réutilisation connue : seuls les portails qui les publient (udata, data.gouv.fr) les font connaître."),
       h("h3", {}, "Audience"),
       audienceList(card.audience ?? []),
-      h("h3", {}, `Jeux de données (${number(datasets.total)})`),
+      h("h3", {}, `Jeux de données (${datasets.total_exact === false ? "environ " : ""}${number(datasets.total)})`),
       datasets.total ? datasetTable(encoded, datasets) : h("p", {}, "Aucun jeu de données trouvé."),
       datasets.total
         ? h("p", { class: "more" }, h("a", { href: `/api/v1/exports/datasets.csv?organization=${encoded}&lang=fr`, download: "" },

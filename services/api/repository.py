@@ -1,10 +1,10 @@
 """Read-only SQL over the registry and indicators schemas (the api's role can only SELECT)."""
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 import asyncpg
@@ -14,40 +14,61 @@ from shared.population import NO_POPULATION, POPULATION_BOUNDS, population_bound
 
 CHUNK = 500  # rows per batch of an export
 
-# Each sort as its ORDER BY keys (expression, descending, nulls first), the id breaking ties: the
-# indexes of indicators.organization_list follow them, and keyset pages (`after`) continue them.
-SortKey = tuple[str, bool, bool]
+
+class SortKey(NamedTuple):
+    expression: str
+    descending: bool = False
+    nulls_first: bool = False
+    nullable: bool = False
+
+
+# Each sort as its ORDER BY keys, the id breaking ties: the indexes of indicators.organization_list
+# follow them, and keyset pages (`after`) continue them.
 SORTS: dict[str, tuple[SortKey, ...]] = {
-    "name": (("o.name", False, False),),
-    "-name": (("o.name", True, True),),
-    "population": (("o.population", False, True),),
-    "-population": (("o.population", True, False),),
-    "datasets": (("o.datasets", False, False),),
-    "-datasets": (("o.datasets", True, True),),
-    "type": (("o.type", False, False), ("o.name", False, False)),
-    "relevance": (("o.name", False, False),),  # without a search; with one, OrganizationFilter.query ranks first
+    "name": (SortKey("o.name"),),
+    "-name": (SortKey("o.name", True, True),),
+    "population": (SortKey("o.population", False, True, True),),
+    "-population": (SortKey("o.population", True, False, True),),
+    "datasets": (SortKey("o.datasets"),),
+    "-datasets": (SortKey("o.datasets", True, True),),
+    "type": (SortKey("o.type", nullable=True), SortKey("o.name")),
+    "relevance": (SortKey("o.name"),),  # without a search; with one, OrganizationFilter.query ranks first
 }
-ID_KEY: SortKey = ("o.id", False, False)
+ID_KEY = SortKey("o.id")
 
 
 def order_by(keys: tuple[SortKey, ...]) -> str:
-    return ", ".join(f"{e}{' DESC' if d else ''} NULLS {'FIRST' if first else 'LAST'}" for e, d, first in keys)
+    return ", ".join(
+        f"{k.expression}{' DESC' if k.descending else ''} NULLS {'FIRST' if k.nulls_first else 'LAST'}" for k in keys
+    )
 
 
 def after_clause(where: "Where", keys: tuple[SortKey, ...], values: list[Any]) -> None:
     """Rows that come after the row whose sort keys were `values`, in the order of `keys` (keyset
-    pagination): for some key, every key before it equal and that one beyond."""
+    pagination), written so that the index of the order can start from that row: one row comparison
+    when every key goes one way and holds no NULL; else, for some key, every key before it equal and
+    that one beyond, with the first key bounded where NULLs cannot come after."""
+    first = keys[0]
+    if all(not k.nullable and k.descending == first.descending for k in keys):
+        row = ", ".join(k.expression for k in keys)
+        where.add(f"({row}) {'<' if first.descending else '>'} ({', '.join('?' * len(values))})", *values)
+        return
     branches = []
-    for n, ((expression, desc, nulls_first), value) in enumerate(zip(keys, values, strict=True)):
-        equal = [f"{e} IS NOT DISTINCT FROM {where.param(v)}" for (e, _, _), v in zip(keys, values[:n], strict=False)]
+    for n, (key, value) in enumerate(zip(keys, values, strict=True)):
+        equal = [
+            f"{k.expression} {'IS NOT DISTINCT FROM' if k.nullable else '='} {where.param(v)}"
+            for k, v in zip(keys, values[:n], strict=False)
+        ]
         if value is None:  # NULLs come first (then anything not NULL is beyond) or last (nothing is)
-            beyond = f"{expression} IS NOT NULL" if nulls_first else "FALSE"
+            beyond = f"{key.expression} IS NOT NULL" if key.nulls_first else "FALSE"
         else:
-            beyond = f"{expression} {'<' if desc else '>'} {where.param(value)}"
-            if not nulls_first:
-                beyond = f"({beyond} OR {expression} IS NULL)"
+            beyond = f"{key.expression} {'<' if key.descending else '>'} {where.param(value)}"
+            if key.nullable and not key.nulls_first:
+                beyond = f"({beyond} OR {key.expression} IS NULL)"
         branches.append(" AND ".join([*equal, beyond]))
     where.add("(" + " OR ".join(f"({b})" for b in branches) + ")")
+    if values[0] is not None and (not first.nullable or first.nulls_first):  # no NULL after it
+        where.add(f"{first.expression} {'<=' if first.descending else '>='} ?", values[0])
 
 
 def contains(text: str) -> str:
@@ -183,7 +204,7 @@ async def list_organizations(
 
 def sort_keys(row: dict[str, Any], sort: str) -> list[Any]:
     """A row's values of the sort's keys and its id: what `after` continues from."""
-    return [row[expression.removeprefix("o.")] for expression, _, _ in (*SORTS[sort], ID_KEY)]
+    return [row[key.expression.removeprefix("o.")] for key in (*SORTS[sort], ID_KEY)]
 
 
 async def count_organizations(conn: asyncpg.Connection, where: OrganizationFilter) -> int:
@@ -459,37 +480,70 @@ class DatasetFilter:
     modified_since: datetime | None = None
     withdrawn: bool = False
 
-    def where(self) -> tuple[str, list[Any]]:
-        where = Where("d.withdrawn = ?", self.withdrawn)
+    def where(self) -> Where:
+        """Conditions on the datasets list's read model (indicators.datasets, as `i`)."""
+        where = Where("i.withdrawn = ?", self.withdrawn)
         add = where.add
         if self.organization:
-            add("d.organization_id = ?", self.organization)
+            add("i.organization_id = ?", self.organization)
         if self.format:
-            add("? = ANY(d.formats)", self.format)
+            add("i.formats @> ARRAY[?::text]", self.format)
         if self.licence:
-            add("d.licence = ?", self.licence)
+            add("i.licence = ?", self.licence)
         if self.schema:
-            add("? = ANY(d.schemas)", self.schema)
+            add("i.schemas @> ARRAY[?::text]", self.schema)
         if self.q:
-            add("d.title ILIKE ?", contains(self.q))
+            add("i.title ILIKE ?", contains(self.q))
         if self.modified_since:
-            add("d.modified >= ?", self.modified_since)
-        return where.built()
+            add("i.modified >= ?", self.modified_since)
+        return where
+
+
+DATASET_KEYS = (SortKey("i.title"), SortKey("i.id"))  # the datasets' one order
 
 
 async def list_datasets(
-    conn: asyncpg.Connection, where: DatasetFilter, page: int, page_size: int
-) -> tuple[list[dict[str, Any]], int]:
-    """Canonical datasets as the consolidator states them (with their `sources`), by title."""
-    sql, args = where.where()
-    total = await conn.fetchval(f"SELECT count(*) FROM registry.datasets d WHERE {sql}", *args)
+    conn: asyncpg.Connection, where: DatasetFilter, page_size: int, page: int = 1, after: list[Any] | None = None
+) -> tuple[list[str], list[Any] | None]:
+    """A page of canonical datasets as the consolidator states them (with their `sources`), by title,
+    each as JSON text: the `page`-th, or the one after `after`'s sort keys; and the last row's sort keys."""
+    selection = where.where()
+    if after is not None:
+        after_clause(selection, DATASET_KEYS, after)
+    sql, args = selection.built()
+    limit, skip = f"${len(args) + 1}", f"${len(args) + 2}"
+    # The page's rows first, then their states: joined before the OFFSET, every skipped row's state
+    # would be read too.
+    # A text searched across every organisation matches few titles, or none, which PostgreSQL cannot
+    # foresee: walking the titles in order looking for them took up to 140 ms, where the matches found
+    # first by the trigram index, then sorted, take a few (bench/README.md).
+    matches = "indicators.datasets i"
+    if where.q and not where.organization:
+        matches = f"(SELECT * FROM indicators.datasets i WHERE {sql} OFFSET 0) i"  # OFFSET 0: kept apart
     rows = await conn.fetch(
-        f"""SELECT d.state, cardinality(i.reuses) AS reuses FROM registry.datasets d
-            LEFT JOIN indicators.datasets i ON i.id = d.id
-            WHERE {sql} ORDER BY d.title, d.id LIMIT {page_size} OFFSET {(page - 1) * page_size}""",
-        *args,
-    )
-    return [json.loads(r["state"]) | {"reuses": r["reuses"] or 0} for r in rows if r["state"]], int(total)
+        f"""SELECT d.state, p.title, p.id, p.reuses
+            FROM (SELECT i.id, i.title, cardinality(i.reuses) AS reuses FROM {matches}
+                  WHERE {sql} ORDER BY {order_by(DATASET_KEYS)} LIMIT {limit} OFFSET {skip}) p
+            JOIN registry.datasets d ON d.id = p.id
+            ORDER BY p.title, p.id""",
+        *args, page_size, (page - 1) * page_size if after is None else 0,
+    )  # fmt: skip
+    last = [rows[-1]["title"], rows[-1]["id"]] if rows else None
+    # Each state as PostgreSQL holds it (a JSON object), with its reuses added as text: decoding and
+    # encoding again a page of states cost the api more than the rest of the request.
+    return [r["state"][:-1] + f',"reuses":{r["reuses"]}}}' for r in rows if r["state"]], last
+
+
+async def count_datasets(conn: asyncpg.Connection, where: DatasetFilter, estimated_from: int) -> tuple[int, bool]:
+    """How many datasets the selection holds, and whether exactly: the planner's estimate when it
+    expects more than `estimated_from` (counting those reads tens of thousands of rows)."""
+    sql, args = where.where().built()
+    selection = f"FROM indicators.datasets i WHERE {sql}"
+    plan = json.loads(await conn.fetchval(f"EXPLAIN (FORMAT JSON) SELECT 1 {selection}", *args))
+    estimate = int(plan[0]["Plan"]["Plan Rows"])
+    if estimate > estimated_from:
+        return estimate, False
+    return int(await conn.fetchval(f"SELECT count(*) {selection}", *args)), True
 
 
 EXPORT_INDICATORS = (
@@ -523,22 +577,64 @@ async def _batches(conn: asyncpg.Connection, sql: str, args: list[Any]) -> Async
             yield batch
 
 
+async def _keyset_batches(
+    conn: asyncpg.Connection,
+    query: Callable[[list[Any] | None], tuple[str, list[Any]]],
+    keys: Callable[[asyncpg.Record], list[Any]],
+) -> AsyncIterator[list[asyncpg.Record]]:
+    """Rows by batches of CHUNK, each batch the next keyset page of `query` (its SQL and arguments
+    after a row's sort keys), in one snapshot. A cursor over the whole query would be planned for all
+    its rows (a sort of every row of the selection before the first: 180 to 350 ms), where a page is
+    a walk down the index of its order."""
+    async with conn.transaction(isolation="repeatable_read", readonly=True):
+        after = None
+        while True:
+            sql, args = query(after)
+            rows = await conn.fetch(sql, *args)
+            if rows:
+                yield rows
+            if len(rows) < CHUNK:
+                return
+            after = keys(rows[-1])
+
+
 async def organization_batches(
     conn: asyncpg.Connection, where: OrganizationFilter, sort: str
 ) -> AsyncIterator[list[dict[str, Any]]]:
-    sql, order, args = where.query(sort)
     indicators = ", ".join(f"v.\"values\"->'{name}' AS {name}" for name in EXPORT_INDICATORS)
-    query = f"""SELECT {LIST_COLUMNS}, o.epci, {indicators} FROM {WITH_VALUES} WHERE {sql}
-                ORDER BY {order}"""
-    async for rows in _batches(conn, query, args):
+
+    def query(after: list[Any] | None) -> tuple[str, list[Any]]:
+        sql, order, args = where.query(sort, after)
+        return f"SELECT {LIST_COLUMNS}, o.epci, {indicators} FROM {WITH_VALUES} WHERE {sql} ORDER BY {order}", args
+
+    if sort == "relevance" and where.q:  # ranked by the text searched, of which few rows match
+        batches = _batches(conn, *query(None))
+    else:
+        batches = _keyset_batches(conn, lambda after: _limited(query(after)), lambda r: sort_keys(dict(r), sort))
+    async for rows in batches:
         yield [_decoded(r) for r in rows]
 
 
+def _limited(query: tuple[str, list[Any]]) -> tuple[str, list[Any]]:
+    return f"{query[0]} LIMIT {CHUNK}", query[1]
+
+
 async def dataset_batches(conn: asyncpg.Connection, where: DatasetFilter) -> AsyncIterator[list[dict[str, Any]]]:
-    sql, args = where.where()
-    query = f"SELECT d.state FROM registry.datasets d WHERE {sql} AND d.state IS NOT NULL ORDER BY d.title, d.id"
-    async for rows in _batches(conn, query, args):
-        yield [json.loads(r["state"]) for r in rows]
+    def query(after: list[Any] | None) -> tuple[str, list[Any]]:
+        selection = where.where()
+        if after is not None:
+            after_clause(selection, DATASET_KEYS, after)
+        sql, args = selection.built()
+        return (
+            f"""SELECT d.state, p.title, p.id
+                   FROM (SELECT i.id, i.title FROM indicators.datasets i WHERE {sql}
+                         ORDER BY {order_by(DATASET_KEYS)} LIMIT {CHUNK}) p
+                   LEFT JOIN registry.datasets d ON d.id = p.id ORDER BY p.title, p.id""",
+            args,
+        )
+
+    async for rows in _keyset_batches(conn, query, lambda r: [r["title"], r["id"]]):
+        yield [json.loads(r["state"]) for r in rows if r["state"]]
 
 
 def _decoded(row: asyncpg.Record) -> dict[str, Any]:

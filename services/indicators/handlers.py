@@ -241,7 +241,8 @@ async def datasets_changed(
             await repository.upsert_platforms(conn, new)
             for platform in new:
                 registry.set_platform(platform)
-        emitted = await apply_facts(conn, latest, registry, projection, events[-1].correlation_id)
+        titles = {e.dataset.id: e.dataset.title for e in events}
+        emitted = await apply_facts(conn, latest, registry, projection, events[-1].correlation_id, titles)
     observe_latency("datasets", events)
     return emitted
 
@@ -291,10 +292,11 @@ async def apply_facts(
     registry: Registry,
     projection: Projection,
     correlation_id: str | None,
+    titles: Mapping[str, str] | None = None,
 ) -> list[Event]:
-    """Store these datasets' facts, move their organisations' publications by what changed, and
-    recompute the scopes that moves."""
-    previous = await repository.upsert_datasets(conn, list(latest.values()))
+    """Store these datasets' facts (and `titles`, for the api's list), move their organisations'
+    publications by what changed, and recompute the scopes that moves."""
+    previous = await repository.upsert_datasets(conn, list(latest.values()), titles)
     removed: dict[str, list[DatasetFacts]] = defaultdict(list)
     added: dict[str, list[DatasetFacts]] = defaultdict(list)
     for dataset in latest.values():

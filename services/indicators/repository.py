@@ -3,6 +3,7 @@
 import dataclasses
 import json
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
@@ -102,18 +103,23 @@ async def platforms(conn: asyncpg.Connection) -> dict[str, PlatformFacts]:
     return {r["url"]: PlatformFacts(**dict(r)) for r in rows}
 
 
-async def upsert_datasets(conn: asyncpg.Connection, datasets: list[DatasetFacts]) -> dict[str, DatasetFacts]:
-    """Store the datasets' facts; return the facts stored before for those already known."""
+async def upsert_datasets(
+    conn: asyncpg.Connection, datasets: list[DatasetFacts], titles: Mapping[str, str] | None = None
+) -> dict[str, DatasetFacts]:
+    """Store the datasets' facts, and their titles when given (the api's datasets list sorts by them);
+    return the facts stored before for those already known."""
     rows = await conn.fetch(
         f"SELECT {DATASET_COLUMNS} FROM indicators.datasets WHERE id = ANY($1::text[])", [d.id for d in datasets]
     )
+    titles = titles or {}
     await conn.executemany(
-        f"""INSERT INTO indicators.datasets ({DATASET_COLUMNS})
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+        f"""INSERT INTO indicators.datasets ({DATASET_COLUMNS}, title)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, coalesce($17, ''))
             ON CONFLICT (id) DO UPDATE SET organization_id = $2, withdrawn = $3, licence = $4, formats = $5,
                 modified = $6, themes = $7, schemas = $8, portals = $9, technologies = $10, national = $11,
-                local = $12, records = $13, reuses = $14, audience = $15, communes = $16""",
-        [_dataset_row(d) for d in datasets],
+                local = $12, records = $13, reuses = $14, audience = $15, communes = $16,
+                title = coalesce($17, datasets.title)""",
+        [(*_dataset_row(d), titles.get(d.id)) for d in datasets],
     )
     return {r["id"]: _dataset_facts(r) for r in rows}
 
