@@ -141,22 +141,22 @@ def after_token(sort: str, keys: list[Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps([sort, keys], separators=(",", ":")).encode()).decode().rstrip("=")
 
 
-def _after(request: web.Request, sort: str, width: int) -> list[Any] | None:
-    """The `width` sort keys an `after` token holds, for a page that continues from its row (keyset)."""
+def _after(request: web.Request, sort: str, keys: tuple[repository.SortKey, ...]) -> list[Any] | None:
+    """The values of `keys` an `after` token holds, for a page that continues from its row (keyset)."""
     token = request.query.get("after")
     if not token:
         return None
     if sort == "relevance" and request.query.get("q"):
         raise BadRequest("after ne s'emploie pas avec le tri par pertinence : choisir un autre tri (sort)")
     try:
-        token_sort, keys = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        token_sort, values = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
     except (ValueError, TypeError):
         raise BadRequest("after : jeton illisible (prendre next_after d'une page)") from None
-    if token_sort != sort or not isinstance(keys, list) or len(keys) != width:
+    if token_sort != sort or not isinstance(values, list) or len(values) != len(keys):
         raise BadRequest("after : ce jeton vient d'une page d'un autre tri")
-    if not all(k is None or isinstance(k, str | int) for k in keys):
+    if not all(key.holds(value) for key, value in zip(keys, values, strict=True)):
         raise BadRequest("after : jeton illisible (prendre next_after d'une page)")
-    return keys
+    return values
 
 
 def _sort(request: web.Request) -> str:
@@ -348,7 +348,7 @@ def create_routes() -> web.RouteTableDef:
         runtime: Runtime = request.app["runtime"]
         where, sort = organization_filter(request), _sort(request)
         page, page_size = _page(request)
-        after = _after(request, sort, len(SORTS[sort]) + 1)
+        after = _after(request, sort, (*SORTS[sort], repository.ID_KEY))
         async with runtime.pool.acquire() as conn:
             data = await repository.list_organizations(conn, where, sort, page_size, page, after)
             total, cached = await totals.total(
@@ -446,7 +446,7 @@ def create_routes() -> web.RouteTableDef:
     async def dataset_page(request: web.Request, conn: asyncpg.Connection, where: DatasetFilter) -> web.Response:
         """A page of the datasets by title: the `page`-th, or the one after a row (`after`)."""
         page, page_size = _page(request)
-        after = _after(request, "title", len(repository.DATASET_KEYS))
+        after = _after(request, "title", repository.DATASET_KEYS)
         data, last = await repository.list_datasets(conn, where, page_size, page, after)
         total, cached = await totals.total(
             conn, where, lambda: counted(repository.count_datasets(conn, where, ESTIMATED_FROM))

@@ -20,6 +20,11 @@ class SortKey(NamedTuple):
     descending: bool = False
     nulls_first: bool = False
     nullable: bool = False
+    kind: type = str  # of its values, which an `after` token must hold
+
+    def holds(self, value: Any) -> bool:
+        """Whether `value` can be this key's (a token's value, checked before any query)."""
+        return (value is None and self.nullable) or (type(value) is self.kind)
 
 
 # Each sort as its ORDER BY keys, the id breaking ties: the indexes of indicators.organization_list
@@ -27,10 +32,10 @@ class SortKey(NamedTuple):
 SORTS: dict[str, tuple[SortKey, ...]] = {
     "name": (SortKey("o.name"),),
     "-name": (SortKey("o.name", True, True),),
-    "population": (SortKey("o.population", False, True, True),),
-    "-population": (SortKey("o.population", True, False, True),),
-    "datasets": (SortKey("o.datasets"),),
-    "-datasets": (SortKey("o.datasets", True, True),),
+    "population": (SortKey("o.population", False, True, True, int),),
+    "-population": (SortKey("o.population", True, False, True, int),),
+    "datasets": (SortKey("o.datasets", kind=int),),
+    "-datasets": (SortKey("o.datasets", True, True, kind=int),),
     "type": (SortKey("o.type", nullable=True), SortKey("o.name")),
     "relevance": (SortKey("o.name"),),  # without a search; with one, OrganizationFilter.query ranks first
 }
@@ -512,19 +517,13 @@ async def list_datasets(
         after_clause(selection, DATASET_KEYS, after)
     sql, args = selection.built()
     limit, skip = f"${len(args) + 1}", f"${len(args) + 2}"
-    # The page's rows first, then their states: joined before the OFFSET, every skipped row's state
-    # would be read too.
-    # A text searched across every organisation matches few titles, or none, which PostgreSQL cannot
-    # foresee: walking the titles in order looking for them took up to 140 ms, where the matches found
-    # first by the trigram index, then sorted, take a few (bench/README.md).
-    matches = "indicators.datasets i"
-    if where.q and not where.organization:
-        matches = f"(SELECT * FROM indicators.datasets i WHERE {sql} OFFSET 0) i"  # OFFSET 0: kept apart
+    # The page's rows first, from the index of the order alone (its columns are the filters'), then
+    # their states and reuses: joined before the OFFSET, every skipped row would be read too.
     rows = await conn.fetch(
-        f"""SELECT d.state, p.title, p.id, p.reuses
-            FROM (SELECT i.id, i.title, cardinality(i.reuses) AS reuses FROM {matches}
+        f"""SELECT d.state, p.title, p.id, cardinality(r.reuses) AS reuses
+            FROM (SELECT i.id, i.title FROM indicators.datasets i
                   WHERE {sql} ORDER BY {order_by(DATASET_KEYS)} LIMIT {limit} OFFSET {skip}) p
-            JOIN registry.datasets d ON d.id = p.id
+            JOIN registry.datasets d ON d.id = p.id JOIN indicators.datasets r ON r.id = p.id
             ORDER BY p.title, p.id""",
         *args, page_size, (page - 1) * page_size if after is None else 0,
     )  # fmt: skip

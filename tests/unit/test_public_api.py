@@ -1,15 +1,18 @@
 """The api's pure parts: map points written as text, CSV cells, population bins as SQL bounds, the
-micro-cache's freshness and stale map answers."""
+micro-cache's freshness and stale map answers, keyset tokens, kept totals."""
 
 import asyncio
 import json
 
 from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient, TestServer, make_mocked_request
 
+from services.api.app import BadRequest, _after, after_token
 from services.api.caching import MicroCache, http_caching
 from services.api.exports import csv_cell
 from services.api.geodata import coloured, heads_of, point_columns, point_feature, point_of, texts_of
+from services.api.repository import ID_KEY, SORTS
+from services.api.totals import Counted, Totals
 from shared.population import population_bounds
 
 PLACES = {"communes": {"42218": [4.38, 45.43]}, "epci": {"244200770": [4.4, 45.4]}, "departements": {},
@@ -124,3 +127,44 @@ async def test_a_map_answer_older_than_the_micro_cache_is_served_at_once_and_com
             await asyncio.sleep(0.01)
         renewed = await client.get("/api/v1/map/organizations.json")
         assert await renewed.json() == {"version": 2}
+
+
+def test_an_after_token_is_checked_before_any_query():
+    keys = (*SORTS["-datasets"], ID_KEY)
+
+    def read(token: str, sort: str = "-datasets") -> object:
+        return _after(make_mocked_request("GET", f"/api/v1/organizations?after={token}"), sort, keys)
+
+    assert read(after_token("-datasets", [12, "213502388"])) == [12, "213502388"]
+    for token in ("%%%", "bm90IGpzb24", after_token("name", ["Rennes", "x"]), after_token("-datasets", ["12", "x"]),
+                  after_token("-datasets", [True, "x"]), after_token("-datasets", [None, "x"]),
+                  after_token("-datasets", [12])):  # fmt: skip
+        try:
+            read(token)
+        except BadRequest as refused:
+            assert str(refused).startswith("after : ")
+        else:
+            raise AssertionError(f"{token} was taken")
+
+
+def test_totals_are_kept_per_selection_until_the_version_moves():
+    class Connection:  # the projection's version, as repository.list_version reads it
+        version = 1
+
+        async def fetchval(self, sql: str) -> int:
+            return self.version
+
+    counts = []
+
+    async def count() -> Counted:
+        counts.append(1)
+        return Counted(len(counts), True)
+
+    async def scenario() -> list[tuple[Counted, bool]]:
+        totals, conn = Totals(version_seconds=0), Connection()
+        seen = [await totals.total(conn, "a", count), await totals.total(conn, "a", count)]
+        conn.version = 2
+        return [*seen, await totals.total(conn, "a", count), await totals.total(conn, "b", count)]
+
+    assert asyncio.run(scenario()) == [(Counted(1, True), False), (Counted(1, True), True),
+                                       (Counted(2, True), False), (Counted(3, True), False)]  # fmt: skip

@@ -12,7 +12,7 @@ ALTER TABLE datasets ADD COLUMN title text NOT NULL DEFAULT '';
 CREATE INDEX datasets_listed ON datasets (title, id) INCLUDE (licence, modified, formats, schemas)
     WHERE NOT withdrawn;
 CREATE INDEX datasets_listed_withdrawn ON datasets (title, id) WHERE withdrawn;
-CREATE INDEX datasets_listed_by_organization ON datasets (organization_id, title, id);
+CREATE INDEX datasets_listed_by_organization ON datasets (organization_id, title, id) INCLUDE (withdrawn);
 DROP INDEX datasets_by_organization;
 CREATE INDEX datasets_listed_by_licence ON datasets (licence, title, id) WHERE NOT withdrawn;
 CREATE INDEX datasets_by_modified ON datasets (modified);
