@@ -13,7 +13,12 @@ into about 216,000 canonical datasets and counted by the indicators, before anyt
    search, filter, sort and page (bench/user_mix.py), which the targets are read on, with the share of
    answers that came from the api's two-second micro-cache anyway (`X-Cache: hit`: the same URL asked
    twice within two seconds); and *cached*, one URL asked again and again, answered from the
-   micro-cache, already gzipped. Targets: ≥ 30 % of the static rate, p99 < 100 ms.
+   micro-cache, already gzipped. Each list first gets 5 s of other queries of its mix (the api's
+   connections have prepared their statements, PostgreSQL's cache holds the pages, as on a running
+   site). Its rate is measured with every client asking its next query as soon as it has its answer
+   (the machine saturated: the p99 there is the queue's, reported); its p99 with queries sent at the
+   target rate, 0.30 of the static file's, over 64 connections, each latency counted from the moment
+   its request was due. Targets: ≥ 30 % of the static rate, and p99 < 100 ms at that rate.
 2. Exports: time to the first byte of a CSV download, for selections from the whole list to one
    organisation's datasets. Target: < 200 ms whatever the filter.
 3. In Debian's Chromium: time from navigation to the first table rows (`/?vue=table`: the bare
@@ -29,7 +34,8 @@ into about 216,000 canonical datasets and counted by the indicators, before anyt
 
 The load comes from one Python process on the same 2 cores as the server: both rates share that
 limit, which is why they are compared as a ratio. With 64 clients each waiting for its answer, the
-mean latency is 64 divided by the rate: a p99 under 100 ms needs well over 640 answers a second.
+mean latency is 64 divided by the rate: at 0.30 of the static file's rate (≈ 480/s) it is ≈ 130 ms
+whatever the api does, which is why the p99 is read at that rate rather than in the saturated loop.
 """
 
 import argparse
@@ -69,6 +75,8 @@ from tests.support.processes import ROOT
 from tests.support.referentiel import load_and_wait
 
 BROWSER_ENCODINGS = {"Accept-Encoding": "gzip, deflate, br, zstd"}  # Chromium's, on both sides
+TARGET_RATIO = 0.30  # of the static file's rate
+WARM_UP_SECONDS = 5.0  # of other queries of the same mix before each list's figures
 
 
 @dataclass
@@ -104,6 +112,33 @@ async def load(base: str, paths: Iterator[str], clients: int, seconds: float) ->
 
         started = time.perf_counter()
         await asyncio.gather(*(client() for _ in range(clients)))
+        elapsed = time.perf_counter() - started
+    return Load(len(latencies) / elapsed, percentile(latencies, 0.99), errors, cached, len(latencies))
+
+
+async def paced(base: str, paths: Iterator[str], rate: float, clients: int, seconds: float) -> Load:
+    """Requests sent at a steady `rate` (a site's visitors arrive on their own, whether the last
+    answer came or not) over at most `clients` connections; each latency counted from the moment its
+    request was due, so that a request held back behind slow ones counts its wait."""
+    latencies: list[float] = []
+    errors = cached = 0
+    connector = aiohttp.TCPConnector(limit=clients)
+    async with aiohttp.ClientSession(connector=connector) as session:
+
+        async def one(path: str, due: float) -> None:
+            nonlocal errors, cached
+            async with session.get(base + path, headers=BROWSER_ENCODINGS) as response:
+                await response.read()
+                errors += response.status != 200
+                cached += response.headers.get("X-Cache") == "hit"
+            latencies.append(time.perf_counter() - due)
+
+        started, tasks = time.perf_counter(), []
+        for n in range(int(rate * seconds)):
+            due = started + n / rate
+            await asyncio.sleep(max(0.0, due - time.perf_counter()))
+            tasks.append(asyncio.create_task(one(next(paths), due)))
+        await asyncio.gather(*tasks)
         elapsed = time.perf_counter() - started
     return Load(len(latencies) / elapsed, percentile(latencies, 0.99), errors, cached, len(latencies))
 
@@ -237,10 +272,16 @@ async def main(seconds: float, clients: int, count: int) -> None:
         # few tenths of a second longer (measured), which says more about the load than the page.
         tables, maps, placed, fetches = await browser_timings(api)
         static = await load(api, itertools.repeat("/same-size.json"), clients, seconds)
+        await load(api, list_requests(seed=100), clients, WARM_UP_SECONDS)
         computed = await load(api, list_requests(seed=1), clients, seconds)
+        at_target = await paced(api, list_requests(seed=2), TARGET_RATIO * static.rate, clients, seconds)
         cached = await load(api, itertools.repeat(list_path), clients, seconds)
         datasets_static = await load(api, itertools.repeat("/same-size-datasets.json"), clients, seconds)
+        await load(api, dataset_requests(seed=100, publisher_ids=ids), clients, WARM_UP_SECONDS)
         datasets_computed = await load(api, dataset_requests(seed=1, publisher_ids=ids), clients, seconds)
+        datasets_at_target = await paced(
+            api, dataset_requests(seed=2, publisher_ids=ids), TARGET_RATIO * datasets_static.rate, clients, seconds
+        )
         datasets_cached = await load(api, itertools.repeat(datasets_path), clients, seconds)
         downloads = await first_bytes(api, [
             "/api/v1/exports/organizations.csv", "/api/v1/exports/organizations.csv?q=saint&sort=-population",
@@ -262,12 +303,16 @@ async def main(seconds: float, clients: int, count: int) -> None:
         (f"static file of a page of organisations, {clients} clients", static.figures()),
         (f"organisations list computed (varied searches, filters, sorts, pages), {clients} clients",
          computed.figures()),
+        (f"organisations list computed, sent at 0.30 of the static file's rate over {clients} connections",
+         at_target.figures()),
         (f"organisations list cached (one URL, from the micro-cache), {clients} clients", cached.figures()),
         ("ratio organisations computed / static (target ≥ 0.30, p99 < 100 ms)", f"{computed.rate / static.rate:.2f}"),
         ("ratio organisations cached / static (not the target: the cache's speed)", f"{cached.rate / static.rate:.2f}"),
         (f"static file of a page of datasets, {clients} clients", datasets_static.figures()),
         (f"datasets lists computed (organisations' pages, filtered lists), {clients} clients",
          datasets_computed.figures()),
+        (f"datasets lists computed, sent at 0.30 of the static file's rate over {clients} connections",
+         datasets_at_target.figures()),
         (f"datasets list cached (one URL, from the micro-cache), {clients} clients", datasets_cached.figures()),
         ("ratio datasets computed / static (target ≥ 0.30, p99 < 100 ms)",
          f"{datasets_computed.rate / datasets_static.rate:.2f}"),
@@ -283,10 +328,13 @@ async def main(seconds: float, clients: int, count: int) -> None:
     ]  # fmt: skip
     print_table(rows)
     print_headlines(
-        list_headline(f"organisations list computed (varied queries), {clients} clients", computed, cached, static),
+        list_headline(
+            f"organisations list computed (varied queries), {clients} clients", computed, at_target, cached, static
+        ),
         list_headline(
             f"datasets lists computed (varied queries, {datasets:,} datasets), {clients} clients",
             datasets_computed,
+            datasets_at_target,
             datasets_cached,
             datasets_static,
         ),
@@ -311,16 +359,18 @@ async def main(seconds: float, clients: int, count: int) -> None:
     )
 
 
-def list_headline(measure: str, computed: Load, cached: Load, static: Load) -> Headline:
+def list_headline(measure: str, computed: Load, at_target: Load, cached: Load, static: Load) -> Headline:
+    """The rate 64 clients get, each asking its next query as soon as it has its answer (the machine
+    saturated: the p99 there is the queue's), and the p99 of queries sent at the target rate."""
     share = computed.cached / computed.requests if computed.requests else 0.0
     return Headline(
         measure,
-        f"{computed.rate:,.0f}/s, p99 {computed.p99 * 1000:.0f} ms, {share:.0%} from the cache "
-        f"({cached.rate:,.0f}/s cached)",
+        f"{computed.rate:,.0f}/s (p99 {computed.p99 * 1000:.0f} ms saturated), p99 {at_target.p99 * 1000:.0f} ms "
+        f"at 0.30 of the static rate; {share:.0%} from the cache ({cached.rate:,.0f}/s cached)",
         f"static file of the same size {static.rate:,.0f}/s",
         f"{computed.rate / static.rate:.2f}",
         "≥ 0.30, p99 < 100 ms",
-        computed.rate / static.rate >= 0.30 and computed.p99 < 0.1,
+        computed.rate / static.rate >= TARGET_RATIO and at_target.p99 < 0.1,
     )
 
 

