@@ -1,7 +1,6 @@
 """Wiring of the public API: reads the registry and the indicators (read-only role)."""
 
 import base64
-import gc
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
@@ -50,10 +49,6 @@ def create_runtime(settings: Settings) -> Runtime:
 
     async def load_geodata(rt: Runtime) -> None:
         geodata.preload(rt.settings.geodata_dir)
-        # What start loaded stays for the process's life: out of the collector's reach, a full
-        # collection no longer walks it in the middle of requests (pauses of a tenth of a second, seen
-        # as the lists' p99 under load).
-        gc.freeze()
 
     async def open_export_pool(rt: Runtime) -> None:
         timeout = str(int(rt.settings.export_timeout_seconds * 1000))

@@ -80,6 +80,27 @@ def dataset(id_: str, owner: str, *, fmt: str = "csv", licence: str = "licence-o
     )
 
 
+@pytest.fixture(scope="module", autouse=True)
+async def territories_taken_off(settings: Settings):
+    """The organisations these tests write on the registry's topic exist nowhere else: at the end they
+    are written again as merged, so that the lists other tests read (the api's read model of the
+    registry) no longer show them."""
+    yield
+    conn = await connect_as(settings, "indicators")
+    try:
+        listed = "SELECT id FROM indicators.organization_list WHERE id LIKE 'IND-%'"
+        ids = [r["id"] for r in await conn.fetch(listed)]
+        gone = [Organization(id=i, name=f"Test {i}", status="merged") for i in ids]
+        await send(settings, *[OrganizationChanged(producer="test", organization=o) for o in gone])
+        await wait_for(lambda: _none(conn, listed), timeout=60)
+    finally:
+        await conn.close()
+
+
+async def _none(conn: Any, sql: str) -> bool:
+    return not await conn.fetch(sql)
+
+
 async def send(settings: Settings, *events: Event) -> None:
     for event in events:
         await produce(settings, event.topic, event.model_dump_json().encode(), key=event.key().encode())

@@ -28,9 +28,11 @@ LISTED = ("siren", "name", "search_name", "type", "insee_code", "departement", "
 DATASET_COLUMNS = ("title", "organization_id", "withdrawn", "licence", "formats", "schemas", "modified")
 
 
-async def registry_and_indicators(settings: Settings) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+async def registry_and_indicators(
+    settings: Settings,
+) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]], set[str]]:
     """Every active organisation with the values the lists show, and every dataset's listed columns,
-    as the registry and the indicators hold them."""
+    as the registry and the indicators hold them; and every organisation id the registry holds."""
     conn = await connect_as(settings, "api")
     try:
         rows = await conn.fetch(
@@ -39,6 +41,7 @@ async def registry_and_indicators(settings: Settings) -> tuple[dict[str, dict[st
                WHERE o.status = 'active'"""
         )
         datasets = await conn.fetch(f"SELECT id, {', '.join(DATASET_COLUMNS)} FROM registry.datasets")
+        held = {r["id"] for r in await conn.fetch("SELECT id FROM registry.organizations")}
     finally:
         await conn.close()
     organizations = {}
@@ -51,7 +54,7 @@ async def registry_and_indicators(settings: Settings) -> tuple[dict[str, dict[st
             "publishes": values.get("publishes") == 1,
             "technologies": sorted(k.split(":", 1)[1] for k in values if k.startswith("technology:")),
         }
-    return organizations, {d["id"]: dict(d) for d in datasets}
+    return organizations, {d["id"]: dict(d) for d in datasets}, held
 
 
 async def read_models(settings: Settings) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
@@ -76,10 +79,13 @@ async def agree(settings: Settings, arrived: Callable[[Rows, Rows], bool] = lamb
     differences: list[Any] = []
 
     async def same() -> tuple[Rows, Rows] | None:
-        (organizations, datasets), (listed, projected) = (
+        (organizations, datasets, held), (listed, projected) = (
             await registry_and_indicators(settings),
             await read_models(settings),
         )
+        # Datasets the indicators' tests write by hand on the registry's topic, for organisations the
+        # registry does not hold (docs of tests/integration/test_indicators.py), are not the registry's.
+        projected = {i: d for i, d in projected.items() if d["organization_id"] is None or d["organization_id"] in held}
         for row in projected.values():
             row.pop("id")
         for row in listed.values():
