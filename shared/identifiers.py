@@ -1,9 +1,6 @@
 """French business identifiers: SIREN (9 digits) and SIRET (SIREN + 5 digits), Luhn-checked."""
 
-import re
 import unicodedata
-
-_DIGITS = re.compile(r"\d+")
 
 
 def clean_identifier(raw: str | None) -> str:

@@ -1,6 +1,5 @@
 """Settings read from environment variables (prefix OBS_), with the default local ports of the design."""
 
-from functools import lru_cache
 from pathlib import Path
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -118,8 +117,3 @@ class Settings(BaseSettings):
     def group(self, service: str, topic: str) -> str:
         """One consumer group per service and topic, so a rebalance on one topic leaves the others be."""
         return f"{self.topic_prefix}{service}.{topic}"
-
-
-@lru_cache
-def get_settings() -> Settings:
-    return Settings()

@@ -14,7 +14,6 @@ CONTENT_TYPES = {
     "json": "application/json",
     "geojson": "application/geo+json",
 }
-CHUNK_ROWS = 500
 
 # The French CSV (`lang=fr`) is for people with a spreadsheet: ";" between cells, French headers,
 # Oui/Non, decimal commas, the type's label beside its code. The default CSV stays the machine form.

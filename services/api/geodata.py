@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 EPCI_TYPES = frozenset({"CC", "CA", "CU", "MET", "EPT"})
-LEVELS = ("regions", "departements", "epci")
 
 
 class GeodataMissing(Exception):

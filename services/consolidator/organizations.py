@@ -5,17 +5,10 @@ portal's organisation id or publisher string). A publisher with neither stays un
 never dropped; the name and territory matcher comes with the référentiel.
 """
 
-from dataclasses import dataclass
 
 from services.consolidator.obligation import obligation_for
 from shared.events import Organization, Publisher
 from shared.matching import normalise
-
-
-@dataclass(frozen=True)
-class Match:
-    organization_id: str
-    rule: str  # siren, alias
 
 
 def alias_keys(portal_url: str, publisher: Publisher) -> list[str]:

@@ -93,24 +93,6 @@ async def set_aliases(conn: asyncpg.Connection, rows: list[tuple[str, str, str]]
     )
 
 
-async def find_alias(conn: asyncpg.Connection, keys: list[str]) -> str | None:
-    row = await conn.fetchrow(
-        "SELECT organization_id FROM registry.aliases WHERE alias = ANY($1::text[]) "
-        "ORDER BY array_position($1::text[], alias) LIMIT 1",
-        keys,
-    )
-    return row["organization_id"] if row else None
-
-
-async def add_alias(conn: asyncpg.Connection, alias: str, organization_id: str, kind: str) -> None:
-    await conn.execute(
-        "INSERT INTO registry.aliases (alias, organization_id, kind) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-        alias,
-        organization_id,
-        kind,
-    )
-
-
 async def link_publisher(
     conn: asyncpg.Connection, portal_url: str, publisher: Publisher, organization_id: str
 ) -> list[str]:
