@@ -167,7 +167,14 @@ def subscribe_batch(
     decoder = ValidOnlyDecoder(TypeAdapter(event_type), policy, settings.group(runtime.service, topic))
 
     async def handle(events: Sequence[Event]) -> int:
-        return await handle_batch_once(runtime.pool, schema, settings, consumer, events, handler)
+        handled = await handle_batch_once(runtime.pool, schema, settings, consumer, events, handler)
+        consumed = metrics.EVENTS_CONSUMED.labels(topic=topic, consumer=consumer, outcome="handled")
+        consumed.inc(handled)
+        if handled < len(events):  # the rest were redeliveries the inbox recognised
+            metrics.EVENTS_CONSUMED.labels(topic=topic, consumer=consumer, outcome="duplicate").inc(
+                len(events) - handled
+            )
+        return handled
 
     async def on_batch(events: list[Any]) -> None:
         await handle_isolating_poison(handle, events, decoder.dead_letter, policy)

@@ -76,21 +76,29 @@ async def _card_with_count(http, api, siren, expected):
 async def test_the_same_event_delivered_twice_is_applied_once(services, settings, http):
     event = discovered("dup-1", Publisher(name="Syndicat des eaux du Lac", remote_id="org-dup"))
 
-    async def duplicates_seen():
+    consumer = 'consumer="consolidator.harvest.datasets"'
+    lines = {
+        "duplicates": f"obs_events_duplicate_total{{{consumer}}}",
+        "handled": f'obs_events_consumed_total{{{consumer},outcome="handled",topic="harvest.datasets"}}',
+        "recognised": f'obs_events_consumed_total{{{consumer},outcome="duplicate",topic="harvest.datasets"}}',
+    }
+
+    async def counters() -> dict[str, float]:
         async with http.get(f"{services['consolidator'].url}/metrics") as response:
             text = await response.text()
-        line = 'obs_events_duplicate_total{consumer="consolidator.harvest.datasets"}'
-        values = [float(x.split()[-1]) for x in text.splitlines() if x.startswith(line)]
-        return values[0] if values else 0.0
+        found = {x.rsplit(" ", 1)[0]: float(x.rsplit(" ", 1)[1]) for x in text.splitlines() if not x.startswith("#")}
+        return {name: found.get(line, 0.0) for name, line in lines.items()}
 
-    before = await duplicates_seen()  # other tests may have delivered duplicates already
+    before = await counters()  # other tests may have delivered duplicates already
     for _ in range(2):
         await produce(settings, "harvest.datasets", event.model_dump_json().encode(), key=event.key().encode())
 
     async def handled_twice():
-        return await duplicates_seen() >= before + 1
+        return (await counters())["duplicates"] >= before["duplicates"] + 1
 
     await wait_for(handled_twice)
+    after = await counters()  # the dashboards' events consumed: handled once, recognised once
+    assert after["handled"] >= before["handled"] + 1 and after["recognised"] >= before["recognised"] + 1
     conn = await connect_as(settings)
     sightings = await conn.fetchval(
         "SELECT sightings FROM registry.unmatched_publishers WHERE name = 'Syndicat des eaux du Lac'"
