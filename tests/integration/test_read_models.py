@@ -26,11 +26,10 @@ SOURCE = "read-models"
 LISTED = ("siren", "name", "search_name", "type", "insee_code", "departement", "region", "epci", "population",
           "obligated", "council_id", "datasets", "publishes", "technologies")  # fmt: skip
 DATASET_COLUMNS = ("title", "organization_id", "withdrawn", "licence", "formats", "schemas", "modified")
+Rows = dict[str, dict[str, Any]]  # by id
 
 
-async def registry_and_indicators(
-    settings: Settings,
-) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]], set[str]]:
+async def registry_and_indicators(settings: Settings) -> tuple[Rows, Rows, set[str]]:
     """Every active organisation with the values the lists show, and every dataset's listed columns,
     as the registry and the indicators hold them; and every organisation id the registry holds."""
     conn = await connect_as(settings, "api")
@@ -57,7 +56,7 @@ async def registry_and_indicators(
     return organizations, {d["id"]: dict(d) for d in datasets}, held
 
 
-async def read_models(settings: Settings) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+async def read_models(settings: Settings) -> tuple[Rows, Rows]:
     conn = await connect_as(settings, "api")
     try:
         rows = await conn.fetch(f"SELECT id, {', '.join(LISTED)} FROM indicators.organization_list")
@@ -67,9 +66,6 @@ async def read_models(settings: Settings) -> tuple[dict[str, dict[str, Any]], di
     listed = {r["id"]: {**dict(r), "technologies": list(r["technologies"])} for r in rows}
     projected = {d["id"]: {**dict(d), "formats": list(d["formats"]), "schemas": list(d["schemas"])} for d in datasets}
     return listed, projected
-
-
-Rows = dict[str, dict[str, Any]]
 
 
 async def agree(settings: Settings, arrived: Callable[[Rows, Rows], bool] = lambda *_: True) -> tuple[Rows, Rows]:
@@ -84,7 +80,7 @@ async def agree(settings: Settings, arrived: Callable[[Rows, Rows], bool] = lamb
             await read_models(settings),
         )
         # Datasets the indicators' tests write by hand on the registry's topic, for organisations the
-        # registry does not hold (docs of tests/integration/test_indicators.py), are not the registry's.
+        # registry does not hold (see tests/integration/test_indicators.py), are not the registry's.
         projected = {i: d for i, d in projected.items() if d["organization_id"] is None or d["organization_id"] in held}
         for row in projected.values():
             row.pop("id")
