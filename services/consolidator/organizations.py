@@ -5,7 +5,6 @@ portal's organisation id or publisher string). A publisher with neither stays un
 never dropped; the name and territory matcher comes with the référentiel.
 """
 
-
 from services.consolidator.obligation import obligation_for
 from shared.events import Organization, Publisher
 from shared.matching import normalise

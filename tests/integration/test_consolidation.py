@@ -13,6 +13,7 @@ import asyncpg
 import pytest
 
 from services.consolidator import handlers
+from services.consolidator.app import SCHEMA
 from services.consolidator.identity import canonical_id, identity_key
 from services.harvester.handlers import run_id_for
 from services.harvester.repository import Source, add_source
@@ -27,6 +28,7 @@ from shared.events import (
 )
 from shared.identifiers import with_luhn_digit
 from shared.matching import MatcherCache
+from shared.messaging import add_to_outbox
 from shared.settings import Settings
 from simulated_portals.app import source_url
 from simulated_portals.catalogue import World, build_world, dataset, is_mirrored
@@ -362,17 +364,23 @@ async def _while_another_instance_holds(
     settings: Settings, registry: asyncpg.Connection, first_events: list[DatasetDiscovered], second: DatasetDiscovered
 ) -> None:
     """Consolidate `first_events` in an open transaction of one instance, `second` on another
-    instance meanwhile, then commit the first: the second must wait for it (on the identity lock)."""
+    instance meanwhile, then commit the first: the second must wait for it (on the identity lock).
+    What each emits goes to the outbox, as the running consolidator's batches do, so that the services
+    downstream (the indicators and their read models) hear of these datasets too."""
     one, other = await connect_as(settings, "consolidator"), await connect_as(settings, "consolidator")
+
+    async def consolidated(conn: asyncpg.Connection, events: list[DatasetDiscovered]) -> None:
+        emitted = await handlers.datasets_discovered(conn, events, MatcherCache(), timedelta(days=7))
+        await add_to_outbox(conn, SCHEMA, settings, emitted)
 
     async def consolidate(conn: asyncpg.Connection, event: DatasetDiscovered) -> None:
         async with conn.transaction():
-            await handlers.datasets_discovered(conn, [event], MatcherCache(), timedelta(days=7))
+            await consolidated(conn, [event])
 
     try:
         open_batch = one.transaction()
         await open_batch.start()
-        await handlers.datasets_discovered(one, first_events, MatcherCache(), timedelta(days=7))
+        await consolidated(one, first_events)
         waiting = asyncio.create_task(consolidate(other, second))
 
         async def blocked() -> bool:
