@@ -44,7 +44,7 @@ import itertools
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from statistics import median
@@ -271,18 +271,11 @@ async def main(seconds: float, clients: int, count: int) -> None:
         # The browser first, on a quiet machine: right after the load below, the same page takes a
         # few tenths of a second longer (measured), which says more about the load than the page.
         tables, maps, placed, fetches = await browser_timings(api)
-        static = await load(api, itertools.repeat("/same-size.json"), clients, seconds)
-        await load(api, list_requests(seed=100), clients, WARM_UP_SECONDS)
-        computed = await load(api, list_requests(seed=1), clients, seconds)
-        at_target = await paced(api, list_requests(seed=2), TARGET_RATIO * static.rate, clients, seconds)
-        cached = await load(api, itertools.repeat(list_path), clients, seconds)
-        datasets_static = await load(api, itertools.repeat("/same-size-datasets.json"), clients, seconds)
-        await load(api, dataset_requests(seed=100, publisher_ids=ids), clients, WARM_UP_SECONDS)
-        datasets_computed = await load(api, dataset_requests(seed=1, publisher_ids=ids), clients, seconds)
-        datasets_at_target = await paced(
-            api, dataset_requests(seed=2, publisher_ids=ids), TARGET_RATIO * datasets_static.rate, clients, seconds
-        )
-        datasets_cached = await load(api, itertools.repeat(datasets_path), clients, seconds)
+        organisations = await list_loads(api, "/same-size.json", lambda seed: list_requests(seed), list_path,
+                                         clients, seconds)  # fmt: skip
+        datasets_lists = await list_loads(api, "/same-size-datasets.json",
+                                          lambda seed: dataset_requests(seed, publisher_ids=ids), datasets_path,
+                                          clients, seconds)  # fmt: skip
         downloads = await first_bytes(api, [
             "/api/v1/exports/organizations.csv", "/api/v1/exports/organizations.csv?q=saint&sort=-population",
             "/api/v1/exports/organizations.csv?type=COM&departement=35&sort=-datasets",
@@ -300,23 +293,8 @@ async def main(seconds: float, clients: int, count: int) -> None:
     rows = [
         ("world", f"{communes:,} communes among the organisations, {datasets:,} datasets listed"),
         ("response size: a page of 50 organisations; of 50 datasets", f"{list_bytes:,}; {datasets_bytes:,} bytes"),
-        (f"static file of a page of organisations, {clients} clients", static.figures()),
-        (f"organisations list computed (varied searches, filters, sorts, pages), {clients} clients",
-         computed.figures()),
-        (f"organisations list computed, sent at 0.30 of the static file's rate over {clients} connections",
-         at_target.figures()),
-        (f"organisations list cached (one URL, from the micro-cache), {clients} clients", cached.figures()),
-        ("ratio organisations computed / static (target ≥ 0.30, p99 < 100 ms)", f"{computed.rate / static.rate:.2f}"),
-        ("ratio organisations cached / static (not the target: the cache's speed)", f"{cached.rate / static.rate:.2f}"),
-        (f"static file of a page of datasets, {clients} clients", datasets_static.figures()),
-        (f"datasets lists computed (organisations' pages, filtered lists), {clients} clients",
-         datasets_computed.figures()),
-        (f"datasets lists computed, sent at 0.30 of the static file's rate over {clients} connections",
-         datasets_at_target.figures()),
-        (f"datasets list cached (one URL, from the micro-cache), {clients} clients", datasets_cached.figures()),
-        ("ratio datasets computed / static (target ≥ 0.30, p99 < 100 ms)",
-         f"{datasets_computed.rate / datasets_static.rate:.2f}"),
-        ("ratio datasets cached / static (not the target)", f"{datasets_cached.rate / datasets_static.rate:.2f}"),
+        *organisations.rows("organisations list", "varied searches, filters, sorts, pages", clients),
+        *datasets_lists.rows("datasets lists", "organisations' pages, filtered lists", clients),
         *((f"export, first byte: `{path}`", f"{seconds * 1000:.0f} ms") for path, seconds in downloads),
         ("Chromium: first table rows, median (max) of 3 pages (target < 1.5 s)",
          f"{median(tables):.2f} s ({max(tables):.2f} s)"),
@@ -328,16 +306,8 @@ async def main(seconds: float, clients: int, count: int) -> None:
     ]  # fmt: skip
     print_table(rows)
     print_headlines(
-        list_headline(
-            f"organisations list computed (varied queries), {clients} clients", computed, at_target, cached, static
-        ),
-        list_headline(
-            f"datasets lists computed (varied queries, {datasets:,} datasets), {clients} clients",
-            datasets_computed,
-            datasets_at_target,
-            datasets_cached,
-            datasets_static,
-        ),
+        organisations.headline(f"organisations list computed (varied queries), {clients} clients"),
+        datasets_lists.headline(f"datasets lists computed (varied queries, {datasets:,} datasets), {clients} clients"),
         Headline(
             "exports: first byte, slowest of 8 selections",
             f"{slowest[1] * 1000:.0f} ms ({slowest[0].removeprefix('/api/v1/exports/')})",
@@ -359,19 +329,55 @@ async def main(seconds: float, clients: int, count: int) -> None:
     )
 
 
-def list_headline(measure: str, computed: Load, at_target: Load, cached: Load, static: Load) -> Headline:
-    """The rate 64 clients get, each asking its next query as soon as it has its answer (the machine
-    saturated: the p99 there is the queue's), and the p99 of queries sent at the target rate."""
-    share = computed.cached / computed.requests if computed.requests else 0.0
-    return Headline(
-        measure,
-        f"{computed.rate:,.0f}/s (p99 {computed.p99 * 1000:.0f} ms saturated), p99 {at_target.p99 * 1000:.0f} ms "
-        f"at 0.30 of the static rate; {share:.0%} from the cache ({cached.rate:,.0f}/s cached)",
-        f"static file of the same size {static.rate:,.0f}/s",
-        f"{computed.rate / static.rate:.2f}",
-        "≥ 0.30, p99 < 100 ms",
-        computed.rate / static.rate >= TARGET_RATIO and at_target.p99 < 0.1,
-    )
+@dataclass
+class ListLoads:
+    """One list's figures beside the static file of one of its pages: the rate 64 clients get, each
+    asking its next query as soon as it has its answer (the machine saturated: the p99 there is the
+    queue's), the p99 of queries sent at the target rate, and one URL asked again and again."""
+
+    static: Load
+    computed: Load
+    at_target: Load
+    cached: Load
+
+    def rows(self, name: str, varied: str, clients: int) -> list[tuple[str, str]]:
+        return [
+            (f"static file of a page of the {name}, {clients} clients", self.static.figures()),
+            (f"{name} computed ({varied}), {clients} clients", self.computed.figures()),
+            (f"{name} computed, sent at 0.30 of the static file's rate over {clients} connections",
+             self.at_target.figures()),
+            (f"{name} cached (one URL, from the micro-cache), {clients} clients", self.cached.figures()),
+            (f"ratio {name} computed / static (target ≥ 0.30, p99 < 100 ms)",
+             f"{self.computed.rate / self.static.rate:.2f}"),
+            (f"ratio {name} cached / static (not the target: the cache's speed)",
+             f"{self.cached.rate / self.static.rate:.2f}"),
+        ]  # fmt: skip
+
+    def headline(self, measure: str) -> Headline:
+        computed, at_target = self.computed, self.at_target
+        share = computed.cached / computed.requests if computed.requests else 0.0
+        return Headline(
+            measure,
+            f"{computed.rate:,.0f}/s (p99 {computed.p99 * 1000:.0f} ms saturated), p99 {at_target.p99 * 1000:.0f} ms "
+            f"at 0.30 of the static rate; {share:.0%} from the cache ({self.cached.rate:,.0f}/s cached)",
+            f"static file of the same size {self.static.rate:,.0f}/s",
+            f"{computed.rate / self.static.rate:.2f}",
+            "≥ 0.30, p99 < 100 ms",
+            computed.rate / self.static.rate >= TARGET_RATIO and at_target.p99 < 0.1,
+        )
+
+
+async def list_loads(
+    api: str, static_file: str, mix: Callable[[int], Iterator[str]], cached_path: str, clients: int, seconds: float
+) -> ListLoads:
+    """A list's loads, in this order: the static file alone, a warm-up of other queries of the mix
+    (statements prepared, PostgreSQL's cache filled), the saturated loop, the target rate, one URL."""
+    static = await load(api, itertools.repeat(static_file), clients, seconds)
+    await load(api, mix(100), clients, WARM_UP_SECONDS)
+    computed = await load(api, mix(1), clients, seconds)
+    at_target = await paced(api, mix(2), TARGET_RATIO * static.rate, clients, seconds)
+    cached = await load(api, itertools.repeat(cached_path), clients, seconds)
+    return ListLoads(static, computed, at_target, cached)
 
 
 if __name__ == "__main__":
