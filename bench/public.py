@@ -32,6 +32,8 @@ into about 216,000 canonical datasets and counted by the indicators, before anyt
 
     .venv/bin/python -m bench.public [--seconds 15] [--clients 64] [--events 270000]
 
+BENCH_KEEP=1 keeps the benchmark's database and topics afterwards (the world, to study its queries).
+
 The load comes from one Python process on the same 2 cores as the server: both rates share that
 limit, which is why they are compared as a ratio. With 64 clients each waiting for its answer, the
 mean latency is 64 divided by the rate: at 0.30 of the static file's rate (≈ 480/s) it is ≈ 130 ms
@@ -41,6 +43,7 @@ whatever the api does, which is why the p99 is read at that rate rather than in 
 import argparse
 import asyncio
 import itertools
+import os
 import shutil
 import tempfile
 import time
@@ -286,7 +289,10 @@ async def main(seconds: float, clients: int, count: int) -> None:
     finally:
         for service in services:
             service.stop()
-        await clean(settings)
+        if not os.environ.get("BENCH_KEEP"):
+            await clean(settings)
+        else:
+            print("kept", settings.db_name, "with topics prefixed", settings.topic_prefix)
         shutil.rmtree(static_dir, ignore_errors=True)
 
     slowest = max(downloads, key=lambda d: d[1])
