@@ -9,7 +9,7 @@ from typing import Any
 
 import asyncpg
 
-from services.consolidator import handlers
+from services.consolidator import contributions, handlers
 from shared import topics
 from shared.batch import subscribe_batch
 from shared.events import (
@@ -73,7 +73,7 @@ def create_runtime(settings: Settings) -> Runtime:
     )
     async def on_contribution(event: ContributionEventUnion) -> None:
         consumer = inbox_consumer(SERVICE, topics.CONTRIBUTIONS_EVENTS)
-        handler: Any = partial(handlers.contribution_accepted, matchers=matchers)
+        handler: Any = partial(contributions.contribution_accepted, matchers=matchers)
         await handle_once(runtime.pool, SCHEMA, settings, consumer, event, handler)
 
     declare_publisher(

@@ -25,6 +25,7 @@ portals that both call a dataset "1" never merge. An ODS `/explore/dataset/<id>/
 import hashlib
 import re
 import uuid
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from shared.events import DatasetDiscovered
@@ -126,3 +127,56 @@ def bounded(key: str) -> str:
 def _portal_site(event: DatasetDiscovered) -> str:
     """The portal's domain, as a portal that harvests it would record it."""
     return domain_of(event.portal_url)
+
+
+RecordKey = tuple[str, str]  # (source id, remote id): one record of one portal
+
+
+@dataclass
+class IdentityPlan:
+    """Where a batch's records go: each record's canonical dataset, the datasets found to be one
+    (absorbed -> survivor), the datasets created, and the keys to store with their owner."""
+
+    dataset_of: dict[RecordKey, str] = field(default_factory=dict)
+    merges: dict[str, str] = field(default_factory=dict)
+    minted: set[str] = field(default_factory=set)  # created here, and holding no stored record
+    new_keys: list[tuple[str, str]] = field(default_factory=list)  # (key, dataset id), sorted
+
+
+def plan_identities(records: list[tuple[RecordKey, list[str], str | None]], stored: dict[str, str]) -> IdentityPlan:
+    """The canonical dataset of each record (its key, its keys strongest first, the dataset it was in
+    before), given the owners of the keys already stored.
+
+    A record whose identity keys (id:, uri:) lead to several datasets joins them into one: the one
+    named after its origin key if it is among them, else the owner of its strongest key. Weak keys
+    (url:, files:) only attach a record no identity key placed, and never join datasets."""
+    owners = dict(stored)
+    plan = IdentityPlan()
+    for record, keys, before in records:
+        strong = [owners[k] for k in keys if k in owners and is_identity_key(k)]
+        found = list(dict.fromkeys(survivor(d, plan.merges) for d in [*strong, *([before] if before else [])]))
+        weak = next((survivor(owners[k], plan.merges) for k in keys if k in owners and not is_identity_key(k)), None)
+        origin = survivor(canonical_id(keys[0]), plan.merges)
+        dataset_id = origin if origin in found or not (found or weak) else (found[0] if found else weak)
+        assert dataset_id is not None
+        if not (found or weak):
+            plan.minted.add(dataset_id)
+        for absorbed in found:
+            if absorbed != dataset_id:
+                plan.merges[absorbed] = dataset_id
+        plan.dataset_of[record] = dataset_id
+        for key in keys:
+            owners.setdefault(key, dataset_id)  # a later record of the same batch finds it too
+    plan.merges = {absorbed: survivor(absorbed, plan.merges) for absorbed in plan.merges}
+    plan.dataset_of = {record: survivor(d, plan.merges) for record, d in plan.dataset_of.items()}
+    plan.new_keys = sorted((k, survivor(d, plan.merges)) for k, d in owners.items() if k not in stored)
+    # A dataset minted here that absorbed a stored one holds stored records too: it is read back.
+    plan.minted -= set(plan.merges) | set(plan.merges.values())
+    return plan
+
+
+def survivor(dataset_id: str, merges: dict[str, str]) -> str:
+    """The dataset that holds `dataset_id`'s records now: A absorbed by B, B by C: A's records end in C."""
+    while dataset_id in merges:
+        dataset_id = merges[dataset_id]
+    return dataset_id

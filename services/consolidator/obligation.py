@@ -9,10 +9,10 @@ are outside the Observatoire's denominator (`not_a_collectivite`).
 """
 
 from shared.events import Obligation
+from shared.vocabulary import COLLECTIVITE_TYPES
 
 POPULATION_THRESHOLD = 3_500  # strictly more than
 AGENTS_THRESHOLD = 50  # at least
-COLLECTIVITE_TYPES = frozenset({"COM", "CC", "CA", "CU", "MET", "EPT", "DEP", "REG", "COLOM"})
 
 
 def obligation_for(

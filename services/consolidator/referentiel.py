@@ -25,7 +25,7 @@ from typing import Any
 from services.consolidator.obligation import obligation_for
 from shared.events import Organization, Predecessor
 
-EPCI_TYPES = {"CC": "CC", "CA": "CA", "CU": "CU", "METRO": "MET", "MET69": "MET"}
+TYPE_OF_EPCI_NATURE = {"CC": "CC", "CA": "CA", "CU": "CU", "METRO": "MET", "MET69": "MET"}  # the référentiel's
 COM_ZONE = "com"
 PREDECESSORS = Path(__file__).with_name("predecessors.csv")
 COUNCILS = Path(__file__).with_name("councils.csv")
@@ -158,7 +158,7 @@ def organizations(package: Package) -> list[Organization]:
                 id=e["code"],
                 siren=e["code"],
                 name=e["nom"],
-                type=EPCI_TYPES[e["type"]],
+                type=TYPE_OF_EPCI_NATURE[e["type"]],
                 population=e.get("populationMunicipale"),
                 departement=_most_common(e, commune_by_code, "departement"),
                 region=_most_common(e, commune_by_code, "region"),

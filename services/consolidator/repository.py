@@ -7,11 +7,12 @@ from typing import Any
 
 import asyncpg
 
+from services.consolidator.attribution import Unmatched
 from services.consolidator.datasets import PortalRecord
 from services.consolidator.overrides import Override
 from shared.db import affected_rows
 from shared.events import CanonicalDataset, DatasetDiscovered, HarvestRunFinished, Organization, Publisher
-from shared.matching import MatchResult, normalise
+from shared.matching import normalise
 
 
 async def get_organizations(conn: asyncpg.Connection, ids: list[str]) -> dict[str, Organization]:
@@ -111,16 +112,6 @@ async def link_publisher(
         portal_url, publisher.name, organization_id,
     )  # fmt: skip
     return sorted({r["dataset_id"] for r in rows})
-
-
-@dataclass(frozen=True)
-class Unmatched:
-    """A publisher the matcher could not place, as seen in one batch."""
-
-    portal_url: str
-    publisher: Publisher
-    result: MatchResult
-    sightings: int
 
 
 async def record_unmatched(conn: asyncpg.Connection, unmatched: list[Unmatched]) -> None:

@@ -1,0 +1,124 @@
+"""Accepted contributions in the registry: a field of an organisation or of a dataset overridden
+(overrides.py), a publisher linked to its organisation, a dataset no portal listed. Each handler runs
+in the transaction that claims the event, as the harvest's do (handlers.py)."""
+
+import json
+from datetime import timedelta
+from functools import partial
+from urllib.parse import urlsplit
+
+import asyncpg
+
+from services.consolidator import repository
+from services.consolidator.datasets import canonical_dataset, state_hash
+from services.consolidator.handlers import (
+    PRODUCER,
+    datasets_discovered,
+    refresh_datasets,
+    save_organizations,
+    with_contributions,
+)
+from services.consolidator.organizations import alias_keys
+from services.consolidator.overrides import (
+    DATASET_FIELDS,
+    ORGANIZATION_FIELDS,
+    Override,
+    dataset_values,
+    organization_values,
+    with_value,
+)
+from shared.events import ContributionAccepted, ContributionEvent, DatasetDiscovered, Emitted, Publisher, Resource
+from shared.matching import MatcherCache
+
+
+async def contribution_accepted(
+    conn: asyncpg.Connection, event: ContributionEvent, matchers: MatcherCache
+) -> list[Emitted]:
+    """An accepted contribution overrides a field of an organisation or of one of its datasets."""
+    if not isinstance(event, ContributionAccepted):
+        return []  # submissions and rejections change nothing in the registry
+    if event.field == "portal":
+        return []  # a portal to harvest: the harvester adds it as a source
+    if event.field == "publisher":
+        return await link_publisher(conn, event, matchers)
+    if event.field == "dataset":
+        return await add_contributed_dataset(conn, event, matchers)
+    override = partial(Override, field=event.field, value=event.value, contribution_id=event.contribution_id)
+    if event.dataset_id:
+        if event.field not in DATASET_FIELDS:
+            raise ValueError(f"a contribution cannot change a dataset's {event.field!r}")
+        if event.field == "organization_id" and not await repository.get_organizations(conn, [str(event.value)]):
+            raise ValueError(f"unknown organisation {event.value!r}")
+        records = (await repository.records_of(conn, [event.dataset_id])).get(event.dataset_id)
+        if not records:
+            raise ValueError(f"unknown dataset {event.dataset_id!r}")
+        base = dataset_values(canonical_dataset(event.dataset_id, records))[event.field]
+        await repository.save_override(conn, "dataset", event.dataset_id, override(base_value=base))
+        return await refresh_datasets(conn, [event.dataset_id], cause=f"contribution:{event.contribution_id}")
+
+    if event.field not in ORGANIZATION_FIELDS:
+        raise ValueError(f"a contribution cannot change an organisation's {event.field!r}")
+    current = (await repository.get_organizations(conn, [event.organization_id])).get(event.organization_id)
+    if current is None:
+        raise ValueError(f"unknown organisation {event.organization_id!r}")
+    # The harvested value is the base: the current one, unless an earlier contribution replaced it.
+    existing = (await repository.overrides_for(conn, "organization", [current.id])).get(current.id, [])
+    earlier = next((o for o in existing if o.field == event.field), None)
+    base = earlier.base_value if earlier else organization_values(current)[event.field]
+    await repository.save_override(conn, "organization", current.id, override(base_value=base))
+    [updated] = await with_contributions(conn, [with_value(current, event.field, base, None)])
+    with matchers.rolled_back_with():
+        matchers.remember(updated)
+        return await save_organizations(conn, [updated], cause=f"contribution:{event.contribution_id}")
+
+
+async def link_publisher(
+    conn: asyncpg.Connection, event: ContributionAccepted, matchers: MatcherCache
+) -> list[Emitted]:
+    """An unmatched publisher is this organisation (its SIREN, given by a contributor): remember it
+    under the publisher's aliases for the next harvests, and attribute its datasets now."""
+    if not isinstance(event.value, dict) or not {"portal_url", "name"} <= set(event.value):
+        raise ValueError("a publisher to link is {portal_url, name, remote_id}")
+    if not (await repository.get_organizations(conn, [event.organization_id])):
+        raise ValueError(f"unknown organisation {event.organization_id!r}")
+    portal_url = str(event.value["portal_url"])
+    publisher = Publisher(name=str(event.value["name"]), remote_id=event.value.get("remote_id") or None)
+    keys = alias_keys(portal_url, publisher)
+    await repository.set_aliases(conn, [(key, event.organization_id, "contribution") for key in keys])
+    matcher = await matchers.get(conn)
+    with matchers.rolled_back_with():
+        matcher.aliases.update(dict.fromkeys(keys, event.organization_id))
+        datasets = await repository.link_publisher(conn, portal_url, publisher, event.organization_id)
+        return await refresh_datasets(conn, datasets, cause=f"contribution:{event.contribution_id}")
+
+
+CONTRIBUTED_SOURCE = "contributions"  # the source of datasets known from contributions (portal kind "contribution")
+
+
+async def add_contributed_dataset(
+    conn: asyncpg.Connection, event: ContributionAccepted, matchers: MatcherCache
+) -> list[Emitted]:
+    """A dataset no portal listed, found by a contributor: a record of the source `contributions`
+    at the address's site, consolidated as a harvested one (it joins the canonical dataset already
+    known at the same landing page, if any) and attributed to the organisation through an alias."""
+    organization = (await repository.get_organizations(conn, [event.organization_id])).get(event.organization_id)
+    if organization is None:
+        raise ValueError(f"unknown organisation {event.organization_id!r}")
+    if not isinstance(event.value, dict) or not {"title", "url"} <= set(event.value):
+        raise ValueError("a contributed dataset is {title, url, description?, licence?}")
+    url = str(event.value["url"])
+    site = urlsplit(url)
+    publisher = Publisher(name=organization.name, siren=organization.siren, departement=organization.departement)
+    discovered = DatasetDiscovered(
+        producer=PRODUCER, run_id=f"contribution:{event.contribution_id}", source_id=CONTRIBUTED_SOURCE,
+        portal_kind="contribution", portal_url=f"{site.scheme}://{site.netloc}", remote_id=event.contribution_id,
+        remote_url=url, publisher=publisher, title=str(event.value["title"]),
+        description=event.value.get("description"), licence=event.value.get("licence"),
+        resources=[Resource(url=url)], content_hash=state_hash(json.dumps(event.value, sort_keys=True)),
+    )  # fmt: skip
+    keys = alias_keys(discovered.portal_url, publisher)
+    await repository.set_aliases(conn, [(key, organization.id, "contribution") for key in keys])
+    matcher = await matchers.get(conn)
+    with matchers.rolled_back_with():
+        matcher.aliases.update(dict.fromkeys(keys, organization.id))
+        return await datasets_discovered(conn, [discovered], matchers, grace=timedelta(0))
