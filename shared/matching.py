@@ -44,6 +44,7 @@ from typing import Any, NamedTuple
 
 from shared.events import Organization
 from shared.identifiers import siren_from
+from shared.vocabulary import EPCI_TYPES
 
 THRESHOLD = 0.85
 
@@ -53,7 +54,7 @@ CONFIDENCE = {
     "name-and-portal-owner": 0.92,
 }  # fmt: skip
 HINT_FAMILIES = {"REG": "region", "DEP": "departement", "EPCI": "epci", "COM": "commune", "COLOM": "colom",
-                 **{t: "epci" for t in ("CC", "CA", "CU", "MET", "EPT")}}  # fmt: skip
+                 **{t: "epci" for t in EPCI_TYPES}}  # fmt: skip
 USUAL_NAMES = Path(__file__).with_name("usual_names.csv")
 NEAR_CACHE_SIZE = 20_000
 ARTICLES = ("le ", "la ", "les ", "l ")
@@ -62,7 +63,6 @@ PARTS = re.compile(r"\s[+/]\s")
 TYPE_SUFFIXES = (("gouvernement", "region"),)  # "NOUVELLE CALEDONIE GOUVERNEMENT"
 USUAL_IN_NAME = re.compile(r"\(([^)]{2,40})\)|''([^']{2,40})''|\"([^\"]{2,40})\"")
 
-EPCI_TYPES = frozenset({"CC", "CA", "CU", "MET", "EPT"})
 FAMILY_OF_TYPE = {
     "COM": "commune",
     "DEP": "departement",

@@ -21,17 +21,17 @@ from services.api.repository import SORTS, DatasetFilter, OrganizationFilter
 from services.api.totals import ESTIMATED_FROM, Counted, Totals
 from shared.auth import optional_principal
 from shared.db import create_pool
+from shared.http import error
 from shared.matching import HINT_FAMILIES, MatcherCache
 from shared.population import NO_POPULATION, POPULATION_BINS
 from shared.service import Runtime
 from shared.settings import Settings
-from shared.vocabulary import PORTAL_FAMILIES
+from shared.vocabulary import ORGANIZATION_TYPES, PORTAL_FAMILIES
 
 SERVICE = "api"
 OPENAPI = yaml.safe_load((Path(__file__).parent / "openapi.yaml").read_text(encoding="utf-8"))
 MAX_PAGE_SIZE = 200
 POPULATION_BIN_LABELS = (NO_POPULATION, *(label for label, _ in POPULATION_BINS))
-ORGANIZATION_TYPES = ("COM", "CC", "CA", "CU", "MET", "EPT", "DEP", "REG", "COLOM", "AGCT", "OACT", "DSPT")
 
 
 def create_runtime(settings: Settings) -> Runtime:
@@ -68,10 +68,6 @@ def create_runtime(settings: Settings) -> Runtime:
 
 class BadRequest(Exception):
     pass
-
-
-def error(status: int, message: str) -> web.Response:
-    return web.json_response({"error": {"status": status, "message": message}}, status=status)
 
 
 def _int(request: web.Request, name: str, default: int, low: int, high: int) -> int:

@@ -8,7 +8,7 @@ from json.encoder import encode_basestring as quoted
 from pathlib import Path
 from typing import Any
 
-EPCI_TYPES = frozenset({"CC", "CA", "CU", "MET", "EPT"})
+from shared.vocabulary import EPCI_TYPES
 
 
 class GeodataMissing(Exception):

@@ -2,7 +2,6 @@
 their current values), contributions.events out (through the outbox); the public submission API and
 the moderators' API (bearer tokens)."""
 
-import json
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from shared.events import (
     DatasetChanged,
     OrganizationChanged,
 )
+from shared.http import error, read_body
 from shared.kafka import declare_publisher
 from shared.messaging import add_to_outbox
 from shared.proxies import trusted_networks
@@ -69,35 +69,13 @@ class DecisionIn(BaseModel):
     comment: str | None = Field(default=None, max_length=2_000)
 
 
-def error(status: int, message: str, details: Any = None, headers: dict[str, str] | None = None) -> web.Response:
-    body: dict[str, Any] = {"error": {"status": status, "message": message}}
-    if details is not None:
-        body["error"]["details"] = details
-    return web.json_response(body, status=status, headers=headers)
+async def read_proposal(request: web.Request, model: type[BaseModel]) -> Any:
+    """The request's JSON body as `model`, refused with each field's problem in French."""
 
+    def details(exc: ValidationError) -> list[str]:
+        return [f"{' › '.join(field_label(str(part)) for part in e['loc'])} : {in_french(e)}" for e in exc.errors()]
 
-async def read_body(request: web.Request, model: type[BaseModel]) -> Any:
-    """The request's JSON body as `model`; 413 over MAX_BODY_BYTES, 400 when not JSON, 422 when invalid."""
-    if (request.content_length or 0) > MAX_BODY_BYTES:
-        raise web.HTTPRequestEntityTooLarge(
-            MAX_BODY_BYTES, request.content_length or 0, text=_too_large(), content_type="application/json"
-        )
-    raw = await request.content.read(MAX_BODY_BYTES + 1)
-    if len(raw) > MAX_BODY_BYTES:
-        raise web.HTTPRequestEntityTooLarge(
-            MAX_BODY_BYTES, len(raw), text=_too_large(), content_type="application/json"
-        )
-    try:
-        return model.model_validate(json.loads(raw or b"{}"))
-    except ValidationError as exc:
-        details = [f"{' › '.join(field_label(str(part)) for part in e['loc'])} : {in_french(e)}" for e in exc.errors()]
-        raise web.HTTPUnprocessableEntity(
-            text=error(422, "proposition invalide", details).text, content_type="application/json"
-        ) from exc
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise web.HTTPBadRequest(
-            text=error(400, "le corps doit être un objet JSON").text, content_type="application/json"
-        ) from exc
+    return await read_body(request, model, max_bytes=MAX_BODY_BYTES, invalid="proposition invalide", details=details)
 
 
 MESSAGES = {
@@ -115,10 +93,6 @@ def in_french(error: Any) -> str:
     """pydantic's message for a contributor: in French for the errors a form can make."""
     template = MESSAGES.get(error["type"])
     return template.format(**(error.get("ctx") or {})) if template else str(error["msg"])
-
-
-def _too_large() -> str:
-    return error(413, f"corps de requête trop volumineux (au plus {MAX_BODY_BYTES} octets)").text or ""
 
 
 def _proposal_id(request: web.Request) -> UUID:
@@ -156,7 +130,7 @@ def create_routes(settings: Settings) -> web.RouteTableDef:
         if wait:
             return error(429, "trop de propositions depuis cette adresse ; réessayer plus tard",
                          headers={"Retry-After": str(int(wait) + 1)})  # fmt: skip
-        body: ProposalIn = await read_body(request, ProposalIn)
+        body: ProposalIn = await read_proposal(request, ProposalIn)
         async with runtime.pool.acquire() as conn, conn.transaction():
             try:
                 proposal, events = await handlers.submit(conn, body, client)
@@ -214,7 +188,7 @@ def create_routes(settings: Settings) -> web.RouteTableDef:
         proposal_id = _proposal_id(request)
         async with runtime.pool.acquire() as conn:
             moderator = await authenticate(conn, request, "moderator")
-            body: DecisionIn = await read_body(request, DecisionIn)
+            body: DecisionIn = await read_proposal(request, DecisionIn)
             async with conn.transaction():
                 try:
                     accept = request.match_info["decision"] == "accept"

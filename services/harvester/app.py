@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, field_validator
 
 from services.harvester import handlers, lifecycle, repository, schedules
 from services.harvester.backends import BACKENDS
@@ -28,6 +28,7 @@ from shared.events import (
     ReuseDiscovered,
     SerialisedEvent,
 )
+from shared.http import error, read_body
 from shared.kafka import declare_publisher, subscriber_options
 from shared.matching import normalise
 from shared.messaging import BulkPublisher, add_to_outbox, handle_once, inbox_consumer
@@ -201,26 +202,6 @@ def public_run(run: dict[str, Any], operator: bool) -> dict[str, Any]:
     return run if operator else {**run, "requested_by": None, "message": None}
 
 
-def error(status: int, message: str, details: Any = None) -> web.Response:
-    body: dict[str, Any] = {"error": {"status": status, "message": message}}
-    if details is not None:
-        body["error"]["details"] = details
-    return web.json_response(body, status=status)
-
-
-async def read_model(request: web.Request, model: type[BaseModel]) -> Any:
-    try:
-        return model.model_validate(await request.json())
-    except ValidationError as exc:
-        raise web.HTTPUnprocessableEntity(
-            text=error(422, "requête invalide", [e["msg"] for e in exc.errors()]).text, content_type="application/json"
-        ) from exc
-    except ValueError as exc:
-        raise web.HTTPBadRequest(
-            text=error(400, "le corps doit être un objet JSON").text, content_type="application/json"
-        ) from exc
-
-
 def create_routes() -> web.RouteTableDef:
     routes = web.RouteTableDef()
 
@@ -236,7 +217,7 @@ def create_routes() -> web.RouteTableDef:
         runtime: Runtime = request.app["runtime"]
         async with runtime.pool.acquire() as conn:
             principal = await authenticate(conn, request, "operator")
-            body: SourceIn = await read_model(request, SourceIn)
+            body: SourceIn = await read_body(request, SourceIn)
         try:
             await check_address(body.url, runtime.settings.allow_private_sources)
         except FetchError as exc:
@@ -296,7 +277,7 @@ def create_routes() -> web.RouteTableDef:
         runtime: Runtime = request.app["runtime"]
         async with runtime.pool.acquire() as conn:
             await authenticate(conn, request, "operator")  # before the body is read: a stranger learns nothing
-        body: MoveIn = await read_model(request, MoveIn)
+        body: MoveIn = await read_body(request, MoveIn)
         try:
             await check_address(body.url, runtime.settings.allow_private_sources)
         except FetchError as exc:
@@ -338,7 +319,7 @@ def create_routes() -> web.RouteTableDef:
         runtime: Runtime = request.app["runtime"]
         async with runtime.pool.acquire() as conn:
             principal = await authenticate(conn, request, "operator")
-            body: RunIn = await read_model(request, RunIn)
+            body: RunIn = await read_body(request, RunIn)
             source = await repository.get_source(conn, body.source_id)
             if source is None:
                 return error(404, f"source inconnue : {body.source_id}")

@@ -19,7 +19,6 @@ import asyncpg
 from services.indicators import repository
 from services.indicators.measures import (
     EMPTY,
-    EPCI_TYPES,
     NATIONAL,
     Baseline,
     DatasetFacts,
@@ -48,6 +47,7 @@ from shared.events import (
     OrganizationChanged,
     ReuseDiscovered,
 )
+from shared.vocabulary import EPCI_TYPES
 
 PRODUCER = "indicators"
 EDITION_DAY = (10, 8)  # the Observatoire publishes its yearly edition around 8 October

@@ -14,16 +14,13 @@ from datetime import datetime, timedelta
 from functools import cached_property
 
 from shared.population import population_bin
-from shared.vocabulary import OPEN_LICENCES
+from shared.vocabulary import ASSOCIATED_TYPES, COLLECTIVITE_TYPES, EPCI_TYPES, OPEN_LICENCES
 
 Values = dict[str, float | int | None]
 Scope = tuple[str, str]  # (scope, scope id)
 NATIONAL: Scope = ("national", "FR")
 
 OPEN_FORMATS = frozenset({"csv", "json", "geojson", "xml", "ods", "kml", "gml", "gtfs", "shp", "wfs"})
-COLLECTIVITE_TYPES = frozenset({"COM", "CC", "CA", "CU", "MET", "EPT", "DEP", "REG", "COLOM"})
-ASSOCIATED_TYPES = frozenset({"AGCT", "OACT", "DSPT"})
-EPCI_TYPES = frozenset({"CC", "CA", "CU", "MET", "EPT"})
 FRESH_DAYS = 365
 MUTUALISED_FROM = 4  # councils: a platform hosting this many is mutualised, two or three is shared
 PLATFORM: str = "platform"  # the scope of a platform, by its address
