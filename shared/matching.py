@@ -162,6 +162,11 @@ def normalise(text: str) -> str:
     return " ".join(ABBREVIATIONS.get(w, w) for w in words)
 
 
+def search_words(text: str) -> list[str]:
+    """The words a text is found by (a dataset's title, a search): normalised, each once, in order."""
+    return list(dict.fromkeys(normalise(text).split()))
+
+
 def strip_prefix(text: str) -> tuple[str | None, str]:
     """('commune', 'de rennes') for 'commune de rennes'; (None, text) when no prefix is known."""
     for prefix, family in PREFIXES_BY_FIRST_WORD.get(text.partition(" ")[0], ()):

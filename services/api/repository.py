@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 import asyncpg
 
 from services.api.search import read_search
+from shared.matching import search_words
 from shared.population import NO_POPULATION, POPULATION_BOUNDS, population_bounds
 
 CHUNK = 500  # rows per batch of an export
@@ -485,9 +486,23 @@ class DatasetFilter:
     modified_since: datetime | None = None
     withdrawn: bool = False
 
-    def where(self) -> Where:
-        """Conditions on the datasets list's read model (indicators.datasets, as `i`)."""
-        where = Where("i.withdrawn = ?", self.withdrawn)
+    def selection(self) -> "Selection":
+        """Where the selection is read, as `i`, and its conditions: the datasets list's read model
+        (indicators.datasets), or for a text search the words of the listed datasets' titles
+        (indicators.dataset_words): a title matches when each word searched begins one of its words,
+        and the longest one searched leads the walk down the words' index, in the list's order."""
+        words = sorted(search_words(self.q or ""), key=len, reverse=True) if not self.withdrawn else []
+        if words and len(words[0]) >= MIN_LEADING_WORD:
+            where = Where("i.word >= ? AND i.word < ?", *prefix_range(words[0]))
+            for word in words[1:]:
+                where.add(f"EXISTS (SELECT FROM indicators.dataset_words x WHERE x.id = i.id AND {WORD_RANGE})",
+                          *prefix_range(word))  # fmt: skip
+            selection = Selection("indicators.dataset_words i", True, where)
+        else:  # no word to search by, or the withdrawn datasets: their titles' text
+            where = Where("i.withdrawn = ?", self.withdrawn)
+            if self.q:
+                where.add("i.title ILIKE ?", contains(self.q))
+            selection = Selection("indicators.datasets i", False, where)
         add = where.add
         if self.organization:
             add("i.organization_id = ?", self.organization)
@@ -497,11 +512,27 @@ class DatasetFilter:
             add("i.licence = ?", self.licence)
         if self.schema:
             add("i.schemas @> ARRAY[?::text]", self.schema)
-        if self.q:
-            add("i.title ILIKE ?", contains(self.q))
         if self.modified_since:
             add("i.modified >= ?", self.modified_since)
-        return where
+        return selection
+
+
+MIN_LEADING_WORD = 2  # a search led by one letter would walk a twentieth of every title's words
+WORD_RANGE = "x.word >= ? AND x.word < ?"
+
+
+def prefix_range(prefix: str) -> tuple[str, str]:
+    """The bounds of the words that begin with `prefix` (the words' column sorts by code point)."""
+    return prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
+class Selection(NamedTuple):
+    relation: str  # a table, as `i`
+    distinct: bool  # several of a dataset's rows may match (one per word): each dataset once
+    where: Where
+
+    def rows(self) -> str:
+        return f"SELECT {'DISTINCT ' if self.distinct else ''}i.id, i.title FROM {self.relation}"
 
 
 DATASET_KEYS = (SortKey("i.title"), SortKey("i.id"))  # the datasets' one order
@@ -512,17 +543,16 @@ async def list_datasets(
 ) -> tuple[list[str], list[Any] | None]:
     """A page of canonical datasets as the consolidator states them (with their `sources`), by title,
     each as JSON text: the `page`-th, or the one after `after`'s sort keys; and the last row's sort keys."""
-    selection = where.where()
+    selection = where.selection()
     if after is not None:
-        after_clause(selection, DATASET_KEYS, after)
-    sql, args = selection.built()
+        after_clause(selection.where, DATASET_KEYS, after)
+    sql, args = selection.where.built()
     limit, skip = f"${len(args) + 1}", f"${len(args) + 2}"
     # The page's rows first, from the index of the order alone (its columns are the filters'), then
     # their states and reuses: joined before the OFFSET, every skipped row would be read too.
     rows = await conn.fetch(
         f"""SELECT d.state, p.title, p.id, cardinality(r.reuses) AS reuses
-            FROM (SELECT i.id, i.title FROM indicators.datasets i
-                  WHERE {sql} ORDER BY {order_by(DATASET_KEYS)} LIMIT {limit} OFFSET {skip}) p
+            FROM ({selection.rows()} WHERE {sql} ORDER BY {order_by(DATASET_KEYS)} LIMIT {limit} OFFSET {skip}) p
             JOIN registry.datasets d ON d.id = p.id JOIN indicators.datasets r ON r.id = p.id
             ORDER BY p.title, p.id""",
         *args, page_size, (page - 1) * page_size if after is None else 0,
@@ -536,13 +566,16 @@ async def list_datasets(
 async def count_datasets(conn: asyncpg.Connection, where: DatasetFilter, estimated_from: int) -> tuple[int, bool]:
     """How many datasets the selection holds, and whether exactly: the planner's estimate when it
     expects more than `estimated_from` (counting those reads tens of thousands of rows)."""
-    sql, args = where.where().built()
-    selection = f"FROM indicators.datasets i WHERE {sql}"
-    plan = json.loads(await conn.fetchval(f"EXPLAIN (FORMAT JSON) SELECT 1 {selection}", *args))
-    estimate = int(plan[0]["Plan"]["Plan Rows"])
+    selection = where.selection()
+    sql, args = selection.where.built()
+    rows = f"FROM {selection.relation} WHERE {sql}"
+    plan = json.loads(await conn.fetchval(f"EXPLAIN (FORMAT JSON) SELECT 1 {rows}", *args))
+    estimate = int(plan[0]["Plan"]["Plan Rows"])  # for words, a dataset counted once per word matching
     if estimate > estimated_from:
         return estimate, False
-    return int(await conn.fetchval(f"SELECT count(*) {selection}", *args)), True
+    return int(
+        await conn.fetchval(f"SELECT count({'DISTINCT i.id' if selection.distinct else '*'}) {rows}", *args)
+    ), True
 
 
 EXPORT_INDICATORS = (
@@ -620,13 +653,13 @@ def _limited(query: tuple[str, list[Any]]) -> tuple[str, list[Any]]:
 
 async def dataset_batches(conn: asyncpg.Connection, where: DatasetFilter) -> AsyncIterator[list[dict[str, Any]]]:
     def query(after: list[Any] | None) -> tuple[str, list[Any]]:
-        selection = where.where()
+        selection = where.selection()
         if after is not None:
-            after_clause(selection, DATASET_KEYS, after)
-        sql, args = selection.built()
+            after_clause(selection.where, DATASET_KEYS, after)
+        sql, args = selection.where.built()
         return (
             f"""SELECT d.state, p.title, p.id
-                   FROM (SELECT i.id, i.title FROM indicators.datasets i WHERE {sql}
+                   FROM ({selection.rows()} WHERE {sql}
                          ORDER BY {order_by(DATASET_KEYS)} LIMIT {CHUNK}) p
                    LEFT JOIN registry.datasets d ON d.id = p.id ORDER BY p.title, p.id""",
             args,

@@ -371,6 +371,7 @@ async def recompute_all(conn: asyncpg.Connection) -> list[Event]:
     await projection.changed(conn, None)  # running instances reload everything
     emitted = await recompute(conn, all_scopes(registry.organizations.values()), registry, "recompute")
     await repository.list_values(conn, None)
+    await repository.index_title_words(conn, None)  # the datasets list's search words (migration 012)
     return emitted
 
 

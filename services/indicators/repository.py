@@ -13,7 +13,7 @@ import asyncpg
 from services.indicators.measures import DatasetFacts, OrganizationFacts, PlatformFacts, Publication, Scope, Values
 from shared.db import affected_rows
 from shared.events import AudienceMeasured, Organization, ReuseDiscovered
-from shared.matching import normalise
+from shared.matching import normalise, search_words
 
 ORGANIZATION_COLUMNS = "id, name, type, departement, region, epci, population, obligated, council_id, active"
 SUMMARY_FORMAT = 4  # tallies with reuses, audience and communes named (3: without the last two; 2: without reuses)
@@ -121,7 +121,29 @@ async def upsert_datasets(
                 title = coalesce($17, datasets.title)""",
         [(*_dataset_row(d), titles.get(d.id)) for d in datasets],
     )
+    await index_title_words(conn, [d.id for d in datasets])
     return {r["id"]: _dataset_facts(r) for r in rows}
+
+
+async def index_title_words(conn: asyncpg.Connection, dataset_ids: list[str] | None) -> None:
+    """The words of these datasets' titles (all of them: None), with what the list filters on, as
+    their rows say now (migration 012); a withdrawn dataset has none."""
+    rows = await conn.fetch(
+        "SELECT id, title FROM indicators.datasets WHERE NOT withdrawn AND ($1::text[] IS NULL OR id = ANY($1))",
+        dataset_ids,
+    )
+    if dataset_ids is None:
+        await conn.execute("TRUNCATE indicators.dataset_words")
+    else:
+        await conn.execute("DELETE FROM indicators.dataset_words WHERE id = ANY($1::text[])", dataset_ids)
+    pairs = [(r["id"], word) for r in rows for word in search_words(r["title"])]
+    await conn.execute(
+        """INSERT INTO indicators.dataset_words (id, word, title, organization_id, licence, modified, formats, schemas)
+           SELECT d.id, w.word, d.title, d.organization_id, d.licence, d.modified, d.formats, d.schemas
+           FROM unnest($1::text[], $2::text[]) AS w (id, word) JOIN indicators.datasets d ON d.id = w.id""",
+        [p[0] for p in pairs],
+        [p[1] for p in pairs],
+    )
 
 
 async def upsert_reuses(conn: asyncpg.Connection, reuses: list[ReuseDiscovered]) -> set[str]:

@@ -1,6 +1,6 @@
-"""The api's read models (indicators.organization_list, indicators.datasets) say what the registry and
-the indicators say, after a harvest, an accepted contribution and a withdrawal; their pages by keyset
-are the pages by number.
+"""The api's read models (indicators.organization_list, indicators.datasets and the words of their
+titles, indicators.dataset_words) say what the registry and the indicators say, after a harvest, an
+accepted contribution and a withdrawal; their pages by keyset are the pages by number.
 
 The expected rows are computed here apart from the read models' SQL: from the registry's tables and
 each organisation's current values as the api's card shows them."""
@@ -26,6 +26,7 @@ SOURCE = "read-models"
 LISTED = ("siren", "name", "search_name", "type", "insee_code", "departement", "region", "epci", "population",
           "obligated", "council_id", "datasets", "publishes", "technologies")  # fmt: skip
 DATASET_COLUMNS = ("title", "organization_id", "withdrawn", "licence", "formats", "schemas", "modified")
+WORD_COLUMNS = ("title", "organization_id", "licence", "formats", "schemas", "modified")
 Rows = dict[str, dict[str, Any]]  # by id
 
 
@@ -57,15 +58,28 @@ async def registry_and_indicators(settings: Settings) -> tuple[Rows, Rows, set[s
 
 
 async def read_models(settings: Settings) -> tuple[Rows, Rows]:
+    """The read models' rows; each dataset with the words its title is listed under (`words`)."""
     conn = await connect_as(settings, "api")
     try:
         rows = await conn.fetch(f"SELECT id, {', '.join(LISTED)} FROM indicators.organization_list")
         datasets = await conn.fetch(f"SELECT id, {', '.join(DATASET_COLUMNS)} FROM indicators.datasets")
+        words = await conn.fetch(f"SELECT id, word, {', '.join(WORD_COLUMNS)} FROM indicators.dataset_words")
     finally:
         await conn.close()
     listed = {r["id"]: {**dict(r), "technologies": list(r["technologies"])} for r in rows}
-    projected = {d["id"]: {**dict(d), "formats": list(d["formats"]), "schemas": list(d["schemas"])} for d in datasets}
+    projected = {d["id"]: {**dict(d), "formats": list(d["formats"]), "schemas": list(d["schemas"]), "words": set()}
+                 for d in datasets}  # fmt: skip
+    for w in words:  # each word's row carries the dataset's listed columns: they must be the dataset's
+        dataset = projected[w["id"]]
+        same = all((list(w[c]) if c in ("formats", "schemas") else w[c]) == dataset[c] for c in WORD_COLUMNS)
+        dataset["words"].add(w["word"] if same else f"{w['word']} (columns differ)")
     return listed, projected
+
+
+def listed_words(dataset: dict[str, Any]) -> set[str]:
+    """The words a dataset is found by: each word of its title, lower case and without accents, once
+    a live dataset; none when withdrawn (the list's search reads live datasets only)."""
+    return set() if dataset["withdrawn"] else set(normalise(dataset["title"]).split())
 
 
 async def agree(settings: Settings, arrived: Callable[[Rows, Rows], bool] = lambda *_: True) -> tuple[Rows, Rows]:
@@ -86,8 +100,8 @@ async def agree(settings: Settings, arrived: Callable[[Rows, Rows], bool] = lamb
             row.pop("id")
         for row in listed.values():
             row.pop("id")
-        expected_datasets = {i: {**d, "formats": list(d["formats"]), "schemas": list(d["schemas"])}
-                             for i, d in datasets.items()}  # fmt: skip
+        expected_datasets = {i: {**d, "formats": list(d["formats"]), "schemas": list(d["schemas"]),
+                                 "words": listed_words(d)} for i, d in datasets.items()}  # fmt: skip
         for d in expected_datasets.values():
             d.pop("id")
         if not arrived(organizations, expected_datasets):
@@ -185,6 +199,11 @@ async def test_the_read_models_say_what_the_registry_and_indicators_say(
     async with http.get(f"{api}/api/v1/datasets", params={"organization": commune["id"], "format": "geojson",
                                                           "withdrawn": "true"}) as response:  # fmt: skip
         assert [d["title"] for d in (await response.json())["data"]] == [titles["q2"]]
+    # Searched by the beginnings of the words of the titles, whatever their accents and case.
+    for q, found in (("ELECT munic", [titles["q3"]]), ("budg", [titles["q1"]]), ("arbres", []), ("udget", [])):
+        async with http.get(f"{api}/api/v1/datasets", params={"organization": commune["id"], "q": q}) as response:
+            answer = await response.json()
+        assert ([d["title"] for d in answer["data"]], answer["total"]) == (found, len(found)), q
 
     # Back as it was for the other tests of the session: obliged, publishing nothing.
     many = await submit(http, api, {"organization_id": commune["id"], "field": "agents", "value": 900})

@@ -11,8 +11,9 @@ from services.api.app import BadRequest, _after, after_token
 from services.api.caching import MicroCache, http_caching
 from services.api.exports import csv_cell
 from services.api.geodata import coloured, heads_of, point_columns, point_feature, point_of, texts_of
-from services.api.repository import ID_KEY, SORTS
+from services.api.repository import ID_KEY, SORTS, DatasetFilter, prefix_range
 from services.api.totals import Counted, Totals
+from shared.matching import search_words
 from shared.population import population_bounds
 
 PLACES = {"communes": {"42218": [4.38, 45.43]}, "epci": {"244200770": [4.4, 45.4]}, "departements": {},
@@ -168,3 +169,17 @@ def test_totals_are_kept_per_selection_until_the_version_moves():
 
     assert asyncio.run(scenario()) == [(Counted(1, True), False), (Counted(1, True), True),
                                        (Counted(2, True), False), (Counted(3, True), False)]  # fmt: skip
+
+
+def test_a_datasets_search_walks_the_words_of_titles_led_by_the_longest_word_searched():
+    searched = DatasetFilter(q="Élections  MUNIC", organization="o1").selection()
+    sql, args = searched.where.built()
+    assert searched.relation == "indicators.dataset_words i" and searched.distinct
+    assert args[:2] == ["elections", "electiont"] and args[2:4] == ["munic", "munid"] and args[4] == "o1"
+    assert "withdrawn" not in sql  # the words are the live datasets'
+    # Withdrawn datasets, or nothing but one-letter words, are searched in the titles' text.
+    for kept in (DatasetFilter(q="parc", withdrawn=True), DatasetFilter(q="a b")):
+        selection = kept.selection()
+        assert selection.relation == "indicators.datasets i" and not selection.distinct
+        assert "ILIKE" in selection.where.built()[0]
+    assert prefix_range("z9") == ("z9", "z:") and search_words("Parc, parc et PARCS") == ["parc", "et", "parcs"]
