@@ -8,8 +8,9 @@ import asyncpg
 from aiokafka.errors import KafkaError
 
 from services.api import operations
-from services.api.app import FORWARDED_PREFIXES, create_routes, create_runtime, json_errors
+from services.api.app import create_runtime, json_errors
 from services.api.caching import http_caching
+from services.api.routes import FORWARDED_PREFIXES, create_routes
 from shared.db import create_pool
 from shared.service import run
 from shared.settings import Settings

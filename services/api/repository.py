@@ -1,188 +1,33 @@
-"""Read-only SQL over the registry and indicators schemas (the api's role can only SELECT)."""
+"""Read-only SQL over the registry and indicators schemas (the api's role can only SELECT): the lists,
+their totals, platforms, indicators, the map and statistics; the card (card_queries.py) and the exports
+(export_queries.py) apart, the SQL built from filters in selections.py."""
 
 import json
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any
 from urllib.parse import urlsplit
 
 import asyncpg
 
-from services.api.search import read_search
-from shared.matching import search_words
-from shared.population import NO_POPULATION, POPULATION_BOUNDS, population_bounds
-
-CHUNK = 500  # rows per batch of an export
-
-
-class SortKey(NamedTuple):
-    expression: str
-    descending: bool = False
-    nulls_first: bool = False
-    nullable: bool = False
-    kind: type = str  # of its values, which an `after` token must hold
-
-    def holds(self, value: Any) -> bool:
-        """Whether `value` can be this key's (a token's value, checked before any query)."""
-        return (value is None and self.nullable) or (type(value) is self.kind)
-
-
-# Each sort as its ORDER BY keys, the id breaking ties: the indexes of indicators.organization_list
-# follow them, and keyset pages (`after`) continue them.
-SORTS: dict[str, tuple[SortKey, ...]] = {
-    "name": (SortKey("o.name"),),
-    "-name": (SortKey("o.name", True, True),),
-    "population": (SortKey("o.population", False, True, True, int),),
-    "-population": (SortKey("o.population", True, False, True, int),),
-    "datasets": (SortKey("o.datasets", kind=int),),
-    "-datasets": (SortKey("o.datasets", True, True, kind=int),),
-    "type": (SortKey("o.type", nullable=True), SortKey("o.name")),
-    "relevance": (SortKey("o.name"),),  # without a search; with one, OrganizationFilter.query ranks first
-}
-ID_KEY = SortKey("o.id")
-
-
-def order_by(keys: tuple[SortKey, ...]) -> str:
-    return ", ".join(
-        f"{k.expression}{' DESC' if k.descending else ''} NULLS {'FIRST' if k.nulls_first else 'LAST'}" for k in keys
-    )
-
-
-def after_clause(where: "Where", keys: tuple[SortKey, ...], values: list[Any]) -> None:
-    """Rows that come after the row whose sort keys were `values`, in the order of `keys` (keyset
-    pagination), written so that the index of the order can start from that row: one row comparison
-    when every key goes one way and holds no NULL; else, for some key, every key before it equal and
-    that one beyond, with the first key bounded where NULLs cannot come after."""
-    first = keys[0]
-    if all(not k.nullable and k.descending == first.descending for k in keys):
-        row = ", ".join(k.expression for k in keys)
-        where.add(f"({row}) {'<' if first.descending else '>'} ({', '.join('?' * len(values))})", *values)
-        return
-    branches = []
-    for n, (key, value) in enumerate(zip(keys, values, strict=True)):
-        equal = [
-            f"{k.expression} {'IS NOT DISTINCT FROM' if k.nullable else '='} {where.param(v)}"
-            for k, v in zip(keys, values[:n], strict=False)
-        ]
-        if value is None:  # NULLs come first (then anything not NULL is beyond) or last (nothing is)
-            beyond = f"{key.expression} IS NOT NULL" if key.nulls_first else "FALSE"
-        else:
-            beyond = f"{key.expression} {'<' if key.descending else '>'} {where.param(value)}"
-            if key.nullable and not key.nulls_first:
-                beyond = f"({beyond} OR {key.expression} IS NULL)"
-        branches.append(" AND ".join([*equal, beyond]))
-    where.add("(" + " OR ".join(f"({b})" for b in branches) + ")")
-    if values[0] is not None and (not first.nullable or first.nulls_first):  # no NULL after it
-        where.add(f"{first.expression} {'<=' if first.descending else '>='} ?", values[0])
-
-
-def contains(text: str) -> str:
-    """A LIKE pattern for values containing `text`, its wildcards taken literally."""
-    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-
-
-class Where:
-    """A WHERE clause built condition by condition: each `?` of a condition becomes the next `$n`."""
-
-    def __init__(self, sql: str | None = None, *values: Any) -> None:
-        self.clauses: list[str] = []
-        self.args: list[Any] = []
-        if sql:
-            self.add(sql, *values)
-
-    def add(self, sql: str, *values: Any) -> None:
-        for value in values:
-            self.args.append(value)
-            sql = sql.replace("?", f"${len(self.args)}", 1)
-        self.clauses.append(sql)
-
-    def param(self, value: Any) -> str:
-        """A placeholder for `value`, for SQL written after the conditions (ORDER BY)."""
-        self.args.append(value)
-        return f"${len(self.args)}"
-
-    def built(self) -> tuple[str, list[Any]]:
-        return " AND ".join(self.clauses) or "TRUE", self.args
-
-
-@dataclass(frozen=True)
-class OrganizationFilter:
-    """A selection of active organisations (indicators.organization_list holds no other)."""
-
-    q: str | None = None
-    types: tuple[str, ...] = ()
-    region: str | None = None
-    departement: str | None = None
-    obligated: bool | None = None
-    publishes: bool | None = None
-    technology: str | None = None  # a portal family among its datasets' portals
-    population_bin: str | None = None
-
-    def where(self) -> tuple[str, list[Any]]:
-        return self._where().built()
-
-    def query(self, sort: str, after: list[Any] | None = None) -> tuple[str, str, list[Any]]:
-        """The WHERE and ORDER BY of a list in this order (from the row after `after`'s sort keys,
-        when given), and their arguments."""
-        where = self._where()
-        keys = (*SORTS[sort], ID_KEY)
-        if after is not None:
-            after_clause(where, keys, after)
-        order = order_by(keys)
-        if sort == "relevance" and self.q:
-            order = f"{self._rank(where)}, o.population DESC NULLS LAST, o.name, o.id"
-        sql, args = where.built()
-        return sql, order, args
-
-    def _rank(self, where: Where) -> str:
-        """0 the exact name or code, 1 a name that starts with the text, 2 a word that does, 3 others."""
-        search = read_search(self.q or "")
-        typed, text, place = where.param(search.typed), where.param(search.text), where.param(search.place)
-        return f"""CASE WHEN o.search_name IN ({text}, {place}) OR {typed} IN (o.id, o.insee_code, o.siren) THEN 0
-            WHEN o.search_name LIKE {text} || '%' OR o.search_name LIKE {place} || '%' THEN 1
-            WHEN o.search_name LIKE '% ' || {text} || '%' OR o.search_name LIKE '% ' || {place} || '%' THEN 2
-            ELSE 3 END"""
-
-    def _where(self) -> Where:
-        where = Where()
-        add = where.add
-        if self.q:
-            search = read_search(self.q)
-            named = "o.search_name LIKE ? OR o.id = ? OR o.insee_code = ? OR o.siren = ?"
-            typed = (search.typed,) * 3
-            if search.departement:  # "Rennes 35": Rennes in the 35, or a name that ends in 35
-                add(f"({named} OR (o.search_name LIKE ? AND o.departement = ?))", contains(search.text), *typed,
-                    contains(search.place or ""), search.departement)  # fmt: skip
-            else:
-                add(f"({named})", contains(search.text), *typed)
-        if self.types:
-            add("o.type = ANY(?::text[])", list(self.types))
-        if self.region:
-            add("o.region = ?", self.region)
-        if self.departement:
-            add("o.departement = ?", self.departement)
-        if self.obligated is not None:
-            add("o.obligated IS NOT DISTINCT FROM ?", self.obligated)
-        if self.technology:
-            add("? = ANY(o.technologies)", self.technology)
-        if self.population_bin:
-            low, high = population_bounds(self.population_bin)
-            if low is None:
-                add("o.population IS NULL")
-            else:
-                add("o.population >= ?", low)
-                if high is not None:
-                    add("o.population < ?", high)
-        if self.publishes is not None:
-            add("o.publishes = ?", self.publishes)
-        return where
-
+from services.api.selections import (
+    DATASET_KEYS,
+    DatasetFilter,
+    OrganizationFilter,
+    after_clause,
+    contains,
+    order_by,
+    population_case,
+)
 
 LIST_COLUMNS = """o.id, o.siren, o.name, o.type, o.insee_code, o.departement, o.region, o.population, o.obligated,
     o.council_id, o.datasets, o.publishes"""
+
+
 COUNCIL = "coalesce(o.council_id, o.id)"  # the council a row belongs to (itself for most)
+
+
 LIST = "indicators.organization_list o"  # the api's read model of the registry and its values
+
+
 WITH_VALUES = f"""{LIST}
     LEFT JOIN indicators.current_values v ON v.scope = 'organization' AND v.scope_id = o.id"""
 
@@ -208,11 +53,6 @@ async def list_organizations(
     return [dict(r) for r in rows]
 
 
-def sort_keys(row: dict[str, Any], sort: str) -> list[Any]:
-    """A row's values of the sort's keys and its id: what `after` continues from."""
-    return [row[key.expression.removeprefix("o.")] for key in (*SORTS[sort], ID_KEY)]
-
-
 async def count_organizations(conn: asyncpg.Connection, where: OrganizationFilter) -> int:
     sql, args = where.where()
     return int(await conn.fetchval(f"SELECT count(*) FROM {LIST} WHERE {sql}", *args))
@@ -235,89 +75,6 @@ async def resolve_id(conn: asyncpg.Connection, any_id: str) -> str | None:
     if row is None:
         return None
     return str(row["successor_id"]) if row["status"] == "replaced" and row["successor_id"] else str(row["id"])
-
-
-CARD_HISTORY_DAYS = 366  # the card's daily history: the last days its values changed (all: /indicators/history)
-
-
-async def organization_card(conn: asyncpg.Connection, organization_id: str) -> dict[str, Any] | None:
-    row = await conn.fetchrow(
-        """SELECT o.state, v."values" AS indicators, v.computed_at FROM registry.organizations o
-           LEFT JOIN indicators.current_values v ON v.scope = 'organization' AND v.scope_id = o.id
-           WHERE o.id = $1""",
-        organization_id,
-    )
-    if row is None:
-        return None
-    card: dict[str, Any] = json.loads(row["state"])
-    card["obligated"] = (card.get("obligation") or {}).get("obligated")
-    card["indicators"] = json.loads(row["indicators"]) if row["indicators"] else {}
-    card["indicators_computed_at"] = row["computed_at"].isoformat() if row["computed_at"] else None
-    card["portals"] = await organization_portals(conn, organization_id)
-    card["reuses"] = await organization_reuses(conn, organization_id)
-    card["audience"] = await organization_audience(conn, organization_id, card["indicators"])
-    card["territory"] = await territory_of(conn, card)
-    card["council"] = await council_of(conn, card)
-    card["history"] = {
-        "daily": await indicator_history(conn, "organization", organization_id, "daily", (), CARD_HISTORY_DAYS),
-        "editions": await indicator_history(conn, "organization", organization_id, "edition", ()),
-    }
-    return card
-
-
-async def territory_of(conn: asyncpg.Connection, card: dict[str, Any]) -> dict[str, Any]:
-    """The organisation's département, région and intercommunalité, each with its id and name (for
-    links), from the registry's own rows: {"departement": {...} | None, "region": ..., "epci": ...}."""
-    rows = await conn.fetch(
-        """SELECT id, name, type, departement, region, siren FROM registry.organizations
-           WHERE status = 'active' AND ((type = 'DEP' AND departement = $1) OR (type = 'REG' AND region = $2)
-                 OR (type IN ('CC', 'CA', 'CU', 'MET') AND siren = $3))""",
-        card.get("departement"),
-        card.get("region"),
-        card.get("epci"),
-    )
-    found = {r["type"] if r["type"] in ("DEP", "REG") else "EPCI": r for r in rows if r["id"] != card.get("id")}
-
-    def named(kind: str, code_field: str) -> dict[str, Any] | None:
-        row = found.get(kind)
-        return {"id": row["id"], "name": row["name"], "code": row[code_field]} if row else None
-
-    return {
-        "departement": named("DEP", "departement"),
-        "region": named("REG", "region"),
-        "epci": named("EPCI", "siren"),
-    }
-
-
-async def council_of(conn: asyncpg.Connection, card: dict[str, Any]) -> dict[str, Any] | None:
-    """For a single council (several rows sharing a `council_id`: the Collectivité de Corse...), the
-    council's row and every territory it serves, in whose indicators it counts; None for others."""
-    council = card.get("council_id")
-    if not council:  # most organisations: no query on the card's path
-        return None
-    rows = await conn.fetch(
-        """SELECT id, name, type, coalesce(departement, region) AS code, id = $1 AS is_council
-           FROM registry.organizations WHERE coalesce(council_id, id) = $1 AND status = 'active'
-           ORDER BY (id = $1) DESC, type DESC, code""",
-        council,
-    )
-    if len(rows) < 2:
-        return None
-    serves = [{"id": r["id"], "name": r["name"], "type": r["type"], "code": r["code"]} for r in rows]
-    return {"id": council, "name": rows[0]["name"] if rows[0]["is_council"] else None, "serves": serves}
-
-
-async def organization_portals(conn: asyncpg.Connection, organization_id: str) -> list[dict[str, Any]]:
-    """The portals listing the organisation's datasets (records not withdrawn), most datasets first:
-    the same portals its `platforms` indicator counts."""
-    rows = await conn.fetch(
-        """SELECT s.portal_url AS url, s.portal_kind AS kind, count(DISTINCT s.dataset_id) AS datasets
-           FROM registry.datasets d JOIN registry.dataset_sources s ON s.dataset_id = d.id
-           WHERE d.organization_id = $1 AND NOT d.withdrawn AND s.withdrawn_at IS NULL
-           GROUP BY 1, 2 ORDER BY 3 DESC, 1""",
-        organization_id,
-    )
-    return [dict(r) for r in rows]
 
 
 PLATFORM_COLUMNS = ["url", "name", "technology", "typology", "organizations_hosted", "datasets", "source_id",
@@ -374,49 +131,6 @@ async def platform_organizations(conn: asyncpg.Connection, source_id: str) -> li
         source_id,
     )
     return [dict(r) for r in rows]
-
-
-CARD_REUSES = 100  # the card's reuses, most datasets used first (their count: the `reuses` indicator)
-
-
-async def organization_reuses(conn: asyncpg.Connection, organization_id: str) -> list[dict[str, Any]]:
-    """The reuses portals list with the organisation's live datasets: title, type, link to the reuse
-    and to its page, how many of its datasets each uses."""
-    rows = await conn.fetch(
-        """SELECT r.key AS id, r.title, r.type, r.url, r.remote_url, count(*) AS datasets
-           FROM indicators.datasets d CROSS JOIN LATERAL unnest(d.reuses) AS used (key)
-           JOIN indicators.reuses r ON r.key = used.key
-           WHERE d.organization_id = $1 AND NOT d.withdrawn
-           GROUP BY r.key ORDER BY datasets DESC, r.title LIMIT $2""",
-        organization_id,
-        CARD_REUSES,
-    )
-    return [dict(r) for r in rows]
-
-
-async def organization_audience(
-    conn: asyncpg.Connection, organization_id: str, indicators: dict[str, Any]
-) -> list[dict[str, Any]]:
-    """Its datasets' counters per software (`counted_by`) and metric, each with the day of the latest
-    measure that software gave: never summed across software that count differently."""
-    rows = await conn.fetch(
-        """SELECT a.counted_by, max(a.measured_at) AS measured_at
-           FROM indicators.datasets d CROSS JOIN LATERAL unnest(d.records) AS live (record)
-           JOIN indicators.audience a ON a.record = live.record
-           WHERE d.organization_id = $1 AND NOT d.withdrawn GROUP BY a.counted_by""",
-        organization_id,
-    )
-    measured = {r["counted_by"]: r["measured_at"].isoformat() for r in rows}
-    counted = (key.split(":", 2)[1:] for key in sorted(indicators) if key.startswith("audience:"))
-    return [
-        {
-            "counted_by": by,
-            "metric": metric,
-            "count": indicators[f"audience:{by}:{metric}"],
-            "measured_at": measured.get(by),
-        }
-        for by, metric in counted
-    ]
 
 
 async def unmatched_publishers(
@@ -476,68 +190,6 @@ async def indicator_history(
     return series
 
 
-@dataclass(frozen=True)
-class DatasetFilter:
-    organization: str | None = None
-    format: str | None = None
-    licence: str | None = None
-    schema: str | None = None
-    q: str | None = None
-    modified_since: datetime | None = None
-    withdrawn: bool = False
-
-    def selection(self) -> "Selection":
-        """Where the selection is read, as `i`, and its conditions: the datasets list's read model
-        (indicators.datasets), or for a text search the words of the listed datasets' titles
-        (indicators.dataset_words): a title matches when each word searched begins one of its words,
-        and the longest one searched leads the walk down the words' index, in the list's order."""
-        words = sorted(search_words(self.q or ""), key=len, reverse=True) if not self.withdrawn else []
-        if words and len(words[0]) >= MIN_LEADING_WORD:
-            where = Where("i.word >= ? AND i.word < ?", *prefix_range(words[0]))
-            for word in words[1:]:
-                where.add(f"EXISTS (SELECT FROM indicators.dataset_words x WHERE x.id = i.id AND {WORD_RANGE})",
-                          *prefix_range(word))  # fmt: skip
-            selection = Selection("indicators.dataset_words i", True, where)
-        else:  # no word to search by, or the withdrawn datasets: their titles' text
-            where = Where("i.withdrawn = ?", self.withdrawn)
-            if self.q:
-                where.add("i.title ILIKE ?", contains(self.q))
-            selection = Selection("indicators.datasets i", False, where)
-        add = where.add
-        if self.organization:
-            add("i.organization_id = ?", self.organization)
-        if self.format:
-            add("i.formats @> ARRAY[?::text]", self.format)
-        if self.licence:
-            add("i.licence = ?", self.licence)
-        if self.schema:
-            add("i.schemas @> ARRAY[?::text]", self.schema)
-        if self.modified_since:
-            add("i.modified >= ?", self.modified_since)
-        return selection
-
-
-MIN_LEADING_WORD = 2  # a search led by one letter would walk a twentieth of every title's words
-WORD_RANGE = "x.word >= ? AND x.word < ?"
-
-
-def prefix_range(prefix: str) -> tuple[str, str]:
-    """The bounds of the words that begin with `prefix` (the words' column sorts by code point)."""
-    return prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)
-
-
-class Selection(NamedTuple):
-    relation: str  # a table, as `i`
-    distinct: bool  # several of a dataset's rows may match (one per word): each dataset once
-    where: Where
-
-    def rows(self) -> str:
-        return f"SELECT {'DISTINCT ' if self.distinct else ''}i.id, i.title FROM {self.relation}"
-
-
-DATASET_KEYS = (SortKey("i.title"), SortKey("i.id"))  # the datasets' one order
-
-
 async def list_datasets(
     conn: asyncpg.Connection, where: DatasetFilter, page_size: int, page: int = 1, after: list[Any] | None = None
 ) -> tuple[list[str], list[Any] | None]:
@@ -576,101 +228,6 @@ async def count_datasets(conn: asyncpg.Connection, where: DatasetFilter, estimat
     return int(
         await conn.fetchval(f"SELECT count({'DISTINCT i.id' if selection.distinct else '*'}) {rows}", *args)
     ), True
-
-
-EXPORT_INDICATORS = (
-    "platforms",
-    "on_local_portal",
-    "on_national_portal",
-    "open_format_share",
-    "open_licence_share",
-    "fresh_share",
-    "schema_share",
-    "scdl_schemas",
-    "reuses",
-    "reused_share",
-)
-EXPORT_COLUMNS = [
-    "id", "siren", "name", "type", "insee_code", "departement", "region", "epci", "population", "obligated",
-    "council_id", "datasets", "publishes", *EXPORT_INDICATORS,
-]  # fmt: skip
-
-
-async def _batches(conn: asyncpg.Connection, sql: str, args: list[Any]) -> AsyncIterator[list[asyncpg.Record]]:
-    """Rows of a query by batches of CHUNK rows, from a server-side cursor (flat memory)."""
-    async with conn.transaction(readonly=True):
-        batch: list[asyncpg.Record] = []
-        async for row in conn.cursor(sql, *args, prefetch=CHUNK):
-            batch.append(row)
-            if len(batch) == CHUNK:
-                yield batch
-                batch = []
-        if batch:
-            yield batch
-
-
-async def _keyset_batches(
-    conn: asyncpg.Connection,
-    query: Callable[[list[Any] | None], tuple[str, list[Any]]],
-    keys: Callable[[asyncpg.Record], list[Any]],
-) -> AsyncIterator[list[asyncpg.Record]]:
-    """Rows by batches of CHUNK, each batch the next keyset page of `query` (its SQL and arguments
-    after a row's sort keys), in one snapshot. A cursor over the whole query would be planned for all
-    its rows (a sort of every row of the selection before the first: 180 to 350 ms), where a page is
-    a walk down the index of its order."""
-    async with conn.transaction(isolation="repeatable_read", readonly=True):
-        after = None
-        while True:
-            sql, args = query(after)
-            rows = await conn.fetch(sql, *args)
-            if rows:
-                yield rows
-            if len(rows) < CHUNK:
-                return
-            after = keys(rows[-1])
-
-
-async def organization_batches(
-    conn: asyncpg.Connection, where: OrganizationFilter, sort: str
-) -> AsyncIterator[list[dict[str, Any]]]:
-    indicators = ", ".join(f"v.\"values\"->'{name}' AS {name}" for name in EXPORT_INDICATORS)
-
-    def query(after: list[Any] | None) -> tuple[str, list[Any]]:
-        sql, order, args = where.query(sort, after)
-        return f"SELECT {LIST_COLUMNS}, o.epci, {indicators} FROM {WITH_VALUES} WHERE {sql} ORDER BY {order}", args
-
-    if sort == "relevance" and where.q:  # ranked by the text searched, of which few rows match
-        batches = _batches(conn, *query(None))
-    else:
-        batches = _keyset_batches(conn, lambda after: _limited(query(after)), lambda r: sort_keys(dict(r), sort))
-    async for rows in batches:
-        yield [_decoded(r) for r in rows]
-
-
-def _limited(query: tuple[str, list[Any]]) -> tuple[str, list[Any]]:
-    return f"{query[0]} LIMIT {CHUNK}", query[1]
-
-
-async def dataset_batches(conn: asyncpg.Connection, where: DatasetFilter) -> AsyncIterator[list[dict[str, Any]]]:
-    def query(after: list[Any] | None) -> tuple[str, list[Any]]:
-        selection = where.selection()
-        if after is not None:
-            after_clause(selection.where, DATASET_KEYS, after)
-        sql, args = selection.where.built()
-        return (
-            f"""SELECT d.state, p.title, p.id
-                   FROM ({selection.rows()} WHERE {sql}
-                         ORDER BY {order_by(DATASET_KEYS)} LIMIT {CHUNK}) p
-                   LEFT JOIN registry.datasets d ON d.id = p.id ORDER BY p.title, p.id""",
-            args,
-        )
-
-    async for rows in _keyset_batches(conn, query, lambda r: [r["title"], r["id"]]):
-        yield [json.loads(r["state"]) for r in rows if r["state"]]
-
-
-def _decoded(row: asyncpg.Record) -> dict[str, Any]:
-    return {k: json.loads(v) if k in EXPORT_INDICATORS and v is not None else v for k, v in row.items()}
 
 
 MAP_FIELDS = {"id": "o.id", "siren": "o.siren", "name": "o.name", "type": "o.type", "insee_code": "o.insee_code",
@@ -743,11 +300,3 @@ async def organization_groups(conn: asyncpg.Connection, where: OrganizationFilte
         )
         names = {r["code"]: r["name"] for r in found}
     return [{**dict(r), "label": names.get(r["key"]) if r["key"] else None} for r in rows]
-
-
-def population_case() -> str:
-    branches = [f"WHEN o.population IS NULL THEN '{NO_POPULATION}'"]
-    for label, low, high in POPULATION_BOUNDS:
-        bound = f"o.population < {high}" if high is not None else "TRUE"
-        branches.append(f"WHEN o.population >= {low} AND {bound} THEN '{label}'")
-    return "CASE " + " ".join(branches) + " END"

@@ -7,11 +7,11 @@ import json
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer, make_mocked_request
 
-from services.api.app import BadRequest, _after, after_token
 from services.api.caching import MicroCache, http_caching
 from services.api.exports import csv_cell
 from services.api.geodata import coloured, heads_of, point_columns, point_feature, point_of, texts_of
-from services.api.repository import ID_KEY, SORTS, DatasetFilter, prefix_range
+from services.api.params import BadRequest, after_keys, after_token
+from services.api.selections import ID_KEY, SORTS, DatasetFilter, prefix_range
 from services.api.totals import Counted, Totals
 from shared.matching import search_words
 from shared.population import population_bounds
@@ -134,7 +134,7 @@ def test_an_after_token_is_checked_before_any_query():
     keys = (*SORTS["-datasets"], ID_KEY)
 
     def read(token: str, sort: str = "-datasets") -> object:
-        return _after(make_mocked_request("GET", f"/api/v1/organizations?after={token}"), sort, keys)
+        return after_keys(make_mocked_request("GET", f"/api/v1/organizations?after={token}"), sort, keys)
 
     assert read(after_token("-datasets", [12, "213502388"])) == [12, "213502388"]
     for token in ("%%%", "bm90IGpzb24", after_token("name", ["Rennes", "x"]), after_token("-datasets", ["12", "x"]),
