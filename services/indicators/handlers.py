@@ -17,25 +17,21 @@ from datetime import UTC, datetime
 import asyncpg
 
 from services.indicators import repository
-from services.indicators.measures import (
+from services.indicators.facts import (
     EMPTY,
     NATIONAL,
-    Baseline,
     DatasetFacts,
     OrganizationFacts,
     PlatformFacts,
     Publication,
-    Registry,
     Scope,
     Values,
-    all_scopes,
-    baseline_of,
-    covered_by,
     publication_of,
     tallied,
-    touched_scopes,
 )
+from services.indicators.measures import Baseline, all_scopes, baseline_of, covered_by, touched_scopes
 from services.indicators.places import communes_named
+from services.indicators.tally import Registry
 from shared import metrics
 from shared.events import (
     AudienceMeasured,

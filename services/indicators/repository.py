@@ -10,7 +10,7 @@ from typing import Any
 
 import asyncpg
 
-from services.indicators.measures import DatasetFacts, OrganizationFacts, PlatformFacts, Publication, Scope, Values
+from services.indicators.facts import DatasetFacts, OrganizationFacts, PlatformFacts, Publication, Scope, Values
 from shared.db import affected_rows
 from shared.events import AudienceMeasured, Organization, ReuseDiscovered
 from shared.matching import normalise, search_words

@@ -8,23 +8,18 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from services.indicators import repository
-from services.indicators.measures import (
+from services.indicators.facts import (
     EMPTY,
     NATIONAL,
-    Baseline,
-    Communes,
     DatasetFacts,
     OrganizationFacts,
     PlatformFacts,
     Publication,
-    Registry,
-    all_scopes,
-    compute_scopes,
-    covered_by,
     publication_of,
     tallied,
-    touched_scopes,
 )
+from services.indicators.measures import Baseline, Communes, all_scopes, compute_scopes, covered_by, touched_scopes
+from services.indicators.tally import Registry
 from shared.population import population_bin
 
 NOW = datetime(2026, 10, 8, tzinfo=UTC)

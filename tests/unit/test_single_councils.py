@@ -9,16 +9,10 @@ from datetime import UTC, datetime
 import pytest
 
 from services.consolidator.referentiel import organizations, read_package
+from services.indicators.facts import EMPTY, DatasetFacts, OrganizationFacts, Scope, publication_of
 from services.indicators.handlers import organization_facts
-from services.indicators.measures import (
-    EMPTY,
-    DatasetFacts,
-    OrganizationFacts,
-    Registry,
-    Scope,
-    compute_scopes,
-    publication_of,
-)
+from services.indicators.measures import compute_scopes
+from services.indicators.tally import Registry
 from shared.settings import Settings
 
 NOW = datetime(2026, 10, 8, tzinfo=UTC)
