@@ -3,7 +3,7 @@
 import asyncio
 from pathlib import Path
 
-from services.consolidator import repository
+from services.consolidator import organization_repository
 from services.consolidator.referentiel import organizations, read_package
 from shared.db import create_pool
 from shared.events import ReferentielEntry
@@ -41,7 +41,7 @@ async def load_referentiel(settings: Settings, path: Path) -> int:
 async def print_obligated_counts(settings: Settings) -> None:
     pool = await create_pool(settings, "consolidator", max_size=1)
     async with pool.acquire() as conn:
-        rows = await repository.obligated_counts(conn)
+        rows = await organization_repository.obligated_counts(conn)
     await pool.close()
     print(f"{'type':<6} {'organisations':>13} {'obligated':>9} {'unknown':>7} {'councils':>8}  method")
     for r in rows:

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 import asyncpg
 
-from services.consolidator import repository
+from services.consolidator import organization_repository, repository
 from services.consolidator.datasets import canonical_dataset, state_hash
 from services.consolidator.handlers import (
     PRODUCER,
@@ -47,25 +47,29 @@ async def contribution_accepted(
     if event.dataset_id:
         if event.field not in DATASET_FIELDS:
             raise ValueError(f"a contribution cannot change a dataset's {event.field!r}")
-        if event.field == "organization_id" and not await repository.get_organizations(conn, [str(event.value)]):
+        if event.field == "organization_id" and not await organization_repository.get_organizations(
+            conn, [str(event.value)]
+        ):
             raise ValueError(f"unknown organisation {event.value!r}")
         records = (await repository.records_of(conn, [event.dataset_id])).get(event.dataset_id)
         if not records:
             raise ValueError(f"unknown dataset {event.dataset_id!r}")
         base = dataset_values(canonical_dataset(event.dataset_id, records))[event.field]
-        await repository.save_override(conn, "dataset", event.dataset_id, override(base_value=base))
+        await organization_repository.save_override(conn, "dataset", event.dataset_id, override(base_value=base))
         return await refresh_datasets(conn, [event.dataset_id], cause=f"contribution:{event.contribution_id}")
 
     if event.field not in ORGANIZATION_FIELDS:
         raise ValueError(f"a contribution cannot change an organisation's {event.field!r}")
-    current = (await repository.get_organizations(conn, [event.organization_id])).get(event.organization_id)
+    current = (await organization_repository.get_organizations(conn, [event.organization_id])).get(
+        event.organization_id
+    )
     if current is None:
         raise ValueError(f"unknown organisation {event.organization_id!r}")
     # The harvested value is the base: the current one, unless an earlier contribution replaced it.
-    existing = (await repository.overrides_for(conn, "organization", [current.id])).get(current.id, [])
+    existing = (await organization_repository.overrides_for(conn, "organization", [current.id])).get(current.id, [])
     earlier = next((o for o in existing if o.field == event.field), None)
     base = earlier.base_value if earlier else organization_values(current)[event.field]
-    await repository.save_override(conn, "organization", current.id, override(base_value=base))
+    await organization_repository.save_override(conn, "organization", current.id, override(base_value=base))
     [updated] = await with_contributions(conn, [with_value(current, event.field, base, None)])
     with matchers.rolled_back_with():
         matchers.remember(updated)
@@ -79,16 +83,16 @@ async def link_publisher(
     under the publisher's aliases for the next harvests, and attribute its datasets now."""
     if not isinstance(event.value, dict) or not {"portal_url", "name"} <= set(event.value):
         raise ValueError("a publisher to link is {portal_url, name, remote_id}")
-    if not (await repository.get_organizations(conn, [event.organization_id])):
+    if not (await organization_repository.get_organizations(conn, [event.organization_id])):
         raise ValueError(f"unknown organisation {event.organization_id!r}")
     portal_url = str(event.value["portal_url"])
     publisher = Publisher(name=str(event.value["name"]), remote_id=event.value.get("remote_id") or None)
     keys = alias_keys(portal_url, publisher)
-    await repository.set_aliases(conn, [(key, event.organization_id, "contribution") for key in keys])
+    await organization_repository.set_aliases(conn, [(key, event.organization_id, "contribution") for key in keys])
     matcher = await matchers.get(conn)
     with matchers.rolled_back_with():
         matcher.aliases.update(dict.fromkeys(keys, event.organization_id))
-        datasets = await repository.link_publisher(conn, portal_url, publisher, event.organization_id)
+        datasets = await organization_repository.link_publisher(conn, portal_url, publisher, event.organization_id)
         return await refresh_datasets(conn, datasets, cause=f"contribution:{event.contribution_id}")
 
 
@@ -101,7 +105,9 @@ async def add_contributed_dataset(
     """A dataset no portal listed, found by a contributor: a record of the source `contributions`
     at the address's site, consolidated as a harvested one (it joins the canonical dataset already
     known at the same landing page, if any) and attributed to the organisation through an alias."""
-    organization = (await repository.get_organizations(conn, [event.organization_id])).get(event.organization_id)
+    organization = (await organization_repository.get_organizations(conn, [event.organization_id])).get(
+        event.organization_id
+    )
     if organization is None:
         raise ValueError(f"unknown organisation {event.organization_id!r}")
     if not isinstance(event.value, dict) or not {"title", "url"} <= set(event.value):
@@ -117,7 +123,7 @@ async def add_contributed_dataset(
         resources=[Resource(url=url)], content_hash=state_hash(json.dumps(event.value, sort_keys=True)),
     )  # fmt: skip
     keys = alias_keys(discovered.portal_url, publisher)
-    await repository.set_aliases(conn, [(key, organization.id, "contribution") for key in keys])
+    await organization_repository.set_aliases(conn, [(key, organization.id, "contribution") for key in keys])
     matcher = await matchers.get(conn)
     with matchers.rolled_back_with():
         matcher.aliases.update(dict.fromkeys(keys, organization.id))

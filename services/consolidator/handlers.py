@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
-from services.consolidator import repository
+from services.consolidator import organization_repository, repository
 from services.consolidator.attribution import Attribution, PublisherMatch, attribute
 from services.consolidator.datasets import PortalRecord, canonical_dataset, record_from, state_hash
 from services.consolidator.identity import IdentityPlan, is_origin, plan_identities, record_keys
@@ -99,8 +99,8 @@ async def _consolidate(
     # Rows that concurrent instances share (publishers, runs) last, in a fixed order: their locks are
     # held from here to the commit only, and two instances never wait for each other in a circle.
     learned = [(*a.alias, "portal-publisher") for a in attributions.values() if a.alias]
-    await repository.set_aliases(conn, sorted(learned))
-    await repository.record_unmatched(conn, [a.unmatched for a in attributions.values() if a.unmatched])
+    await organization_repository.set_aliases(conn, sorted(learned))
+    await organization_repository.record_unmatched(conn, [a.unmatched for a in attributions.values() if a.unmatched])
     runs = Counter((e.run_id, e.source_id) for e in events)
     await repository.count_consolidated(conn, runs)
     emitted += await account_runs(conn, sorted({run_id for run_id, _ in runs}), grace)
@@ -145,7 +145,7 @@ async def refresh_datasets(
     # Datasets this batch created hold only its records, unless another instance created them meanwhile.
     fresh = {d: records for d, records in (fresh or {}).items() if d not in states}
     records = fresh | await repository.records_of(conn, [d for d in dataset_ids if d not in fresh])
-    overrides = await repository.overrides_for(conn, "dataset", dataset_ids)
+    overrides = await organization_repository.overrides_for(conn, "dataset", dataset_ids)
     changes: list[repository.DatasetChange] = []
     for dataset_id in dataset_ids:
         if dataset_id in records:
@@ -158,7 +158,7 @@ async def refresh_datasets(
         else:
             continue
         if expired:
-            await repository.expire_overrides(conn, "dataset", dataset_id, expired)
+            await organization_repository.expire_overrides(conn, "dataset", dataset_id, expired)
         state = dataset.model_dump_json()
         digest, before = state_hash(state), states.get(dataset_id)
         if before and before.state_hash == digest:
@@ -240,9 +240,9 @@ async def _learn_organizations(
     if decided.learns_siren:
         organization_id, siren = decided.learns_siren
         # the matcher indexes a few fields: the whole state, as this transaction sees it, is the registry's
-        current = (await repository.get_organizations(conn, [organization_id]))[organization_id]
+        current = (await organization_repository.get_organizations(conn, [organization_id]))[organization_id]
         renamed, replaced = with_learned_siren(current, siren, f"portal:{event.portal_url}")
-        await repository.replace_organization_id(conn, replaced.id, renamed.id)
+        await organization_repository.replace_organization_id(conn, replaced.id, renamed.id)
         changed += [renamed, replaced]
     if decided.created:
         changed.append(decided.created)
@@ -257,12 +257,12 @@ async def _learn_organizations(
 
 async def with_contributions(conn: asyncpg.Connection, organizations: list[Organization]) -> list[Organization]:
     """The organisations with their accepted contributions applied (expired ones are marked so)."""
-    overrides = await repository.overrides_for(conn, "organization", [o.id for o in organizations])
+    overrides = await organization_repository.overrides_for(conn, "organization", [o.id for o in organizations])
     result = []
     for organization in organizations:
         applied, expired = apply_to_organization(organization, overrides.get(organization.id, []))
         if expired:
-            await repository.expire_overrides(conn, "organization", organization.id, expired)
+            await organization_repository.expire_overrides(conn, "organization", organization.id, expired)
         result.append(applied)
     return result
 
@@ -271,7 +271,7 @@ async def save_organizations(
     conn: asyncpg.Connection, organizations: list[Organization], cause: str, correlation_id: str | None = None
 ) -> list[Emitted]:
     """Save these organisations (contributions already applied) and announce them."""
-    await repository.save_organizations(conn, organizations, cause=cause)
+    await organization_repository.save_organizations(conn, organizations, cause=cause)
     return [
         OrganizationChanged(producer=PRODUCER, correlation_id=correlation_id or cause, organization=o)
         for o in organizations
@@ -282,10 +282,12 @@ async def referentiel_entries(conn: asyncpg.Connection, events: list[Referentiel
     """Merge a batch of référentiel entries into the registry; announce only what changed."""
     listed = {e.organization.id: e.organization for e in events}
     # An organisation may be known under another id now (a département that learned its SIREN).
-    registry_id = {i: owner for i, owner in (await repository.alias_owners(conn, list(listed))).items()}
-    current = await repository.get_organizations(conn, [registry_id.get(i, i) for i in listed])
+    registry_id = {i: owner for i, owner in (await organization_repository.alias_owners(conn, list(listed))).items()}
+    current = await organization_repository.get_organizations(conn, [registry_id.get(i, i) for i in listed])
     merged = [merge_referentiel(current.get(registry_id.get(i, i)), o) for i, o in listed.items()]
-    merged = without_taken_sirens(merged, await repository.siren_holders(conn, [o.siren for o in merged if o.siren]))
+    merged = without_taken_sirens(
+        merged, await organization_repository.siren_holders(conn, [o.siren for o in merged if o.siren])
+    )
     changed = {after.id: after for after in await with_contributions(conn, merged) if after != current.get(after.id)}
 
     # A commune merged into another: its INSEE code is now among the successor's former codes.
@@ -294,17 +296,17 @@ async def referentiel_entries(conn: asyncpg.Connection, events: list[Referentiel
         for listed_id, organization in listed.items()
         for alias in organization.aliases
     ]
-    previous_owners = await repository.alias_owners(conn, [alias for alias, _, _ in alias_rows])
+    previous_owners = await organization_repository.alias_owners(conn, [alias for alias, _, _ in alias_rows])
     absorbed = {
         old: new
         for alias, new, kind in alias_rows
         if kind == "insee" and (old := previous_owners.get(alias)) and old != new and old not in listed
     }
-    for old_id, organization in (await repository.get_organizations(conn, list(absorbed))).items():
+    for old_id, organization in (await organization_repository.get_organizations(conn, list(absorbed))).items():
         if organization.status != "merged" or organization.successor_id != absorbed[old_id]:
             changed[old_id] = merged_into(organization, absorbed[old_id])
 
     cause = f"referentiel:{events[0].version}"
     emitted = await save_organizations(conn, list(changed.values()), cause=cause)
-    await repository.set_aliases(conn, alias_rows)
+    await organization_repository.set_aliases(conn, alias_rows)
     return emitted

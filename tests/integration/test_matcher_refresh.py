@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 
-from services.consolidator import repository
+from services.consolidator import organization_repository
 from shared.matching import MatcherCache
 from shared.settings import Settings
 from tests.support.db import connect_as
@@ -21,7 +21,7 @@ async def test_aliases_another_instance_writes_or_moves_reach_a_running_matcher(
         query = "SELECT id FROM registry.organizations WHERE type = 'DEP' AND status = 'active' ORDER BY id LIMIT 2"
         first, second = [r["id"] for r in await conn.fetch(query)]
         # An alias learned an hour ago, long before the matcher's last refresh.
-        await repository.set_aliases(other, [(SIG, first, "portal-publisher")])
+        await organization_repository.set_aliases(other, [(SIG, first, "portal-publisher")])
         await other.execute("UPDATE registry.aliases SET updated_at = now() - interval '1 hour' WHERE alias = $1", SIG)
         cache = MatcherCache(refresh_seconds=0)
         cache.OVERLAP = timedelta(seconds=1)  # so that the next refresh's window starts after the old alias
@@ -32,7 +32,7 @@ async def test_aliases_another_instance_writes_or_moves_reach_a_running_matcher(
         # old alias: the matcher sees the move only if moving it marked it as written again.
         await conn.execute("SELECT pg_sleep(1.5)")
         async with other.transaction():
-            await repository.set_aliases(
+            await organization_repository.set_aliases(
                 other, [(SIG, second, "portal-publisher"), (ROADS, second, "portal-publisher")]
             )
         matcher = await cache.get(conn)
