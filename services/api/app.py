@@ -6,7 +6,7 @@ from typing import Any
 from aiohttp import web
 
 from services.api import geodata
-from services.api.params import BadRequest, refuse_unstorable
+from services.api.params import BadRequest, NotFound, refuse_unstorable
 from shared.db import create_pool
 from shared.http import error
 from shared.service import Runtime
@@ -54,6 +54,8 @@ async def json_errors(request: web.Request, handler: Any) -> web.StreamResponse:
         return await handler(request)  # type: ignore[no-any-return]
     except BadRequest as exc:
         return error(400, str(exc))
+    except NotFound as exc:
+        return error(404, str(exc))
     except geodata.GeodataMissing as exc:
         return error(503, str(exc))
     except web.HTTPNotFound:

@@ -24,6 +24,19 @@ class BadRequest(Exception):
     pass
 
 
+class NotFound(Exception):
+    """What the request names does not exist (a 404 answer saying what)."""
+
+
+async def organization_of(conn: asyncpg.Connection, request: web.Request) -> str:
+    """The registry id of the organisation the path names (any id, SIREN or alias)."""
+    requested = request.match_info["id"]
+    resolved = await repository.resolve_id(conn, requested)
+    if resolved is None:
+        raise NotFound(f"aucune organisation avec l'identifiant {requested!r}")
+    return resolved
+
+
 def int_param(request: web.Request, name: str, default: int, low: int, high: int) -> int:
     raw = request.query.get(name)
     if raw is None:

@@ -31,6 +31,7 @@ from services.api.params import (
     choice_param,
     dataset_filter,
     organization_filter,
+    organization_of,
     organization_param,
     page_params,
     scope_param,
@@ -149,23 +150,18 @@ def create_routes() -> web.RouteTableDef:
     @routes.get("/api/v1/organizations/{id}")
     async def organization(request: web.Request) -> web.Response:
         runtime: Runtime = request.app["runtime"]
-        requested = request.match_info["id"]
         async with runtime.pool.acquire() as conn:
-            resolved = await repository.resolve_id(conn, requested)
-            card = await card_queries.organization_card(conn, resolved) if resolved else None
+            card = await card_queries.organization_card(conn, await organization_of(conn, request))
         if card is None:
-            return error(404, f"aucune organisation avec l'identifiant {requested!r}")
+            return error(404, f"aucune organisation avec l'identifiant {request.match_info['id']!r}")
         return web.json_response(card)
 
     @routes.get("/api/v1/organizations/{id}/datasets")
     async def organization_datasets(request: web.Request) -> web.Response:
         runtime: Runtime = request.app["runtime"]
-        requested = request.match_info["id"]
         async with runtime.pool.acquire() as conn:
-            resolved = await repository.resolve_id(conn, requested)
-            if resolved is None:
-                return error(404, f"aucune organisation avec l'identifiant {requested!r}")
-            return await dataset_page(request, conn, dataset_filter(request, organization=resolved))
+            organization = await organization_of(conn, request)
+            return await dataset_page(request, conn, dataset_filter(request, organization=organization))
 
     @routes.get("/api/v1/datasets")
     async def datasets(request: web.Request) -> web.Response:

@@ -35,6 +35,9 @@ class PortalRecord:
     withdrawn_at: datetime | None
 
 
+RECORD_FIELDS = ("source_id", "remote_id", "portal_kind", "portal_url", "remote_url")  # as the event says them
+
+
 def record_from(
     event: DatasetDiscovered, organization_id: str | None, attribution: dict[str, Any] | None, now: datetime
 ) -> PortalRecord:
@@ -51,19 +54,10 @@ def record_from(
         "publisher": {"name": event.publisher.name},
     }
     return PortalRecord(
-        source_id=event.source_id,
-        remote_id=event.remote_id,
-        portal_kind=event.portal_kind,
-        portal_url=event.portal_url,
-        remote_url=event.remote_url,
-        origin=is_origin(event),
-        organization_id=organization_id,
-        attribution=attribution,
-        metadata=metadata,
-        first_seen=now,
-        last_seen=now,
-        withdrawn_at=None,
-    )
+        **{name: getattr(event, name) for name in RECORD_FIELDS},
+        origin=is_origin(event), organization_id=organization_id, attribution=attribution, metadata=metadata,
+        first_seen=now, last_seen=now, withdrawn_at=None,
+    )  # fmt: skip
 
 
 def by_preference(records: list[PortalRecord]) -> list[PortalRecord]:
@@ -115,17 +109,8 @@ def state_hash(state_json: str) -> str:
 
 
 def _source(record: PortalRecord) -> DatasetSource:
-    return DatasetSource(
-        source_id=record.source_id,
-        portal_kind=record.portal_kind,
-        portal_url=record.portal_url,
-        remote_id=record.remote_id,
-        remote_url=record.remote_url,
-        first_seen=record.first_seen,
-        last_seen=record.last_seen,
-        origin=record.origin,
-        withdrawn_at=record.withdrawn_at,
-    )
+    """What a dataset's state says of one of its records: each of DatasetSource's fields, from the record's."""
+    return DatasetSource(**{name: getattr(record, name) for name in DatasetSource.model_fields})
 
 
 def _attribution(record: PortalRecord | None) -> Attribution | None:

@@ -109,36 +109,16 @@ def organizations(package: Package) -> list[Organization]:
         council = _council(fields["id"])
         return Organization(**fields, **council)
 
+    def area(kind: str, entry: dict[str, Any], population: dict[str, int], **where: str) -> Organization:
+        """A région or a département, by its COG code."""
+        code = entry["code"]
+        return make(id=f"{kind}-{code}", name=entry["nom"], type=kind, insee_code=code, **where,
+                    population=population.get(code) or None, aliases=[f"insee-{kind.lower()}:{code}"])  # fmt: skip
+
     result: list[Organization] = []
-    for r in package.regions:
-        if r["zone"] == COM_ZONE:
-            continue
-        result.append(
-            make(
-                id=f"REG-{r['code']}",
-                name=r["nom"],
-                type="REG",
-                insee_code=r["code"],
-                region=r["code"],
-                population=population_of_reg.get(r["code"]) or None,
-                aliases=[f"insee-reg:{r['code']}"],
-            )
-        )
-    for d in package.departements:
-        if d["zone"] == COM_ZONE:
-            continue
-        result.append(
-            make(
-                id=f"DEP-{d['code']}",
-                name=d["nom"],
-                type="DEP",
-                insee_code=d["code"],
-                departement=d["code"],
-                region=d["region"],
-                population=population_of_dep.get(d["code"]) or None,
-                aliases=[f"insee-dep:{d['code']}"],
-            )
-        )
+    result += [area("REG", r, population_of_reg, region=r["code"]) for r in package.regions if r["zone"] != COM_ZONE]
+    result += [area("DEP", d, population_of_dep, departement=d["code"], region=d["region"])
+               for d in package.departements if d["zone"] != COM_ZONE]  # fmt: skip
     for code, name in sorted({(d["code"], d["nom"]) for d in package.departements if d["zone"] == COM_ZONE}):
         result.append(
             make(
