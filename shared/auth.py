@@ -2,9 +2,10 @@
 
 Tokens are created by `python -m services.contributions tokens create --role operator --name NAME
 [--expires-in-days N]`, which prints the token once; only its SHA-256 is stored, in
-`contributions.tokens` (owned by the contributions service, readable by the harvester for the
-operator API). `tokens list` shows them by the first 12 characters of that hash, `tokens revoke ID`
-revokes one; a revoked or expired token is refused. Operators may also moderate.
+`contributions.tokens` (owned by the contributions service; the harvester and the api check tokens
+through the view `contributions_read.tokens`). `tokens list` shows them by the first 12 characters
+of that hash, `tokens revoke ID` revokes one; a revoked or expired token is refused. Operators may
+also moderate.
 """
 
 import hashlib
@@ -85,7 +86,7 @@ async def authenticate(conn: asyncpg.Connection, request: web.Request, needed: s
         )
     digest = token_hash(token.strip())
     row = await conn.fetchrow(
-        """SELECT token_hash, role, name FROM contributions.tokens
+        """SELECT token_hash, role, name FROM contributions_read.tokens
            WHERE token_hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())""",
         digest,
     )

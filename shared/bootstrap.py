@@ -20,7 +20,13 @@ OWNED_SCHEMAS = {
     "indicators": "indicators",
     "contributions": "contributions",
 }
-API_READS = ("registry", "indicators", "harvest")
+# Whose views (schema `<schema>_read`) each reader reads.
+READ_VIEWS = {
+    "registry": ("api",),
+    "indicators": ("api",),
+    "harvest": ("api",),
+    "contributions": ("api", "harvester"),  # tokens, to check operators'
+}
 
 
 async def admin_connect(settings: Settings, database: str) -> asyncpg.Connection:
@@ -57,18 +63,20 @@ async def bootstrap_database(settings: Settings) -> None:
             role = settings.db_user_of(service)
             await conn.execute(f"GRANT {role} TO {settings.db_admin_user}")
             await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema} AUTHORIZATION {role}")
-        # The harvester and the api check operator tokens, which the contributions service owns (its
-        # migrations grant SELECT on that one table).
-        await conn.execute(f"GRANT USAGE ON SCHEMA contributions TO {settings.db_user_of('harvester')}")
-        await conn.execute(f"GRANT USAGE ON SCHEMA contributions TO {settings.db_user_of('api')}")
-        api = settings.db_user_of("api")
-        for schema in API_READS:
+        # Each owner publishes what others may read as views in `<schema>_read` (its migrations create
+        # them); readers are granted those views, never the owner's tables (docs/architecture.md).
+        for schema, readers in READ_VIEWS.items():
             owner = settings.db_user_of(_owner_of(schema))
-            await conn.execute(f"GRANT USAGE ON SCHEMA {schema} TO {api}")
-            await conn.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA {schema} TO {api}")
-            await conn.execute(
-                f"ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA {schema} GRANT SELECT ON TABLES TO {api}"
-            )
+            await conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}_read AUTHORIZATION {owner}")
+            for reader in (settings.db_user_of(r) for r in readers):
+                await conn.execute(f"GRANT USAGE ON SCHEMA {schema}_read TO {reader}")
+                await conn.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA {schema}_read TO {reader}")
+                defaults = f"ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA"
+                await conn.execute(f"{defaults} {schema}_read GRANT SELECT ON TABLES TO {reader}")
+                # Databases made before the views granted readers the owner's tables: taken back.
+                await conn.execute(f"REVOKE SELECT ON ALL TABLES IN SCHEMA {schema} FROM {reader}")
+                await conn.execute(f"{defaults} {schema} REVOKE SELECT ON TABLES FROM {reader}")
+                await conn.execute(f"REVOKE USAGE ON SCHEMA {schema} FROM {reader}")
     finally:
         await conn.close()
 

@@ -619,13 +619,13 @@ class MatcherCache:
         # Versions first, then only what changed. The window starts from the previous refresh, not from
         # the newest row: after a référentiel load, every refresh read all its rows' versions again.
         changed_since = "WHERE ($1::timestamptz IS NULL OR updated_at > $1)"
-        versions = await conn.fetch(f"SELECT id, updated_at FROM registry.organizations {changed_since}", since)
+        versions = await conn.fetch(f"SELECT id, updated_at FROM registry_read.organizations {changed_since}", since)
         changed = [r["id"] for r in versions if self._versions.get(r["id"]) != r["updated_at"]]
         if changed:
             # The columns matching needs, not the whole state (no JSON to parse for 36,000 organisations).
             rows = await conn.fetch(
                 """SELECT id, name, type, siren, departement, council_id, region, status, updated_at
-                   FROM registry.organizations
+                   FROM registry_read.organizations
                    WHERE id = ANY($1::text[])""",
                 changed,
             )
@@ -640,7 +640,7 @@ class MatcherCache:
                 self.after_full_load()
         # INSEE codes are matched through the organisations themselves, not as aliases.
         aliases = await conn.fetch(
-            f"SELECT alias, organization_id FROM registry.aliases {changed_since} AND kind <> 'insee'", since
+            f"SELECT alias, organization_id FROM registry_read.aliases {changed_since} AND kind <> 'insee'", since
         )
         for r in aliases:
             self.matcher.learn_alias(r["alias"], r["organization_id"])

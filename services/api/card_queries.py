@@ -13,8 +13,8 @@ CARD_HISTORY_DAYS = 366  # the card's daily history: the last days its values ch
 
 async def organization_card(conn: asyncpg.Connection, organization_id: str) -> dict[str, Any] | None:
     row = await conn.fetchrow(
-        """SELECT o.state, v."values" AS indicators, v.computed_at FROM registry.organizations o
-           LEFT JOIN indicators.current_values v ON v.scope = 'organization' AND v.scope_id = o.id
+        """SELECT o.state, v."values" AS indicators, v.computed_at FROM registry_read.organizations o
+           LEFT JOIN indicators_read.current_values v ON v.scope = 'organization' AND v.scope_id = o.id
            WHERE o.id = $1""",
         organization_id,
     )
@@ -40,7 +40,7 @@ async def territory_of(conn: asyncpg.Connection, card: dict[str, Any]) -> dict[s
     """The organisation's département, région and intercommunalité, each with its id and name (for
     links), from the registry's own rows: {"departement": {...} | None, "region": ..., "epci": ...}."""
     rows = await conn.fetch(
-        """SELECT id, name, type, departement, region, siren FROM registry.organizations
+        """SELECT id, name, type, departement, region, siren FROM registry_read.organizations
            WHERE status = 'active' AND ((type = 'DEP' AND departement = $1) OR (type = 'REG' AND region = $2)
                  OR (type IN ('CC', 'CA', 'CU', 'MET') AND siren = $3))""",
         card.get("departement"),
@@ -68,7 +68,7 @@ async def council_of(conn: asyncpg.Connection, card: dict[str, Any]) -> dict[str
         return None
     rows = await conn.fetch(
         """SELECT id, name, type, coalesce(departement, region) AS code, id = $1 AS is_council
-           FROM registry.organizations WHERE coalesce(council_id, id) = $1 AND status = 'active'
+           FROM registry_read.organizations WHERE coalesce(council_id, id) = $1 AND status = 'active'
            ORDER BY (id = $1) DESC, type DESC, code""",
         council,
     )
@@ -83,7 +83,7 @@ async def organization_portals(conn: asyncpg.Connection, organization_id: str) -
     the same portals its `platforms` indicator counts."""
     rows = await conn.fetch(
         """SELECT s.portal_url AS url, s.portal_kind AS kind, count(DISTINCT s.dataset_id) AS datasets
-           FROM registry.datasets d JOIN registry.dataset_sources s ON s.dataset_id = d.id
+           FROM registry_read.datasets d JOIN registry_read.dataset_sources s ON s.dataset_id = d.id
            WHERE d.organization_id = $1 AND NOT d.withdrawn AND s.withdrawn_at IS NULL
            GROUP BY 1, 2 ORDER BY 3 DESC, 1""",
         organization_id,
@@ -99,8 +99,8 @@ async def organization_reuses(conn: asyncpg.Connection, organization_id: str) ->
     and to its page, how many of its datasets each uses."""
     rows = await conn.fetch(
         """SELECT r.key AS id, r.title, r.type, r.url, r.remote_url, count(*) AS datasets
-           FROM indicators.datasets d CROSS JOIN LATERAL unnest(d.reuses) AS used (key)
-           JOIN indicators.reuses r ON r.key = used.key
+           FROM indicators_read.datasets d CROSS JOIN LATERAL unnest(d.reuses) AS used (key)
+           JOIN indicators_read.reuses r ON r.key = used.key
            WHERE d.organization_id = $1 AND NOT d.withdrawn
            GROUP BY r.key ORDER BY datasets DESC, r.title LIMIT $2""",
         organization_id,
@@ -116,8 +116,8 @@ async def organization_audience(
     measure that software gave: never summed across software that count differently."""
     rows = await conn.fetch(
         """SELECT a.counted_by, max(a.measured_at) AS measured_at
-           FROM indicators.datasets d CROSS JOIN LATERAL unnest(d.records) AS live (record)
-           JOIN indicators.audience a ON a.record = live.record
+           FROM indicators_read.datasets d CROSS JOIN LATERAL unnest(d.records) AS live (record)
+           JOIN indicators_read.audience a ON a.record = live.record
            WHERE d.organization_id = $1 AND NOT d.withdrawn GROUP BY a.counted_by""",
         organization_id,
     )

@@ -98,7 +98,7 @@ async def dataset_batches(conn: asyncpg.Connection, where: DatasetFilter) -> Asy
             f"""SELECT d.state, p.title, p.id
                    FROM ({selection.rows()} WHERE {sql}
                          ORDER BY {order_by(DATASET_KEYS)} LIMIT {CHUNK}) p
-                   LEFT JOIN registry.datasets d ON d.id = p.id ORDER BY p.title, p.id""",
+                   LEFT JOIN registry_read.datasets d ON d.id = p.id ORDER BY p.title, p.id""",
             args,
         )
 

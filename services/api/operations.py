@@ -16,8 +16,9 @@ async def sources(conn: asyncpg.Connection) -> list[dict[str, Any]]:
         """SELECT s.id, s.name, s.family, s.url, s.enabled, s.removed_at, s.next_run_at, r.status, r.mode, r.items_seen,
                   r.errors,
                   r.complete, r.finished_at, r.message
-           FROM harvest.sources s
-           LEFT JOIN LATERAL (SELECT * FROM harvest.runs WHERE source_id = s.id ORDER BY requested_at DESC LIMIT 1) r
+           FROM harvest_read.sources s
+           LEFT JOIN LATERAL (SELECT * FROM harvest_read.runs WHERE source_id = s.id
+                              ORDER BY requested_at DESC LIMIT 1) r
                ON true
            ORDER BY (r.status IN ('failed', 'partial', 'done-errors')) DESC NULLS LAST, s.id"""
     )

@@ -25,11 +25,11 @@ LIST_COLUMNS = """o.id, o.siren, o.name, o.type, o.insee_code, o.departement, o.
 COUNCIL = "coalesce(o.council_id, o.id)"  # the council a row belongs to (itself for most)
 
 
-LIST = "indicators.organization_list o"  # the api's read model of the registry and its values
+LIST = "indicators_read.organization_list o"  # the api's read model of the registry and its values
 
 
 WITH_VALUES = f"""{LIST}
-    LEFT JOIN indicators.current_values v ON v.scope = 'organization' AND v.scope_id = o.id"""
+    LEFT JOIN indicators_read.current_values v ON v.scope = 'organization' AND v.scope_id = o.id"""
 
 
 async def list_organizations(
@@ -60,15 +60,15 @@ async def count_organizations(conn: asyncpg.Connection, where: OrganizationFilte
 
 async def list_version(conn: asyncpg.Connection) -> int:
     """The version of the indicators' projection, which every change of the lists' read models bumps."""
-    return int(await conn.fetchval("SELECT version FROM indicators.projection_version"))
+    return int(await conn.fetchval("SELECT version FROM indicators_read.projection_version"))
 
 
 async def resolve_id(conn: asyncpg.Connection, any_id: str) -> str | None:
     """The registry id for an id, a SIREN or an alias; a replaced id resolves to its successor."""
     row = await conn.fetchrow(
-        """SELECT o.id, o.status, o.successor_id FROM registry.organizations o
+        """SELECT o.id, o.status, o.successor_id FROM registry_read.organizations o
            WHERE o.id = $1 OR o.siren = $1
-              OR o.id = (SELECT organization_id FROM registry.aliases WHERE alias = $1)
+              OR o.id = (SELECT organization_id FROM registry_read.aliases WHERE alias = $1)
            ORDER BY (o.status = 'active') DESC LIMIT 1""",
         any_id,
     )
@@ -92,10 +92,10 @@ async def platforms(conn: asyncpg.Connection) -> list[dict[str, Any]]:
                        WHEN s.enabled THEN 'harvested' ELSE 'paused' END AS status,
                   s.owner_organization AS carrier_id, o.name AS carrier_name, o.type AS carrier_type,
                   s.data_requests_url, v."values"
-           FROM harvest.sources s
-           FULL JOIN (SELECT scope_id, "values" FROM indicators.current_values WHERE scope = 'platform') v
+           FROM harvest_read.sources s
+           FULL JOIN (SELECT scope_id, "values" FROM indicators_read.current_values WHERE scope = 'platform') v
                   ON v.scope_id = s.url
-           LEFT JOIN registry.organizations o ON o.id = s.owner_organization"""
+           LEFT JOIN registry_read.organizations o ON o.id = s.owner_organization"""
     )
     result = [_platform(r) for r in rows]
     result.sort(key=lambda p: (-p["organizations_hosted"], -p["datasets"], p["name"].casefold()))
@@ -119,13 +119,13 @@ def _platform(row: asyncpg.Record) -> dict[str, Any]:
 
 async def platform_organizations(conn: asyncpg.Connection, source_id: str) -> list[dict[str, Any]] | None:
     """The organisations whose live datasets a source lists, most datasets first (None: no such source)."""
-    if not await conn.fetchval("SELECT true FROM harvest.sources WHERE id = $1", source_id):
+    if not await conn.fetchval("SELECT true FROM harvest_read.sources WHERE id = $1", source_id):
         return None
     rows = await conn.fetch(
         """SELECT o.id, o.name, o.type, o.departement, count(DISTINCT d.id) AS datasets
-           FROM registry.dataset_sources s
-           JOIN registry.datasets d ON d.id = s.dataset_id AND NOT d.withdrawn
-           JOIN registry.organizations o ON o.id = d.organization_id
+           FROM registry_read.dataset_sources s
+           JOIN registry_read.datasets d ON d.id = s.dataset_id AND NOT d.withdrawn
+           JOIN registry_read.organizations o ON o.id = d.organization_id
            WHERE s.source_id = $1 AND s.withdrawn_at IS NULL
            GROUP BY o.id ORDER BY datasets DESC, o.name""",
         source_id,
@@ -139,10 +139,10 @@ async def unmatched_publishers(
     """Publishers no organisation was found for, most seen first; `q` in their name or portal."""
     where = "matched_to IS NULL AND ($1::text IS NULL OR name ILIKE $1 OR portal_url ILIKE $1)"
     pattern = contains(q) if q else None
-    total = await conn.fetchval(f"SELECT count(*) FROM registry.unmatched_publishers WHERE {where}", pattern)
+    total = await conn.fetchval(f"SELECT count(*) FROM registry_read.unmatched_publishers WHERE {where}", pattern)
     rows = await conn.fetch(
         f"""SELECT portal_url, name, remote_id, sightings, reason, candidates, first_seen, last_seen
-            FROM registry.unmatched_publishers WHERE {where}
+            FROM registry_read.unmatched_publishers WHERE {where}
             ORDER BY sightings DESC, name LIMIT $2 OFFSET $3""",
         pattern,
         page_size,
@@ -159,7 +159,7 @@ async def unmatched_publishers(
 
 async def current_indicators(conn: asyncpg.Connection, scope: str, scope_id: str | None) -> list[dict[str, Any]]:
     rows = await conn.fetch(
-        """SELECT scope_id, "values", computed_at FROM indicators.current_values
+        """SELECT scope_id, "values", computed_at FROM indicators_read.current_values
            WHERE scope = $1 AND ($2::text IS NULL OR scope_id = $2) ORDER BY scope_id LIMIT 50000""",
         scope,
         scope_id,
@@ -181,7 +181,7 @@ async def indicator_history(
     """[{date or year, values}] in time order, values restricted to `names` when given; only the
     `latest` entries when given (read newest first, so the older ones are never fetched)."""
     column, table = ("year", "editions") if kind == "edition" else ("day", "snapshots")
-    sql = f"""SELECT {column}::text AS at, "values" FROM indicators.{table}
+    sql = f"""SELECT {column}::text AS at, "values" FROM indicators_read.{table}
               WHERE scope = $1 AND scope_id = $2 ORDER BY {column} DESC LIMIT $3"""  # LIMIT NULL: all
     series = []
     for row in reversed(await conn.fetch(sql, scope, scope_id, latest)):
@@ -205,7 +205,7 @@ async def list_datasets(
     rows = await conn.fetch(
         f"""SELECT d.state, p.title, p.id, cardinality(r.reuses) AS reuses
             FROM ({selection.rows()} WHERE {sql} ORDER BY {order_by(DATASET_KEYS)} LIMIT {limit} OFFSET {skip}) p
-            JOIN registry.datasets d ON d.id = p.id JOIN indicators.datasets r ON r.id = p.id
+            JOIN registry_read.datasets d ON d.id = p.id JOIN indicators_read.datasets r ON r.id = p.id
             ORDER BY p.title, p.id""",
         *args, page_size, (page - 1) * page_size if after is None else 0,
     )  # fmt: skip
@@ -256,7 +256,9 @@ async def map_columns(conn: asyncpg.Connection, where: OrganizationFilter) -> di
 
 async def indicator_by_area(conn: asyncpg.Connection, scope: str, indicator: str) -> dict[str, Any]:
     rows = await conn.fetch(
-        """SELECT scope_id, "values"->$2 AS value FROM indicators.current_values WHERE scope = $1""", scope, indicator
+        """SELECT scope_id, "values"->$2 AS value FROM indicators_read.current_values WHERE scope = $1""",
+        scope,
+        indicator,
     )
     return {r["scope_id"]: json.loads(r["value"]) if r["value"] is not None else None for r in rows}
 
@@ -279,7 +281,7 @@ async def organization_groups(conn: asyncpg.Connection, where: OrganizationFilte
     rows = await conn.fetch(
         f"""WITH publishing_councils AS (
                 SELECT DISTINCT coalesce(c.council_id, c.id) AS council
-                FROM indicators.organization_list c WHERE c.publishes)
+                FROM indicators_read.organization_list c WHERE c.publishes)
             SELECT {key} AS key, count(*) AS organizations,
                    count(DISTINCT {COUNCIL}) FILTER (WHERE pc.council IS NOT NULL) AS publishing,
                    count(DISTINCT {COUNCIL}) FILTER (WHERE o.obligated) AS obligated,
@@ -295,7 +297,7 @@ async def organization_groups(conn: asyncpg.Connection, where: OrganizationFilte
         # of its communes: without it they would be labelled by their bare code.
         kinds = ["REG" if by == "region" else "DEP", "COLOM"]
         found = await conn.fetch(
-            f"SELECT {by} AS code, name FROM registry.organizations WHERE type = ANY($1) AND status = 'active'",
+            f"SELECT {by} AS code, name FROM registry_read.organizations WHERE type = ANY($1) AND status = 'active'",
             kinds,
         )
         names = {r["code"]: r["name"] for r in found}

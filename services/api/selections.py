@@ -22,7 +22,7 @@ class SortKey(NamedTuple):
         return (value is None and self.nullable) or (type(value) is self.kind)
 
 
-# Each sort as its ORDER BY keys, the id breaking ties: the indexes of indicators.organization_list
+# Each sort as its ORDER BY keys, the id breaking ties: the indexes of indicators_read.organization_list
 # follow them, and keyset pages (`after`) continue them.
 SORTS: dict[str, tuple[SortKey, ...]] = {
     "name": (SortKey("o.name"),),
@@ -104,7 +104,7 @@ class Where:
 
 @dataclass(frozen=True)
 class OrganizationFilter:
-    """A selection of active organisations (indicators.organization_list holds no other)."""
+    """A selection of active organisations (indicators_read.organization_list holds no other)."""
 
     q: str | None = None
     types: tuple[str, ...] = ()
@@ -192,21 +192,21 @@ class DatasetFilter:
 
     def selection(self) -> "Selection":
         """Where the selection is read, as `i`, and its conditions: the datasets list's read model
-        (indicators.datasets), or for a text search the words of the listed datasets' titles
-        (indicators.dataset_words): a title matches when each word searched begins one of its words,
+        (indicators_read.datasets), or for a text search the words of the listed datasets' titles
+        (indicators_read.dataset_words): a title matches when each word searched begins one of its words,
         and the longest one searched leads the walk down the words' index, in the list's order."""
         words = sorted(search_words(self.q or ""), key=len, reverse=True) if not self.withdrawn else []
         if words and len(words[0]) >= MIN_LEADING_WORD:
             where = Where("i.word >= ? AND i.word < ?", *prefix_range(words[0]))
             for word in words[1:]:
-                where.add(f"EXISTS (SELECT FROM indicators.dataset_words x WHERE x.id = i.id AND {WORD_RANGE})",
+                where.add(f"EXISTS (SELECT FROM indicators_read.dataset_words x WHERE x.id = i.id AND {WORD_RANGE})",
                           *prefix_range(word))  # fmt: skip
-            selection = Selection("indicators.dataset_words i", True, where)
+            selection = Selection("indicators_read.dataset_words i", True, where)
         else:  # no word to search by, or the withdrawn datasets: their titles' text
             where = Where("i.withdrawn = ?", self.withdrawn)
             if self.q:
                 where.add("i.title ILIKE ?", contains(self.q))
-            selection = Selection("indicators.datasets i", False, where)
+            selection = Selection("indicators_read.datasets i", False, where)
         add = where.add
         if self.organization:
             add("i.organization_id = ?", self.organization)

@@ -106,21 +106,29 @@ async def test_each_service_owns_its_schema_and_the_api_only_reads(services, set
         assert [r["version"] for r in versions][:2] == [0, 1], f"{schema} migrations not applied"
 
     api = await connect_as(settings, "api")
-    try:
-        assert await api.fetchval("SELECT count(*) FROM registry.organizations") >= 0
+    try:  # the api reads the views each owner publishes, never the owners' tables
+        assert await api.fetchval("SELECT count(*) FROM registry_read.organizations") >= 0
+        assert await api.fetchval("SELECT count(*) FROM indicators_read.organization_list") >= 0
+        assert await api.fetchval("SELECT count(*) FROM harvest_read.sources") >= 0
+        for table in ("registry.organizations", "indicators.organization_list", "harvest.sources",
+                      "contributions.tokens"):  # fmt: skip
+            with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                await api.fetchval(f"SELECT count(*) FROM {table}")
         with pytest.raises(asyncpg.InsufficientPrivilegeError):
-            await api.execute("INSERT INTO registry.organizations (id, name) VALUES ('x', 'x')")
+            await api.execute("INSERT INTO registry_read.organizations (id, name) VALUES ('x', 'x')")
         with pytest.raises(asyncpg.InsufficientPrivilegeError):
-            await api.execute("DELETE FROM indicators.current_values")
+            await api.execute("DELETE FROM indicators_read.current_values")
         with pytest.raises(asyncpg.InsufficientPrivilegeError):
-            await api.execute("CREATE TABLE registry.intruder (id int)")
+            await api.execute("CREATE TABLE registry_read.intruder (id int)")
     finally:
         await api.close()
 
     harvester = await connect_as(settings, "harvester")
     try:
-        with pytest.raises(asyncpg.InsufficientPrivilegeError):
-            await harvester.execute("SELECT * FROM registry.organizations")
+        assert await harvester.fetchval("SELECT count(*) FROM contributions_read.tokens") >= 0
+        for table in ("registry.organizations", "registry_read.organizations", "contributions.tokens"):
+            with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                await harvester.execute(f"SELECT * FROM {table}")
     finally:
         await harvester.close()
 

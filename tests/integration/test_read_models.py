@@ -33,7 +33,7 @@ Rows = dict[str, dict[str, Any]]  # by id
 async def registry_and_indicators(settings: Settings) -> tuple[Rows, Rows, set[str]]:
     """Every active organisation with the values the lists show, and every dataset's listed columns,
     as the registry and the indicators hold them; and every organisation id the registry holds."""
-    conn = await connect_as(settings, "api")
+    conn = await connect_as(settings)  # the admin: the owners' tables
     try:
         rows = await conn.fetch(
             """SELECT o.*, v."values" FROM registry.organizations o
@@ -58,12 +58,13 @@ async def registry_and_indicators(settings: Settings) -> tuple[Rows, Rows, set[s
 
 
 async def read_models(settings: Settings) -> tuple[Rows, Rows]:
-    """The read models' rows; each dataset with the words its title is listed under (`words`)."""
+    """The read models' rows, as the api reads them (its views); each dataset with the words its title
+    is listed under (`words`)."""
     conn = await connect_as(settings, "api")
     try:
-        rows = await conn.fetch(f"SELECT id, {', '.join(LISTED)} FROM indicators.organization_list")
-        datasets = await conn.fetch(f"SELECT id, {', '.join(DATASET_COLUMNS)} FROM indicators.datasets")
-        words = await conn.fetch(f"SELECT id, word, {', '.join(WORD_COLUMNS)} FROM indicators.dataset_words")
+        rows = await conn.fetch(f"SELECT id, {', '.join(LISTED)} FROM indicators_read.organization_list")
+        datasets = await conn.fetch(f"SELECT id, {', '.join(DATASET_COLUMNS)} FROM indicators_read.datasets")
+        words = await conn.fetch(f"SELECT id, word, {', '.join(WORD_COLUMNS)} FROM indicators_read.dataset_words")
     finally:
         await conn.close()
     listed = {r["id"]: {**dict(r), "technologies": list(r["technologies"])} for r in rows}

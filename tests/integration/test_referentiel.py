@@ -54,7 +54,7 @@ def expected_counts() -> dict[str, tuple[int, int]]:
 
 
 async def test_the_registry_holds_the_whole_referentiel_with_its_obligation(loaded):
-    conn = await connect_as(loaded, "api")
+    conn = await connect_as(loaded, "consolidator")
     rows = await conn.fetch(
         "SELECT type, count(*) AS n, count(*) FILTER (WHERE obligated) AS obligated FROM registry.organizations "
         "WHERE status = 'active' AND type IS NOT NULL"
@@ -78,7 +78,7 @@ async def test_the_obligated_counts_command_prints_the_same_numbers(loaded):
 
 async def test_loading_the_same_referentiel_again_changes_nothing(loaded):
     before = await end_offsets(loaded, "registry.organizations")
-    conn = await connect_as(loaded, "api")
+    conn = await connect_as(loaded, "consolidator")
     history = await conn.fetchval("SELECT count(*) FROM registry.organization_history")
     await load(loaded)
     assert await end_offsets(loaded, "registry.organizations") == before
@@ -102,7 +102,7 @@ async def test_a_newer_referentiel_updates_names_populations_and_merged_communes
     communes.remove(absorbed)
     (newer / "data" / "communes.json").write_text(json.dumps(communes))
 
-    conn = await connect_as(loaded, "api")
+    conn = await connect_as(loaded, "consolidator")
     await load(loaded, newer)
     rows = {
         r["insee_code"]: r
