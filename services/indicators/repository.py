@@ -109,7 +109,7 @@ async def upsert_datasets(
     """Store the datasets' facts, and their titles when given (the api's datasets list sorts by them);
     return the facts stored before for those already known."""
     rows = await conn.fetch(
-        f"SELECT {DATASET_COLUMNS} FROM indicators.datasets WHERE id = ANY($1::text[])", [d.id for d in datasets]
+        f"SELECT {DATASET_COLUMNS}, title FROM indicators.datasets WHERE id = ANY($1::text[])", [d.id for d in datasets]
     )
     titles = titles or {}
     await conn.executemany(
@@ -121,13 +121,28 @@ async def upsert_datasets(
                 title = coalesce($17, datasets.title)""",
         [(*_dataset_row(d), titles.get(d.id)) for d in datasets],
     )
-    await index_title_words(conn, [d.id for d in datasets])
-    return {r["id"]: _dataset_facts(r) for r in rows}
+    before = {r["id"]: _dataset_facts(r) for r in rows}
+    title_before = {r["id"]: r["title"] for r in rows}
+    # The words of a title carry what the list filters on: written again only where one of those moved.
+    await index_title_words(conn, [
+        d.id for d in datasets
+        if d.id not in before or titles.get(d.id, title_before[d.id]) != title_before[d.id]
+        or _listed_columns(d) != _listed_columns(before[d.id])
+    ])  # fmt: skip
+    return before
+
+
+def _listed_columns(dataset: DatasetFacts) -> tuple[Any, ...]:
+    """What the words of its title carry (migration 012), and whether it is listed at all."""
+    d = dataset
+    return d.withdrawn, d.organization_id, d.licence, d.modified, tuple(d.formats), tuple(d.schemas)
 
 
 async def index_title_words(conn: asyncpg.Connection, dataset_ids: list[str] | None) -> None:
     """The words of these datasets' titles (all of them: None), with what the list filters on, as
     their rows say now (migration 012); a withdrawn dataset has none."""
+    if dataset_ids == []:
+        return
     rows = await conn.fetch(
         "SELECT id, title FROM indicators.datasets WHERE NOT withdrawn AND ($1::text[] IS NULL OR id = ANY($1))",
         dataset_ids,
@@ -190,7 +205,7 @@ async def datasets_of(conn: asyncpg.Connection, organization_ids: list[str]) -> 
 
 
 def _dataset_facts(row: asyncpg.Record) -> DatasetFacts:
-    fields: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in dict(row).items()}
+    fields: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in dict(row).items() if k != "title"}
     counted = (entry.rpartition("=") for entry in fields["audience"])
     fields["audience"] = tuple((counter, int(count)) for counter, _, count in counted)
     return DatasetFacts(**fields)
