@@ -11,7 +11,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, Field, field_validator
 
-from services.harvester import handlers, lifecycle, repository, schedules
+from services.harvester import handlers, lifecycle, repository, runs, schedules
 from services.harvester.backends import BACKENDS
 from services.harvester.detection import Detection, detect
 from services.harvester.fetch import Fetcher, FetchError, FetchPolicy, check_address, harvest_session
@@ -84,7 +84,7 @@ def create_runtime(settings: Settings) -> Runtime:
 
     async def start_background(rt: Runtime) -> None:
         await publisher.start()
-        executor = handlers.RunExecutor(rt.pool, publish, policy, max_concurrent=settings.harvest_concurrency)
+        executor = runs.RunExecutor(rt.pool, publish, policy, max_concurrent=settings.harvest_concurrency)
         await executor.start()
         rt.background["executor"] = executor
         rt.spawn(

@@ -18,7 +18,7 @@ import pytest
 from services.harvester import repository
 from services.harvester.__main__ import read_sources_file
 from services.harvester.fetch import Fetcher, FetchPolicy
-from services.harvester.handlers import execute_run
+from services.harvester.runs import execute_run
 from shared.db import create_pool
 from shared.messaging import BulkPublisher
 from shared.settings import Settings

@@ -16,8 +16,8 @@ from aiohttp import web
 from services.harvester.backends import backend_for
 from services.harvester.backends.base import HarvestAborted, RunContext
 from services.harvester.fetch import Fetcher, FetchPolicy
-from services.harvester.handlers import run_status
 from services.harvester.repository import Source
+from services.harvester.runs import run_status
 from shared.settings import Settings
 from tests.support.corpus import Case, differences, load_cases, replay_app
 from tests.support.harvest import add_source, events_of, run

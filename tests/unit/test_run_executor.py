@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from services.harvester import handlers, repository
+from services.harvester import repository, runs
 from services.harvester.fetch import FetchPolicy
 from services.harvester.repository import QueuedRun, Source
 
@@ -46,9 +46,9 @@ async def test_a_freed_slot_takes_the_next_queued_run_without_waiting_for_the_po
 
     monkeypatch.setattr(repository, "claim_runs", claim_runs)
     monkeypatch.setattr(repository, "interrupted_runs", no_runs)
-    monkeypatch.setattr(handlers, "execute_run", execute_run)
+    monkeypatch.setattr(runs, "execute_run", execute_run)
     # One slot and an hour between polls: only the wake-up of a finished run can start the next ones.
-    executor = handlers.RunExecutor(
+    executor = runs.RunExecutor(
         FakePool(),
         publish=no_runs,
         policy=FetchPolicy(),

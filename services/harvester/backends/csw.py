@@ -25,13 +25,10 @@ is an item error, the others are harvested.
 
 import asyncio
 import re
-import unicodedata
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import datetime
 from functools import partial
-from typing import Any
 from urllib.parse import quote, unquote
 from xml.etree.ElementTree import Element
 
@@ -39,54 +36,57 @@ from pyoxigraph import RdfFormat
 
 from services.harvester.backends.base import HarvestAborted, HarvestBackend, HarvestItem, PageGuard, malformed
 from services.harvester.backends.dcat import dataset_fields, datasets_of, remote_id_of
+from services.harvester.backends.iso19139 import (
+    GMD,
+    Reader,
+    first_text,
+    french_locales,
+    identification_of,
+    is_service,
+    record_dates,
+)
 from services.harvester.fetch import FetchError
 from services.harvester.mapping import (
     discovered,
-    first_open_licence,
-    normalise_format,
-    parse_date,
     publisher_of,
-    resource,
 )
 from services.harvester.rdf import Graph, Term, Unreadable, parse_page
-from services.harvester.vocabularies import INSPIRE_THEME_IRI
 from shared.events import SerialisedEvent
 
 MAX_RECORDS = 50
 OUTPUT_SCHEMA = "http://www.isotc211.org/2005/gmd"
 DCAT_SCHEMA = "http://www.w3.org/ns/dcat#"
+
+
 GET_RECORDS = (
     "service=CSW&version=2.0.2&request=GetRecords&typeNames=csw:Record&resultType=results&elementSetName=full"
     "&outputSchema={schema}"
 )
+
+
 # KVP parameters of a CSW request: dropped from the registered URL, which may be a GetCapabilities one.
 CSW_PARAMETERS = frozenset(
     {"service", "version", "request", "acceptversions", "typenames", "resulttype", "elementsetname", "outputschema",
      "outputformat", "startposition", "maxrecords", "id", "constraint", "constraintlanguage", "sortby", "namespace"}
 )  # fmt: skip
+
+
 # GeoNetwork serves CSW at <root>/<portal>/<language>/csw (also csw-inspire...); records at <root>/srv/api/records/<id>.
 GEONETWORK_CSW = re.compile(r"^(?P<root>https?://[^?#]+?)/[\w.-]+/[a-z]{3}/csw(?:-[\w-]+)?/?$")
+
 
 CSW = "{http://www.opengis.net/cat/csw/2.0.2}"
 RDF = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}"
 RDF_RECORDS = frozenset({f"{RDF}Description", "{http://www.w3.org/ns/dcat#}Dataset"})  # loose nodes, no rdf:RDF
 DCT_IDENTIFIER = "{http://purl.org/dc/terms/}identifier"
-GMD = "{http://www.isotc211.org/2005/gmd}"
-GCO = "{http://www.isotc211.org/2005/gco}"
-GMX = "{http://www.isotc211.org/2005/gmx}"
-SRV = "{http://www.isotc211.org/2005/srv}"
-XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
 ISO_RECORDS = frozenset({f"{GMD}MD_Metadata", "{http://www.isotc211.org/2005/gmi}MI_Metadata"})
 OWS_NAMESPACES = ("http://www.opengis.net/ows", "http://www.opengis.net/ows/1.1", "http://www.opengis.net/ows/2.0")
+
+
 EXCEPTION_REPORTS = frozenset(
     {f"{{{ns}}}ExceptionReport" for ns in OWS_NAMESPACES}
     | {"ServiceExceptionReport", "{http://www.opengis.net/ogc}ServiceExceptionReport"}
 )
-
-PUBLISHER_ROLES = ("publisher", "owner", "custodian")  # first found wins, else the first party named
-FRENCH = frozenset({"FR", "FRE", "FRA"})  # locale ids and ISO 639-2 codes that mean French
-LIMITATIONS_ON_PUBLIC_ACCESS = "http://inspire.ec.europa.eu/metadata-codelist/LimitationsOnPublicAccess"
-GEONETWORK_THESAURUS_KEY = re.compile(r"^geonetwork\.thesaurus\.[\w-]+\.[\w-]+\.")
 
 
 @dataclass
@@ -146,10 +146,10 @@ class CswBackend(HarvestBackend):
             if record.tag not in ISO_RECORDS:
                 page.items.append(HarvestItem(remote_id=None, error=f"not an ISO 19139 record: <{_local(record.tag)}>"))
                 continue
-            identifier = _first_text(record.find(f"{GMD}fileIdentifier"))
+            identifier = first_text(record.find(f"{GMD}fileIdentifier"))
             if identifier:
                 page.ids.append(identifier)
-            if _is_service(record):
+            if is_service(record):
                 continue  # a service's metadata, not a dataset's
             page.items.append(self.item(identifier, partial(self._map, record, identifier or "")))
         page.next_start = _next_start(results, start, len(records), url)
@@ -188,13 +188,13 @@ class CswBackend(HarvestBackend):
         return discovered(**self.common(remote_id), **dataset_fields(graph, node))
 
     def _map(self, record: Element, identifier: str) -> SerialisedEvent:
-        identification = _identification(record)
+        identification = identification_of(record)
         if identification is None:
             raise ValueError("no gmd:identificationInfo")
-        read = Reader(_french_locales(record))
+        read = Reader(french_locales(record))
         citation = identification.find(f"{GMD}citation/{GMD}CI_Citation")
         themes, tags = read.keywords(identification)
-        created, modified = _dates(citation)
+        created, modified = record_dates(citation)
         return discovered(
             **self.common(identifier),
             remote_url=self.record_url(identifier),
@@ -206,118 +206,8 @@ class CswBackend(HarvestBackend):
             tags=tags,
             resources=read.resources(record),
             created=created,
-            modified=modified or _first_text(record.find(f"{GMD}dateStamp")),
+            modified=modified or first_text(record.find(f"{GMD}dateStamp")),
         )
-
-
-@dataclass(frozen=True)
-class Reader:
-    """Reads the texts of one record, in French where it gives several languages."""
-
-    french: frozenset[str]
-
-    def text(self, prop: Element | None) -> str | None:
-        """A character property: its French `PT_FreeText` value, else `gco:CharacterString`, else the
-        `gmx:Anchor`'s (or another element's) text."""
-        if prop is None:
-            return None
-        default = other = localised_first = None
-        for child in prop:
-            if child.tag == f"{GMD}PT_FreeText":
-                for localised in child.iter(f"{GMD}LocalisedCharacterString"):
-                    text = (localised.text or "").strip()
-                    if text and localised.get("locale", "").lstrip("#").upper() in self.french:
-                        return text
-                    localised_first = localised_first or text or None
-            elif child.tag == f"{GCO}CharacterString":
-                default = default or (child.text or "").strip() or None
-            else:  # gmx:Anchor, gmx:MimeFileType, gco:LocalName...
-                other = other or (child.text or "").strip() or None
-        return default or other or localised_first
-
-    def publisher(self, identification: Element, record: Element) -> str | None:
-        """The identification's point of contact with role publisher, else owner, else custodian,
-        else the first named; else the same among the metadata's contacts."""
-        for parties in (
-            identification.findall(f"{GMD}pointOfContact/{GMD}CI_ResponsibleParty"),
-            record.findall(f"{GMD}contact/{GMD}CI_ResponsibleParty"),
-        ):
-            named = [
-                (_code(party.find(f"{GMD}role/{GMD}CI_RoleCode")), name)
-                for party in parties
-                if (name := self.text(party.find(f"{GMD}organisationName")))
-            ]
-            for role in PUBLISHER_ROLES:
-                if found := next((name for code, name in named if code == role), None):
-                    return found
-            if named:
-                return named[0][1]
-        return None
-
-    def keywords(self, identification: Element) -> tuple[list[str], list[str]]:
-        """(themes, tags): INSPIRE themes (by a thesaurus named so, or an INSPIRE theme anchor) as
-        their anchor IRI, else their label; every other keyword as a tag."""
-        themes: list[str] = []
-        tags: list[str] = []
-        for keywords in identification.iterfind(f"{GMD}descriptiveKeywords/{GMD}MD_Keywords"):
-            inspire = self._is_inspire_thesaurus(keywords.find(f"{GMD}thesaurusName/{GMD}CI_Citation"))
-            for keyword in keywords.iterfind(f"{GMD}keyword"):
-                label, iri = self.text(keyword), _href(keyword)
-                if iri and INSPIRE_THEME_IRI.match(iri):
-                    themes.append(iri)
-                elif label:
-                    (themes if inspire else tags).append(label)
-        return themes, tags
-
-    def _is_inspire_thesaurus(self, thesaurus: Element | None) -> bool:
-        if thesaurus is None:
-            return False
-        title = thesaurus.find(f"{GMD}title")
-        code = thesaurus.find(f"{GMD}identifier/{GMD}MD_Identifier/{GMD}code")
-        key = GEONETWORK_THESAURUS_KEY.sub("", self.text(code) or "")  # "geonetwork.thesaurus.external.theme."
-        names = _plain(" ".join(t for t in (self.text(title), _href(title), key, _href(code)) if t))
-        return "inspire" in names and "theme" in names
-
-    def licence(self, identification: Element) -> str | None:
-        """What the constraints say of the licence: legal `otherConstraints` (not those of an access
-        restriction alone, nor INSPIRE's limitations on public access), then legal `useLimitation`,
-        then other `useLimitation`; the first that is an open licence, else the first stated."""
-        other_constraints: list[str] = []
-        legal_use: list[str] = []
-        other_use: list[str] = []
-        for constraints in identification.iterfind(f"{GMD}resourceConstraints/*"):
-            legal = constraints.tag == f"{GMD}MD_LegalConstraints"
-            if legal and not (
-                constraints.find(f"{GMD}accessConstraints") is not None
-                and constraints.find(f"{GMD}useConstraints") is None
-            ):
-                for prop in constraints.iterfind(f"{GMD}otherConstraints"):
-                    if not (_href(prop) or "").startswith(LIMITATIONS_ON_PUBLIC_ACCESS):
-                        other_constraints += self._statements(prop)
-            for prop in constraints.iterfind(f"{GMD}useLimitation"):
-                (legal_use if legal else other_use).extend(self._statements(prop))
-        stated = [*other_constraints, *legal_use, *other_use]
-        return first_open_licence(stated)
-
-    def _statements(self, prop: Element) -> list[str]:
-        return [s for s in (self.text(prop), _href(prop)) if s]
-
-    def resources(self, record: Element) -> list[dict[str, Any]]:
-        """Every online resource of the distribution, once per URL and format: the format from the
-        link's protocol (a GeoNetwork protocol), else the distribution's format when it names one only."""
-        distribution = record.find(f"{GMD}distributionInfo")
-        if distribution is None:
-            return []
-        names = {n for f in distribution.iter(f"{GMD}MD_Format") if (n := self.text(f.find(f"{GMD}name")))}
-        only_format = next(iter(names)) if len(names) == 1 else None
-        found: dict[tuple[str, str | None], dict[str, Any]] = {}
-        for online in distribution.iter(f"{GMD}CI_OnlineResource"):
-            protocol = self.text(online.find(f"{GMD}protocol"))
-            fmt = protocol if normalise_format(protocol) else only_format
-            item = resource(_first_text(online.find(f"{GMD}linkage")), fmt)
-            if item is not None:
-                found.setdefault((item["url"], item["format"]), item)
-        return list(found.values())
 
 
 def endpoint_of(url: str) -> str:
@@ -398,40 +288,6 @@ def _next_start(results: Element, start: int, listed: int, url: str) -> int | No
     return following
 
 
-def _identification(record: Element) -> Element | None:
-    info = record.find(f"{GMD}identificationInfo")
-    return next(iter(info), None) if info is not None else None
-
-
-def _is_service(record: Element) -> bool:
-    level = _code(record.find(f"{GMD}hierarchyLevel/{GMD}MD_ScopeCode"))
-    identification = _identification(record)
-    return level == "service" or (identification is not None and identification.tag == f"{SRV}SV_ServiceIdentification")
-
-
-def _dates(citation: Element | None) -> tuple[str | None, str | None]:
-    """(created, modified) from the citation's dates: creation (the earliest); revision (the latest),
-    else publication (the latest)."""
-    by_type: dict[str, list[tuple[datetime, str]]] = {}
-    for date in citation.iterfind(f"{GMD}date/{GMD}CI_Date") if citation is not None else ():
-        value = _first_text(date.find(f"{GMD}date"))
-        kind = _code(date.find(f"{GMD}dateType/{GMD}CI_DateTypeCode"))
-        if value and kind and (moment := parse_date(value)):
-            by_type.setdefault(kind, []).append((moment, value))
-    created = min(by_type.get("creation", ()), default=None)
-    modified = max(by_type.get("revision", ()) or by_type.get("publication", ()), default=None)
-    return (created[1] if created else None), (modified[1] if modified else None)
-
-
-def _french_locales(record: Element) -> frozenset[str]:
-    """The ids of the record's French locales (`gmd:locale/gmd:PT_Locale`), and the usual ones."""
-    ids = set(FRENCH)
-    for locale in record.iterfind(f"{GMD}locale/{GMD}PT_Locale"):
-        if (_code(locale.find(f"{GMD}languageCode/{GMD}LanguageCode")) or "").upper() in FRENCH:
-            ids.add(locale.get("id", "").upper())
-    return frozenset(ids)
-
-
 def _exception(report: Element) -> str:
     """`CSW exception <code> (<locator>): <text>` from an OWS exception report."""
     exception = next(iter(report), None)
@@ -443,32 +299,6 @@ def _exception(report: Element) -> str:
     return f"CSW exception {code}{locator}: {' '.join(texts) or 'no text'}"[:1000]
 
 
-def _first_text(prop: Element | None) -> str | None:
-    """The text a property holds, in whatever element (CharacterString, Anchor, Date, URL...)."""
-    if prop is None:
-        return None
-    for child in prop:
-        if text := (child.text or "").strip():
-            return text
-    return (prop.text or "").strip() or None
-
-
-def _href(prop: Element | None) -> str | None:
-    """The `xlink:href` of the property's `gmx:Anchor` (or of the property itself)."""
-    if prop is None:
-        return None
-    anchor = prop.find(f"{GMX}Anchor")
-    href = (anchor if anchor is not None else prop).get(XLINK_HREF)
-    return href.strip() or None if href else None
-
-
-def _code(element: Element | None) -> str | None:
-    """A code list value: `codeListValue`, else the element's text."""
-    if element is None:
-        return None
-    return (element.get("codeListValue") or element.text or "").strip() or None
-
-
 def _int(raw: str | None) -> int | None:
     try:
         return int(raw) if raw is not None else None
@@ -478,7 +308,3 @@ def _int(raw: str | None) -> int | None:
 
 def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
-
-
-def _plain(text: str) -> str:
-    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
