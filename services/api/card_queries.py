@@ -102,7 +102,7 @@ async def organization_reuses(conn: asyncpg.Connection, organization_id: str) ->
            FROM indicators_read.datasets d CROSS JOIN LATERAL unnest(d.reuses) AS used (key)
            JOIN indicators_read.reuses r ON r.key = used.key
            WHERE d.organization_id = $1 AND NOT d.withdrawn
-           GROUP BY r.key ORDER BY datasets DESC, r.title LIMIT $2""",
+           GROUP BY r.key, r.title, r.type, r.url, r.remote_url ORDER BY datasets DESC, r.title LIMIT $2""",
         organization_id,
         CARD_REUSES,
     )

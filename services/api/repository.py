@@ -127,7 +127,7 @@ async def platform_organizations(conn: asyncpg.Connection, source_id: str) -> li
            JOIN registry_read.datasets d ON d.id = s.dataset_id AND NOT d.withdrawn
            JOIN registry_read.organizations o ON o.id = d.organization_id
            WHERE s.source_id = $1 AND s.withdrawn_at IS NULL
-           GROUP BY o.id ORDER BY datasets DESC, o.name""",
+           GROUP BY o.id, o.name, o.type, o.departement ORDER BY datasets DESC, o.name""",
         source_id,
     )
     return [dict(r) for r in rows]

@@ -54,7 +54,7 @@ def expected_counts() -> dict[str, tuple[int, int]]:
 
 
 async def test_the_registry_holds_the_whole_referentiel_with_its_obligation(loaded):
-    conn = await connect_as(loaded, "consolidator")
+    conn = await connect_as(loaded)  # the admin: the registry and the indicators
     rows = await conn.fetch(
         "SELECT type, count(*) AS n, count(*) FILTER (WHERE obligated) AS obligated FROM registry.organizations "
         "WHERE status = 'active' AND type IS NOT NULL"
