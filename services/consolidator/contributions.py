@@ -3,17 +3,19 @@
 in the transaction that claims the event, as the harvest's do (handlers.py)."""
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime
 from functools import partial
+from typing import Any
 from urllib.parse import urlsplit
 
 import asyncpg
 
 from services.consolidator import organization_repository, repository
+from services.consolidator.attribution import PublisherMatch
 from services.consolidator.datasets import canonical_dataset, state_hash
 from services.consolidator.handlers import (
     PRODUCER,
-    datasets_discovered,
+    place_records,
     refresh_datasets,
     save_organizations,
     with_contributions,
@@ -27,7 +29,15 @@ from services.consolidator.overrides import (
     organization_values,
     with_value,
 )
-from shared.events import ContributionAccepted, ContributionEvent, DatasetDiscovered, Emitted, Publisher, Resource
+from shared.events import (
+    ContributionAccepted,
+    ContributionEvent,
+    DatasetDiscovered,
+    Emitted,
+    Organization,
+    Publisher,
+    Resource,
+)
 from shared.matching import MatcherCache
 
 
@@ -102,9 +112,10 @@ CONTRIBUTED_SOURCE = "contributions"  # the source of datasets known from contri
 async def add_contributed_dataset(
     conn: asyncpg.Connection, event: ContributionAccepted, matchers: MatcherCache
 ) -> list[Emitted]:
-    """A dataset no portal listed, found by a contributor: a record of the source `contributions`
-    at the address's site, consolidated as a harvested one (it joins the canonical dataset already
-    known at the same landing page, if any) and attributed to the organisation through an alias."""
+    """A dataset no portal listed, found by a contributor: a record of the source `contributions` at
+    the address's site, placed as a harvested record is (handlers.place_records: it joins the
+    canonical dataset already known at the same landing page, if any), attributed to the organisation
+    on the contribution's evidence; the site's publisher name is remembered as the organisation's."""
     organization = (await organization_repository.get_organizations(conn, [event.organization_id])).get(
         event.organization_id
     )
@@ -112,19 +123,27 @@ async def add_contributed_dataset(
         raise ValueError(f"unknown organisation {event.organization_id!r}")
     if not isinstance(event.value, dict) or not {"title", "url"} <= set(event.value):
         raise ValueError("a contributed dataset is {title, url, description?, licence?}")
-    url = str(event.value["url"])
-    site = urlsplit(url)
-    publisher = Publisher(name=organization.name, siren=organization.siren, departement=organization.departement)
-    discovered = DatasetDiscovered(
-        producer=PRODUCER, run_id=f"contribution:{event.contribution_id}", source_id=CONTRIBUTED_SOURCE,
-        portal_kind="contribution", portal_url=f"{site.scheme}://{site.netloc}", remote_id=event.contribution_id,
-        remote_url=url, publisher=publisher, title=str(event.value["title"]),
-        description=event.value.get("description"), licence=event.value.get("licence"),
-        resources=[Resource(url=url)], content_hash=state_hash(json.dumps(event.value, sort_keys=True)),
-    )  # fmt: skip
-    keys = alias_keys(discovered.portal_url, publisher)
+    record = contributed_record(event.contribution_id, event.value, organization)
+    keys = alias_keys(record.portal_url, record.publisher)
     await organization_repository.set_aliases(conn, [(key, organization.id, "contribution") for key in keys])
     matcher = await matchers.get(conn)
     with matchers.rolled_back_with():
         matcher.aliases.update(dict.fromkeys(keys, organization.id))
-        return await datasets_discovered(conn, [discovered], matchers, grace=timedelta(0))
+        match = PublisherMatch(organization.id, {"rule": "contribution", "confidence": 1.0})
+        return await place_records(conn, [(record, match)], datetime.now(UTC), f"contribution:{event.contribution_id}")
+
+
+def contributed_record(contribution_id: str, value: dict[str, Any], organization: Organization) -> DatasetDiscovered:
+    """The portal record a contributed dataset stands as: source `contributions`, portal the site of
+    its address, remote id the contribution's (a record in the shape every portal record takes; never
+    published on a topic)."""
+    url = str(value["url"])
+    site = urlsplit(url)
+    return DatasetDiscovered(
+        producer=PRODUCER, run_id=f"contribution:{contribution_id}", source_id=CONTRIBUTED_SOURCE,
+        portal_kind="contribution", portal_url=f"{site.scheme}://{site.netloc}", remote_id=contribution_id,
+        remote_url=url, title=str(value["title"]), description=value.get("description"),
+        publisher=Publisher(name=organization.name, siren=organization.siren, departement=organization.departement),
+        licence=value.get("licence"), resources=[Resource(url=url)],
+        content_hash=state_hash(json.dumps(value, sort_keys=True)),
+    )  # fmt: skip

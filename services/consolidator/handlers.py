@@ -62,39 +62,10 @@ async def _consolidate(
         if before and _unchanged(before, event, match):
             unchanged.append(event)
         else:
-            updates.append((event, before, match))
+            updates.append((event, match))
     await repository.touch_records(conn, unchanged, now)  # a record seen again as it was: no grouping decided
     if updates:
-        # From here to the commit, one instance at a time: which dataset a record joins depends on
-        # every key and merge committed before (see repository.lock_identities). Under the lock, the
-        # records are read again: another instance may have merged their dataset into another meanwhile.
-        await repository.lock_identities(conn)
-        current = await repository.known_records(conn, [(e.source_id, e.remote_id) for e, _, _ in updates])
-        updates = [(event, current.get((event.source_id, event.remote_id)), m) for event, _, m in updates]
-
-    plan = await _identify(conn, [(event, before) for event, before, _ in updates])
-    dataset_of, merges = plan.dataset_of, plan.merges
-    await repository.save_records(
-        conn,
-        [
-            repository.RecordUpdate(
-                event,
-                dataset_of[(event.source_id, event.remote_id)],
-                is_origin(event),
-                m.organization_id,
-                m.attribution,
-            )
-            for event, _, m in updates
-        ],
-        now,
-    )
-    # A dataset first seen in this batch has no record but the batch's: no need to read them back.
-    fresh: dict[str, list[PortalRecord]] = {}
-    for event, _, m in updates:
-        if (dataset_id := dataset_of[(event.source_id, event.remote_id)]) in plan.minted:
-            fresh.setdefault(dataset_id, []).append(record_from(event, m.organization_id, m.attribution, now))
-    touched = sorted({*dataset_of.values(), *merges})
-    emitted += await refresh_datasets(conn, touched, cause=_runs_of(events), merges=merges, fresh=fresh)
+        emitted += await place_records(conn, updates, now, cause=_runs_of(events))
 
     # Rows that concurrent instances share (publishers, runs) last, in a fixed order: their locks are
     # held from here to the commit only, and two instances never wait for each other in a circle.
@@ -105,6 +76,33 @@ async def _consolidate(
     await repository.count_consolidated(conn, runs)
     emitted += await account_runs(conn, sorted({run_id for run_id, _ in runs}), grace)
     return emitted
+
+
+async def place_records(
+    conn: asyncpg.Connection, updates: list[tuple[DatasetDiscovered, PublisherMatch]], now: datetime, cause: str | None
+) -> list[Emitted]:
+    """New or changed records, each with its organisation: the dataset each joins
+    (identity.plan_identities), the records saved, the datasets they touch computed again."""
+    # From here to the commit, one instance at a time: which dataset a record joins depends on every
+    # key and merge committed before (see repository.lock_identities). Under the lock, the records are
+    # read again: another instance may have merged their dataset into another meanwhile.
+    await repository.lock_identities(conn)
+    current = await repository.known_records(conn, [(e.source_id, e.remote_id) for e, _ in updates])
+    plan = await _identify(conn, [(event, current.get((event.source_id, event.remote_id))) for event, _ in updates])
+    dataset_of = plan.dataset_of
+    await repository.save_records(
+        conn,
+        [repository.RecordUpdate(e, dataset_of[(e.source_id, e.remote_id)], is_origin(e), m.organization_id,
+                                 m.attribution) for e, m in updates],
+        now,
+    )  # fmt: skip
+    # A dataset first seen here has no record but these: no need to read them back.
+    fresh: dict[str, list[PortalRecord]] = {}
+    for event, m in updates:
+        if (dataset_id := dataset_of[(event.source_id, event.remote_id)]) in plan.minted:
+            fresh.setdefault(dataset_id, []).append(record_from(event, m.organization_id, m.attribution, now))
+    touched = sorted({*dataset_of.values(), *plan.merges})
+    return await refresh_datasets(conn, touched, cause=cause, merges=plan.merges, fresh=fresh)
 
 
 def _unchanged(before: repository.KnownRecord, event: DatasetDiscovered, match: PublisherMatch) -> bool:

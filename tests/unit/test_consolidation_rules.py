@@ -4,6 +4,7 @@ joins (identity.plan_identities, given the keys stored so far) and which organis
 lock, the writes, the events (tests/integration/test_consolidation.py)."""
 
 from services.consolidator.attribution import attribute
+from services.consolidator.contributions import contributed_record
 from services.consolidator.identity import canonical_id, plan_identities, record_keys, survivor
 from shared.events import DatasetDiscovered, Organization, Publisher, Resource, UpstreamOrigin
 from shared.matching import Matcher
@@ -139,3 +140,19 @@ def test_a_siren_that_contradicts_the_name_makes_a_new_body_and_no_siren_no_name
     unknown = attribute(record("2", publisher=Publisher(name="Association des amis du test")), matcher, 4)
     assert unknown.match.organization_id is None and unknown.alias is None
     assert unknown.unmatched is not None and unknown.unmatched.sightings == 4
+
+
+def test_a_contributed_dataset_is_placed_by_the_same_rules_and_joins_the_dataset_at_its_landing_page():
+    testville = organisations()[0]
+    value = {"title": "Arbres remarquables", "url": "https://www.example-local.fr/donnees/arbres"}
+    record = contributed_record("c-1", value, testville)
+    assert (record.source_id, record.remote_id, record.portal_url) == (
+        "contributions",
+        "c-1",
+        "https://www.example-local.fr",
+    )
+    assert record.publisher.name == "Testville" and record.publisher.siren == "213502388"
+    known = plan_identities(keyed(record), stored={"url:example-local.fr/donnees/arbres": "arbres"})
+    assert known.dataset_of == {("contributions", "c-1"): "arbres"} and known.minted == set()
+    unknown = plan_identities(keyed(record), stored={})
+    assert unknown.minted == {unknown.dataset_of[("contributions", "c-1")]}
