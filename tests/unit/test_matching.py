@@ -135,7 +135,7 @@ def test_normalisation(raw, expected):
 
 
 class RegistryRows:
-    """What `MatcherCache` reads from registry.organizations: rows committed so far, by updated_at, and
+    """What `MatcherCache` reads from registry_read.organizations: rows committed so far, by updated_at, and
     the registry's clock (`now`)."""
 
     def __init__(self, now: datetime) -> None:
@@ -164,7 +164,7 @@ class RegistryRows:
 
     async def fetch(self, query: str, *args: object) -> list[dict[str, object]]:
         since = args[0] if args else None
-        if "registry.aliases" in query:
+        if "registry_read.aliases" in query:
             read = [
                 a
                 for a in self.aliases

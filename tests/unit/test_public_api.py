@@ -174,12 +174,12 @@ def test_totals_are_kept_per_selection_until_the_version_moves():
 def test_a_datasets_search_walks_the_words_of_titles_led_by_the_longest_word_searched():
     searched = DatasetFilter(q="Élections  MUNIC", organization="o1").selection()
     sql, args = searched.where.built()
-    assert searched.relation == "indicators.dataset_words i" and searched.distinct
+    assert searched.relation == "indicators_read.dataset_words i" and searched.distinct
     assert args[:2] == ["elections", "electiont"] and args[2:4] == ["munic", "munid"] and args[4] == "o1"
     assert "withdrawn" not in sql  # the words are the live datasets'
     # Withdrawn datasets, or nothing but one-letter words, are searched in the titles' text.
     for kept in (DatasetFilter(q="parc", withdrawn=True), DatasetFilter(q="a b")):
         selection = kept.selection()
-        assert selection.relation == "indicators.datasets i" and not selection.distinct
+        assert selection.relation == "indicators_read.datasets i" and not selection.distinct
         assert "ILIKE" in selection.where.built()[0]
     assert prefix_range("z9") == ("z9", "z:") and search_words("Parc, parc et PARCS") == ["parc", "et", "parcs"]
