@@ -424,20 +424,22 @@ class ContributionSubmitted(ContributionEvent):
     comment: str | None = None
 
 
-class ContributionAccepted(ContributionEvent):
+class ContributionDecided(ContributionEvent):
+    """A moderator's decision on a contribution (the fields keep their order in each decision)."""
+
     topic: ClassVar[str] = "contributions.events"
+    event_type: str
+    schema_version: Literal[1] = 1
+    moderator: str
+    comment: str | None = None
+
+
+class ContributionAccepted(ContributionDecided):
     event_type: Literal["ContributionAccepted"] = "ContributionAccepted"
-    schema_version: Literal[1] = 1
-    moderator: str
-    comment: str | None = None
 
 
-class ContributionRejected(ContributionEvent):
-    topic: ClassVar[str] = "contributions.events"
+class ContributionRejected(ContributionDecided):
     event_type: Literal["ContributionRejected"] = "ContributionRejected"
-    schema_version: Literal[1] = 1
-    moderator: str
-    comment: str | None = None
 
 
 # --- indicators.updated -----------------------------------------------------------------------

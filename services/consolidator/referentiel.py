@@ -132,32 +132,16 @@ def organizations(package: Package) -> list[Organization]:
                 aliases=[f"insee-com-om:{code}"],
             )
         )
-    for e in package.epci:
-        result.append(
-            make(
-                id=e["code"],
-                siren=e["code"],
-                name=e["nom"],
-                type=TYPE_OF_EPCI_NATURE[e["type"]],
-                population=e.get("populationMunicipale"),
-                departement=_most_common(e, commune_by_code, "departement"),
-                region=_most_common(e, commune_by_code, "region"),
-                aliases=[],
-            )
-        )
-    for t in package.ept:
-        result.append(
-            make(
-                id=t["code"],
-                siren=t["code"],
-                name=t["nom"],
-                type="EPT",
-                population=t.get("populationMunicipale"),
-                departement=_most_common(t, commune_by_code, "departement"),
-                region=_most_common(t, commune_by_code, "region"),
-                aliases=[],
-            )
-        )
+
+    def groupement(entry: dict[str, Any], kind: str) -> Organization:
+        """An EPCI à fiscalité propre or an EPT, by its SIREN, placed where most of its communes are."""
+        return make(id=entry["code"], siren=entry["code"], name=entry["nom"], type=kind,
+                    population=entry.get("populationMunicipale"),
+                    departement=_most_common(entry, commune_by_code, "departement"),
+                    region=_most_common(entry, commune_by_code, "region"), aliases=[])  # fmt: skip
+
+    result += [groupement(e, TYPE_OF_EPCI_NATURE[e["type"]]) for e in package.epci]
+    result += [groupement(t, "EPT") for t in package.ept]
     for c in communes:
         siren = c.get("siren")
         result.append(

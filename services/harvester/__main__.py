@@ -128,6 +128,9 @@ async def change_source(settings: Settings, source_id: str, action: str, actor: 
     print(f"{source_id}: {action} done")
 
 
+SOURCE_ARGUMENTS = ("id", "url", "family", "name", "owner", "schedule", "departement")  # `sources add`'s
+
+
 def main(argv: list[str]) -> None:
     settings = Settings()
     if not argv:
@@ -163,15 +166,7 @@ def main(argv: list[str]) -> None:
     if args.command == "request":
         asyncio.run(request(settings, args.source_id, args.mode))
     elif args.action == "add":
-        source = SourceIn(
-            id=args.id,
-            url=args.url,
-            family=args.family,
-            name=args.name,
-            owner=args.owner,
-            schedule=args.schedule,
-            departement=args.departement,
-        )
+        source = SourceIn(**{name: getattr(args, name) for name in SOURCE_ARGUMENTS})
         asyncio.run(save_sources(settings, [source]))
     elif args.action == "seed":
         entries, skipped = read_sources_file(args.file)

@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from aiohttp import web
 from pydantic import BaseModel, Field, field_validator
@@ -16,7 +16,7 @@ from services.harvester.backends import BACKENDS
 from services.harvester.detection import Detection, detect
 from services.harvester.fetch import Fetcher, FetchError, FetchPolicy, check_address, harvest_session
 from shared import topics
-from shared.auth import authenticate, optional_principal
+from shared.auth import Principal, authenticate, optional_principal
 from shared.events import (
     AudienceMeasured,
     ContributionEventUnion,
@@ -28,7 +28,7 @@ from shared.events import (
     ReuseDiscovered,
     SerialisedEvent,
 )
-from shared.http import error, read_body
+from shared.http import error, http_error, read_body
 from shared.kafka import declare_publisher, subscriber_options
 from shared.matching import normalise
 from shared.messaging import BulkPublisher, add_to_outbox, handle_once, inbox_consumer
@@ -196,10 +196,30 @@ class RunIn(BaseModel):
     mode: str = Field(default="full", pattern=r"^(full|incremental)$")
 
 
+Body = TypeVar("Body", bound=BaseModel)
+
+
 def public_run(run: dict[str, Any], operator: bool) -> dict[str, Any]:
     """A run as the public sees it: no operator's name, no raw message (which may quote what a portal
     or a service answered); an operator's token shows both."""
     return run if operator else {**run, "requested_by": None, "message": None}
+
+
+async def operator_body(request: web.Request, model: type[Body]) -> tuple[Principal, Body]:
+    """The operator's token checked, then the request's body read as `model`: a stranger learns
+    nothing of what a body should be."""
+    runtime: Runtime = request.app["runtime"]
+    async with runtime.pool.acquire() as conn:
+        principal = await authenticate(conn, request, "operator")
+    return principal, await read_body(request, model)
+
+
+async def checked_address(settings: Settings, url: str) -> None:
+    """An address the harvester may fetch (no private network unless allowed), else a 422 saying why."""
+    try:
+        await check_address(url, settings.allow_private_sources)
+    except FetchError as exc:
+        raise http_error(web.HTTPUnprocessableEntity, f"adresse refusée : {exc.reason}") from exc
 
 
 def create_routes() -> web.RouteTableDef:
@@ -215,13 +235,8 @@ def create_routes() -> web.RouteTableDef:
     @routes.post("/api/v1/sources")
     async def add_source(request: web.Request) -> web.Response:
         runtime: Runtime = request.app["runtime"]
-        async with runtime.pool.acquire() as conn:
-            principal = await authenticate(conn, request, "operator")
-            body: SourceIn = await read_body(request, SourceIn)
-        try:
-            await check_address(body.url, runtime.settings.allow_private_sources)
-        except FetchError as exc:
-            return error(422, f"adresse refusée : {exc.reason}")
+        principal, body = await operator_body(request, SourceIn)
+        await checked_address(runtime.settings, body.url)
         detected = None
         if body.family is None:  # probed outside any transaction: it may take a few seconds
             detected = await detect_family(runtime.settings, body.url)
@@ -275,13 +290,8 @@ def create_routes() -> web.RouteTableDef:
     async def move_source(request: web.Request) -> web.Response:
         """A new address for the same source: its id, runs, records and history stay."""
         runtime: Runtime = request.app["runtime"]
-        async with runtime.pool.acquire() as conn:
-            await authenticate(conn, request, "operator")  # before the body is read: a stranger learns nothing
-        body: MoveIn = await read_body(request, MoveIn)
-        try:
-            await check_address(body.url, runtime.settings.allow_private_sources)
-        except FetchError as exc:
-            return error(422, f"adresse refusée : {exc.reason}")
+        _, body = await operator_body(request, MoveIn)
+        await checked_address(runtime.settings, body.url)
         return await changed_source(request, lambda conn, source, actor: lifecycle.move(conn, source, actor, body.url))
 
     @routes.get("/api/v1/sources/{source_id}/changes")
@@ -317,9 +327,8 @@ def create_routes() -> web.RouteTableDef:
     @routes.post("/api/v1/harvest/runs")
     async def request_run(request: web.Request) -> web.Response:
         runtime: Runtime = request.app["runtime"]
+        principal, body = await operator_body(request, RunIn)
         async with runtime.pool.acquire() as conn:
-            principal = await authenticate(conn, request, "operator")
-            body: RunIn = await read_body(request, RunIn)
             source = await repository.get_source(conn, body.source_id)
             if source is None:
                 return error(404, f"source inconnue : {body.source_id}")

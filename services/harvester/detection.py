@@ -13,7 +13,9 @@ Probes, in order, each one GET (what answers is read, never trusted further):
 """
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -106,20 +108,28 @@ def _is_dcat(body: bytes, rdf_format: Any, url: str) -> bool:
     return bool(kinds & {DCAT + "Catalog", DCAT + "Dataset"})
 
 
-async def _udata(fetcher: Fetcher, base: str, tried: list[str]) -> tuple[str, str, str] | None:
-    probe = f"{base}/api/1/datasets/?page_size=1"
+async def _json_api(
+    family: str, path: str, recognised: Callable[[dict[str, Any]], bool], described: Callable[[dict[str, Any]], str],
+    fetcher: Fetcher, base: str, tried: list[str],
+) -> tuple[str, str, str] | None:  # fmt: skip
+    """`family` if its API answers at `base` + `path` with a page it recognises."""
+    probe = base + path
     page = await _json(fetcher, probe, tried)
-    if isinstance(page, dict) and isinstance(page.get("data"), list) and "next_page" in page:
-        return "udata", base, f"{probe} répond comme l'API de udata ({page.get('total')} jeux)"
+    if isinstance(page, dict) and recognised(page):
+        return family, base, f"{probe} {described(page)}"
     return None
 
 
-async def _ods(fetcher: Fetcher, base: str, tried: list[str]) -> tuple[str, str, str] | None:
-    probe = f"{base}/api/explore/v2.1/catalog/datasets?limit=1"
-    page = await _json(fetcher, probe, tried)
-    if isinstance(page, dict) and isinstance(page.get("total_count"), int) and "results" in page:
-        return "ods", base, f"{probe} répond comme OpenDataSoft ({page['total_count']} jeux)"
-    return None
+_udata = partial(
+    _json_api, "udata", "/api/1/datasets/?page_size=1",
+    lambda page: isinstance(page.get("data"), list) and "next_page" in page,
+    lambda page: f"répond comme l'API de udata ({page.get('total')} jeux)",
+)  # fmt: skip
+_ods = partial(
+    _json_api, "ods", "/api/explore/v2.1/catalog/datasets?limit=1",
+    lambda page: isinstance(page.get("total_count"), int) and "results" in page,
+    lambda page: f"répond comme OpenDataSoft ({page['total_count']} jeux)",
+)  # fmt: skip
 
 
 async def _ckan(fetcher: Fetcher, base: str, tried: list[str]) -> tuple[str, str, str] | None:

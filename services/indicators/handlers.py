@@ -9,6 +9,7 @@ name, and go the same way from there (`apply_facts`).
 """
 
 import contextlib
+import dataclasses
 from collections import Counter, defaultdict
 from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import replace
@@ -50,18 +51,11 @@ EDITION_DAY = (10, 8)  # the Observatoire publishes its yearly edition around 8 
 
 
 def organization_facts(organization: Organization) -> OrganizationFacts:
-    return OrganizationFacts(
-        id=organization.id,
-        name=organization.name,
-        type=organization.type,
-        departement=organization.departement,
-        region=organization.region,
-        epci=organization.epci,
-        population=organization.population,
-        obligated=organization.obligated,
-        council_id=organization.council_id,
-        active=organization.status == "active",
-    )
+    """The facts the indicators keep of an organisation: its fields of the same names, and whether it is active."""
+    copied = {
+        f.name: getattr(organization, f.name) for f in dataclasses.fields(OrganizationFacts) if f.name != "active"
+    }
+    return OrganizationFacts(**copied, active=organization.status == "active")
 
 
 def dataset_facts(
