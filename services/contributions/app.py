@@ -23,7 +23,7 @@ from shared.events import (
     DatasetChanged,
     OrganizationChanged,
 )
-from shared.http import error, read_body
+from shared.http import error, http_error, read_body
 from shared.kafka import declare_publisher
 from shared.messaging import add_to_outbox
 from shared.proxies import trusted_networks
@@ -99,19 +99,16 @@ def _proposal_id(request: web.Request) -> UUID:
     try:
         return UUID(request.match_info["proposal_id"])
     except ValueError as exc:
-        raise web.HTTPNotFound(text=error(404, "aucune proposition avec cette référence").text,
-                               content_type="application/json") from exc  # fmt: skip
+        raise http_error(web.HTTPNotFound, "aucune proposition avec cette référence") from exc
 
 
 def _page(request: web.Request) -> tuple[int, int]:
     try:
         page, size = int(request.query.get("page", "1")), int(request.query.get("page_size", "50"))
     except ValueError as exc:
-        raise web.HTTPBadRequest(text=error(400, "page et page_size sont des entiers").text,
-                                 content_type="application/json") from exc  # fmt: skip
+        raise http_error(web.HTTPBadRequest, "page et page_size sont des entiers") from exc
     if not (1 <= page <= 100_000 and 1 <= size <= MAX_PAGE_SIZE):
-        raise web.HTTPBadRequest(text=error(400, f"page ≥ 1, page_size de 1 à {MAX_PAGE_SIZE}").text,
-                                 content_type="application/json")  # fmt: skip
+        raise http_error(web.HTTPBadRequest, f"page ≥ 1, page_size de 1 à {MAX_PAGE_SIZE}")
     return page, size
 
 
