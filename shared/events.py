@@ -45,11 +45,22 @@ class Event(BaseModel):
     occurred_at: datetime = Field(default_factory=utcnow)
     producer: str
     correlation_id: str | None = None
+    # Each type narrows these two: its name as a Literal (the topics' unions discriminate on it), and
+    # its version, 1 until a change of its fields makes a version 2. A narrowed field keeps its place.
+    event_type: str
+    schema_version: Literal[1] = 1
 
     topic: ClassVar[str]
 
     def key(self) -> str:
         raise NotImplementedError
+
+
+class RunEvent(Event):
+    """An event of one harvest run of one source."""
+
+    run_id: str
+    source_id: str
 
 
 Emitted = Event | SerialisedEvent  # what a handler emits: a model, or one already written as bytes
@@ -61,7 +72,6 @@ Emitted = Event | SerialisedEvent  # what a handler emits: a model, or one alrea
 class HarvestRequested(Event):
     topic: ClassVar[str] = "harvest.commands"
     event_type: Literal["HarvestRequested"] = "HarvestRequested"
-    schema_version: Literal[1] = 1
     source_id: str
     mode: Literal["full", "incremental"] = "full"
     requested_by: str = "scheduler"
@@ -119,17 +129,16 @@ class UpstreamOrigin(BaseModel):
 MAX_REMOTE_ID_LENGTH = 500
 
 
-class DatasetDiscovered(Event):
-    topic: ClassVar[str] = "harvest.datasets"
-    event_type: Literal["DatasetDiscovered"] = "DatasetDiscovered"
-    schema_version: Literal[1] = 1
-    run_id: str
-    source_id: str
-    portal_kind: str
-    portal_url: str
-    remote_id: str = Field(max_length=MAX_REMOTE_ID_LENGTH)
-    remote_url: str | None = None
-    publisher: Publisher
+class DatasetDescription(BaseModel):
+    """What a dataset says of itself, as a portal record (DatasetDiscovered) or as the Observatoire's
+    consolidated dataset (CanonicalDataset) gives it.
+
+    pydantic puts a base's fields before a class's own, in the order of the bases from the last: each
+    model below declares the fields before these in a head class listed after this one, so that both
+    keep their historical JSON order (hashed in content_hash, stored as the consolidator's state)."""
+
+    model_config = ConfigDict(frozen=True)
+
     title: str
     description: str | None = None
     licence: str | None = None
@@ -138,6 +147,21 @@ class DatasetDiscovered(Event):
     resources: list[Resource] = Field(default_factory=list)
     created: datetime | None = None
     modified: datetime | None = None
+
+
+class PortalRecordHead(RunEvent):
+    """The fields of a DatasetDiscovered that come before its description."""
+
+    topic: ClassVar[str] = "harvest.datasets"
+    event_type: Literal["DatasetDiscovered"] = "DatasetDiscovered"
+    portal_kind: str
+    portal_url: str
+    remote_id: str = Field(max_length=MAX_REMOTE_ID_LENGTH)
+    remote_url: str | None = None
+    publisher: Publisher
+
+
+class DatasetDiscovered(DatasetDescription, PortalRecordHead):
     upstream: UpstreamOrigin | None = None
     content_hash: str
 
@@ -148,15 +172,12 @@ class DatasetDiscovered(Event):
 # --- harvest.reuses ---------------------------------------------------------------------------
 
 
-class ReuseDiscovered(Event):
+class ReuseDiscovered(RunEvent):
     """A reuse a portal lists (udata's réutilisations): an application, a visualisation, an article...
     made with some of that portal's datasets, named by their ids there (`datasets`)."""
 
     topic: ClassVar[str] = "harvest.reuses"
     event_type: Literal["ReuseDiscovered"] = "ReuseDiscovered"
-    schema_version: Literal[1] = 1
-    run_id: str
-    source_id: str
     portal_url: str
     remote_id: str = Field(max_length=MAX_REMOTE_ID_LENGTH)
     title: str
@@ -178,16 +199,13 @@ class ReuseDiscovered(Event):
 # --- harvest.audience -------------------------------------------------------------------------
 
 
-class AudienceMeasured(Event):
+class AudienceMeasured(RunEvent):
     """What a portal says of its datasets' audience at a run (views, downloads, followers...), for up
     to AUDIENCE_CHUNK of its records: counts as that portal's software counts them (`counted_by`, its
     family), never to be added to another software's."""
 
     topic: ClassVar[str] = "harvest.audience"
     event_type: Literal["AudienceMeasured"] = "AudienceMeasured"
-    schema_version: Literal[1] = 1
-    run_id: str
-    source_id: str
     counted_by: str  # the family whose counters these are (udata, ods)
     measured_at: datetime
     chunk: int = 0
@@ -203,24 +221,18 @@ AUDIENCE_CHUNK = 2_000  # records per AudienceMeasured: about 150 kB of JSON
 # --- harvest.runs -----------------------------------------------------------------------------
 
 
-class HarvestRunStarted(Event):
+class HarvestRunStarted(RunEvent):
     topic: ClassVar[str] = "harvest.runs"
     event_type: Literal["HarvestRunStarted"] = "HarvestRunStarted"
-    schema_version: Literal[1] = 1
-    run_id: str
-    source_id: str
     mode: Literal["full", "incremental"] = "full"
 
     def key(self) -> str:
         return self.source_id
 
 
-class HarvestRunFinished(Event):
+class HarvestRunFinished(RunEvent):
     topic: ClassVar[str] = "harvest.runs"
     event_type: Literal["HarvestRunFinished"] = "HarvestRunFinished"
-    schema_version: Literal[1] = 1
-    run_id: str
-    source_id: str
     # udata's job statuses: done, done-errors (some items failed), partial (stopped mid-way), failed
     status: Literal["done", "done-errors", "partial", "failed"]
     items_seen: int  # DatasetDiscovered published by the run: the consolidator counts them in
@@ -305,7 +317,6 @@ class Organization(BaseModel):
 class OrganizationChanged(Event):
     topic: ClassVar[str] = "registry.organizations"
     event_type: Literal["OrganizationChanged"] = "OrganizationChanged"
-    schema_version: Literal[1] = 1
     organization: Organization
 
     def key(self) -> str:
@@ -317,7 +328,6 @@ class ReferentielEntry(Event):
 
     topic: ClassVar[str] = "registry.referentiel"
     event_type: Literal["ReferentielEntry"] = "ReferentielEntry"
-    schema_version: Literal[1] = 1
     version: str
     organization: Organization
 
@@ -350,19 +360,16 @@ class Attribution(BaseModel):
     publisher: str | None = None
 
 
-class CanonicalDataset(BaseModel):
+class CanonicalDatasetHead(BaseModel):
+    """The fields of a CanonicalDataset that come before its description."""
+
     model_config = ConfigDict(frozen=True)
 
     id: str
     organization_id: str | None
-    title: str
-    description: str | None = None
-    licence: str | None = None
-    themes: list[str] = Field(default_factory=list)
-    tags: list[str] = Field(default_factory=list)
-    resources: list[Resource] = Field(default_factory=list)
-    created: datetime | None = None
-    modified: datetime | None = None
+
+
+class CanonicalDataset(DatasetDescription, CanonicalDatasetHead):
     withdrawn: bool = False
     sources: list[DatasetSource] = Field(default_factory=list)
     attribution: Attribution | None = None
@@ -375,7 +382,6 @@ class CanonicalDataset(BaseModel):
 class DatasetChanged(Event):
     topic: ClassVar[str] = "registry.datasets"
     event_type: Literal["DatasetChanged"] = "DatasetChanged"
-    schema_version: Literal[1] = 1
     change: Literal["created", "updated", "withdrawn"]
     dataset: CanonicalDataset
 
@@ -420,7 +426,6 @@ class ContributionEvent(Event):
 class ContributionSubmitted(ContributionEvent):
     topic: ClassVar[str] = "contributions.events"
     event_type: Literal["ContributionSubmitted"] = "ContributionSubmitted"
-    schema_version: Literal[1] = 1
     comment: str | None = None
 
 
@@ -428,8 +433,6 @@ class ContributionDecided(ContributionEvent):
     """A moderator's decision on a contribution (the fields keep their order in each decision)."""
 
     topic: ClassVar[str] = "contributions.events"
-    event_type: str
-    schema_version: Literal[1] = 1
     moderator: str
     comment: str | None = None
 
@@ -451,7 +454,6 @@ Scope = Literal["organization", "departement", "region", "type", "national", "pl
 class IndicatorsUpdated(Event):
     topic: ClassVar[str] = "indicators.updated"
     event_type: Literal["IndicatorsUpdated"] = "IndicatorsUpdated"
-    schema_version: Literal[1] = 1
     scope: Scope
     scope_id: str
     values: dict[str, float | int | None]

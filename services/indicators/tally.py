@@ -7,16 +7,8 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from services.indicators.facts import (
-    EMPTY,
-    NATIONAL,
-    OrganizationFacts,
-    PlatformFacts,
-    Publication,
-    Scope,
-    Values,
-    merged,
-)
+from services.indicators import facts
+from services.indicators.facts import OrganizationFacts, PlatformFacts, Publication, Scope, Values
 from services.indicators.measures import (
     PLATFORM,
     Baseline,
@@ -277,15 +269,15 @@ class Registry:
             if kind == "organization":
                 if scope_id in self.organizations:
                     organization = self.organizations[scope_id]
-                    result[scope] = organization_values(organization, self.publications.get(scope_id, EMPTY))
+                    result[scope] = organization_values(organization, self.publications.get(scope_id, facts.EMPTY))
             elif kind != PLATFORM:
-                unattributed = self.publications.get("", EMPTY) if scope == NATIONAL else None
+                unattributed = self.publications.get("", facts.EMPTY) if scope == facts.NATIONAL else None
                 result[scope] = self.tallies.get(scope, Tally()).values(unattributed, self.baseline)
         if not any(kind not in ("organization", PLATFORM) for kind, _ in result):
             return result
-        sums = platform_scopes(self.platforms, self._councils.values(), self.publications.get("", EMPTY))
-        if NATIONAL in result:  # with it, every platform and every territory and type (a few hundred)
-            result[NATIONAL] |= sums.national
+        sums = platform_scopes(self.platforms, self._councils.values(), self.publications.get("", facts.EMPTY))
+        if facts.NATIONAL in result:  # with it, every platform and every territory and type (a few hundred)
+            result[facts.NATIONAL] |= sums.national
             result |= sums.scopes
             for scope in self.tallies.keys() - result.keys():
                 result[scope] = self.tallies[scope].values(None, self.baseline)
@@ -305,7 +297,7 @@ class Registry:
         put back, their contributions refreshed, and the communes they cover refreshed when whether
         they publish moved."""
         rows_before = {c: self._rows_of(c) for c in councils}
-        publishing_before = {c: self._councils.get(c, EMPTY).publishes for c in councils}
+        publishing_before = {c: self._councils.get(c, facts.EMPTY).publishes for c in councils}
         for council, rows in rows_before.items():
             for row in rows:
                 self._coverage.add(row, publishing_before[council], -1)
@@ -324,7 +316,7 @@ class Registry:
 
     def _merged(self, council: str) -> Publication:
         rows = self._rows.get(council, ())
-        return merged(self.publications.get(i, EMPTY) for i in rows if self.organizations[i].active)
+        return facts.merged(self.publications.get(i, facts.EMPTY) for i in rows if self.organizations[i].active)
 
     def _refresh(self, council: str) -> None:
         """Put the council's current contributions in its scopes' tallies in place of the previous ones."""
@@ -345,12 +337,12 @@ class Registry:
         self._contributions[council] = current
 
     def _contributions_of(self, council: str, rows: list[OrganizationFacts]) -> dict[Scope, Contribution]:
-        publication = self._councils.get(council, EMPTY)
+        publication = self._councils.get(council, facts.EMPTY)
         if len(rows) == 1:  # most councils: one row, the same contribution to each of its scopes
-            return dict.fromkeys((NATIONAL, *rows[0].territories), self._contribution(council, rows, publication))
+            return dict.fromkeys((facts.NATIONAL, *rows[0].territories), self._contribution(council, rows, publication))
         present: dict[Scope, list[OrganizationFacts]] = {}
         for row in rows:
-            for scope in (NATIONAL, *row.territories):
+            for scope in (facts.NATIONAL, *row.territories):
                 present.setdefault(scope, []).append(row)
         return {scope: self._contribution(council, members, publication) for scope, members in present.items()}
 
