@@ -7,7 +7,9 @@ and recorded in `<schema>.schema_migrations`. An advisory lock makes concurrent 
 
 import logging
 import zlib
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 
@@ -49,6 +51,12 @@ async def create_pool(
     )
     assert pool is not None
     return pool
+
+
+def columns(rows: Sequence[Any], *names: str) -> list[list[Any]]:
+    """The named attributes of `rows` as one list each: the arrays an `unnest($1::text[], ...)` takes,
+    in the order named."""
+    return [[getattr(row, name) for row in rows] for name in names]
 
 
 def affected_rows(status: str) -> int:

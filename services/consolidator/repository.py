@@ -9,7 +9,7 @@ from typing import Any
 import asyncpg
 
 from services.consolidator.datasets import PortalRecord
-from shared.db import affected_rows
+from shared.db import affected_rows, columns
 from shared.events import CanonicalDataset, DatasetDiscovered, HarvestRunFinished
 
 
@@ -87,10 +87,7 @@ async def touch_records(conn: asyncpg.Connection, events: list[DatasetDiscovered
            FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[])
                AS k (source_id, remote_id, seen_at, run_id)
            WHERE s.source_id = k.source_id AND s.remote_id = k.remote_id""",
-        [e.source_id for e in events],
-        [e.remote_id for e in events],
-        [e.occurred_at for e in events],
-        [e.run_id for e in events],
+        *columns(events, "source_id", "remote_id", "occurred_at", "run_id"),
         now,
     )
 
@@ -149,18 +146,12 @@ async def save_records(conn: asyncpg.Connection, updates: list[RecordUpdate], no
                last_seen = excluded.last_seen, seen_at = excluded.seen_at, origin = excluded.origin,
                organization_id = excluded.organization_id, attribution = excluded.attribution,
                missing_since = NULL, withdrawn_at = NULL""",
-        [e.source_id for e in events],
-        [e.remote_id for e in events],
+        *columns(events, "source_id", "remote_id"),
         [u.dataset_id for u in updates],
-        [e.portal_kind for e in events],
-        [e.portal_url for e in events],
-        [e.remote_url for e in events],
-        [e.content_hash for e in events],
+        *columns(events, "portal_kind", "portal_url", "remote_url", "content_hash"),
         [e.model_dump_json(exclude=envelope) for e in events],
-        [e.run_id for e in events],
-        [e.occurred_at for e in events],
-        [u.origin for u in updates],
-        [u.organization_id for u in updates],
+        *columns(events, "run_id", "occurred_at"),
+        *columns(updates, "origin", "organization_id"),
         [json.dumps(u.attribution) if u.attribution else None for u in updates],
         now,
     )
@@ -259,12 +250,7 @@ async def save_datasets(conn: asyncpg.Connection, changes: list[DatasetChange], 
                formats = excluded.formats, schemas = excluded.schemas, state = excluded.state,
                state_hash = excluded.state_hash, change = excluded.change, cause = excluded.cause,
                updated_at = now()""",
-        [d.id for d in datasets],
-        [d.organization_id for d in datasets],
-        [d.title for d in datasets],
-        [d.licence for d in datasets],
-        [d.modified for d in datasets],
-        [d.withdrawn for d in datasets],
+        *columns(datasets, "id", "organization_id", "title", "licence", "modified", "withdrawn"),
         [json.dumps(sorted({r.format for r in d.resources if r.format})) for d in datasets],
         [json.dumps(sorted({r.schema_.name for r in d.resources if r.schema_})) for d in datasets],
         [c.state for c in changes],

@@ -6,8 +6,9 @@ import hashlib
 import html
 import re
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypedDict
 
 from services.harvester import vocabularies
 from shared.events import DatasetDiscovered, ReuseDiscovered, SerialisedEvent, pydantic_style_json
@@ -124,13 +125,36 @@ def upstream_of(backend: Any = None, remote_id: Any = None, remote_url: Any = No
     }
 
 
+class RunFields(TypedDict):
+    """What every event of a harvest run carries: produced by the harvester, correlated by its run."""
+
+    producer: str
+    correlation_id: str
+    run_id: str
+    source_id: str
+
+
+def of_run(run_id: str, source_id: str) -> RunFields:
+    return RunFields(producer="harvester", correlation_id=run_id, run_id=run_id, source_id=source_id)
+
+
+@dataclass(frozen=True, slots=True)
+class RecordOrigin:
+    """Where a portal record was seen: the run, its source and portal, and the record's id there.
+    `territory` and `owner` are the source's département and owning organisation, when it has them."""
+
+    run_id: str
+    source_id: str
+    portal_kind: str
+    portal_url: str
+    remote_id: str
+    territory: str | None = None
+    owner: str | None = None
+
+
 def discovered(
+    origin: RecordOrigin,
     *,
-    run_id: str,
-    source_id: str,
-    portal_kind: str,
-    portal_url: str,
-    remote_id: str,
     remote_url: Any,
     publisher: JsonObject,
     title: Any,
@@ -142,8 +166,6 @@ def discovered(
     created: Any = None,
     modified: Any = None,
     upstream: JsonObject | None = None,
-    territory: str | None = None,
-    owner: str | None = None,
 ) -> SerialisedEvent:
     """The DatasetDiscovered for one dataset, serialised; raises ValueError when the record cannot
     make one (no title), TypeError when a value cannot be written as JSON.
@@ -155,10 +177,10 @@ def discovered(
     if not clean_title:
         raise ValueError("dataset without a title")
     odf_themes, other_themes = vocabularies.split_themes(t for t in (clean_text(x) for x in themes) if t)
-    if territory and not publisher["departement"]:
-        publisher = {**publisher, "departement": territory}
-    if owner:  # only then: the records of sources without an owner keep their content hashes
-        publisher = {**publisher, "portal_owner": owner}
+    if origin.territory and not publisher["departement"]:
+        publisher = {**publisher, "departement": origin.territory}
+    if origin.owner:  # only then: the records of sources without an owner keep their content hashes
+        publisher = {**publisher, "portal_owner": origin.owner}
     described: JsonObject = {  # HASHED_FIELDS, in the model's order
         "remote_url": optional_text(remote_url),
         "publisher": publisher,
@@ -176,19 +198,19 @@ def discovered(
         "event_id": str(uuid.uuid4()),
         "occurred_at": datetime.now(UTC),
         "producer": "harvester",
-        "correlation_id": run_id,
+        "correlation_id": origin.run_id,
         "event_type": "DatasetDiscovered",
         "schema_version": 1,
-        "run_id": run_id,
-        "source_id": source_id,
-        "portal_kind": portal_kind,
-        "portal_url": portal_url,
-        "remote_id": remote_id,
+        "run_id": origin.run_id,
+        "source_id": origin.source_id,
+        "portal_kind": origin.portal_kind,
+        "portal_url": origin.portal_url,
+        "remote_id": origin.remote_id,
         **described,
         "content_hash": hashlib.sha256(pydantic_style_json(described)).hexdigest(),
     }
     return SerialisedEvent(
-        topic=DatasetDiscovered.topic, key=f"{source_id}:{remote_id}", event_type="DatasetDiscovered",
+        topic=DatasetDiscovered.topic, key=f"{origin.source_id}:{origin.remote_id}", event_type="DatasetDiscovered",
         payload=pydantic_style_json(event),
     )  # fmt: skip
 
@@ -218,11 +240,8 @@ def content_hash(event: DatasetDiscovered) -> str:
 
 
 def reuse_discovered(
+    origin: RecordOrigin,
     *,
-    run_id: str,
-    source_id: str,
-    portal_url: str,
-    remote_id: str,
     title: Any,
     type: Any = None,
     url: Any = None,
@@ -238,12 +257,9 @@ def reuse_discovered(
         raise ValueError("reuse without a title")
     ids = [str(d).strip() for d in datasets if d is not None and str(d).strip()]
     event = ReuseDiscovered(
-        producer="harvester",
-        correlation_id=run_id,
-        run_id=run_id,
-        source_id=source_id,
-        portal_url=portal_url,
-        remote_id=remote_id,
+        **of_run(origin.run_id, origin.source_id),
+        portal_url=origin.portal_url,
+        remote_id=origin.remote_id,
         title=clean_title,
         type=optional_text(type),
         url=optional_text(url),

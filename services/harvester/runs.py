@@ -27,6 +27,7 @@ from services.harvester.fetch import (
     SystemResolver,
     harvest_session,
 )
+from services.harvester.mapping import of_run
 from services.harvester.repository import QueuedRun
 from shared import metrics
 from shared.events import (
@@ -133,10 +134,7 @@ class RunExecutor:
                 log.warning("run interrupted; queued again", extra={"run_id": row["run_id"]})
                 await self.publish(
                     HarvestRunFinished(
-                        producer="harvester",
-                        correlation_id=row["run_id"],
-                        run_id=row["run_id"],
-                        source_id=row["source_id"],
+                        **of_run(row["run_id"], row["source_id"]),
                         status="failed",
                         items_seen=row["items_seen"],
                         errors=row["errors"] + 1,
@@ -164,9 +162,7 @@ async def execute_run(
     source, run = queued.source, RunContext(run_id=queued.run_id, mode=queued.mode, since=queued.since)
     started_at = datetime.now(UTC)  # every dataset this run publishes is stamped later than this
     await publish(
-        HarvestRunStarted(
-            producer="harvester", correlation_id=run.run_id, run_id=run.run_id, source_id=source.id, mode=queued.mode
-        ),
+        HarvestRunStarted(**of_run(run.run_id, source.id), mode=queued.mode),
         True,
     )
     seen, item_errors, aborted = 0, 0, None
@@ -210,10 +206,7 @@ async def execute_run(
 
     status = run_status(seen, item_errors, aborted)
     finished = HarvestRunFinished(
-        producer="harvester",
-        correlation_id=run.run_id,
-        run_id=run.run_id,
-        source_id=source.id,
+        **of_run(run.run_id, source.id),
         status=status,
         items_seen=seen,
         errors=item_errors + (1 if aborted else 0),
@@ -258,10 +251,7 @@ def audience_events(
     measured_at, remote_ids = datetime.now(UTC), sorted(audience)
     return [
         AudienceMeasured(
-            producer="harvester",
-            correlation_id=run_id,
-            run_id=run_id,
-            source_id=source_id,
+            **of_run(run_id, source_id),
             counted_by=family,
             measured_at=measured_at,
             chunk=n // AUDIENCE_CHUNK,

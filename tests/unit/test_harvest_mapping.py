@@ -8,6 +8,7 @@ from services.harvester import schedules
 from services.harvester.backends.base import HarvestAborted, HarvestBackend, PageGuard
 from services.harvester.mapping import (
     LICENCE_VOCABULARY,
+    RecordOrigin,
     clean_text,
     content_hash,
     discovered,
@@ -171,11 +172,11 @@ def test_the_written_event_is_a_valid_dataset_discovered_with_the_model_s_conten
     """The harvest writes its events from plain values: what it writes must validate against the
     contract, and its content hash must be the one the model defines (hashes stay comparable)."""
     written = discovered(
-        run_id="run", source_id="source", portal_kind="udata", portal_url="https://portal.test", remote_id="r-1",
+        RecordOrigin("run", "source", "udata", "https://portal.test", "r-1", territory="35"),
         remote_url="https://portal.test/r-1", publisher=publisher_of(*publisher), title=title,
         description=description, licence=licence, themes=words, tags=words[::-1],
         resources=[resource(*r) for r in resources], created=created, modified=modified,
-        upstream=upstream_of(*origin) if origin else None, territory="35",
+        upstream=upstream_of(*origin) if origin else None,
     )  # fmt: skip
     event = DatasetDiscovered.model_validate_json(written.payload)
     assert (written.key, written.topic) == (event.key(), event.topic)
@@ -187,7 +188,7 @@ def test_the_written_event_is_a_valid_dataset_discovered_with_the_model_s_conten
 def test_a_value_that_cannot_be_written_as_json_is_an_item_error():
     def build():
         return discovered(
-            run_id="run", source_id="source", portal_kind="ckan", portal_url="https://portal.test", remote_id="r-2",
+            RecordOrigin("run", "source", "ckan", "https://portal.test", "r-2"),
             remote_url=None, publisher=publisher_of("Ville"), title="Budget \ud800",  # a lone surrogate
         )  # fmt: skip
 
@@ -199,8 +200,8 @@ def test_a_value_that_cannot_be_written_as_json_is_an_item_error():
 def test_an_identifier_too_long_to_index_is_an_item_error_with_its_identifier():
     def build(remote_id: str):
         return lambda: discovered(
-            run_id="run", source_id="source", portal_kind="dcat", portal_url="https://portal.test",
-            remote_id=remote_id, remote_url=None, publisher=publisher_of("Ville"), title="Budget",
+            RecordOrigin("run", "source", "dcat", "https://portal.test", remote_id),
+             remote_url=None, publisher=publisher_of("Ville"), title="Budget",
         )  # fmt: skip
 
     longest = "https://portal.test/dataset?" + "x" * (500 - 28)
@@ -223,8 +224,8 @@ def test_resource_urls_are_never_read_as_html():
 def test_a_source_with_an_owner_names_it_beside_the_publisher_and_others_keep_their_hashes():
     def written(owner: str | None) -> DatasetDiscovered:
         event = discovered(
-            run_id="run", source_id="source", portal_kind="ods", portal_url="https://portal.test", remote_id="r-3",
-            remote_url=None, publisher=publisher_of("DOUBS"), title="Budget", territory="25", owner=owner,
+            RecordOrigin("run", "source", "ods", "https://portal.test", "r-3", territory="25", owner=owner),
+            remote_url=None, publisher=publisher_of("DOUBS"), title="Budget",
         )  # fmt: skip
         return DatasetDiscovered.model_validate_json(event.payload)
 
@@ -232,6 +233,6 @@ def test_a_source_with_an_owner_names_it_beside_the_publisher_and_others_keep_th
     assert owned.publisher.portal_owner == "DEP-25" and ownerless.publisher.portal_owner is None
     assert owned.content_hash == content_hash(owned) and ownerless.content_hash == content_hash(ownerless)
     assert b"portal_owner" not in discovered(
-        run_id="run", source_id="source", portal_kind="ods", portal_url="https://portal.test", remote_id="r-3",
-        remote_url=None, publisher=publisher_of("DOUBS"), title="Budget", territory="25",
+        RecordOrigin("run", "source", "ods", "https://portal.test", "r-3", territory="25"),
+        remote_url=None, publisher=publisher_of("DOUBS"), title="Budget",
     ).payload  # fmt: skip

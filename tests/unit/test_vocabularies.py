@@ -4,7 +4,7 @@ titles."""
 
 import pytest
 
-from services.harvester.mapping import discovered, publisher_of
+from services.harvester.mapping import RecordOrigin, discovered, publisher_of
 from services.harvester.vocabularies import (
     THEMES,
     normalise_format,
@@ -42,7 +42,7 @@ def test_theme_labels_and_iris_map_to_odf_themes(label, themes):
 def test_labels_that_name_no_theme_are_kept_as_tags_and_unknown_iris_dropped():
     event = DatasetDiscovered.model_validate_json(
         discovered(
-            run_id="r", source_id="s", portal_kind="dcat", portal_url="https://p.test", remote_id="1",
+            RecordOrigin("r", "s", "dcat", "https://p.test", "1"),
             remote_url=None, publisher=publisher_of("Ville"), title="Jeu",
             themes=["Transports", "Questions internationales", "http://www.eionet.europa.eu/gemet/concept/6445"],
             tags=["bus"],

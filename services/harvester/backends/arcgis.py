@@ -46,7 +46,7 @@ class ArcgisBackend(HarvestBackend):
             page += 1
 
     def _map(self, raw: dict[str, Any]) -> SerialisedEvent:
-        return discovered(**self.common(raw["identifier"]), **dcat_us_fields(raw))
+        return discovered(self.record_origin(raw["identifier"]), **dcat_us_fields(raw))
 
 
 def dcat_us_fields(raw: dict[str, Any]) -> dict[str, Any]:

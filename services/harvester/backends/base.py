@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from services.harvester.fetch import Fetcher, FetchError
+from services.harvester.mapping import RecordOrigin
 from services.harvester.repository import Source
 from shared.events import MAX_REMOTE_ID_LENGTH, DatasetDiscovered, SerialisedEvent
 
@@ -130,10 +131,6 @@ class HarvestBackend(ABC):
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
             return ReuseItem(remote_id=kept, error=f"cannot map the reuse: {exc}"[:1000])
 
-    def reuse_common(self, remote_id: str) -> dict[str, Any]:
-        return {"run_id": self.run.run_id, "source_id": self.source.id, "portal_url": self.source.url,
-                "remote_id": remote_id}  # fmt: skip
-
     async def get_json(self, url: str) -> Any:
         try:
             return await self.fetcher.get_json(url)
@@ -152,14 +149,9 @@ class HarvestBackend(ABC):
         except (ValueError, TypeError, KeyError, AttributeError) as exc:  # TypeError: not writable as JSON
             return HarvestItem(remote_id=kept, error=f"cannot map the dataset: {exc}"[:1000])
 
-    def common(self, remote_id: str) -> dict[str, Any]:
-        """The fields of every event of this run."""
-        return {
-            "territory": self.source.departement,
-            "owner": self.source.owner_organization,
-            "run_id": self.run.run_id,
-            "source_id": self.source.id,
-            "portal_kind": self.family,
-            "portal_url": self.source.url,
-            "remote_id": remote_id,
-        }
+    def record_origin(self, remote_id: str) -> RecordOrigin:
+        """Where this run sees the record `remote_id`."""
+        return RecordOrigin(
+            run_id=self.run.run_id, source_id=self.source.id, portal_kind=self.family, portal_url=self.source.url,
+            remote_id=remote_id, territory=self.source.departement, owner=self.source.owner_organization,
+        )  # fmt: skip

@@ -101,7 +101,7 @@ class CkanBackend(HarvestBackend):
         groups = [g.get("title") for g in raw.get("groups") or () if isinstance(g, dict) and g.get("title")]
         publisher = organization.get("title") or organization.get("name") or (groups[0] if dkan and groups else None)
         return discovered(
-            **self.common(raw["id"]),
+            self.record_origin(raw["id"]),
             remote_url=f"{self.base}/dataset/{raw.get('name') or raw['id']}",
             publisher=publisher_of(
                 name=(publisher or "").strip() or (raw.get("author") or "(inconnu)"),

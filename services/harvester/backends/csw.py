@@ -185,7 +185,7 @@ class CswBackend(HarvestBackend):
         return page
 
     def _map_dcat(self, graph: Graph, node: Term, remote_id: str) -> SerialisedEvent:
-        return discovered(**self.common(remote_id), **dataset_fields(graph, node))
+        return discovered(self.record_origin(remote_id), **dataset_fields(graph, node))
 
     def _map(self, record: Element, identifier: str) -> SerialisedEvent:
         identification = identification_of(record)
@@ -196,7 +196,7 @@ class CswBackend(HarvestBackend):
         themes, tags = read.keywords(identification)
         created, modified = record_dates(citation)
         return discovered(
-            **self.common(identifier),
+            self.record_origin(identifier),
             remote_url=self.record_url(identifier),
             publisher=publisher_of(name=read.publisher(identification, record) or "(inconnu)"),
             title=read.text(citation.find(f"{GMD}title")) if citation is not None else None,

@@ -103,11 +103,11 @@ class DcatBackend(HarvestBackend):
             yield self.item(raw.get("identifier"), partial(self._map_dcat_us, raw))
 
     def _map_dcat_us(self, raw: dict[str, Any]) -> SerialisedEvent:
-        return discovered(**self.common(str(raw["identifier"])), **dcat_us_fields(raw))
+        return discovered(self.record_origin(str(raw["identifier"])), **dcat_us_fields(raw))
 
     def _map(self, graph: Graph, node: Term, remote_id: str | None) -> SerialisedEvent:
         assert remote_id is not None
-        return discovered(**self.common(remote_id), **dataset_fields(graph, node))
+        return discovered(self.record_origin(remote_id), **dataset_fields(graph, node))
 
 
 def datasets_of(graph: Graph) -> list[Term]:

@@ -98,7 +98,7 @@ class OdsBackend(HarvestBackend):
         origin = metas.get("source_domain_address") or metas.get("source_domain")
         federated = metas.get("federated") and origin
         return discovered(
-            **self.common(f"{self.site}/explore/dataset/{dataset_id}/"),
+            self.record_origin(f"{self.site}/explore/dataset/{dataset_id}/"),
             remote_url=f"{self.site}/explore/dataset/{dataset_id}/",
             publisher=publisher_of(name=(metas.get("publisher") or "").strip() or "(inconnu)"),
             title=metas.get("title"),

@@ -91,14 +91,14 @@ class UdataBackend(HarvestBackend):
     def _map_reuse(self, raw: dict[str, Any]) -> SerialisedEvent:
         datasets = [d.get("id") if isinstance(d, dict) else d for d in raw.get("datasets") or ()]
         return reuse_discovered(
-            **self.reuse_common(raw["id"]), title=raw.get("title"), type=_type_id(raw.get("type")),
+            self.record_origin(raw["id"]), title=raw.get("title"), type=_type_id(raw.get("type")),
             url=raw.get("url"), remote_url=raw.get("page"), datasets=datasets,
             created=raw.get("created_at"), modified=raw.get("last_modified"),
         )  # fmt: skip
 
     def _map_reuse_csv(self, row: dict[str, str]) -> SerialisedEvent:
         return reuse_discovered(
-            **self.reuse_common(row["id"]), title=row.get("title"), type=row.get("type"),
+            self.record_origin(row["id"]), title=row.get("title"), type=row.get("type"),
             url=row.get("remote_url"), remote_url=row.get("url"),
             datasets=(row.get("datasets") or "").split(","),
             created=row.get("created_at"), modified=row.get("last_modified"),
@@ -111,7 +111,7 @@ class UdataBackend(HarvestBackend):
         organization = raw.get("organization") or _owner(raw.get("owner"))
         harvest = raw.get("harvest") or {}
         return discovered(
-            **self.common(raw["id"]),
+            self.record_origin(raw["id"]),
             remote_url=raw.get("page"),
             publisher=publisher_of(
                 name=(organization.get("name") or organization.get("slug") or "").strip() or "(inconnu)",
@@ -177,7 +177,7 @@ class UdataBackend(HarvestBackend):
                 domain=row.get("harvest.domain") or None,
             )
         return discovered(
-            **self.common(row["id"]),
+            self.record_origin(row["id"]),
             remote_url=row.get("url") or None,
             publisher=publisher_of(  # a dataset a user owns has no organisation: its owner publishes it
                 name=(row.get("organization") or row.get("owner") or "").strip() or "(inconnu)",
