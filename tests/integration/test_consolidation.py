@@ -87,7 +87,7 @@ async def accounted(registry: asyncpg.Connection, run_ids: list[str], timeout: f
 
 
 async def test_a_dataset_on_several_portals_is_one_canonical_dataset(
-    services, settings: Settings, mirrors_world: World, mirrors_portal: str, registry: asyncpg.Connection
+    referentiel, services, settings: Settings, mirrors_world: World, mirrors_portal: str, registry: asyncpg.Connection
 ) -> None:
     conn = await connect_as(settings, "harvester")
     source_ids = []
@@ -306,24 +306,9 @@ async def _withdrawn(registry: asyncpg.Connection, source: str, remote_id: str, 
     return (await dataset_of(registry, source, remote_id))["withdrawn"] is expected
 
 
-async def test_identity_rules_between_sources_and_over_time(
+async def test_a_landing_page_too_long_to_index_and_a_publisher_that_changes(
     services, settings: Settings, registry: asyncpg.Connection
 ) -> None:
-    # Two portals that both call a dataset "1": two datasets.
-    await send(
-        settings, record("portal-a", "1", "a-run", title="Voirie"), record("portal-b", "1", "b-run", title="Écoles")
-    )
-    a, b = await dataset_of(registry, "portal-a", "1"), await dataset_of(registry, "portal-b", "1")
-    assert a["id"] != b["id"] and (a["title"], b["title"]) == ("Voirie", "Écoles")
-
-    # The same dataset under a new remote id upstream (same files): still one dataset.
-    files = ("http://portal-c.test/files/parcs.csv",)
-    await send(settings, record("portal-c", "parcs-old", "c-run-1", files=files))
-    old = await dataset_of(registry, "portal-c", "parcs-old")
-    await send(settings, record("portal-c", "parcs-2024", "c-run-2", files=files))
-    new = await dataset_of(registry, "portal-c", "parcs-2024")
-    assert new["id"] == old["id"] and len(new["sources"]) == 2
-
     # The same landing page, too long to index as it is (4,000 bytes of query that PostgreSQL cannot
     # compress), on two portals: one dataset.
     page = f"http://geo.test/carte?jeton={secrets.token_hex(2000)}"

@@ -57,6 +57,22 @@ def test_a_copy_harvested_from_the_local_portal_joins_the_stored_dataset_and_add
     assert [k for k, _ in plan.new_keys] == sorted(set(record_keys(copy)) - set(stored))
 
 
+def test_two_portals_that_both_call_a_dataset_1_have_two_datasets():
+    a, b = record("1", portal_url="https://a.example.fr", source_id="a"), record("1", portal_url="https://b.example.fr")
+    plan = plan_identities(keyed(a, b), stored={})
+    assert plan.dataset_of[("a", "1")] != plan.dataset_of[("local", "1")]
+    assert len(plan.minted) == 2 and plan.merges == {}
+
+
+def test_a_dataset_under_a_new_remote_id_with_the_same_files_stays_one_dataset():
+    files = ("https://opendata.example-local.fr/files/parcs.csv",)
+    old = record("parcs-old", files=files)
+    stored = {key: canonical_id(record_keys(old)[0]) for key in record_keys(old)}
+    plan = plan_identities(keyed(record("parcs-2024", files=files)), stored)
+    assert plan.dataset_of == {("local", "parcs-2024"): canonical_id(record_keys(old)[0])}
+    assert plan.minted == set()
+
+
 def test_a_record_whose_identifiers_lead_to_two_datasets_joins_them_into_the_one_named_after_its_origin():
     copy = record(
         "5f1a", portal_url=NATIONAL, source_id="national",
