@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from services.api.search import read_search
-from shared.matching import search_words
+from shared.matching import title_words
 from shared.population import NO_POPULATION, POPULATION_BOUNDS, population_bounds
 
 
@@ -193,16 +193,16 @@ class DatasetFilter:
     def selection(self) -> "Selection":
         """Where the selection is read, as `i`, and its conditions: the datasets list's read model
         (indicators_read.datasets), or for a text search the words of the listed datasets' titles
-        (indicators_read.dataset_words): a title matches when each word searched begins one of its words,
-        and the longest one searched leads the walk down the words' index, in the list's order."""
-        words = sorted(search_words(self.q or ""), key=len, reverse=True) if not self.withdrawn else []
+        (indicators_read.dataset_words): a title matches when each word searched (but stop words) begins
+        one of its words, and the longest one searched leads the walk down the words' index, in the list's order."""
+        words = sorted(title_words(self.q or ""), key=len, reverse=True) if not self.withdrawn else []
         if words and len(words[0]) >= MIN_LEADING_WORD:
             where = Where("i.word >= ? AND i.word < ?", *prefix_range(words[0]))
             for word in words[1:]:
                 where.add(f"EXISTS (SELECT FROM indicators_read.dataset_words x WHERE x.id = i.id AND {WORD_RANGE})",
                           *prefix_range(word))  # fmt: skip
             selection = Selection("indicators_read.dataset_words i", True, where)
-        else:  # no word to search by, or the withdrawn datasets: their titles' text
+        else:  # no word to search by (one letter, stop words only), or the withdrawn datasets: their text
             where = Where("i.withdrawn = ?", self.withdrawn)
             if self.q:
                 where.add("i.title ILIKE ?", contains(self.q))

@@ -13,7 +13,7 @@ import asyncpg
 from services.indicators.facts import DatasetFacts, OrganizationFacts, PlatformFacts, Publication, Scope, Values
 from shared.db import affected_rows
 from shared.events import AudienceMeasured, Organization, ReuseDiscovered
-from shared.matching import normalise, search_words
+from shared.matching import normalise, title_words
 
 ORGANIZATION_COLUMNS = "id, name, type, departement, region, epci, population, obligated, council_id, active"
 SUMMARY_FORMAT = 4  # tallies with reuses, audience and communes named (3: without the last two; 2: without reuses)
@@ -151,7 +151,7 @@ async def index_title_words(conn: asyncpg.Connection, dataset_ids: list[str] | N
         await conn.execute("TRUNCATE indicators.dataset_words")
     else:
         await conn.execute("DELETE FROM indicators.dataset_words WHERE id = ANY($1::text[])", dataset_ids)
-    pairs = [(r["id"], word) for r in rows for word in search_words(r["title"])]
+    pairs = [(r["id"], word) for r in rows for word in title_words(r["title"])]
     await conn.execute(
         """INSERT INTO indicators.dataset_words (id, word, title, organization_id, licence, modified, formats, schemas)
            SELECT d.id, w.word, d.title, d.organization_id, d.licence, d.modified, d.formats, d.schemas

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from shared.events import DatasetDiscovered, Event, HarvestRunFinished, Publisher, Resource
-from shared.matching import normalise
+from shared.matching import STOP_WORDS, normalise
 from shared.settings import Settings
 from tests.integration.test_contributions import decide, moderator, submit  # noqa: F401 (fixture)
 from tests.support.contributions import known_to_contributions, organisation
@@ -78,9 +78,9 @@ async def read_models(settings: Settings) -> tuple[Rows, Rows]:
 
 
 def listed_words(dataset: dict[str, Any]) -> set[str]:
-    """The words a dataset is found by: each word of its title, lower case and without accents, once
-    a live dataset; none when withdrawn (the list's search reads live datasets only)."""
-    return set() if dataset["withdrawn"] else set(normalise(dataset["title"]).split())
+    """The words a dataset is found by: each word of its title but the stop words, lower case and without
+    accents, once a live dataset; none when withdrawn (the list's search reads live datasets only)."""
+    return set() if dataset["withdrawn"] else set(normalise(dataset["title"]).split()) - STOP_WORDS
 
 
 async def agree(settings: Settings, arrived: Callable[[Rows, Rows], bool] = lambda *_: True) -> tuple[Rows, Rows]:

@@ -3,6 +3,8 @@ micro-cache's freshness and stale map answers, keyset tokens, kept totals."""
 
 import asyncio
 import json
+import re
+from pathlib import Path
 
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer, make_mocked_request
@@ -13,8 +15,10 @@ from services.api.geodata import coloured, heads_of, point_columns, point_featur
 from services.api.params import BadRequest, after_keys, after_token
 from services.api.selections import ID_KEY, SORTS, DatasetFilter, prefix_range
 from services.api.totals import Counted, Totals
-from shared.matching import search_words
+from shared.matching import STOP_WORDS, search_words, title_words
 from shared.population import population_bounds
+
+ROOT = Path(__file__).resolve().parents[2]
 
 PLACES = {"communes": {"42218": [4.38, 45.43]}, "epci": {"244200770": [4.4, 45.4]}, "departements": {},
           "regions": {"84": [4.5, 45.5]}}  # fmt: skip
@@ -178,8 +182,16 @@ def test_a_datasets_search_walks_the_words_of_titles_led_by_the_longest_word_sea
     assert args[:2] == ["elections", "electiont"] and args[2:4] == ["munic", "munid"] and args[4] == "o1"
     assert "withdrawn" not in sql  # the words are the live datasets'
     # Withdrawn datasets, or nothing but one-letter words, are searched in the titles' text.
-    for kept in (DatasetFilter(q="parc", withdrawn=True), DatasetFilter(q="a b")):
+    for kept in (DatasetFilter(q="parc", withdrawn=True), DatasetFilter(q="n b"), DatasetFilter(q="de la")):
         selection = kept.selection()
         assert selection.relation == "indicators_read.datasets i" and not selection.distinct
         assert "ILIKE" in selection.where.built()[0]
     assert prefix_range("z9") == ("z9", "z:") and search_words("Parc, parc et PARCS") == ["parc", "et", "parcs"]
+    # Stop words are neither looked for nor indexed.
+    assert title_words("Plan de la ville et des parcs") == ["plan", "ville", "parcs"]
+    assert DatasetFilter(q="plan de ville").selection().where.built()[1] == ["ville", "villf", "plan", "plao"]
+
+
+def test_the_migration_that_drops_stop_words_from_the_index_drops_these_stop_words():
+    sql = (ROOT / "services/indicators/migrations/014_no_stop_words.sql").read_text()
+    assert set(re.findall(r"'(\w+)'", sql)) == STOP_WORDS
