@@ -31,9 +31,14 @@ class NotFound(Exception):
 async def organization_of(conn: asyncpg.Connection, request: web.Request) -> str:
     """The registry id of the organisation the path names (any id, SIREN or alias)."""
     requested = request.match_info["id"]
+    return await _resolved(conn, requested, NotFound(f"aucune organisation avec l'identifiant {requested!r}"))
+
+
+async def _resolved(conn: asyncpg.Connection, requested: str, unknown: Exception) -> str:
+    """The registry id of an organisation by any id it is known by (SIREN, alias); raises `unknown`."""
     resolved = await repository.resolve_id(conn, requested)
     if resolved is None:
-        raise NotFound(f"aucune organisation avec l'identifiant {requested!r}")
+        raise unknown
     return resolved
 
 
@@ -126,10 +131,9 @@ async def organization_param(conn: asyncpg.Connection, request: web.Request) -> 
     organization = request.query.get("organization")
     if not organization:
         return None
-    resolved = await repository.resolve_id(conn, organization)
-    if resolved is None:
-        raise BadRequest(f"organization : aucune organisation avec l'identifiant {organization!r}")
-    return resolved
+    return await _resolved(
+        conn, organization, BadRequest(f"organization : aucune organisation avec l'identifiant {organization!r}")
+    )
 
 
 def dataset_filter(request: web.Request, organization: str | None) -> DatasetFilter:

@@ -3,6 +3,8 @@
 in the transaction that claims the event, as the harvest's do (handlers.py)."""
 
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
@@ -86,6 +88,20 @@ async def contribution_accepted(
         return await save_organizations(conn, [updated], cause=f"contribution:{event.contribution_id}")
 
 
+@asynccontextmanager
+async def publisher_known_as(
+    conn: asyncpg.Connection, matchers: MatcherCache, portal_url: str, publisher: Publisher, organization_id: str
+) -> AsyncIterator[None]:
+    """Within: a contributor said this portal's publisher is this organisation; the registry remembers
+    it under the publisher's aliases, and so does the matcher, until the transaction rolls back."""
+    keys = alias_keys(portal_url, publisher)
+    await organization_repository.set_aliases(conn, [(key, organization_id, "contribution") for key in keys])
+    matcher = await matchers.get(conn)
+    with matchers.rolled_back_with():
+        matcher.aliases.update(dict.fromkeys(keys, organization_id))
+        yield
+
+
 async def link_publisher(
     conn: asyncpg.Connection, event: ContributionAccepted, matchers: MatcherCache
 ) -> list[Emitted]:
@@ -97,11 +113,7 @@ async def link_publisher(
         raise ValueError(f"unknown organisation {event.organization_id!r}")
     portal_url = str(event.value["portal_url"])
     publisher = Publisher(name=str(event.value["name"]), remote_id=event.value.get("remote_id") or None)
-    keys = alias_keys(portal_url, publisher)
-    await organization_repository.set_aliases(conn, [(key, event.organization_id, "contribution") for key in keys])
-    matcher = await matchers.get(conn)
-    with matchers.rolled_back_with():
-        matcher.aliases.update(dict.fromkeys(keys, event.organization_id))
+    async with publisher_known_as(conn, matchers, portal_url, publisher, event.organization_id):
         datasets = await organization_repository.link_publisher(conn, portal_url, publisher, event.organization_id)
         return await refresh_datasets(conn, datasets, cause=f"contribution:{event.contribution_id}")
 
@@ -124,11 +136,7 @@ async def add_contributed_dataset(
     if not isinstance(event.value, dict) or not {"title", "url"} <= set(event.value):
         raise ValueError("a contributed dataset is {title, url, description?, licence?}")
     record = contributed_record(event.contribution_id, event.value, organization)
-    keys = alias_keys(record.portal_url, record.publisher)
-    await organization_repository.set_aliases(conn, [(key, organization.id, "contribution") for key in keys])
-    matcher = await matchers.get(conn)
-    with matchers.rolled_back_with():
-        matcher.aliases.update(dict.fromkeys(keys, organization.id))
+    async with publisher_known_as(conn, matchers, record.portal_url, record.publisher, organization.id):
         match = PublisherMatch(organization.id, {"rule": "contribution", "confidence": 1.0})
         return await place_records(conn, [(record, match)], datetime.now(UTC), f"contribution:{event.contribution_id}")
 
