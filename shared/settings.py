@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     # Where the api forwards the paths other services own (None: 127.0.0.1 and their port).
     harvester_url: str | None = None
     contributions_url: str | None = None
+    # Where the public reaches the Observatoire (https://observatoire.example.fr): the stable base of the
+    # addresses its catalogue and data package give. None: the address each request came to.
+    public_url: str | None = None
 
     # Harvesting private or loopback addresses is refused unless allowed (the simulated portals need it).
     allow_private_sources: bool = False

@@ -102,15 +102,18 @@ async def stream(
     batches: AsyncIterator[list[dict[str, Any]]],
     columns: list[str],
     to_feature: Callable[[dict[str, Any]], dict[str, Any] | None] | None = None,
+    schema_url: str | None = None,
 ) -> web.StreamResponse:
-    """Write `batches` of rows as `fmt`; GeoJSON keeps the rows `to_feature` can place."""
-    response = web.StreamResponse(
-        headers={
-            "Content-Type": CONTENT_TYPES[fmt],
-            "Content-Disposition": f'attachment; filename="{filename}.{fmt}"',
-            "Cache-Control": "no-cache",
-        }
-    )
+    """Write `batches` of rows as `fmt`; GeoJSON keeps the rows `to_feature` can place. The machine
+    CSV names its Table Schema (`schema_url`) in a Link header."""
+    headers = {
+        "Content-Type": CONTENT_TYPES[fmt],
+        "Content-Disposition": f'attachment; filename="{filename}.{fmt}"',
+        "Cache-Control": "no-cache",
+    }
+    if schema_url and fmt == "csv" and request.query.get("lang") != "fr":
+        headers["Link"] = f'<{schema_url}>; rel="describedby"; type="application/schema+json"'
+    response = web.StreamResponse(headers=headers)
     response.enable_compression()
     await response.prepare(request)
     if fmt == "csv":

@@ -24,6 +24,7 @@ from services.api.answers import (
     paginated,
 )
 from services.api.forwarding import forward
+from services.api.open_data import add_open_data_routes, indicator_columns, schema_url
 from services.api.params import (
     BadRequest,
     after_keys,
@@ -71,6 +72,7 @@ def create_routes() -> web.RouteTableDef:
 
     for prefix in FORWARDED_PREFIXES:
         routes.route("*", prefix + "{tail:.*}")(forwarded)
+    add_open_data_routes(routes)
 
     @routes.get("/api/v1/organizations")
     async def organizations(request: web.Request) -> web.Response:
@@ -206,7 +208,8 @@ def create_routes() -> web.RouteTableDef:
         async with runtime.pool.acquire() as conn:
             rows = await repository.platforms(conn)
         fmt = request.match_info["fmt"]
-        return await exports.stream(request, "observatoire-platforms", fmt, once(rows), repository.PLATFORM_COLUMNS)
+        return await exports.stream(request, "observatoire-platforms", fmt, once(rows), repository.PLATFORM_COLUMNS,
+                                    schema_url=schema_url(request, "platforms"))  # fmt: skip
 
     @routes.get(r"/api/v1/exports/{what:organizations|datasets|indicators}.{fmt:csv|json|geojson}")
     async def export(request: web.Request) -> web.StreamResponse:
@@ -230,20 +233,22 @@ def create_routes() -> web.RouteTableDef:
                 return await exports.stream(
                     request, filename, fmt, export_queries.organization_batches(conn, where, sort),
                     export_queries.EXPORT_COLUMNS, lambda row: organization_feature(row, places),
+                    schema_url=schema_url(request, what),
                 )  # fmt: skip
             if what == "datasets":
                 selected = dataset_filter(request, await organization_param(conn, request))
                 batches = export_queries.dataset_batches(conn, selected)
                 if fmt == "csv":
                     batches = mapped(batches, dataset_row)
-                return await exports.stream(request, filename, fmt, batches, DATASET_COLUMNS)
+                return await exports.stream(request, filename, fmt, batches, DATASET_COLUMNS,
+                                            schema_url=schema_url(request, what))  # fmt: skip
             scope, scope_id = scope_param(request)
             rows = await repository.current_indicators(conn, scope, scope_id)
         finally:
             await runtime.background["exports"].release(conn)
         flat = [{"scope": scope, "id": r["id"], "computed_at": r["computed_at"], **r["values"]} for r in rows]
-        columns = ["scope", "id", "computed_at", *sorted({k for r in rows for k in r["values"]})]
-        return await exports.stream(request, f"{filename}-{scope}", fmt, once(flat), columns)
+        return await exports.stream(request, f"{filename}-{scope}", fmt, once(flat), indicator_columns(rows),
+                                    schema_url=schema_url(request, what))  # fmt: skip
 
     @routes.get("/api/v1/map/organizations.geojson")
     async def map_organizations(request: web.Request) -> web.Response:

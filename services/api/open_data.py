@@ -1,0 +1,66 @@
+"""The Observatoire's own data as open data: the Table Schema of each CSV export and the data package
+that lists them (table_schemas.py)."""
+
+from typing import Any
+
+from aiohttp import web
+from yarl import URL
+
+from services.api import repository, table_schemas
+from services.api.answers import json_response
+from services.api.params import scope_param
+from shared.service import Runtime
+
+SCHEMA_CONTENT_TYPE = "application/schema+json"
+
+
+def public_base(request: web.Request) -> str:
+    """Where the public reaches the Observatoire: OBS_PUBLIC_URL, else the address this request came to."""
+    runtime: Runtime = request.app["runtime"]
+    configured = runtime.settings.public_url
+    return configured.rstrip("/") if configured else f"{request.scheme}://{request.host}"
+
+
+def schema_url(request: web.Request, what: str) -> str:
+    """The address of the Table Schema of the export `what` (organizations, datasets, platforms,
+    indicators with the request's scope)."""
+    address = f"{public_base(request)}/api/v1/exports/{what}.schema.json"
+    if what == "indicators":
+        kept = {k: v for k, v in request.query.items() if k in ("scope", "id")}
+        return str(URL(address).with_query(kept))
+    return address
+
+
+def indicator_columns(rows: list[dict[str, Any]]) -> list[str]:
+    """The columns of an indicators export: its head, then every indicator computed for its rows."""
+    return ["scope", "id", "computed_at", *sorted({k for r in rows for k in r["values"]})]
+
+
+def add_open_data_routes(routes: web.RouteTableDef) -> None:
+    @routes.get(r"/api/v1/exports/{what:organizations|datasets|platforms}.schema.json")
+    async def export_schema(request: web.Request) -> web.Response:
+        """The Table Schema of an export's CSV."""
+        schema = {
+            "organizations": table_schemas.organizations_schema,
+            "datasets": table_schemas.datasets_schema,
+            "platforms": table_schemas.platforms_schema,
+        }[request.match_info["what"]]()
+        response = json_response(schema)
+        response.content_type = SCHEMA_CONTENT_TYPE
+        return response
+
+    @routes.get("/api/v1/exports/indicators.schema.json")
+    async def indicators_schema(request: web.Request) -> web.Response:
+        """The Table Schema of the indicators' CSV of a scope: a column for each indicator computed there."""
+        runtime: Runtime = request.app["runtime"]
+        scope, scope_id = scope_param(request)
+        async with runtime.pool.acquire() as conn:
+            rows = await repository.current_indicators(conn, scope, scope_id)
+        response = json_response(table_schemas.indicators_schema(indicator_columns(rows)))
+        response.content_type = SCHEMA_CONTENT_TYPE
+        return response
+
+    @routes.get("/api/v1/exports/datapackage.json")
+    async def datapackage(request: web.Request) -> web.Response:
+        """The exports as one Frictionless data package."""
+        return json_response(table_schemas.datapackage(public_base(request)))
