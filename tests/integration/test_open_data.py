@@ -44,7 +44,7 @@ async def published(referentiel, services, settings) -> str:
             return bool(listed["datasets"] == 2)
 
         await wait_for(counted, timeout=90)
-    return api
+    return str(api)
 
 
 async def fetched(http: aiohttp.ClientSession, url: str, path: Path) -> dict[str, str]:
@@ -84,7 +84,7 @@ async def test_the_data_package_validates_as_a_whole_with_its_foreign_keys(publi
     package = Package(descriptor)
     report = package.validate()
     assert report.valid, report.flatten(["taskName", "rowNumber", "fieldName", "type", "note"])[:10]
-    datasets = package.get_resource("datasets").read_rows()
+    datasets = package.get_table_resource("datasets").read_rows()
     assert any(row["organization_id"] and row["title"] for row in datasets)
 
 
