@@ -93,7 +93,11 @@ def cacheable(request: web.Request, forwarded: tuple[str, ...]) -> bool:
         and "Authorization" not in request.headers
         and request.path.startswith("/api/")
         and not (request.path.startswith(forwarded) or request.path.startswith("/api/v1/exports/"))
+        and request.path not in NEGOTIATED
     )
+
+
+NEGOTIATED = {"/api/v1/catalog"}  # one URL, an answer for each Accept header: kept out of the cache
 
 
 def answer(request: web.Request, item: Cached, hit: bool) -> web.Response:

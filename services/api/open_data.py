@@ -1,12 +1,13 @@
 """The Observatoire's own data as open data: the Table Schema of each CSV export and the data package
-that lists them (table_schemas.py)."""
+that lists them (table_schemas.py), and its DCAT-AP catalogue (catalog.py)."""
 
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
 from yarl import URL
 
-from services.api import repository, table_schemas
+from services.api import catalog, repository, table_schemas
 from services.api.answers import json_response
 from services.api.params import scope_param
 from shared.service import Runtime
@@ -64,3 +65,20 @@ def add_open_data_routes(routes: web.RouteTableDef) -> None:
     async def datapackage(request: web.Request) -> web.Response:
         """The exports as one Frictionless data package."""
         return json_response(table_schemas.datapackage(public_base(request)))
+
+    @routes.get(r"/api/v1/catalog{ext:(\.ttl|\.rdf|\.jsonld)?}")
+    async def dcat_catalog(request: web.Request) -> web.Response:
+        """The catalogue in Turtle, RDF/XML or JSON-LD: by its extension, else by the Accept header."""
+        runtime: Runtime = request.app["runtime"]
+        extension = request.match_info["ext"].lstrip(".") or catalog.negotiated(request.headers.get("Accept", ""))
+        async with runtime.pool.acquire() as conn:
+            facts = await repository.catalog_facts(conn)
+        now = datetime.now(UTC)
+        described = catalog.CatalogFacts(
+            modified=facts["modified"] or now,
+            first_day=facts["first_day"] or now.date(),
+            editions=tuple(facts["editions"]),
+        )
+        body = catalog.serialised(catalog.catalog_triples(public_base(request), described), extension)
+        headers = {"Vary": "Accept"} if not request.match_info["ext"] else {}
+        return web.Response(body=body, content_type=catalog.FORMATS[extension][1], charset="utf-8", headers=headers)

@@ -302,3 +302,15 @@ async def organization_groups(conn: asyncpg.Connection, where: OrganizationFilte
         )
         names = {r["code"]: r["name"] for r in found}
     return [{**dict(r), "label": names.get(r["key"]) if r["key"] else None} for r in rows]
+
+
+async def catalog_facts(conn: asyncpg.Connection) -> dict[str, Any]:
+    """When the nation's indicators were last computed, its first daily snapshot and its editions' years."""
+    row = await conn.fetchrow(
+        """SELECT (SELECT max(computed_at) FROM indicators_read.current_values WHERE scope = 'national') AS modified,
+                  (SELECT min(day) FROM indicators_read.snapshots WHERE scope = 'national' AND scope_id = 'FR')
+                      AS first_day,
+                  ARRAY(SELECT year FROM indicators_read.editions WHERE scope = 'national' AND scope_id = 'FR'
+                        ORDER BY year) AS editions"""
+    )
+    return dict(row)
