@@ -113,7 +113,18 @@ function renderDownloads(): void {
     return h("a", { href: `/api/v1/exports/organizations.${format}${query ? `?${query}` : ""}`, download: "" }, label);
   };
   replace(downloads, "Télécharger la sélection : ", link("csv", "CSV", { lang: "fr" }), " (tableur) · ",
-    link("csv", "CSV brut"), " · ", link("json", "JSON"), " · ", link("geojson", "GeoJSON"));
+    link("csv", "CSV brut"), " · ", link("json", "JSON"), " · ", link("geojson", "GeoJSON"),
+    state.embed ? null : embedThisView());
+}
+
+/** The code that shows this view, with its filters, inside another site's page. */
+function embedThisView(): HTMLElement {
+  const address = `${location.origin}/${toUrl({ ...state, embed: true }).replace(/^\//, "")}`;
+  const code = `<iframe src="${address.replaceAll("&", "&amp;")}" title="Observatoire de l'open data des territoires" width="100%" height="600" style="border:0"></iframe>`;
+  return h("details", { class: "embed-code" },
+    h("summary", {}, "Intégrer cette vue sur un autre site"),
+    h("label", { for: "code-vue" }, "Code à copier"),
+    h("textarea", { id: "code-vue", readonly: true, rows: 3 }, code));
 }
 
 function markCurrentView(): void {
@@ -142,6 +153,7 @@ function nothingFound(): HTMLElement {
 
 async function render(): Promise<void> {
   const mine = ++generation;
+  document.body.classList.toggle("embed", state.embed);
   markCurrentView();
   renderDownloads();
   labelMoreFilters();

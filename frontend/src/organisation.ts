@@ -321,10 +321,29 @@ export async function renderOrganisation(target: HTMLElement, id: string): Promi
         : null,
       h("h3", {}, "Historique"),
       historyOf(card),
+      embedCodes(card.id, card.name),
       h("h3", {}, "Contribuer"),
       h("p", {}, "Une information manque ou est fausse ? Proposez une correction : elle sera relue avant d'être appliquée."),
       organisationForm(card.id, { name: card.name, population: card.population, agents: card.obligation?.agents ?? null,
         website: card.website ?? null })),
   );
   target.dataset.state = "ready";
+}
+
+/** The organisation's card and badge, as code another site pastes in its pages (served by /embed/). */
+function embedCodes(id: string, name: string): HTMLElement {
+  const encoded = encodeURIComponent(id);
+  const page = `${location.origin}/?vue=organisation&amp;organisation=${encoded}`;
+  const badge = `${location.origin}/embed/organisations/${encoded}/badge.svg`;
+  const title = name.replaceAll("&", "&amp;").replaceAll('"', "&quot;").replaceAll("<", "&lt;");
+  const card = `<iframe src="${location.origin}/embed/organisations/${encoded}" title="${title} sur l'Observatoire de l'open data des territoires" width="420" height="280" style="border:0"></iframe>`;
+  const link = `<a href="${page}"><img src="${badge}" alt="${title} : jeux de données ouverts, selon l'Observatoire de l'open data des territoires"></a>`;
+  return h("section", { class: "embed-code", "aria-labelledby": "integrer" },
+    h("h3", { id: "integrer" }, "Intégrer sur votre site"),
+    h("p", {}, "Copiez ce code dans une page de votre site : la carte et le badge suivent l'Observatoire."),
+    h("label", { for: "code-carte" }, "Carte"),
+    h("textarea", { id: "code-carte", readonly: true, rows: 3 }, card),
+    h("label", { for: "code-badge" }, "Badge"),
+    h("textarea", { id: "code-badge", readonly: true, rows: 3 }, link),
+    h("p", {}, h("img", { src: badge, alt: `Badge de ${name}` })));
 }

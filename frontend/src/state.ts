@@ -16,6 +16,7 @@ export interface State {
   organisation: string | null;
   proposal: string | null; // the proposal followed on the "suivi" view
   publisherSearch: string; // the search of the publishers' view (its own: not a filter of organisations)
+  embed: boolean; // shown inside another site's page (embed=1): the view alone, without the site's frame
 }
 
 /**
@@ -52,6 +53,7 @@ export function fromUrl(search: string): State {
     organisation: params.get("organisation"),
     proposal: params.get("proposition"),
     publisherSearch: params.get("editeur") ?? "",
+    embed: params.get("embed") === "1",
   };
 }
 
@@ -71,6 +73,7 @@ export function toUrl(state: State): string {
   if (state.organisation) params.set("organisation", state.organisation);
   if (state.proposal) params.set("proposition", state.proposal);
   if (state.publisherSearch) params.set("editeur", state.publisherSearch);
+  if (state.embed) params.set("embed", "1");
   const query = params.toString();
   return query ? `?${query}` : location.pathname;
 }

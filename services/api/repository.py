@@ -314,3 +314,33 @@ async def catalog_facts(conn: asyncpg.Connection) -> dict[str, Any]:
                         ORDER BY year) AS editions"""
     )
     return dict(row)
+
+
+async def organization_summary(
+    conn: asyncpg.Connection, requested: str
+) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """An organisation's row of the list and its indicators, by any id it is known by (for its card)."""
+    organization_id = await resolve_id(conn, requested)
+    row = organization_id and await conn.fetchrow(
+        """SELECT o.id, o.name, o.type, o.population, o.datasets, o.publishes, v."values"
+           FROM indicators_read.organization_list o
+           LEFT JOIN indicators_read.current_values v ON v.scope = 'organization' AND v.scope_id = o.id
+           WHERE o.id = $1""",
+        organization_id,
+    )
+    if not row:
+        return None
+    return {k: row[k] for k in ("id", "name", "type", "population", "datasets", "publishes")}, json.loads(
+        row["values"] or "{}"
+    )
+
+
+async def territory_name(conn: asyncpg.Connection, organization_type: str, scope: str, code: str) -> str | None:
+    """The name of the région or département (its council's row) of this code."""
+    column = {"region": "region", "departement": "departement"}[scope]
+    name: str | None = await conn.fetchval(
+        f"SELECT name FROM indicators_read.organization_list WHERE type = $1 AND {column} = $2 ORDER BY id LIMIT 1",
+        organization_type,
+        code,
+    )
+    return name

@@ -23,6 +23,7 @@ from services.api.answers import (
     organization_feature,
     paginated,
 )
+from services.api.embeds import add_embed_routes
 from services.api.forwarding import forward
 from services.api.open_data import add_open_data_routes, indicator_columns, schema_url
 from services.api.params import (
@@ -73,6 +74,7 @@ def create_routes() -> web.RouteTableDef:
     for prefix in FORWARDED_PREFIXES:
         routes.route("*", prefix + "{tail:.*}")(forwarded)
     add_open_data_routes(routes)
+    add_embed_routes(routes)
 
     @routes.get("/api/v1/organizations")
     async def organizations(request: web.Request) -> web.Response:
