@@ -114,7 +114,16 @@ function renderDownloads(): void {
   };
   replace(downloads, "Télécharger la sélection : ", link("csv", "CSV", { lang: "fr" }), " (tableur) · ",
     link("csv", "CSV brut"), " · ", link("json", "JSON"), " · ", link("geojson", "GeoJSON"),
-    state.embed ? null : embedThisView());
+    territoryFeed(), state.embed ? null : embedThisView());
+}
+
+/** The Atom feed of the département (else the région) the filters name, if any. */
+function territoryFeed(): HTMLElement | null {
+  const { departement, region } = state.filters;
+  const [scope, code] = departement ? ["departement", departement] : region ? ["region", region] : [null, null];
+  if (!scope || !code) return null;
+  return h("span", {}, " · ", h("a", { href: `/api/v1/feeds/territories/${scope}/${encodeURIComponent(code)}.atom`,
+    type: "application/atom+xml" }, "Suivre ce territoire (flux Atom)"));
 }
 
 /** The code that shows this view, with its filters, inside another site's page. */

@@ -321,6 +321,8 @@ export async function renderOrganisation(target: HTMLElement, id: string): Promi
         : null,
       h("h3", {}, "Historique"),
       historyOf(card),
+      h("p", {}, h("a", { href: `/api/v1/feeds/organizations/${encoded}.atom`, type: "application/atom+xml" },
+        "Suivre ses nouveaux jeux de données, ses retraits et ses seuils franchis (flux Atom)")),
       embedCodes(card.id, card.name),
       h("h3", {}, "Contribuer"),
       h("p", {}, "Une information manque ou est fausse ? Proposez une correction : elle sera relue avant d'être appliquée."),

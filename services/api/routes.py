@@ -24,6 +24,7 @@ from services.api.answers import (
     paginated,
 )
 from services.api.embeds import add_embed_routes
+from services.api.feeds import add_feed_routes
 from services.api.forwarding import forward
 from services.api.open_data import add_open_data_routes, indicator_columns, schema_url
 from services.api.params import (
@@ -75,6 +76,7 @@ def create_routes() -> web.RouteTableDef:
         routes.route("*", prefix + "{tail:.*}")(forwarded)
     add_open_data_routes(routes)
     add_embed_routes(routes)
+    add_feed_routes(routes)
 
     @routes.get("/api/v1/organizations")
     async def organizations(request: web.Request) -> web.Response:

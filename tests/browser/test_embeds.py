@@ -138,6 +138,9 @@ async def test_the_organisation_page_gives_the_codes_to_copy(lorient, services, 
     assert f'src="{api}/embed/organisations/{lorient["id"]}"' in card_code and card_code.startswith("<iframe")
     badge_code = await page.locator("#code-badge").input_value()
     assert f"{api}/embed/organisations/{lorient['id']}/badge.svg" in badge_code
+    feed = page.get_by_role("link", name="Suivre ses nouveaux jeux de données, ses retraits et ses seuils franchis")
+    async with aiohttp.ClientSession() as http, http.get(f"{api}{await feed.get_attribute('href')}") as response:
+        assert response.content_type == "application/atom+xml" and b"Nouveau jeu de donn" in await response.read()
     badge = page.get_by_alt_text(f"Badge de {lorient['name']}")
     await expect(badge).to_be_visible()
     assert await badge.evaluate("img => img.naturalWidth") > 100
@@ -147,6 +150,8 @@ async def test_a_filtered_view_shows_alone_with_embed_1_and_offers_its_code(lori
     api = services["api"].url
     await page.goto(f"{api}/?type=DEP&region=53&vue=table")
     await page.get_by_text("Intégrer cette vue sur un autre site").click()
+    territory = page.get_by_role("link", name="Suivre ce territoire (flux Atom)")
+    assert await territory.get_attribute("href") == "/api/v1/feeds/territories/region/53.atom"
     code = await page.locator("#code-vue").input_value()
     assert "type=DEP" in code and "region=53" in code and "embed=1" in code
     embedded = code.split('src="', 1)[1].split('"', 1)[0].replace("&amp;", "&")
