@@ -49,10 +49,6 @@ async def counted(count: Awaitable[tuple[int, bool]]) -> Counted:
     return Counted(*await count)
 
 
-DATASET_COLUMNS = ["id", "organization_id", "title", "licence", "formats", "schemas", "themes", "created",
-                   "modified", "portals", "sources"]  # fmt: skip
-
-
 def dataset_row(state: dict[str, Any]) -> dict[str, Any]:
     """A canonical dataset flattened for a spreadsheet."""
     resources = state.get("resources", [])

@@ -12,7 +12,7 @@ from datetime import date, datetime
 
 from pyoxigraph import Literal, NamedNode, RdfFormat, Triple, serialize
 
-from services.api.table_schemas import LICENCE, LICENCE_URL
+from shared.tables import LICENCE, LICENCE_URL
 
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 XSD = "http://www.w3.org/2001/XMLSchema#"

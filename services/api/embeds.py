@@ -12,10 +12,10 @@ from aiohttp import web
 from yarl import URL
 
 from services.api import repository
-from services.api.exports import TYPE_LABELS
 from services.api.open_data import public_base
 from services.api.params import NotFound
 from shared.service import Runtime
+from shared.tables import TYPE_LABELS
 
 # No script, nothing from elsewhere; any site may frame the card.
 EMBED_POLICY = (

@@ -9,28 +9,9 @@ import asyncpg
 
 from services.api.repository import LIST_COLUMNS, WITH_VALUES
 from services.api.selections import DATASET_KEYS, DatasetFilter, OrganizationFilter, after_clause, order_by, sort_keys
+from shared.tables import EXPORT_INDICATORS
 
 CHUNK = 500  # rows per batch of an export
-
-
-EXPORT_INDICATORS = (
-    "platforms",
-    "on_local_portal",
-    "on_national_portal",
-    "open_format_share",
-    "open_licence_share",
-    "fresh_share",
-    "schema_share",
-    "scdl_schemas",
-    "reuses",
-    "reused_share",
-)
-
-
-EXPORT_COLUMNS = [
-    "id", "siren", "name", "type", "insee_code", "departement", "region", "epci", "population", "obligated",
-    "council_id", "datasets", "publishes", *EXPORT_INDICATORS,
-]  # fmt: skip
 
 
 async def _batches(conn: asyncpg.Connection, sql: str, args: list[Any]) -> AsyncIterator[list[asyncpg.Record]]:

@@ -9,50 +9,15 @@ from typing import Any
 
 from aiohttp import web
 
+from shared.tables import FRENCH_HEADERS, TYPE_LABELS, csv_cell
+
 CONTENT_TYPES = {
     "csv": "text/csv; charset=utf-8",
     "json": "application/json",
     "geojson": "application/geo+json",
 }
 
-# The French CSV (`lang=fr`) is for people with a spreadsheet: ";" between cells, French headers,
-# Oui/Non, decimal commas, the type's label beside its code. The default CSV stays the machine form.
-TYPE_LABELS = {
-    "REG": "Région", "DEP": "Département", "COLOM": "Collectivité d'outre-mer", "MET": "Métropole",
-    "CU": "Communauté urbaine", "CA": "Communauté d'agglomération", "CC": "Communauté de communes",
-    "EPT": "Établissement public territorial", "COM": "Commune", "AGCT": "Agence", "OACT": "Office",
-    "DSPT": "Délégataire",
-}  # fmt: skip
-FRENCH_HEADERS = {
-    "id": "Identifiant", "siren": "SIREN", "name": "Nom", "type": "Type", "type_label": "Type (libellé)",
-    "insee_code": "Code INSEE", "departement": "Département", "region": "Région", "epci": "Intercommunalité (SIREN)",
-    "population": "Population", "obligated": "Obligée", "council_id": "Conseil", "datasets": "Jeux de données",
-    "publishes": "Publie", "platforms": "Portails", "on_local_portal": "Sur un portail local",
-    "on_national_portal": "Sur data.gouv.fr", "open_format_share": "Part en format ouvert",
-    "open_licence_share": "Part sous licence ouverte", "fresh_share": "Part mise à jour dans l'année",
-    "schema_share": "Part avec un schéma", "scdl_schemas": "Schémas SCDL", "organization_id": "Organisation",
-    "title": "Titre", "licence": "Licence", "formats": "Formats", "schemas": "Schémas", "themes": "Thèmes",
-    "created": "Créé le", "modified": "Modifié le", "portals": "Portails", "sources": "Fiches sur les portails",
-    "scope": "Portée", "computed_at": "Calculé le", "since_edition": "Depuis l'édition",
-    "entered_since_edition": "Entrées depuis l'édition", "left_since_edition": "Sorties depuis l'édition",
-    "url": "Adresse", "technology": "Technologie", "typology": "Typologie",
-    "organizations_hosted": "Organisations hébergées", "source_id": "Source", "status": "Moissonnage",
-    "reuses": "Réutilisations", "reused_share": "Part réutilisée", "data_requests_url": "Demandes de données",
-    "carrier_id": "Porteur", "carrier_name": "Porteur (nom)", "carrier_type": "Porteur (type)",
-}  # fmt: skip
 FLAGS = {"obligated", "publishes", "on_local_portal", "on_national_portal"}  # 0/1 indicators read as yes/no
-
-
-def csv_cell(value: Any) -> Any:
-    """Lists joined, nested objects as JSON; text that a spreadsheet would run as a formula is quoted
-    with a leading apostrophe (CSV injection)."""
-    if isinstance(value, list):
-        value = "|".join(str(v) for v in value)
-    elif isinstance(value, dict):
-        value = json.dumps(value, ensure_ascii=False)
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
 
 
 def french_cell(column: str, value: Any) -> Any:

@@ -1,5 +1,5 @@
 """The Observatoire's own data as open data: the Table Schema of each CSV export and the data package
-that lists them (table_schemas.py), and its DCAT-AP catalogue (catalog.py)."""
+that lists them (shared/tables.py), and its DCAT-AP catalogue (catalog.py)."""
 
 from datetime import UTC, datetime
 from typing import Any
@@ -7,9 +7,10 @@ from typing import Any
 from aiohttp import web
 from yarl import URL
 
-from services.api import catalog, repository, table_schemas
+from services.api import catalog, repository
 from services.api.answers import json_response
 from services.api.params import scope_param
+from shared import tables
 from shared.service import Runtime
 
 SCHEMA_CONTENT_TYPE = "application/schema+json"
@@ -42,9 +43,9 @@ def add_open_data_routes(routes: web.RouteTableDef) -> None:
     async def export_schema(request: web.Request) -> web.Response:
         """The Table Schema of an export's CSV."""
         schema = {
-            "organizations": table_schemas.organizations_schema,
-            "datasets": table_schemas.datasets_schema,
-            "platforms": table_schemas.platforms_schema,
+            "organizations": tables.organizations_schema,
+            "datasets": tables.datasets_schema,
+            "platforms": tables.platforms_schema,
         }[request.match_info["what"]]()
         response = json_response(schema)
         response.content_type = SCHEMA_CONTENT_TYPE
@@ -57,14 +58,14 @@ def add_open_data_routes(routes: web.RouteTableDef) -> None:
         scope, scope_id = scope_param(request)
         async with runtime.pool.acquire() as conn:
             rows = await repository.current_indicators(conn, scope, scope_id)
-        response = json_response(table_schemas.indicators_schema(indicator_columns(rows)))
+        response = json_response(tables.indicators_schema(indicator_columns(rows)))
         response.content_type = SCHEMA_CONTENT_TYPE
         return response
 
     @routes.get("/api/v1/exports/datapackage.json")
     async def datapackage(request: web.Request) -> web.Response:
         """The exports as one Frictionless data package."""
-        return json_response(table_schemas.datapackage(public_base(request)))
+        return json_response(tables.datapackage(public_base(request)))
 
     @routes.get(r"/api/v1/catalog{ext:(\.ttl|\.rdf|\.jsonld)?}")
     async def dcat_catalog(request: web.Request) -> web.Response:

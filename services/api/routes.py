@@ -11,7 +11,6 @@ from aiohttp import web
 
 from services.api import card_queries, export_queries, exports, geodata, operations, repository, selections
 from services.api.answers import (
-    DATASET_COLUMNS,
     asyncapi_document,
     counted,
     dataset_row,
@@ -47,6 +46,7 @@ from shared.auth import optional_principal
 from shared.http import error
 from shared.matching import HINT_FAMILIES, MatcherCache
 from shared.service import Runtime
+from shared.tables import DATASET_COLUMNS, ORGANIZATION_COLUMNS
 
 OPENAPI = yaml.safe_load((Path(__file__).parent / "openapi.yaml").read_text(encoding="utf-8"))
 
@@ -236,7 +236,7 @@ def create_routes() -> web.RouteTableDef:
                 places = geodata.points(runtime.settings.geodata_dir) if fmt == "geojson" else {}
                 return await exports.stream(
                     request, filename, fmt, export_queries.organization_batches(conn, where, sort),
-                    export_queries.EXPORT_COLUMNS, lambda row: organization_feature(row, places),
+                    ORGANIZATION_COLUMNS, lambda row: organization_feature(row, places),
                     schema_url=schema_url(request, what),
                 )  # fmt: skip
             if what == "datasets":

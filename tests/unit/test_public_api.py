@@ -10,13 +10,13 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer, make_mocked_request
 
 from services.api.caching import MicroCache, http_caching
-from services.api.exports import csv_cell
 from services.api.geodata import coloured, heads_of, point_columns, point_feature, point_of, texts_of
 from services.api.params import BadRequest, after_keys, after_token
 from services.api.selections import ID_KEY, SORTS, DatasetFilter, prefix_range
 from services.api.totals import Counted, Totals
 from shared.matching import STOP_WORDS, search_words, title_words
 from shared.population import population_bounds
+from shared.tables import csv_cell
 
 ROOT = Path(__file__).resolve().parents[2]
 

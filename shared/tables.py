@@ -1,16 +1,79 @@
-"""Frictionless Table Schemas of the CSV exports, and the data package that lists them.
+"""The Observatoire's tables as files: their columns, their French headers, how a cell is written,
+and the Frictionless Table Schemas that describe them (the data package lists them).
 
-Each schema describes the machine CSV of an export (`,` between cells, the column names as headers,
-lists joined by `|`), not the French spreadsheet form (`lang=fr`). Titles are the French headers
-that form writes (exports.FRENCH_HEADERS). Pure: the routes serve these dictionaries as JSON.
+The api's exports and the yearly editions the indicators service writes share them. Each schema
+describes the machine CSV (`,` between cells, the column names as headers, lists joined by `|`), not
+the French spreadsheet form (`lang=fr`), whose headers are FRENCH_HEADERS. Pure.
 """
 
+import json
 from collections.abc import Iterable
 from typing import Any
 
-from services.api.export_queries import EXPORT_COLUMNS
-from services.api.exports import FRENCH_HEADERS
 from shared.vocabulary import LICENCES, ORGANIZATION_TYPES
+
+# The French CSV (`lang=fr`) is for people with a spreadsheet: ";" between cells, French headers,
+# Oui/Non, decimal commas, the type's label beside its code. The default CSV stays the machine form.
+TYPE_LABELS = {
+    "REG": "Région", "DEP": "Département", "COLOM": "Collectivité d'outre-mer", "MET": "Métropole",
+    "CU": "Communauté urbaine", "CA": "Communauté d'agglomération", "CC": "Communauté de communes",
+    "EPT": "Établissement public territorial", "COM": "Commune", "AGCT": "Agence", "OACT": "Office",
+    "DSPT": "Délégataire",
+}  # fmt: skip
+FRENCH_HEADERS = {
+    "id": "Identifiant", "siren": "SIREN", "name": "Nom", "type": "Type", "type_label": "Type (libellé)",
+    "insee_code": "Code INSEE", "departement": "Département", "region": "Région", "epci": "Intercommunalité (SIREN)",
+    "population": "Population", "obligated": "Obligée", "council_id": "Conseil", "datasets": "Jeux de données",
+    "publishes": "Publie", "platforms": "Portails", "on_local_portal": "Sur un portail local",
+    "on_national_portal": "Sur data.gouv.fr", "open_format_share": "Part en format ouvert",
+    "open_licence_share": "Part sous licence ouverte", "fresh_share": "Part mise à jour dans l'année",
+    "schema_share": "Part avec un schéma", "scdl_schemas": "Schémas SCDL", "organization_id": "Organisation",
+    "title": "Titre", "licence": "Licence", "formats": "Formats", "schemas": "Schémas", "themes": "Thèmes",
+    "created": "Créé le", "modified": "Modifié le", "portals": "Portails", "sources": "Fiches sur les portails",
+    "scope": "Portée", "computed_at": "Calculé le", "since_edition": "Depuis l'édition",
+    "entered_since_edition": "Entrées depuis l'édition", "left_since_edition": "Sorties depuis l'édition",
+    "url": "Adresse", "technology": "Technologie", "typology": "Typologie",
+    "organizations_hosted": "Organisations hébergées", "source_id": "Source", "status": "Moissonnage",
+    "reuses": "Réutilisations", "reused_share": "Part réutilisée", "data_requests_url": "Demandes de données",
+    "carrier_id": "Porteur", "carrier_name": "Porteur (nom)", "carrier_type": "Porteur (type)",
+}  # fmt: skip
+
+
+EXPORT_INDICATORS = (
+    "platforms",
+    "on_local_portal",
+    "on_national_portal",
+    "open_format_share",
+    "open_licence_share",
+    "fresh_share",
+    "schema_share",
+    "scdl_schemas",
+    "reuses",
+    "reused_share",
+)
+
+
+ORGANIZATION_COLUMNS = [
+    "id", "siren", "name", "type", "insee_code", "departement", "region", "epci", "population", "obligated",
+    "council_id", "datasets", "publishes", *EXPORT_INDICATORS,
+]  # fmt: skip
+
+
+DATASET_COLUMNS = ["id", "organization_id", "title", "licence", "formats", "schemas", "themes", "created",
+                   "modified", "portals", "sources"]  # fmt: skip
+
+
+def csv_cell(value: Any) -> Any:
+    """Lists joined, nested objects as JSON; text that a spreadsheet would run as a formula is quoted
+    with a leading apostrophe (CSV injection)."""
+    if isinstance(value, list):
+        value = "|".join(str(v) for v in value)
+    elif isinstance(value, dict):
+        value = json.dumps(value, ensure_ascii=False)
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
 
 Field = dict[str, Any]
 
@@ -123,7 +186,11 @@ INDICATOR_FAMILIES = {
 
 
 def organizations_schema() -> dict[str, Any]:
-    return {"fields": [ORGANIZATION_FIELDS[c] for c in EXPORT_COLUMNS], "primaryKey": ["id"], "missingValues": [""]}
+    return {
+        "fields": [ORGANIZATION_FIELDS[c] for c in ORGANIZATION_COLUMNS],
+        "primaryKey": ["id"],
+        "missingValues": [""],
+    }
 
 
 def datasets_schema() -> dict[str, Any]:
