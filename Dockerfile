@@ -26,5 +26,6 @@ COPY --from=frontend /frontend/dist frontend/dist
 COPY shared/ shared/
 COPY services/ services/
 COPY simulated_portals/ simulated_portals/
-RUN useradd --system --uid 10001 observatoire
+RUN useradd --system --uid 10001 observatoire \
+    && mkdir -p /data/editions && chown observatoire /data/editions
 USER observatoire

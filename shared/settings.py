@@ -89,6 +89,9 @@ class Settings(BaseSettings):
     # The map's geodata, built by `make setup` (infra/geodata/build.py), and the built front end.
     geodata_dir: Path = PROJECT_ROOT / "var/geodata"
     frontend_dir: Path = PROJECT_ROOT / "frontend/dist"
+    # The yearly editions' files (shared/editions.py): written by the indicators service, served by the
+    # api; both must see the same directory (a volume shared by their containers).
+    editions_dir: Path = PROJECT_ROOT / "var/editions"
 
     # Full downloads (/api/v1/exports/) hold a database connection while the client reads: they have
     # their own connections, this many, so that slow downloads never take the lists' and cards'. A

@@ -193,9 +193,11 @@ def organizations_schema() -> dict[str, Any]:
     }
 
 
-def datasets_schema() -> dict[str, Any]:
+def datasets_schema(columns: list[str] = DATASET_COLUMNS) -> dict[str, Any]:
+    """The datasets' schema, for these of its columns (a yearly edition has fewer)."""
+    described = {f["name"]: f for f in DATASET_FIELDS}
     return {
-        "fields": DATASET_FIELDS,
+        "fields": [described[c] for c in columns],
         "primaryKey": ["id"],
         "missingValues": [""],
         "foreignKeys": [{"fields": ["organization_id"], "reference": {"resource": "organizations", "fields": ["id"]}}],

@@ -119,11 +119,14 @@ def observatory_datasets(editions: tuple[int, ...]) -> list[CatalogDataset]:
         *(
             CatalogDataset(
                 f"edition-{year}", f"Édition {year} de l'Observatoire",
-                f"Les valeurs des indicateurs de la France et des régions au jour de l'édition {year}.",
+                f"Les organisations et leurs indicateurs, les indicateurs des territoires et les jeux de données "
+                f"au jour de l'édition {year}, en fichiers qui ne changent plus (leurs empreintes SHA-256 sont "
+                f"dans /api/v1/editions/{year}/SHA256SUMS).",
                 ("édition", str(year)),
-                tuple(Distribution(f"/api/v1/indicators/history?kind=edition&scope={scope}", "json",
-                                   f"Éditions, {label} (JSON)")
-                      for scope, label in (("national", "France"), ("region", "régions"))),
+                tuple(Distribution(f"/api/v1/editions/{year}/{name}.csv", "csv", f"{title}, édition {year} (CSV)",
+                                   f"/api/v1/editions/{year}/{name}.schema.json")
+                      for name, title in (("organizations", "Organisations"), ("indicators", "Indicateurs"),
+                                          ("datasets", "Jeux de données"))),
             )
             for year in editions
         ),

@@ -1,6 +1,7 @@
 """The Observatoire's own data as open data: the Table Schema of each CSV export and the data package
 that lists them (shared/tables.py), and its DCAT-AP catalogue (catalog.py)."""
 
+import base64
 from datetime import UTC, datetime
 from typing import Any
 
@@ -9,11 +10,13 @@ from yarl import URL
 
 from services.api import catalog, repository
 from services.api.answers import json_response
-from services.api.params import scope_param
+from services.api.params import NotFound, scope_param
 from shared import tables
+from shared.editions import CHECKSUMS, checksums, published_years
 from shared.service import Runtime
 
 SCHEMA_CONTENT_TYPE = "application/schema+json"
+EDITION_TYPES = {"csv": "text/csv", "json": "application/json"}
 
 
 def public_base(request: web.Request) -> str:
@@ -78,8 +81,42 @@ def add_open_data_routes(routes: web.RouteTableDef) -> None:
         described = catalog.CatalogFacts(
             modified=facts["modified"] or now,
             first_day=facts["first_day"] or now.date(),
-            editions=tuple(facts["editions"]),
+            editions=tuple(published_years(runtime.settings.editions_dir)),
         )
         body = catalog.serialised(catalog.catalog_triples(public_base(request), described), extension)
         headers = {"Vary": "Accept"} if not request.match_info["ext"] else {}
         return web.Response(body=body, content_type=catalog.FORMATS[extension][1], charset="utf-8", headers=headers)
+
+    @routes.get("/api/v1/editions")
+    async def editions(request: web.Request) -> web.Response:
+        """The published yearly editions, each file with its address and SHA-256."""
+        runtime: Runtime = request.app["runtime"]
+        directory, base = runtime.settings.editions_dir, public_base(request)
+        return json_response({"data": [
+            {"year": year, "datapackage": f"{base}/api/v1/editions/{year}/datapackage.json",
+             "files": [{"name": name, "url": f"{base}/api/v1/editions/{year}/{name}", "sha256": digest}
+                       for name, digest in sorted(checksums(directory, year).items())]}
+            for year in published_years(directory)
+        ]})  # fmt: skip
+
+    @routes.get(r"/api/v1/editions/{year:\d{4}}/{name}")
+    async def edition_file(request: web.Request) -> web.StreamResponse:
+        """A file of a published edition: it never changes (immutable; its SHA-256 in Repr-Digest)."""
+        runtime: Runtime = request.app["runtime"]
+        directory, year, name = (
+            runtime.settings.editions_dir,
+            int(request.match_info["year"]),
+            request.match_info["name"],
+        )
+        digests = checksums(directory, year)
+        if name != CHECKSUMS and name not in digests:
+            raise NotFound(f"aucun fichier {name!r} dans l'édition {year}")
+        headers = {"Cache-Control": "public, max-age=31536000, immutable"}
+        if name in digests:  # RFC 9530 (aiohttp's ETag stays: the file's time and size, which never change)
+            headers["Repr-Digest"] = f"sha-256=:{base64.b64encode(bytes.fromhex(digests[name])).decode()}:"
+        if name.endswith(".csv") and name.replace(".csv", ".schema.json") in digests:
+            schema = f"{public_base(request)}/api/v1/editions/{year}/{name.replace('.csv', '.schema.json')}"
+            headers["Link"] = f'<{schema}>; rel="describedby"; type="application/schema+json"'
+        response = web.FileResponse(directory / str(year) / name, headers=headers)
+        response.content_type = EDITION_TYPES.get(name.rsplit(".", 1)[-1], "text/plain")
+        return response

@@ -305,13 +305,11 @@ async def organization_groups(conn: asyncpg.Connection, where: OrganizationFilte
 
 
 async def catalog_facts(conn: asyncpg.Connection) -> dict[str, Any]:
-    """When the nation's indicators were last computed, its first daily snapshot and its editions' years."""
+    """When the nation's indicators were last computed, and its first daily snapshot."""
     row = await conn.fetchrow(
         """SELECT (SELECT max(computed_at) FROM indicators_read.current_values WHERE scope = 'national') AS modified,
                   (SELECT min(day) FROM indicators_read.snapshots WHERE scope = 'national' AND scope_id = 'FR')
-                      AS first_day,
-                  ARRAY(SELECT year FROM indicators_read.editions WHERE scope = 'national' AND scope_id = 'FR'
-                        ORDER BY year) AS editions"""
+                      AS first_day"""
     )
     return dict(row)
 

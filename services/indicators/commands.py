@@ -3,9 +3,11 @@ running service relays to Kafka."""
 
 from datetime import UTC, datetime
 
-from services.indicators import handlers, repository
+from services.indicators import edition_repository, handlers, repository
 from services.indicators.app import SCHEMA
+from services.indicators.editions import edition_files
 from shared.db import create_pool
+from shared.editions import EditionPublished, published_years, write_edition
 from shared.messaging import add_to_outbox
 from shared.settings import Settings
 
@@ -23,14 +25,20 @@ async def recompute_everything(settings: Settings) -> list[str]:
 
 
 async def take_edition(settings: Settings, year: int | None) -> int:
-    """Keep today's values of every scope as the edition of `year` (this year by default); entries and
-    exits then count from the last edition, so every scope is recomputed (and announced) at once."""
+    """Keep today's values of every scope as the edition of `year` (this year by default), and publish
+    its files (shared/editions.py); entries and exits then count from the last edition, so every scope
+    is recomputed (and announced) at once. A published edition never changes: EditionPublished."""
+    now = datetime.now(UTC)
+    year = year or now.year
+    if year in published_years(settings.editions_dir):
+        raise EditionPublished(f"l'édition {year} est déjà publiée : ses fichiers ne changent plus")
     pool = await create_pool(settings, "indicators", max_size=1)
     try:
         async with pool.acquire() as conn, conn.transaction():
-            now = datetime.now(UTC)
-            kept = await repository.take_edition(conn, year or now.year, now)
+            kept = await repository.take_edition(conn, year, now)
             await add_to_outbox(conn, SCHEMA, settings, await handlers.recompute_all(conn))
-            return kept
+            files = edition_files(year, now, *await edition_repository.edition_rows(conn, year))
+        write_edition(settings.editions_dir, year, files)
+        return kept
     finally:
         await pool.close()

@@ -112,6 +112,7 @@ def isolated_settings(label: str, port_base: int, **overrides: Any) -> Settings:
         db_name=f"observatoire_{label}_{run}",
         **ports,
         simulator_port=port_base + 90,
+        editions_dir=ROOT / "var/test-editions" / f"{label}{run}",
         allow_private_sources=True,
         # Every simulated portal is on one host: no pacing between their requests.
         **{"harvest_per_host_concurrency": 4, "harvest_per_host_interval_seconds": 0.0, **overrides},
