@@ -10,7 +10,7 @@ from yarl import URL
 
 from services.api import catalog, repository
 from services.api.answers import json_response
-from services.api.params import NotFound, scope_param
+from services.api.params import NotFound, scope_indicators
 from shared import tables
 from shared.editions import CHECKSUMS, checksums, published_years
 from shared.service import Runtime
@@ -57,10 +57,7 @@ def add_open_data_routes(routes: web.RouteTableDef) -> None:
     @routes.get("/api/v1/exports/indicators.schema.json")
     async def indicators_schema(request: web.Request) -> web.Response:
         """The Table Schema of the indicators' CSV of a scope: a column for each indicator computed there."""
-        runtime: Runtime = request.app["runtime"]
-        scope, scope_id = scope_param(request)
-        async with runtime.pool.acquire() as conn:
-            rows = await repository.current_indicators(conn, scope, scope_id)
+        _, _, rows = await scope_indicators(request)
         response = json_response(tables.indicators_schema(indicator_columns(rows)))
         response.content_type = SCHEMA_CONTENT_TYPE
         return response

@@ -12,6 +12,7 @@ from aiohttp import web
 from services.api import repository, selections
 from services.api.selections import SORTS, DatasetFilter, OrganizationFilter
 from shared.population import NO_POPULATION, POPULATION_BINS
+from shared.service import Runtime
 from shared.vocabulary import ORGANIZATION_TYPES, PORTAL_FAMILIES
 
 MAX_PAGE_SIZE = 200
@@ -168,6 +169,14 @@ def refuse_unstorable(request: web.Request) -> None:
 
 
 SCOPES = ("national", "region", "departement", "type", "organization", "platform")
+
+
+async def scope_indicators(request: web.Request) -> tuple[str, str | None, list[dict[str, Any]]]:
+    """The scope the request names (`scope`, `id`) and its current indicators."""
+    runtime: Runtime = request.app["runtime"]
+    scope, scope_id = scope_param(request)
+    async with runtime.pool.acquire() as conn:
+        return scope, scope_id, await repository.current_indicators(conn, scope, scope_id)
 
 
 def scope_param(request: web.Request) -> tuple[str, str | None]:

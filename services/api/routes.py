@@ -36,6 +36,7 @@ from services.api.params import (
     organization_of,
     organization_param,
     page_params,
+    scope_indicators,
     scope_param,
     sort_param,
     text_param,
@@ -98,10 +99,7 @@ def create_routes() -> web.RouteTableDef:
     @routes.get("/api/v1/indicators")
     async def indicators(request: web.Request) -> web.Response:
         """Latest values of one scope (default: national) or of every id of a scope."""
-        runtime: Runtime = request.app["runtime"]
-        scope, scope_id = scope_param(request)
-        async with runtime.pool.acquire() as conn:
-            rows = await repository.current_indicators(conn, scope, scope_id)
+        scope, scope_id, rows = await scope_indicators(request)
         if scope_id and not rows:
             raise web.HTTPNotFound()
         return web.json_response({"scope": scope, "data": rows})

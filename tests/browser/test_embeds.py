@@ -34,8 +34,9 @@ async def lorient(referentiel, services, settings) -> dict:
         publisher = Publisher(name="Ville de Lorient", siren=commune["siren"])
         for n in (1, 2, 3):
             event = discovered(f"lo-{n}", publisher, portal_url="https://data.lorient.test", source_id="embeds")
-            await publish(settings, event.model_copy(update={"resources": [Resource(url=f"https://f.test/{n}.csv",
-                                                                                    format="csv")]}))  # fmt: skip
+            # Files of its own: two datasets with the same files are one dataset (identity rules).
+            files = [Resource(url=f"https://files.lorient.test/{n}.csv", format="csv")]
+            await publish(settings, event.model_copy(update={"resources": files}))
 
         async def counted() -> bool:
             async with http.get(f"{api}/api/v1/organizations", params={"q": "lorient", "type": "COM"}) as response:
@@ -161,3 +162,9 @@ async def test_a_filtered_view_shows_alone_with_embed_1_and_offers_its_code(lori
     await expect(page.locator("nav.views")).to_be_hidden()
     assert "embed=1" in page.url
     await no_serious_violations(page)
+
+    # The map, the same way: its legend and classes, without the site's frame.
+    await page.goto(f"{api}/?vue=map&region=53&embed=1")
+    await page.wait_for_selector("#vue[data-state=ready]")
+    await expect(page.locator("#legende-classes li").first).to_be_visible()
+    await expect(page.locator(".banner")).to_be_hidden()
