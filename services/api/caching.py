@@ -100,6 +100,13 @@ def cacheable(request: web.Request, forwarded: tuple[str, ...]) -> bool:
 NEGOTIATED = {"/api/v1/catalog"}  # one URL, an answer for each Accept header: kept out of the cache
 
 
+def cache_key(request: web.Request) -> str:
+    """The answer's key: its address with the host it was asked of, since answers that name the
+    Observatoire's own addresses (the catalogue, the feeds) write them from the request's host when
+    OBS_PUBLIC_URL is not set; one host's answer is never served to another's."""
+    return f"{request.host}{request.path_qs}"
+
+
 def answer(request: web.Request, item: Cached, hit: bool) -> web.Response:
     """The cached answer; `X-Cache` says whether it was computed for this request (miss) or not (hit),
     so that a benchmark can tell the work from the cache."""
@@ -133,7 +140,7 @@ def http_caching(forwarded: tuple[str, ...], cache: MicroCache | None = None) ->
     async def compute(
         request: web.Request, handler: Any, future: asyncio.Future[Cached | web.StreamResponse]
     ) -> Cached | web.StreamResponse:
-        key = request.path_qs
+        key = cache_key(request)
         try:
             response: web.StreamResponse = await handler(request)
             result: Cached | web.StreamResponse = response
@@ -152,7 +159,7 @@ def http_caching(forwarded: tuple[str, ...], cache: MicroCache | None = None) ->
     async def middleware(request: web.Request, handler: Any) -> web.StreamResponse:
         if not cacheable(request, forwarded):
             return await handler(request)  # type: ignore[no-any-return]
-        key = request.path_qs
+        key = cache_key(request)
         item = cache.get(key)
         if item is not None and (cache.fresh(item) or key in computing):
             return answer(request, item, hit=True)

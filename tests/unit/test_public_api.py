@@ -195,3 +195,24 @@ def test_a_datasets_search_walks_the_words_of_titles_led_by_the_longest_word_sea
 def test_the_migration_that_drops_stop_words_from_the_index_drops_these_stop_words():
     sql = (ROOT / "services/indicators/migrations/014_no_stop_words.sql").read_text()
     assert set(re.findall(r"'(\w+)'", sql)) == STOP_WORDS
+
+
+def test_an_answer_cached_for_one_host_is_never_served_to_another():
+    """The catalogue and the feeds write the Observatoire's addresses from the request's host when
+    OBS_PUBLIC_URL is not set: a forged Host must not reach other visitors through the micro-cache."""
+
+    async def scenario() -> list[str]:
+        async def catalogue(request: web.Request) -> web.Response:
+            return web.Response(text=f"<http://{request.host}/api/v1/catalog>", content_type="text/turtle")
+
+        app = web.Application(middlewares=[http_caching((), MicroCache(seconds=60))])
+        app.router.add_get("/api/v1/catalog.ttl", catalogue)
+        async with TestClient(TestServer(app)) as client:
+            forged = await client.get("/api/v1/catalog.ttl", headers={"Host": "evil.example"})
+            honest = await client.get("/api/v1/catalog.ttl", headers={"Host": "observatoire.example"})
+            return [await forged.text(), await honest.text()]
+
+    assert asyncio.run(scenario()) == [
+        "<http://evil.example/api/v1/catalog>",
+        "<http://observatoire.example/api/v1/catalog>",
+    ]
