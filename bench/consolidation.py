@@ -179,6 +179,15 @@ async def raw_copy_rate(settings: Settings, batch: list[DatasetDiscovered], atte
         await conn.close()
 
 
+async def table_writes(conn: asyncpg.Connection) -> dict[str, int]:
+    """Rows each table of the registry has had inserted, updated or deleted so far (pg_stat)."""
+    rows = await conn.fetch(
+        """SELECT relname, n_tup_ins + n_tup_upd + n_tup_del AS written FROM pg_stat_user_tables
+           WHERE schemaname = 'registry'"""
+    )
+    return {r["relname"]: int(r["written"]) for r in rows}
+
+
 def _postgresql_cpu() -> float:
     return cpu_seconds({"postgresql": is_postgresql})["postgresql"]
 
@@ -203,6 +212,7 @@ async def main(count: int, instances: int) -> None:
         datasets_before = await end_offsets(settings, "registry.datasets")
 
         await write_events(settings, batch)
+        written_before = await table_writes(conn)
         consolidators = [
             start_service("consolidator", settings.model_copy(update={"consolidator_port": 28102 + 10 * n}), logs)
             for n in range(instances)
@@ -225,6 +235,8 @@ async def main(count: int, instances: int) -> None:
             "SELECT count(*) FROM (SELECT dataset_id FROM registry.dataset_sources GROUP BY 1 HAVING count(*) > 1) x"
         )
         attributed = await conn.fetchval("SELECT count(*) FROM registry.datasets WHERE organization_id IS NOT NULL")
+        await asyncio.sleep(1.5)  # the table statistics of the last transactions reach pg_stat within a second
+        written = {t: n - written_before.get(t, 0) for t, n in (await table_writes(conn)).items()}
         await conn.close()
         changed = await end_offsets(settings, "registry.datasets") - datasets_before
         organizations = await end_offsets(settings, "registry.organizations") - organizations_before
@@ -263,6 +275,11 @@ async def main(count: int, instances: int) -> None:
     print(
         f"| PostgreSQL CPU per dataset, per COPYed row | {database_cpu * 1e6:.0f} µs, {copy_database_cpu * 1e6:.0f} µs "
         f"({database_cpu / copy_database_cpu:.1f} rows' worth) |"
+    )
+    by_table = ", ".join(f"{t} {n / len(batch):.2f}" for t, n in sorted(written.items(), key=lambda x: -x[1]) if n)
+    print(
+        f"| rows written per dataset (inserted, updated or deleted; index entries not counted) | "
+        f"{sum(written.values()) / len(batch):.2f}: {by_table} |"
     )
     print(
         f"| ceiling: PostgreSQL's work alone on every core (ratio) | {ceiling:,.0f} datasets/s "

@@ -6,6 +6,7 @@ started by `make up` on the same machine.
 """
 
 import secrets
+import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -48,6 +49,7 @@ async def infrastructure(settings: Settings) -> AsyncIterator[Settings]:
     yield settings
     await drop_database(settings)
     await delete_topics(settings)
+    shutil.rmtree(settings.editions_dir, ignore_errors=True)  # the yearly editions a test published
 
 
 @pytest.fixture(scope="session")

@@ -25,25 +25,27 @@ LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 
 
 @pytest.fixture(scope="module")
-async def lorient(referentiel, services, settings) -> dict:
-    """Lorient publishes three datasets."""
+async def guingamp(referentiel, services, settings) -> dict:
+    """Guingamp publishes three more datasets (`datasets`: how many it has then). A commune no other
+    test publishes for: their counts are exact."""
     api = services["api"].url
     async with aiohttp.ClientSession() as http:
-        async with http.get(f"{api}/api/v1/organizations", params={"q": "lorient", "type": "COM"}) as response:
+        async with http.get(f"{api}/api/v1/organizations", params={"q": "guingamp", "type": "COM"}) as response:
             commune = (await response.json())["data"][0]
-        publisher = Publisher(name="Ville de Lorient", siren=commune["siren"])
+        expected = commune["datasets"] + 3
+        publisher = Publisher(name="Ville de Guingamp", siren=commune["siren"])
         for n in (1, 2, 3):
-            event = discovered(f"lo-{n}", publisher, portal_url="https://data.lorient.test", source_id="embeds")
+            event = discovered(f"gg-{n}", publisher, portal_url="https://data.guingamp.test", source_id="embeds")
             # Files of its own: two datasets with the same files are one dataset (identity rules).
-            files = [Resource(url=f"https://files.lorient.test/{n}.csv", format="csv")]
+            files = [Resource(url=f"https://files.guingamp.test/{n}.csv", format="csv")]
             await publish(settings, event.model_copy(update={"resources": files}))
 
         async def counted() -> bool:
-            async with http.get(f"{api}/api/v1/organizations", params={"q": "lorient", "type": "COM"}) as response:
-                return bool((await response.json())["data"][0]["datasets"] == 3)
+            async with http.get(f"{api}/api/v1/organizations", params={"q": "guingamp", "type": "COM"}) as response:
+                return bool((await response.json())["data"][0]["datasets"] == expected)
 
         await wait_for(counted, timeout=90)
-    return dict(commune)
+    return {**commune, "datasets": expected}
 
 
 @pytest.fixture
@@ -70,13 +72,15 @@ async def no_serious_violations(page: Page) -> None:
     assert serious == [], serious
 
 
-async def test_an_organisation_card_framed_by_another_page_is_styled_under_its_strict_policy(lorient, services, page):
+async def test_an_organisation_card_framed_by_another_page_is_styled_under_its_strict_policy(guingamp, services, page):
     api = services["api"].url
-    card_url = f"{api}/embed/organisations/{lorient['siren']}"  # any id it is known by
-    host = f'<!doctype html><html lang="fr"><title>Autre site</title><iframe src="{card_url}" title="Lorient"></iframe>'
+    card_url = f"{api}/embed/organisations/{guingamp['siren']}"  # any id it is known by
+    host = (
+        f'<!doctype html><html lang="fr"><title>Autre site</title><iframe src="{card_url}" title="Guingamp"></iframe>'
+    )
     async with another_site(host) as address:
         await page.goto(address)
-        await check_framed_card(page, lorient)
+        await check_framed_card(page, guingamp)
     async with aiohttp.ClientSession() as http, http.get(card_url) as response:
         policy = response.headers["Content-Security-Policy"]
     assert "default-src 'none'" in policy and "script-src" not in policy and "frame-ancestors *" in policy
@@ -84,15 +88,15 @@ async def test_an_organisation_card_framed_by_another_page_is_styled_under_its_s
     await no_serious_violations(page)
 
 
-async def check_framed_card(page: Page, lorient: dict) -> None:
+async def check_framed_card(page: Page, guingamp: dict) -> None:
     frame = page.frame_locator("iframe")
-    await expect(frame.locator("h1")).to_have_text(lorient["name"])
-    await expect(frame.locator(".chiffre strong")).to_have_text("3")
+    await expect(frame.locator("h1")).to_have_text(guingamp["name"])
+    await expect(frame.locator(".chiffre strong")).to_have_text(str(guingamp["datasets"]))
     await expect(frame.locator(".chiffre")).to_contain_text("jeux de données ouverts")
     border = await frame.locator(".carte").evaluate("e => getComputedStyle(e).borderTopLeftRadius")
     assert border == "8px"  # the card's own stylesheet, allowed by style-src 'self'
     link = frame.get_by_role("link", name="Voir sur l'Observatoire de l'open data des territoires")
-    assert f"organisation={lorient['id']}" in (await link.get_attribute("href") or "")
+    assert f"organisation={guingamp['id']}" in (await link.get_attribute("href") or "")
     assert [m for m in page.messages if "Content Security Policy" in m] == []  # type: ignore[attr-defined]
 
 
@@ -116,38 +120,38 @@ async def another_site(html: str) -> AsyncIterator[str]:
         await runner.cleanup()
 
 
-async def test_a_territory_card_and_the_badge(lorient, services, page):
+async def test_a_territory_card_and_the_badge(guingamp, services, page):
     api = services["api"].url
     await page.goto(f"{api}/embed/territoires/departement/56")
     await expect(page.locator("h1")).to_contain_text("Morbihan")
     await expect(page.locator("dl")).to_contain_text("Organisations qui publient")
     await no_serious_violations(page)
     async with aiohttp.ClientSession() as http:
-        async with http.get(f"{api}/embed/organisations/{lorient['id']}/badge.svg") as response:
+        async with http.get(f"{api}/embed/organisations/{guingamp['id']}/badge.svg") as response:
             assert response.content_type == "image/svg+xml"
             svg = ET.fromstring(await response.text())
         async with http.get(f"{api}/embed/territoires/departement/99") as missing:
             assert missing.status == 404
     texts = [t.text for t in svg.iter("{http://www.w3.org/2000/svg}text")]
-    assert texts == ["open data", "3 jeux de données ouverts"]
+    assert texts == ["open data", f"{guingamp['datasets']} jeux de données ouverts"]
 
 
-async def test_the_organisation_page_gives_the_codes_to_copy(lorient, services, page):
+async def test_the_organisation_page_gives_the_codes_to_copy(guingamp, services, page):
     api = services["api"].url
-    await page.goto(f"{api}/?vue=organisation&organisation={lorient['id']}")
+    await page.goto(f"{api}/?vue=organisation&organisation={guingamp['id']}")
     card_code = await page.locator("#code-carte").input_value()
-    assert f'src="{api}/embed/organisations/{lorient["id"]}"' in card_code and card_code.startswith("<iframe")
+    assert f'src="{api}/embed/organisations/{guingamp["id"]}"' in card_code and card_code.startswith("<iframe")
     badge_code = await page.locator("#code-badge").input_value()
-    assert f"{api}/embed/organisations/{lorient['id']}/badge.svg" in badge_code
+    assert f"{api}/embed/organisations/{guingamp['id']}/badge.svg" in badge_code
     feed = page.get_by_role("link", name="Suivre ses nouveaux jeux de données, ses retraits et ses seuils franchis")
     async with aiohttp.ClientSession() as http, http.get(f"{api}{await feed.get_attribute('href')}") as response:
         assert response.content_type == "application/atom+xml" and b"Nouveau jeu de donn" in await response.read()
-    badge = page.get_by_alt_text(f"Badge de {lorient['name']}")
+    badge = page.get_by_alt_text(f"Badge de {guingamp['name']}")
     await expect(badge).to_be_visible()
     assert await badge.evaluate("img => img.naturalWidth") > 100
 
 
-async def test_a_filtered_view_shows_alone_with_embed_1_and_offers_its_code(lorient, services, page):
+async def test_a_filtered_view_shows_alone_with_embed_1_and_offers_its_code(guingamp, services, page):
     api = services["api"].url
     await page.goto(f"{api}/?type=DEP&region=53&vue=table")
     await page.get_by_text("Intégrer cette vue sur un autre site").click()

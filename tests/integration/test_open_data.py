@@ -23,14 +23,16 @@ EXPORTS = ("organizations.csv", "datasets.csv", "platforms.csv", "indicators.csv
 
 @pytest.fixture(scope="module")
 async def published(referentiel, services, settings) -> str:
-    """A commune with two datasets (licence, formats, a schema, themes, dates), consolidated and counted."""
+    """A commune no other test publishes for, with two more datasets (licence, formats, a schema, themes,
+    dates), consolidated and counted."""
     api = services["api"].url
     async with aiohttp.ClientSession() as http:
-        async with http.get(f"{api}/api/v1/organizations", params={"q": "vannes", "type": "COM"}) as response:
+        async with http.get(f"{api}/api/v1/organizations", params={"q": "lannion", "type": "COM"}) as response:
             commune = (await response.json())["data"][0]
-        publisher = Publisher(name="Commune de Vannes", siren=commune["siren"])
+        expected = commune["datasets"] + 2
+        publisher = Publisher(name="Commune de Lannion", siren=commune["siren"])
         for n, (fmt, schema) in enumerate((("csv", "scdl/deliberations"), ("pdf", None))):
-            event = discovered(f"od-{n}", publisher, portal_url="https://data.vannes.test", source_id="open-data")
+            event = discovered(f"od-{n}", publisher, portal_url="https://data.lannion.test", source_id="open-data")
             resource = EventResource(url=f"https://files.test/od-{n}.{fmt}", format=fmt,
                                      schema=ResourceSchema(name=schema) if schema else None)  # fmt: skip
             await publish(settings, event.model_copy(update={
@@ -39,9 +41,9 @@ async def published(referentiel, services, settings) -> str:
             }))  # fmt: skip
 
         async def counted() -> bool:  # in the organisations' list, which the export reads
-            async with http.get(f"{api}/api/v1/organizations", params={"q": "vannes", "type": "COM"}) as response:
+            async with http.get(f"{api}/api/v1/organizations", params={"q": "lannion", "type": "COM"}) as response:
                 listed = (await response.json())["data"][0]
-            return bool(listed["datasets"] == 2)
+            return bool(listed["datasets"] == expected)
 
         await wait_for(counted, timeout=90)
     return str(api)
