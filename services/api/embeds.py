@@ -21,7 +21,7 @@ from shared.tables import TYPE_LABELS
 EMBED_POLICY = (
     "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors *"
 )
-TERRITORIES = {"region": ("REG", "région"), "departement": ("DEP", "département")}
+TERRITORIES = {"region": "région", "departement": "département"}
 SHARES = (
     ("open_format_share", "en format ouvert"),
     ("open_licence_share", "sous licence ouverte"),
@@ -89,7 +89,7 @@ def territory_card(name: str, scope: str, code: str, values: dict[str, Any], bas
     ]  # fmt: skip
     link = str(URL(f"{base}/").with_query({"vue": "table", scope: code}))
     datasets = values.get("datasets") or 0
-    nature = f"{TERRITORIES[scope][1].capitalize()} · code {code}"
+    nature = f"{TERRITORIES[scope].capitalize()} · code {code}"
     return card_html(name, nature, (datasets, datasets_label(datasets)), facts, link)
 
 
@@ -137,10 +137,10 @@ def add_embed_routes(routes: web.RouteTableDef) -> None:
         runtime: Runtime = request.app["runtime"]
         scope, code = request.match_info["scope"], request.match_info["code"]
         async with runtime.pool.acquire() as conn:
-            name = await repository.territory_name(conn, TERRITORIES[scope][0], scope, code)
+            name = await repository.territory_name(conn, scope, code)
             rows = await repository.current_indicators(conn, scope, code) if name else []
         if not name:
-            raise NotFound(f"aucun {TERRITORIES[scope][1]} de code {code!r}")
+            raise NotFound(f"aucun {TERRITORIES[scope]} de code {code!r}")
         values = rows[0]["values"] if rows else {}
         return embedded(territory_card(name, scope, code, values, public_base(request)), "text/html")
 

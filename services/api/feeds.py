@@ -136,7 +136,7 @@ def add_feed_routes(routes: web.RouteTableDef) -> None:
         runtime: Runtime = request.app["runtime"]
         base, scope, code = public_base(request), request.match_info["scope"], request.match_info["code"]
         async with runtime.pool.acquire() as conn:
-            name = await repository.territory_name(conn, "REG" if scope == "region" else "DEP", scope, code)
+            name = await repository.territory_name(conn, scope, code)
             if name is None:
                 raise NotFound(f"aucun territoire {scope} de code {code!r}")
             changes = await feed_queries.territory_changes(conn, scope, code)

@@ -333,9 +333,9 @@ async def organization_summary(
     )
 
 
-async def territory_name(conn: asyncpg.Connection, organization_type: str, scope: str, code: str) -> str | None:
+async def territory_name(conn: asyncpg.Connection, scope: str, code: str) -> str | None:
     """The name of the région or département (its council's row) of this code."""
-    column = {"region": "region", "departement": "departement"}[scope]
+    organization_type, column = {"region": ("REG", "region"), "departement": ("DEP", "departement")}[scope]
     name: str | None = await conn.fetchval(
         f"SELECT name FROM indicators_read.organization_list WHERE type = $1 AND {column} = $2 ORDER BY id LIMIT 1",
         organization_type,

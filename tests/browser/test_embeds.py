@@ -15,6 +15,7 @@ from aiohttp import web
 from playwright.async_api import Browser, Page, expect
 
 from shared.events import Publisher, Resource
+from tests.support.api import commune
 from tests.support.events import discovered, publish
 from tests.support.kafka import wait_for
 
@@ -30,10 +31,9 @@ async def guingamp(referentiel, services, settings) -> dict:
     test publishes for: their counts are exact."""
     api = services["api"].url
     async with aiohttp.ClientSession() as http:
-        async with http.get(f"{api}/api/v1/organizations", params={"q": "guingamp", "type": "COM"}) as response:
-            commune = (await response.json())["data"][0]
-        expected = commune["datasets"] + 3
-        publisher = Publisher(name="Ville de Guingamp", siren=commune["siren"])
+        guingamp = await commune(http, api, "guingamp")
+        expected = guingamp["datasets"] + 3
+        publisher = Publisher(name="Ville de Guingamp", siren=guingamp["siren"])
         for n in (1, 2, 3):
             event = discovered(f"gg-{n}", publisher, portal_url="https://data.guingamp.test", source_id="embeds")
             # Files of its own: two datasets with the same files are one dataset (identity rules).
@@ -41,11 +41,10 @@ async def guingamp(referentiel, services, settings) -> dict:
             await publish(settings, event.model_copy(update={"resources": files}))
 
         async def counted() -> bool:
-            async with http.get(f"{api}/api/v1/organizations", params={"q": "guingamp", "type": "COM"}) as response:
-                return bool((await response.json())["data"][0]["datasets"] == expected)
+            return bool((await commune(http, api, "guingamp"))["datasets"] == expected)
 
         await wait_for(counted, timeout=90)
-    return {**commune, "datasets": expected}
+    return {**guingamp, "datasets": expected}
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from playwright.async_api import Browser, Page, Route, expect
 
 from shared.events import AudienceMeasured, Publisher, Resource, ReuseDiscovered
 from shared.topics import MAIN_TOPICS
+from tests.support.api import commune
 from tests.support.events import discovered, publish
 from tests.support.kafka import produce, wait_for
 
@@ -32,8 +33,7 @@ async def seeded(referentiel, services, settings):
     """Quimper publishes two datasets; the registry holds the whole référentiel."""
     api = services["api"].url
     async with aiohttp.ClientSession() as http:
-        async with http.get(f"{api}/api/v1/organizations", params={"q": "quimper", "type": "COM"}) as response:
-            quimper = (await response.json())["data"][0]
+        quimper = await commune(http, api, "quimper")
         publisher = Publisher(name="Ville de Quimper", siren=quimper["siren"])
         for n in (1, 2):
             event = discovered(f"qp-{n}", publisher, portal_url="https://data.quimper.test", source_id="browser")

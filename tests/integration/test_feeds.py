@@ -8,6 +8,7 @@ import aiohttp
 import pytest
 
 from shared.events import HarvestRunFinished, Publisher
+from tests.support.api import commune
 from tests.support.events import discovered, publish
 from tests.support.kafka import produce, wait_for
 
@@ -33,9 +34,8 @@ async def entry_titles(http: aiohttp.ClientSession, url: str) -> list[str] | Non
 async def test_the_feeds_say_which_datasets_arrived_and_which_were_withdrawn(referentiel, services, settings):
     api = services["api"].url
     async with aiohttp.ClientSession() as http:
-        async with http.get(f"{api}/api/v1/organizations", params={"q": "concarneau", "type": "COM"}) as response:
-            commune = (await response.json())["data"][0]
-        publisher = Publisher(name="Ville de Concarneau", siren=commune["siren"])
+        concarneau = await commune(http, api, "concarneau")
+        publisher = Publisher(name="Ville de Concarneau", siren=concarneau["siren"])
         first = datetime.now(UTC)
         for remote_id, title in (("cc-1", "Horaires des marées"), ("cc-2", "Plages surveillées")):
             event = discovered(remote_id, publisher, portal_url="https://data.concarneau.test", source_id=SOURCE,
@@ -43,7 +43,7 @@ async def test_the_feeds_say_which_datasets_arrived_and_which_were_withdrawn(ref
             await publish(settings, event.model_copy(update={"run_id": "feeds-run-1"}))
         run = finished("feeds-run-1", 2, first)
         await produce(settings, run.topic, run.model_dump_json().encode(), key=run.key().encode())
-        feed = f"{api}/api/v1/feeds/organizations/{commune['id']}.atom"
+        feed = f"{api}/api/v1/feeds/organizations/{concarneau['id']}.atom"
 
         arrivals = {"Nouveau jeu de données : Horaires des marées", "Nouveau jeu de données : Plages surveillées"}
 

@@ -12,6 +12,7 @@ from frictionless import Package, Resource, Schema, validate
 
 from shared.events import Publisher, ResourceSchema
 from shared.events import Resource as EventResource
+from tests.support.api import commune
 from tests.support.events import discovered, publish
 from tests.support.kafka import wait_for
 
@@ -27,10 +28,9 @@ async def published(referentiel, services, settings) -> str:
     dates), consolidated and counted."""
     api = services["api"].url
     async with aiohttp.ClientSession() as http:
-        async with http.get(f"{api}/api/v1/organizations", params={"q": "lannion", "type": "COM"}) as response:
-            commune = (await response.json())["data"][0]
-        expected = commune["datasets"] + 2
-        publisher = Publisher(name="Commune de Lannion", siren=commune["siren"])
+        lannion = await commune(http, api, "lannion")
+        expected = lannion["datasets"] + 2
+        publisher = Publisher(name="Commune de Lannion", siren=lannion["siren"])
         for n, (fmt, schema) in enumerate((("csv", "scdl/deliberations"), ("pdf", None))):
             event = discovered(f"od-{n}", publisher, portal_url="https://data.lannion.test", source_id="open-data")
             resource = EventResource(url=f"https://files.test/od-{n}.{fmt}", format=fmt,
@@ -41,9 +41,7 @@ async def published(referentiel, services, settings) -> str:
             }))  # fmt: skip
 
         async def counted() -> bool:  # in the organisations' list, which the export reads
-            async with http.get(f"{api}/api/v1/organizations", params={"q": "lannion", "type": "COM"}) as response:
-                listed = (await response.json())["data"][0]
-            return bool(listed["datasets"] == expected)
+            return bool((await commune(http, api, "lannion"))["datasets"] == expected)
 
         await wait_for(counted, timeout=90)
     return str(api)
