@@ -235,7 +235,9 @@ async def main(count: int, instances: int) -> None:
             "SELECT count(*) FROM (SELECT dataset_id FROM registry.dataset_sources GROUP BY 1 HAVING count(*) > 1) x"
         )
         attributed = await conn.fetchval("SELECT count(*) FROM registry.datasets WHERE organization_id IS NOT NULL")
-        await asyncio.sleep(1.5)  # the table statistics of the last transactions reach pg_stat within a second
+        # An idle backend flushes its table statistics to pg_stat within 10 s (PostgreSQL 15): 1.5 s missed
+        # about a tenth of the rows in some runs.
+        await asyncio.sleep(11)
         written = {t: n - written_before.get(t, 0) for t, n in (await table_writes(conn)).items()}
         await conn.close()
         changed = await end_offsets(settings, "registry.datasets") - datasets_before

@@ -1,7 +1,16 @@
-"""Batch consumption for high-volume topics (the référentiel, the registry's compacted topics).
+"""Batch consumption for high-volume topics (harvested datasets, the référentiel, the registry's
+compacted topics).
 
-A batch is handled in one transaction, with the inbox claiming every event id at once. One bad
-record never holds back hundreds of good ones:
+A batch is handled in one transaction with what recognises its redeliveries, either:
+- the inbox, claiming every event id at once (a row per event): a copy of an event published twice,
+  at another offset, is recognised too;
+- the consumer's offsets (`by_offsets`): the transaction stores, per partition, the offset after the
+  last message it applied (a row per partition and batch). A batch read again finds its messages
+  below it. A copy at another offset is not recognised by position: the service's `already_applied`
+  finds the events whose effect its own tables already hold (the consolidator: a sighting not newer
+  than the one its portal record keeps), and copies within one batch are dropped by id.
+
+One bad record never holds back hundreds of good ones:
 - each message is validated on its own while the batch is decoded: a poison message goes to the
   dead-letter topic alone and the rest of the batch is handled;
 - a valid event the handler cannot apply (a title with a NUL character, which PostgreSQL's text
@@ -31,6 +40,9 @@ if TYPE_CHECKING:
     from shared.service import Runtime
 
 BatchHandler = Callable[[asyncpg.Connection, Any], Awaitable[Sequence[Emitted]]]
+# The ids of those events whose effect the service's tables already hold (read in the batch's transaction).
+AppliedFilter = Callable[[asyncpg.Connection, Any], Awaitable[set[UUID]]]
+Position = tuple[int, int]  # (partition, offset) of the message an event came from
 
 
 log = logging.getLogger(__name__)
@@ -58,6 +70,10 @@ class ValidOnlyDecoder:
             self.records[event.event_id] = record
         return valid
 
+    def position(self, event: Event) -> Position:
+        record = self.records[event.event_id]
+        return record.partition, record.offset
+
     async def dead_letter(self, event: Event, exc: BaseException, attempts: int) -> None:
         await dead_letter(self.policy.broker, self.records[event.event_id], exc, attempts=attempts, group=self.group)
 
@@ -84,34 +100,91 @@ async def handle_batch_once(
     consumer: str,
     events: Sequence[Event],
     handler: BatchHandler,
+    positions: Sequence[Position] | None = None,
+    already_applied: AppliedFilter | None = None,
 ) -> int:
     """Apply `handler` to the events of the batch not handled before, in one transaction; return
-    how many were new."""
+    how many were new. With `positions` (each event's partition and offset), redeliveries are
+    recognised by the offsets stored with each batch; without, by the inbox."""
     if not events:
         return 0
     metrics.BATCH_SIZE.labels(consumer=consumer).observe(len(events))
     started = time.perf_counter()
     async with pool.acquire() as conn, conn.transaction():
-        claimed = {
-            row["event_id"]
-            for row in await conn.fetch(
-                f"INSERT INTO {schema}.inbox (consumer, event_id) SELECT $1, unnest($2::uuid[]) "
-                "ON CONFLICT DO NOTHING RETURNING event_id",
-                consumer,
-                [e.event_id for e in events],
-            )
-        }
-        fresh = []
-        for event in events:  # a batch may hold the same event twice: keep its first copy
-            if event.event_id in claimed:
-                claimed.discard(event.event_id)
-                fresh.append(event)
+        if positions is None:
+            fresh = await _claim_in_inbox(conn, schema, consumer, events)
+        else:
+            fresh = _first_copies(await _claim_offsets(conn, schema, consumer, events, positions))
+        if fresh and already_applied is not None:
+            applied = await already_applied(conn, fresh)
+            fresh = [e for e in fresh if e.event_id not in applied]
         if len(fresh) < len(events):
             metrics.EVENTS_DUPLICATE.labels(consumer=consumer).inc(len(events) - len(fresh))
         emitted = await handler(conn, fresh) if fresh else []
         await add_to_outbox(conn, schema, settings, emitted)
     metrics.BATCH_SECONDS.labels(consumer=consumer).observe(time.perf_counter() - started)  # committed batches
     return len(fresh)
+
+
+async def _claim_in_inbox(conn: asyncpg.Connection, schema: str, consumer: str, events: Sequence[Event]) -> list[Event]:
+    """The events of the batch the inbox had not seen, now claimed there."""
+    claimed = {
+        row["event_id"]
+        for row in await conn.fetch(
+            f"INSERT INTO {schema}.inbox (consumer, event_id) SELECT $1, unnest($2::uuid[]) "
+            "ON CONFLICT DO NOTHING RETURNING event_id",
+            consumer,
+            [e.event_id for e in events],
+        )
+    }
+    return [e for e in _first_copies(events) if e.event_id in claimed]
+
+
+async def _claim_offsets(
+    conn: asyncpg.Connection, schema: str, consumer: str, events: Sequence[Event], positions: Sequence[Position]
+) -> list[Event]:
+    """The events at or after the offsets stored for their partitions, which move past the batch. The
+    partitions' rows stay locked until the commit: another instance handed the same messages by a
+    rebalance waits, then finds them applied."""
+    ends: dict[int, int] = {}
+    for partition, offset in positions:
+        ends[partition] = max(ends.get(partition, 0), offset + 1)
+    partitions = sorted(ends)
+    await conn.execute(
+        f"INSERT INTO {schema}.consumer_offsets (consumer, partition) SELECT $1, unnest($2::int[]) "
+        "ON CONFLICT DO NOTHING",
+        consumer,
+        partitions,
+    )
+    stored = {
+        r["partition"]: r["next_offset"]
+        for r in await conn.fetch(
+            f"""SELECT partition, next_offset FROM {schema}.consumer_offsets
+                WHERE consumer = $1 AND partition = ANY($2::int[]) ORDER BY partition FOR UPDATE""",
+            consumer,
+            partitions,
+        )
+    }
+    await conn.execute(
+        f"""UPDATE {schema}.consumer_offsets o SET next_offset = greatest(o.next_offset, e.next_offset)
+            FROM unnest($2::int[], $3::bigint[]) AS e (partition, next_offset)
+            WHERE o.consumer = $1 AND o.partition = e.partition""",
+        consumer,
+        partitions,
+        [ends[p] for p in partitions],
+    )
+    return [e for e, (partition, offset) in zip(events, positions, strict=True) if offset >= stored[partition]]
+
+
+def _first_copies(events: Sequence[Event]) -> list[Event]:
+    """A batch may hold the same event twice (published twice): its first copy only."""
+    seen: set[UUID] = set()
+    first = []
+    for event in events:
+        if event.event_id not in seen:
+            seen.add(event.event_id)
+            first.append(event)
+    return first
 
 
 async def handle_isolating_poison(
@@ -157,20 +230,26 @@ def subscribe_batch(
     handler: BatchHandler,
     description: str,
     max_records: int = 500,
+    by_offsets: bool = False,
+    already_applied: AppliedFilter | None = None,
 ) -> None:
     """Register a batch consumer of `topic` on the service's broker: valid events of `event_type`
     only (poison ones dead-lettered one by one), each batch handled once in one transaction with
-    its outbox (an event it cannot apply is isolated and dead-lettered alone)."""
+    its outbox (an event it cannot apply is isolated and dead-lettered alone). Redeliveries are
+    recognised by the inbox, or `by_offsets` (see the module's docstring)."""
     settings, schema, consumer = runtime.settings, runtime.schema, inbox_consumer(runtime.service, topic)
     assert schema is not None, "batch consumers keep their inbox in the service's schema"
     policy = runtime.dead_letters
     decoder = ValidOnlyDecoder(TypeAdapter(event_type), policy, settings.group(runtime.service, topic))
 
     async def handle(events: Sequence[Event]) -> int:
-        handled = await handle_batch_once(runtime.pool, schema, settings, consumer, events, handler)
+        positions = [decoder.position(e) for e in events] if by_offsets else None
+        handled = await handle_batch_once(
+            runtime.pool, schema, settings, consumer, events, handler, positions, already_applied
+        )
         consumed = metrics.EVENTS_CONSUMED.labels(topic=topic, consumer=consumer, outcome="handled")
         consumed.inc(handled)
-        if handled < len(events):  # the rest were redeliveries the inbox recognised
+        if handled < len(events):  # the rest were redeliveries, recognised
             metrics.EVENTS_CONSUMED.labels(topic=topic, consumer=consumer, outcome="duplicate").inc(
                 len(events) - handled
             )

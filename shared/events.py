@@ -24,14 +24,31 @@ def pydantic_style_json(value: dict[str, Any]) -> bytes:
 
 
 @dataclass(frozen=True)
+class DocumentRef:
+    """A JSON document a service stored in the transaction that emits an event around it (a canonical
+    dataset's state): its id and hash find it again in the service's table."""
+
+    id: str
+    hash: str
+
+
+@dataclass(frozen=True)
 class SerialisedEvent:
     """An event as it goes to Kafka: where, under which key, and its JSON. A hot path (the harvest)
-    writes its events straight in this form; `of` gives it for any model."""
+    writes its events straight in this form; `of` gives it for any model.
+
+    With a `document`, `payload` is the event's JSON up to that document, which ends it: the outbox
+    keeps this much, and its relay reads the document where the service stored it (`around`)."""
 
     topic: str  # without the deployment's prefix
     key: str
     event_type: str
     payload: bytes
+    document: DocumentRef | None = None
+
+    def around(self, document: bytes) -> bytes:
+        """The whole event, given its document."""
+        return b"".join((self.payload, document, b"}"))
 
     @classmethod
     def of(cls, event: "Event") -> "SerialisedEvent":
@@ -390,11 +407,11 @@ class DatasetChanged(Event):
 
 
 def serialised_dataset_changed(
-    producer: str, correlation_id: str | None, change: str, dataset_id: str, dataset_json: str
+    producer: str, correlation_id: str | None, change: str, dataset_id: str, state_hash: str
 ) -> SerialisedEvent:
     """A DatasetChanged around a dataset already written as JSON (the consolidator stores that JSON as
-    the dataset's state): the same bytes as `DatasetChanged(...).model_dump_json()`, without writing
-    the dataset a second time."""
+    the dataset's state): with the state, the same bytes as `DatasetChanged(...).model_dump_json()`,
+    without writing the dataset a second time, nor copying it into the outbox."""
     envelope = {
         "event_id": str(uuid4()),
         "occurred_at": utcnow(),
@@ -405,8 +422,13 @@ def serialised_dataset_changed(
         "change": change,
     }
     head = pydantic_style_json(envelope)[:-1]  # without its closing brace
-    payload = b"".join((head, b',"dataset":', dataset_json.encode(), b"}"))
-    return SerialisedEvent(DatasetChanged.topic, dataset_id, "DatasetChanged", payload)
+    return SerialisedEvent(
+        DatasetChanged.topic,
+        dataset_id,
+        "DatasetChanged",
+        head + b',"dataset":',
+        document=DocumentRef(dataset_id, state_hash),
+    )
 
 
 # --- contributions.events ---------------------------------------------------------------------

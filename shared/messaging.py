@@ -3,7 +3,9 @@
 A consumer applies an event in one transaction: claim its id in the inbox (a redelivery finds it
 there and does nothing), write the effects, add the events it emits to the outbox. The offset is
 committed only after that transaction commits. The relay then publishes the outbox with the
-idempotent producer, in id order, and deletes what Kafka acknowledged; after a crash it may publish
+idempotent producer, in id order, and deletes what Kafka acknowledged (an event around a document
+the service stored in the same transaction, such as a dataset's state, is kept without it: the relay
+reads the document from the service's table, `documents`); after a crash it may publish
 a row again, which downstream inboxes absorb. An event Kafka will never accept is set aside in
 `outbox_rejected` rather than tried again for ever before every event after it.
 """
@@ -25,7 +27,7 @@ from faststream.kafka import KafkaBroker
 
 from shared import metrics
 from shared.db import affected_rows
-from shared.events import Emitted, Event, SerialisedEvent
+from shared.events import DocumentRef, Emitted, Event, SerialisedEvent
 from shared.partitioning import default_partitioner
 from shared.settings import Settings
 from shared.topics import MAIN_TOPICS
@@ -33,6 +35,8 @@ from shared.topics import MAIN_TOPICS
 log = logging.getLogger(__name__)
 
 Handler = Callable[[asyncpg.Connection, Any], Awaitable[Sequence[Emitted]]]
+# Reads the documents outbox events were written around (see SerialisedEvent.document).
+DocumentReader = Callable[[asyncpg.Connection, list[DocumentRef]], Awaitable[dict[DocumentRef, bytes]]]
 
 
 def inbox_consumer(service: str, topic: str) -> str:
@@ -71,12 +75,14 @@ async def add_to_outbox(conn: asyncpg.Connection, schema: str, settings: Setting
     serialised = [e if isinstance(e, SerialisedEvent) else SerialisedEvent.of(e) for e in events]
     # One statement for the whole list (unnest keeps the order, so ids follow it).
     await conn.execute(
-        f"""INSERT INTO {schema}.outbox (topic, key, event_type, payload)
-            SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[])""",
+        f"""INSERT INTO {schema}.outbox (topic, key, event_type, payload, document_id, document_hash)
+            SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[], $5::text[], $6::text[])""",
         [settings.topic(e.topic) for e in serialised],
         [e.key for e in serialised],
         [e.event_type for e in serialised],
         [e.payload for e in serialised],
+        [e.document.id if e.document else None for e in serialised],
+        [e.document.hash if e.document else None for e in serialised],
     )
     await conn.execute("SELECT pg_notify($1, '')", _channel(schema))
 
@@ -145,8 +151,16 @@ class OutboxRelay:
     """Publishes `<schema>.outbox` to Kafka. One relay per schema publishes at a time (advisory
     lock), so events keep their order per key even with several instances of a service."""
 
-    def __init__(self, pool: asyncpg.Pool, settings: Settings, schema: str, batch_size: int = 500) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        settings: Settings,
+        schema: str,
+        batch_size: int = 500,
+        documents: DocumentReader | None = None,
+    ) -> None:
         self.pool = pool
+        self.documents = documents
         self.publisher = BulkPublisher(settings, f"observatoire-outbox-{schema}")
         self.schema = schema
         self.batch_size = batch_size
@@ -192,9 +206,13 @@ class OutboxRelay:
             lock = zlib.crc32(f"outbox:{self.schema}".encode())
             if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", lock):
                 return 0
-            rows = await conn.fetch(
-                f"SELECT id, topic, key, event_type, payload FROM {self.schema}.outbox ORDER BY id LIMIT $1",
-                self.batch_size,
+            rows = await self._completed(
+                conn,
+                await conn.fetch(
+                    f"""SELECT id, topic, key, event_type, payload, document_id, document_hash
+                        FROM {self.schema}.outbox ORDER BY id LIMIT $1""",
+                    self.batch_size,
+                ),
             )
             if not rows:
                 metrics.OUTBOX_BACKLOG.labels(schema=self.schema).set(0)
@@ -203,7 +221,8 @@ class OutboxRelay:
             # walking the index over the rows deleted since the last vacuum, as max(id) would)
             last = await conn.fetchval(f"SELECT last_value FROM {self.schema}.outbox_id_seq")
             metrics.OUTBOX_BACKLOG.labels(schema=self.schema).set(last - rows[0]["id"] + 1)
-            outcomes = await self._send_all(rows)
+            sent = iter(await self._send_all([row for row in rows if row["missing"] is None]))
+            outcomes = [row["missing"] or next(sent) for row in rows]
             # Settled: the rows up to the first that failed otherwise than by its size (a timeout, the
             # broker gone). That one and every row after it stay for the next round, published again
             # even if acknowledged: were a key's older state published after its newer one, the
@@ -226,7 +245,26 @@ class OutboxRelay:
                 metrics.EVENTS_PRODUCED.labels(topic=row["topic"]).inc()
             return len(published)
 
-    async def _send_all(self, rows: list[asyncpg.Record]) -> list[BaseException | None]:
+    async def _completed(self, conn: asyncpg.Connection, rows: list[asyncpg.Record]) -> list[dict[str, Any]]:
+        """The rows with whole payloads: those written around a document get it from the service's
+        table. One whose document cannot be found (which its transaction stored) gets an error in its
+        place, to be set aside rather than block the outbox."""
+        refs = sorted({DocumentRef(r["document_id"], r["document_hash"]) for r in rows if r["document_id"]},
+                      key=lambda ref: (ref.id, ref.hash))  # fmt: skip
+        found = await self.documents(conn, refs) if refs and self.documents else {}
+        completed = []
+        for row in rows:
+            payload, missing = row["payload"], None
+            if row["document_id"] is not None:
+                ref = DocumentRef(row["document_id"], row["document_hash"])
+                if (document := found.get(ref)) is not None:
+                    payload = b"".join((payload, document, b"}"))
+                else:
+                    missing = MissingDocument(f"the document of this event is not stored: {ref}")
+            completed.append({**dict(row), "payload": payload, "missing": missing})
+        return completed
+
+    async def _send_all(self, rows: list[dict[str, Any]]) -> list[BaseException | None]:
         """Enqueue the rows in id order (aiokafka keeps that order per partition), then await every
         acknowledgement: per row, None once Kafka acknowledged it, else its error."""
         if self._restart_producer:  # until a new producer has started (the broker may still be away)
@@ -245,7 +283,7 @@ class OutboxRelay:
         ]
         return outcomes
 
-    async def _set_aside(self, conn: asyncpg.Connection, rejected: list[tuple[asyncpg.Record, BaseException]]) -> None:
+    async def _set_aside(self, conn: asyncpg.Connection, rejected: list[tuple[dict[str, Any], BaseException]]) -> None:
         """Keep the events Kafka refused for good in `outbox_rejected`, so that they are neither lost
         nor tried again before every event after them."""
         if not rejected:
@@ -263,6 +301,11 @@ class OutboxRelay:
         metrics.OUTBOX_REJECTED.labels(schema=self.schema).inc(len(rejected))
 
 
+class MissingDocument(LookupError):
+    """An outbox event's document is not where its transaction stored it: set aside (with the bytes
+    the outbox has of it), as no retry would find it."""
+
+
 def _ack_error(ack: object) -> BaseException | None:
     """What an acknowledgement says went wrong: None, or its error (a refusal by the topic, named so)."""
     if isinstance(ack, MessageSizeTooLargeError):  # the producer let it through: above its topic's limit
@@ -273,7 +316,7 @@ def _ack_error(ack: object) -> BaseException | None:
 
 def _retriable(outcome: BaseException | None) -> bool:
     """A failure another attempt may overcome (anything but an event too large for Kafka)."""
-    return outcome is not None and not isinstance(outcome, MessageSizeTooLargeError)
+    return outcome is not None and not isinstance(outcome, MessageSizeTooLargeError | MissingDocument)
 
 
 class BulkPublisher:

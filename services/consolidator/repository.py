@@ -5,12 +5,13 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from uuid import UUID
 
 import asyncpg
 
 from services.consolidator.datasets import PortalRecord
 from shared.db import affected_rows, columns
-from shared.events import CanonicalDataset, DatasetDiscovered, HarvestRunFinished
+from shared.events import CanonicalDataset, DatasetDiscovered, DocumentRef, HarvestRunFinished
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,20 @@ async def known_records(conn: asyncpg.Connection, keys: list[tuple[str, str]]) -
         )
         for r in rows
     }
+
+
+async def sightings_applied(conn: asyncpg.Connection, events: list[DatasetDiscovered]) -> set[UUID]:
+    """The events whose sighting a portal record already holds: a copy of the one it applied (same
+    run, time and content: an event published twice) or one older than it (a copy arriving late)."""
+    rows = await conn.fetch(
+        """SELECT k.event_id FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::uuid[])
+               AS k (source_id, remote_id, seen_at, run_id, content_hash, event_id)
+           JOIN registry.dataset_sources s USING (source_id, remote_id)
+           WHERE k.seen_at < s.seen_at
+              OR (k.seen_at = s.seen_at AND k.run_id = s.last_run_id AND k.content_hash = s.content_hash)""",
+        *columns(events, "source_id", "remote_id", "occurred_at", "run_id", "content_hash", "event_id"),
+    )
+    return {r["event_id"] for r in rows}
 
 
 async def touch_records(conn: asyncpg.Connection, events: list[DatasetDiscovered], now: datetime) -> None:
@@ -236,8 +251,9 @@ async def save_datasets(conn: asyncpg.Connection, changes: list[DatasetChange], 
                       AS x (id, organization_id, title, licence, modified, withdrawn, formats, schemas, state,
                             state_hash, change)),
            past AS (
-               INSERT INTO registry.dataset_past_states (dataset_id, change, state, cause, changed_at)
-               SELECT o.id, o.change, o.state, o.cause, o.updated_at FROM registry.datasets o JOIN d USING (id)
+               INSERT INTO registry.dataset_past_states (dataset_id, change, state, state_hash, cause, changed_at)
+               SELECT o.id, o.change, o.state, o.state_hash, o.cause, o.updated_at
+               FROM registry.datasets o JOIN d USING (id)
                WHERE o.state IS NOT NULL)
            INSERT INTO registry.datasets (id, organization_id, title, licence, modified, withdrawn, formats, schemas,
                state, state_hash, change, cause)
@@ -340,3 +356,30 @@ async def mark_accounted(conn: asyncpg.Connection, run_id: str, withdrawn: int) 
     await conn.execute(
         "UPDATE registry.harvest_runs SET withdrawals_at = now(), withdrawn = $2 WHERE run_id = $1", run_id, withdrawn
     )
+
+
+async def states_for_outbox(conn: asyncpg.Connection, refs: list[DocumentRef]) -> dict[DocumentRef, bytes]:
+    """The states the outbox's DatasetChanged name (dataset id, state hash): the current one, or the
+    newest past state with that hash when the dataset changed again before the relay published."""
+    found = await _states(
+        conn,
+        """SELECT k.id, k.hash, d.state::text AS state
+           FROM unnest($1::text[], $2::text[]) AS k (id, hash)
+           JOIN registry.datasets d ON d.id = k.id AND d.state_hash = k.hash""",
+        refs,
+    )
+    if moved_on := [ref for ref in refs if ref not in found]:  # rare: read in the history only then
+        found |= await _states(
+            conn,
+            """SELECT DISTINCT ON (k.id, k.hash) k.id, k.hash, p.state::text AS state
+               FROM unnest($1::text[], $2::text[]) AS k (id, hash)
+               JOIN registry.dataset_past_states p ON p.dataset_id = k.id AND p.state_hash = k.hash
+               ORDER BY k.id, k.hash, p.id DESC""",
+            moved_on,
+        )
+    return found
+
+
+async def _states(conn: asyncpg.Connection, sql: str, refs: list[DocumentRef]) -> dict[DocumentRef, bytes]:
+    rows = await conn.fetch(sql, [r.id for r in refs], [r.hash for r in refs])
+    return {DocumentRef(r["id"], r["hash"]): r["state"].encode() for r in rows}

@@ -13,7 +13,7 @@ from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import KafkaTimeoutError
 
 from shared.db import apply_migrations
-from shared.events import SerialisedEvent
+from shared.events import DatasetChanged, DocumentRef, SerialisedEvent, serialised_dataset_changed
 from shared.messaging import OutboxRelay, add_to_outbox, requeue_rejected
 from shared.settings import Settings
 from tests.support.db import connect_as
@@ -184,4 +184,37 @@ async def test_after_an_unacknowledged_event_the_relay_sends_it_and_every_later_
     assert flaky.restarts == 1
     # d2 and d3 were acknowledged the first time too: sent again after d1, never before it.
     assert flaky.sent == ["d0", "d2", "d3", "d1", "d2", "d3"]
+    assert await outbox_pool.fetchval(f"SELECT count(*) FROM {SCHEMA}.outbox") == 0
+
+
+async def test_an_event_written_around_a_stored_document_is_published_whole_or_set_aside_without_it(
+    outbox_pool: asyncpg.Pool, relay_settings: Settings
+) -> None:
+    """The consolidator's outbox keeps a DatasetChanged without the dataset's state, which the relay
+    reads where the transaction stored it (issue 34); a document not found sets its event aside."""
+    states = {DocumentRef("d1", "h1"): b'{"id":"d1","organization_id":null,"title":"Arbres"}'}
+
+    async def documents(conn: asyncpg.Connection, refs: list[DocumentRef]) -> dict[DocumentRef, bytes]:
+        return {ref: states[ref] for ref in refs if ref in states}
+
+    around = [serialised_dataset_changed("test", None, "created", d, "h1") for d in ("d1", "lost")]
+    async with outbox_pool.acquire() as conn, conn.transaction():
+        await add_to_outbox(conn, SCHEMA, relay_settings, [*around, event("d2")])
+    stored = await outbox_pool.fetchval(f"SELECT max(length(payload)) FROM {SCHEMA}.outbox WHERE document_id = 'd1'")
+    assert stored == len(around[0].payload)  # the outbox holds no copy of the state
+    relay = OutboxRelay(outbox_pool, relay_settings, SCHEMA, documents=documents)
+    await relay.publisher.start()
+    try:
+        assert await relay.publish_pending() == 2
+    finally:
+        await relay.publisher.stop()
+
+    published = {r.key.decode(): r.value for r in await read_all(relay_settings, TOPIC)}
+    assert list(published) == ["d1", "d2"]
+    changed = DatasetChanged.model_validate_json(published["d1"])
+    assert (changed.dataset.id, changed.dataset.title, changed.change) == ("d1", "Arbres", "created")
+    assert published["d1"] == around[0].around(states[DocumentRef("d1", "h1")])
+    rejected = await outbox_pool.fetch(f"SELECT key, payload, error FROM {SCHEMA}.outbox_rejected")
+    assert [(r["key"], bytes(r["payload"])) for r in rejected] == [("lost", around[1].payload)]
+    assert "not stored" in rejected[0]["error"]
     assert await outbox_pool.fetchval(f"SELECT count(*) FROM {SCHEMA}.outbox") == 0

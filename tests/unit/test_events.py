@@ -11,6 +11,7 @@ from shared.events import (
     CanonicalDataset,
     DatasetChanged,
     DatasetDiscovered,
+    DocumentRef,
     Publisher,
     harvest_run_adapter,
     serialised_dataset_changed,
@@ -77,10 +78,10 @@ def test_a_dataset_changed_written_around_the_stored_state_is_the_models_json(
     dataset = CanonicalDataset(
         id="d1", organization_id="org", title=title, description=description, created=created, themes=["é"]
     )
-    serialised = serialised_dataset_changed(
-        "consolidator", correlation_id, change, dataset.id, dataset.model_dump_json()
-    )
-    event = DatasetChanged.model_validate_json(serialised.payload)
+    serialised = serialised_dataset_changed("consolidator", correlation_id, change, dataset.id, "hash-1")
+    assert serialised.document == DocumentRef("d1", "hash-1")  # the outbox keeps where the state is
+    payload = serialised.around(dataset.model_dump_json().encode())  # as the relay completes it
+    event = DatasetChanged.model_validate_json(payload)
     assert (event.dataset, event.change, event.correlation_id) == (dataset, change, correlation_id)
-    assert serialised.payload == event.model_dump_json().encode()  # the same bytes as the model writes
+    assert payload == event.model_dump_json().encode()  # the same bytes as the model writes
     assert (serialised.topic, serialised.key, serialised.event_type) == (DatasetChanged.topic, "d1", "DatasetChanged")

@@ -1,0 +1,115 @@
+"""Batches whose redeliveries are recognised by the offsets stored with each transaction (issue 34),
+on the real PostgreSQL: a batch read again changes nothing, a batch read again from an earlier
+offset applies only what it had not, two instances handed the same messages apply them once."""
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from shared.batch import handle_batch_once
+from shared.db import apply_migrations
+from shared.events import DatasetDiscovered, Emitted, Publisher, SerialisedEvent
+from shared.settings import Settings
+from tests.support.events import discovered
+
+pytestmark = pytest.mark.integration
+
+SCHEMA = "offsets_test"
+CONSUMER = "test.harvest.datasets"
+
+
+@pytest.fixture
+async def pool(infrastructure: Settings, tmp_path: Path) -> AsyncIterator[asyncpg.Pool]:
+    """A scratch schema with the shared tables and one of effects: each applied event adds a row."""
+    s = infrastructure
+    pool = await asyncpg.create_pool(
+        host=s.db_host, port=s.db_port, database=s.db_name, user=s.db_admin_user, password=s.db_admin_password
+    )
+    await pool.execute(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE; CREATE SCHEMA {SCHEMA}")
+    await apply_migrations(pool, SCHEMA, tmp_path)  # an empty directory: the shared migrations only
+    await pool.execute(f"CREATE TABLE {SCHEMA}.effects (remote_id text NOT NULL)")
+    try:
+        yield pool
+    finally:
+        await pool.execute(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")
+        await pool.close()
+
+
+async def apply(conn: asyncpg.Connection, events: Sequence[DatasetDiscovered]) -> list[Emitted]:
+    """Not idempotent on purpose: every event applied twice would show as two rows and two events."""
+    await conn.executemany(f"INSERT INTO {SCHEMA}.effects VALUES ($1)", [(e.remote_id,) for e in events])
+    return [SerialisedEvent("registry.datasets", e.remote_id, "DatasetChanged", b"{}") for e in events]
+
+
+def batch(*remote_ids: str) -> list[DatasetDiscovered]:
+    return [discovered(r, Publisher(name="Commune test")) for r in remote_ids]
+
+
+async def effects(pool: asyncpg.Pool) -> tuple[list[str], int]:
+    rows = await pool.fetch(f"SELECT remote_id FROM {SCHEMA}.effects ORDER BY remote_id")
+    emitted = await pool.fetchval(f"SELECT count(*) FROM {SCHEMA}.outbox")
+    return [r["remote_id"] for r in rows], emitted
+
+
+async def handle(pool: asyncpg.Pool, settings: Settings, events: list[DatasetDiscovered], positions, **options) -> int:
+    return await handle_batch_once(pool, SCHEMA, settings, CONSUMER, events, apply, positions, **options)
+
+
+async def test_a_redelivered_batch_changes_nothing_and_writes_no_row_per_event(
+    pool: asyncpg.Pool, infrastructure: Settings
+) -> None:
+    first = batch("a", "b", "c")
+    positions = [(0, 10), (1, 4), (0, 11)]
+    assert await handle(pool, infrastructure, first, positions) == 3
+    # The same messages again (a consumer that crashed before committing its offsets to Kafka).
+    assert await handle(pool, infrastructure, first, positions) == 0
+    assert await effects(pool) == (["a", "b", "c"], 3)
+    # Read again from an earlier offset: what lies past the stored offsets only.
+    later = batch("d", "e")
+    assert await handle(pool, infrastructure, [first[2], *later], [(0, 11), (0, 12), (1, 5)]) == 2
+    assert await effects(pool) == (["a", "b", "c", "d", "e"], 5)
+    stored = await pool.fetch(f"SELECT partition, next_offset FROM {SCHEMA}.consumer_offsets ORDER BY 1")
+    assert [tuple(r) for r in stored] == [(0, 13), (1, 6)]
+    assert await pool.fetchval(f"SELECT count(*) FROM {SCHEMA}.inbox") == 0  # no row per event
+
+
+async def test_copies_of_an_event_are_left_to_the_service_to_recognise(pool: asyncpg.Pool, infrastructure: Settings):
+    event = batch("a")[0]
+    # Published twice, both copies in one batch: applied once.
+    assert await handle(pool, infrastructure, [event, event], [(0, 0), (0, 1)]) == 1
+
+    async def applied(conn: asyncpg.Connection, events: Sequence[DatasetDiscovered]) -> set:
+        rows = await conn.fetch(f"SELECT remote_id FROM {SCHEMA}.effects")
+        return {e.event_id for e in events if e.remote_id in {r["remote_id"] for r in rows}}
+
+    # A third copy in a later batch, at a new offset: the service says it holds its effect already.
+    fresh = batch("b")[0]
+    assert await handle(pool, infrastructure, [event, fresh], [(0, 2), (0, 3)], already_applied=applied) == 1
+    assert await effects(pool) == (["a", "b"], 2)
+
+
+async def test_two_instances_handed_the_same_messages_apply_them_once(pool: asyncpg.Pool, infrastructure: Settings):
+    # A rebalance hands a partition to another instance while the first still applies its batch:
+    # the second waits on the partition's row, then finds the messages applied.
+    events, positions = batch("a", "b"), [(3, 0), (3, 1)]
+    async with pool.acquire() as conn:
+        await conn.execute("SELECT pg_advisory_lock(34)")  # hold the first transaction before its commit
+
+        async def slow_apply(conn: asyncpg.Connection, events: Sequence[DatasetDiscovered]) -> list[Emitted]:
+            emitted = await apply(conn, events)
+            await conn.execute("SELECT pg_advisory_lock(34); SELECT pg_advisory_unlock(34)")
+            return emitted
+
+        first = asyncio.create_task(
+            handle_batch_once(pool, SCHEMA, infrastructure, CONSUMER, events, slow_apply, positions)
+        )
+        await asyncio.sleep(0.3)
+        second = asyncio.create_task(handle(pool, infrastructure, events, positions))
+        await asyncio.sleep(0.3)
+        assert not second.done()  # waiting for the first's partition row
+        await conn.execute("SELECT pg_advisory_unlock(34)")
+    assert sorted([await first, await second]) == [0, 2]
+    assert await effects(pool) == (["a", "b"], 2)
