@@ -1,0 +1,250 @@
+"""Benchmark: does every stage hold its rate as the registry grows to a million datasets?
+
+Simulated portals serve `--datasets` datasets in all (`--per-portal` each). They are harvested in
+steps, so that the registry holds 200,000, then 500,000, then 1,000,000 datasets (`--steps`). At
+each step, each stage runs alone on the step's new datasets, the others stopped, and is timed:
+
+1. harvest: the harvester harvests the step's portals (first request to last finished run);
+2. consolidation: the consolidator consolidates what they published (first start to the last
+   record committed and the outbox empty);
+3. indicators: the indicators service reads every DatasetChanged of the step (to no lag);
+4. API: with everything consolidated, the api answers, one request at a time, 100 different pages
+   of the datasets list, 100 organisation cards and the map of each département. Each request
+   differs from the others, so none is the api's micro-cache's answer.
+
+Each service process is started for its stage and its peak memory (VmHWM) read at the end: flat
+from step to step means it streams rather than holds the registry. PostgreSQL's table and index
+sizes are read after each step. The rates are compared with the first step's (target: the last
+within 25 % of the first).
+
+    .venv/bin/python -m bench.scale --datasets 1000000   (about an hour on 2 cores)
+    .venv/bin/python -m bench.scale --datasets 50000 --steps 10000,25000,50000   (a few minutes)
+
+Not part of `make bench`. BENCH_KEEP=1 keeps the database afterwards.
+"""
+
+import argparse
+import asyncio
+import os
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+
+import aiohttp
+import asyncpg
+
+from bench.harvest import wait_ready
+from bench.support import Headline, bench_settings, clean, log_dir, percentile, prepare, print_headlines, rss_mib
+from bench.support import start_service as start
+from shared.settings import Settings
+from tests.support.db import connect_as
+from tests.support.events import request_runs
+from tests.support.kafka import drained, end_offsets, wait_for
+from tests.support.processes import ServiceProcess, run_module, start_module
+from tests.support.referentiel import load_and_wait
+
+TABLES = ("registry.datasets", "registry.dataset_sources", "registry.dataset_keys", "indicators.datasets")
+
+
+@dataclass
+class Step:
+    size: int  # datasets harvested so far
+    rates: dict[str, float] = field(default_factory=dict)  # stage -> datasets (or events) per second
+    peaks: dict[str, float] = field(default_factory=dict)  # service -> VmHWM MiB
+    p99: dict[str, float] = field(default_factory=dict)  # request kind -> seconds
+    sizes: dict[str, int] = field(default_factory=dict)  # table -> bytes with its indexes
+
+
+async def stage(
+    settings: Settings, name: str, logs: Path, work: Callable[[], Awaitable[object]]
+) -> tuple[float, float]:
+    """Start `name`, run `work`, stop it; the seconds `work` took and the process's peak MiB."""
+    process: ServiceProcess = start(name, settings, logs)
+    try:
+        await process.wait_ready()
+        started = time.perf_counter()
+        await work()
+        elapsed = time.perf_counter() - started
+        peak = rss_mib(process.process.pid, "VmHWM")  # type: ignore[union-attr]
+    finally:
+        process.stop()
+    return elapsed, peak
+
+
+async def harvested(conn: asyncpg.Connection, source_ids: list[str]) -> int:
+    """Wait until every run of these sources has finished; the datasets they saw."""
+    finished = """SELECT count(*) FILTER (WHERE status NOT IN ('queued', 'running')) FROM harvest.runs
+                  WHERE source_id = ANY($1)"""
+    await wait_for(lambda: _at_least(conn, finished, source_ids, len(source_ids)), timeout=7200, interval=1)
+    seen = "SELECT coalesce(sum(items_seen), 0) FROM harvest.runs WHERE source_id = ANY($1)"
+    return int(await conn.fetchval(seen, source_ids))
+
+
+async def _at_least(conn: asyncpg.Connection, sql: str, argument: object, expected: int) -> bool:
+    return int(await conn.fetchval(sql, argument)) >= expected
+
+
+async def consolidated(settings: Settings) -> None:
+    await drained(settings, "consolidator", "harvest.datasets", timeout=7200)
+    conn = await connect_as(settings, "consolidator")
+    try:
+        await wait_for(lambda: conn.fetchval("SELECT count(*) = 0 FROM registry.outbox"), timeout=7200, interval=0.5)
+    finally:
+        await conn.close()
+
+
+async def p99_of(session: aiohttp.ClientSession, base: str, paths: list[str]) -> float:
+    timings = []
+    for path in paths:
+        started = time.perf_counter()
+        async with session.get(base + path) as response:
+            await response.read()
+            assert response.status == 200, (path, response.status)
+        timings.append(time.perf_counter() - started)
+    return percentile(timings, 0.99)
+
+
+async def api_latencies(settings: Settings, logs: Path, step: Step) -> None:
+    api = start("api", settings, logs)
+    try:
+        await api.wait_ready()
+        conn = await connect_as(settings, "consolidator")
+        publishers = [r["organization_id"] for r in await conn.fetch(
+            """SELECT organization_id FROM registry.datasets WHERE organization_id IS NOT NULL
+               GROUP BY 1 ORDER BY md5(organization_id) LIMIT 100""")]  # fmt: skip
+        placed = "SELECT DISTINCT departement AS d FROM registry.organizations WHERE departement IS NOT NULL ORDER BY 1"
+        departements = [r["d"] for r in await conn.fetch(placed)]
+        await conn.close()
+        async with aiohttp.ClientSession() as session:
+            pages = [f"/api/v1/datasets?page_size=50&page={n}" for n in range(1, 101)]
+            step.p99["datasets list"] = await p99_of(session, api.url, pages)
+            cards = [f"/api/v1/organizations/{o}" for o in publishers]
+            step.p99["organisation card"] = await p99_of(session, api.url, cards)
+            maps = [f"/api/v1/map/organizations.json?departement={d}" for d in departements]
+            step.p99["map of a département"] = await p99_of(session, api.url, maps)
+        step.peaks["api"] = rss_mib(api.process.pid, "VmHWM")  # type: ignore[union-attr]
+    finally:
+        api.stop()
+
+
+async def table_sizes(settings: Settings) -> dict[str, int]:
+    conn = await connect_as(settings)  # the administrator: every service's schema
+    try:
+        return {t: int(await conn.fetchval("SELECT pg_total_relation_size($1::regclass)", t)) for t in TABLES}
+    finally:
+        await conn.close()
+
+
+async def measure_step(settings: Settings, logs: Path, conn: asyncpg.Connection, sources: list[str], size: int) -> Step:
+    """Harvest these sources, then consolidate, then recompute the indicators, each stage alone; then
+    the api's latencies and the tables' sizes."""
+    step, seen = Step(size), []
+    changes_before = await end_offsets(settings, "registry.datasets")
+
+    async def harvest() -> None:
+        await request_runs(settings, sources, "bench")
+        seen.append(await harvested(conn, sources))
+
+    seconds, step.peaks["harvester"] = await stage(settings, "harvester", logs, harvest)
+    step.rates["harvest"] = seen[0] / seconds
+    seconds, step.peaks["consolidator"] = await stage(settings, "consolidator", logs, partial(consolidated, settings))
+    step.rates["consolidation"] = seen[0] / seconds
+    changes = await end_offsets(settings, "registry.datasets") - changes_before
+    indicators = partial(drained, settings, "indicators", "registry.datasets", timeout=7200)
+    seconds, step.peaks["indicators"] = await stage(settings, "indicators", logs, indicators)
+    step.rates["indicators (DatasetChanged)"] = changes / seconds
+    await api_latencies(settings, logs, step)
+    step.sizes = await table_sizes(settings)
+    return step
+
+
+async def main(total: int, per_portal: int, steps: list[int]) -> None:
+    settings = bench_settings(harvest_concurrency=16)
+    logs = log_dir("scale")
+    await prepare(settings)
+    portals = -(-total // per_portal)
+    sources = logs / "sources.yaml"
+    simulator = start_module(
+        "simulated_portals",
+        ["--portals", str(portals), "--datasets", str(per_portal), "--mirrored-share", "0",
+         "--national-datasets", "0", "--sources-file", str(sources)],
+        settings,
+        logs / "simulator.log",
+    )  # fmt: skip
+    results: list[Step] = []
+    try:
+        await wait_ready(f"http://127.0.0.1:{settings.simulator_port}/udata/datagouv/api/1/datasets/?page_size=1")
+        consolidator, indicators = start("consolidator", settings, logs), start("indicators", settings, logs)
+        try:
+            await consolidator.wait_ready()
+            await indicators.wait_ready()
+            await load_and_wait(settings, timeout=900)
+        finally:
+            consolidator.stop()
+            indicators.stop()
+        harvester = start("harvester", settings, logs)
+        await harvester.wait_ready()  # its migrations applied
+        harvester.stop()
+        await run_module(settings, "services.harvester", "sources", "seed", str(sources))
+        conn = await connect_as(settings, "harvester")
+        listed = "SELECT id FROM harvest.sources WHERE id <> 'sim-datagouv' ORDER BY id"
+        source_ids = [r["id"] for r in await conn.fetch(listed)]
+        done = 0
+        for size in steps:
+            step = await measure_step(settings, logs, conn, source_ids[done // per_portal : size // per_portal], size)
+            done = size
+            results.append(step)
+            print(f"step {size:,}: {step}", flush=True)
+        await conn.close()
+    finally:
+        simulator.terminate()
+        simulator.wait(10)
+        if not os.environ.get("BENCH_KEEP"):
+            await clean(settings)
+        else:
+            print("kept", settings.db_name)
+    report(results)
+
+
+def report(results: list[Step]) -> None:
+    first, last = results[0], results[-1]
+    sizes = " | ".join(f"{s.size:,}" for s in results)
+    print(f"| registry size → | {sizes} | last / first |")
+    print("|---|" + "---|" * (len(results) + 1))
+    for stage_name in first.rates:
+        values = " | ".join(f"{s.rates[stage_name]:,.0f}/s" for s in results)
+        print(f"| {stage_name} rate | {values} | {last.rates[stage_name] / first.rates[stage_name]:.2f} |")
+    for service in first.peaks:
+        values = " | ".join(f"{s.peaks[service]:.0f} MiB" for s in results)
+        print(f"| {service} peak memory | {values} | {last.peaks[service] / first.peaks[service]:.2f} |")
+    for kind in first.p99:
+        values = " | ".join(f"{s.p99[kind] * 1000:.0f} ms" for s in results)
+        print(f"| API p99, {kind} | {values} | {last.p99[kind] / first.p99[kind]:.2f} |")
+    for table in first.sizes:
+        values = " | ".join(f"{s.sizes[table] / 2**20:,.0f} MiB" for s in results)
+        print(f"| {table} with its indexes | {values} | {last.sizes[table] / first.sizes[table]:.2f} |")
+    print_headlines(
+        *(
+            Headline(
+                f"{stage_name} rate at {last.size:,} datasets against {first.size:,}",
+                f"{last.rates[stage_name]:,.0f}/s",
+                f"{first.rates[stage_name]:,.0f}/s at {first.size:,}",
+                f"{last.rates[stage_name] / first.rates[stage_name]:.2f}",
+                "≥ 0.75",
+                last.rates[stage_name] >= 0.75 * first.rates[stage_name],
+            )
+            for stage_name in first.rates
+        )
+    )
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(prog="python -m bench.scale")
+    parser.add_argument("--datasets", type=int, default=1_000_000)
+    parser.add_argument("--per-portal", type=int, default=200)
+    parser.add_argument("--steps", default="200000,500000,1000000", help="registry sizes to measure at")
+    args = parser.parse_args()
+    steps = sorted(int(s) for s in args.steps.split(","))
+    asyncio.run(main(max(args.datasets, steps[-1]), args.per_portal, [s for s in steps if s <= args.datasets]))
