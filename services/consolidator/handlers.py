@@ -1,5 +1,6 @@
 """Consolidation of harvested datasets into the registry. Each handler runs inside the transaction
-that also claims the event in the inbox and stores the emitted events in the outbox."""
+that also records its batch as handled (the offsets it read up to; the inbox for contributions) and
+stores the emitted events in the outbox."""
 
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -93,7 +94,7 @@ async def place_records(
     await repository.save_records(
         conn,
         [repository.RecordUpdate(e, dataset_of[(e.source_id, e.remote_id)], is_origin(e), m.organization_id,
-                                 m.attribution) for e, m in updates],
+                                 m.attribution, new=(e.source_id, e.remote_id) not in current) for e, m in updates],
         now,
     )  # fmt: skip
     # A dataset first seen here has no record but these: no need to read them back.

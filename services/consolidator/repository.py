@@ -10,7 +10,7 @@ from uuid import UUID
 import asyncpg
 
 from services.consolidator.datasets import PortalRecord
-from shared.db import affected_rows, columns
+from shared.db import columns
 from shared.events import CanonicalDataset, DatasetDiscovered, DocumentRef, HarvestRunFinished
 
 
@@ -32,6 +32,7 @@ class RecordUpdate:
     origin: bool
     organization_id: str | None
     attribution: dict[str, Any] | None
+    new: bool = False  # not stored yet (read under lock_identities): copied in rather than upserted
 
 
 @dataclass(frozen=True)
@@ -126,25 +127,45 @@ async def merge_datasets(conn: asyncpg.Connection, merges: dict[str, str]) -> No
             )
 
 
-async def save_keys(conn: asyncpg.Connection, pairs: list[tuple[str, str]]) -> int:
-    """(key, dataset id): a key stays with the first dataset that claimed it. Returns how many of
-    these keys were claimed here (the others already had a dataset)."""
-    if not pairs:
-        return 0
-    status = await conn.execute(
-        """INSERT INTO registry.dataset_keys (key, dataset_id) SELECT * FROM unnest($1::text[], $2::text[])
-           ON CONFLICT (key) DO NOTHING""",
-        [p[0] for p in pairs],
-        [p[1] for p in pairs],
-    )
-    return affected_rows(status)
+async def save_keys(conn: asyncpg.Connection, pairs: list[tuple[str, str]]) -> None:
+    """(key, dataset id) of keys no dataset holds: those the batch's records gave that were not stored
+    when read under lock_identities, so none can be claimed meanwhile. COPYed in: an upsert would
+    check each for a conflict (a speculative insertion), and a key stays with the first dataset that
+    claimed it anyway."""
+    if pairs:
+        await conn.copy_records_to_table(
+            "dataset_keys", schema_name="registry", columns=["key", "dataset_id"], records=pairs
+        )
+
+
+RECORD_ENVELOPE = {"event_id", "occurred_at", "run_id", "correlation_id", "producer"}  # not the record's metadata
+RECORD_COLUMNS = [
+    "source_id", "remote_id", "dataset_id", "portal_kind", "portal_url", "remote_url", "content_hash", "metadata",
+    "last_run_id", "first_seen", "last_seen", "seen_at", "origin", "organization_id", "attribution",
+]  # fmt: skip
 
 
 async def save_records(conn: asyncpg.Connection, updates: list[RecordUpdate], now: datetime) -> None:
-    """Insert or update portal records; a record seen again is no longer missing nor withdrawn."""
+    """Store portal records: the new ones COPYed in, the others updated (a record seen again is no
+    longer missing nor withdrawn)."""
+    new = [u for u in updates if u.new]
+    if new:
+        rows = [
+            (e.source_id, e.remote_id, u.dataset_id, e.portal_kind, e.portal_url, e.remote_url, e.content_hash,
+             e.model_dump_json(exclude=RECORD_ENVELOPE), e.run_id, now, now, e.occurred_at, u.origin,
+             u.organization_id, json.dumps(u.attribution) if u.attribution else None)
+            for u in new
+            for e in (u.event,)
+        ]  # fmt: skip
+        await conn.copy_records_to_table(
+            "dataset_sources", schema_name="registry", columns=RECORD_COLUMNS, records=rows
+        )
+    await _update_records(conn, [u for u in updates if not u.new], now)
+
+
+async def _update_records(conn: asyncpg.Connection, updates: list[RecordUpdate], now: datetime) -> None:
     if not updates:
         return
-    envelope = {"event_id", "occurred_at", "run_id", "correlation_id", "producer"}
     events = [u.event for u in updates]
     await conn.execute(
         """INSERT INTO registry.dataset_sources (source_id, remote_id, dataset_id, portal_kind, portal_url,
@@ -164,7 +185,7 @@ async def save_records(conn: asyncpg.Connection, updates: list[RecordUpdate], no
         *columns(events, "source_id", "remote_id"),
         [u.dataset_id for u in updates],
         *columns(events, "portal_kind", "portal_url", "remote_url", "content_hash"),
-        [e.model_dump_json(exclude=envelope) for e in events],
+        [e.model_dump_json(exclude=RECORD_ENVELOPE) for e in events],
         *columns(events, "run_id", "occurred_at"),
         *columns(updates, "origin", "organization_id"),
         [json.dumps(u.attribution) if u.attribution else None for u in updates],
@@ -237,7 +258,36 @@ async def get_dataset(conn: asyncpg.Connection, dataset_id: str) -> CanonicalDat
     return CanonicalDataset.model_validate_json(state) if state else None
 
 
+DATASET_COLUMNS = [
+    "id", "organization_id", "title", "licence", "modified", "withdrawn", "formats", "schemas", "state", "state_hash",
+    "change", "cause",
+]  # fmt: skip
+
+
 async def save_datasets(conn: asyncpg.Connection, changes: list[DatasetChange], cause: str | None) -> None:
+    """Store the canonical datasets: those created COPYed in (none was stored when read under their
+    locks), the others updated, their replaced states moved to their past states."""
+    created = [c for c in changes if c.change == "created"]
+    if created:
+        rows = [
+            (d.id, d.organization_id, d.title, d.licence, d.modified, d.withdrawn, _formats(d), _schemas(d), c.state,
+             c.state_hash, c.change, cause)
+            for c in created
+            for d in (c.dataset,)
+        ]  # fmt: skip
+        await conn.copy_records_to_table("datasets", schema_name="registry", columns=DATASET_COLUMNS, records=rows)
+    await _update_datasets(conn, [c for c in changes if c.change != "created"], cause)
+
+
+def _formats(dataset: CanonicalDataset) -> list[str]:
+    return sorted({r.format for r in dataset.resources if r.format})
+
+
+def _schemas(dataset: CanonicalDataset) -> list[str]:
+    return sorted({r.schema_.name for r in dataset.resources if r.schema_})
+
+
+async def _update_datasets(conn: asyncpg.Connection, changes: list[DatasetChange], cause: str | None) -> None:
     """Upsert the canonical datasets, moving the states they replace to their past states. (The
     statement's parts all see the table as it was before it: `past` reads the states being replaced.)"""
     if not changes:
@@ -267,8 +317,8 @@ async def save_datasets(conn: asyncpg.Connection, changes: list[DatasetChange], 
                state_hash = excluded.state_hash, change = excluded.change, cause = excluded.cause,
                updated_at = now()""",
         *columns(datasets, "id", "organization_id", "title", "licence", "modified", "withdrawn"),
-        [json.dumps(sorted({r.format for r in d.resources if r.format})) for d in datasets],
-        [json.dumps(sorted({r.schema_.name for r in d.resources if r.schema_})) for d in datasets],
+        [json.dumps(_formats(d)) for d in datasets],
+        [json.dumps(_schemas(d)) for d in datasets],
         [c.state for c in changes],
         [c.state_hash for c in changes],
         [c.change for c in changes],

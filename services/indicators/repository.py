@@ -176,18 +176,30 @@ async def upsert_reuses(conn: asyncpg.Connection, reuses: list[ReuseDiscovered])
     return {record for row in before for record in row["records"]} | {k for r in reuses for k in r.record_keys()}
 
 
+# The records asked for, each looked up alone in a GIN index on `records` (`@> ARRAY[record]`). Not
+# `records && $1`: with the thousands of records of a batch of audience measures, PostgreSQL compared
+# every candidate row's records with the whole list (a sequential scan: 34 s for 20,000 records among
+# 200,000 datasets; through the index, its recheck: 5 s), and the batch, timed out, was read again for
+# ever (bench.scale, issue 34). One lookup each: 0.25 s.
+RECORDS_ASKED = "(SELECT DISTINCT unnest($1::text[])) AS r (record)"
+
+
 async def reuses_of_records(conn: asyncpg.Connection, records: list[str]) -> dict[str, list[str]]:
     """The reuses naming each of these records."""
     rows = await conn.fetch(
-        """SELECT record, array_agg(key ORDER BY key) AS reuses FROM indicators.reuses, unnest(records) AS record
-           WHERE records && $1::text[] AND record = ANY($1::text[]) GROUP BY record""",
+        f"""SELECT r.record, array_agg(u.key ORDER BY u.key) AS reuses
+            FROM {RECORDS_ASKED} JOIN indicators.reuses u ON u.records @> ARRAY[r.record] GROUP BY r.record""",
         records,
     )
     return {r["record"]: list(r["reuses"]) for r in rows}
 
 
 async def datasets_with_records(conn: asyncpg.Connection, records: list[str]) -> dict[str, DatasetFacts]:
-    rows = await conn.fetch(f"SELECT {DATASET_COLUMNS} FROM indicators.datasets WHERE records && $1::text[]", records)
+    rows = await conn.fetch(
+        f"""SELECT DISTINCT ON (d.id) {DATASET_COLUMNS} FROM {RECORDS_ASKED}
+            JOIN indicators.datasets d ON d.records @> ARRAY[r.record] ORDER BY d.id""",
+        records,
+    )
     return {r["id"]: _dataset_facts(r) for r in rows}
 
 
