@@ -18,7 +18,7 @@ from step to step means it streams rather than holds the registry. PostgreSQL's 
 sizes are read after each step. The rates are compared with the first step's (target: the last
 within 25 % of the first).
 
-    .venv/bin/python -m bench.scale --datasets 1000000   (about an hour on 2 cores)
+    .venv/bin/python -m bench.scale --datasets 1000000   (about 35 minutes on 2 cores)
     .venv/bin/python -m bench.scale --datasets 50000 --steps 10000,25000,50000   (a few minutes)
 
 Not part of `make bench`. BENCH_KEEP=1 keeps the database afterwards.
