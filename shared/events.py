@@ -48,11 +48,16 @@ class SerialisedEvent:
 
     def around(self, document: bytes) -> bytes:
         """The whole event, given its document."""
-        return b"".join((self.payload, document, b"}"))
+        return closed_around(self.payload, document)
 
     @classmethod
     def of(cls, event: "Event") -> "SerialisedEvent":
         return cls(event.topic, event.key(), type(event).__name__, event.model_dump_json().encode())
+
+
+def closed_around(head: bytes, document: bytes) -> bytes:
+    """An event's JSON from its bytes up to its document (see SerialisedEvent.document) and the document."""
+    return b"".join((head, document, b"}"))
 
 
 class Event(BaseModel):

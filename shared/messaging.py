@@ -27,7 +27,7 @@ from faststream.kafka import KafkaBroker
 
 from shared import metrics
 from shared.db import affected_rows
-from shared.events import DocumentRef, Emitted, Event, SerialisedEvent
+from shared.events import DocumentRef, Emitted, Event, SerialisedEvent, closed_around
 from shared.partitioning import default_partitioner
 from shared.settings import Settings
 from shared.topics import MAIN_TOPICS
@@ -258,7 +258,7 @@ class OutboxRelay:
             if row["document_id"] is not None:
                 ref = DocumentRef(row["document_id"], row["document_hash"])
                 if (document := found.get(ref)) is not None:
-                    payload = b"".join((payload, document, b"}"))
+                    payload = closed_around(payload, document)
                 else:
                     missing = MissingDocument(f"the document of this event is not stored: {ref}")
             completed.append({**dict(row), "payload": payload, "missing": missing})
