@@ -223,18 +223,14 @@ def report(results: list[Step]) -> None:
     sizes = " | ".join(f"{s.size:,}" for s in results)
     print(f"| registry size → | {sizes} | last / first |")
     print("|---|" + "---|" * (len(results) + 1))
-    for stage_name in first.rates:
-        values = " | ".join(f"{s.rates[stage_name]:,.0f}/s" for s in results)
-        print(f"| {stage_name} rate | {values} | {last.rates[stage_name] / first.rates[stage_name]:.2f} |")
-    for service in first.peaks:
-        values = " | ".join(f"{s.peaks[service]:.0f} MiB" for s in results)
-        print(f"| {service} peak memory | {values} | {last.peaks[service] / first.peaks[service]:.2f} |")
-    for kind in first.p99:
-        values = " | ".join(f"{s.p99[kind] * 1000:.0f} ms" for s in results)
-        print(f"| API p99, {kind} | {values} | {last.p99[kind] / first.p99[kind]:.2f} |")
-    for table in first.sizes:
-        values = " | ".join(f"{s.sizes[table] / 2**20:,.0f} MiB" for s in results)
-        print(f"| {table} with its indexes | {values} | {last.sizes[table] / first.sizes[table]:.2f} |")
+    rows: list[tuple[str, Callable[[Step], float], Callable[[float], str]]] = [
+        *((f"{n} rate", lambda s, n=n: s.rates[n], lambda v: f"{v:,.0f}/s") for n in first.rates),
+        *((f"{n} peak memory", lambda s, n=n: s.peaks[n], lambda v: f"{v:.0f} MiB") for n in first.peaks),
+        *((f"API p99, {n}", lambda s, n=n: s.p99[n], lambda v: f"{v * 1000:.0f} ms") for n in first.p99),
+        *((f"{n} with its indexes", lambda s, n=n: s.sizes[n], lambda v: f"{v / 2**20:,.0f} MiB") for n in first.sizes),
+    ]  # fmt: skip
+    for label, value, shown in rows:
+        print(f"| {label} | {' | '.join(shown(value(s)) for s in results)} | {value(last) / value(first):.2f} |")
     print_headlines(
         *(
             Headline(

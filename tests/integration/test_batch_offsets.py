@@ -13,6 +13,7 @@ from shared.batch import handle_batch_once
 from shared.db import apply_migrations
 from shared.events import DatasetDiscovered, Emitted, Publisher, SerialisedEvent
 from shared.settings import Settings
+from tests.support.db import scratch_schema
 from tests.support.events import discovered
 
 pytestmark = pytest.mark.integration
@@ -24,18 +25,10 @@ CONSUMER = "test.harvest.datasets"
 @pytest.fixture
 async def pool(infrastructure: Settings, tmp_path: Path) -> AsyncIterator[asyncpg.Pool]:
     """A scratch schema with the shared tables and one of effects: each applied event adds a row."""
-    s = infrastructure
-    pool = await asyncpg.create_pool(
-        host=s.db_host, port=s.db_port, database=s.db_name, user=s.db_admin_user, password=s.db_admin_password
-    )
-    await pool.execute(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE; CREATE SCHEMA {SCHEMA}")
-    await apply_migrations(pool, SCHEMA, tmp_path)  # an empty directory: the shared migrations only
-    await pool.execute(f"CREATE TABLE {SCHEMA}.effects (remote_id text NOT NULL)")
-    try:
+    async with scratch_schema(infrastructure, SCHEMA) as pool:
+        await apply_migrations(pool, SCHEMA, tmp_path)  # an empty directory: the shared migrations only
+        await pool.execute(f"CREATE TABLE {SCHEMA}.effects (remote_id text NOT NULL)")
         yield pool
-    finally:
-        await pool.execute(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")
-        await pool.close()
 
 
 async def apply(conn: asyncpg.Connection, events: Sequence[DatasetDiscovered]) -> list[Emitted]:

@@ -16,7 +16,7 @@ from shared.db import apply_migrations
 from shared.events import DatasetChanged, DocumentRef, SerialisedEvent, serialised_dataset_changed
 from shared.messaging import OutboxRelay, add_to_outbox, requeue_rejected
 from shared.settings import Settings
-from tests.support.db import connect_as
+from tests.support.db import connect_as, scratch_schema
 from tests.support.kafka import read_all, wait_for
 from tests.support.processes import run_module
 
@@ -43,17 +43,9 @@ async def relay_settings(infrastructure: Settings) -> AsyncIterator[Settings]:
 @pytest.fixture
 async def outbox_pool(infrastructure: Settings, tmp_path: Path) -> AsyncIterator[asyncpg.Pool]:
     """A scratch schema holding the shared inbox and outbox, as every service schema does."""
-    s = infrastructure
-    pool = await asyncpg.create_pool(
-        host=s.db_host, port=s.db_port, database=s.db_name, user=s.db_admin_user, password=s.db_admin_password
-    )
-    await pool.execute(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE; CREATE SCHEMA {SCHEMA}")
-    await apply_migrations(pool, SCHEMA, tmp_path)  # an empty directory: the shared migrations only
-    try:
+    async with scratch_schema(infrastructure, SCHEMA) as pool:
+        await apply_migrations(pool, SCHEMA, tmp_path)  # an empty directory: the shared migrations only
         yield pool
-    finally:
-        await pool.execute(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")
-        await pool.close()
 
 
 def event(key: str, size: int = 0) -> SerialisedEvent:

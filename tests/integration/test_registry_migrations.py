@@ -11,6 +11,7 @@ import pytest
 from services.consolidator.app import MIGRATIONS
 from shared.db import apply_migrations
 from shared.settings import Settings
+from tests.support.db import scratch_schema
 
 pytestmark = pytest.mark.integration
 
@@ -19,21 +20,9 @@ SCHEMA = "registry_migrated"
 
 @pytest.fixture
 async def admin_pool(infrastructure: Settings) -> AsyncIterator[asyncpg.Pool]:
-    s = infrastructure
-    pool = await asyncpg.create_pool(
-        host=s.db_host,
-        port=s.db_port,
-        database=s.db_name,
-        user=s.db_admin_user,
-        password=s.db_admin_password,
-        server_settings={"search_path": SCHEMA},  # the tests' SQL names the registry's tables unqualified
-    )
-    await pool.execute(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE; CREATE SCHEMA {SCHEMA}")
-    try:
+    # the tests' SQL names the registry's tables unqualified
+    async with scratch_schema(infrastructure, SCHEMA, server_settings={"search_path": SCHEMA}) as pool:
         yield pool
-    finally:
-        await pool.execute(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")
-        await pool.close()
 
 
 def migrations_before(number: int, directory: Path) -> Path:
