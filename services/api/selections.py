@@ -194,14 +194,20 @@ class DatasetFilter:
         """Where the selection is read, as `i`, and its conditions: the datasets list's read model
         (indicators_read.datasets), or for a text search the words of the listed datasets' titles
         (indicators_read.dataset_words): a title matches when each word searched (but stop words) begins
-        one of its words, and the longest one searched leads the walk down the words' index, in the list's order."""
+        one of its words, and the longest one searched leads the walk down the words' index, in the list's order.
+        Within one organisation, its datasets are walked in that order and each title's words looked up
+        (the words have no index by organisation: one index fewer written per word, issue 34)."""
         words = sorted(title_words(self.q or ""), key=len, reverse=True) if not self.withdrawn else []
-        if words and len(words[0]) >= MIN_LEADING_WORD:
+        if words and len(words[0]) >= MIN_LEADING_WORD and not self.organization:
             where = Where("i.word >= ? AND i.word < ?", *prefix_range(words[0]))
             for word in words[1:]:
-                where.add(f"EXISTS (SELECT FROM indicators_read.dataset_words x WHERE x.id = i.id AND {WORD_RANGE})",
-                          *prefix_range(word))  # fmt: skip
+                where.add(TITLE_HAS_WORD, *prefix_range(word))
             selection = Selection("indicators_read.dataset_words i", True, where)
+        elif words and len(words[0]) >= MIN_LEADING_WORD:  # one organisation's datasets, walked in the
+            where = Where("i.withdrawn = ?", False)  # list's order, each title's words found by its id
+            for word in words:
+                where.add(TITLE_HAS_WORD, *prefix_range(word))
+            selection = Selection("indicators_read.datasets i", False, where)
         else:  # no word to search by (one letter, stop words only), or the withdrawn datasets: their text
             where = Where("i.withdrawn = ?", self.withdrawn)
             if self.q:
@@ -224,7 +230,8 @@ class DatasetFilter:
 MIN_LEADING_WORD = 2  # a search led by one letter would walk a twentieth of every title's words
 
 
-WORD_RANGE = "x.word >= ? AND x.word < ?"
+# A dataset's title has a word beginning with the one searched: its words' rows by (id, word).
+TITLE_HAS_WORD = "EXISTS (SELECT FROM indicators_read.dataset_words x WHERE x.id = i.id AND x.word >= ? AND x.word < ?)"
 
 
 def prefix_range(prefix: str) -> tuple[str, str]:

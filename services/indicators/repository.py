@@ -141,9 +141,9 @@ async def upsert_datasets(
 
 
 def _listed_columns(dataset: DatasetFacts) -> tuple[Any, ...]:
-    """What the words of its title carry (migration 012), and whether it is listed at all."""
+    """What the words of its title carry (migrations 012, 015), and whether it is listed at all."""
     d = dataset
-    return d.withdrawn, d.organization_id, d.licence, d.modified, tuple(d.formats), tuple(d.schemas)
+    return d.withdrawn, d.licence, d.modified, tuple(d.formats), tuple(d.schemas)
 
 
 async def index_title_words(conn: asyncpg.Connection, dataset_ids: list[str] | None) -> None:
@@ -159,8 +159,8 @@ async def index_title_words(conn: asyncpg.Connection, dataset_ids: list[str] | N
         await conn.execute("DELETE FROM indicators.dataset_words WHERE id = ANY($1::text[])", dataset_ids)
     pairs = [(r["id"], word) for r in rows for word in title_words(r["title"])]
     await conn.execute(
-        """INSERT INTO indicators.dataset_words (id, word, title, organization_id, licence, modified, formats, schemas)
-           SELECT d.id, w.word, d.title, d.organization_id, d.licence, d.modified, d.formats, d.schemas
+        """INSERT INTO indicators.dataset_words (id, word, title, licence, modified, formats, schemas)
+           SELECT d.id, w.word, d.title, d.licence, d.modified, d.formats, d.schemas
            FROM unnest($1::text[], $2::text[]) AS w (id, word) JOIN indicators.datasets d ON d.id = w.id""",
         [p[0] for p in pairs],
         [p[1] for p in pairs],

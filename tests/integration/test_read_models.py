@@ -26,7 +26,7 @@ SOURCE = "read-models"
 LISTED = ("siren", "name", "search_name", "type", "insee_code", "departement", "region", "epci", "population",
           "obligated", "council_id", "datasets", "publishes", "technologies")  # fmt: skip
 DATASET_COLUMNS = ("title", "organization_id", "withdrawn", "licence", "formats", "schemas", "modified")
-WORD_COLUMNS = ("title", "organization_id", "licence", "formats", "schemas", "modified")
+WORD_COLUMNS = ("title", "licence", "formats", "schemas", "modified")
 Rows = dict[str, dict[str, Any]]  # by id
 
 
