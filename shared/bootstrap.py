@@ -105,17 +105,28 @@ async def ensure_topics(settings: Settings, *, timeout: float = 60.0) -> list[st
     try:
         existing = set(await admin.list_topics())
         specs = {settings.topic(spec.name): spec for spec in all_topics()}
-        missing = [
-            NewTopic(name, spec.partitions, 1, topic_configs=spec.config(settings.max_event_bytes))
-            for name, spec in specs.items()
-            if name not in existing
-        ]
+        missing = missing_topics(settings, existing)
         if missing:
             await admin.create_topics(missing)
         await _update_configs(admin, settings, {name: spec for name, spec in specs.items() if name in existing})
         return [t.name for t in missing]
     finally:
         await admin.close()
+
+
+def missing_topics(settings: Settings, existing: set[str]) -> list[NewTopic]:
+    """The topics to create: their partitions, settings and replicas (one per broker of a cluster of
+    three: OBS_KAFKA_REPLICATION_FACTOR=3, docs/deployment.md)."""
+    return [
+        NewTopic(
+            settings.topic(spec.name),
+            spec.partitions,
+            settings.kafka_replication_factor,
+            topic_configs=spec.config(settings.max_event_bytes),
+        )
+        for spec in all_topics()
+        if settings.topic(spec.name) not in existing
+    ]
 
 
 async def _update_configs(admin: AIOKafkaAdminClient, settings: Settings, specs: dict[str, TopicSpec]) -> None:

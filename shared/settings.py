@@ -14,6 +14,8 @@ class Settings(BaseSettings):
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     # Prepended to every topic and consumer group: lets a test run share a broker with a running system.
     topic_prefix: str = ""
+    # Copies of each topic created (existing topics keep theirs): 1 on one broker, 3 on a cluster.
+    kafka_replication_factor: int = 1
 
     db_host: str = "127.0.0.1"
     db_port: int = 5432

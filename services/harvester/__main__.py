@@ -22,9 +22,9 @@ from typing import Any
 import yaml
 
 from services.harvester import lifecycle, repository, schedules
-from services.harvester.app import SourceIn, create_routes, create_runtime, detect_family
+from services.harvester.app import MIGRATIONS, SCHEMA, SourceIn, create_routes, create_runtime, detect_family
 from services.harvester.fetch import FetchError, check_address
-from shared.db import create_pool
+from shared.db import apply_migrations, create_pool
 from shared.events import HarvestRequested
 from shared.kafka import create_broker
 from shared.messaging import publish_event
@@ -34,6 +34,8 @@ from shared.settings import Settings
 
 async def save_sources(settings: Settings, sources: list[SourceIn], within: timedelta | None = None) -> None:
     pool = await create_pool(settings, "harvester", max_size=1)
+    # Compose's bootstrap job seeds before the harvester first starts: its tables first (idempotent).
+    await apply_migrations(pool, SCHEMA, MIGRATIONS)
     planned = first_runs(sources, datetime.now(UTC), within)
     async with pool.acquire() as conn:
         for s in sources:
