@@ -249,6 +249,18 @@ def kafka_version() -> str:
     return found.group(1)
 
 
+def arguments_refused(command: list[str]) -> str | None:
+    """What the module's own parser says of the command's arguments: `--help` appended, it exits 0
+    when every subcommand and option exists, 2 with argparse's message when one does not."""
+    asked = subprocess.run(
+        [sys.executable, *command[1:], "--help"], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    if asked.returncode == 0:
+        return None
+    said = asked.stderr.strip().splitlines()
+    return f"`{shlex.join(command[2:])}` is refused by the code: {said[-1] if said else asked.returncode}"
+
+
 def problems(services: dict[str, Service], dockerfile: str) -> list[str]:
     """Everything in the compose file that the code or the image does not have."""
     found: list[str] = []
@@ -266,6 +278,8 @@ def problems(services: dict[str, Service], dockerfile: str) -> list[str]:
             and not (ROOT / module.replace(".", "/") / "__main__.py").exists()
         ):
             found.append(f"{s.name}: no module {module} in the project")
+        if command[3:] and (refusal := arguments_refused(command)):
+            found.append(f"{s.name}: {refusal}")
         for argument in command[3:]:
             if "/" in argument and not argument.startswith(("-", "/", "http")):
                 files.append(argument)
@@ -451,8 +465,8 @@ class Run:
             code = await asyncio.wait_for(job.wait(), timeout=600)
         if code != 0:
             raise Failed(f"job {service.name} exited with {code}:\n{log.read_text()[-2000:]}")
-        last = log.read_text().strip().splitlines()
-        self.said.append(f"job {service.name}: {shlex.join(service.command)} -> {last[-1] if last else 'done'}")
+        printed = "; ".join(line for line in log.read_text().splitlines() if line.strip() and "NOTICE" not in line)
+        self.said.append(f"job {service.name}: {shlex.join(service.command)} -> {printed or 'done'}")
 
     def launch(self, service: Service) -> None:
         instances = []
@@ -506,7 +520,8 @@ async def verify(run: Run) -> None:
     api = f"http://127.0.0.1:{host.port('api', host.services['api'].port or 8000)}"
     expected = len(organizations(read_package(host.local.referentiel_path)))
     seed = next(s for s in host.services.values() if s.job and "seed" in s.command)
-    catalogue, _ = read_sources_file(ROOT / next(a for a in seed.command if a.endswith(".yaml")))
+    catalogue_file = next(a for a in seed.command if a.endswith(".yaml"))
+    catalogue, _ = read_sources_file(ROOT / catalogue_file)
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as http:
 
         async def organisations_served() -> int | None:
@@ -523,7 +538,7 @@ async def verify(run: Run) -> None:
         wanted = {s.to_source().id for s in catalogue}
         if listed != wanted:
             raise Failed(f"sources: the api lists {len(listed)}, the catalogue has {len(wanted)}")
-        run.said.append(f"api -> harvester: {len(listed)} sources of {seed.command[4]} seeded")
+        run.said.append(f"api -> harvester: {len(listed)} sources of {catalogue_file} listed, as seeded")
 
         async with http.get(f"{api}/api/v1/organizations", params={"page_size": "1", "type": "COM"}) as r:
             commune = (await r.json())["data"][0]
@@ -543,50 +558,78 @@ async def verify(run: Run) -> None:
     run.said.append(f"healthchecks: {sum(1 for _ in run.all_instances())} instances pass theirs")
     for service, count in run.scale.items():
         if count > 1:
-            groups = await until(f"{service}'s {count} instances in its groups", lambda s=service, n=count:
-                                 group_sizes(host, s, n), 120)  # fmt: skip
-            run.said.append(f"--scale {service}={count}: {len(groups)} consumer groups of {count} members each")
+            shares = await until(f"{service}'s {count} instances sharing its groups",
+                                 lambda s=service: shared_groups(run, s), 120)  # fmt: skip
+            run.said.append(f"--scale {service}={count}: {shares}")
 
 
-async def group_sizes(host: LocalHost, service: str, count: int) -> dict[str, int] | None:
-    """The service's consumer groups and their members, once every group has `count` of them."""
-    from aiokafka.admin import AIOKafkaAdminClient
-
-    admin = AIOKafkaAdminClient(bootstrap_servers=host.local.kafka_bootstrap_servers)
-    await admin.start()
-    try:
-        prefix = f"{host.isolation['OBS_TOPIC_PREFIX']}{service}."
-        names = [g[0] for g in await admin.list_consumer_groups() if str(g[0]).startswith(prefix)]
-        sizes = {d.group: len(d.members) for d in await admin.describe_consumer_groups(names)} if names else {}
-    finally:
-        await admin.close()
-    return sizes if sizes and all(n == count for n in sizes.values()) else None
+PARTITIONS_HELD = re.compile(r'^obs_consumer_partitions\{group="([^"]+)",topic="([^"]+)"\} (\S+)$', re.MULTILINE)
 
 
-async def prove(compose: Path, scale: dict[str, int], offset: int, keep: bool) -> list[str]:
-    variables = local_secrets(compose.read_text())  # noqa: ASYNC240 (before anything runs)
-    services = load(compose, variables)
-    dockerfile = (compose.parent / "Dockerfile").read_text()
-    if found := problems(services, dockerfile):
+async def shared_groups(run: Run, service: str) -> str | None:
+    """Once every instance of the service holds partitions of each of its topics, and together they
+    hold each topic's partitions once: how they split them (from each instance's /metrics)."""
+    from shared.topics import all_topics
+
+    partitions = {run.host.isolation["OBS_TOPIC_PREFIX"] + spec.name: spec.partitions for spec in all_topics()}
+    held = []
+    async with aiohttp.ClientSession() as http:
+        for instance in run.instances[service]:
+            async with http.get(f"http://127.0.0.1:{instance.env['PORT']}/metrics") as r:
+                text = await r.text()
+            held.append({(g, t): int(float(n)) for g, t, n in PARTITIONS_HELD.findall(text)})
+    subscriptions = set().union(*held)
+    if not subscriptions or any(h.get(key, 0) == 0 for h in held for key in subscriptions):
+        return None
+    if any(sum(h[key] for h in held) != partitions[key[1]] for key in subscriptions):
+        return None
+    prefix = run.host.isolation["OBS_TOPIC_PREFIX"]
+    split = ", ".join(
+        f"{t.removeprefix(prefix)} {'+'.join(str(h[(g, t)]) for h in held)}" for g, t in sorted(subscriptions)
+    )
+    return f"every topic's partitions split among the instances ({split})"
+
+
+@dataclass
+class Compose:
+    """The compose file as compose reads it, with the Dockerfile beside it."""
+
+    services: dict[str, Service]
+    dockerfile: str
+    subnets: list[str]
+
+
+def checked(path: Path, scale: dict[str, int]) -> Compose:
+    """The compose file, refused (before anything starts) if it asks what the code or the image lacks."""
+    variables = local_secrets(path.read_text())
+    services = load(path, variables)
+    dockerfile = (path.parent / "Dockerfile").read_text()
+    found = problems(services, dockerfile)
+    found += [f"--scale {name}: only {', '.join(CONSUMERS)} run as several instances"
+              for name in scale if name not in CONSUMERS]  # fmt: skip
+    if found:
         raise Refused("\n".join(found))
-    for name in scale:
-        if name not in CONSUMERS:
-            raise Refused(f"--scale {name}: only {', '.join(CONSUMERS)} run as several instances")
+    start_order(services)  # a cycle or a missing dependency is refused too
+    return Compose(services, dockerfile, network_subnets(path, variables))
+
+
+async def prove(compose: Compose, scale: dict[str, int], offset: int, keep: bool) -> list[str]:
     label = uuid.uuid4().hex[:8]
     workdir = ROOT / "var/compose-local" / label
     (workdir / "logs").mkdir(parents=True)
     isolation = {"OBS_DB_NAME": f"compose_{label}", "OBS_TOPIC_PREFIX": f"compose-{label}."}
-    host = LocalHost(services, dockerfile, network_subnets(compose, variables), offset, workdir, isolation)
+    host = LocalHost(compose.services, compose.dockerfile, compose.subnets, offset, workdir, isolation)
     run = Run(host, scale, workdir / "logs")
+    order = start_order(compose.services)
     try:
-        await run.start(start_order(services))
+        await run.start(order)
         await verify(run)
     finally:
         if not keep:
             run.stop()
             await drop(host)
             shutil.rmtree(workdir, ignore_errors=True)
-    return [f"order: {' -> '.join(start_order(services))}", *run.said]
+    return [f"order: {' -> '.join(order)}", *run.said]
 
 
 async def drop(host: LocalHost) -> None:
@@ -606,8 +649,9 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     scale = {name: int(n) for name, n in (s.split("=", 1) for s in args.scale)}
     try:
+        compose = checked(args.compose, scale)
         start_infrastructure()
-        said = asyncio.run(prove(args.compose, scale, args.port_offset, args.keep))
+        said = asyncio.run(prove(compose, scale, args.port_offset, args.keep))
     except Refused as exc:
         print(f"refused: {args.compose} does not match the code:\n{exc}", file=sys.stderr)
         return 2

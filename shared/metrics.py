@@ -31,6 +31,10 @@ HARVEST_LAST_FINISHED = Gauge(
     "obs_harvest_last_finished_timestamp_seconds", "When the source's last run finished", ["source", "family"]
 )
 CONSUMER_LAG = Gauge("obs_consumer_lag", "Messages of the topic not yet committed by the group", ["group", "topic"])
+# Each instance's share of its groups: how several instances of a service split the partitions.
+CONSUMER_PARTITIONS = Gauge(
+    "obs_consumer_partitions", "Partitions of the topic assigned to this instance in the group", ["group", "topic"]
+)
 INDICATORS_LATENCY = Histogram(
     "obs_indicators_latency_seconds",
     "From a registry change (its event's time) to the indicators recomputed for it",

@@ -214,6 +214,18 @@ async def _readyz(request: web.Request) -> web.Response:
     return web.json_response({"ready": ready, "checks": checks}, status=200 if ready else 503)
 
 
+def _count_assigned_partitions(runtime: Runtime) -> None:
+    """The partitions each subscriber's consumer holds now (none before it started or between two
+    assignments of a rebalance)."""
+    subscribers: list[Any] = list(runtime.broker.subscribers)  # Kafka subscribers: group_id, topic_names, consumer
+    for subscriber in subscribers:
+        consumer: Any = getattr(subscriber, "consumer", None)
+        assigned = consumer.assignment() if consumer is not None else set()
+        for topic in getattr(subscriber, "topic_names", ()):
+            held = sum(1 for partition in assigned if partition.topic == topic)
+            metrics.CONSUMER_PARTITIONS.labels(group=subscriber.group_id, topic=topic).set(held)
+
+
 async def _metrics(request: web.Request) -> web.Response:
     runtime: Runtime = request.app["runtime"]
     if runtime._pool is not None:
@@ -221,6 +233,7 @@ async def _metrics(request: web.Request) -> web.Response:
             runtime._pool.get_size() - runtime._pool.get_idle_size()
         )
         metrics.DB_POOL_SIZE.labels(service=runtime.service, state="idle").set(runtime._pool.get_idle_size())
+    _count_assigned_partitions(runtime)
     body = generate_latest(REGISTRY)
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
