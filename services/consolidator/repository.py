@@ -1,6 +1,7 @@
 """SQL of the registry's datasets: portal records, identity keys, canonical datasets with their history,
 and the harvest runs accounted for withdrawals (organisations: organization_repository.py)."""
 
+import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -108,11 +109,20 @@ async def touch_records(conn: asyncpg.Connection, events: list[DatasetDiscovered
     )
 
 
+def key_digest(key: str) -> UUID:
+    """A key as `dataset_keys` stores it: the first 16 bytes of the SHA-256 of its text (migration 012
+    converted the stored texts with the same function)."""
+    return UUID(bytes=hashlib.sha256(key.encode()).digest()[:16])
+
+
 async def datasets_by_key(conn: asyncpg.Connection, keys: list[str]) -> dict[str, str]:
     if not keys:  # a batch of records seen again unchanged: nothing to look up
         return {}
-    rows = await conn.fetch("SELECT key, dataset_id FROM registry.dataset_keys WHERE key = ANY($1::text[])", keys)
-    return {r["key"]: r["dataset_id"] for r in rows}
+    key_of = {key_digest(k): k for k in keys}
+    rows = await conn.fetch(
+        "SELECT key, dataset_id FROM registry.dataset_keys WHERE key = ANY($1::uuid[])", list(key_of)
+    )
+    return {key_of[r["key"]]: r["dataset_id"] for r in rows}
 
 
 async def merge_datasets(conn: asyncpg.Connection, merges: dict[str, str]) -> None:
@@ -134,7 +144,10 @@ async def save_keys(conn: asyncpg.Connection, pairs: list[tuple[str, str]]) -> N
     claimed it anyway."""
     if pairs:
         await conn.copy_records_to_table(
-            "dataset_keys", schema_name="registry", columns=["key", "dataset_id"], records=pairs
+            "dataset_keys",
+            schema_name="registry",
+            columns=["key", "dataset_id"],
+            records=[(key_digest(key), dataset_id) for key, dataset_id in pairs],
         )
 
 

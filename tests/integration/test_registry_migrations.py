@@ -9,6 +9,7 @@ import asyncpg
 import pytest
 
 from services.consolidator.app import MIGRATIONS
+from services.consolidator.repository import key_digest
 from shared.db import apply_migrations
 from shared.settings import Settings
 from tests.support.db import scratch_schema
@@ -90,3 +91,32 @@ async def test_the_filter_columns_migration_keeps_the_formats_and_schemas_the_ap
             SCHEMA)}  # fmt: skip
     assert [tuple(r) for r in rows] == [("a", ["csv", "pdf"], ["scdl/budget"]), ("b", [], [])]
     assert not columns & {"description", "themes", "tags", "resources", "created", "attribution"}
+
+
+async def test_the_hashed_keys_migration_stores_each_key_as_the_consolidator_now_looks_it_up(
+    admin_pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    keys = {
+        "id:data.example.fr|budget-2024": "d1",
+        "url:opendata.collectivité.fr/explore/dataset/équipements": "d1",  # not ASCII: hashed as UTF-8
+        "files:" + "0123456789abcdef" * 4: "d2",
+        f"url:example.fr/?{'q=x&' * 400}": "d2",  # long: kept in full (identity.bounded leaves 2,000 bytes)
+    }
+    # 009 to 011 name the `registry` schema (its read views): 012 is applied over those before them,
+    # the tables it changes are 004's.
+    await apply_migrations(admin_pool, SCHEMA, migrations_before(9, tmp_path / "before"))
+    await admin_pool.execute(
+        "INSERT INTO dataset_keys (key, dataset_id) SELECT * FROM unnest($$"
+        + "{" + ",".join(f'"{k}"' for k in keys) + "}$$::text[], $${"
+        + ",".join(keys.values()) + "}$$::text[])"
+    )  # fmt: skip
+    with_it = migrations_before(9, tmp_path / "with")
+    shutil.copy(MIGRATIONS / "012_hashed_keys.sql", with_it)
+    migrated = await apply_migrations(admin_pool, SCHEMA, with_it)
+    assert migrated == ["012_hashed_keys.sql"]
+    async with admin_pool.acquire() as conn:
+        stored = {r["key"]: r["dataset_id"] for r in await conn.fetch("SELECT key, dataset_id FROM dataset_keys")}
+        indexes = {r["indexname"] for r in await conn.fetch("SELECT indexname FROM pg_indexes WHERE schemaname = $1",
+                                                            SCHEMA)}  # fmt: skip
+    assert stored == {key_digest(k): d for k, d in keys.items()}
+    assert "dataset_sources_by_source" not in indexes and "dataset_keys_pkey" in indexes
