@@ -120,21 +120,36 @@ async def datasets_by_key(conn: asyncpg.Connection, keys: list[str]) -> dict[str
         return {}
     key_of = {key_digest(k): k for k in keys}
     rows = await conn.fetch(
-        "SELECT key, dataset_id FROM registry.dataset_keys WHERE key = ANY($1::uuid[])", list(key_of)
+        """SELECT k.key, coalesce(m.survivor, k.dataset_id) AS dataset_id
+           FROM registry.dataset_keys k LEFT JOIN registry.merged_datasets m ON m.absorbed = k.dataset_id
+           WHERE k.key = ANY($1::uuid[])""",
+        list(key_of),
     )
     return {key_of[r["key"]]: r["dataset_id"] for r in rows}
 
 
 async def merge_datasets(conn: asyncpg.Connection, merges: dict[str, str]) -> None:
-    """absorbed id -> survivor id: the absorbed datasets' records and keys move to the survivor."""
-    if merges:
-        pairs = (list(merges), list(merges.values()))
-        for table, column in (("dataset_sources", "dataset_id"), ("dataset_keys", "dataset_id")):
-            await conn.execute(
-                f"""UPDATE registry.{table} t SET {column} = m.survivor
-                    FROM unnest($1::text[], $2::text[]) AS m (absorbed, survivor) WHERE t.{column} = m.absorbed""",
-                *pairs,
-            )
+    """absorbed id -> survivor id: the absorbed datasets' records move to the survivor; their keys stay
+    and lead there through `merged_datasets`, as do those of the datasets they had absorbed."""
+    if not merges:
+        return
+    pairs = (list(merges), list(merges.values()))
+    await conn.execute(
+        """UPDATE registry.dataset_sources s SET dataset_id = m.survivor
+           FROM unnest($1::text[], $2::text[]) AS m (absorbed, survivor) WHERE s.dataset_id = m.absorbed""",
+        *pairs,
+    )
+    await conn.execute(
+        """UPDATE registry.merged_datasets d SET survivor = m.survivor
+           FROM unnest($1::text[], $2::text[]) AS m (absorbed, survivor) WHERE d.survivor = m.absorbed""",
+        *pairs,
+    )
+    await conn.execute(
+        """INSERT INTO registry.merged_datasets (absorbed, survivor)
+           SELECT * FROM unnest($1::text[], $2::text[]) ORDER BY 1
+           ON CONFLICT (absorbed) DO UPDATE SET survivor = excluded.survivor, merged_at = now()""",
+        *pairs,
+    )
 
 
 async def save_keys(conn: asyncpg.Connection, pairs: list[tuple[str, str]]) -> None:

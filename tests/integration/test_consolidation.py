@@ -426,6 +426,51 @@ async def test_a_record_that_joins_a_dataset_another_instance_is_merging_ends_in
     assert sorted(s["source_id"] for s in merged["sources"]) == ["portal-ma", "portal-mb", "portal-mc", "portal-md"]
 
 
+async def test_keys_of_a_dataset_absorbed_twice_lead_to_the_last_survivor(
+    services, settings: Settings, registry: asyncpg.Connection
+) -> None:
+    """A merged into B, then B into C: a new record known only by A's files joins C, and the
+    redirects of A and B both name C (keys stay with the dataset that claimed them)."""
+    files = ("http://portal-ka.test/files/parcs.csv",)
+    a, b, c = (
+        record("portal-ka", "parcs", "ka-run", files=files),
+        record("portal-kb", "parcs-b", "kb-run"),
+        record("portal-kc", "parcs-c", "kc-run"),
+    )
+    await send(settings, a, b, c)
+    await wait_for(lambda: _consolidated(registry, ["portal-ka", "portal-kb", "portal-kc"]))
+    first = {s: (await dataset_of(registry, s, r))["id"] for s, r in (("portal-ka", "parcs"), ("portal-kb", "parcs-b"),
+                                                                       ("portal-kc", "parcs-c"))}  # fmt: skip
+    a_into_b = record("portal-kd", "https://portal-ka.test/explore/dataset/parcs/", "kd-run").model_copy(
+        update={"upstream": UpstreamOrigin(remote_id="parcs-b", domain="portal-kb.test")}
+    )
+    await send(settings, a_into_b)
+    await wait_for(lambda: _in_one_dataset(registry, ["portal-ka", "portal-kb", "portal-kd"]))
+    b_into_c = record("portal-ke", "https://portal-kb.test/explore/dataset/parcs-b/", "ke-run").model_copy(
+        update={"upstream": UpstreamOrigin(remote_id="parcs-c", domain="portal-kc.test")}
+    )
+    await send(settings, b_into_c)
+    await wait_for(lambda: _in_one_dataset(registry, ["portal-ka", "portal-kb", "portal-kc", "portal-kd", "portal-ke"]))
+    await send(settings, record("portal-kf", "parcs-f", "kf-run", files=files))
+    joined = await dataset_of(registry, "portal-kf", "parcs-f")
+    assert joined["id"] == first["portal-kc"] and not joined["withdrawn"]
+    assert len(joined["sources"]) == 6
+    redirects = await registry.fetch(
+        "SELECT absorbed, survivor FROM registry.merged_datasets WHERE absorbed = ANY($1::text[]) ORDER BY 1",
+        [first["portal-ka"], first["portal-kb"]],
+    )
+    assert {r["absorbed"]: r["survivor"] for r in redirects} == {
+        first["portal-ka"]: first["portal-kc"],
+        first["portal-kb"]: first["portal-kc"],
+    }
+
+
+async def _in_one_dataset(registry: asyncpg.Connection, sources: list[str]) -> bool:
+    query = """SELECT count(DISTINCT source_id) = $2 AND count(DISTINCT dataset_id) = 1
+               FROM registry.dataset_sources WHERE source_id = ANY($1::text[])"""
+    return bool(await registry.fetchval(query, sources, len(sources)))
+
+
 async def test_a_record_seen_again_unchanged_waits_for_no_other_instance(
     services, settings: Settings, registry: asyncpg.Connection
 ) -> None:
