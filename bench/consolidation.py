@@ -164,6 +164,7 @@ async def raw_copy_rate(settings: Settings, batch: list[DatasetDiscovered], atte
     try:
         rates, database_cpu = [], []
         for _ in range(attempts):
+            await autovacuum_idle(settings)
             await conn.execute(
                 """CREATE TABLE registry.bench_copy (source_id text, remote_id text, dataset_id text,
                        portal_kind text, portal_url text, remote_url text, content_hash text, metadata json,
@@ -175,6 +176,18 @@ async def raw_copy_rate(settings: Settings, batch: list[DatasetDiscovered], atte
             database_cpu.append((_postgresql_cpu() - cpu_before) / len(rows))
             await conn.execute("DROP TABLE registry.bench_copy")
         return statistics.median(rates), statistics.median(database_cpu)
+    finally:
+        await conn.close()
+
+
+async def autovacuum_idle(settings: Settings, timeout: float = 300) -> None:
+    """Wait until no autovacuum worker runs: PostgreSQL's CPU is read over all its processes, and a
+    vacuum of the tables the consolidation just filled, started during a COPY, added up to half its
+    time per row in some runs (14 to 21 µs from one run to the next)."""
+    conn = await connect_as(settings)
+    try:
+        workers = "SELECT count(*) = 0 FROM pg_stat_activity WHERE backend_type = 'autovacuum worker'"
+        await wait_for(lambda: _value(conn, workers), timeout=timeout, interval=0.5)
     finally:
         await conn.close()
 
@@ -212,6 +225,7 @@ async def main(count: int, instances: int) -> None:
         datasets_before = await end_offsets(settings, "registry.datasets")
 
         await write_events(settings, batch)
+        await autovacuum_idle(settings)  # the référentiel's load vacuumed before the window, not in it
         written_before = await table_writes(conn)
         consolidators = [
             start_service("consolidator", settings.model_copy(update={"consolidator_port": 28102 + 10 * n}), logs)

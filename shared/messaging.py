@@ -69,21 +69,24 @@ async def prune_inbox(conn: asyncpg.Connection, schema: str, consumers: list[str
     return affected_rows(status)
 
 
+OUTBOX_COLUMNS = ["topic", "key", "event_type", "payload", "document_id", "document_hash"]
+
+
 async def add_to_outbox(conn: asyncpg.Connection, schema: str, settings: Settings, events: Sequence[Emitted]) -> None:
     if not events:
         return
     serialised = [e if isinstance(e, SerialisedEvent) else SerialisedEvent.of(e) for e in events]
-    # One statement for the whole list (unnest keeps the order, so ids follow it).
-    await conn.execute(
-        f"""INSERT INTO {schema}.outbox (topic, key, event_type, payload, document_id, document_hash)
-            SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[], $5::text[], $6::text[])""",
-        [settings.topic(e.topic) for e in serialised],
-        [e.key for e in serialised],
-        [e.event_type for e in serialised],
-        [e.payload for e in serialised],
-        [e.document.id if e.document else None for e in serialised],
-        [e.document.hash if e.document else None for e in serialised],
-    )
+    # COPYed in the list's order, so ids follow it (half the server's time of an INSERT from unnest).
+    await conn.copy_records_to_table(
+        "outbox",
+        schema_name=schema,
+        columns=OUTBOX_COLUMNS,
+        records=[
+            (settings.topic(e.topic), e.key, e.event_type, e.payload, e.document.id if e.document else None,
+             e.document.hash if e.document else None)
+            for e in serialised
+        ],
+    )  # fmt: skip
     await conn.execute("SELECT pg_notify($1, '')", _channel(schema))
 
 

@@ -66,7 +66,7 @@ async def _consolidate(
             updates.append((event, match))
     await repository.touch_records(conn, unchanged, now)  # a record seen again as it was: no grouping decided
     if updates:
-        emitted += await place_records(conn, updates, now, cause=_runs_of(events))
+        emitted += await place_records(conn, updates, now, cause=_runs_of(events), known=set(known))
 
     # Rows that concurrent instances share (publishers, runs) last, in a fixed order: their locks are
     # held from here to the commit only, and two instances never wait for each other in a circle.
@@ -80,15 +80,23 @@ async def _consolidate(
 
 
 async def place_records(
-    conn: asyncpg.Connection, updates: list[tuple[DatasetDiscovered, PublisherMatch]], now: datetime, cause: str | None
+    conn: asyncpg.Connection,
+    updates: list[tuple[DatasetDiscovered, PublisherMatch]],
+    now: datetime,
+    cause: str | None,
+    known: set[tuple[str, str]] | None = None,
 ) -> list[Emitted]:
     """New or changed records, each with its organisation: the dataset each joins
-    (identity.plan_identities), the records saved, the datasets they touch computed again."""
+    (identity.plan_identities), the records saved, the datasets they touch computed again. `known`:
+    the records stored when the batch read them before this lock (None: every one may be)."""
     # From here to the commit, one instance at a time: which dataset a record joins depends on every
-    # key and merge committed before (see repository.lock_identities). Under the lock, the records are
-    # read again: another instance may have merged their dataset into another meanwhile.
+    # key and merge committed before (see repository.lock_identities). Under the lock, the known
+    # records are read again: another instance may have merged their dataset into another meanwhile.
+    # A record unknown then is still unknown: only its partition's consumer stores it (events are
+    # keyed by record), and that partition's offsets row is locked by this transaction (shared/batch.py).
     await repository.lock_identities(conn)
-    current = await repository.known_records(conn, [(e.source_id, e.remote_id) for e, _ in updates])
+    keys = [(e.source_id, e.remote_id) for e, _ in updates]
+    current = await repository.known_records(conn, [k for k in keys if known is None or k in known])
     plan = await _identify(conn, [(event, current.get((event.source_id, event.remote_id))) for event, _ in updates])
     dataset_of = plan.dataset_of
     await repository.save_records(
