@@ -76,7 +76,8 @@ async def add_to_outbox(conn: asyncpg.Connection, schema: str, settings: Setting
     if not events:
         return
     serialised = [e if isinstance(e, SerialisedEvent) else SerialisedEvent.of(e) for e in events]
-    # COPYed in the list's order, so ids follow it (half the server's time of an INSERT from unnest).
+    # COPYed in the list's order, so ids follow it: a quarter of the client's CPU of an INSERT from
+    # arrays, and about half its time (bench/README.md, issue 34's second step).
     await conn.copy_records_to_table(
         "outbox",
         schema_name=schema,

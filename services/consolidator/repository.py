@@ -65,6 +65,8 @@ class HarvestRun:
 
 
 async def known_records(conn: asyncpg.Connection, keys: list[tuple[str, str]]) -> dict[tuple[str, str], KnownRecord]:
+    if not keys:  # under the identity lock, a batch of new records only: nothing to read again
+        return {}
     rows = await conn.fetch(
         """SELECT s.source_id, s.remote_id, s.dataset_id, s.content_hash, s.organization_id, s.missing_since,
                   s.withdrawn_at
