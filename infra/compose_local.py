@@ -337,12 +337,18 @@ class Instance:
 
 
 @dataclass
-class LocalHost:
-    """The translation of compose's world into one machine's (the module's docstring lists it)."""
+class Compose:
+    """The compose file as compose reads it, with the Dockerfile beside it."""
 
     services: dict[str, Service]
     dockerfile: str
     subnets: list[str]
+
+
+@dataclass
+class LocalHost(Compose):
+    """The translation of compose's world into one machine's (the module's docstring lists it)."""
+
     offset: int
     workdir: Path
     isolation: dict[str, str]
@@ -588,15 +594,6 @@ async def shared_groups(run: Run, service: str) -> str | None:
         f"{t.removeprefix(prefix)} {'+'.join(str(h[(g, t)]) for h in held)}" for g, t in sorted(subscriptions)
     )
     return f"every topic's partitions split among the instances ({split})"
-
-
-@dataclass
-class Compose:
-    """The compose file as compose reads it, with the Dockerfile beside it."""
-
-    services: dict[str, Service]
-    dockerfile: str
-    subnets: list[str]
 
 
 def checked(path: Path, scale: dict[str, int]) -> Compose:
