@@ -166,13 +166,21 @@ def local_secrets(text: str) -> dict[str, str]:
             for name in required_variables(text)}  # fmt: skip
 
 
+def read(path: Path, variables: dict[str, str]) -> dict[str, Any]:
+    """The compose file, its variables substituted."""
+    compose: dict[str, Any] = interpolate(yaml.safe_load(path.read_text()), variables)
+    return compose
+
+
 def load(path: Path, variables: dict[str, str]) -> dict[str, Service]:
-    compose = interpolate(yaml.safe_load(path.read_text()), variables)
+    return services_of(read(path, variables))
+
+
+def services_of(compose: dict[str, Any]) -> dict[str, Service]:
     return {name: Service(name, spec) for name, spec in compose["services"].items()}
 
 
-def network_subnets(path: Path, variables: dict[str, str]) -> list[str]:
-    compose = interpolate(yaml.safe_load(path.read_text()), variables)
+def network_subnets(compose: dict[str, Any]) -> list[str]:
     networks = compose.get("networks", {}) or {}
     return [c["subnet"] for n in networks.values() for c in ((n or {}).get("ipam", {}) or {}).get("config", [])]
 
@@ -343,6 +351,7 @@ class Compose:
     services: dict[str, Service]
     dockerfile: str
     subnets: list[str]
+    order: list[str]  # compose's start order
 
 
 @dataclass
@@ -443,9 +452,9 @@ class Run:
     instances: dict[str, list[Instance]] = field(default_factory=dict)
     said: list[str] = field(default_factory=list)
 
-    async def start(self, order: list[str]) -> None:
+    async def start(self) -> None:
         self.said += await infrastructure_versions(self.host.services, self.host.local)
-        for name in order:
+        for name in self.host.order:
             service = self.host.services[name]
             if not service.built:
                 continue
@@ -598,16 +607,16 @@ async def shared_groups(run: Run, service: str) -> str | None:
 
 def checked(path: Path, scale: dict[str, int]) -> Compose:
     """The compose file, refused (before anything starts) if it asks what the code or the image lacks."""
-    variables = local_secrets(path.read_text())
-    services = load(path, variables)
+    compose = read(path, local_secrets(path.read_text()))
+    services = services_of(compose)
     dockerfile = (path.parent / "Dockerfile").read_text()
     found = problems(services, dockerfile)
     found += [f"--scale {name}: only {', '.join(CONSUMERS)} run as several instances"
               for name in scale if name not in CONSUMERS]  # fmt: skip
     if found:
         raise Refused("\n".join(found))
-    start_order(services)  # a cycle or a missing dependency is refused too
-    return Compose(services, dockerfile, network_subnets(path, variables))
+    order = start_order(services)  # a cycle or a missing dependency is refused too
+    return Compose(services, dockerfile, network_subnets(compose), order)
 
 
 async def prove(compose: Compose, scale: dict[str, int], offset: int, keep: bool) -> list[str]:
@@ -615,18 +624,17 @@ async def prove(compose: Compose, scale: dict[str, int], offset: int, keep: bool
     workdir = ROOT / "var/compose-local" / label
     (workdir / "logs").mkdir(parents=True)
     isolation = {"OBS_DB_NAME": f"compose_{label}", "OBS_TOPIC_PREFIX": f"compose-{label}."}
-    host = LocalHost(compose.services, compose.dockerfile, compose.subnets, offset, workdir, isolation)
+    host = LocalHost(compose.services, compose.dockerfile, compose.subnets, compose.order, offset, workdir, isolation)
     run = Run(host, scale, workdir / "logs")
-    order = start_order(compose.services)
     try:
-        await run.start(order)
+        await run.start()
         await verify(run)
     finally:
         if not keep:
             run.stop()
             await drop(host)
             shutil.rmtree(workdir, ignore_errors=True)
-    return [f"order: {' -> '.join(order)}", *run.said]
+    return [f"order: {' -> '.join(host.order)}", *run.said]
 
 
 async def drop(host: LocalHost) -> None:

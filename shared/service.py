@@ -160,10 +160,15 @@ async def _start_dependencies(runtime: Runtime, relay: list[OutboxRelay]) -> Non
 LAG_INTERVAL_SECONDS = 15.0
 
 
+def _subscriptions(runtime: Runtime) -> list[tuple[Any, str, str]]:
+    """(subscriber, group, topic) for every topic the service consumes in a group."""
+    subscribers: list[Any] = list(runtime.broker.subscribers)  # Kafka subscribers: group_id, topic_names, consumer
+    return [(s, s.group_id, topic) for s in subscribers if s.group_id for topic in s.topic_names]
+
+
 async def _report_lag(runtime: Runtime) -> None:
     """Keep obs_consumer_lag current for every group the service consumes with."""
-    subscribers: list[Any] = list(runtime.broker.subscribers)  # Kafka subscribers: group_id, topic_names
-    pairs = [(s.group_id, topic) for s in subscribers if s.group_id for topic in s.topic_names]
+    pairs = [(group, topic) for _, group, topic in _subscriptions(runtime)]
     while True:
         try:
             for (group, topic), lag in (await consumer_lags(runtime.settings, pairs)).items():
@@ -217,13 +222,11 @@ async def _readyz(request: web.Request) -> web.Response:
 def _count_assigned_partitions(runtime: Runtime) -> None:
     """The partitions each subscriber's consumer holds now (none before it started or between two
     assignments of a rebalance)."""
-    subscribers: list[Any] = list(runtime.broker.subscribers)  # Kafka subscribers: group_id, topic_names, consumer
-    for subscriber in subscribers:
+    for subscriber, group, topic in _subscriptions(runtime):
         consumer: Any = getattr(subscriber, "consumer", None)
         assigned = consumer.assignment() if consumer is not None else set()
-        for topic in getattr(subscriber, "topic_names", ()):
-            held = sum(1 for partition in assigned if partition.topic == topic)
-            metrics.CONSUMER_PARTITIONS.labels(group=subscriber.group_id, topic=topic).set(held)
+        held = sum(1 for partition in assigned if partition.topic == topic)
+        metrics.CONSUMER_PARTITIONS.labels(group=group, topic=topic).set(held)
 
 
 async def _metrics(request: web.Request) -> web.Response:
