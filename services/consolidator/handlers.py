@@ -147,12 +147,15 @@ async def refresh_datasets(
     by another (`merges`) is announced withdrawn, pointing to the one that holds its records now."""
     if not dataset_ids:
         return []
-    await repository.lock_datasets(conn, dataset_ids)
-    states = await repository.dataset_states(conn, dataset_ids)
-    # Datasets this batch created hold only its records, unless another instance created them meanwhile.
-    fresh = {d: records for d, records in (fresh or {}).items() if d not in states}
-    records = fresh | await repository.records_of(conn, [d for d in dataset_ids if d not in fresh])
-    overrides = await organization_repository.overrides_for(conn, "dataset", dataset_ids)
+    # A dataset minted by this batch (`fresh`) is nobody else's yet: only the instance holding the
+    # identity lock mints, under an id no stored key leads to. It has no lock to take, no state,
+    # records or overrides to read: a first consolidation reads nothing back.
+    fresh = fresh or {}
+    stored = [d for d in dataset_ids if d not in fresh]
+    await repository.lock_datasets(conn, stored)
+    states = await repository.dataset_states(conn, stored)
+    records = fresh | await repository.records_of(conn, stored)
+    overrides = await organization_repository.overrides_for(conn, "dataset", stored)
     changes: list[repository.DatasetChange] = []
     for dataset_id in dataset_ids:
         if dataset_id in records:
