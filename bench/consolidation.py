@@ -1,7 +1,7 @@
 """Benchmark: consolidating DatasetDiscovered events already in Kafka.
 
 With the whole référentiel in the registry, writes N DatasetDiscovered events (simulated portals'
-datasets and data.gouv.fr's copies of a share of them, as the harvester would publish them) to
+datasets and data.gouv.fr's copies of a share of them, in the order the harvester publishes them) to
 harvest.datasets while the consolidator is stopped, then starts it and measures the time from its
 first consolidated record to the last committed record and the last DatasetChanged emitted. In the
 same run it measures the two limits: reading the same messages from Kafka with no processing (one
@@ -12,7 +12,9 @@ consolidator's VmHWM.
 It also reads the CPU time PostgreSQL, the consolidators and Kafka used over the measured window, and
 PostgreSQL's during the COPYs: PostgreSQL's time per dataset against its time per COPYed row says how
 many rows' worth of database work a dataset costs, and its time alone over the machine's cores is the
-fastest the consolidation could go were the consolidators' own work free.
+fastest the consolidation could go were the consolidators' own work free. The same ratio in bytes of
+WAL says how many rows' worth it writes: CPU time moves with the host's load from run to run, WAL
+does not.
 
     .venv/bin/python -m bench.consolidation [--events 200000] [--consolidators 1]
 
@@ -28,6 +30,7 @@ import os
 import statistics
 import time
 from collections.abc import Iterator
+from typing import NamedTuple
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -47,6 +50,7 @@ from bench.support import (
     rss_mib,
     start_service,
 )
+from services.harvester.backends.udata import PAGE_SIZE
 from shared.events import DatasetDiscovered, Publisher, Resource, UpstreamOrigin
 from shared.identifiers import siren_from
 from shared.settings import Settings
@@ -57,58 +61,69 @@ from tests.support.kafka import end_offsets, wait_for
 from tests.support.referentiel import load_and_wait
 
 
-def events(world: World, count: int) -> Iterator[DatasetDiscovered]:
-    """Local portals' datasets, each followed by data.gouv.fr's copy when it has one, until `count`."""
+def harvest_order(sizes: list[int], concurrency: int, page: int = PAGE_SIZE) -> Iterator[tuple[int, int]]:
+    """(portal, dataset index) in the order a harvester publishes them: `concurrency` portals at a time
+    (`harvest_concurrency`), their pages of `page` datasets taking turns. Until 2026-12-03 this
+    benchmark interleaved every portal dataset by dataset, which no harvester does: a batch of 2,000
+    events then held 830 runs, each a row the consolidator updates once per batch."""
+    for first in range(0, len(sizes), concurrency):
+        group = range(first, min(first + concurrency, len(sizes)))
+        for start in range(0, max(sizes[p] for p in group), page):
+            for portal in group:
+                yield from ((portal, index) for index in range(start, min(start + page, sizes[portal])))
+
+
+def events(world: World, count: int, concurrency: int) -> Iterator[DatasetDiscovered]:
+    """Local portals' datasets in the harvester's order (`harvest_order`), each followed by data.gouv.fr's
+    copy when it has one, until `count`."""
     produced = 0
     portals = [p for p in world.portals if p.slug != world.datagouv_slug]
-    for index in range(max(p.size for p in portals)):
-        for portal in portals:
-            if index >= portal.size:
-                continue
-            d = dataset(portal, index)
-            siren = siren_from(d.publisher.siret)
-            local = f"https://{portal.domain}"
-            common = {
-                "producer": "bench",
-                "publisher": Publisher(name=d.publisher.name, remote_id=d.publisher.remote_id, siren=siren),
-                "title": d.title.strip() or "Sans titre",
-                "description": d.description,
-                "licence": d.licence,
-                "themes": list(d.themes),
-                "tags": list(d.tags),
-                "resources": [Resource(url=url, format=fmt) for url, fmt, _ in d.resources],
-                "created": d.created,
-                "modified": d.modified,
-                "content_hash": f"{portal.slug}:{index}",
-            }
+    for number, index in harvest_order([p.size for p in portals], concurrency):
+        portal = portals[number]
+        d = dataset(portal, index)
+        siren = siren_from(d.publisher.siret)
+        local = f"https://{portal.domain}"
+        common = {
+            "producer": "bench",
+            "publisher": Publisher(name=d.publisher.name, remote_id=d.publisher.remote_id, siren=siren),
+            "title": d.title.strip() or "Sans titre",
+            "description": d.description,
+            "licence": d.licence,
+            "themes": list(d.themes),
+            "tags": list(d.tags),
+            "resources": [Resource(url=url, format=fmt) for url, fmt, _ in d.resources],
+            "created": d.created,
+            "modified": d.modified,
+            "content_hash": f"{portal.slug}:{index}",
+        }
+        yield DatasetDiscovered(
+            **common,
+            run_id=f"run-{portal.slug}",
+            source_id=portal.slug,
+            portal_kind=portal.family,
+            portal_url=local,
+            remote_id=d.landing_page(local) if portal.family == "ods" else d.id,  # as the harvester does
+            remote_url=d.landing_page(local),
+        )
+        produced += 1
+        if produced < count and is_mirrored(portal, index):
             yield DatasetDiscovered(
                 **common,
-                run_id=f"run-{portal.slug}",
-                source_id=portal.slug,
-                portal_kind=portal.family,
-                portal_url=local,
-                remote_id=d.landing_page(local) if portal.family == "ods" else d.id,  # as the harvester does
-                remote_url=d.landing_page(local),
+                run_id="run-datagouv",
+                source_id="datagouv",
+                portal_kind="udata",
+                portal_url="https://www.data.gouv.fr",
+                remote_id=f"dg-{portal.slug}-{index}",
+                upstream=UpstreamOrigin(
+                    backend=BACKEND_OF_FAMILY[portal.family],
+                    domain=portal.domain,
+                    remote_id=d.landing_page(local) if portal.family == "ods" else d.id,
+                    remote_url=d.landing_page(local),
+                ),
             )
             produced += 1
-            if produced < count and is_mirrored(portal, index):
-                yield DatasetDiscovered(
-                    **common,
-                    run_id="run-datagouv",
-                    source_id="datagouv",
-                    portal_kind="udata",
-                    portal_url="https://www.data.gouv.fr",
-                    remote_id=f"dg-{portal.slug}-{index}",
-                    upstream=UpstreamOrigin(
-                        backend=BACKEND_OF_FAMILY[portal.family],
-                        domain=portal.domain,
-                        remote_id=d.landing_page(local) if portal.family == "ods" else d.id,
-                        remote_url=d.landing_page(local),
-                    ),
-                )
-                produced += 1
-            if produced >= count:
-                return
+        if produced >= count:
+            return
 
 
 async def write_events(settings: Settings, batch: list[DatasetDiscovered]) -> None:
@@ -148,12 +163,18 @@ async def raw_consume_rate(settings: Settings, count: int) -> float:
         await consumer.stop()
 
 
-async def raw_copy_rate(settings: Settings, batch: list[DatasetDiscovered], attempts: int = 3) -> tuple[float, float]:
+class CopyLimit(NamedTuple):
+    rate: float  # rows/s
+    cpu_per_row: float  # PostgreSQL's CPU seconds
+    wal_per_row: float  # bytes of WAL
+
+
+async def raw_copy_rate(settings: Settings, batch: list[DatasetDiscovered], attempts: int = 3) -> CopyLimit:
     """COPY the same rows (key, content and metadata as JSON) into a table shaped like the portal records,
     metadata as `json` as there (jsonb, which the portal records used before migration 005, COPYs about
     a fifth slower: 25,649 against 32,601 rows/s in one run). The median of `attempts` COPYs: one alone
-    varied from 20,000 to 30,000 rows/s between runs. Also returns the median of PostgreSQL's CPU
-    seconds per row. The rows are made before the clock starts: the limit is the COPY alone (it used
+    varied from 20,000 to 30,000 rows/s between runs. Also returns the medians of PostgreSQL's CPU
+    seconds and WAL bytes per row. The rows are made before the clock starts: the limit is the COPY alone (it used
     to time the JSON of every event too, which understated the limit and overstated the ratio)."""
     rows = [
         (e.source_id, e.remote_id, e.remote_id, e.portal_kind, e.portal_url, e.remote_url, e.content_hash,
@@ -162,7 +183,7 @@ async def raw_copy_rate(settings: Settings, batch: list[DatasetDiscovered], atte
     ]  # fmt: skip
     conn = await connect_as(settings, "consolidator")
     try:
-        rates, database_cpu = [], []
+        rates, database_cpu, wal = [], [], []
         for _ in range(attempts):
             await autovacuum_idle(settings)
             await conn.execute(
@@ -170,12 +191,13 @@ async def raw_copy_rate(settings: Settings, batch: list[DatasetDiscovered], atte
                        portal_kind text, portal_url text, remote_url text, content_hash text, metadata json,
                        PRIMARY KEY (source_id, remote_id))"""
             )
-            started, cpu_before = time.perf_counter(), _postgresql_cpu()
+            started, cpu_before, wal_before = time.perf_counter(), _postgresql_cpu(), await wal_position(conn)
             await conn.copy_records_to_table("bench_copy", schema_name="registry", records=rows)
             rates.append(len(rows) / (time.perf_counter() - started))
             database_cpu.append((_postgresql_cpu() - cpu_before) / len(rows))
+            wal.append((await wal_position(conn) - wal_before) / len(rows))
             await conn.execute("DROP TABLE registry.bench_copy")
-        return statistics.median(rates), statistics.median(database_cpu)
+        return CopyLimit(statistics.median(rates), statistics.median(database_cpu), statistics.median(wal))
     finally:
         await conn.close()
 
@@ -201,6 +223,12 @@ async def table_writes(conn: asyncpg.Connection) -> dict[str, int]:
     return {r["relname"]: int(r["written"]) for r in rows}
 
 
+async def wal_position(conn: asyncpg.Connection) -> int:
+    """Bytes of WAL PostgreSQL has written so far (all databases): unlike CPU time, it does not move
+    with the host's load, so two runs of the same code tell the same story."""
+    return int(await conn.fetchval("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')"))
+
+
 def _postgresql_cpu() -> float:
     return cpu_seconds({"postgresql": is_postgresql})["postgresql"]
 
@@ -214,7 +242,7 @@ async def main(count: int, instances: int) -> None:
     logs = log_dir("consolidation")
     await prepare(settings)
     world = build_world(portals=1000, datasets_per_portal=200, seed=2026, referentiel=settings.referentiel_path)
-    batch = list(events(world, count))
+    batch = list(events(world, count, settings.harvest_concurrency))
     consolidators = [start_service("consolidator", settings, logs)]
     try:
         await consolidators[0].wait_ready()
@@ -237,10 +265,12 @@ async def main(count: int, instances: int) -> None:
         groups = {"postgresql": is_postgresql, "consolidators": is_service("consolidator"), "kafka": is_kafka}
         await wait_for(lambda: _value(conn, records), timeout=600, interval=0.02)
         started, cpu_before, machine_before = time.perf_counter(), cpu_seconds(groups), machine_busy_seconds()
+        wal_before = await wal_position(conn)
         await wait_for(lambda: _value(conn, f"SELECT ({records}) >= {len(batch)}"), timeout=3600, interval=0.1)
         committed = time.perf_counter() - started
         await wait_for(lambda: _value(conn, "SELECT count(*) = 0 FROM registry.outbox"), timeout=3600, interval=0.05)
         emitted = time.perf_counter() - started
+        wal = (await wal_position(conn) - wal_before) / len(batch)
         cpu = {group: used - cpu_before[group] for group, used in cpu_seconds(groups).items()}
         busy, total = (after - before for after, before in zip(machine_busy_seconds(), machine_before, strict=True))
         peak = max(rss_mib(c.process.pid, "VmHWM") for c in consolidators)  # type: ignore[union-attr]
@@ -261,7 +291,7 @@ async def main(count: int, instances: int) -> None:
             process.stop()
 
     consume = await raw_consume_rate(settings, len(batch))
-    copy, copy_database_cpu = await raw_copy_rate(settings, batch)
+    copy, copy_database_cpu, copy_wal = await raw_copy_rate(settings, batch)
     if not os.environ.get("BENCH_KEEP"):
         await clean(settings)
     else:
@@ -291,6 +321,10 @@ async def main(count: int, instances: int) -> None:
     print(
         f"| PostgreSQL CPU per dataset, per COPYed row | {database_cpu * 1e6:.0f} µs, {copy_database_cpu * 1e6:.0f} µs "
         f"({database_cpu / copy_database_cpu:.1f} rows' worth) |"
+    )
+    print(
+        f"| PostgreSQL WAL per dataset, per COPYed row | {wal:,.0f} B, {copy_wal:,.0f} B "
+        f"({wal / copy_wal:.1f} rows' worth) |"
     )
     by_table = ", ".join(f"{t} {n / len(batch):.2f}" for t, n in sorted(written.items(), key=lambda x: -x[1]) if n)
     print(
