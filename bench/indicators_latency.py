@@ -124,7 +124,7 @@ async def main(count: int, rate: float) -> None:
     logs = log_dir("indicators-latency")
     await prepare(settings)
     world = build_world(portals=1000, datasets_per_portal=200, seed=2027, referentiel=settings.referentiel_path)
-    batch = list(events(world, count))
+    batch = list(events(world, count, settings.harvest_concurrency))
     services = [start_service(name, settings, logs) for name in ("consolidator", "indicators")]
     try:
         for service in services:

@@ -201,7 +201,7 @@ async def datasets_consolidated(settings: Settings, count: int) -> None:
     """Publish `count` portals' datasets (bench.consolidation's) and wait until the consolidator has
     merged them and the indicators have read every change it published."""
     world = build_world(portals=1000, datasets_per_portal=220, seed=2026, referentiel=settings.referentiel_path)
-    batch = list(consolidation.events(world, count))
+    batch = list(consolidation.events(world, count, settings.harvest_concurrency))
     for start in range(0, len(batch), 50_000):  # a bounded producer queue
         await consolidation.write_events(settings, batch[start : start + 50_000])
     del batch
