@@ -166,14 +166,14 @@ def local_secrets(text: str) -> dict[str, str]:
             for name in required_variables(text)}  # fmt: skip
 
 
-def read(path: Path, variables: dict[str, str]) -> dict[str, Any]:
-    """The compose file, its variables substituted."""
-    compose: dict[str, Any] = interpolate(yaml.safe_load(path.read_text()), variables)
+def read(text: str, variables: dict[str, str]) -> dict[str, Any]:
+    """The compose file's text, parsed, its variables substituted."""
+    compose: dict[str, Any] = interpolate(yaml.safe_load(text), variables)
     return compose
 
 
 def load(path: Path, variables: dict[str, str]) -> dict[str, Service]:
-    return services_of(read(path, variables))
+    return services_of(read(path.read_text(), variables))
 
 
 def services_of(compose: dict[str, Any]) -> dict[str, Service]:
@@ -607,7 +607,8 @@ async def shared_groups(run: Run, service: str) -> str | None:
 
 def checked(path: Path, scale: dict[str, int]) -> Compose:
     """The compose file, refused (before anything starts) if it asks what the code or the image lacks."""
-    compose = read(path, local_secrets(path.read_text()))
+    text = path.read_text()
+    compose = read(text, local_secrets(text))
     services = services_of(compose)
     dockerfile = (path.parent / "Dockerfile").read_text()
     found = problems(services, dockerfile)
