@@ -42,6 +42,9 @@ from bench.support import (
     cpu_seconds,
     is_kafka,
     is_postgresql,
+    is_postgresql_autovacuum,
+    is_postgresql_backend,
+    is_postgresql_postmaster,
     is_service,
     log_dir,
     machine_busy_seconds,
@@ -262,7 +265,14 @@ async def main(count: int, instances: int) -> None:
         # Records committed, as each batch counts them for its runs: a sum over a thousand runs rather than a
         # count over the records, so that polling ten times a second takes nothing from the measured work.
         records = "SELECT coalesce(sum(consolidated), 0) FROM registry.harvest_runs"
-        groups = {"postgresql": is_postgresql, "consolidators": is_service("consolidator"), "kafka": is_kafka}
+        groups = {
+            "postgresql": is_postgresql,
+            "backends": is_postgresql_backend,
+            "autovacuum": is_postgresql_autovacuum,
+            "postmaster": is_postgresql_postmaster,
+            "consolidators": is_service("consolidator"),
+            "kafka": is_kafka,
+        }
         await wait_for(lambda: _value(conn, records), timeout=600, interval=0.02)
         started, cpu_before, machine_before = time.perf_counter(), cpu_seconds(groups), machine_busy_seconds()
         wal_before = await wal_position(conn)
@@ -321,6 +331,11 @@ async def main(count: int, instances: int) -> None:
     print(
         f"| PostgreSQL CPU per dataset, per COPYed row | {database_cpu * 1e6:.0f} µs, {copy_database_cpu * 1e6:.0f} µs "
         f"({database_cpu / copy_database_cpu:.1f} rows' worth) |"
+    )
+    vacuum = cpu["autovacuum"] + cpu["postmaster"]
+    print(
+        f"| PostgreSQL CPU: client backends, autovacuum (live or reaped), background processes | "
+        f"{cpu['backends']:.1f} s, {vacuum:.1f} s, {cpu['postgresql'] - cpu['backends'] - vacuum:.1f} s |"
     )
     print(
         f"| PostgreSQL WAL per dataset, per COPYed row | {wal:,.0f} B, {copy_wal:,.0f} B "

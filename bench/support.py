@@ -50,6 +50,20 @@ def is_postgresql(comm: str, cmdline: str) -> bool:
     return comm == "postgres"
 
 
+def is_postgresql_backend(comm: str, cmdline: str) -> bool:
+    """A client's connection (its title names the client's address)."""
+    return comm == "postgres" and ("127.0.0.1(" in cmdline or "[local]" in cmdline)
+
+
+def is_postgresql_postmaster(comm: str, cmdline: str) -> bool:
+    """The postmaster, which counts its reaped children: autovacuum workers that ended, closed backends."""
+    return comm == "postgres" and not cmdline.startswith("postgres:")
+
+
+def is_postgresql_autovacuum(comm: str, cmdline: str) -> bool:
+    return comm == "postgres" and "autovacuum worker" in cmdline
+
+
 def is_kafka(comm: str, cmdline: str) -> bool:
     return "kafka.Kafka" in cmdline
 
