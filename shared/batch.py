@@ -6,9 +6,10 @@ A batch is handled in one transaction with what recognises its redeliveries, eit
   at another offset, is recognised too;
 - the consumer's offsets (`by_offsets`): the transaction stores, per partition, the offset after the
   last message it applied (a row per partition and batch). A batch read again finds its messages
-  below it. A copy at another offset is not recognised by position: the service's `already_applied`
-  finds the events whose effect its own tables already hold (the consolidator: a sighting not newer
-  than the one its portal record keeps), and copies within one batch are dropped by id.
+  below it. A copy at another offset is not recognised by position: the handler itself finds the
+  events whose effect its tables already hold, while it reads them for its own work (the
+  consolidator: a sighting not newer than the one its portal record keeps), and says how many it
+  recognised (`Handled`); copies within one batch are dropped by id before it.
 
 One bad record never holds back hundreds of good ones:
 - each message is validated on its own while the batch is decoded: a poison message goes to the
@@ -23,6 +24,7 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 from uuid import UUID
 
@@ -39,9 +41,17 @@ from shared.settings import Settings
 if TYPE_CHECKING:
     from shared.service import Runtime
 
-BatchHandler = Callable[[asyncpg.Connection, Any], Awaitable[Sequence[Emitted]]]
-# The ids of those events whose effect the service's tables already hold (read in the batch's transaction).
-AppliedFilter = Callable[[asyncpg.Connection, Any], Awaitable[set[UUID]]]
+
+@dataclass(frozen=True)
+class Handled:
+    """What a handler that recognises copies returns: the events it emits, and how many of the batch's
+    events it found already applied (their effect was in its tables: it left them alone)."""
+
+    emitted: Sequence[Emitted]
+    already_applied: int = 0
+
+
+BatchHandler = Callable[[asyncpg.Connection, Any], Awaitable[Sequence[Emitted] | Handled]]
 Position = tuple[int, int]  # (partition, offset) of the message an event came from
 
 
@@ -101,7 +111,6 @@ async def handle_batch_once(
     events: Sequence[Event],
     handler: BatchHandler,
     positions: Sequence[Position] | None = None,
-    already_applied: AppliedFilter | None = None,
 ) -> int:
     """Apply `handler` to the events of the batch not handled before, in one transaction; return
     how many were new. With `positions` (each event's partition and offset), redeliveries are
@@ -115,15 +124,15 @@ async def handle_batch_once(
             fresh = await _claim_in_inbox(conn, schema, consumer, events)
         else:
             fresh = _first_copies(await _claim_offsets(conn, schema, consumer, events, positions))
-        if fresh and already_applied is not None:
-            applied = await already_applied(conn, fresh)
-            fresh = [e for e in fresh if e.event_id not in applied]
-        if len(fresh) < len(events):
-            metrics.EVENTS_DUPLICATE.labels(consumer=consumer).inc(len(events) - len(fresh))
-        emitted = await handler(conn, fresh) if fresh else []
-        await add_to_outbox(conn, schema, settings, emitted)
+        outcome = await handler(conn, fresh) if fresh else Handled([])
+        if not isinstance(outcome, Handled):
+            outcome = Handled(outcome)
+        await add_to_outbox(conn, schema, settings, outcome.emitted)
+    handled = len(fresh) - outcome.already_applied
+    if handled < len(events):
+        metrics.EVENTS_DUPLICATE.labels(consumer=consumer).inc(len(events) - handled)
     metrics.BATCH_SECONDS.labels(consumer=consumer).observe(time.perf_counter() - started)  # committed batches
-    return len(fresh)
+    return handled
 
 
 async def _claim_in_inbox(conn: asyncpg.Connection, schema: str, consumer: str, events: Sequence[Event]) -> list[Event]:
@@ -231,7 +240,6 @@ def subscribe_batch(
     description: str,
     max_records: int = 500,
     by_offsets: bool = False,
-    already_applied: AppliedFilter | None = None,
 ) -> None:
     """Register a batch consumer of `topic` on the service's broker: valid events of `event_type`
     only (poison ones dead-lettered one by one), each batch handled once in one transaction with
@@ -244,9 +252,7 @@ def subscribe_batch(
 
     async def handle(events: Sequence[Event]) -> int:
         positions = [decoder.position(e) for e in events] if by_offsets else None
-        handled = await handle_batch_once(
-            runtime.pool, schema, settings, consumer, events, handler, positions, already_applied
-        )
+        handled = await handle_batch_once(runtime.pool, schema, settings, consumer, events, handler, positions)
         consumed = metrics.EVENTS_CONSUMED.labels(topic=topic, consumer=consumer, outcome="handled")
         consumed.inc(handled)
         if handled < len(events):  # the rest were redeliveries, recognised

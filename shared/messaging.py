@@ -16,6 +16,7 @@ import functools
 import logging
 import zlib
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -37,6 +38,18 @@ log = logging.getLogger(__name__)
 Handler = Callable[[asyncpg.Connection, Any], Awaitable[Sequence[Emitted]]]
 # Reads the documents outbox events were written around (see SerialisedEvent.document).
 DocumentReader = Callable[[asyncpg.Connection, list[DocumentRef]], Awaitable[dict[DocumentRef, bytes]]]
+
+
+@dataclass(frozen=True)
+class DocumentTable:
+    """The table holding the current version of the documents a service's outbox events are written
+    around: the relay reads them in the statement that reads the outbox rows (a join on id and hash),
+    and asks the service's DocumentReader only for those that changed since (kept elsewhere)."""
+
+    table: str  # schema-qualified
+    id: str  # the columns the DocumentRef's id and hash match
+    hash: str
+    document: str  # the column holding the document (read as text)
 
 
 def inbox_consumer(service: str, topic: str) -> str:
@@ -162,9 +175,11 @@ class OutboxRelay:
         schema: str,
         batch_size: int = 500,
         documents: DocumentReader | None = None,
+        document_table: DocumentTable | None = None,
     ) -> None:
         self.pool = pool
         self.documents = documents
+        self.pending_sql = _pending_sql(schema, document_table)
         self.publisher = BulkPublisher(settings, f"observatoire-outbox-{schema}")
         self.schema = schema
         self.batch_size = batch_size
@@ -210,14 +225,7 @@ class OutboxRelay:
             lock = zlib.crc32(f"outbox:{self.schema}".encode())
             if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", lock):
                 return 0
-            rows = await self._completed(
-                conn,
-                await conn.fetch(
-                    f"""SELECT id, topic, key, event_type, payload, document_id, document_hash
-                        FROM {self.schema}.outbox ORDER BY id LIMIT $1""",
-                    self.batch_size,
-                ),
-            )
+            rows = await self._completed(conn, await conn.fetch(self.pending_sql, self.batch_size))
             if not rows:
                 metrics.OUTBOX_BACKLOG.labels(schema=self.schema).set(0)
                 return 0
@@ -251,11 +259,18 @@ class OutboxRelay:
 
     async def _completed(self, conn: asyncpg.Connection, rows: list[asyncpg.Record]) -> list[dict[str, Any]]:
         """The rows with whole payloads: those written around a document get it from the service's
-        table. One whose document cannot be found (which its transaction stored) gets an error in its
-        place, to be set aside rather than block the outbox."""
-        refs = sorted({DocumentRef(r["document_id"], r["document_hash"]) for r in rows if r["document_id"]},
-                      key=lambda ref: (ref.id, ref.hash))  # fmt: skip
-        found = await self.documents(conn, refs) if refs and self.documents else {}
+        table (joined to the outbox rows, or read by its DocumentReader when it changed since). One
+        whose document cannot be found (which its transaction stored) gets an error in its place, to
+        be set aside rather than block the outbox."""
+        found = {
+            DocumentRef(r["document_id"], r["document_hash"]): r["document"].encode()
+            for r in rows
+            if r["document"] is not None
+        }
+        named = {DocumentRef(r["document_id"], r["document_hash"]) for r in rows if r["document_id"]}
+        refs = sorted(named - set(found), key=lambda ref: (ref.id, ref.hash))
+        if refs and self.documents:
+            found |= await self.documents(conn, refs)
         completed = []
         for row in rows:
             payload, missing = row["payload"], None
@@ -303,6 +318,17 @@ class OutboxRelay:
             [(r["id"], r["topic"], r["key"], r["event_type"], r["payload"], str(error)) for r, error in rejected],
         )
         metrics.OUTBOX_REJECTED.labels(schema=self.schema).inc(len(rejected))
+
+
+def _pending_sql(schema: str, table: DocumentTable | None) -> str:
+    """The statement reading a batch of the outbox in id order, with the current documents its rows name."""
+    columns = "o.id, o.topic, o.key, o.event_type, o.payload, o.document_id, o.document_hash"
+    if table is None:
+        return f"SELECT {columns}, NULL::text AS document FROM {schema}.outbox o ORDER BY o.id LIMIT $1"
+    return f"""SELECT {columns}, d.{table.document}::text AS document
+               FROM {schema}.outbox o LEFT JOIN {table.table} d
+                 ON d.{table.id} = o.document_id AND d.{table.hash} = o.document_hash
+               ORDER BY o.id LIMIT $1"""
 
 
 class MissingDocument(LookupError):

@@ -23,7 +23,7 @@ from shared.db import apply_migrations, create_pool, database_answers
 from shared.deadletter import DeadLetterPolicy
 from shared.kafka import consumer_lags, create_broker
 from shared.logs import configure_logging
-from shared.messaging import DocumentReader, OutboxRelay, prunable_consumers, prune_inbox
+from shared.messaging import DocumentReader, DocumentTable, OutboxRelay, prunable_consumers, prune_inbox
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -44,6 +44,7 @@ class Runtime:
     pool_size: int | None = None  # its pool's most connections (None: settings.db_pool_max_size)
     session_settings: dict[str, str] | None = None  # PostgreSQL settings of its pool's sessions
     outbox_documents: DocumentReader | None = None  # where its outbox events' documents are stored
+    outbox_document_table: DocumentTable | None = None  # where their current versions are, read with the rows
     broker: KafkaBroker = field(init=False)
     dead_letters: DeadLetterPolicy = field(init=False)
     _pool: asyncpg.Pool | None = None
@@ -146,7 +147,15 @@ async def _start_dependencies(runtime: Runtime, relay: list[OutboxRelay]) -> Non
     await _retry_forever(runtime.broker.start, "kafka")
     runtime.broker_started = True
     if runtime.schema:
-        relay.append(OutboxRelay(pool, runtime.settings, runtime.schema, documents=runtime.outbox_documents))
+        relay.append(
+            OutboxRelay(
+                pool,
+                runtime.settings,
+                runtime.schema,
+                documents=runtime.outbox_documents,
+                document_table=runtime.outbox_document_table,
+            )
+        )
         await relay[0].start()
     for hook in runtime.on_start:
         await hook(runtime)

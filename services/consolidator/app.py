@@ -11,12 +11,11 @@ import asyncpg
 
 from services.consolidator import contributions, handlers, repository
 from shared import topics
-from shared.batch import subscribe_batch
+from shared.batch import Handled, subscribe_batch
 from shared.events import (
     ContributionEventUnion,
     DatasetChanged,
     DatasetDiscovered,
-    Emitted,
     HarvestRunEvent,
     OrganizationChanged,
     ReferentielEntry,
@@ -34,7 +33,12 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 def create_runtime(settings: Settings) -> Runtime:
     runtime = Runtime(
-        settings, SERVICE, schema=SCHEMA, migrations=MIGRATIONS, outbox_documents=repository.states_for_outbox
+        settings,
+        SERVICE,
+        schema=SCHEMA,
+        migrations=MIGRATIONS,
+        outbox_documents=repository.states_for_outbox,
+        outbox_document_table=repository.CURRENT_STATES,
     )
     broker = runtime.broker
     # The organisations are loaded once and kept for the process's life: out of the collector's reach,
@@ -42,7 +46,7 @@ def create_runtime(settings: Settings) -> Runtime:
     matchers = MatcherCache(after_full_load=gc.freeze)
     grace = timedelta(seconds=settings.withdrawal_grace_seconds)
 
-    async def datasets_discovered(conn: asyncpg.Connection, events: list[DatasetDiscovered]) -> list[Emitted]:
+    async def datasets_discovered(conn: asyncpg.Connection, events: list[DatasetDiscovered]) -> Handled:
         return await handlers.datasets_discovered(conn, events, matchers, grace)
 
     subscribe_batch(
@@ -53,7 +57,6 @@ def create_runtime(settings: Settings) -> Runtime:
         "Consolidates harvested datasets into canonical datasets, in batches.",
         max_records=2000,  # 500 -> 2000: +20 % in bench.consolidation (fewer transactions, run rows per event)
         by_offsets=True,  # no inbox row per dataset: a third of a dataset's rows written (issue 34)
-        already_applied=repository.sightings_applied,
     )
     subscribe_batch(
         runtime,

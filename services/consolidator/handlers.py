@@ -22,6 +22,7 @@ from services.consolidator.overrides import (
     apply_to_organization,
 )
 from services.consolidator.referentiel import alias_kind
+from shared.batch import Handled
 from shared.events import (
     DatasetDiscovered,
     Emitted,
@@ -40,22 +41,41 @@ PRODUCER = "consolidator"
 
 async def datasets_discovered(
     conn: asyncpg.Connection, events: list[DatasetDiscovered], matchers: MatcherCache, grace: timedelta
-) -> list[Emitted]:
-    """A batch, in one transaction: attribute each record, find its canonical dataset, store what
+) -> Handled:
+    """A batch, in one transaction: leave out the sightings already applied (copies of an event, at
+    offsets past the stored ones), attribute each record, find its canonical dataset, store what
     changed, recompute the datasets it touched, then account the runs for withdrawals."""
+    known = await repository.known_records(conn, list({(e.source_id, e.remote_id) for e in events}))
+    fresh = [e for e in events if not sighting_held(known.get((e.source_id, e.remote_id)), e)]
+    if not fresh:
+        return Handled([], already_applied=len(events))
     with matchers.rolled_back_with():  # organisations it remembers are rolled back with the transaction
-        return await _consolidate(conn, events, matchers, grace)
+        emitted = await _consolidate(conn, fresh, known, matchers, grace)
+    return Handled(emitted, already_applied=len(events) - len(fresh))
+
+
+def sighting_held(before: repository.KnownRecord | None, event: DatasetDiscovered) -> bool:
+    """Whether the record already holds this sighting: a copy of the one it applied (same run, time
+    and content: an event published twice) or one older than it (a copy arriving late)."""
+    if before is None or before.seen_at is None:
+        return False
+    if event.occurred_at != before.seen_at:
+        return event.occurred_at < before.seen_at
+    return event.run_id == before.last_run_id and event.content_hash == before.content_hash
 
 
 async def _consolidate(
-    conn: asyncpg.Connection, events: list[DatasetDiscovered], matchers: MatcherCache, grace: timedelta
+    conn: asyncpg.Connection,
+    events: list[DatasetDiscovered],
+    known: dict[tuple[str, str], repository.KnownRecord],
+    matchers: MatcherCache,
+    grace: timedelta,
 ) -> list[Emitted]:
     now = datetime.now(UTC)
     latest = {(e.source_id, e.remote_id): e for e in events}  # a record sighted twice: its last sighting
     attributions, emitted = await attribute_publishers(conn, events, list(latest.values()), matchers)
     matches = {publisher: a.match for publisher, a in attributions.items()}
 
-    known = await repository.known_records(conn, list(latest))
     unchanged, updates = [], []
     for record_key, event in latest.items():
         match = matches[(event.portal_url, event.publisher)]

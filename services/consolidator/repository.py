@@ -13,6 +13,7 @@ import asyncpg
 from services.consolidator.datasets import PortalRecord
 from shared.db import columns
 from shared.events import CanonicalDataset, DatasetDiscovered, DocumentRef, HarvestRunFinished
+from shared.messaging import DocumentTable
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,8 @@ class KnownRecord:
     organization_id: str | None
     missing_since: datetime | None
     withdrawn_at: datetime | None
+    seen_at: datetime | None  # when the sighting it holds was made, in which run
+    last_run_id: str | None
 
 
 @dataclass(frozen=True)
@@ -69,7 +72,7 @@ async def known_records(conn: asyncpg.Connection, keys: list[tuple[str, str]]) -
         return {}
     rows = await conn.fetch(
         """SELECT s.source_id, s.remote_id, s.dataset_id, s.content_hash, s.organization_id, s.missing_since,
-                  s.withdrawn_at
+                  s.withdrawn_at, s.seen_at, s.last_run_id
            FROM registry.dataset_sources s
            JOIN unnest($1::text[], $2::text[]) AS k (source_id, remote_id) USING (source_id, remote_id)""",
         [k[0] for k in keys],
@@ -77,24 +80,16 @@ async def known_records(conn: asyncpg.Connection, keys: list[tuple[str, str]]) -
     )
     return {
         (r["source_id"], r["remote_id"]): KnownRecord(
-            r["dataset_id"], r["content_hash"], r["organization_id"], r["missing_since"], r["withdrawn_at"]
+            dataset_id=r["dataset_id"],
+            content_hash=r["content_hash"],
+            organization_id=r["organization_id"],
+            missing_since=r["missing_since"],
+            withdrawn_at=r["withdrawn_at"],
+            seen_at=r["seen_at"],
+            last_run_id=r["last_run_id"],
         )
         for r in rows
     }
-
-
-async def sightings_applied(conn: asyncpg.Connection, events: list[DatasetDiscovered]) -> set[UUID]:
-    """The events whose sighting a portal record already holds: a copy of the one it applied (same
-    run, time and content: an event published twice) or one older than it (a copy arriving late)."""
-    rows = await conn.fetch(
-        """SELECT k.event_id FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::uuid[])
-               AS k (source_id, remote_id, seen_at, run_id, content_hash, event_id)
-           JOIN registry.dataset_sources s USING (source_id, remote_id)
-           WHERE k.seen_at < s.seen_at
-              OR (k.seen_at = s.seen_at AND k.run_id = s.last_run_id AND k.content_hash = s.content_hash)""",
-        *columns(events, "source_id", "remote_id", "occurred_at", "run_id", "content_hash", "event_id"),
-    )
-    return {r["event_id"] for r in rows}
 
 
 async def touch_records(conn: asyncpg.Connection, events: list[DatasetDiscovered], now: datetime) -> None:
@@ -436,6 +431,11 @@ async def mark_accounted(conn: asyncpg.Connection, run_id: str, withdrawn: int) 
     await conn.execute(
         "UPDATE registry.harvest_runs SET withdrawals_at = now(), withdrawn = $2 WHERE run_id = $1", run_id, withdrawn
     )
+
+
+# The relay reads the current states with the outbox rows that name them (shared.messaging.DocumentTable),
+# then asks states_for_outbox for those the datasets have moved on from.
+CURRENT_STATES = DocumentTable("registry.datasets", id="id", hash="state_hash", document="state")
 
 
 async def states_for_outbox(conn: asyncpg.Connection, refs: list[DocumentRef]) -> dict[DocumentRef, bytes]:

@@ -9,7 +9,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from shared.batch import handle_batch_once
+from shared.batch import BatchHandler, Handled, handle_batch_once
 from shared.db import apply_migrations
 from shared.events import DatasetDiscovered, Emitted, Publisher, SerialisedEvent
 from shared.settings import Settings
@@ -47,8 +47,10 @@ async def effects(pool: asyncpg.Pool) -> tuple[list[str], int]:
     return [r["remote_id"] for r in rows], emitted
 
 
-async def handle(pool: asyncpg.Pool, settings: Settings, events: list[DatasetDiscovered], positions, **options) -> int:
-    return await handle_batch_once(pool, SCHEMA, settings, CONSUMER, events, apply, positions, **options)
+async def handle(
+    pool: asyncpg.Pool, settings: Settings, events: list[DatasetDiscovered], positions, handler: BatchHandler = apply
+) -> int:
+    return await handle_batch_once(pool, SCHEMA, settings, CONSUMER, events, handler, positions)
 
 
 async def test_a_redelivered_batch_changes_nothing_and_writes_no_row_per_event(
@@ -74,13 +76,14 @@ async def test_copies_of_an_event_are_left_to_the_service_to_recognise(pool: asy
     # Published twice, both copies in one batch: applied once.
     assert await handle(pool, infrastructure, [event, event], [(0, 0), (0, 1)]) == 1
 
-    async def applied(conn: asyncpg.Connection, events: Sequence[DatasetDiscovered]) -> set:
-        rows = await conn.fetch(f"SELECT remote_id FROM {SCHEMA}.effects")
-        return {e.event_id for e in events if e.remote_id in {r["remote_id"] for r in rows}}
+    async def apply_new(conn: asyncpg.Connection, events: Sequence[DatasetDiscovered]) -> Handled:
+        held = {r["remote_id"] for r in await conn.fetch(f"SELECT remote_id FROM {SCHEMA}.effects")}
+        new = [e for e in events if e.remote_id not in held]
+        return Handled(await apply(conn, new), already_applied=len(events) - len(new))
 
-    # A third copy in a later batch, at a new offset: the service says it holds its effect already.
+    # A third copy in a later batch, at a new offset: the handler finds its effect held already.
     fresh = batch("b")[0]
-    assert await handle(pool, infrastructure, [event, fresh], [(0, 2), (0, 3)], already_applied=applied) == 1
+    assert await handle(pool, infrastructure, [event, fresh], [(0, 2), (0, 3)], handler=apply_new) == 1
     assert await effects(pool) == (["a", "b"], 2)
 
 

@@ -17,6 +17,7 @@ from services.consolidator.app import SCHEMA
 from services.consolidator.identity import canonical_id, identity_key
 from services.harvester.handlers import run_id_for
 from services.harvester.repository import Source, add_source
+from shared.batch import Handled
 from shared.events import (
     CanonicalDataset,
     ContributionAccepted,
@@ -362,8 +363,8 @@ async def _while_another_instance_holds(
     one, other = await connect_as(settings, "consolidator"), await connect_as(settings, "consolidator")
 
     async def consolidated(conn: asyncpg.Connection, events: list[DatasetDiscovered]) -> None:
-        emitted = await handlers.datasets_discovered(conn, events, MatcherCache(), timedelta(days=7))
-        await add_to_outbox(conn, SCHEMA, settings, emitted)
+        handled = await handlers.datasets_discovered(conn, events, MatcherCache(), timedelta(days=7))
+        await add_to_outbox(conn, SCHEMA, settings, handled.emitted)
 
     async def consolidate(conn: asyncpg.Connection, event: DatasetDiscovered) -> None:
         async with conn.transaction():
@@ -486,10 +487,10 @@ async def test_a_record_seen_again_unchanged_waits_for_no_other_instance(
         await handlers.datasets_discovered(one, [record("portal-v", "new", "v-run")], MatcherCache(), timedelta(days=7))
         async with other.transaction():
             again = seen.model_copy(update={"run_id": "u-run-2"})
-            emitted = await asyncio.wait_for(
+            handled = await asyncio.wait_for(
                 handlers.datasets_discovered(other, [again], MatcherCache(), timedelta(days=7)), timeout=10
             )
-        assert emitted == []  # nothing changed, nothing announced
+        assert handled == Handled([], already_applied=0)  # a sighting of its own; nothing changed, nothing announced
         await open_batch.rollback()
     finally:
         await one.close()

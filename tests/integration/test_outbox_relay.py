@@ -14,7 +14,7 @@ from aiokafka.errors import KafkaTimeoutError
 
 from shared.db import apply_migrations
 from shared.events import DatasetChanged, DocumentRef, SerialisedEvent, serialised_dataset_changed
-from shared.messaging import OutboxRelay, add_to_outbox, requeue_rejected
+from shared.messaging import DocumentTable, OutboxRelay, add_to_outbox, requeue_rejected
 from shared.settings import Settings
 from tests.support.db import connect_as, scratch_schema
 from tests.support.kafka import read_all, wait_for
@@ -210,3 +210,43 @@ async def test_an_event_written_around_a_stored_document_is_published_whole_or_s
     assert [(r["key"], bytes(r["payload"])) for r in rejected] == [("lost", around[1].payload)]
     assert "not stored" in rejected[0]["error"]
     assert await outbox_pool.fetchval(f"SELECT count(*) FROM {SCHEMA}.outbox") == 0
+
+
+async def test_the_relay_reads_current_documents_with_the_outbox_rows_and_asks_for_the_others(
+    outbox_pool: asyncpg.Pool, relay_settings: Settings
+) -> None:
+    """With the service's DocumentTable, the states still current come with the outbox rows (one
+    statement); only a state the dataset has moved on from is asked of its DocumentReader."""
+    await outbox_pool.execute(f"CREATE TABLE {SCHEMA}.states (id text PRIMARY KEY, state json, state_hash text)")
+    await outbox_pool.executemany(
+        f"INSERT INTO {SCHEMA}.states VALUES ($1, $2, $3)",
+        [
+            ("d1", '{"id":"d1","organization_id":null,"title":"Arbres"}', "h1"),
+            ("d2", '{"id":"d2","organization_id":null,"title":"Bancs v2"}', "h2"),  # changed again since
+        ],
+    )
+    older = {DocumentRef("d2", "h1"): b'{"id":"d2","organization_id":null,"title":"Bancs"}'}
+    asked: list[DocumentRef] = []
+
+    async def past_states(conn: asyncpg.Connection, refs: list[DocumentRef]) -> dict[DocumentRef, bytes]:
+        asked.extend(refs)
+        return {ref: older[ref] for ref in refs if ref in older}
+
+    around = [serialised_dataset_changed("test", None, "created", d, h) for d, h in (("d1", "h1"), ("d2", "h1"))]
+    lost = serialised_dataset_changed("test", None, "created", "lost", "h1")
+    async with outbox_pool.acquire() as conn, conn.transaction():
+        await add_to_outbox(conn, SCHEMA, relay_settings, [*around, lost])
+    table = DocumentTable(f"{SCHEMA}.states", id="id", hash="state_hash", document="state")
+    relay = OutboxRelay(outbox_pool, relay_settings, SCHEMA, documents=past_states, document_table=table)
+    await relay.publisher.start()
+    try:
+        assert await relay.publish_pending() == 2
+    finally:
+        await relay.publisher.stop()
+
+    assert sorted(asked, key=lambda r: r.id) == [DocumentRef("d2", "h1"), DocumentRef("lost", "h1")]
+    published = {r.key.decode(): r.value for r in await read_all(relay_settings, TOPIC)}
+    titles = {key: DatasetChanged.model_validate_json(value).dataset.title for key, value in published.items()}
+    assert titles == {"d1": "Arbres", "d2": "Bancs"}  # d2 as it was when its event was written
+    rejected = await outbox_pool.fetch(f"SELECT key, error FROM {SCHEMA}.outbox_rejected")
+    assert [r["key"] for r in rejected] == ["lost"] and "not stored" in rejected[0]["error"]

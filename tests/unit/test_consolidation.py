@@ -1,15 +1,16 @@
 """Canonical datasets without I/O: identity keys, the primary record, contributed overrides, withdrawals."""
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from pydantic import ValidationError
 
 from services.consolidator.datasets import PortalRecord, canonical_dataset, state_hash
-from services.consolidator.handlers import may_withdraw
+from services.consolidator.handlers import may_withdraw, sighting_held
 from services.consolidator.identity import canonical_id, identity_key, origin_key, record_keys
 from services.consolidator.overrides import Override, apply_to_dataset, apply_to_organization
-from services.consolidator.repository import HarvestRun
+from services.consolidator.repository import HarvestRun, KnownRecord
 from shared.events import DatasetDiscovered, Obligation, Organization, Publisher, Resource, UpstreamOrigin
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -219,3 +220,15 @@ def test_only_complete_full_runs_that_account_for_every_failure_withdraw(changes
         finished_at=T0,
     )
     assert may_withdraw(HarvestRun(**{**run.__dict__, **changes})) is allowed
+
+
+def test_a_sighting_is_held_when_it_is_a_copy_of_the_applied_one_or_older() -> None:
+    seen = event("1").model_copy(update={"occurred_at": T0, "run_id": "r2", "content_hash": "h"})
+    record = KnownRecord("d", "h", None, None, None, seen_at=T0, last_run_id="r2")
+    assert sighting_held(record, seen)  # the same event, published twice
+    assert sighting_held(record, seen.model_copy(update={"occurred_at": T0 - timedelta(hours=1)}))  # late
+    assert not sighting_held(record, seen.model_copy(update={"occurred_at": T0 + timedelta(hours=1)}))
+    assert not sighting_held(record, seen.model_copy(update={"run_id": "r3"}))  # same instant, another run
+    assert not sighting_held(record, seen.model_copy(update={"content_hash": "h2"}))
+    assert not sighting_held(None, seen)  # a record never stored
+    assert not sighting_held(dataclasses.replace(record, seen_at=None), seen)  # stored before seen_at existed
