@@ -6,7 +6,7 @@ harvest.datasets while the consolidator is stopped, then starts it and measures 
 first consolidated record to the last committed record and the last DatasetChanged emitted. In the
 same run it measures the two limits: reading the same messages from Kafka with no processing (one
 aiokafka consumer), and COPYing the same rows into PostgreSQL (asyncpg `copy_records_to_table` into
-a table shaped like the registry's portal records; the median of three). Peak memory is the
+a table shaped like the registry's portal records; the median of five). Peak memory is the
 consolidator's VmHWM.
 
 It also reads the CPU time PostgreSQL, the consolidators and Kafka used over the measured window, and
@@ -170,9 +170,10 @@ class CopyLimit(NamedTuple):
     rate: float  # rows/s
     cpu_per_row: float  # PostgreSQL's CPU seconds
     wal_per_row: float  # bytes of WAL
+    cpu_per_row_each: list[float]  # each COPY's, in order: the spread the median hides
 
 
-async def raw_copy_rate(settings: Settings, batch: list[DatasetDiscovered], attempts: int = 3) -> CopyLimit:
+async def raw_copy_rate(settings: Settings, batch: list[DatasetDiscovered], attempts: int = 5) -> CopyLimit:
     """COPY the same rows (key, content and metadata as JSON) into a table shaped like the portal records,
     metadata as `json` as there (jsonb, which the portal records used before migration 005, COPYs about
     a fifth slower: 25,649 against 32,601 rows/s in one run). The median of `attempts` COPYs: one alone
@@ -200,7 +201,9 @@ async def raw_copy_rate(settings: Settings, batch: list[DatasetDiscovered], atte
             database_cpu.append((_postgresql_cpu() - cpu_before) / len(rows))
             wal.append((await wal_position(conn) - wal_before) / len(rows))
             await conn.execute("DROP TABLE registry.bench_copy")
-        return CopyLimit(statistics.median(rates), statistics.median(database_cpu), statistics.median(wal))
+        return CopyLimit(
+            statistics.median(rates), statistics.median(database_cpu), statistics.median(wal), database_cpu
+        )
     finally:
         await conn.close()
 
@@ -301,7 +304,7 @@ async def main(count: int, instances: int) -> None:
             process.stop()
 
     consume = await raw_consume_rate(settings, len(batch))
-    copy, copy_database_cpu, copy_wal = await raw_copy_rate(settings, batch)
+    copy, copy_database_cpu, copy_wal, each_copy_cpu = await raw_copy_rate(settings, batch)
     if not os.environ.get("BENCH_KEEP"):
         await clean(settings)
     else:
@@ -330,7 +333,8 @@ async def main(count: int, instances: int) -> None:
     )
     print(
         f"| PostgreSQL CPU per dataset, per COPYed row | {database_cpu * 1e6:.0f} µs, {copy_database_cpu * 1e6:.0f} µs "
-        f"({database_cpu / copy_database_cpu:.1f} rows' worth) |"
+        f"({database_cpu / copy_database_cpu:.1f} rows' worth; the COPYs: "
+        f"{', '.join(f'{c * 1e6:.0f}' for c in each_copy_cpu)} µs) |"
     )
     vacuum = cpu["autovacuum"] + cpu["postmaster"]
     print(
