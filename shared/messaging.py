@@ -82,26 +82,57 @@ async def prune_inbox(conn: asyncpg.Connection, schema: str, consumers: list[str
     return affected_rows(status)
 
 
-OUTBOX_COLUMNS = ["topic", "key", "event_type", "payload", "document_id", "document_hash"]
+OUTBOX_COLUMNS = [
+    "id", "topic", "key", "event_type", "payload", "events", "keys", "payloads", "document_ids", "document_hashes"
+]  # fmt: skip
 
 
 async def add_to_outbox(conn: asyncpg.Connection, schema: str, settings: Settings, events: Sequence[Emitted]) -> None:
+    """Keep the events a transaction emits, in their order, for the relay: an event alone in a row,
+    consecutive events written around documents (a batch's DatasetChanged) as one row, a run."""
     if not events:
         return
     serialised = [e if isinstance(e, SerialisedEvent) else SerialisedEvent.of(e) for e in events]
-    # COPYed in the list's order, so ids follow it: a quarter of the client's CPU of an INSERT from
-    # arrays, and about half its time (bench/README.md, issue 34's second step).
-    await conn.copy_records_to_table(
-        "outbox",
-        schema_name=schema,
-        columns=OUTBOX_COLUMNS,
-        records=[
-            (settings.topic(e.topic), e.key, e.event_type, e.payload, e.document.id if e.document else None,
-             e.document.hash if e.document else None)
-            for e in serialised
-        ],
-    )  # fmt: skip
+    runs = _runs(serialised)
+    # An id per event, reserved in order (a run takes its first event's), so that ids keep following
+    # the events and counting them. COPYed rather than inserted from arrays: a quarter of the
+    # client's CPU, about half its time (bench/README.md, issue 34's second step).
+    ids = iter(
+        await conn.fetch(
+            "SELECT nextval($1::regclass) FROM generate_series(1, $2)", f"{schema}.outbox_id_seq", len(serialised)
+        )
+    )
+    rows: list[tuple[Any, ...]] = []
+    for run in runs:
+        first, *_ = [next(ids)[0] for _ in run]
+        topic, event_type = settings.topic(run[0].topic), run[0].event_type
+        documents = [e.document for e in run if e.document]
+        if not documents:  # an event alone
+            rows.append((first, topic, run[0].key, event_type, run[0].payload, 1, None, None, None, None))
+        else:
+            keys, payloads = [e.key for e in run], [e.payload for e in run]
+            rows.append((first, topic, None, event_type, None, len(run), keys, payloads, [d.id for d in documents],
+                         [d.hash for d in documents]))  # fmt: skip
+    await conn.copy_records_to_table("outbox", schema_name=schema, columns=OUTBOX_COLUMNS, records=rows)
     await conn.execute("SELECT pg_notify($1, '')", _channel(schema))
+
+
+def _runs(events: list[SerialisedEvent]) -> list[list[SerialisedEvent]]:
+    """The events in order, those written around a document grouped while consecutive, of one topic
+    and type; every other event alone."""
+    runs: list[list[SerialisedEvent]] = []
+    for event in events:
+        last = runs[-1][-1] if runs else None
+        if (
+            last is not None
+            and event.document is not None
+            and last.document is not None
+            and (event.topic, event.event_type) == (last.topic, last.event_type)
+        ):
+            runs[-1].append(event)
+        else:
+            runs.append([event])
+    return runs
 
 
 async def requeue_rejected(conn: asyncpg.Connection, schema: str) -> int:
@@ -112,7 +143,7 @@ async def requeue_rejected(conn: asyncpg.Connection, schema: str) -> int:
         status = await conn.execute(
             f"""WITH moved AS (DELETE FROM {schema}.outbox_rejected RETURNING *)
                 INSERT INTO {schema}.outbox (topic, key, event_type, payload)
-                SELECT topic, key, event_type, payload FROM moved ORDER BY id"""
+                SELECT topic, key, event_type, payload FROM moved ORDER BY id, position"""
         )
         await conn.execute("SELECT pg_notify($1, '')", _channel(schema))
     return affected_rows(status)
@@ -225,40 +256,42 @@ class OutboxRelay:
             lock = zlib.crc32(f"outbox:{self.schema}".encode())
             if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", lock):
                 return 0
-            rows = await self._completed(conn, await conn.fetch(self.pending_sql, self.batch_size))
-            if not rows:
+            # One event per item, in order: (row id, position in its run) for a run's events.
+            items = await self._completed(conn, await conn.fetch(self.pending_sql, self.batch_size))
+            if not items:
                 metrics.OUTBOX_BACKLOG.labels(schema=self.schema).set(0)
                 return 0
-            # ids grow by one per event: the last id given tells the backlog without counting rows (nor
-            # walking the index over the rows deleted since the last vacuum, as max(id) would)
+            # ids grow by one per event (a run's are reserved): the last id given tells the backlog without
+            # counting (nor walking the index over the rows deleted since the last vacuum, as max(id) would)
             last = await conn.fetchval(f"SELECT last_value FROM {self.schema}.outbox_id_seq")
-            metrics.OUTBOX_BACKLOG.labels(schema=self.schema).set(last - rows[0]["id"] + 1)
-            sent = iter(await self._send_all([row for row in rows if row["missing"] is None]))
-            outcomes = [row["missing"] or next(sent) for row in rows]
-            # Settled: the rows up to the first that failed otherwise than by its size (a timeout, the
-            # broker gone). That one and every row after it stay for the next round, published again
+            metrics.OUTBOX_BACKLOG.labels(schema=self.schema).set(last - items[0]["id"] + 1)
+            sent = iter(await self._send_all([item for item in items if item["missing"] is None]))
+            outcomes = [item["missing"] or next(sent) for item in items]
+            # Settled: the events up to the first that failed otherwise than by its size (a timeout, the
+            # broker gone). That one and every event after it stay for the next round, published again
             # even if acknowledged: were a key's older state published after its newer one, the
-            # compacted topic would keep the older.
-            failed = next((i for i, outcome in enumerate(outcomes) if _retriable(outcome)), len(rows))
-            settled = list(zip(rows[:failed], outcomes[:failed], strict=True))
-            await self._set_aside(conn, [(row, error) for row, error in settled if error is not None])
-            await conn.execute(
-                f"DELETE FROM {self.schema}.outbox WHERE id = ANY($1::bigint[])", [row["id"] for row, _ in settled]
-            )
-            published = [row for row, error in settled if error is None]
-            if failed < len(rows):
+            # compacted topic would keep the older. Its row stays whole: the events of its run before
+            # it are published again too (their ids let the consumers' inboxes absorb them).
+            failed = next((i for i, outcome in enumerate(outcomes) if _retriable(outcome)), len(items))
+            settled = list(zip(items[:failed], outcomes[:failed], strict=True))
+            await self._set_aside(conn, [(item, error) for item, error in settled if error is not None])
+            kept = items[failed]["id"] if failed < len(items) else None
+            done = sorted({item["id"] for item, _ in settled} - {kept})
+            await conn.execute(f"DELETE FROM {self.schema}.outbox WHERE id = ANY($1::bigint[])", done)
+            published = [item for item, error in settled if error is None]
+            if failed < len(items):
                 log.warning(
                     "outbox events not acknowledged; sent again next round", extra={"error": repr(outcomes[failed])}
                 )
                 # After a refusal, an idempotent producer's later events on that partition fail out of
                 # order: the next round starts a new producer.
                 self._restart_producer = True
-            for row in published:
-                metrics.EVENTS_PRODUCED.labels(topic=row["topic"]).inc()
+            for item in published:
+                metrics.EVENTS_PRODUCED.labels(topic=item["topic"]).inc()
             return len(published)
 
     async def _completed(self, conn: asyncpg.Connection, rows: list[asyncpg.Record]) -> list[dict[str, Any]]:
-        """The rows with whole payloads: those written around a document get it from the service's
+        """The events with whole payloads: those written around a document get it from the service's
         table (joined to the outbox rows, or read by its DocumentReader when it changed since). One
         whose document cannot be found (which its transaction stored) gets an error in its place, to
         be set aside rather than block the outbox."""
@@ -313,22 +346,39 @@ class OutboxRelay:
                 extra={"schema": self.schema, "topic": row["topic"], "key": row["key"], "error": str(error)},
             )
         await conn.executemany(
-            f"""INSERT INTO {self.schema}.outbox_rejected (id, topic, key, event_type, payload, error)
-                VALUES ($1, $2, $3, $4, $5, $6)""",
-            [(r["id"], r["topic"], r["key"], r["event_type"], r["payload"], str(error)) for r, error in rejected],
-        )
+            f"""INSERT INTO {self.schema}.outbox_rejected (id, position, topic, key, event_type, payload, error)
+                VALUES ($1, $2, $3, $4, $5, $6, $7)
+                ON CONFLICT (id, position) DO NOTHING""",  # set aside already, from a run published again
+            [(r["id"], r["position"], r["topic"], r["key"], r["event_type"], r["payload"], str(error))
+             for r, error in rejected],
+        )  # fmt: skip
         metrics.OUTBOX_REJECTED.labels(schema=self.schema).inc(len(rejected))
 
 
 def _pending_sql(schema: str, table: DocumentTable | None) -> str:
-    """The statement reading a batch of the outbox in id order, with the current documents its rows name."""
-    columns = "o.id, o.topic, o.key, o.event_type, o.payload, o.document_id, o.document_hash"
-    if table is None:
-        return f"SELECT {columns}, NULL::text AS document FROM {schema}.outbox o ORDER BY o.id LIMIT $1"
-    return f"""SELECT {columns}, d.{table.document}::text AS document
-               FROM {schema}.outbox o LEFT JOIN {table.table} d
-                 ON d.{table.id} = o.document_id AND d.{table.hash} = o.document_hash
-               ORDER BY o.id LIMIT $1"""
+    """The statement reading the next events of the outbox, in order, with the current documents they
+    name: those of the rows that start before `$1` events (a run is read whole)."""
+    document = f"d.{table.document}::text" if table else "NULL::text"
+    join = (
+        f"LEFT JOIN {table.table} d ON d.{table.id} = e.document_id AND d.{table.hash} = e.document_hash"
+        if table
+        else ""
+    )
+    return f"""
+        WITH head AS (
+            SELECT id, sum(events) OVER (ORDER BY id) - events AS before
+            FROM (SELECT id, events FROM {schema}.outbox ORDER BY id LIMIT $1) h
+        ),
+        taken AS (SELECT o.* FROM head h JOIN {schema}.outbox o USING (id) WHERE h.before < $1),
+        events AS (
+            SELECT t.id, u.position::int - 1 AS position, t.topic, u.key, t.event_type, u.payload, u.document_id,
+                   u.document_hash
+            FROM taken t, unnest(coalesce(t.keys, ARRAY[t.key]), coalesce(t.payloads, ARRAY[t.payload]),
+                                 coalesce(t.document_ids, ARRAY[NULL::text]),
+                                 coalesce(t.document_hashes, ARRAY[NULL::text]))
+                          WITH ORDINALITY AS u (key, payload, document_id, document_hash, position)
+        )
+        SELECT e.*, {document} AS document FROM events e {join} ORDER BY e.id, e.position"""
 
 
 class MissingDocument(LookupError):

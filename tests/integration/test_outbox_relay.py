@@ -12,7 +12,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import KafkaTimeoutError
 
-from shared.db import apply_migrations
+from shared.db import SHARED_MIGRATIONS, apply_migrations, migration_files
 from shared.events import DatasetChanged, DocumentRef, SerialisedEvent, serialised_dataset_changed
 from shared.messaging import DocumentTable, OutboxRelay, add_to_outbox, requeue_rejected
 from shared.settings import Settings
@@ -192,8 +192,9 @@ async def test_an_event_written_around_a_stored_document_is_published_whole_or_s
     around = [serialised_dataset_changed("test", None, "created", d, "h1") for d in ("d1", "lost")]
     async with outbox_pool.acquire() as conn, conn.transaction():
         await add_to_outbox(conn, SCHEMA, relay_settings, [*around, event("d2")])
-    stored = await outbox_pool.fetchval(f"SELECT max(length(payload)) FROM {SCHEMA}.outbox WHERE document_id = 'd1'")
-    assert stored == len(around[0].payload)  # the outbox holds no copy of the state
+    runs = await outbox_pool.fetch(f"SELECT keys, payloads, document_ids FROM {SCHEMA}.outbox WHERE keys IS NOT NULL")
+    assert [(r["keys"], r["document_ids"]) for r in runs] == [(["d1", "lost"], ["d1", "lost"])]  # one row, a run
+    assert [bytes(p) for p in runs[0]["payloads"]] == [e.payload for e in around]  # no copy of the state
     relay = OutboxRelay(outbox_pool, relay_settings, SCHEMA, documents=documents)
     await relay.publisher.start()
     try:
@@ -250,3 +251,64 @@ async def test_the_relay_reads_current_documents_with_the_outbox_rows_and_asks_f
     assert titles == {"d1": "Arbres", "d2": "Bancs"}  # d2 as it was when its event was written
     rejected = await outbox_pool.fetch(f"SELECT key, error FROM {SCHEMA}.outbox_rejected")
     assert [r["key"] for r in rejected] == ["lost"] and "not stored" in rejected[0]["error"]
+
+
+async def test_a_run_failing_midway_is_published_again_whole_and_its_lost_event_set_aside_once(
+    outbox_pool: asyncpg.Pool, relay_settings: Settings
+) -> None:
+    """A batch's DatasetChanged are one outbox row, a run (issue 34). An event of the run that times
+    out keeps the whole row: the next round sends the run again from its start, in order; an event of
+    it whose document is lost is set aside once, by its run and position."""
+    states = {DocumentRef(d, "h"): f'{{"id":"{d}","organization_id":null,"title":"{d}"}}'.encode()
+              for d in ("d1", "d3", "d4")}  # fmt: skip
+
+    async def documents(conn: asyncpg.Connection, refs: list[DocumentRef]) -> dict[DocumentRef, bytes]:
+        return {ref: states[ref] for ref in refs if ref in states}
+
+    run = [serialised_dataset_changed("test", None, "created", d, "h") for d in ("d1", "d2", "d3", "d4")]
+    async with outbox_pool.acquire() as conn, conn.transaction():
+        await add_to_outbox(conn, SCHEMA, relay_settings, [event("s0"), *run, event("s5")])
+    assert await outbox_pool.fetchval(f"SELECT count(*) FROM {SCHEMA}.outbox") == 3  # s0, the run, s5
+    relay = OutboxRelay(outbox_pool, relay_settings, SCHEMA, documents=documents)
+    relay.publisher = flaky = FlakyPublisher({"d3"})  # type: ignore[assignment]
+
+    assert await relay.publish_pending() == 2  # s0 and d1; d2 set aside; d3 timed out
+    assert await relay.publish_pending() == 4  # d1 again, d3, d4, s5
+    assert flaky.sent == ["s0", "d1", "d4", "s5", "d1", "d3", "d4", "s5"]
+    rejected = await outbox_pool.fetch(f"SELECT key, position, error FROM {SCHEMA}.outbox_rejected")
+    assert [(r["key"], r["position"]) for r in rejected] == [("d2", 1)] and "not stored" in rejected[0]["error"]
+    assert await outbox_pool.fetchval(f"SELECT count(*) FROM {SCHEMA}.outbox") == 0
+    # The backlog still counts events: the run reserved an id for each of its events.
+    ids = await outbox_pool.fetchval(f"SELECT last_value FROM {SCHEMA}.outbox_id_seq")
+    assert ids == 6
+
+
+async def test_the_runs_migration_keeps_pending_events_written_around_documents(
+    infrastructure: Settings, relay_settings: Settings
+) -> None:
+    """Events a service wrote around documents before migration 904 are published after it."""
+    schema = "runs_migrated"
+    async with scratch_schema(infrastructure, schema, server_settings={"search_path": schema}) as pool:
+        for path in migration_files(SHARED_MIGRATIONS):
+            if path.name < "904":
+                await pool.execute(path.read_text())
+        around = serialised_dataset_changed("test", None, "created", "d1", "h1")
+        await pool.execute(
+            """INSERT INTO outbox (topic, key, event_type, payload, document_id, document_hash)
+               VALUES ($1, 'd0', 'DatasetChanged', $2, NULL, NULL), ($1, 'd1', 'DatasetChanged', $3, 'd1', 'h1')""",
+            relay_settings.topic(TOPIC), event("d0").payload, around.payload,
+        )  # fmt: skip
+        await pool.execute((SHARED_MIGRATIONS / "904_outbox_runs.sql").read_text())
+        state = b'{"id":"d1","organization_id":null,"title":"Arbres"}'
+
+        async def documents(conn: asyncpg.Connection, refs: list[DocumentRef]) -> dict[DocumentRef, bytes]:
+            return {ref: state for ref in refs if ref == DocumentRef("d1", "h1")}
+
+        relay = OutboxRelay(pool, relay_settings, schema, documents=documents)
+        await relay.publisher.start()
+        try:
+            assert await relay.publish_pending() == 2
+        finally:
+            await relay.publisher.stop()
+    published = {r.key.decode(): r.value for r in await read_all(relay_settings, TOPIC)}
+    assert list(published) == ["d0", "d1"] and published["d1"] == around.around(state)
