@@ -5,8 +5,9 @@ there and does nothing), write the effects, add the events it emits to the outbo
 committed only after that transaction commits. The relay then publishes the outbox with the
 idempotent producer, in id order, and deletes what Kafka acknowledged (an event around a document
 the service stored in the same transaction, such as a dataset's state, is kept without it: the relay
-reads the document from the service's table, `documents`); after a crash it may publish
-a row again, which downstream inboxes absorb. An event Kafka will never accept is set aside in
+reads the document from the service's table, `DocumentTable` and `documents`; a transaction's
+consecutive such events are one row, a run); after a crash it may publish an event again, which
+downstream inboxes absorb. An event Kafka will never accept is set aside in
 `outbox_rejected` rather than tried again for ever before every event after it.
 """
 
