@@ -313,8 +313,9 @@ def _schemas(dataset: CanonicalDataset) -> list[str]:
 
 
 async def _update_datasets(conn: asyncpg.Connection, changes: list[DatasetChange], cause: str | None) -> None:
-    """Upsert the canonical datasets, moving the states they replace to their past states. (The
-    statement's parts all see the table as it was before it: `past` reads the states being replaced.)"""
+    """Update the canonical datasets (each was read under its lock: it is stored), moving the states
+    they replace to their past states. (The statement's parts all see the table as it was before it:
+    `past` reads the states being replaced.) An UPDATE, not an upsert: no speculative insertion."""
     if not changes:
         return
     datasets = [c.dataset for c in changes]
@@ -330,17 +331,12 @@ async def _update_datasets(conn: asyncpg.Connection, changes: list[DatasetChange
                SELECT o.id, o.change, o.state, o.state_hash, o.cause, o.updated_at
                FROM registry.datasets o JOIN d USING (id)
                WHERE o.state IS NOT NULL)
-           INSERT INTO registry.datasets (id, organization_id, title, licence, modified, withdrawn, formats, schemas,
-               state, state_hash, change, cause)
-           SELECT id, organization_id, title, licence, modified, withdrawn,
-                  ARRAY(SELECT json_array_elements_text(formats)), ARRAY(SELECT json_array_elements_text(schemas)),
-                  state, state_hash, change, $12
-           FROM d
-           ON CONFLICT (id) DO UPDATE SET organization_id = excluded.organization_id, title = excluded.title,
-               licence = excluded.licence, modified = excluded.modified, withdrawn = excluded.withdrawn,
-               formats = excluded.formats, schemas = excluded.schemas, state = excluded.state,
-               state_hash = excluded.state_hash, change = excluded.change, cause = excluded.cause,
-               updated_at = now()""",
+           UPDATE registry.datasets o SET organization_id = d.organization_id, title = d.title,
+               licence = d.licence, modified = d.modified, withdrawn = d.withdrawn,
+               formats = ARRAY(SELECT json_array_elements_text(d.formats)),
+               schemas = ARRAY(SELECT json_array_elements_text(d.schemas)), state = d.state,
+               state_hash = d.state_hash, change = d.change, cause = $12, updated_at = now()
+           FROM d WHERE o.id = d.id""",
         *columns(datasets, "id", "organization_id", "title", "licence", "modified", "withdrawn"),
         [json.dumps(_formats(d)) for d in datasets],
         [json.dumps(_schemas(d)) for d in datasets],
