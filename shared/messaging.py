@@ -105,7 +105,8 @@ async def add_to_outbox(conn: asyncpg.Connection, schema: str, settings: Setting
     )
     rows: list[tuple[Any, ...]] = []
     for run in runs:
-        first, *_ = [next(ids)[0] for _ in run]
+        reserved = [next(ids)[0] for _ in run]  # an id per event of the run: the row takes the first
+        first = reserved[0]
         topic, event_type = settings.topic(run[0].topic), run[0].event_type
         documents = [e.document for e in run if e.document]
         if not documents:  # an event alone
@@ -338,22 +339,24 @@ class OutboxRelay:
 
     async def _set_aside(self, conn: asyncpg.Connection, rejected: list[tuple[dict[str, Any], BaseException]]) -> None:
         """Keep the events Kafka refused for good in `outbox_rejected`, so that they are neither lost
-        nor tried again before every event after them."""
+        nor tried again before every event after them. One of a run sent again was set aside already."""
         if not rejected:
             return
-        for row, error in rejected:
+        new = await conn.fetch(
+            f"""INSERT INTO {self.schema}.outbox_rejected (id, position, topic, key, event_type, payload, error)
+                SELECT * FROM unnest($1::bigint[], $2::int[], $3::text[], $4::text[], $5::text[], $6::bytea[],
+                                     $7::text[])
+                ON CONFLICT (id, position) DO NOTHING
+                RETURNING key, topic, error""",
+            *([r[c] for r, _ in rejected] for c in ("id", "position", "topic", "key", "event_type", "payload")),
+            [str(error) for _, error in rejected],
+        )
+        for row in new:
             log.error(
                 "outbox event refused by Kafka, set aside in outbox_rejected",
-                extra={"schema": self.schema, "topic": row["topic"], "key": row["key"], "error": str(error)},
+                extra={"schema": self.schema, "topic": row["topic"], "key": row["key"], "error": row["error"]},
             )
-        await conn.executemany(
-            f"""INSERT INTO {self.schema}.outbox_rejected (id, position, topic, key, event_type, payload, error)
-                VALUES ($1, $2, $3, $4, $5, $6, $7)
-                ON CONFLICT (id, position) DO NOTHING""",  # set aside already, from a run published again
-            [(r["id"], r["position"], r["topic"], r["key"], r["event_type"], r["payload"], str(error))
-             for r, error in rejected],
-        )  # fmt: skip
-        metrics.OUTBOX_REJECTED.labels(schema=self.schema).inc(len(rejected))
+        metrics.OUTBOX_REJECTED.labels(schema=self.schema).inc(len(new))
 
 
 def _pending_sql(schema: str, table: DocumentTable | None) -> str:
@@ -371,7 +374,7 @@ def _pending_sql(schema: str, table: DocumentTable | None) -> str:
             FROM (SELECT id, events FROM {schema}.outbox ORDER BY id LIMIT $1) h
         ),
         taken AS (SELECT o.* FROM head h JOIN {schema}.outbox o USING (id) WHERE h.before < $1),
-        events AS (
+        items AS (
             SELECT t.id, u.position::int - 1 AS position, t.topic, u.key, t.event_type, u.payload, u.document_id,
                    u.document_hash
             FROM taken t, unnest(coalesce(t.keys, ARRAY[t.key]), coalesce(t.payloads, ARRAY[t.payload]),
@@ -379,7 +382,7 @@ def _pending_sql(schema: str, table: DocumentTable | None) -> str:
                                  coalesce(t.document_hashes, ARRAY[NULL::text]))
                           WITH ORDINALITY AS u (key, payload, document_id, document_hash, position)
         )
-        SELECT e.*, {document} AS document FROM events e {join} ORDER BY e.id, e.position"""
+        SELECT e.*, {document} AS document FROM items e {join} ORDER BY e.id, e.position"""
 
 
 class MissingDocument(LookupError):

@@ -11,6 +11,7 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import KafkaTimeoutError
+from prometheus_client import REGISTRY
 
 from shared.db import SHARED_MIGRATIONS, apply_migrations, migration_files
 from shared.events import DatasetChanged, DocumentRef, SerialisedEvent, serialised_dataset_changed
@@ -271,12 +272,14 @@ async def test_a_run_failing_midway_is_published_again_whole_and_its_lost_event_
     assert await outbox_pool.fetchval(f"SELECT count(*) FROM {SCHEMA}.outbox") == 3  # s0, the run, s5
     relay = OutboxRelay(outbox_pool, relay_settings, SCHEMA, documents=documents)
     relay.publisher = flaky = FlakyPublisher({"d3"})  # type: ignore[assignment]
+    set_aside_before = _rejected_total()
 
     assert await relay.publish_pending() == 2  # s0 and d1; d2 set aside; d3 timed out
     assert await relay.publish_pending() == 4  # d1 again, d3, d4, s5
     assert flaky.sent == ["s0", "d1", "d4", "s5", "d1", "d3", "d4", "s5"]
     rejected = await outbox_pool.fetch(f"SELECT key, position, error FROM {SCHEMA}.outbox_rejected")
     assert [(r["key"], r["position"]) for r in rejected] == [("d2", 1)] and "not stored" in rejected[0]["error"]
+    assert _rejected_total() == set_aside_before + 1  # counted once, though its run was read twice
     assert await outbox_pool.fetchval(f"SELECT count(*) FROM {SCHEMA}.outbox") == 0
     # The backlog still counts events: the run reserved an id for each of its events.
     ids = await outbox_pool.fetchval(f"SELECT last_value FROM {SCHEMA}.outbox_id_seq")
@@ -312,3 +315,7 @@ async def test_the_runs_migration_keeps_pending_events_written_around_documents(
             await relay.publisher.stop()
     published = {r.key.decode(): r.value for r in await read_all(relay_settings, TOPIC)}
     assert list(published) == ["d0", "d1"] and published["d1"] == around.around(state)
+
+
+def _rejected_total() -> float:
+    return REGISTRY.get_sample_value("obs_outbox_rejected_total", {"schema": SCHEMA}) or 0.0
