@@ -197,11 +197,7 @@ async def test_an_event_written_around_a_stored_document_is_published_whole_or_s
     assert [(r["keys"], r["document_ids"]) for r in runs] == [(["d1", "lost"], ["d1", "lost"])]  # one row, a run
     assert [bytes(p) for p in runs[0]["payloads"]] == [e.payload for e in around]  # no copy of the state
     relay = OutboxRelay(outbox_pool, relay_settings, SCHEMA, documents=documents)
-    await relay.publisher.start()
-    try:
-        assert await relay.publish_pending() == 2
-    finally:
-        await relay.publisher.stop()
+    assert await one_round(relay) == 2
 
     published = {r.key.decode(): r.value for r in await read_all(relay_settings, TOPIC)}
     assert list(published) == ["d1", "d2"]
@@ -240,11 +236,7 @@ async def test_the_relay_reads_current_documents_with_the_outbox_rows_and_asks_f
         await add_to_outbox(conn, SCHEMA, relay_settings, [*around, lost])
     table = DocumentTable(f"{SCHEMA}.states", id="id", hash="state_hash", document="state")
     relay = OutboxRelay(outbox_pool, relay_settings, SCHEMA, documents=past_states, document_table=table)
-    await relay.publisher.start()
-    try:
-        assert await relay.publish_pending() == 2
-    finally:
-        await relay.publisher.stop()
+    assert await one_round(relay) == 2
 
     assert sorted(asked, key=lambda r: r.id) == [DocumentRef("d2", "h1"), DocumentRef("lost", "h1")]
     published = {r.key.decode(): r.value for r in await read_all(relay_settings, TOPIC)}
@@ -308,14 +300,19 @@ async def test_the_runs_migration_keeps_pending_events_written_around_documents(
             return {ref: state for ref in refs if ref == DocumentRef("d1", "h1")}
 
         relay = OutboxRelay(pool, relay_settings, schema, documents=documents)
-        await relay.publisher.start()
-        try:
-            assert await relay.publish_pending() == 2
-        finally:
-            await relay.publisher.stop()
+        assert await one_round(relay) == 2
     published = {r.key.decode(): r.value for r in await read_all(relay_settings, TOPIC)}
     assert list(published) == ["d0", "d1"] and published["d1"] == around.around(state)
 
 
 def _rejected_total() -> float:
     return REGISTRY.get_sample_value("obs_outbox_rejected_total", {"schema": SCHEMA}) or 0.0
+
+
+async def one_round(relay: OutboxRelay) -> int:
+    """One round of the relay with its own producer, started and stopped: how many it published."""
+    await relay.publisher.start()
+    try:
+        return await relay.publish_pending()
+    finally:
+        await relay.publisher.stop()
