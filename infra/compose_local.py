@@ -13,7 +13,9 @@ the image do not have (`problems`). What a container has and a local process has
 and only that:
 - the compose network: every service name resolves to 127.0.0.1, which is also its subnet, and
   0.0.0.0 (every interface of a container) is the loopback;
-- ports: a service's port p is p + the offset locally (+100 per further instance of a scaled one);
+- ports: a service's port p is p + the offset locally (+100 per further instance of a scaled one),
+  below the kernel's ephemeral range (refused otherwise): a port there may be the local end of any
+  outgoing connection (to Kafka, PostgreSQL) at the moment a service binds it;
 - kafka and postgres: the local broker and cluster (infra/kafka, infra/postgres), whose versions
   must be the images' (checked); Prometheus and Grafana are not started (their configuration is
   checked by tests/unit/test_operations.py);
@@ -32,6 +34,7 @@ import os
 import re
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -53,6 +56,7 @@ from shared.settings import SERVICES, Settings  # noqa: E402
 CONSUMERS = ("harvester", "consolidator", "indicators", "contributions")  # may run as several instances
 APP_DIR = "/app"  # the image's working directory: the repository's root here
 INSTANCE_STEP = 100
+PORT_OFFSET = 12000  # 8000 -> 20000: below Linux's ephemeral range (32768 and up by default)
 HARVESTS_HELD = {"OBS_HARVEST_CONCURRENCY": "0"}
 VARIABLE = re.compile(r"\$\$|\$\{(\w+)(?:(:?[-?])([^}]*))?\}|\$(\w+)")
 
@@ -338,10 +342,15 @@ class Instance:
     index: int
     env: dict[str, str]
     process: subprocess.Popen[bytes] | None = None
+    log: Path | None = None
 
     @property
     def label(self) -> str:
         return f"{self.service.name}-{self.index + 1}"
+
+    def last_words(self) -> str:
+        """The end of what the instance printed: why it exited, for the failure's message."""
+        return self.log.read_text(errors="replace")[-3000:] if self.log and self.log.exists() else ""
 
 
 @dataclass
@@ -433,7 +442,8 @@ async def healthy(instance: Instance, patience: float) -> None:
     deadline = time.monotonic() + patience
     while True:
         if instance.process and instance.process.poll() is not None:
-            raise Failed(f"{instance.label} exited with {instance.process.returncode} before it was healthy")
+            code = instance.process.returncode
+            raise Failed(f"{instance.label} exited with {code} before it was healthy:\n{instance.last_words()}")
         checked = await asyncio.create_subprocess_exec(
             *argv, env=instance.env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL
         )
@@ -487,7 +497,8 @@ class Run:
         instances = []
         for index in range(self.scale.get(service.name, 1)):
             instance = Instance(service, index, self.host.environment(service, index))
-            out = (self.logs / f"{instance.label}.log").open("wb")
+            instance.log = self.logs / f"{instance.label}.log"
+            out = instance.log.open("wb")
             instance.process = subprocess.Popen(
                 self.host.command(service), cwd=ROOT, env=instance.env, stdout=out, stderr=subprocess.STDOUT
             )
@@ -646,16 +657,44 @@ async def drop(host: LocalHost) -> None:
     await delete_topics(settings)
 
 
+def ephemeral_ports() -> range:
+    """The ports the kernel gives the local end of outgoing connections."""
+    low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+    return range(int(low), int(high) + 1)
+
+
+def ports_refused(compose: Compose, scale: dict[str, int], offset: int) -> list[str]:
+    """The instances whose local port lies in the ephemeral range: their bind would fail at random."""
+    ephemeral = ephemeral_ports()
+    return [
+        f"--port-offset {offset}: {service.name}-{index + 1} would listen on {port}, in the ephemeral range "
+        f"{ephemeral.start}-{ephemeral.stop - 1} (where outgoing connections take their local port)"
+        for service in compose.services.values()
+        if service.built and service.port is not None
+        for index in range(scale.get(service.name, 1))
+        if (port := service.port + offset + INSTANCE_STEP * index) in ephemeral
+    ]
+
+
+def _stop_on_sigterm() -> None:
+    """A terminated run stops its instances and drops its database as an interrupted one does."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="infra/compose_local.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("--compose", type=Path, default=ROOT / "docker-compose.yml")
     parser.add_argument("--scale", action="append", default=[], metavar="SERVICE=N")
-    parser.add_argument("--port-offset", type=int, default=30000, help="local port = compose's port + this")
+    parser.add_argument("--port-offset", type=int, default=PORT_OFFSET, help="local port = compose's port + this")
     parser.add_argument("--keep", action="store_true", help="leave the processes, database and topics")
     args = parser.parse_args(argv)
     scale = {name: int(n) for name, n in (s.split("=", 1) for s in args.scale)}
     try:
         compose = checked(args.compose, scale)
+        if refused := ports_refused(compose, scale, args.port_offset):
+            print("refused:\n" + "\n".join(refused), file=sys.stderr)
+            return 2
+        _stop_on_sigterm()
         start_infrastructure()
         said = asyncio.run(prove(compose, scale, args.port_offset, args.keep))
     except Refused as exc:

@@ -90,6 +90,21 @@ def test_a_dependency_on_no_service_or_a_cycle_is_refused_and_a_missing_secret_n
         compose_local.load(COMPOSE, without)
 
 
+def test_a_port_offset_reaching_the_ephemeral_range_is_refused(monkeypatch: pytest.MonkeyPatch):
+    """A service port among those outgoing connections take as their local end fails to bind at random
+    (a CI run lost consolidator-2 to it: 38102 was a connection's to Kafka)."""
+    monkeypatch.setattr(compose_local, "ephemeral_ports", lambda: range(32768, 61000))
+    compose = compose_local.checked(COMPOSE, {})
+    scaled = {"consolidator": 2, "harvester": 2}
+    assert compose_local.ports_refused(compose, scaled, compose_local.PORT_OFFSET) == []
+    refused = compose_local.ports_refused(compose, scaled, 30000)
+    assert any("consolidator-2 would listen on 38102" in line for line in refused), refused
+    assert len(refused) == 7  # api, harvester x2, consolidator x2, indicators, contributions
+    at_the_edge = compose_local.ports_refused(compose, {}, 24767)  # api on 32767, harvester on 32768
+    assert [line.split(": ")[1].split(" would")[0] for line in at_the_edge] == [
+        "harvester-1", "consolidator-1", "indicators-1", "contributions-1"]  # fmt: skip
+
+
 def test_variables_are_substituted_as_compose_does():
     given = {"SET": "x", "EMPTY": ""}
     cases = {"${SET}": "x", "${UNSET:-d}": "d", "${EMPTY:-d}": "d", "${EMPTY-d}": "", "$${PORT}": "${PORT}",
