@@ -13,6 +13,7 @@ import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -72,18 +73,24 @@ Fault = Callable[[Chain], Awaitable[None]]
 async def settled(chain: Chain) -> None:
     """Every run finished, every consumer caught up, every outbox empty, twice in a row."""
     settings = chain.settings
+    waiting: dict[str, Any] = {}
 
     async def quiet() -> bool:
         conn = await connect_as(settings)
         try:
             pending = await conn.fetchval("SELECT count(*) FROM harvest.runs WHERE status IN ('queued', 'running')")
-            outboxes = [await conn.fetchval(f"SELECT count(*) FROM {s}.outbox")
-                        for s in ("harvest", "registry", "indicators", "contributions")]  # fmt: skip
+            outboxes = {s: await conn.fetchval(f"SELECT count(*) FROM {s}.outbox")
+                        for s in ("harvest", "registry", "indicators", "contributions")}  # fmt: skip
         finally:
             await conn.close()
-        lags = [await consumer_lag(settings, settings.group(service, topic), settings.topic(topic))
-                for service, topics in CONSUMED.items() for topic in topics]  # fmt: skip
-        return pending == 0 and not any(outboxes) and not any(lags)
+        lags = {f"{service}<-{topic}": await consumer_lag(settings, settings.group(service, topic),
+                                                           settings.topic(topic))
+                for service, topics in CONSUMED.items() for topic in topics}  # fmt: skip
+        waiting.clear()
+        waiting.update({"runs pending": pending} if pending else {})
+        waiting.update({f"{s}.outbox": n for s, n in outboxes.items() if n})
+        waiting.update({f"lag {k}": n for k, n in lags.items() if n})
+        return not waiting
 
     async def twice() -> bool:
         if not await quiet():
@@ -91,7 +98,17 @@ async def settled(chain: Chain) -> None:
         await asyncio.sleep(3)
         return await quiet()
 
-    await wait_for(twice, timeout=600, interval=2)
+    try:
+        await wait_for(twice, timeout=600, interval=2)
+    except AssertionError as unsettled:
+        said = {name: _last_complaints(service.log_path) for name, service in chain.services.items()}
+        raise AssertionError(f"{unsettled}; still waiting on {waiting}; the services last said {said}") from None
+
+
+def _last_complaints(log: Path, count: int = 5) -> list[str]:
+    """A service's last warnings and errors, for a failure that would otherwise say only 'not settled'."""
+    lines = log.read_text(errors="replace").splitlines() if log.exists() else []
+    return [line[:400] for line in lines if '"WARNING"' in line or '"ERROR"' in line][-count:]
 
 
 async def snapshot(settings: Settings) -> dict[str, Any]:
