@@ -111,6 +111,14 @@ async def platforms(conn: asyncpg.Connection) -> dict[str, PlatformFacts]:
     return {r["url"]: PlatformFacts(**dict(r)) for r in rows}
 
 
+# A batch's facts in one statement (an array of migration 017's type), not one per dataset.
+UPSERT_FACTS = f"""
+    INSERT INTO indicators.datasets AS d ({DATASET_COLUMNS}, title)
+    SELECT {DATASET_COLUMNS}, coalesce(title, '') FROM unnest($1::indicators.dataset_facts[])
+    ON CONFLICT (id) DO UPDATE SET {", ".join(f"{c} = excluded.{c}" for c in DATASET_COLUMNS.split(", ")[1:])},
+        title = {{title}}"""
+
+
 async def upsert_datasets(
     conn: asyncpg.Connection, datasets: list[DatasetFacts], titles: Mapping[str, str] | None = None
 ) -> dict[str, DatasetFacts]:
@@ -120,15 +128,11 @@ async def upsert_datasets(
         f"SELECT {DATASET_COLUMNS}, title FROM indicators.datasets WHERE id = ANY($1::text[])", [d.id for d in datasets]
     )
     titles = titles or {}
-    await conn.executemany(
-        f"""INSERT INTO indicators.datasets ({DATASET_COLUMNS}, title)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, coalesce($17, ''))
-            ON CONFLICT (id) DO UPDATE SET organization_id = $2, withdrawn = $3, licence = $4, formats = $5,
-                modified = $6, themes = $7, schemas = $8, portals = $9, technologies = $10, national = $11,
-                local = $12, records = $13, reuses = $14, audience = $15, communes = $16,
-                title = coalesce($17, datasets.title)""",
-        [(*_dataset_row(d), titles.get(d.id)) for d in datasets],
-    )
+    titled = [d for d in datasets if d.id in titles]
+    untitled = [d for d in datasets if d.id not in titles]
+    for facts, title in ((titled, "excluded.title"), (untitled, "d.title")):
+        if facts:
+            await conn.execute(UPSERT_FACTS.format(title=title), [(*_dataset_row(f), titles.get(f.id)) for f in facts])
     before = {r["id"]: _dataset_facts(r) for r in rows}
     title_before = {r["id"]: r["title"] for r in rows}
     # The words of a title carry what the list filters on: written again only where one of those moved.

@@ -340,3 +340,37 @@ async def test_the_indexes_probed_record_by_record_keep_no_pending_list(services
         await conn.close()
     assert {r["relname"] for r in indexes} == {"datasets_by_record", "reuses_by_record"}
     assert all("fastupdate=off" in r["options"] for r in indexes), indexes
+
+
+async def test_a_batch_s_facts_are_stored_in_one_statement_field_for_field_and_titles_kept_when_not_given() -> None:
+    """The facts go through migration 017's type: every field lands in its own column (two of its
+    fourteen text arrays swapped would pass a count), and a batch that names no title keeps the one
+    stored. On a database of its own."""
+    from services.indicators import repository
+    from services.indicators.facts import DatasetFacts
+
+    settings = await database_of_its_own("facts", 26200)
+    conn = await connect_as(settings, "indicators")
+    first = DatasetFacts(
+        id="ind-facts-1", organization_id="ORG-1", withdrawn=False, licence="etalab-2.0", formats=("csv", "json"),
+        modified=NOW, themes=("mobilite",), schemas=("etalab/schema-irve",), portals=("https://a.example",),
+        technologies=("udata",), national=True, local=False, records=("s1:r1", "s2:r2"), reuses=("s1:u1",),
+        audience=(("udata:views", 120),), communes=("01001",),
+    )  # fmt: skip
+    moved = DatasetFacts(id="ind-facts-1", organization_id="ORG-2", withdrawn=True, formats=("xml",), local=True)
+    other = DatasetFacts(id="ind-facts-2", organization_id=None, withdrawn=False)
+    try:
+        async with conn.transaction():
+            assert await repository.upsert_datasets(conn, [first], {"ind-facts-1": "Horaires des bus"}) == {}
+            before = await repository.upsert_datasets(conn, [moved, other])  # no titles: a reuse or audience change
+        kept = await conn.fetchval("SELECT title FROM indicators.datasets WHERE id = 'ind-facts-1'")
+        async with conn.transaction():
+            assert before == {"ind-facts-1": first}
+            again = await repository.upsert_datasets(conn, [first], {"ind-facts-1": "Horaires des cars"})
+        rows = {r["id"]: r["title"] for r in await conn.fetch("SELECT id, title FROM indicators.datasets")}
+    finally:
+        await conn.close()
+        await drop_database(settings)
+    assert kept == "Horaires des bus"
+    assert again == {"ind-facts-1": moved}
+    assert rows == {"ind-facts-1": "Horaires des cars", "ind-facts-2": ""}
