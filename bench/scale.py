@@ -37,7 +37,19 @@ import aiohttp
 import asyncpg
 
 from bench.harvest import wait_ready
-from bench.support import Headline, bench_settings, clean, log_dir, percentile, prepare, print_headlines, rss_mib
+from bench.support import (
+    Headline,
+    bench_settings,
+    clean,
+    cpu_seconds,
+    is_postgresql,
+    is_service,
+    log_dir,
+    percentile,
+    prepare,
+    print_headlines,
+    rss_mib,
+)
 from bench.support import start_service as start
 from shared.settings import Settings
 from tests.support.db import connect_as
@@ -59,22 +71,35 @@ class Step:
     peaks: dict[str, float] = field(default_factory=dict)  # service -> VmHWM MiB
     p99: dict[str, float] = field(default_factory=dict)  # request kind -> seconds
     sizes: dict[str, int] = field(default_factory=dict)  # table -> bytes with its indexes
+    cpu: dict[str, dict[str, float]] = field(default_factory=dict)  # stage -> {service, postgresql}: CPU seconds
 
 
-async def stage(
-    settings: Settings, name: str, logs: Path, work: Callable[[], Awaitable[object]]
-) -> tuple[float, float]:
-    """Start `name`, run `work`, stop it; the seconds `work` took and the process's peak MiB."""
+@dataclass
+class Timed:
+    """A stage's run: its seconds, the service's peak memory, the CPU the service and PostgreSQL used."""
+
+    seconds: float
+    peak_mib: float
+    cpu: dict[str, float]
+
+
+async def stage(settings: Settings, name: str, logs: Path, work: Callable[[], Awaitable[object]]) -> Timed:
+    """Start `name`, run `work`, stop it: what `work` took in time, memory and CPU. The CPU says where
+    a rate that falls with the registry's size goes: into the service's code, or into PostgreSQL (whose
+    index probes and inserts deepen with its tables)."""
     process: ServiceProcess = start(name, settings, logs)
+    groups = {"service": is_service(name), "postgresql": is_postgresql}
     try:
         await process.wait_ready()
+        cpu_before = cpu_seconds(groups)
         started = time.perf_counter()
         await work()
         elapsed = time.perf_counter() - started
+        cpu_after = cpu_seconds(groups)
         peak = rss_mib(process.process.pid, "VmHWM")  # type: ignore[union-attr]
     finally:
         process.stop()
-    return elapsed, peak
+    return Timed(elapsed, peak, {group: cpu_after[group] - cpu_before[group] for group in groups})
 
 
 async def harvested(conn: asyncpg.Connection, source_ids: list[str]) -> int:
@@ -155,14 +180,17 @@ async def measure_step(settings: Settings, logs: Path, conn: asyncpg.Connection,
         await request_runs(settings, sources, "bench")
         seen.append(await harvested(conn, sources))
 
-    seconds, step.peaks["harvester"] = await stage(settings, "harvester", logs, harvest)
-    step.rates["harvest"] = seen[0] / seconds
-    seconds, step.peaks["consolidator"] = await stage(settings, "consolidator", logs, partial(consolidated, settings))
-    step.rates["consolidation"] = seen[0] / seconds
+    def record(stage_name: str, service: str, items: int, timed: Timed) -> None:
+        step.rates[stage_name] = items / timed.seconds
+        step.peaks[service] = timed.peak_mib
+        step.cpu[stage_name] = {group: seconds / items for group, seconds in timed.cpu.items()}
+
+    record("harvest", "harvester", seen[0], await stage(settings, "harvester", logs, harvest))
+    timed = await stage(settings, "consolidator", logs, partial(consolidated, settings))
+    record("consolidation", "consolidator", seen[0], timed)
     changes = await end_offsets(settings, "registry.datasets") - changes_before
     indicators = partial(drained, settings, "indicators", "registry.datasets", timeout=7200)
-    seconds, step.peaks["indicators"] = await stage(settings, "indicators", logs, indicators)
-    step.rates["indicators (DatasetChanged)"] = changes / seconds
+    record("indicators (DatasetChanged)", "indicators", changes, await stage(settings, "indicators", logs, indicators))
     await api_latencies(settings, logs, step)
     step.sizes = await table_sizes(settings)
     return step
@@ -228,6 +256,8 @@ def report(results: list[Step]) -> None:
         *((f"{n} peak memory", lambda s, n=n: s.peaks[n], lambda v: f"{v:.0f} MiB") for n in first.peaks),
         *((f"API p99, {n}", lambda s, n=n: s.p99[n], lambda v: f"{v * 1000:.0f} ms") for n in first.p99),
         *((f"{n} with its indexes", lambda s, n=n: s.sizes[n], lambda v: f"{v / 2**20:,.0f} MiB") for n in first.sizes),
+        *((f"{n} CPU per item, {g}", lambda s, n=n, g=g: s.cpu[n][g], lambda v: f"{v * 1e6:,.0f} µs")
+          for n in first.cpu for g in first.cpu[n]),
     ]  # fmt: skip
     for label, value, shown in rows:
         print(f"| {label} | {' | '.join(shown(value(s)) for s in results)} | {value(last) / value(first):.2f} |")
