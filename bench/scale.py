@@ -185,7 +185,8 @@ async def measure_step(settings: Settings, logs: Path, conn: asyncpg.Connection,
         step.peaks[service] = timed.peak_mib
         step.cpu[stage_name] = {group: seconds / items for group, seconds in timed.cpu.items()}
 
-    record("harvest", "harvester", seen[0], await stage(settings, "harvester", logs, harvest))
+    timed = await stage(settings, "harvester", logs, harvest)
+    record("harvest", "harvester", seen[0], timed)
     timed = await stage(settings, "consolidator", logs, partial(consolidated, settings))
     record("consolidation", "consolidator", seen[0], timed)
     changes = await end_offsets(settings, "registry.datasets") - changes_before
