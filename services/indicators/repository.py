@@ -128,6 +128,8 @@ async def upsert_datasets(
         f"SELECT {DATASET_COLUMNS}, title FROM indicators.datasets WHERE id = ANY($1::text[])", [d.id for d in datasets]
     )
     titles = titles or {}
+    # Datasets given no title (a reuse's or an audience's change) keep theirs: a statement of their own,
+    # since the row a conflict offers (`excluded`) has NOT NULL's '' where the title was not given.
     titled = [d for d in datasets if d.id in titles]
     untitled = [d for d in datasets if d.id not in titles]
     for facts, title in ((titled, "excluded.title"), (untitled, "d.title")):
