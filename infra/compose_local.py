@@ -378,7 +378,7 @@ class LocalHost(Compose):
             return int(self.local.kafka_bootstrap_servers.rsplit(":", 1)[-1])
         if service == "postgres":
             return self.local.db_port
-        return container_port + self.offset + (INSTANCE_STEP * index if target.built else 0)
+        return local_port(container_port, self.offset, index if target.built else 0)
 
     def translate(self, value: str, service: Service) -> str:
         for subnet in self.subnets:
@@ -657,6 +657,11 @@ async def drop(host: LocalHost) -> None:
     await delete_topics(settings)
 
 
+def local_port(container_port: int, offset: int, index: int) -> int:
+    """Where an instance of a service listens locally (the module's docstring: ports)."""
+    return container_port + offset + INSTANCE_STEP * index
+
+
 def ephemeral_ports() -> range:
     """The ports the kernel gives the local end of outgoing connections."""
     low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
@@ -672,7 +677,7 @@ def ports_refused(compose: Compose, scale: dict[str, int], offset: int) -> list[
         for service in compose.services.values()
         if service.built and service.port is not None
         for index in range(scale.get(service.name, 1))
-        if (port := service.port + offset + INSTANCE_STEP * index) in ephemeral
+        if (port := local_port(service.port, offset, index)) in ephemeral
     ]
 
 

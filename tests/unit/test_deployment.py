@@ -92,7 +92,7 @@ def test_a_dependency_on_no_service_or_a_cycle_is_refused_and_a_missing_secret_n
 
 def test_a_port_offset_reaching_the_ephemeral_range_is_refused(monkeypatch: pytest.MonkeyPatch):
     """A service port among those outgoing connections take as their local end fails to bind at random
-    (a CI run lost consolidator-2 to it: 38102 was a connection's to Kafka)."""
+    (a CI run lost consolidator-2's bind on 38102; here a connection to Kafka held 38000)."""
     monkeypatch.setattr(compose_local, "ephemeral_ports", lambda: range(32768, 61000))
     compose = compose_local.checked(COMPOSE, {})
     scaled = {"consolidator": 2, "harvester": 2}
