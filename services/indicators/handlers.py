@@ -30,7 +30,7 @@ from services.indicators.facts import (
     publication_of,
     tallied,
 )
-from services.indicators.measures import Baseline, all_scopes, baseline_of, covered_by, touched_scopes
+from services.indicators.measures import Baseline, baseline_of, covered_by, touched_scopes
 from services.indicators.places import communes_named
 from services.indicators.tally import Registry
 from shared import metrics
@@ -159,7 +159,9 @@ class Projection:
                 self.registry.set_organization(organization)
             for owner, publication in (await self._publications(conn, ids)).items():
                 self.registry.set_publication(owner, publication)
-            self.registry.platforms = await repository.platforms(conn)  # a few hundred rows
+            for platform in (await repository.platforms(conn)).values():  # a few thousand rows
+                if self.registry.platforms.get(platform.url) != platform:
+                    self.registry.set_platform(platform)
             self.reloads["partial"] += 1
         self.version = version
         return self.registry
@@ -299,7 +301,7 @@ async def apply_facts(
         for owner in removed.keys() | added.keys()
     }
     flipped = {o for o, p in publications.items() if registry.publications.get(o, EMPTY).publishes != p.publishes}
-    await repository.save_publications(conn, publications)
+    await repository.save_publications(conn, publications, registry.publications)
     for owner, publication in publications.items():
         registry.set_publication(owner, publication)
     await projection.changed(conn, publications)
@@ -324,13 +326,14 @@ async def recompute(
     is taken on the first recomputation from its day on; entries and exits then count from it, in
     every scope, and the other instances reload (their baseline moved)."""
     now = datetime.now(UTC)
-    values = registry.compute(scopes)
+    values = registry.compute(scopes | registry.take_moved())
     changed = await repository.save_values(conn, values, now)
     if (now.month, now.day) >= EDITION_DAY and not await repository.has_edition(conn, now.year):
         await repository.take_edition(conn, now.year, now)
         registry.set_baseline(Baseline(now.year, registry.publishing_councils()))
         await repository.bump_projection_version(conn, None)
-        values = registry.compute(all_scopes(registry.organizations.values()))
+        registry.take_moved()  # every scope, below
+        values = registry.compute(registry.every_scope())
         # The batch's own changes are announced too, with their values as of the new baseline.
         changed = list(dict.fromkeys([*changed, *await repository.save_values(conn, values, now)]))
     await repository.list_values(conn, [scope_id for scope, scope_id in changed if scope == "organization"])
@@ -359,7 +362,7 @@ async def recompute_all(conn: asyncpg.Connection) -> list[Event]:
     projection = Projection()
     registry = await projection.current(conn)
     await projection.changed(conn, None)  # running instances reload everything
-    emitted = await recompute(conn, all_scopes(registry.organizations.values()), registry, "recompute")
+    emitted = await recompute(conn, registry.every_scope(), registry, "recompute")
     await repository.list_values(conn, None)
     await repository.index_title_words(conn, None)  # the datasets list's search words (migration 012)
     return emitted

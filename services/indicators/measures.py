@@ -9,6 +9,7 @@ gives the same values as recomputing everything (property-tested against tally.p
 
 from collections import Counter
 from collections.abc import Iterable, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 
 from services.indicators.facts import (
@@ -219,6 +220,9 @@ def typology(platform: PlatformFacts | None, hosted: int) -> str:
     return "partage" if hosted < MUTUALISED_FROM else "mutualise"
 
 
+SHARED_TYPOLOGIES = ("partage", "mutualise")  # a council on such a platform cooperates (ODF 13)
+
+
 @dataclass(frozen=True)
 class PlatformSums:
     scopes: dict[Scope, Values]  # each platform's values
@@ -240,24 +244,33 @@ def platform_scopes(
     for publication in publishing:
         hosted.update(publication.portals.keys())
         datasets.update(publication.portals)
-    scopes: dict[Scope, Values] = {}
-    for url in platforms.keys() | datasets.keys():
-        platform = platforms.get(url)
-        values: Values = {"datasets": datasets[url], "organizations_hosted": hosted[url],
-                          f"typology:{typology(platform, hosted[url])}": 1}  # fmt: skip
-        if platform is not None:
-            values[f"technology:{platform.technology}"] = 1
-        scopes[(PLATFORM, url)] = values
+    scopes = {(PLATFORM, url): platform_values(platforms.get(url), hosted[url], datasets[url])
+              for url in platforms.keys() | datasets.keys()}  # fmt: skip
     live = [url for url in datasets if datasets[url]]
     typologies = Counter(typology(platforms.get(url), hosted[url]) for url in live)
-    technologies = Counter(platforms[url].technology if url in platforms else "-" for url in live)
-    shared = frozenset(url for url in live if typology(platforms.get(url), hosted[url]) in ("partage", "mutualise"))
+    technologies = Counter(technology_of(platforms.get(url)) for url in live)
+    shared = frozenset(url for url in live if typology(platforms.get(url), hosted[url]) in SHARED_TYPOLOGIES)
+    return PlatformSums(scopes, platform_national_values(typologies, technologies), shared)
+
+
+def platform_values(platform: PlatformFacts | None, hosted: int, datasets: int) -> Values:
+    values: Values = {"datasets": datasets, "organizations_hosted": hosted, f"typology:{typology(platform, hosted)}": 1}
+    if platform is not None:
+        values[f"technology:{platform.technology}"] = 1
+    return values
+
+
+def platform_national_values(typologies: Counter[str], technologies: Counter[str]) -> Values:
+    """The nation's platform indicators from its live platforms' typologies and technologies."""
     national: Values = {f"platform_typology:{t}": n for t, n in sorted(typologies.items())}
-    national |= {f"platform_technology:{t}": n for t, n in sorted(technologies.items())}
-    return PlatformSums(scopes, national, shared)
+    return national | {f"platform_technology:{t}": n for t, n in sorted(technologies.items())}
 
 
-def on_shared_platform(publication: Publication, shared: frozenset[str]) -> bool:
+def technology_of(platform: PlatformFacts | None) -> str:
+    return platform.technology if platform is not None else "-"
+
+
+def on_shared_platform(publication: Publication, shared: AbstractSet[str]) -> bool:
     """Whether a council publishes through a platform it shares with other councils (cooperation)."""
     return bool(publication.datasets) and not shared.isdisjoint(publication.portals)
 

@@ -10,13 +10,22 @@ from typing import Any
 
 import asyncpg
 
-from services.indicators.facts import DatasetFacts, OrganizationFacts, PlatformFacts, Publication, Scope, Values
+from services.indicators.facts import (
+    EMPTY,
+    TALLIES,
+    DatasetFacts,
+    OrganizationFacts,
+    PlatformFacts,
+    Publication,
+    Scope,
+    Values,
+)
 from shared.db import affected_rows
 from shared.events import AudienceMeasured, Organization, ReuseDiscovered
 from shared.matching import normalise, title_words
 
 ORGANIZATION_COLUMNS = "id, name, type, departement, region, epci, population, obligated, council_id, active"
-SUMMARY_FORMAT = 4  # tallies with reuses, audience and communes named (3: without the last two; 2: without reuses)
+SUMMARY_FORMAT = 5  # counts, the tallies in rows of their own (4: tallies inline; 3: without audience and communes)
 DATASET_COLUMNS = (
     "id, organization_id, withdrawn, licence, formats, modified, themes, schemas, portals, technologies, "
     "national, local, records, reuses, audience, communes"
@@ -263,12 +272,50 @@ async def audience_of_records(conn: asyncpg.Connection, records: list[str]) -> d
     return {r["record"]: {f"{r['counted_by']}:{k}": v for k, v in json.loads(r["metrics"]).items()} for r in rows}
 
 
-async def save_publications(conn: asyncpg.Connection, publications: dict[str, Publication]) -> None:
+async def save_publications(
+    conn: asyncpg.Connection, publications: dict[str, Publication], before: Mapping[str, Publication] | None = None
+) -> None:
+    """Store these publications: their counts, and the keys of their tallies that moved from `before`
+    (what is stored now; None: unknown, every key replaced)."""
     await conn.executemany(
         """INSERT INTO indicators.publications (organization_id, summary) VALUES ($1, $2)
            ON CONFLICT (organization_id) DO UPDATE SET summary = $2""",
         [(i, json.dumps(_summary(p))) for i, p in publications.items()],
     )
+    if before is None:
+        await conn.execute(
+            "DELETE FROM indicators.publication_tallies WHERE organization_id = ANY($1::text[])", list(publications)
+        )
+    moved = [row for owner, p in publications.items()
+             for row in tally_changes(owner, before.get(owner, EMPTY) if before is not None else EMPTY, p)]  # fmt: skip
+    kept, gone = [r for r in moved if r[3]], [r for r in moved if not r[3]]
+    if kept:
+        await conn.execute(
+            """INSERT INTO indicators.publication_tallies (organization_id, tally, key, count)
+               SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[])
+               ON CONFLICT (organization_id, tally, key) DO UPDATE SET count = excluded.count""",
+            *_columns(kept, 4),
+        )
+    if gone:
+        await conn.execute(
+            """DELETE FROM indicators.publication_tallies t
+               USING unnest($1::text[], $2::text[], $3::text[]) AS g (organization_id, tally, key)
+               WHERE (t.organization_id, t.tally, t.key) = (g.organization_id, g.tally, g.key)""",
+            *_columns(gone, 3),
+        )
+
+
+def tally_changes(owner: str, before: Publication, after: Publication) -> list[tuple[str, str, str, int]]:
+    """The tally keys that moved from one publication to the other, with their new counts (0: gone)."""
+    changes = []
+    for name in TALLIES:
+        old, new = getattr(before, name), getattr(after, name)
+        changes += [(owner, name, key, new[key]) for key in old.keys() | new.keys() if old[key] != new[key]]
+    return changes
+
+
+def _columns(rows: list[tuple[Any, ...]], width: int) -> list[list[Any]]:
+    return [[row[i] for row in rows] for i in range(width)]
 
 
 async def all_publications(
@@ -278,11 +325,16 @@ async def all_publications(
     older format (to tally again from their datasets)."""
     kept, arguments = _of_ids("organization_id", ids)
     rows = await conn.fetch(f"SELECT organization_id, summary FROM indicators.publications WHERE {kept}", *arguments)
+    tallies: dict[str, list[tuple[str, str, int]]] = {}
+    for t in await conn.fetch(
+        f"SELECT organization_id, tally, key, count FROM indicators.publication_tallies WHERE {kept}", *arguments
+    ):
+        tallies.setdefault(t["organization_id"], []).append((t["tally"], t["key"], t["count"]))
     publications, outdated = {}, []
     for row in rows:
         summary = json.loads(row["summary"])
         if summary.get("format") == SUMMARY_FORMAT:
-            publications[row["organization_id"]] = _publication(summary)
+            publications[row["organization_id"]] = _publication(summary, tallies.get(row["organization_id"], []))
         else:
             outdated.append(row["organization_id"])
     return publications, outdated
@@ -358,14 +410,17 @@ def _listed(value: Any) -> Any:
 
 
 def _summary(publication: Publication) -> dict[str, Any]:
-    # not asdict: it would rebuild each Counter from its (key, count) pairs, counting the pairs
-    fields = {f.name: getattr(publication, f.name) for f in dataclasses.fields(publication)}
-    return {"format": SUMMARY_FORMAT, **{k: dict(v) if isinstance(v, Counter) else v for k, v in fields.items()}}
+    """Its counts (its tallies are rows of their own: `tally_changes`)."""
+    counts = {f.name: getattr(publication, f.name) for f in dataclasses.fields(publication) if f.name not in TALLIES}
+    return {"format": SUMMARY_FORMAT, **counts}
 
 
-def _publication(summary: dict[str, Any]) -> Publication:
-    fields: dict[str, Any] = {k: Counter(v) if isinstance(v, dict) else v for k, v in summary.items() if k != "format"}
-    return Publication(**fields)
+def _publication(summary: dict[str, Any], tallies: list[tuple[str, str, int]]) -> Publication:
+    counters: dict[str, Counter[str]] = {name: Counter() for name in TALLIES}
+    for name, key, count in tallies:
+        counters[name][key] = count
+    counts = {k: v for k, v in summary.items() if k != "format"}
+    return Publication(**counts, **counters)  # type: ignore[arg-type]  # mypy: two ** of two types
 
 
 KEPT_CHANGES = 10_000  # versions whose changes are kept: an instance further behind reloads everything

@@ -4,24 +4,29 @@ must equal measures.compute_scopes over everything (property-tested). Pure, like
 
 import contextlib
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from services.indicators import facts
 from services.indicators.facts import OrganizationFacts, PlatformFacts, Publication, Scope, Values
 from services.indicators.measures import (
     PLATFORM,
+    SHARED_TYPOLOGIES,
     Baseline,
     Communes,
     Coverage,
+    all_scopes,
     covered_by,
     on_shared_platform,
     organization_values,
-    platform_scopes,
+    platform_national_values,
+    platform_values,
     representative,
     share,
     since_edition,
+    technology_of,
     touched_scopes,
+    typology,
 )
 from shared.population import population_bin
 from shared.vocabulary import ASSOCIATED_TYPES, COLLECTIVITE_TYPES
@@ -40,6 +45,7 @@ class Contribution:
     unit: OrganizationFacts
     publication: Publication
     was_publishing: bool = False  # at the last edition
+    cooperating: bool = False  # publishes on a platform it shares with other councils
 
 
 @dataclass
@@ -70,6 +76,7 @@ class Tally:
     fresh: int = 0
     with_schema: int = 0
     reused: int = 0
+    cooperating: int = 0  # publishing councils on a shared platform
     portals: Counter[str] = field(default_factory=Counter)  # portal -> publications listing it
     reuses: Counter[str] = field(default_factory=Counter)  # reuse -> publications with a dataset it uses
     audience: Counter[str] = field(default_factory=Counter)  # "udata:views" -> sum
@@ -91,6 +98,7 @@ class Tally:
             return
         self.obligated_publishing += sign * c.obligated
         self.publishing += sign
+        self.cooperating += sign * c.cooperating
         self.collectivites_publishing += sign * (o.type in COLLECTIVITE_TYPES)
         self.associated_publishing += sign * (o.type in ASSOCIATED_TYPES)
         self.channel_local_only += sign * bool(p.local and not p.national)
@@ -163,6 +171,7 @@ class Tally:
             "reused_share": share(sums.reused, datasets),
             "epci_serving_communes": self.epci_serving_communes,
             "communes_served_by_epci": self.communes_served_by_epci,
+            "organizations_on_shared_platforms": self.cooperating,
             **since_edition(baseline, self.entered, self.left),
         }
         values |= {f"technology:{t}": n for t, n in sorted(self.technologies.items())}
@@ -184,6 +193,74 @@ def _move(counter: Counter[str], key: str, by: int) -> None:
         del counter[key]
 
 
+class Platforms:
+    """Each platform's councils and datasets, kept up to date as publications move, with the nation's
+    live platforms by typology and technology and the platforms shared between councils: what
+    measures.platform_scopes counts from every council at once, here moved by one council's change,
+    so that a batch recomputes the platforms it touched rather than all of them (issue 34: at 5,000
+    platforms, every batch read, computed and compared them all)."""
+
+    def __init__(self, facts: dict[str, PlatformFacts]) -> None:
+        self.facts = facts
+        self.hosted: Counter[str] = Counter()  # url -> publishing councils listing it
+        self.datasets: Counter[str] = Counter()  # url -> their datasets (and those of no known organisation)
+        self.listing: dict[str, set[str]] = {}  # url -> the councils listing it
+        self.shared: set[str] = set()
+        self._classes: dict[str, tuple[str, str]] = {}  # live url -> its typology and technology
+        self._typologies: Counter[str] = Counter()
+        self._technologies: Counter[str] = Counter()
+
+    def move(self, council: str, before: Publication, after: Publication) -> set[str]:
+        """A council's publication moved ('' for the datasets of no known organisation, which list
+        platforms without being hosted there): the platforms whose sums it moved."""
+        for publication, sign in ((before, -1), (after, 1)):
+            if not publication.datasets:
+                continue
+            for url, datasets in publication.portals.items():
+                _move(self.datasets, url, sign * datasets)
+                if council:
+                    _move(self.hosted, url, sign)
+                    listing = self.listing.setdefault(url, set())
+                    if sign > 0:
+                        listing.add(council)
+                    else:
+                        listing.discard(council)
+        # A publication lists no platform once it has no dataset: a count unchanged moved nothing.
+        listed = before.portals.keys() | after.portals.keys()
+        return {url for url in listed if before.portals[url] != after.portals[url]}
+
+    def classify(self, urls: Iterable[str]) -> set[str]:
+        """Classify these platforms again (after `move` or new facts); return those whose sharing flipped."""
+        flipped = set()
+        for url in urls:
+            if (old := self._classes.pop(url, None)) is not None:
+                _move(self._typologies, old[0], -1)
+                _move(self._technologies, old[1], -1)
+            if self.datasets[url]:  # live
+                platform = self.facts.get(url)
+                new = self._classes[url] = (typology(platform, self.hosted[url]), technology_of(platform))
+                _move(self._typologies, new[0], 1)
+                _move(self._technologies, new[1], 1)
+            shared = url in self._classes and self._classes[url][0] in SHARED_TYPOLOGIES
+            if shared != (url in self.shared):
+                flipped.add(url)
+                self.shared.symmetric_difference_update({url})
+        return flipped
+
+    def has(self, url: str) -> bool:
+        return url in self.facts or url in self.datasets
+
+    def urls(self) -> set[str]:
+        """Every platform with values: every known one, and any listed."""
+        return self.facts.keys() | self.datasets.keys()
+
+    def values(self, url: str) -> Values:
+        return platform_values(self.facts.get(url), self.hosted[url], self.datasets[url])
+
+    def national(self) -> Values:
+        return platform_national_values(self._typologies, self._technologies)
+
+
 class Registry:
     """Every organisation's facts and publication ('' holds the datasets of no known organisation),
     grouped in councils, with a `Tally` per scope kept up to date: each council's contribution to each
@@ -201,7 +278,8 @@ class Registry:
         self.organizations = organizations
         self.publications = publications
         self.baseline = baseline
-        self.platforms = platforms if platforms is not None else {}
+        self._platforms = Platforms(platforms if platforms is not None else {})
+        self._moved: set[Scope] = set()  # scopes moved since `take_moved`
         self.tallies: dict[Scope, Tally] = {}
         self._contributions: dict[str, dict[Scope, Contribution]] = {}  # council -> scope -> its share
         self._communes = Communes(organizations.values())
@@ -209,9 +287,17 @@ class Registry:
         for organization in organizations.values():
             self._rows.setdefault(organization.council, set()).add(organization.id)
         self._councils = {council: self._merged(council) for council in self._rows}
+        for owner, publication in [*self._councils.items(), ("", publications.get("", facts.EMPTY))]:
+            self._platforms.move(owner, facts.EMPTY, publication)
+        self._platforms.classify(self._platforms.urls())
         self._coverage = Coverage.of((o, self._councils[o.council].publishes) for o in organizations.values())
         for council in self._rows:
             self._refresh(council)
+        self._moved.clear()
+
+    @property
+    def platforms(self) -> Mapping[str, PlatformFacts]:
+        return self._platforms.facts
 
     def set_organization(self, organization: OrganizationFacts) -> None:
         before = self.organizations.get(organization.id)
@@ -228,13 +314,18 @@ class Registry:
     def set_publication(self, organization_id: str, publication: Publication) -> None:
         organization = self.organizations.get(organization_id)
         if organization is None:  # '': the datasets of no known organisation
+            if organization_id == "":  # they count in the nation and on their platforms
+                before = self.publications.get("", facts.EMPTY)
+                self._moved.add(facts.NATIONAL)
+                self._platforms_moved(self._platforms.move("", before, publication))
             self.publications[organization_id] = publication
             return
         with self._changing({organization.council}):
             self.publications[organization_id] = publication
 
     def set_platform(self, platform: PlatformFacts) -> None:
-        self.platforms[platform.url] = platform
+        self._platforms.facts[platform.url] = platform
+        self._platforms_moved({platform.url})
 
     def communes(self) -> "Communes":
         return self._communes
@@ -260,9 +351,19 @@ class Registry:
             scopes |= touched_scopes(row, row, covered_by(row, self._communes) if coverage_moved else [])
         return scopes
 
+    def every_scope(self) -> set[Scope]:
+        """Every organisation, territory and type, the nation, and every platform."""
+        return all_scopes(self.organizations.values()) | {(PLATFORM, url) for url in self._platforms.urls()}
+
+    def take_moved(self) -> set[Scope]:
+        """The scopes the changes since the last call moved, named by no change (`touched_by` names a
+        council's own territories): the platforms it publishes on, with the nation's platform
+        indicators, and the territories of the councils whose platform became shared or stopped being."""
+        moved, self._moved = self._moved, set()
+        return moved
+
     def compute(self, scopes: Iterable[Scope]) -> dict[Scope, Values]:
-        """The values of these scopes; the nation's come with every platform's (both follow from what
-        each council publishes: a few hundred platforms, a few thousand publishing councils)."""
+        """The values of these scopes (a platform's: one known or listed)."""
         result: dict[Scope, Values] = {}
         for scope in set(scopes):
             kind, scope_id = scope
@@ -270,25 +371,14 @@ class Registry:
                 if scope_id in self.organizations:
                     organization = self.organizations[scope_id]
                     result[scope] = organization_values(organization, self.publications.get(scope_id, facts.EMPTY))
-            elif kind != PLATFORM:
+            elif kind == PLATFORM:
+                if self._platforms.has(scope_id):
+                    result[scope] = self._platforms.values(scope_id)
+            else:
                 unattributed = self.publications.get("", facts.EMPTY) if scope == facts.NATIONAL else None
                 result[scope] = self.tallies.get(scope, Tally()).values(unattributed, self.baseline)
-        if not any(kind not in ("organization", PLATFORM) for kind, _ in result):
-            return result
-        sums = platform_scopes(self.platforms, self._councils.values(), self.publications.get("", facts.EMPTY))
-        if facts.NATIONAL in result:  # with it, every platform and every territory and type (a few hundred)
-            result[facts.NATIONAL] |= sums.national
-            result |= sums.scopes
-            for scope in self.tallies.keys() - result.keys():
-                result[scope] = self.tallies[scope].values(None, self.baseline)
-        # Whether a council's platform is shared moves with other councils: counted afresh.
-        cooperating: Counter[Scope] = Counter()
-        for council, publication in self._councils.items():
-            if on_shared_platform(publication, sums.shared):
-                cooperating.update(self._contributions.get(council, {}).keys())
-        for scope, values in result.items():
-            if scope[0] not in ("organization", PLATFORM):
-                values["organizations_on_shared_platforms"] = cooperating[scope]
+        if facts.NATIONAL in result:
+            result[facts.NATIONAL] |= self._platforms.national()
         return result
 
     @contextlib.contextmanager
@@ -297,19 +387,33 @@ class Registry:
         put back, their contributions refreshed, and the communes they cover refreshed when whether
         they publish moved."""
         rows_before = {c: self._rows_of(c) for c in councils}
-        publishing_before = {c: self._councils.get(c, facts.EMPTY).publishes for c in councils}
+        before = {c: self._councils.get(c, facts.EMPTY) for c in councils}
+        publishing_before = {c: publication.publishes for c, publication in before.items()}
         for council, rows in rows_before.items():
             for row in rows:
                 self._coverage.add(row, publishing_before[council], -1)
         yield
+        platforms: set[str] = set()
         for council in councils:
             self._councils[council] = self._merged(council)
+            platforms |= self._platforms.move(council, before[council], self._councils[council])
             for row in self._rows_of(council):
                 self._coverage.add(row, self._councils[council].publishes, 1)
+        self._platforms_moved(platforms)
         for council in councils:
             self._refresh(council)
             if self._councils[council].publishes != publishing_before[council]:
                 self._refresh_covered_by(*rows_before[council], *self._rows_of(council))
+
+    def _platforms_moved(self, urls: set[str]) -> None:
+        """These platforms' sums or facts moved: they and the nation are to be computed again, and the
+        councils on those that became shared (or stopped being) count as cooperating again."""
+        if not urls:
+            return
+        self._moved |= {(PLATFORM, url) for url in urls} | {facts.NATIONAL}
+        for url in self._platforms.classify(urls):
+            for council in sorted(self._platforms.listing.get(url, ())):
+                self._refresh(council)
 
     def _rows_of(self, council: str) -> list[OrganizationFacts]:
         return [self.organizations[i] for i in sorted(self._rows.get(council, ()))]
@@ -330,6 +434,7 @@ class Registry:
             if before == after:
                 continue
             tally = self.tallies.setdefault(scope, Tally())
+            self._moved.add(scope)
             if before is not None:
                 tally.add(before, -1)
             if after is not None:
@@ -356,6 +461,7 @@ class Registry:
             unit=representative(council, rows),
             publication=publication,
             was_publishing=self.baseline is not None and council in self.baseline.councils,
+            cooperating=on_shared_platform(publication, self._platforms.shared),
         )
 
     def _refresh_covered_by(self, *organizations: OrganizationFacts | None) -> None:

@@ -374,3 +374,45 @@ async def test_a_batch_s_facts_are_stored_in_one_statement_field_for_field_and_t
     assert kept == "Horaires des bus"
     assert again == {"ind-facts-1": moved}
     assert rows == {"ind-facts-1": "Horaires des cars", "ind-facts-2": ""}
+
+
+async def test_a_publication_s_tallies_are_written_by_the_keys_that_moved_and_read_back_whole() -> None:
+    """Migration 018: a batch writes the tally keys its datasets moved (the unattributed datasets'
+    summary has thousands), a key counted down to zero leaves no row, a publication stored without
+    knowing what was there replaces every key, and a summary of the older format is tallied again.
+    On a database of its own."""
+    from services.indicators import repository
+    from services.indicators.facts import EMPTY, DatasetFacts, publication_of
+
+    settings = await database_of_its_own("tallies", 26300)
+    conn = await connect_as(settings, "indicators")
+    bus = DatasetFacts("ind-t-1", None, False, "odbl", ("csv",), NOW, ("Transport",), (), ("https://a.example",),
+                       ("ods",), reuses=("s:r1",), audience=(("ods:downloads", 4),))  # fmt: skip
+    car = DatasetFacts("ind-t-2", None, False, "odbl", ("csv",), NOW - timedelta(days=3), ("Culture",), (),
+                       ("https://b.example",), ("ckan",), reuses=("s:r1", "s:r2"))  # fmt: skip
+    first, both = publication_of([bus], NOW), publication_of([bus, car], NOW)
+    second = publication_of([car], NOW)  # bus withdrawn: its day, theme, portal and audience gone
+    try:
+        async with conn.transaction():
+            await repository.save_publications(conn, {"": first}, {"": EMPTY})
+            await repository.save_publications(conn, {"": both}, {"": first})
+            await repository.save_publications(conn, {"": second}, {"": both})
+            await repository.save_publications(conn, {"ORG-1": both}, {})
+        after_moves, _ = await repository.all_publications(conn)
+        rows_after_moves = await conn.fetchval("SELECT count(*) FROM indicators.publication_tallies")
+        zero_rows = await conn.fetchval("SELECT count(*) FROM indicators.publication_tallies WHERE count = 0")
+        async with conn.transaction():  # stored again from its datasets, what was there unknown
+            await repository.save_publications(conn, {"ORG-1": second}, None)
+            await conn.execute(
+                """INSERT INTO indicators.publications VALUES ('ORG-OLD', '{"format": 4, "datasets": 1}')"""
+            )
+        replaced, outdated = await repository.all_publications(conn)
+    finally:
+        await conn.close()
+        await drop_database(settings)
+    assert after_moves == {"": second, "ORG-1": both}
+    assert second.reuses == {"s:r1": 1, "s:r2": 1} and "Transport" not in second.themes
+    keys = [len(getattr(p, name)) for p in (second, both) for name in ("modified_days", "scdl_schemas", "portals",
+            "technologies", "themes", "reuses", "audience", "communes")]  # fmt: skip
+    assert rows_after_moves == sum(keys) and zero_rows == 0
+    assert replaced == {"": second, "ORG-1": second} and outdated == ["ORG-OLD"]
