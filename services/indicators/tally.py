@@ -225,6 +225,8 @@ class Platforms:
                         listing.add(council)
                     else:
                         listing.discard(council)
+                        if not listing:
+                            del self.listing[url]
         # A publication lists no platform once it has no dataset: a count unchanged moved nothing.
         listed = before.portals.keys() | after.portals.keys()
         return {url for url in listed if before.portals[url] != after.portals[url]}
