@@ -288,13 +288,13 @@ async def save_publications(
         )
     moved = [row for owner, p in publications.items()
              for row in tally_changes(owner, before.get(owner, EMPTY) if before is not None else EMPTY, p)]  # fmt: skip
-    kept, gone = [r for r in moved if r[3]], [r for r in moved if not r[3]]
-    if kept:
+    counted, gone = [r for r in moved if r[3]], [r for r in moved if not r[3]]
+    if counted:
         await conn.execute(
             """INSERT INTO indicators.publication_tallies (organization_id, tally, key, count)
                SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[])
                ON CONFLICT (organization_id, tally, key) DO UPDATE SET count = excluded.count""",
-            *_columns(kept, 4),
+            *_columns(counted, 4),
         )
     if gone:
         await conn.execute(
