@@ -7,21 +7,18 @@ from services.consolidator import organization_repository
 from services.consolidator.referentiel import organizations, read_package
 from shared.db import create_pool
 from shared.events import ReferentielEntry
-from shared.kafka import create_broker
-from shared.messaging import publish_event
+from shared.messaging import BulkPublisher
 from shared.settings import Settings
 
 
 async def load_referentiel(settings: Settings, path: Path) -> int:
     """Publish one ReferentielEntry per organisation; the consolidator merges them into the registry."""
     package = read_package(path)
-    broker = create_broker(settings, "referentiel-loader")
-    await broker.start()
+    publisher = BulkPublisher(settings, "referentiel-loader")  # 36,000 events: the pipelined producer
+    await publisher.start()
     try:
         pending = [
-            await publish_event(
-                broker,
-                settings,
+            await publisher.publish(
                 ReferentielEntry(
                     producer="referentiel-loader",
                     correlation_id=f"referentiel:{package.version}",
@@ -34,7 +31,7 @@ async def load_referentiel(settings: Settings, path: Path) -> int:
         ]
         await asyncio.gather(*pending)
     finally:
-        await broker.stop()
+        await publisher.stop()
     return len(pending)
 
 

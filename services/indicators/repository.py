@@ -4,7 +4,6 @@ import dataclasses
 import json
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
@@ -38,8 +37,13 @@ async def upsert_organizations(conn: asyncpg.Connection, organizations: list[Org
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
            ON CONFLICT (id) DO UPDATE SET name = $2, type = $3, departement = $4, region = $5, epci = $6,
                population = $7, obligated = $8, council_id = $9, active = $10""",
-        [tuple(asdict(o).values()) for o in organizations],
+        [_organization_row(o) for o in organizations],
     )
+
+
+def _organization_row(organization: OrganizationFacts) -> tuple[object, ...]:
+    # Not asdict: it deep-copies every field, a third of this statement's cost in a référentiel load.
+    return tuple(getattr(organization, column) for column in ORGANIZATION_COLUMNS.split(", "))
 
 
 def _of_ids(column: str, ids: list[str] | None) -> tuple[str, tuple[list[str], ...]]:

@@ -378,7 +378,7 @@ class Registry:
                     result[scope] = self._platforms.values(scope_id)
             else:
                 unattributed = self.publications.get("", facts.EMPTY) if scope == facts.NATIONAL else None
-                result[scope] = self.tallies.get(scope, Tally()).values(unattributed, self.baseline)
+                result[scope] = (self.tallies.get(scope) or Tally()).values(unattributed, self.baseline)
         if facts.NATIONAL in result:
             result[facts.NATIONAL] |= self._platforms.national()
         return result
@@ -435,7 +435,9 @@ class Registry:
             before, after = previous.get(scope), current.get(scope)
             if before == after:
                 continue
-            tally = self.tallies.setdefault(scope, Tally())
+            tally = self.tallies.get(scope)
+            if tally is None:  # not setdefault: a Tally, with its seven counters, costs 6 µs to build
+                tally = self.tallies[scope] = Tally()
             self._moved.add(scope)
             if before is not None:
                 tally.add(before, -1)
