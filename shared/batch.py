@@ -35,7 +35,7 @@ from pydantic import TypeAdapter, ValidationError
 from shared import metrics
 from shared.deadletter import DeadLetterPolicy, dead_letter, is_infrastructure_error
 from shared.events import Emitted, Event
-from shared.messaging import add_to_outbox, inbox_consumer
+from shared.messaging import DocumentMemory, add_to_outbox, inbox_consumer
 from shared.settings import Settings
 
 if TYPE_CHECKING:
@@ -111,10 +111,12 @@ async def handle_batch_once(
     events: Sequence[Event],
     handler: BatchHandler,
     positions: Sequence[Position] | None = None,
+    memory: DocumentMemory | None = None,
 ) -> int:
     """Apply `handler` to the events of the batch not handled before, in one transaction; return
     how many were new. With `positions` (each event's partition and offset), redeliveries are
-    recognised by the offsets stored with each batch; without, by the inbox."""
+    recognised by the offsets stored with each batch; without, by the inbox. With `memory`, the
+    documents its events are written around are kept for this process's relay."""
     if not events:
         return 0
     metrics.BATCH_SIZE.labels(consumer=consumer).observe(len(events))
@@ -128,6 +130,8 @@ async def handle_batch_once(
         if not isinstance(outcome, Handled):
             outcome = Handled(outcome)
         await add_to_outbox(conn, schema, settings, outcome.emitted)
+        if memory is not None:  # before the commit wakes the relay: a document is named by its hash
+            memory.keep(outcome.emitted)
     handled = len(fresh) - outcome.already_applied
     if handled < len(events):
         metrics.EVENTS_DUPLICATE.labels(consumer=consumer).inc(len(events) - handled)
@@ -252,7 +256,9 @@ def subscribe_batch(
 
     async def handle(events: Sequence[Event]) -> int:
         positions = [decoder.position(e) for e in events] if by_offsets else None
-        handled = await handle_batch_once(runtime.pool, schema, settings, consumer, events, handler, positions)
+        handled = await handle_batch_once(
+            runtime.pool, schema, settings, consumer, events, handler, positions, runtime.outbox_memory
+        )
         consumed = metrics.EVENTS_CONSUMED.labels(topic=topic, consumer=consumer, outcome="handled")
         consumed.inc(handled)
         if handled < len(events):  # the rest were redeliveries, recognised

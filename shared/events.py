@@ -4,7 +4,7 @@ Consumers validate `event_type` and `schema_version` strictly: an unknown versio
 and goes to the dead-letter topic rather than being half-understood.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar, Literal
 from uuid import UUID, uuid4
@@ -38,13 +38,16 @@ class SerialisedEvent:
     writes its events straight in this form; `of` gives it for any model.
 
     With a `document`, `payload` is the event's JSON up to that document, which ends it: the outbox
-    keeps this much, and its relay reads the document where the service stored it (`around`)."""
+    keeps this much, and its relay finds the document where the service stored it (`around`): in the
+    memory of the process that stored it (`document_body`, shared.messaging.DocumentMemory), or in
+    the service's table."""
 
     topic: str  # without the deployment's prefix
     key: str
     event_type: str
     payload: bytes
     document: DocumentRef | None = None
+    document_body: bytes | None = field(default=None, compare=False, repr=False)  # when the producer has it
 
     def around(self, document: bytes) -> bytes:
         """The whole event, given its document."""
@@ -412,7 +415,7 @@ class DatasetChanged(Event):
 
 
 def serialised_dataset_changed(
-    producer: str, correlation_id: str | None, change: str, dataset_id: str, state_hash: str
+    producer: str, correlation_id: str | None, change: str, dataset_id: str, state_hash: str, state: str | None = None
 ) -> SerialisedEvent:
     """A DatasetChanged around a dataset already written as JSON (the consolidator stores that JSON as
     the dataset's state): with the state, the same bytes as `DatasetChanged(...).model_dump_json()`,
@@ -433,6 +436,7 @@ def serialised_dataset_changed(
         "DatasetChanged",
         head + b',"dataset":',
         document=DocumentRef(dataset_id, state_hash),
+        document_body=state.encode() if state is not None else None,
     )
 
 

@@ -5,8 +5,9 @@ there and does nothing), write the effects, add the events it emits to the outbo
 committed only after that transaction commits. The relay then publishes the outbox with the
 idempotent producer, in id order, and deletes what Kafka acknowledged (an event around a document
 the service stored in the same transaction, such as a dataset's state, is kept without it: the relay
-reads the document from the service's table, `DocumentTable` and `documents`; a transaction's
-consecutive such events are one row, a run); after a crash it may publish an event again, which
+takes the document from the memory of the process that stored it, `DocumentMemory`, or reads it from
+the service's table, `documents`; a transaction's consecutive such events are one row, a run); after
+a crash it may publish an event again, which
 downstream inboxes absorb. An event Kafka will never accept is set aside in
 `outbox_rejected` rather than tried again for ever before every event after it.
 """
@@ -17,8 +18,8 @@ import functools
 import itertools
 import logging
 import zlib
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -42,16 +43,38 @@ Handler = Callable[[asyncpg.Connection, Any], Awaitable[Sequence[Emitted]]]
 DocumentReader = Callable[[asyncpg.Connection, list[DocumentRef]], Awaitable[dict[DocumentRef, bytes]]]
 
 
-@dataclass(frozen=True)
-class DocumentTable:
-    """The table holding the current version of the documents a service's outbox events are written
-    around: the relay reads them in the statement that reads the outbox rows (a join on id and hash),
-    and asks the service's DocumentReader only for those that changed since (kept elsewhere)."""
+class DocumentMemory:
+    """The documents this process's transactions stored around their outbox events, kept until its
+    relay has published them, so that it need not read back what was just written (the consolidator's
+    states were a sixth of PostgreSQL's work per dataset: issue 34). A document is named by its id and
+    hash, so any copy under that name is the one to publish. Bounded: past `max_bytes` the oldest are
+    forgotten, and the relay reads those from the service's table, as it does the documents another
+    instance stored."""
 
-    table: str  # schema-qualified
-    id: str  # the columns the DocumentRef's id and hash match
-    hash: str
-    document: str  # the column holding the document (read as text)
+    def __init__(self, max_bytes: int = 64 * 1024 * 1024) -> None:
+        self.max_bytes = max_bytes
+        self.bytes = 0
+        self._documents: OrderedDict[DocumentRef, bytes] = OrderedDict()
+
+    def keep(self, events: Sequence[Emitted]) -> None:
+        for event in events:
+            if isinstance(event, SerialisedEvent) and event.document and event.document_body is not None:
+                self.forget([event.document])
+                self._documents[event.document] = event.document_body
+                self.bytes += len(event.document_body)
+        while self.bytes > self.max_bytes:
+            self.bytes -= len(self._documents.popitem(last=False)[1])
+
+    def find(self, refs: Sequence[DocumentRef]) -> dict[DocumentRef, bytes]:
+        return {ref: document for ref in refs if (document := self._documents.get(ref)) is not None}
+
+    def forget(self, refs: Sequence[DocumentRef]) -> None:
+        for ref in refs:
+            if (document := self._documents.pop(ref, None)) is not None:
+                self.bytes -= len(document)
+
+    def __len__(self) -> int:
+        return len(self._documents)
 
 
 def inbox_consumer(service: str, topic: str) -> str:
@@ -212,11 +235,12 @@ class OutboxRelay:
         schema: str,
         batch_size: int = 500,
         documents: DocumentReader | None = None,
-        document_table: DocumentTable | None = None,
+        memory: DocumentMemory | None = None,
     ) -> None:
         self.pool = pool
         self.documents = documents
-        self.pending_sql = _pending_sql(schema, document_table)
+        self.memory = memory
+        self.pending_sql = _pending_sql(schema)
         self.publisher = BulkPublisher(settings, f"observatoire-outbox-{schema}")
         self.schema = schema
         self.batch_size = batch_size
@@ -282,8 +306,8 @@ class OutboxRelay:
             settled = list(zip(items[:failed], outcomes[:failed], strict=True))
             await self._set_aside(conn, [(item, error) for item, error in settled if error is not None])
             kept = items[failed]["id"] if failed < len(items) else None
-            done = sorted({item["id"] for item, _ in settled} - {kept})
-            await conn.execute(f"DELETE FROM {self.schema}.outbox WHERE id = ANY($1::bigint[])", done)
+            deleted = {item["id"] for item, _ in settled} - {kept}
+            await conn.execute(f"DELETE FROM {self.schema}.outbox WHERE id = ANY($1::bigint[])", sorted(deleted))
             published = [item for item, error in settled if error is None]
             if failed < len(items):
                 log.warning(
@@ -294,32 +318,30 @@ class OutboxRelay:
                 self._restart_producer = True
             for item in published:
                 metrics.EVENTS_PRODUCED.labels(topic=item["topic"]).inc()
-            return len(published)
+        if self.memory is not None:  # once the rows that named them are deleted
+            self.memory.forget([item["document"] for item in items if item["document"] and item["id"] in deleted])
+        return len(published)
 
     async def _completed(self, conn: asyncpg.Connection, rows: list[asyncpg.Record]) -> list[dict[str, Any]]:
-        """The events with whole payloads: those written around a document get it from the service's
-        table (joined to the outbox rows, or read by its DocumentReader when it changed since). One
-        whose document cannot be found (which its transaction stored) gets an error in its place, to
-        be set aside rather than block the outbox."""
-        found = {
-            DocumentRef(r["document_id"], r["document_hash"]): r["document"].encode()
-            for r in rows
-            if r["document"] is not None
-        }
-        named = {DocumentRef(r["document_id"], r["document_hash"]) for r in rows if r["document_id"]}
-        refs = sorted(named - set(found), key=lambda ref: (ref.id, ref.hash))
-        if refs and self.documents:
-            found |= await self.documents(conn, refs)
+        """The events with whole payloads: those written around a document get it from this process's
+        memory, or else from the service's table (its DocumentReader). One whose document cannot be
+        found (which its transaction stored) gets an error in its place, to be set aside rather than
+        block the outbox."""
+        named = sorted({DocumentRef(r["document_id"], r["document_hash"]) for r in rows if r["document_id"]},
+                       key=lambda ref: (ref.id, ref.hash))  # fmt: skip
+        found = self.memory.find(named) if self.memory is not None else {}
+        if (unknown := [ref for ref in named if ref not in found]) and self.documents:
+            found |= await self.documents(conn, unknown)
         completed = []
         for row in rows:
-            payload, missing = row["payload"], None
+            payload, missing, ref = row["payload"], None, None
             if row["document_id"] is not None:
                 ref = DocumentRef(row["document_id"], row["document_hash"])
                 if (document := found.get(ref)) is not None:
                     payload = closed_around(payload, document)
                 else:
                     missing = MissingDocument(f"the document of this event is not stored: {ref}")
-            completed.append({**dict(row), "payload": payload, "missing": missing})
+            completed.append({**dict(row), "payload": payload, "missing": missing, "document": ref})
         return completed
 
     async def _send_all(self, rows: list[dict[str, Any]]) -> list[BaseException | None]:
@@ -363,15 +385,9 @@ class OutboxRelay:
         metrics.OUTBOX_REJECTED.labels(schema=self.schema).inc(len(new))
 
 
-def _pending_sql(schema: str, table: DocumentTable | None) -> str:
-    """The statement reading the next events of the outbox, in order, with the current documents they
-    name: those of the rows that start before `$1` events (a run is read whole)."""
-    document = f"d.{table.document}::text" if table else "NULL::text"
-    join = (
-        f"LEFT JOIN {table.table} d ON d.{table.id} = e.document_id AND d.{table.hash} = e.document_hash"
-        if table
-        else ""
-    )
+def _pending_sql(schema: str) -> str:
+    """The statement reading the next events of the outbox, in order: those of the rows that start
+    before `$1` events (a run is read whole)."""
     return f"""
         WITH head AS (
             SELECT id, sum(events) OVER (ORDER BY id) - events AS before
@@ -386,7 +402,7 @@ def _pending_sql(schema: str, table: DocumentTable | None) -> str:
                                  coalesce(t.document_hashes, ARRAY[NULL::text]))
                           WITH ORDINALITY AS u (key, payload, document_id, document_hash, position)
         )
-        SELECT e.*, {document} AS document FROM items e {join} ORDER BY e.id, e.position"""
+        SELECT * FROM items ORDER BY id, position"""
 
 
 class MissingDocument(LookupError):

@@ -23,7 +23,7 @@ from shared.db import apply_migrations, create_pool, database_answers
 from shared.deadletter import DeadLetterPolicy
 from shared.kafka import consumer_lags, create_broker
 from shared.logs import configure_logging
-from shared.messaging import DocumentReader, DocumentTable, OutboxRelay, prunable_consumers, prune_inbox
+from shared.messaging import DocumentMemory, DocumentReader, OutboxRelay, prunable_consumers, prune_inbox
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -44,7 +44,7 @@ class Runtime:
     pool_size: int | None = None  # its pool's most connections (None: settings.db_pool_max_size)
     session_settings: dict[str, str] | None = None  # PostgreSQL settings of its pool's sessions
     outbox_documents: DocumentReader | None = None  # where its outbox events' documents are stored
-    outbox_document_table: DocumentTable | None = None  # where their current versions are, read with the rows
+    outbox_memory: DocumentMemory | None = field(init=False, default=None)  # those its relay has yet to publish
     broker: KafkaBroker = field(init=False)
     dead_letters: DeadLetterPolicy = field(init=False)
     _pool: asyncpg.Pool | None = None
@@ -57,6 +57,8 @@ class Runtime:
     def __post_init__(self) -> None:
         self.dead_letters = DeadLetterPolicy(self.settings.max_attempts, self.settings.retry_backoff_seconds)
         self.broker = create_broker(self.settings, self.service, self.dead_letters)
+        if self.outbox_documents is not None:
+            self.outbox_memory = DocumentMemory()
 
     def spawn(self, coroutine: Any) -> None:
         """Run `coroutine` in the background until the service stops."""
@@ -153,7 +155,7 @@ async def _start_dependencies(runtime: Runtime, relay: list[OutboxRelay]) -> Non
                 runtime.settings,
                 runtime.schema,
                 documents=runtime.outbox_documents,
-                document_table=runtime.outbox_document_table,
+                memory=runtime.outbox_memory,
             )
         )
         await relay[0].start()

@@ -38,7 +38,6 @@ def create_runtime(settings: Settings) -> Runtime:
         schema=SCHEMA,
         migrations=MIGRATIONS,
         outbox_documents=repository.states_for_outbox,
-        outbox_document_table=repository.CURRENT_STATES,
     )
     broker = runtime.broker
     # The organisations are loaded once and kept for the process's life: out of the collector's reach,

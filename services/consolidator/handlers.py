@@ -201,7 +201,7 @@ async def refresh_datasets(
             change = "updated"
         changes.append(repository.DatasetChange(dataset, state, digest, change))
     await repository.save_datasets(conn, changes, cause)
-    return [serialised_dataset_changed(PRODUCER, cause, c.change, c.dataset.id, c.state_hash) for c in changes]
+    return [serialised_dataset_changed(PRODUCER, cause, c.change, c.dataset.id, c.state_hash, c.state) for c in changes]
 
 
 async def account_runs(conn: asyncpg.Connection, run_ids: list[str], grace: timedelta) -> list[Emitted]:

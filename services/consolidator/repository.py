@@ -13,7 +13,6 @@ import asyncpg
 from services.consolidator.datasets import PortalRecord
 from shared.db import columns
 from shared.events import CanonicalDataset, DatasetDiscovered, DocumentRef, HarvestRunFinished
-from shared.messaging import DocumentTable
 
 
 @dataclass(frozen=True)
@@ -429,9 +428,8 @@ async def mark_accounted(conn: asyncpg.Connection, run_id: str, withdrawn: int) 
     )
 
 
-# The relay reads the current states with the outbox rows that name them (shared.messaging.DocumentTable),
-# then asks states_for_outbox for those the datasets have moved on from.
-CURRENT_STATES = DocumentTable("registry.datasets", id="id", hash="state_hash", document="state")
+# The relay takes the states from its process's memory (shared.messaging.DocumentMemory) and asks
+# states_for_outbox for the others: those another instance stored, or forgotten past the memory's bound.
 
 
 async def states_for_outbox(conn: asyncpg.Connection, refs: list[DocumentRef]) -> dict[DocumentRef, bytes]:

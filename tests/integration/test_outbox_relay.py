@@ -15,7 +15,7 @@ from prometheus_client import REGISTRY
 
 from shared.db import SHARED_MIGRATIONS, apply_migrations, migration_files
 from shared.events import DatasetChanged, DocumentRef, SerialisedEvent, serialised_dataset_changed
-from shared.messaging import DocumentTable, OutboxRelay, add_to_outbox, requeue_rejected
+from shared.messaging import DocumentMemory, OutboxRelay, add_to_outbox, requeue_rejected
 from shared.settings import Settings
 from tests.support.db import connect_as, scratch_schema
 from tests.support.kafka import read_all, wait_for
@@ -210,40 +210,39 @@ async def test_an_event_written_around_a_stored_document_is_published_whole_or_s
     assert await outbox_pool.fetchval(f"SELECT count(*) FROM {SCHEMA}.outbox") == 0
 
 
-async def test_the_relay_reads_current_documents_with_the_outbox_rows_and_asks_for_the_others(
+async def test_the_relay_takes_the_documents_its_process_stored_from_memory_and_reads_only_the_others(
     outbox_pool: asyncpg.Pool, relay_settings: Settings
 ) -> None:
-    """With the service's DocumentTable, the states still current come with the outbox rows (one
-    statement); only a state the dataset has moved on from is asked of its DocumentReader."""
-    await outbox_pool.execute(f"CREATE TABLE {SCHEMA}.states (id text PRIMARY KEY, state json, state_hash text)")
-    await outbox_pool.executemany(
-        f"INSERT INTO {SCHEMA}.states VALUES ($1, $2, $3)",
-        [
-            ("d1", '{"id":"d1","organization_id":null,"title":"Arbres"}', "h1"),
-            ("d2", '{"id":"d2","organization_id":null,"title":"Bancs v2"}', "h2"),  # changed again since
-        ],
-    )
+    """The documents this process's transactions stored are published from its memory; only the
+    others (another instance's, or forgotten past the memory's bound) are asked of the service's
+    DocumentReader. Once their rows are deleted, they are forgotten."""
+    memory = DocumentMemory()
+    stored = serialised_dataset_changed("test", None, "created", "d1", "h1", '{"id":"d1","organization_id":null,'
+                                        '"title":"Arbres"}')  # fmt: skip
+    elsewhere = serialised_dataset_changed("test", None, "created", "d2", "h1")  # stored by another instance
+    lost = serialised_dataset_changed("test", None, "created", "lost", "h1")
     older = {DocumentRef("d2", "h1"): b'{"id":"d2","organization_id":null,"title":"Bancs"}'}
     asked: list[DocumentRef] = []
 
-    async def past_states(conn: asyncpg.Connection, refs: list[DocumentRef]) -> dict[DocumentRef, bytes]:
+    async def documents(conn: asyncpg.Connection, refs: list[DocumentRef]) -> dict[DocumentRef, bytes]:
         asked.extend(refs)
         return {ref: older[ref] for ref in refs if ref in older}
 
-    around = [serialised_dataset_changed("test", None, "created", d, h) for d, h in (("d1", "h1"), ("d2", "h1"))]
-    lost = serialised_dataset_changed("test", None, "created", "lost", "h1")
     async with outbox_pool.acquire() as conn, conn.transaction():
-        await add_to_outbox(conn, SCHEMA, relay_settings, [*around, lost])
-    table = DocumentTable(f"{SCHEMA}.states", id="id", hash="state_hash", document="state")
-    relay = OutboxRelay(outbox_pool, relay_settings, SCHEMA, documents=past_states, document_table=table)
+        await add_to_outbox(conn, SCHEMA, relay_settings, [stored, elsewhere, lost])
+    memory.keep([stored, elsewhere, lost])  # only the one with its body is kept
+    assert len(memory) == 1
+    relay = OutboxRelay(outbox_pool, relay_settings, SCHEMA, documents=documents, memory=memory)
     assert await one_round(relay) == 2
 
     assert sorted(asked, key=lambda r: r.id) == [DocumentRef("d2", "h1"), DocumentRef("lost", "h1")]
     published = {r.key.decode(): r.value for r in await read_all(relay_settings, TOPIC)}
     titles = {key: DatasetChanged.model_validate_json(value).dataset.title for key, value in published.items()}
-    assert titles == {"d1": "Arbres", "d2": "Bancs"}  # d2 as it was when its event was written
+    assert titles == {"d1": "Arbres", "d2": "Bancs"}
+    assert published["d1"] == stored.around(stored.document_body or b"")
     rejected = await outbox_pool.fetch(f"SELECT key, error FROM {SCHEMA}.outbox_rejected")
     assert [r["key"] for r in rejected] == ["lost"] and "not stored" in rejected[0]["error"]
+    assert (len(memory), memory.bytes) == (0, 0)  # published: forgotten
 
 
 async def test_a_run_failing_midway_is_published_again_whole_and_its_lost_event_set_aside_once(

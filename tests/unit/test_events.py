@@ -16,6 +16,7 @@ from shared.events import (
     harvest_run_adapter,
     serialised_dataset_changed,
 )
+from shared.messaging import DocumentMemory
 from shared.topics import MAIN_TOPICS
 
 
@@ -85,3 +86,18 @@ def test_a_dataset_changed_written_around_the_stored_state_is_the_models_json(
     assert (event.dataset, event.change, event.correlation_id) == (dataset, change, correlation_id)
     assert payload == event.model_dump_json().encode()  # the same bytes as the model writes
     assert (serialised.topic, serialised.key, serialised.event_type) == (DatasetChanged.topic, "d1", "DatasetChanged")
+
+
+def test_the_relay_s_memory_of_documents_keeps_the_newest_within_its_bound() -> None:
+    """shared.messaging.DocumentMemory: past its bound the oldest documents are forgotten (the relay
+    reads those from the service's table); a document kept again replaces its copy."""
+    memory = DocumentMemory(max_bytes=25)
+    events = [serialised_dataset_changed("test", None, "created", d, "h", "0123456789") for d in ("a", "b", "c")]
+    memory.keep(events[:2])
+    memory.keep(events[:1])  # "a" again: now the newest
+    assert (len(memory), memory.bytes) == (2, 20)
+    memory.keep(events[2:])  # 30 bytes: the oldest, "b", goes
+    refs = [e.document for e in events if e.document]
+    assert set(memory.find(refs)) == {refs[0], refs[2]} and memory.bytes == 20
+    memory.forget(refs)
+    assert (len(memory), memory.bytes) == (0, 0)
