@@ -59,6 +59,27 @@ async def read_all(settings: Settings, topic: str, *, idle_ms: int = 1500) -> li
         await consumer.stop()
 
 
+async def read_to_end(settings: Settings, topic: str) -> list[ConsumerRecord[Any, Any]]:
+    """Every record `topic` holds when called: read from offset zero to each partition's end offset,
+    without waiting for the topic to fall idle (for a chain known to be settled)."""
+    ends = {tp: end for tp, end in (await partition_ends(settings, settings.topic(topic))).items() if end}
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap_servers, enable_auto_commit=False, group_id=None
+    )
+    await consumer.start()
+    records: list[ConsumerRecord[Any, Any]] = []
+    try:
+        consumer.assign(list(ends))
+        await consumer.seek_to_beginning(*ends)
+        while ends:
+            for part in (await consumer.getmany(timeout_ms=1000)).values():
+                records.extend(part)
+            ends = {tp: end for tp, end in ends.items() if await consumer.position(tp) < end}
+        return records
+    finally:
+        await consumer.stop()
+
+
 async def wait_for(predicate: Any, *, timeout: float = 120.0, interval: float = 0.2) -> Any:
     """Poll an async predicate until it returns a truthy value; fail with the last value otherwise."""
     deadline = asyncio.get_running_loop().time() + timeout
