@@ -47,11 +47,12 @@ class DocumentMemory:
     """The documents this process's transactions stored around their outbox events, kept until its
     relay has published them, so that it need not read back what was just written (the consolidator's
     states were a sixth of PostgreSQL's work per dataset: issue 34). A document is named by its id and
-    hash, so any copy under that name is the one to publish. Bounded: past `max_bytes` the oldest are
-    forgotten, and the relay reads those from the service's table, as it does the documents another
-    instance stored."""
+    hash, so any copy under that name is the one to publish. Bounded: past `max_bytes` (about 27,000
+    states) the oldest are forgotten, and the relay reads those from the service's table, as it does
+    the documents another instance stored; an instance whose relay is not the one publishing keeps its
+    documents until the bound pushes them out."""
 
-    def __init__(self, max_bytes: int = 64 * 1024 * 1024) -> None:
+    def __init__(self, max_bytes: int = 32 * 1024 * 1024) -> None:
         self.max_bytes = max_bytes
         self.bytes = 0
         self._documents: OrderedDict[DocumentRef, bytes] = OrderedDict()
