@@ -2,6 +2,7 @@
 it; an event Kafka will never accept is set aside with its error rather than block the events after it."""
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from uuid import uuid4
@@ -315,3 +316,24 @@ async def one_round(relay: OutboxRelay) -> int:
         return await relay.publish_pending()
     finally:
         await relay.publisher.stop()
+
+
+async def test_reading_the_outbox_visits_the_rows_it_reads_not_the_whole_backlog(
+    outbox_pool: asyncpg.Pool, relay_settings: Settings
+) -> None:
+    """The relay reads the head of the outbox whatever the table's statistics say. With statistics
+    taken while it was empty between two bursts, the planner joined the head's ids to the outbox by
+    walking it from its head for each of them (500 x 250 rows a read; 100 ms in the benchmark)."""
+    for burst in (2_000, 5_000):  # analysed between the two, when the first was published and deleted
+        async with outbox_pool.acquire() as conn, conn.transaction():
+            await add_to_outbox(conn, SCHEMA, relay_settings, [event(f"{burst}-{n}") for n in range(burst)])
+        if burst == 2_000:
+            await outbox_pool.execute(f"DELETE FROM {SCHEMA}.outbox")
+            await outbox_pool.execute(f"ANALYZE {SCHEMA}.outbox")
+    relay = OutboxRelay(outbox_pool, relay_settings, SCHEMA)
+    plan = await outbox_pool.fetchval(f"EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {relay.pending_sql}", 500)
+    read = json.loads(plan)[0]["Plan"]
+    assert read["Actual Rows"] == 500
+    # About two pages a row read (its index entry and its heap page): 1,061 here, against 6,140 when
+    # each row's lookup walked the outbox from its head.
+    assert read["Shared Hit Blocks"] + read["Shared Read Blocks"] < 4 * 500, read["Shared Hit Blocks"]
