@@ -428,13 +428,11 @@ async def mark_accounted(conn: asyncpg.Connection, run_id: str, withdrawn: int) 
     )
 
 
-# The relay takes the states from its process's memory (shared.messaging.DocumentMemory) and asks
-# states_for_outbox for the others: those another instance stored, or forgotten past the memory's bound.
-
-
 async def states_for_outbox(conn: asyncpg.Connection, refs: list[DocumentRef]) -> dict[DocumentRef, bytes]:
     """The states the outbox's DatasetChanged name (dataset id, state hash): the current one, or the
-    newest past state with that hash when the dataset changed again before the relay published."""
+    newest past state with that hash when the dataset changed again before the relay published. The
+    relay asks only for those its process's memory does not hold (shared.messaging.DocumentMemory):
+    stored by another instance, or forgotten past the memory's bound."""
     found = await _states(
         conn,
         """SELECT k.id, k.hash, d.state::text AS state
