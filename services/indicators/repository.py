@@ -2,6 +2,7 @@
 
 import dataclasses
 import json
+import operator
 from collections import Counter
 from collections.abc import Mapping
 from datetime import datetime
@@ -41,9 +42,9 @@ async def upsert_organizations(conn: asyncpg.Connection, organizations: list[Org
     )
 
 
-def _organization_row(organization: OrganizationFacts) -> tuple[object, ...]:
-    # Not asdict: it deep-copies every field, a third of this statement's cost in a référentiel load.
-    return tuple(getattr(organization, column) for column in ORGANIZATION_COLUMNS.split(", "))
+# A row in the columns' order. Not asdict: it deep-copies every field, a third of this statement's
+# cost in a référentiel load. The names are split once, not for every row.
+_organization_row = operator.attrgetter(*ORGANIZATION_COLUMNS.split(", "))
 
 
 def _of_ids(column: str, ids: list[str] | None) -> tuple[str, tuple[list[str], ...]]:
