@@ -282,10 +282,7 @@ async def get_dataset(conn: asyncpg.Connection, dataset_id: str) -> CanonicalDat
     return CanonicalDataset.model_validate_json(state) if state else None
 
 
-DATASET_COLUMNS = [
-    "id", "organization_id", "title", "licence", "modified", "withdrawn", "formats", "schemas", "state", "state_hash",
-    "change", "cause",
-]  # fmt: skip
+DATASET_COLUMNS = ["id", "organization_id", "withdrawn", "state", "state_hash", "change", "cause"]
 
 
 async def save_datasets(conn: asyncpg.Connection, changes: list[DatasetChange], cause: str | None) -> None:
@@ -294,21 +291,11 @@ async def save_datasets(conn: asyncpg.Connection, changes: list[DatasetChange], 
     created = [c for c in changes if c.change == "created"]
     if created:
         rows = [
-            (d.id, d.organization_id, d.title, d.licence, d.modified, d.withdrawn, _formats(d), _schemas(d), c.state,
-             c.state_hash, c.change, cause)
+            (c.dataset.id, c.dataset.organization_id, c.dataset.withdrawn, c.state, c.state_hash, c.change, cause)
             for c in created
-            for d in (c.dataset,)
-        ]  # fmt: skip
+        ]
         await conn.copy_records_to_table("datasets", schema_name="registry", columns=DATASET_COLUMNS, records=rows)
     await _update_datasets(conn, [c for c in changes if c.change != "created"], cause)
-
-
-def _formats(dataset: CanonicalDataset) -> list[str]:
-    return sorted({r.format for r in dataset.resources if r.format})
-
-
-def _schemas(dataset: CanonicalDataset) -> list[str]:
-    return sorted({r.schema_.name for r in dataset.resources if r.schema_})
 
 
 async def _update_datasets(conn: asyncpg.Connection, changes: list[DatasetChange], cause: str | None) -> None:
@@ -318,27 +305,18 @@ async def _update_datasets(conn: asyncpg.Connection, changes: list[DatasetChange
     if not changes:
         return
     datasets = [c.dataset for c in changes]
-    # formats and schemas are lists of different lengths, which unnest cannot take as one array of
-    # arrays: each goes as a small JSON array.
     await conn.execute(
-        """WITH d AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[],
-                          $6::boolean[], $7::json[], $8::json[], $9::json[], $10::text[], $11::text[])
-                      AS x (id, organization_id, title, licence, modified, withdrawn, formats, schemas, state,
-                            state_hash, change)),
+        """WITH d AS (SELECT * FROM unnest($1::text[], $2::text[], $3::boolean[], $4::json[], $5::text[], $6::text[])
+                      AS x (id, organization_id, withdrawn, state, state_hash, change)),
            past AS (
                INSERT INTO registry.dataset_past_states (dataset_id, change, state, state_hash, cause, changed_at)
                SELECT o.id, o.change, o.state, o.state_hash, o.cause, o.updated_at
                FROM registry.datasets o JOIN d USING (id)
                WHERE o.state IS NOT NULL)
-           UPDATE registry.datasets o SET organization_id = d.organization_id, title = d.title,
-               licence = d.licence, modified = d.modified, withdrawn = d.withdrawn,
-               formats = ARRAY(SELECT json_array_elements_text(d.formats)),
-               schemas = ARRAY(SELECT json_array_elements_text(d.schemas)), state = d.state,
-               state_hash = d.state_hash, change = d.change, cause = $12, updated_at = now()
+           UPDATE registry.datasets o SET organization_id = d.organization_id, withdrawn = d.withdrawn,
+               state = d.state, state_hash = d.state_hash, change = d.change, cause = $7, updated_at = now()
            FROM d WHERE o.id = d.id""",
-        *columns(datasets, "id", "organization_id", "title", "licence", "modified", "withdrawn"),
-        [json.dumps(_formats(d)) for d in datasets],
-        [json.dumps(_schemas(d)) for d in datasets],
+        *columns(datasets, "id", "organization_id", "withdrawn"),
         [c.state for c in changes],
         [c.state_hash for c in changes],
         [c.change for c in changes],

@@ -581,8 +581,8 @@ async def test_the_relay_finds_a_dataset_state_current_or_past(services, registr
     await transaction.start()
     try:
         await registry.execute(
-            """INSERT INTO registry.datasets (id, title, state, state_hash, change)
-               VALUES ('state-test', 'x', '{"v": 1}', 'h1', 'created')"""
+            """INSERT INTO registry.datasets (id, state, state_hash, change)
+               VALUES ('state-test', '{"v": 1}', 'h1', 'created')"""
         )
         change = repository.DatasetChange(
             CanonicalDataset(id="state-test", organization_id=None, title="x"), '{"v": 2}', "h2", "updated"

@@ -28,6 +28,15 @@ LISTED = ("siren", "name", "search_name", "type", "insee_code", "departement", "
 DATASET_COLUMNS = ("title", "organization_id", "withdrawn", "licence", "formats", "schemas", "modified")
 WORD_COLUMNS = ("title", "licence", "formats", "schemas", "modified")
 Rows = dict[str, dict[str, Any]]  # by id
+# The registry keeps a dataset's state only (migration 014): its listed columns, read out of it here.
+REGISTRY_DATASETS = """
+    SELECT id, state->>'title' AS title, organization_id, withdrawn, state->>'licence' AS licence,
+           ARRAY(SELECT DISTINCT r->>'format' FROM json_array_elements(state->'resources') r
+                 WHERE r->>'format' <> '' ORDER BY 1) AS formats,
+           ARRAY(SELECT DISTINCT r->'schema'->>'name' FROM json_array_elements(state->'resources') r
+                 WHERE r->'schema'->>'name' <> '' ORDER BY 1) AS schemas,
+           (state->>'modified')::timestamptz AS modified
+    FROM registry.datasets"""
 
 
 async def registry_and_indicators(settings: Settings) -> tuple[Rows, Rows, set[str]]:
@@ -40,7 +49,7 @@ async def registry_and_indicators(settings: Settings) -> tuple[Rows, Rows, set[s
                LEFT JOIN indicators.current_values v ON v.scope = 'organization' AND v.scope_id = o.id
                WHERE o.status = 'active'"""
         )
-        datasets = await conn.fetch(f"SELECT id, {', '.join(DATASET_COLUMNS)} FROM registry.datasets")
+        datasets = await conn.fetch(REGISTRY_DATASETS)
         held = {r["id"] for r in await conn.fetch("SELECT id FROM registry.organizations")}
     finally:
         await conn.close()
