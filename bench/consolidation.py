@@ -6,8 +6,8 @@ harvest.datasets while the consolidator is stopped, then starts it and measures 
 first consolidated record to the last committed record and the last DatasetChanged emitted. In the
 same run it measures the two limits: reading the same messages from Kafka with no processing (one
 aiokafka consumer), and COPYing the same rows into PostgreSQL (asyncpg `copy_records_to_table` into
-a table shaped like the registry's portal records; the median of five). Peak memory is the
-consolidator's VmHWM.
+a table shaped like the registry's portal records; the median of three COPYs timed before the
+measured window and three after). Peak memory is the consolidator's VmHWM.
 
 It also reads the CPU time PostgreSQL, the consolidators and Kafka used over the measured window, and
 PostgreSQL's during the COPYs: PostgreSQL's time per dataset against its time per COPYed row says how
@@ -30,7 +30,7 @@ import os
 import statistics
 import time
 from collections.abc import Iterator
-from typing import NamedTuple
+from dataclasses import dataclass, field
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -129,6 +129,9 @@ def events(world: World, count: int, concurrency: int) -> Iterator[DatasetDiscov
             return
 
 
+COPIES_EACH_SIDE = 3  # COPYs of the limit timed before the measured window, and as many after
+
+
 async def write_events(settings: Settings, batch: list[DatasetDiscovered]) -> None:
     producer = AIOKafkaProducer(
         bootstrap_servers=settings.kafka_bootstrap_servers, enable_idempotence=True, linger_ms=5
@@ -166,28 +169,35 @@ async def raw_consume_rate(settings: Settings, count: int) -> float:
         await consumer.stop()
 
 
-class CopyLimit(NamedTuple):
-    rate: float  # rows/s
-    cpu_per_row: float  # PostgreSQL's CPU seconds
-    wal_per_row: float  # bytes of WAL
-    cpu_per_row_each: list[float]  # each COPY's, in order: the spread the median hides
+@dataclass
+class CopyTimes:
+    """Each COPY of the limit, in the order they ran."""
+
+    rate: list[float] = field(default_factory=list)  # rows/s
+    cpu_per_row: list[float] = field(default_factory=list)  # PostgreSQL's CPU seconds
+    wal_per_row: list[float] = field(default_factory=list)  # bytes of WAL
 
 
-async def raw_copy_rate(settings: Settings, batch: list[DatasetDiscovered], attempts: int = 5) -> CopyLimit:
-    """COPY the same rows (key, content and metadata as JSON) into a table shaped like the portal records,
-    metadata as `json` as there (jsonb, which the portal records used before migration 005, COPYs about
-    a fifth slower: 25,649 against 32,601 rows/s in one run). The median of `attempts` COPYs: one alone
-    varied from 20,000 to 30,000 rows/s between runs. Also returns the medians of PostgreSQL's CPU
-    seconds and WAL bytes per row. The rows are made before the clock starts: the limit is the COPY alone (it used
-    to time the JSON of every event too, which understated the limit and overstated the ratio)."""
-    rows = [
+def copy_rows(batch: list[DatasetDiscovered]) -> list[tuple[str | None, ...]]:
+    """The limit's rows: key, content and metadata as JSON, made before any clock starts, so that the
+    limit is the COPY alone (it used to time the JSON of every event too, which understated the limit
+    and overstated the ratio)."""
+    return [
         (e.source_id, e.remote_id, e.remote_id, e.portal_kind, e.portal_url, e.remote_url, e.content_hash,
          e.model_dump_json())
         for e in batch
     ]  # fmt: skip
+
+
+async def raw_copies(settings: Settings, rows: list[tuple[str | None, ...]], attempts: int, times: CopyTimes) -> None:
+    """COPY the rows `attempts` times into a table shaped like the portal records, metadata as `json` as
+    there (jsonb, which the portal records used before migration 005, COPYs about a fifth slower:
+    25,649 against 32,601 rows/s in one run), each into a new table, with no autovacuum running. One
+    COPY alone varied from 20,000 to 30,000 rows/s between runs, and PostgreSQL's CPU per row from 11
+    to 19 µs within one: main() takes the median of COPYs timed before and after the measured window.
+    Appends each COPY's figures to `times`."""
     conn = await connect_as(settings, "consolidator")
     try:
-        rates, database_cpu, wal = [], [], []
         for _ in range(attempts):
             await autovacuum_idle(settings)
             await conn.execute(
@@ -197,13 +207,10 @@ async def raw_copy_rate(settings: Settings, batch: list[DatasetDiscovered], atte
             )
             started, cpu_before, wal_before = time.perf_counter(), _postgresql_cpu(), await wal_position(conn)
             await conn.copy_records_to_table("bench_copy", schema_name="registry", records=rows)
-            rates.append(len(rows) / (time.perf_counter() - started))
-            database_cpu.append((_postgresql_cpu() - cpu_before) / len(rows))
-            wal.append((await wal_position(conn) - wal_before) / len(rows))
+            times.rate.append(len(rows) / (time.perf_counter() - started))
+            times.cpu_per_row.append((_postgresql_cpu() - cpu_before) / len(rows))
+            times.wal_per_row.append((await wal_position(conn) - wal_before) / len(rows))
             await conn.execute("DROP TABLE registry.bench_copy")
-        return CopyLimit(
-            statistics.median(rates), statistics.median(database_cpu), statistics.median(wal), database_cpu
-        )
     finally:
         await conn.close()
 
@@ -259,6 +266,8 @@ async def main(count: int, instances: int) -> None:
         datasets_before = await end_offsets(settings, "registry.datasets")
 
         await write_events(settings, batch)
+        limit_rows, copies = copy_rows(batch), CopyTimes()
+        await raw_copies(settings, limit_rows, COPIES_EACH_SIDE, copies)  # the limit, timed alone, before
         await autovacuum_idle(settings)  # the référentiel's load vacuumed before the window, not in it
         written_before = await table_writes(conn)
         consolidators = [
@@ -304,7 +313,9 @@ async def main(count: int, instances: int) -> None:
             process.stop()
 
     consume = await raw_consume_rate(settings, len(batch))
-    copy, copy_database_cpu, copy_wal, each_copy_cpu = await raw_copy_rate(settings, batch)
+    await raw_copies(settings, limit_rows, COPIES_EACH_SIDE, copies)  # and after
+    copy, copy_database_cpu = statistics.median(copies.rate), statistics.median(copies.cpu_per_row)
+    copy_wal = statistics.median(copies.wal_per_row)
     if not os.environ.get("BENCH_KEEP"):
         await clean(settings)
     else:
@@ -333,8 +344,9 @@ async def main(count: int, instances: int) -> None:
     )
     print(
         f"| PostgreSQL CPU per dataset, per COPYed row | {database_cpu * 1e6:.0f} µs, {copy_database_cpu * 1e6:.0f} µs "
-        f"({database_cpu / copy_database_cpu:.1f} rows' worth; the COPYs: "
-        f"{', '.join(f'{c * 1e6:.0f}' for c in each_copy_cpu)} µs) |"
+        f"({database_cpu / copy_database_cpu:.1f} rows' worth; the COPYs before: "
+        f"{', '.join(f'{c * 1e6:.0f}' for c in copies.cpu_per_row[:COPIES_EACH_SIDE])}, after: "
+        f"{', '.join(f'{c * 1e6:.0f}' for c in copies.cpu_per_row[COPIES_EACH_SIDE:])} µs) |"
     )
     vacuum = cpu["autovacuum"] + cpu["postmaster"]
     print(
