@@ -16,7 +16,8 @@ each step, each stage runs alone on the step's new datasets, the others stopped,
 Each service process is started for its stage and its peak memory (VmHWM) read at the end: flat
 from step to step means it streams rather than holds the registry. PostgreSQL's table and index
 sizes are read after each step. The rates are compared with the first step's (target: the last
-within 25 % of the first).
+within 25 % of the first). A fixed task timed around each stage (host_probe) shows how fast the host
+was at each step: the report adds each rate scaled to the first step's host, beside the rate itself.
 
     .venv/bin/python -m bench.scale --datasets 1000000   (about 35 minutes on 2 cores)
     .venv/bin/python -m bench.scale --datasets 50000 --steps 10000,25000,50000   (a few minutes)
@@ -26,6 +27,8 @@ Not part of `make bench`. BENCH_KEEP=1 keeps the database afterwards.
 
 import argparse
 import asyncio
+import hashlib
+import json
 import os
 import time
 from collections.abc import Awaitable, Callable
@@ -72,21 +75,39 @@ class Step:
     p99: dict[str, float] = field(default_factory=dict)  # request kind -> seconds
     sizes: dict[str, int] = field(default_factory=dict)  # table -> bytes with its indexes
     cpu: dict[str, dict[str, float]] = field(default_factory=dict)  # stage -> {service, postgresql}: CPU seconds
+    probe: dict[str, float] = field(default_factory=dict)  # stage -> host_probe()'s seconds around it
 
 
 @dataclass
 class Timed:
-    """A stage's run: its seconds, the service's peak memory, the CPU the service and PostgreSQL used."""
+    """A stage's run: its seconds, the service's peak memory, the CPU the service and PostgreSQL used,
+    and the host probe's seconds (the mean of one just before the stage and one just after)."""
 
     seconds: float
     peak_mib: float
     cpu: dict[str, float]
+    probe: float
+
+
+PROBE_DOCUMENT = json.dumps([{"id": n, "title": f"Jeu de données {n}", "tags": ["a", "b", "c"]} for n in range(200)])
+
+
+def host_probe(rounds: int = 1200) -> float:
+    """The CPU seconds a fixed task takes this process: parsing, dumping and hashing a fixed JSON
+    document `rounds` times (about 0.5 s). Its code never changes and does not depend on the registry,
+    so it tells the host's speed at each step from the code's: in the tenth and eleventh runs the
+    services' CPU per item for the same work moved by 40 % between steps (docs/performance.md)."""
+    started = time.process_time()
+    for _ in range(rounds):
+        hashlib.sha256(json.dumps(json.loads(PROBE_DOCUMENT)).encode()).digest()
+    return time.process_time() - started
 
 
 async def stage(settings: Settings, name: str, logs: Path, work: Callable[[], Awaitable[object]]) -> Timed:
     """Start `name`, run `work`, stop it: what `work` took in time, memory and CPU. The CPU says where
     a rate that falls with the registry's size goes: into the service's code, or into PostgreSQL (whose
     index probes and inserts deepen with its tables)."""
+    probe_before = host_probe()
     process: ServiceProcess = start(name, settings, logs)
     groups = {"service": is_service(name), "postgresql": is_postgresql}
     try:
@@ -99,7 +120,8 @@ async def stage(settings: Settings, name: str, logs: Path, work: Callable[[], Aw
         peak = rss_mib(process.process.pid, "VmHWM")  # type: ignore[union-attr]
     finally:
         process.stop()
-    return Timed(elapsed, peak, {group: cpu_after[group] - cpu_before[group] for group in groups})
+    probe = (probe_before + host_probe()) / 2
+    return Timed(elapsed, peak, {group: cpu_after[group] - cpu_before[group] for group in groups}, probe)
 
 
 async def harvested(conn: asyncpg.Connection, source_ids: list[str]) -> int:
@@ -184,6 +206,7 @@ async def measure_step(settings: Settings, logs: Path, conn: asyncpg.Connection,
         step.rates[stage_name] = items / timed.seconds
         step.peaks[service] = timed.peak_mib
         step.cpu[stage_name] = {group: seconds / items for group, seconds in timed.cpu.items()}
+        step.probe[stage_name] = timed.probe
 
     timed = await stage(settings, "harvester", logs, harvest)
     record("harvest", "harvester", seen[0], timed)
@@ -259,6 +282,12 @@ def report(results: list[Step]) -> None:
         *((f"{n} with its indexes", lambda s, n=n: s.sizes[n], lambda v: f"{v / 2**20:,.0f} MiB") for n in first.sizes),
         *((f"{n} CPU per item, {g}", lambda s, n=n, g=g: s.cpu[n][g], lambda v: f"{v * 1e6:,.0f} µs")
           for n in first.cpu for g in first.cpu[n]),
+        *((f"host probe around the {n} stage (a fixed task's CPU time)", lambda s, n=n: s.probe[n],
+           lambda v: f"{v * 1000:,.0f} ms") for n in first.probe),
+        # The rate a step would have had on the first step's host: its rate times how much slower the
+        # probe ran then (a figure beside the measured one, not instead of it).
+        *((f"{n} rate on the first step's host", lambda s, n=n: s.rates[n] * s.probe[n] / first.probe[n],
+           lambda v: f"{v:,.0f}/s") for n in first.rates),
     ]  # fmt: skip
     for label, value, shown in rows:
         print(f"| {label} | {' | '.join(shown(value(s)) for s in results)} | {value(last) / value(first):.2f} |")
