@@ -16,7 +16,8 @@ One bad record never holds back hundreds of good ones:
   dead-letter topic alone and the rest of the batch is handled;
 - a valid event the handler cannot apply (a title with a NUL character, which PostgreSQL's text
   refuses) fails its batch's transaction: the halves are then handled apart, down to the event that
-  fails alone, which is tried again and then dead-lettered alone (`handle_isolating_poison`).
+  fails alone, which is tried again and then dead-lettered alone (`handle_isolating_poison`). A
+  batch whose statement outlasts its timeout while PostgreSQL answers is halved the same way.
 """
 
 import asyncio
@@ -205,35 +206,54 @@ async def handle_isolating_poison(
     events: Sequence[E],
     dead_letter_one: Callable[[E, BaseException, int], Awaitable[None]],
     policy: DeadLetterPolicy,
+    database_answers: Callable[[], Awaitable[bool]] | None = None,
 ) -> None:
     """`handle` the batch; if it fails for a reason of its own (not PostgreSQL or the network being
     down: that is raised, and the batch is read again), handle its halves apart, down to the events
     that fail alone. Such an event is tried `policy.max_attempts` times in all, then dead-lettered:
-    the rest of its batch is applied, each half in its own transaction, in the batch's order."""
-    if (error := await _failure_of(handle, events)) is None:
+    the rest of its batch is applied, each half in its own transaction, in the batch's order.
+
+    A statement cancelled for outlasting its timeout is the batch's own failure when PostgreSQL
+    answers at once afterwards (`database_answers`): read again whole, it would time out again for
+    ever (an indicators batch did, at 300,000 datasets). Without an answer it is an outage."""
+    if (error := await _failure_of(handle, events, database_answers)) is None:
         return
     if len(events) > 1:
         log.warning("batch failed; handling its halves apart", extra={"events": len(events), "error": repr(error)})
         middle = len(events) // 2
-        await handle_isolating_poison(handle, events[:middle], dead_letter_one, policy)
-        await handle_isolating_poison(handle, events[middle:], dead_letter_one, policy)
+        await handle_isolating_poison(handle, events[:middle], dead_letter_one, policy, database_answers)
+        await handle_isolating_poison(handle, events[middle:], dead_letter_one, policy, database_answers)
         return
     for attempt in range(2, policy.max_attempts + 1):
         await asyncio.sleep(policy.pause_after(attempt - 1))
-        if (error := await _failure_of(handle, events)) is None:
+        if (error := await _failure_of(handle, events, database_answers)) is None:
             return
     await dead_letter_one(events[0], error, policy.max_attempts)
 
 
-async def _failure_of(handle: Callable[[Sequence[E]], Awaitable[int]], events: Sequence[E]) -> Exception | None:
+async def _failure_of(
+    handle: Callable[[Sequence[E]], Awaitable[int]],
+    events: Sequence[E],
+    database_answers: Callable[[], Awaitable[bool]] | None,
+) -> Exception | None:
     """The error `handle` failed with on these events, None if it did not; an outage is raised."""
     try:
         await handle(events)
     except Exception as exc:
-        if is_infrastructure_error(exc):
+        timed_out = isinstance(exc, TimeoutError | asyncpg.QueryCanceledError)
+        if is_infrastructure_error(exc) and not (timed_out and database_answers and await database_answers()):
             raise
         return exc
     return None
+
+
+async def database_answers(pool: asyncpg.Pool, timeout: float = 5.0) -> bool:
+    """Whether PostgreSQL runs a trivial statement within `timeout` seconds now."""
+    try:
+        async with pool.acquire(timeout=timeout) as conn:
+            return bool(await conn.fetchval("SELECT true", timeout=timeout))
+    except Exception:
+        return False
 
 
 def subscribe_batch(
@@ -267,8 +287,11 @@ def subscribe_batch(
             )
         return handled
 
+    async def answers() -> bool:
+        return await database_answers(runtime.pool)
+
     async def on_batch(events: list[Any]) -> None:
-        await handle_isolating_poison(handle, events, decoder.dead_letter, policy)
+        await handle_isolating_poison(handle, events, decoder.dead_letter, policy, answers)
 
     # FastStream reads the payload's schema (validation, AsyncAPI) from the annotation.
     on_batch.__annotations__["events"] = list[event_type]

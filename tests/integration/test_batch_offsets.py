@@ -4,13 +4,15 @@ offset applies only what it had not, two instances handed the same messages appl
 
 import asyncio
 from collections.abc import AsyncIterator, Sequence
+from functools import partial
 from pathlib import Path
 
 import asyncpg
 import pytest
 
-from shared.batch import BatchHandler, Handled, handle_batch_once
+from shared.batch import BatchHandler, Handled, database_answers, handle_batch_once, handle_isolating_poison
 from shared.db import apply_migrations
+from shared.deadletter import DeadLetterPolicy
 from shared.events import DatasetDiscovered, Emitted, Publisher, SerialisedEvent
 from shared.settings import Settings
 from tests.support.db import scratch_schema
@@ -109,3 +111,34 @@ async def test_two_instances_handed_the_same_messages_apply_them_once(pool: asyn
         await conn.execute("SELECT pg_advisory_unlock(34)")
     assert sorted([await first, await second]) == [0, 2]
     assert await effects(pool) == (["a", "b"], 2)
+
+
+async def test_a_batch_whose_statement_outlasts_its_timeout_is_halved_down_to_the_slow_event(
+    pool: asyncpg.Pool, infrastructure: Settings
+) -> None:
+    """PostgreSQL cancels the statement of any batch holding "slow" (asyncpg's timeout), and answers at
+    once afterwards: the batch is the cause, not an outage. Its halves are applied apart and the slow
+    event alone is dead-lettered, where the whole batch used to be read again for ever."""
+    events = batch(*(f"r{n:02}" for n in range(12)), "slow", "r12")
+
+    async def slow_when_asked(conn: asyncpg.Connection, events: Sequence[DatasetDiscovered]) -> list[Emitted]:
+        if any(e.remote_id == "slow" for e in events):
+            await conn.execute("SELECT pg_sleep(5)", timeout=0.2)
+        return await apply(conn, events)
+
+    offset_of = {e.remote_id: n for n, e in enumerate(events)}  # one partition, offsets as read
+
+    async def handle_once(part: Sequence[DatasetDiscovered]) -> int:
+        positions = [(0, offset_of[e.remote_id]) for e in part]
+        return await handle(pool, infrastructure, list(part), positions, slow_when_asked)
+
+    dead: list[tuple[str, str]] = []
+
+    async def dead_letter_one(event: DatasetDiscovered, exc: BaseException, attempts: int) -> None:
+        dead.append((event.remote_id, type(exc).__name__))
+
+    await handle_isolating_poison(
+        handle_once, events, dead_letter_one, DeadLetterPolicy(2, backoff_seconds=0), partial(database_answers, pool)
+    )
+    assert dead == [("slow", "TimeoutError")]
+    assert await effects(pool) == ([f"r{n:02}" for n in range(13)], 13)

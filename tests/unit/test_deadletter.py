@@ -96,3 +96,46 @@ async def test_a_database_outage_fails_the_whole_batch_to_be_read_again():
 
     with pytest.raises(ConnectionRefusedError):
         await handle_isolating_poison(down, [1, 2, 3], never, DeadLetterPolicy(3, backoff_seconds=0))
+
+
+class SlowBatch(Batch):
+    """A batch whose statement outlasts its timeout while it holds a slow event."""
+
+    def __init__(self, slow: int) -> None:
+        super().__init__({})
+        self.slow = slow
+
+    async def handle(self, events) -> int:
+        self.transactions += 1
+        if self.slow in events:
+            raise TimeoutError()
+        self.applied += events
+        return len(events)
+
+
+async def test_a_batch_that_outlasts_its_statement_timeout_while_the_database_answers_is_halved_to_the_slow_event():
+    batch, dead = SlowBatch(slow=21), []
+
+    async def dead_letter_one(event, exc, attempts) -> None:
+        dead.append((event, type(exc).__name__, attempts))
+
+    async def answers() -> bool:
+        return True
+
+    await handle_isolating_poison(batch.handle, list(range(32)), dead_letter_one, DeadLetterPolicy(3, 0), answers)
+    assert dead == [(21, "TimeoutError", 3)]
+    assert batch.applied == [e for e in range(32) if e != 21]
+
+
+async def test_a_timeout_while_the_database_does_not_answer_is_an_outage_and_the_batch_is_read_again():
+    batch = SlowBatch(slow=2)
+
+    async def silent() -> bool:
+        return False
+
+    async def never(*_) -> None:
+        raise AssertionError("nothing is dead-lettered when the database does not answer")
+
+    with pytest.raises(TimeoutError):
+        await handle_isolating_poison(batch.handle, [1, 2, 3], never, DeadLetterPolicy(3, 0), silent)
+    assert batch.applied == [] and batch.transactions == 1
