@@ -206,7 +206,7 @@ async def handle_isolating_poison(
     events: Sequence[E],
     dead_letter_one: Callable[[E, BaseException, int], Awaitable[None]],
     policy: DeadLetterPolicy,
-    database_answers: Callable[[], Awaitable[bool]] | None = None,
+    answers: Callable[[], Awaitable[bool]] | None = None,
 ) -> None:
     """`handle` the batch; if it fails for a reason of its own (not PostgreSQL or the network being
     down: that is raised, and the batch is read again), handle its halves apart, down to the events
@@ -214,19 +214,20 @@ async def handle_isolating_poison(
     the rest of its batch is applied, each half in its own transaction, in the batch's order.
 
     A statement cancelled for outlasting its timeout is the batch's own failure when PostgreSQL
-    answers at once afterwards (`database_answers`): read again whole, it would time out again for
-    ever (an indicators batch did, at 300,000 datasets). Without an answer it is an outage."""
-    if (error := await _failure_of(handle, events, database_answers)) is None:
+    answers at once afterwards (`answers`, e.g. `database_answers`): read again whole, it would time
+    out again for ever (an indicators batch did, at 300,000 datasets). Without an answer it is an
+    outage."""
+    if (error := await _failure_of(handle, events, answers)) is None:
         return
     if len(events) > 1:
         log.warning("batch failed; handling its halves apart", extra={"events": len(events), "error": repr(error)})
         middle = len(events) // 2
-        await handle_isolating_poison(handle, events[:middle], dead_letter_one, policy, database_answers)
-        await handle_isolating_poison(handle, events[middle:], dead_letter_one, policy, database_answers)
+        await handle_isolating_poison(handle, events[:middle], dead_letter_one, policy, answers)
+        await handle_isolating_poison(handle, events[middle:], dead_letter_one, policy, answers)
         return
     for attempt in range(2, policy.max_attempts + 1):
         await asyncio.sleep(policy.pause_after(attempt - 1))
-        if (error := await _failure_of(handle, events, database_answers)) is None:
+        if (error := await _failure_of(handle, events, answers)) is None:
             return
     await dead_letter_one(events[0], error, policy.max_attempts)
 
@@ -234,14 +235,14 @@ async def handle_isolating_poison(
 async def _failure_of(
     handle: Callable[[Sequence[E]], Awaitable[int]],
     events: Sequence[E],
-    database_answers: Callable[[], Awaitable[bool]] | None,
+    answers: Callable[[], Awaitable[bool]] | None,
 ) -> Exception | None:
     """The error `handle` failed with on these events, None if it did not; an outage is raised."""
     try:
         await handle(events)
     except Exception as exc:
         timed_out = isinstance(exc, TimeoutError | asyncpg.QueryCanceledError)
-        if is_infrastructure_error(exc) and not (timed_out and database_answers and await database_answers()):
+        if is_infrastructure_error(exc) and not (timed_out and answers and await answers()):
             raise
         return exc
     return None
