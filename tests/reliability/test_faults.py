@@ -139,8 +139,9 @@ async def snapshot(settings: Settings) -> dict[str, Any]:
     conn = await connect_as(settings)
     try:
         rows = await conn.fetch(
-            """SELECT d.id, d.organization_id, d.title, d.withdrawn, d.licence, (d.state -> 'themes')::text AS themes,
-                      d.modified, md5((d.state -> 'resources')::text) AS resources,
+            """SELECT d.id, d.organization_id, d.state ->> 'title' AS title, d.withdrawn,
+                      d.state ->> 'licence' AS licence, (d.state -> 'themes')::text AS themes,
+                      d.state ->> 'modified' AS modified, md5((d.state -> 'resources')::text) AS resources,
                       array_agg(s.source_id || ':' || s.remote_id ORDER BY s.source_id, s.remote_id) AS records
                FROM registry.datasets d JOIN registry.dataset_sources s ON s.dataset_id = d.id
                GROUP BY d.id""")  # fmt: skip
