@@ -1,4 +1,5 @@
 import json
+from collections.abc import Callable
 
 import asyncpg
 import pytest
@@ -45,11 +46,18 @@ def test_other_handler_errors_are_retried_then_dead_lettered():
 
 
 class Batch:
-    """A batch handler that, like a transaction, applies all of its events or none: it fails while an
-    event of the batch has failures left (`failures`: event -> how many times it fails)."""
+    """A batch handler that, like a transaction, applies all of its events or none: it fails with
+    `error()` while an event of the batch has failures left (`failures`: event -> how many times it
+    fails). By default the error of a value PostgreSQL refuses."""
 
-    def __init__(self, failures: dict[int, int]) -> None:
-        self.failures, self.transactions = dict(failures), 0
+    def __init__(
+        self,
+        failures: dict[int, int],
+        error: Callable[[], Exception] = lambda: asyncpg.CharacterNotInRepertoireError(
+            'invalid byte sequence for encoding "UTF8": 0x00'
+        ),
+    ) -> None:
+        self.failures, self.transactions, self.error = dict(failures), 0, error
         self.applied: list[int] = []
 
     async def handle(self, events) -> int:
@@ -57,7 +65,7 @@ class Batch:
         if failing := [e for e in events if self.failures.get(e)]:
             for event in failing:
                 self.failures[event] -= 1
-            raise asyncpg.CharacterNotInRepertoireError('invalid byte sequence for encoding "UTF8": 0x00')
+            raise self.error()
         self.applied += events
         return len(events)
 
@@ -98,23 +106,8 @@ async def test_a_database_outage_fails_the_whole_batch_to_be_read_again():
         await handle_isolating_poison(down, [1, 2, 3], never, DeadLetterPolicy(3, backoff_seconds=0))
 
 
-class SlowBatch(Batch):
-    """A batch whose statement outlasts its timeout while it holds a slow event."""
-
-    def __init__(self, slow: int) -> None:
-        super().__init__({})
-        self.slow = slow
-
-    async def handle(self, events) -> int:
-        self.transactions += 1
-        if self.slow in events:
-            raise TimeoutError()
-        self.applied += events
-        return len(events)
-
-
 async def test_a_batch_that_outlasts_its_statement_timeout_while_the_database_answers_is_halved_to_the_slow_event():
-    batch, dead = SlowBatch(slow=21), []
+    batch, dead = Batch({21: 1000}, error=TimeoutError), []  # a statement slower than its timeout
 
     async def dead_letter_one(event, exc, attempts) -> None:
         dead.append((event, type(exc).__name__, attempts))
@@ -128,7 +121,7 @@ async def test_a_batch_that_outlasts_its_statement_timeout_while_the_database_an
 
 
 async def test_a_timeout_while_the_database_does_not_answer_is_an_outage_and_the_batch_is_read_again():
-    batch = SlowBatch(slow=2)
+    batch = Batch({2: 1000}, error=TimeoutError)
 
     async def silent() -> bool:
         return False
