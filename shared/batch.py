@@ -288,7 +288,7 @@ def subscribe_batch(
             )
         return handled
 
-    async def answers() -> bool:
+    async def answers() -> bool:  # the pool exists once the service has started, not yet here
         return await database_answers(runtime.pool)
 
     async def on_batch(events: list[Any]) -> None:
