@@ -34,7 +34,7 @@ from aiokafka import ConsumerRecord
 from pydantic import TypeAdapter, ValidationError
 
 from shared import metrics
-from shared.deadletter import DeadLetterPolicy, dead_letter, is_infrastructure_error
+from shared.deadletter import DeadLetterPolicy, dead_letter
 from shared.events import Emitted, Event
 from shared.messaging import DocumentMemory, add_to_outbox, inbox_consumer
 from shared.settings import Settings
@@ -206,7 +206,6 @@ async def handle_isolating_poison(
     events: Sequence[E],
     dead_letter_one: Callable[[E, BaseException, int], Awaitable[None]],
     policy: DeadLetterPolicy,
-    answers: Callable[[], Awaitable[bool]] | None = None,
 ) -> None:
     """`handle` the batch; if it fails for a reason of its own (not PostgreSQL or the network being
     down: that is raised, and the batch is read again), handle its halves apart, down to the events
@@ -214,47 +213,34 @@ async def handle_isolating_poison(
     the rest of its batch is applied, each half in its own transaction, in the batch's order.
 
     A statement cancelled for outlasting its timeout is the batch's own failure when PostgreSQL
-    answers at once afterwards (`answers`, e.g. `database_answers`): read again whole, it would time
-    out again for ever (an indicators batch did, at 300,000 datasets). Without an answer it is an
-    outage."""
-    if (error := await _failure_of(handle, events, answers)) is None:
+    answers at once afterwards (`DeadLetterPolicy.is_outage`): read again whole, it would time out
+    again for ever (an indicators batch did, at 300,000 datasets)."""
+    if (error := await _failure_of(handle, events, policy)) is None:
         return
     if len(events) > 1:
         log.warning("batch failed; handling its halves apart", extra={"events": len(events), "error": repr(error)})
         middle = len(events) // 2
-        await handle_isolating_poison(handle, events[:middle], dead_letter_one, policy, answers)
-        await handle_isolating_poison(handle, events[middle:], dead_letter_one, policy, answers)
+        await handle_isolating_poison(handle, events[:middle], dead_letter_one, policy)
+        await handle_isolating_poison(handle, events[middle:], dead_letter_one, policy)
         return
     for attempt in range(2, policy.max_attempts + 1):
         await asyncio.sleep(policy.pause_after(attempt - 1))
-        if (error := await _failure_of(handle, events, answers)) is None:
+        if (error := await _failure_of(handle, events, policy)) is None:
             return
     await dead_letter_one(events[0], error, policy.max_attempts)
 
 
 async def _failure_of(
-    handle: Callable[[Sequence[E]], Awaitable[int]],
-    events: Sequence[E],
-    answers: Callable[[], Awaitable[bool]] | None,
+    handle: Callable[[Sequence[E]], Awaitable[int]], events: Sequence[E], policy: DeadLetterPolicy
 ) -> Exception | None:
     """The error `handle` failed with on these events, None if it did not; an outage is raised."""
     try:
         await handle(events)
     except Exception as exc:
-        timed_out = isinstance(exc, TimeoutError | asyncpg.QueryCanceledError)
-        if is_infrastructure_error(exc) and not (timed_out and answers and await answers()):
+        if await policy.is_outage(exc):
             raise
         return exc
     return None
-
-
-async def database_answers(pool: asyncpg.Pool, timeout: float = 5.0) -> bool:
-    """Whether PostgreSQL runs a trivial statement within `timeout` seconds now."""
-    try:
-        async with pool.acquire(timeout=timeout) as conn:
-            return bool(await conn.fetchval("SELECT true", timeout=timeout))
-    except Exception:
-        return False
 
 
 def subscribe_batch(
@@ -288,11 +274,8 @@ def subscribe_batch(
             )
         return handled
 
-    async def answers() -> bool:  # the pool exists once the service has started, not yet here
-        return await database_answers(runtime.pool)
-
     async def on_batch(events: list[Any]) -> None:
-        await handle_isolating_poison(handle, events, decoder.dead_letter, policy, answers)
+        await handle_isolating_poison(handle, events, decoder.dead_letter, policy)
 
     # FastStream reads the payload's schema (validation, AsyncAPI) from the annotation.
     on_batch.__annotations__["events"] = list[event_type]

@@ -118,10 +118,11 @@ async def apply_migrations(pool: asyncpg.Pool, schema: str, directory: Path) -> 
     return applied
 
 
-async def database_answers(pool: asyncpg.Pool) -> bool:
+async def database_answers(pool: asyncpg.Pool, timeout: float = 2.0) -> bool:
+    """Whether PostgreSQL runs a trivial statement within `timeout` seconds now."""
     try:
-        async with pool.acquire(timeout=2) as conn:
-            await conn.fetchval("SELECT 1", timeout=2)
+        async with pool.acquire(timeout=timeout) as conn:
+            await conn.fetchval("SELECT 1", timeout=timeout)
         return True
     except Exception:
         return False

@@ -9,6 +9,10 @@
   is back. Nothing is dead-lettered, nothing is lost. A transaction that PostgreSQL rolled back
   because it met another one (a deadlock between two instances, a serialization failure, a lock
   timeout) is treated the same way: the message is read again and its transaction runs anew.
+- A statement cancelled for outlasting its timeout is an outage only if PostgreSQL does not run a
+  trivial statement at once afterwards (`DeadLetterPolicy.database`). If it does, the message is
+  what is slow: read again, it would time out again for ever and hold its partition, so it is
+  retried and dead-lettered like any other handler error.
 
 The dead-letter record keeps the original key, value and headers and adds `x-error-type`,
 `x-error-message`, `x-attempts`, `x-source-topic`, `x-source-partition`, `x-source-offset` and
@@ -19,6 +23,7 @@ import asyncio
 import json
 import logging
 import random
+from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import Any
 
@@ -59,13 +64,32 @@ def is_infrastructure_error(exc: BaseException) -> bool:
     return isinstance(exc, INFRASTRUCTURE_ERRORS) and not isinstance(exc, PERMANENT_ERRORS)
 
 
-class DeadLetterPolicy:
-    """Holds what the middleware needs; `broker` is set once the broker exists (it publishes the DLQ)."""
+def is_timeout(exc: BaseException) -> bool:
+    """asyncpg's own timeout, or PostgreSQL's statement_timeout."""
+    return isinstance(exc, TimeoutError | asyncpg.QueryCanceledError)
 
-    def __init__(self, max_attempts: int = 3, backoff_seconds: float = 0.2) -> None:
+
+class DeadLetterPolicy:
+    """Holds what the middleware needs; `broker` is set once the broker exists (it publishes the DLQ).
+    `database` says whether the service's PostgreSQL answers now (None: the service has none)."""
+
+    def __init__(
+        self,
+        max_attempts: int = 3,
+        backoff_seconds: float = 0.2,
+        database: Callable[[], Awaitable[bool]] | None = None,
+    ) -> None:
         self.max_attempts = max_attempts
         self.backoff_seconds = backoff_seconds
+        self.database = database
         self.broker: Any = None
+
+    async def is_outage(self, exc: BaseException) -> bool:
+        """Whether `exc` says a dependency is down (the message is read again once it is back) rather
+        than that the message failed: a timeout while PostgreSQL answers is the message's failure."""
+        if not is_infrastructure_error(exc):
+            return False
+        return not (is_timeout(exc) and self.database is not None and await self.database())
 
     def pause_after(self, failed_attempts: int) -> float:
         """Seconds to wait before the next attempt: exponential back-off with jitter."""
@@ -89,7 +113,7 @@ class DeadLetterMiddleware(BaseMiddleware):
             except PERMANENT_ERRORS:
                 raise
             except Exception as exc:
-                if is_infrastructure_error(exc) or self.attempts >= self.policy.max_attempts:
+                if self.attempts >= self.policy.max_attempts or await self.policy.is_outage(exc):
                     raise
                 log.warning("handler failed; retrying", extra={"error": repr(exc)[:MAX_ERROR_MESSAGE]})
                 for record in _records(self.msg):
@@ -104,7 +128,7 @@ class DeadLetterMiddleware(BaseMiddleware):
     ) -> bool | None:
         if exc_val is None or isinstance(exc_val, IgnoredException) or not isinstance(exc_val, Exception):
             return False
-        if is_infrastructure_error(exc_val):
+        if await self.policy.is_outage(exc_val):
             log.warning("infrastructure error; message will be read again", extra={"error": repr(exc_val)})
             await asyncio.sleep(INFRASTRUCTURE_PAUSE_SECONDS)
             return False

@@ -55,7 +55,9 @@ class Runtime:
     tasks: list["asyncio.Task[Any]"] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.dead_letters = DeadLetterPolicy(self.settings.max_attempts, self.settings.retry_backoff_seconds)
+        self.dead_letters = DeadLetterPolicy(
+            self.settings.max_attempts, self.settings.retry_backoff_seconds, database=self.database_answers
+        )
         self.broker = create_broker(self.settings, self.service, self.dead_letters)
         if self.outbox_documents is not None:
             self.outbox_memory = DocumentMemory()
@@ -70,10 +72,13 @@ class Runtime:
             raise RuntimeError(f"{self.service}: database pool used before start")
         return self._pool
 
+    async def database_answers(self) -> bool:
+        """Whether its PostgreSQL answers now (False before the service has started)."""
+        return self._pool is not None and await database_answers(self._pool)
+
     async def ready(self) -> dict[str, bool]:
         kafka = self.broker_started and await self.broker.ping(timeout=2)
-        database = self._pool is not None and await database_answers(self._pool)
-        return {"kafka": bool(kafka), "postgresql": database}
+        return {"kafka": bool(kafka), "postgresql": await self.database_answers()}
 
 
 def build_app(

@@ -10,8 +10,8 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from shared.batch import BatchHandler, Handled, database_answers, handle_batch_once, handle_isolating_poison
-from shared.db import apply_migrations
+from shared.batch import BatchHandler, Handled, handle_batch_once, handle_isolating_poison
+from shared.db import apply_migrations, database_answers
 from shared.deadletter import DeadLetterPolicy
 from shared.events import DatasetDiscovered, Emitted, Publisher, SerialisedEvent
 from shared.settings import Settings
@@ -137,8 +137,7 @@ async def test_a_batch_whose_statement_outlasts_its_timeout_is_halved_down_to_th
     async def dead_letter_one(event: DatasetDiscovered, exc: BaseException, attempts: int) -> None:
         dead.append((event.remote_id, type(exc).__name__))
 
-    await handle_isolating_poison(
-        handle_once, events, dead_letter_one, DeadLetterPolicy(2, backoff_seconds=0), partial(database_answers, pool)
-    )
+    policy = DeadLetterPolicy(2, backoff_seconds=0, database=partial(database_answers, pool))
+    await handle_isolating_poison(handle_once, events, dead_letter_one, policy)
     assert dead == [("slow", "TimeoutError")]
     assert await effects(pool) == ([f"r{n:02}" for n in range(13)], 13)

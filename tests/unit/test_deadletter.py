@@ -115,7 +115,7 @@ async def test_a_batch_that_outlasts_its_statement_timeout_while_the_database_an
     async def answers() -> bool:
         return True
 
-    await handle_isolating_poison(batch.handle, list(range(32)), dead_letter_one, DeadLetterPolicy(3, 0), answers)
+    await handle_isolating_poison(batch.handle, list(range(32)), dead_letter_one, DeadLetterPolicy(3, 0, answers))
     assert dead == [(21, "TimeoutError", 3)]
     assert batch.applied == [e for e in range(32) if e != 21]
 
@@ -130,5 +130,5 @@ async def test_a_timeout_while_the_database_does_not_answer_is_an_outage_and_the
         raise AssertionError("nothing is dead-lettered when the database does not answer")
 
     with pytest.raises(TimeoutError):
-        await handle_isolating_poison(batch.handle, [1, 2, 3], never, DeadLetterPolicy(3, 0), silent)
+        await handle_isolating_poison(batch.handle, [1, 2, 3], never, DeadLetterPolicy(3, 0, silent))
     assert batch.applied == [] and batch.transactions == 1
