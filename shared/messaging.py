@@ -252,15 +252,46 @@ class OutboxRelay:
 
     async def start(self) -> None:
         await self.publisher.start()
-        self._listener = await self.pool.acquire()
-        await self._listener.add_listener(_channel(self.schema), lambda *_: self._wake.set())
+        await self._listen()
         self._task = asyncio.create_task(self._run(), name=f"outbox-relay-{self.schema}")
+
+    async def _listen(self) -> None:
+        """Hold a connection that LISTENs on the schema's channel: a transaction's NOTIFY wakes the relay."""
+        self._listener = await self.pool.acquire()
+        await self._listener.add_listener(_channel(self.schema), self._on_notify)
+
+    def _on_notify(self, *_: Any) -> None:
+        self._wake.set()
+
+    async def _keep_listening(self) -> None:
+        """LISTEN again on a new connection once PostgreSQL closed the listener's (a restart, a backend
+        terminated): until then every NOTIFY is lost and the relay only polls, once a second."""
+        if self._listening():
+            return
+        if self._listener is not None:
+            await self.pool.release(self._listener)  # nothing to do if the pool took it back already
+            self._listener = None
+        await self._listen()  # if PostgreSQL is still down, raised: the next round tries again
+        log.info("outbox relay listening again", extra={"schema": self.schema})
+
+    def _listening(self) -> bool:
+        """Whether the listener's connection is open. The pool takes back a connection PostgreSQL
+        closed, and its proxy then refuses every call."""
+        if self._listener is None:
+            return False
+        try:
+            return not self._listener.is_closed()
+        except asyncpg.InterfaceError:
+            return False
 
     async def stop(self) -> None:
         if self._task:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
         if self._listener is not None:
+            if self._listening():  # UNLISTEN before the connection goes back to the pool
+                with contextlib.suppress(asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
+                    await self._listener.remove_listener(_channel(self.schema), self._on_notify)
             await self.pool.release(self._listener)
         await self.publisher.stop()
 
@@ -270,6 +301,7 @@ class OutboxRelay:
             # published must wake the next round rather than wait for the polling fallback.
             self._wake.clear()
             try:
+                await self._keep_listening()
                 published = await self.publish_pending()
             except asyncio.CancelledError:
                 raise

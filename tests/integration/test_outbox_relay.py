@@ -337,3 +337,42 @@ async def test_reading_the_outbox_visits_the_rows_it_reads_not_the_whole_backlog
     # About two pages a row read (its index entry and its heap page): about 1,060 here, against 6,601 when
     # each row's lookup walked the outbox from its head.
     assert read["Shared Hit Blocks"] + read["Shared Read Blocks"] < 4 * 500, read["Shared Hit Blocks"]
+
+
+async def test_the_relay_listens_again_once_postgresql_closed_its_listening_connection(
+    outbox_pool: asyncpg.Pool, relay_settings: Settings
+) -> None:
+    """A restart of PostgreSQL or a terminated backend closes the connection the relay LISTENs on. It
+    listens again on a new one, so that a transaction's NOTIFY still wakes it at once, where it used to
+    poll once a second from then on; and it publishes what was added meanwhile."""
+
+    async def listening() -> list[int]:
+        """The sessions of this database LISTENing on the schema's channel (the relay's, as PostgreSQL sees them)."""
+        rows = await outbox_pool.fetch(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query = $1",
+            f'LISTEN "{SCHEMA}_outbox"',
+        )
+        return [r["pid"] for r in rows]
+
+    relay = OutboxRelay(outbox_pool, relay_settings, SCHEMA)
+    await relay.start()
+    try:
+        first = await wait_for(listening, timeout=10)
+        assert len(first) == 1
+        await outbox_pool.execute("SELECT pg_terminate_backend($1)", first[0])
+
+        async def listening_anew() -> list[int] | None:
+            pids = await listening()
+            return pids if pids and pids != first else None
+
+        assert len(await wait_for(listening_anew, timeout=10)) == 1
+        async with outbox_pool.acquire() as conn, conn.transaction():
+            await add_to_outbox(conn, SCHEMA, relay_settings, [event("after-restart")])
+        published = await wait_for(lambda: _keys_published(relay_settings), timeout=30)
+        assert published == ["after-restart"]
+    finally:
+        await relay.stop()
+
+
+async def _keys_published(settings: Settings) -> list[str]:
+    return [record.key.decode() for record in await read_all(settings, TOPIC, idle_ms=300)]
