@@ -118,11 +118,11 @@ async def apply_migrations(pool: asyncpg.Pool, schema: str, directory: Path) -> 
     return applied
 
 
-async def database_answers(pool: asyncpg.Pool, timeout: float = 2.0) -> bool:
-    """Whether PostgreSQL runs a trivial statement within `timeout` seconds now."""
+async def database_answers(pool: asyncpg.Pool) -> bool:
+    """Whether PostgreSQL runs a trivial statement within two seconds now."""
     try:
-        async with pool.acquire(timeout=timeout) as conn:
-            await conn.fetchval("SELECT 1", timeout=timeout)
+        async with pool.acquire(timeout=2) as conn:
+            await conn.fetchval("SELECT 1", timeout=2)
         return True
     except Exception:
         return False
